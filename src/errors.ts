@@ -1,0 +1,59 @@
+/**
+ * The one catalog of errors the library throws.
+ *
+ * Errors are for misuse of the API by the code driving the simulation (bad
+ * arguments, calling an op outside a task). Bugs in the simulated kernel code
+ * (a use-after-free, a deadlock) are reports, not errors; in the default
+ * `onReport: "throw"` mode a report ends the run by throwing a
+ * {@link ReportError} that carries it.
+ */
+import type { Report } from "./report/report.js";
+
+/** Base class of every error gpuvm-sim throws. */
+export class GpuvmSimError extends Error {
+  override name = "GpuvmSimError";
+}
+
+/** An argument has the wrong type or shape. `argument` names it. */
+export class ArgumentError extends GpuvmSimError {
+  override name = "ArgumentError";
+  constructor(
+    readonly argument: string,
+    detail: string,
+  ) {
+    super(`invalid argument '${argument}': ${detail}`);
+  }
+}
+
+/**
+ * A numeric argument is out of range (for example not a safe integer, or
+ * negative where a size is expected). `argument` names it.
+ */
+export class ArgumentRangeError extends RangeError {
+  override name = "ArgumentRangeError";
+  constructor(
+    readonly argument: string,
+    detail: string,
+  ) {
+    super(`argument '${argument}' out of range: ${detail}`);
+  }
+}
+
+/**
+ * The API was used in a state where the call makes no sense: an op started
+ * twice, `current()` outside a task, `run()` while the simulation runs.
+ */
+export class UsageError extends GpuvmSimError {
+  override name = "UsageError";
+}
+
+/** Thrown by `Sim.run()`/`runAll()` in `onReport: "throw"` mode. */
+export class ReportError extends GpuvmSimError {
+  override name = "ReportError";
+  constructor(
+    readonly report: Report,
+    text: string,
+  ) {
+    super(text);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Completion: the first thing a task can block on.
+ *
+ * Mirrors: struct completion — complete(), complete_all(),
+ *   wait_for_completion(), wait_for_completion_timeout(),
+ *   try_wait_for_completion(), completion_done(), reinit_completion().
+ * Ownership: not refcounted; it lives in (or as) an object whose lifetime the
+ *   user manages. Embed it with `{ embeddedIn: job }` to share the job's life.
+ * Locking: none needed; every operation is one atomic step (an effect).
+ * States: `done` counts completions not yet consumed by a waiter;
+ *   complete_all() makes it "all" (every present and future wait passes)
+ *   until reinit().
+ * Invariants: a waiter proceeds only when `done > 0`, and consumes one unless
+ *   `done` is "all". Which of several waiters wakes is a scheduling choice
+ *   (the kernel wakes in FIFO order; the simulation explores every order).
+ */
+import { ArgumentRangeError } from "../errors.js";
+import { Effect, type Waitable } from "./effect.js";
+import { guardLive, SimObject, type SimObjectOptions } from "./heap.js";
+import { makeOp, type Op } from "./op.js";
+import type { Sim } from "./sim.js";
+import type { Task } from "./task.js";
+
+/** The kernel's UINT_MAX "completed for everyone" value. */
+const ALL = 0xffffffff;
+
+export class Completion extends SimObject implements Waitable {
+  /** @internal */ done = 0;
+
+  constructor(sim: Sim, options: SimObjectOptions = {}) {
+    super(sim, "Completion", options);
+  }
+
+  /** @internal Waitable: a waiter can proceed once something is completed. */
+  canProceed(_task: Task): boolean {
+    return this.done !== 0;
+  }
+
+  /** @internal Waitable: any task could complete it. */
+  wakers(): null {
+    return null;
+  }
+
+  /** Mirrors completion_done(): whether a wait would pass now (no effect). */
+  completionDone(): boolean {
+    this.guard("Completion.completionDone");
+    return this.done !== 0;
+  }
+
+  /** Mirrors complete(): let one waiter (present or future) through. */
+  complete(): Op<void> {
+    return makeOp("complete", this, completeBody);
+  }
+
+  /** Mirrors complete_all(): let every waiter through until reinit(). */
+  completeAll(): Op<void> {
+    return makeOp("complete_all", this, completeAllBody);
+  }
+
+  /** Mirrors reinit_completion(): back to not completed. */
+  reinit(): Op<void> {
+    return makeOp("reinit_completion", this, reinitBody);
+  }
+
+  /** Mirrors wait_for_completion(): block until completed, consume one. */
+  waitForCompletion(): Op<void> {
+    return makeOp("wait_for_completion", this, waitBody, Infinity) as Op<unknown> as Op<void>;
+  }
+
+  /**
+   * Mirrors wait_for_completion_timeout(): block at most `timeoutNs` of
+   * simulated time. Returns whether it was completed (false: timed out).
+   */
+  waitForCompletionTimeout(timeoutNs: number): Op<boolean> {
+    if (!(timeoutNs >= 0)) throw new ArgumentRangeError("timeoutNs", `must be >= 0, got ${timeoutNs}`);
+    return makeOp("wait_for_completion_timeout", this, waitBody, timeoutNs);
+  }
+
+  /** Mirrors try_wait_for_completion(): consume one if completed, never block. */
+  tryWaitForCompletion(): Op<boolean> {
+    return makeOp("try_wait_for_completion", this, tryWaitBody);
+  }
+
+  /** @internal */
+  consume(): void {
+    if (this.done !== ALL) this.done--;
+  }
+
+  /** @internal */
+  add(n: number): void {
+    if (n === ALL || this.done === ALL) this.done = ALL;
+    else this.done = Math.min(this.done + n, ALL - 1);
+  }
+
+  /** @internal */
+  clear(): void {
+    this.done = 0;
+  }
+}
+
+function* completeBody(this: Completion): Generator<Effect, void, unknown> {
+  yield new Effect("complete", this);
+  if (guardLive(this, "Completion.complete")) this.add(1);
+}
+
+function* completeAllBody(this: Completion): Generator<Effect, void, unknown> {
+  yield new Effect("complete-all", this);
+  if (guardLive(this, "Completion.completeAll")) this.add(ALL);
+}
+
+function* reinitBody(this: Completion): Generator<Effect, void, unknown> {
+  yield new Effect("reinit-completion", this);
+  if (guardLive(this, "Completion.reinit")) this.clear();
+}
+
+function* waitBody(this: Completion, timeoutNs: number): Generator<Effect, boolean, unknown> {
+  guardLive(this, "Completion.waitForCompletion");
+  const proceeded = yield new Effect("wait-completion", this, this, this.sim.now + timeoutNs);
+  if (proceeded !== true) return false;
+  if (guardLive(this, "Completion.waitForCompletion")) this.consume();
+  return true;
+}
+
+function* tryWaitBody(this: Completion): Generator<Effect, boolean, unknown> {
+  yield new Effect("try-wait-completion", this);
+  if (!guardLive(this, "Completion.tryWaitForCompletion") || this.done === 0) return false;
+  this.consume();
+  return true;
+}

@@ -1,0 +1,243 @@
+/**
+ * Kref: a counted reference with the kernel's refcount_t semantics.
+ *
+ * Mirrors: struct kref (kref_init/get/get_unless_zero/put/read) over
+ *   refcount_t, and ref_tracker's per-holder accounting.
+ * Ownership: embedded in its owner object; it never outlives it. Whoever
+ *   called get() (or received the initial reference) owns one count and must
+ *   put() it; the put that reaches zero calls `release`, which frees the owner.
+ * Locking: none; every operation is one atomic step (an effect).
+ * States: counting (> 0) → zero (released) ; any state → saturated, which is
+ *   final: the count never moves again and the owner is leaked, never freed.
+ * Invariants: with the refcounts check on, `count` equals the tagged holder
+ *   records plus the untagged references, until the counter saturates.
+ *
+ * refcount_t warnings map to reports: increment from zero →
+ * `refcount-inc-from-zero`, decrement below zero → `refcount-underflow`,
+ * increment past REFCOUNT_MAX → `refcount-saturated`. Each saturates the
+ * counter; like the kernel's WARN_ONCE, a counter reports once and then
+ * stays saturated silently.
+ */
+import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import type { HolderRef, SiteRef } from "../report/report.js";
+import { Effect } from "./effect.js";
+import { guardLive, objectRef, siteRef, SimObject, type Site } from "./heap.js";
+import { makeOp, type Op } from "./op.js";
+
+/** The largest count (INT_MAX), as in the kernel. */
+export const REFCOUNT_MAX = 0x7fffffff;
+/** The saturated value (INT_MIN / 2), as in the kernel. */
+export const REFCOUNT_SATURATED = -0x40000000;
+
+/** What runs when the last reference goes: usually a generator that kfree()s the owner. */
+export type Release<T> = (owner: T) => Iterable<Effect, void, unknown> | undefined;
+
+/** Options for a new Kref. */
+export interface KrefOptions {
+  /** Tag for the initial reference (default: untagged). */
+  readonly holder?: string;
+}
+
+interface HolderRecord {
+  readonly holder: string;
+  readonly site: Site;
+}
+
+export class Kref<T extends SimObject = SimObject> {
+  /** @internal */ count = 1;
+  /** @internal Tagged references, oldest first. */ readonly holders: HolderRecord[] = [];
+  /** @internal Untagged references. */ untagged = 0;
+  private zeroSite: Site | null = null;
+  private reported = false;
+
+  /** Mirrors kref_init(): the count starts at one, owned by the creator. */
+  constructor(
+    readonly owner: T,
+    options: KrefOptions = {},
+  ) {
+    if (!(owner instanceof SimObject)) throw new ArgumentError("owner", "must be a SimObject");
+    const holder = options.holder;
+    if (holder !== undefined && typeof holder !== "string") throw new ArgumentError("options.holder", "must be a string");
+    const sim = owner.sim;
+    (owner.krefs ??= []).push(this);
+    if (sim.checks.refcounts) {
+      if (holder === undefined) this.untagged = 1;
+      else this.holders.push({ holder, site: sim.site("kref_init") });
+      sim.logRef(owner.id, "init", 1, holder);
+    }
+  }
+
+  /** Mirrors kref_read(). Returns REFCOUNT_SATURATED once saturated. */
+  read(): number {
+    guardLive(this.owner, "Kref.read");
+    return this.count;
+  }
+
+  /**
+   * Mirrors refcount_set(), for initialising a counter before the object is
+   * published (tests of saturation start near REFCOUNT_MAX). The references
+   * set this way are untagged.
+   */
+  set(count: number): void {
+    if (!Number.isInteger(count) || count < 0 || count > REFCOUNT_MAX) {
+      throw new ArgumentRangeError("count", `must be an integer in [0, ${REFCOUNT_MAX}], got ${count}`);
+    }
+    guardLive(this.owner, "Kref.set");
+    this.count = count;
+    this.untagged = count - this.holders.length;
+  }
+
+  /** Mirrors kref_get(): take a reference; the caller must already hold one. */
+  get(holder?: string): Op<void> {
+    checkHolder(holder);
+    return makeOp("kref_get", this, krefGet, holder);
+  }
+
+  /**
+   * Mirrors kref_get_unless_zero(): take a reference unless the count is
+   * already zero (the object is being released). Returns whether it did.
+   */
+  getUnlessZero(holder?: string): Op<boolean> {
+    checkHolder(holder);
+    return makeOp("kref_get_unless_zero", this, krefGetUnlessZero, holder);
+  }
+
+  /**
+   * Mirrors kref_put(): drop a reference; the last one calls `release`.
+   * Returns whether this put released the object.
+   */
+  put(release: Release<T>, holder?: string): Op<boolean> {
+    if (typeof release !== "function") throw new ArgumentError("release", "must be a function");
+    checkHolder(holder);
+    return makeOp("kref_put", this as Kref, krefPut, release as Release<SimObject>, holder);
+  }
+
+  /** @internal Outstanding references by holder, for leak reports. */
+  holderRefs(): HolderRef[] {
+    const out: HolderRef[] = this.holders.map((h) => ({ holder: h.holder, count: 1, site: siteRef(h.site) }));
+    if (this.untagged > 0) out.push({ holder: null, count: this.untagged, site: null });
+    return out;
+  }
+
+  /** @internal */
+  addHolder(holder: string | undefined, op: string): void {
+    if (holder === undefined) this.untagged++;
+    else this.holders.push({ holder, site: this.owner.sim.site(op) });
+  }
+
+  /** @internal Drop a holder record; false if the holder held nothing. */
+  dropHolder(holder: string | undefined): boolean {
+    if (holder === undefined) {
+      if (this.untagged === 0) return false;
+      this.untagged--;
+      return true;
+    }
+    const hs = this.holders;
+    for (let i = hs.length - 1; i >= 0; i--) {
+      if (hs[i]?.holder === holder) {
+        hs.splice(i, 1);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** @internal Saturate, filing `kind` unless this counter already reported. */
+  saturate(kind: "refcount-inc-from-zero" | "refcount-underflow" | "refcount-saturated", op: string, live: boolean): void {
+    this.count = REFCOUNT_SATURATED;
+    const sim = this.owner.sim;
+    if (!sim.checks.refcounts || this.reported || !live) return;
+    this.reported = true;
+    const site = siteRef(sim.site(op));
+    const object = objectRef(this.owner);
+    const refHistory = sim.refHistory(this.owner);
+    const zeroedBy: SiteRef | null = this.zeroSite === null ? null : siteRef(this.zeroSite);
+    if (kind === "refcount-inc-from-zero") sim.file({ kind, object, get: site, zeroedBy, refHistory });
+    else if (kind === "refcount-underflow") sim.file({ kind, object, put: site, zeroedBy, refHistory });
+    else sim.file({ kind, object, site, refHistory });
+  }
+
+  /** @internal */
+  markZero(op: string): void {
+    this.zeroSite = this.owner.sim.site(op);
+  }
+}
+
+function checkHolder(holder: string | undefined): void {
+  if (holder !== undefined && typeof holder !== "string") throw new ArgumentError("holder", "must be a string");
+}
+
+function* krefGet(this: Kref, holder: string | undefined): Generator<Effect, void, unknown> {
+  const owner = this.owner;
+  yield new Effect("kref-get", owner);
+  const live = guardLive(owner, "Kref.get");
+  const c = this.count;
+  if (c <= 0 || c === REFCOUNT_MAX) {
+    if (c === 0) this.saturate("refcount-inc-from-zero", "kref_get", live);
+    else if (c === REFCOUNT_MAX) this.saturate("refcount-saturated", "kref_get", live);
+    // Already saturated: it stays so.
+  } else {
+    this.count = c + 1;
+  }
+  const sim = owner.sim;
+  if (sim.checks.refcounts) {
+    if (this.count > 0) this.addHolder(holder, "kref_get");
+    sim.logRef(owner.id, "get", this.count, holder);
+  }
+}
+
+function* krefGetUnlessZero(this: Kref, holder: string | undefined): Generator<Effect, boolean, unknown> {
+  const owner = this.owner;
+  yield new Effect("kref-get-unless-zero", owner);
+  const live = guardLive(owner, "Kref.getUnlessZero");
+  const c = this.count;
+  const sim = owner.sim;
+  if (c === 0) {
+    if (sim.checks.refcounts) sim.logRef(owner.id, "get-unless-zero-failed", 0, holder);
+    return false;
+  }
+  if (c === REFCOUNT_MAX) this.saturate("refcount-saturated", "kref_get_unless_zero", live);
+  else if (c > 0) this.count = c + 1;
+  if (sim.checks.refcounts) {
+    if (this.count > 0) this.addHolder(holder, "kref_get_unless_zero");
+    sim.logRef(owner.id, "get-unless-zero", this.count, holder);
+  }
+  return true;
+}
+
+function* krefPut(
+  this: Kref,
+  release: Release<SimObject>,
+  holder: string | undefined,
+): Generator<Effect, boolean, unknown> {
+  const owner = this.owner;
+  yield new Effect("kref-put", owner);
+  const live = guardLive(owner, "Kref.put");
+  const sim = owner.sim;
+  const c = this.count;
+  if (c <= 0) {
+    if (c === 0) this.saturate("refcount-underflow", "kref_put", live);
+    if (sim.checks.refcounts) sim.logRef(owner.id, "put", this.count, holder);
+    return false;
+  }
+  this.count = c - 1;
+  if (sim.checks.refcounts) {
+    if (!this.dropHolder(holder) && live) {
+      sim.file({
+        kind: "refcount-holder-mismatch",
+        object: objectRef(owner),
+        holder: holder ?? null,
+        put: siteRef(sim.site("kref_put")),
+        outstanding: this.holderRefs(),
+      });
+    }
+    sim.logRef(owner.id, c === 1 ? "put-release" : "put", c - 1, holder);
+  }
+  if (c !== 1) return false;
+  // ORDER: record who zeroed the count before release frees the owner, so a
+  // later get or put can name this site.
+  this.markZero("kref_put");
+  const r = release(owner);
+  if (r !== undefined) yield* r;
+  return true;
+}

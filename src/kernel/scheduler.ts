@@ -1,0 +1,280 @@
+/**
+ * The scheduler: enabledness, choice points, deadlock detection.
+ *
+ * Mirrors: nothing in the kernel; it plays the part of every CPU at once,
+ *   running one task at a time and choosing, before each effect, which
+ *   enabled task goes next.
+ * Ownership: owned by one Sim; holds the live tasks in spawn order.
+ * Locking: not reentrant; one loop runs at a time (Sim.runAll guards it).
+ * Invariants: a task is enabled iff its pending effect waits for nothing,
+ *   its waitable can proceed, or its deadline has passed. Simulated time only
+ *   moves when no task is enabled, to the earliest deadline. When no task is
+ *   enabled and none has a deadline, every live task is blocked: a deadlock.
+ *
+ * Hot path: `loop()` runs once per step. It allocates nothing itself; the
+ * effect objects are allocated by the tasks.
+ */
+import { Effect } from "./effect.js";
+import { Op } from "./op.js";
+import { Prng } from "./prng.js";
+import type { Sim } from "./sim.js";
+import { setCurrent, type Task } from "./task.js";
+import { UsageError } from "../errors.js";
+import type { WaitEdge } from "../report/report.js";
+
+/** How the scheduler picks among enabled tasks. */
+export type StrategyName = "random" | "round-robin";
+
+/** A scheduling strategy: picks an index into `enabled[0..n)`. Called only when n > 1. */
+export interface Strategy {
+  pick(enabled: readonly Task[], n: number, prev: Task | null): number;
+}
+
+class RandomStrategy implements Strategy {
+  constructor(private readonly rng: Prng) {}
+  pick(_enabled: readonly Task[], n: number): number {
+    return this.rng.nextInt(n);
+  }
+}
+
+/** Each step, the next enabled task after the previous one, by spawn order. */
+class RoundRobinStrategy implements Strategy {
+  pick(enabled: readonly Task[], n: number, prev: Task | null): number {
+    if (prev === null) return 0;
+    for (let i = 0; i < n; i++) if ((enabled[i] as Task).id > prev.id) return i;
+    return 0;
+  }
+}
+
+/** @internal */
+export function makeStrategy(name: StrategyName, seed: number): Strategy {
+  return name === "random" ? new RandomStrategy(new Prng(seed)) : new RoundRobinStrategy();
+}
+
+/** How a run ended. */
+export type RunOutcome = "done" | "deadlock" | "step-limit" | "stopped";
+
+const FNV_PRIME = 0x01000193;
+
+/** @internal */
+export class Scheduler {
+  /** Tasks not done yet, in spawn order. */
+  readonly live: Task[] = [];
+  private readonly enabled: Task[] = [];
+  private prev: Task | null = null;
+  /** The running hash of (task, effect kind, target) over all steps. */
+  hash = 0x811c9dc5;
+  /** Ring of the last steps, for schedules in reports. */
+  readonly ringTask: Int32Array;
+  readonly ringEffect: (Effect | null)[];
+  /** A task body threw in `onReport: "throw"` mode: rethrown by the Sim. */
+  fatal: { error: unknown } | null = null;
+
+  constructor(
+    private readonly sim: Sim,
+    private readonly strategy: Strategy,
+    readonly ringSize = 24,
+  ) {
+    this.ringTask = new Int32Array(ringSize);
+    this.ringEffect = new Array<Effect | null>(ringSize).fill(null);
+  }
+
+  add(task: Task): void {
+    this.live.push(task);
+  }
+
+  /** Run until every task is done, a deadlock, the step limit, or a stop. */
+  loop(maxSteps: number, outer: Task | null): RunOutcome {
+    const sim = this.sim;
+    const live = this.live;
+    const enabled = this.enabled;
+    const strategy = this.strategy;
+    let budget = maxSteps;
+    for (;;) {
+      if (sim.stopped) return "stopped";
+      const now = sim.now;
+      let n = 0;
+      for (const t of live) {
+        const e = t.pending as Effect;
+        if (e.waitsFor === null || e.waitsFor.canProceed(t) || e.deadline <= now) enabled[n++] = t;
+      }
+      if (n === 0) {
+        if (live.length === 0) return "done";
+        if (this.advanceClock()) continue;
+        this.fileDeadlock();
+        return "deadlock";
+      }
+      if (budget-- === 0) {
+        this.fileStepLimit(maxSteps);
+        return "step-limit";
+      }
+      const t = n === 1 ? (enabled[0] as Task) : (enabled[strategy.pick(enabled, n, this.prev)] as Task);
+      this.prev = t;
+      this.execute(t, outer);
+    }
+  }
+
+  private execute(t: Task, outer: Task | null): void {
+    const sim = this.sim;
+    const e = t.pending as Effect;
+    const proceeded = e.waitsFor === null || e.waitsFor.canProceed(t);
+    const step = ++sim.step;
+    const target = e.target;
+    let h = Math.imul(this.hash ^ t.id, FNV_PRIME);
+    h = Math.imul(h ^ e.code, FNV_PRIME);
+    this.hash = Math.imul(h ^ (target === null ? 0 : target.id), FNV_PRIME);
+    const slot = step % this.ringSize;
+    this.ringTask[slot] = t.id;
+    this.ringEffect[slot] = e;
+
+    setCurrent(t);
+    let r: IteratorResult<Effect, unknown>;
+    try {
+      r = t.gen.next(proceeded);
+    } catch (error) {
+      this.died(t, error);
+      setCurrent(outer);
+      return;
+    }
+    if (r.done === true) {
+      if (t.unstartedOps !== 0) this.checkOps(t, "exit");
+      setCurrent(outer);
+      t.result = r.value;
+      this.finish(t);
+      return;
+    }
+    const next = r.value as unknown;
+    if (t.unstartedOps !== 0) this.checkOps(t, "yield");
+    t.opsCreated = 0;
+    setCurrent(outer);
+    if (next instanceof Effect) {
+      t.pending = next;
+    } else {
+      this.badYield(t, next);
+    }
+  }
+
+  private finish(t: Task): void {
+    t.pending = null;
+    this.live.splice(this.live.indexOf(t), 1);
+  }
+
+  private died(t: Task, error: unknown): void {
+    t.error = error;
+    t.unstartedOps = 0;
+    this.finish(t);
+    const sim = this.sim;
+    if (sim.onReport === "throw") {
+      this.fatal = { error };
+      sim.stopped = true;
+      return;
+    }
+    const base = { kind: "task-exception" as const, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+    sim.file(error instanceof Error && error.stack !== undefined ? { ...base, stack: error.stack } : base);
+  }
+
+  private badYield(t: Task, value: unknown): void {
+    if (value instanceof Op) {
+      // `yield op` where `yield* op` was meant: report, and carry on as if the
+      // task had passed a scheduling point.
+      this.sim.fileUnstartedOp(value as Op<unknown>, "yielded-op");
+      t.pending = new Effect("resched", null);
+      return;
+    }
+    t.pending = null;
+    this.live.splice(this.live.indexOf(t), 1);
+    throw new UsageError(`task ${t.label} yielded ${typeof value}; tasks must yield Effects (use yield* on ops)`);
+  }
+
+  /** Report every op the task created since its last yield and never started. */
+  private checkOps(t: Task, noticed: "yield" | "exit"): void {
+    const n = Math.min(t.opsCreated, t.opRing.length);
+    let found = 0;
+    for (let i = 0; i < n; i++) {
+      const op = t.opRing[i];
+      if (op !== null && op !== undefined && !op.started) {
+        this.sim.fileUnstartedOp(op, noticed);
+        found++;
+      }
+    }
+    // More ops were created in one step than the ring remembers: still say so.
+    if (found < t.unstartedOps) this.sim.fileUnstartedOp(null, noticed);
+    t.opRing.fill(null);
+    t.unstartedOps = 0;
+  }
+
+  /** Move time to the earliest deadline of a blocked task; false if there is none. */
+  private advanceClock(): boolean {
+    let min = Infinity;
+    for (const t of this.live) min = Math.min(min, (t.pending as Effect).deadline);
+    if (min === Infinity) return false;
+    this.sim.now = min;
+    return true;
+  }
+
+  private fileDeadlock(): void {
+    if (!this.sim.checks.deadlock) return;
+    const edges = new Map<Task, { wakers: readonly Task[]; inferred: boolean }>();
+    for (const t of this.live) {
+      const w = (t.pending as Effect).waitsFor;
+      if (w === null) continue;
+      const owners = w.wakers();
+      if (owners !== null) {
+        edges.set(t, { wakers: owners, inferred: false });
+      } else {
+        // Anyone could complete it: every other blocked task not waiting on the same thing.
+        const others = this.live.filter((o) => o !== t && (o.pending as Effect).waitsFor !== w);
+        edges.set(t, { wakers: others, inferred: true });
+      }
+    }
+    const edge = (t: Task): WaitEdge => {
+      const e = edges.get(t);
+      return {
+        task: t.label,
+        waitsFor: (t.pending as Effect).describe(),
+        wakers: e === undefined ? [] : e.wakers.map((w) => w.label),
+        inferred: e?.inferred ?? false,
+      };
+    };
+    this.sim.file({
+      kind: "deadlock",
+      blocked: this.live.map(edge),
+      cycle: findCycle(this.live, (t) => edges.get(t)?.wakers ?? []).map(edge),
+    });
+  }
+
+  private fileStepLimit(limit: number): void {
+    this.sim.file({
+      kind: "step-limit",
+      limit,
+      live: this.live.map((t) => ({ task: t.label, next: (t.pending as Effect).describe() })),
+    });
+  }
+}
+
+/** The first cycle in the graph, searching from each node in order; [] if none. */
+function findCycle(nodes: readonly Task[], next: (t: Task) => readonly Task[]): Task[] {
+  const state = new Map<Task, 1 | 2>(); // 1: on the path, 2: finished
+  const path: Task[] = [];
+  const visit = (t: Task): Task[] | null => {
+    state.set(t, 1);
+    path.push(t);
+    for (const u of next(t)) {
+      const s = state.get(u);
+      if (s === 1) return path.slice(path.indexOf(u));
+      if (s === undefined) {
+        const found = visit(u);
+        if (found !== null) return found;
+      }
+    }
+    path.pop();
+    state.set(t, 2);
+    return null;
+  };
+  for (const t of nodes) {
+    if (state.has(t)) continue;
+    const found = visit(t);
+    if (found !== null) return found;
+  }
+  return [];
+}

@@ -1,0 +1,316 @@
+/**
+ * Sim: one simulated machine — configuration, ids, clock, tasks, reports.
+ *
+ * Mirrors: a booted kernel, for the length of one test or one explored
+ *   execution.
+ * Ownership: owns its heap, scheduler, tasks and reports. Objects belong to
+ *   the Sim they were created in and must not be used from another.
+ * Locking: single-threaded; `run()`/`runAll()` are not reentrant.
+ * States: idle ⇄ running; `stopped` once a report was filed in
+ *   `onReport: "throw"` mode (the run ends at the next scheduling point).
+ * Invariants: the same options and the same task code give the same
+ *   sequence of effects, hence the same `traceHash`, on every run.
+ */
+import { ArgumentError, ArgumentRangeError, ReportError, UsageError } from "../errors.js";
+import type { LeakReport, RefEvent, Report, ReportBody, ScheduleTail } from "../report/report.js";
+import { formatReport } from "../report/text.js";
+import { Effect } from "./effect.js";
+import { Heap, objectRef, siteRef, type Site, type SimObject } from "./heap.js";
+import type { Op } from "./op.js";
+import { deriveSeed, Prng } from "./prng.js";
+import { makeStrategy, Scheduler, type RunOutcome, type StrategyName } from "./scheduler.js";
+import { currentOrNull, setCurrent, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
+
+/** Which checks run. Each defaults to on; switch one off for speed. */
+export interface Checks {
+  /** Use-after-free, double free, leaks. */
+  readonly lifetimes: boolean;
+  /** Refcount underflow, increment from zero, saturation, holder tracking and history. */
+  readonly refcounts: boolean;
+  /** The deadlock report when every live task is blocked. */
+  readonly deadlock: boolean;
+  /** The `unstarted-op` report for a missing `yield*`. */
+  readonly unstartedOps: boolean;
+}
+
+/** Options for a Sim; every field is optional. */
+export interface SimOptions {
+  /** Seed of every random choice (default 0). Any safe integer; used modulo 2^32. */
+  readonly seed?: number;
+  /** How to pick among enabled tasks: `"random"` (default) or `"round-robin"`. */
+  readonly strategy?: StrategyName;
+  /** Checks to switch off (default: all on). */
+  readonly checks?: Partial<Checks>;
+  /** `"throw"` (default): a report ends the run and `run()` throws a ReportError. `"collect"`: keep going. */
+  readonly onReport?: "throw" | "collect";
+  /** Record a JavaScript stack at every site (slow; for replaying a failure). Default false. */
+  readonly captureStacks?: boolean;
+  /** Steps per `run()`/`runAll()` before a `step-limit` report (default 1,000,000). */
+  readonly maxSteps?: number;
+  /** A replay token from a report: sets seed and strategy to reproduce that run. */
+  readonly replay?: string;
+}
+
+/** What `runAll()` returns. */
+export interface RunResult {
+  readonly outcome: RunOutcome;
+  /** Total steps of this Sim so far. */
+  readonly steps: number;
+  readonly traceHash: string;
+  readonly reports: readonly Report[];
+}
+
+const TOKEN_PREFIX = "gpuvm-sim:1:sim";
+const STRATEGIES: readonly StrategyName[] = ["random", "round-robin"];
+const REF_LOG = 512;
+
+export class Sim {
+  readonly seed: number;
+  readonly strategy: StrategyName;
+  readonly checks: Readonly<Checks>;
+  readonly onReport: "throw" | "collect";
+  readonly captureStacks: boolean;
+  readonly maxSteps: number;
+  /** Simulated time in nanoseconds. */
+  now = 0;
+  /** Steps taken so far: the number of the step running now. */
+  step = 0;
+  /** Every report filed, in order. */
+  readonly reports: Report[] = [];
+  /** Every task spawned, in spawn order. */
+  readonly tasks: Task[] = [];
+  /** @internal */ readonly heap: Heap;
+  /** @internal */ stopped = false;
+  private readonly scheduler: Scheduler;
+  private readonly rng: Prng;
+  private running = false;
+  private stopReport: Report | null = null;
+  private taskIds = 0;
+  // Refcount history: a ring of the last REF_LOG events, any object.
+  private readonly refObj = new Int32Array(REF_LOG);
+  private readonly refStep = new Int32Array(REF_LOG);
+  private readonly refCount = new Int32Array(REF_LOG);
+  private readonly refTask: (Task | null)[] = new Array<Task | null>(REF_LOG).fill(null);
+  private readonly refOp: RefEvent["op"][] = new Array<RefEvent["op"]>(REF_LOG).fill("init");
+  private readonly refHolder: (string | undefined)[] = new Array<string | undefined>(REF_LOG).fill(undefined);
+  private refN = 0;
+
+  constructor(options: SimOptions = {}) {
+    let seed = options.seed ?? 0;
+    let strategy = options.strategy ?? "random";
+    if (options.replay !== undefined) {
+      const parsed = parseReplayToken(options.replay);
+      if (options.seed !== undefined && options.seed !== parsed.seed) throw new ArgumentError("seed", "conflicts with options.replay");
+      if (options.strategy !== undefined && options.strategy !== parsed.strategy) {
+        throw new ArgumentError("strategy", "conflicts with options.replay");
+      }
+      seed = parsed.seed;
+      strategy = parsed.strategy;
+    }
+    if (!Number.isSafeInteger(seed)) throw new ArgumentRangeError("seed", `must be a safe integer, got ${seed}`);
+    if (!STRATEGIES.includes(strategy)) throw new ArgumentError("strategy", `must be one of ${STRATEGIES.join(", ")}`);
+    const maxSteps = options.maxSteps ?? 1_000_000;
+    if (!Number.isSafeInteger(maxSteps) || maxSteps < 1) {
+      throw new ArgumentRangeError("maxSteps", `must be a positive safe integer, got ${maxSteps}`);
+    }
+    const onReport = options.onReport ?? "throw";
+    if (!(["throw", "collect"] as unknown[]).includes(onReport)) throw new ArgumentError("onReport", 'must be "throw" or "collect"');
+    const c = options.checks ?? {};
+    this.checks = {
+      lifetimes: c.lifetimes ?? true,
+      refcounts: c.refcounts ?? true,
+      deadlock: c.deadlock ?? true,
+      unstartedOps: c.unstartedOps ?? true,
+    };
+    this.seed = seed;
+    this.strategy = strategy;
+    this.onReport = onReport;
+    this.captureStacks = options.captureStacks ?? false;
+    this.maxSteps = maxSteps;
+    this.heap = new Heap(this);
+    const s32 = Number(BigInt.asUintN(32, BigInt(seed)));
+    this.scheduler = new Scheduler(this, makeStrategy(strategy, deriveSeed(s32, 0)));
+    this.rng = new Prng(deriveSeed(s32, 1));
+  }
+
+  /** The token that reproduces runs of this Sim: pass it as option `replay`. */
+  get replayToken(): string {
+    return `${TOKEN_PREFIX}:${this.strategy}:${this.seed}`;
+  }
+
+  /** A hash of every step so far (task, effect kind, target), as 8 hex digits. */
+  get traceHash(): string {
+    return (this.scheduler.hash >>> 0).toString(16).padStart(8, "0");
+  }
+
+  /** A uniform float in [0, 1) from the Sim's own seeded stream. */
+  random(): number {
+    return this.rng.nextFloat();
+  }
+
+  /**
+   * Start a task. It runs when `runAll()` (or `run()`) schedules it; it may be
+   * called from inside another task.
+   */
+  spawn<T>(name: string, context: TaskContext, body: TaskBody<T>): Task {
+    if (typeof name !== "string" || name === "") throw new ArgumentError("name", "must be a non-empty string");
+    if (!TASK_CONTEXTS.includes(context)) throw new ArgumentError("context", `must be one of ${TASK_CONTEXTS.join(", ")}`);
+    if (typeof body !== "function") throw new ArgumentError("body", "must be a generator function");
+    const task = new Task(this, ++this.taskIds, name, context, body, new Effect("start", null));
+    this.tasks.push(task);
+    this.scheduler.add(task);
+    return task;
+  }
+
+  /**
+   * Run `body` as a process-context task named `main`, together with any
+   * task already spawned or spawned meanwhile, until all are done; return
+   * what `body` returned.
+   */
+  run<T>(body: TaskBody<T>): T {
+    const main = this.spawn("main", "process", body);
+    this.runAll();
+    if (main.pending !== null) {
+      throw new UsageError(`main task did not complete (${this.lastOutcome}); see sim.reports`);
+    }
+    // The task's own exception, whatever it is, goes to the caller unchanged.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
+    if (main.error !== undefined) throw main.error;
+    return main.result as T;
+  }
+
+  private lastOutcome: RunOutcome = "done";
+
+  /** Run every spawned task to completion (or deadlock, step limit, report). */
+  runAll(): RunResult {
+    if (this.running) throw new UsageError("runAll() called while this Sim is running");
+    this.running = true;
+    const outer = setCurrent(null);
+    let outcome: RunOutcome;
+    try {
+      outcome = this.scheduler.loop(this.maxSteps, outer);
+    } finally {
+      this.running = false;
+      setCurrent(outer);
+    }
+    this.lastOutcome = outcome;
+    const fatal = this.scheduler.fatal;
+    if (fatal !== null) {
+      this.scheduler.fatal = null;
+      this.stopped = false;
+      throw fatal.error;
+    }
+    const stop = this.stopReport;
+    if (stop !== null) {
+      this.stopReport = null;
+      this.stopped = false;
+      throw new ReportError(stop, formatReport(stop));
+    }
+    return { outcome, steps: this.step, traceHash: this.traceHash, reports: this.reports };
+  }
+
+  /**
+   * Teardown check: file a `leak` report listing every live object with the
+   * holders of its outstanding references, and return it (null if nothing
+   * is live). Never throws.
+   */
+  checkLeaks(): LeakReport | null {
+    if (!this.checks.lifetimes || this.heap.live.size === 0) return null;
+    const objects = [...this.heap.live].map((o) => ({
+      object: objectRef(o),
+      allocated: siteRef(o.allocSite),
+      refcounts: (o.krefs ?? []).map((k) => ({ count: k.count, saturated: k.count < 0, holders: k.holderRefs() })),
+    }));
+    return this.file({ kind: "leak", objects }, false) as LeakReport;
+  }
+
+  /** @internal Record a site: current task, step, operation. */
+  site(op: string): Site {
+    return { task: currentOrNull(), step: this.step, op, stack: this.captureStacks ? new Error().stack : undefined };
+  }
+
+  /** @internal File a report; fills in the base fields. */
+  file(body: ReportBody, mayThrow = true): Report {
+    const task = currentOrNull();
+    const report = {
+      ...body,
+      step: this.step,
+      task: task === null ? null : task.label,
+      schedule: this.scheduleTail(),
+      replay: this.replayToken,
+    } as Report;
+    this.reports.push(report);
+    if (this.onReport === "throw" && mayThrow) {
+      if (!this.running) throw new ReportError(report, formatReport(report));
+      this.stopReport ??= report;
+      this.stopped = true;
+    }
+    return report;
+  }
+
+  /** @internal */
+  fileUnstartedOp(op: Op<unknown> | null, noticed: "yield" | "exit" | "yielded-op"): void {
+    if (!this.checks.unstartedOps) return;
+    if (op === null) {
+      const t = currentOrNull();
+      this.file({ kind: "unstarted-op", op: "(not remembered)", created: { task: t === null ? null : t.label, step: this.step, op: "(not remembered)" }, noticed });
+      return;
+    }
+    const task = op.task;
+    const created = { task: task === null ? null : task.label, step: op.createdStep, op: op.name };
+    const stack = op.createdStack;
+    this.file({ kind: "unstarted-op", op: op.name, created: stack === undefined ? created : { ...created, stack }, noticed });
+  }
+
+  /** @internal Append to the refcount history ring. */
+  logRef(objId: number, op: RefEvent["op"], count: number, holder: string | undefined): void {
+    const i = this.refN++ % REF_LOG;
+    this.refObj[i] = objId;
+    this.refStep[i] = this.step;
+    this.refCount[i] = count;
+    this.refTask[i] = currentOrNull();
+    this.refOp[i] = op;
+    this.refHolder[i] = holder;
+  }
+
+  /** @internal The recorded refcount events of one object, oldest first. */
+  refHistory(obj: SimObject): RefEvent[] {
+    const out: RefEvent[] = [];
+    const n = this.refN;
+    for (let k = Math.max(0, n - REF_LOG); k < n; k++) {
+      const i = k % REF_LOG;
+      if (this.refObj[i] !== obj.id) continue;
+      const t = this.refTask[i] ?? null;
+      const base = { step: this.refStep[i] ?? 0, task: t === null ? null : t.label, op: this.refOp[i] ?? "init", count: this.refCount[i] ?? 0 };
+      const holder = this.refHolder[i];
+      out.push(holder === undefined ? base : { ...base, holder });
+    }
+    return out;
+  }
+
+  private scheduleTail(): ScheduleTail {
+    const s = this.scheduler;
+    const columns: number[] = [];
+    const rows: { step: number; column: number; effect: string }[] = [];
+    for (let step = Math.max(1, this.step - s.ringSize + 1); step <= this.step; step++) {
+      const slot = step % s.ringSize;
+      const e = s.ringEffect[slot];
+      if (e === null || e === undefined) continue;
+      const id = s.ringTask[slot] ?? 0;
+      let column = columns.indexOf(id);
+      if (column < 0) column = columns.push(id) - 1;
+      rows.push({ step, column, effect: e.describe() });
+    }
+    return { tasks: columns.map((id) => this.tasks[id - 1]?.label ?? `task ${id}`), rows };
+  }
+}
+
+function parseReplayToken(token: string): { strategy: StrategyName; seed: number } {
+  const parts = typeof token === "string" ? token.split(":") : [];
+  const strategy = parts[3] as StrategyName;
+  const seed = Number(parts[4]);
+  if (parts.length !== 5 || `${parts[0]}:${parts[1]}:${parts[2]}` !== TOKEN_PREFIX || !STRATEGIES.includes(strategy) || !Number.isSafeInteger(seed)) {
+    throw new ArgumentError("replay", `not a gpuvm-sim replay token: ${token}`);
+  }
+  return { strategy, seed };
+}

@@ -1,0 +1,131 @@
+/**
+ * Task: one simulated kernel thread (task_struct), and `current()`.
+ *
+ * Mirrors: struct task_struct, `current`, cond_resched(), msleep().
+ * Ownership: the Sim owns its tasks; a task never ends before its generator
+ *   returns or throws, and is never freed (reports keep referring to it).
+ * Locking: none; only the scheduler mutates `pending`, and only while no
+ *   task body runs.
+ * States: runnable (its next effect can proceed) → blocked (it cannot, yet)
+ *   → … → done. A new task starts runnable with a `start` effect, so spawn
+ *   order never decides who runs first.
+ * Invariants: exactly one task is `current()` while simulated code runs, and
+ *   none outside; `pending` is null exactly when the task is done.
+ */
+import { ArgumentRangeError, UsageError } from "../errors.js";
+import { Effect, NEVER } from "./effect.js";
+import { makeOp, type Op } from "./op.js";
+import type { Sim } from "./sim.js";
+
+/** The execution context a task runs in, as the kernel distinguishes them. */
+export type TaskContext = "process" | "softirq" | "hardirq" | "worker" | "reclaim";
+
+export const TASK_CONTEXTS: readonly TaskContext[] = ["process", "softirq", "hardirq", "worker", "reclaim"];
+
+/** A task's observable state. */
+export type TaskState = "runnable" | "blocked" | "done";
+
+/** The body of a task: a generator function. */
+export type TaskBody<T> = () => Generator<Effect, T, unknown>;
+
+let running: Task | null = null;
+
+/** Ops remembered per scheduling step for `unstarted-op` reports (a power of two). */
+const OP_RING = 16;
+
+/** The task whose code is running now. Throws outside a simulated task. */
+export function current(): Task {
+  if (running === null) throw new UsageError("current() called outside a simulated task");
+  return running;
+}
+
+/** @internal */
+export function currentOrNull(): Task | null {
+  return running;
+}
+
+/** @internal The scheduler's switch; returns the previous task. */
+export function setCurrent(task: Task | null): Task | null {
+  const prev = running;
+  running = task;
+  return prev;
+}
+
+export class Task {
+  /** @internal */ pending: Effect | null;
+  /** @internal */ readonly gen: Generator<Effect, unknown, unknown>;
+  /** @internal The last OP_RING ops created since the task last yielded. */
+  readonly opRing: (Op<unknown> | null)[] = new Array<Op<unknown> | null>(OP_RING).fill(null);
+  /** @internal How many ops were created since the task last yielded. */ opsCreated = 0;
+  /** @internal How many of those are not started yet. */ unstartedOps = 0;
+  /** The value the body returned, once done. */
+  result: unknown = undefined;
+  /** The exception the body threw, if it died. */
+  error: unknown = undefined;
+
+  /** @internal Use `Sim.spawn()`. */
+  constructor(
+    readonly sim: Sim,
+    /** Per-simulation id, from 1 in spawn order. */
+    readonly id: number,
+    readonly name: string,
+    readonly context: TaskContext,
+    body: TaskBody<unknown>,
+    startEffect: Effect,
+  ) {
+    this.gen = body();
+    this.pending = startEffect;
+  }
+
+  get state(): TaskState {
+    const e = this.pending;
+    if (e === null) return "done";
+    if (e.waitsFor === null || e.waitsFor.canProceed(this) || e.deadline <= this.sim.now) return "runnable";
+    return "blocked";
+  }
+
+  /** `reader/2`: name and id, as reports print a task. */
+  get label(): string {
+    return `${this.name}/${this.id}`;
+  }
+
+  /** @internal */
+  registerOp(op: Op<unknown>): void {
+    this.opRing[this.opsCreated++ & (OP_RING - 1)] = op;
+    this.unstartedOps++;
+  }
+
+  /** @internal */
+  opStarted(): void {
+    this.unstartedOps--;
+  }
+}
+
+const RESCHED = new Effect("resched", null);
+
+function* reschedBody(): Generator<Effect, void, unknown> {
+  yield RESCHED;
+}
+
+/**
+ * Mirrors cond_resched(): a point where the scheduler may switch tasks, with
+ * no other effect. Spin loops must call it (or another op) each iteration.
+ */
+export function condResched(): Op<void> {
+  return makeOp("cond_resched", undefined, reschedBody);
+}
+
+function* sleepBody(this: undefined, ns: number): Generator<Effect, void, unknown> {
+  const sim = current().sim;
+  yield new Effect("sleep", null, NEVER, sim.now + ns);
+}
+
+/**
+ * Mirrors msleep(): block for `ms` milliseconds of simulated time. Simulated
+ * time only moves when every task is blocked (see docs/simulation.md), so a
+ * sleep never lets another task's busy loop run out of steps.
+ */
+export function msleep(ms: number): Op<void> {
+  if (!Number.isFinite(ms) || ms < 0) throw new ArgumentRangeError("ms", `must be a finite number >= 0, got ${ms}`);
+  return makeOp("msleep", undefined, sleepBody, ms * 1e6);
+}

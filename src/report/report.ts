@@ -1,0 +1,186 @@
+/**
+ * Report values: what the checks found, as plain data.
+ *
+ * A report is a union on `kind`. It holds no live simulation objects, only
+ * labels and numbers, so it can be kept after the Sim is gone, compared,
+ * serialised to JSON (json.ts) and formatted as text (text.ts, the only
+ * formatter). Every report carries the step and task where it was noticed,
+ * the tail of the schedule, and a replay line.
+ */
+
+/** A simulated object as a report names it. */
+export interface ObjectRef {
+  readonly id: number;
+  readonly type: string;
+  readonly name: string;
+  /** `Bo#3 "bo0"`, or `Completion#5 "done" in Job#4` for an embedded object. */
+  readonly label: string;
+}
+
+/** Where something happened: task, step, operation, and a stack if captured. */
+export interface SiteRef {
+  /** Task label (`reader/2`), or null outside any task (world setup). */
+  readonly task: string | null;
+  readonly step: number;
+  /** The operation, such as `kref_put` or `kfree`. */
+  readonly op: string;
+  readonly stack?: string;
+}
+
+/** One refcount event, for the history shown in reports. */
+export interface RefEvent {
+  readonly step: number;
+  readonly task: string | null;
+  readonly op: "init" | "get" | "get-unless-zero" | "get-unless-zero-failed" | "put" | "put-release";
+  /** The count after the event (the kernel's saturated value is -1073741824). */
+  readonly count: number;
+  readonly holder?: string;
+}
+
+/** The last steps of the schedule, one column per task. */
+export interface ScheduleTail {
+  readonly tasks: readonly string[];
+  readonly rows: readonly { readonly step: number; readonly column: number; readonly effect: string }[];
+}
+
+export interface ReportBase {
+  /** The step at which the report was filed (0 before the first step). */
+  readonly step: number;
+  /** The task running when it was filed, or null. */
+  readonly task: string | null;
+  readonly schedule: ScheduleTail;
+  /** Token that reproduces this run: see `Sim` option `replay`. */
+  readonly replay: string;
+}
+
+export interface UseAfterFreeReport extends ReportBase {
+  readonly kind: "use-after-free";
+  readonly object: ObjectRef;
+  /** What was used: a method or field name, such as `Kref.get` or `size`. */
+  readonly access: string;
+  readonly accessed: SiteRef;
+  readonly allocated: SiteRef;
+  readonly freed: SiteRef;
+  readonly refHistory: readonly RefEvent[];
+}
+
+export interface DoubleFreeReport extends ReportBase {
+  readonly kind: "double-free";
+  readonly object: ObjectRef;
+  readonly allocated: SiteRef;
+  readonly firstFree: SiteRef;
+  readonly secondFree: SiteRef;
+}
+
+export interface RefcountUnderflowReport extends ReportBase {
+  readonly kind: "refcount-underflow";
+  readonly object: ObjectRef;
+  /** The put that went below zero. */
+  readonly put: SiteRef;
+  /** The put that had already dropped the count to zero, if seen. */
+  readonly zeroedBy: SiteRef | null;
+  readonly refHistory: readonly RefEvent[];
+}
+
+export interface RefcountIncFromZeroReport extends ReportBase {
+  readonly kind: "refcount-inc-from-zero";
+  readonly object: ObjectRef;
+  readonly get: SiteRef;
+  readonly zeroedBy: SiteRef | null;
+  readonly refHistory: readonly RefEvent[];
+}
+
+export interface RefcountSaturatedReport extends ReportBase {
+  readonly kind: "refcount-saturated";
+  readonly object: ObjectRef;
+  readonly site: SiteRef;
+  readonly refHistory: readonly RefEvent[];
+}
+
+export interface RefcountHolderMismatchReport extends ReportBase {
+  readonly kind: "refcount-holder-mismatch";
+  readonly object: ObjectRef;
+  /** The holder tag given to put, or null for an untagged put. */
+  readonly holder: string | null;
+  readonly put: SiteRef;
+  /** The references outstanding at the time, by holder. */
+  readonly outstanding: readonly HolderRef[];
+}
+
+/** A counted reference still held, and where it was taken. */
+export interface HolderRef {
+  /** The holder tag, or null for untagged references (then `count` says how many). */
+  readonly holder: string | null;
+  readonly count: number;
+  /** Where the reference was taken (for tagged holders). */
+  readonly site: SiteRef | null;
+}
+
+export interface LeakedObject {
+  readonly object: ObjectRef;
+  readonly allocated: SiteRef;
+  /** Each refcount embedded in the object, with its outstanding holders. */
+  readonly refcounts: readonly { readonly count: number; readonly saturated: boolean; readonly holders: readonly HolderRef[] }[];
+}
+
+export interface LeakReport extends ReportBase {
+  readonly kind: "leak";
+  readonly objects: readonly LeakedObject[];
+}
+
+export interface WaitEdge {
+  readonly task: string;
+  /** What the task is blocked on. */
+  readonly waitsFor: string;
+  /** The tasks that could unblock it. */
+  readonly wakers: readonly string[];
+  /** True when the waitable has no owner and `wakers` was inferred as "every other blocked task". */
+  readonly inferred: boolean;
+}
+
+export interface DeadlockReport extends ReportBase {
+  readonly kind: "deadlock";
+  /** Every task still alive, each blocked. */
+  readonly blocked: readonly WaitEdge[];
+  /** A wait-for cycle among them: each task waits for the next, the last for the first. */
+  readonly cycle: readonly WaitEdge[];
+}
+
+export interface UnstartedOpReport extends ReportBase {
+  readonly kind: "unstarted-op";
+  readonly op: string;
+  readonly created: SiteRef;
+  /** `yield`: the task yielded again first; `exit`: it ended first; `yielded-op`: it wrote `yield op` for `yield* op`. */
+  readonly noticed: "yield" | "exit" | "yielded-op";
+}
+
+export interface StepLimitReport extends ReportBase {
+  readonly kind: "step-limit";
+  readonly limit: number;
+  /** The tasks still alive, with their next effect. */
+  readonly live: readonly { readonly task: string; readonly next: string }[];
+}
+
+export interface TaskExceptionReport extends ReportBase {
+  readonly kind: "task-exception";
+  readonly error: string;
+  readonly stack?: string;
+}
+
+export type Report =
+  | UseAfterFreeReport
+  | DoubleFreeReport
+  | RefcountUnderflowReport
+  | RefcountIncFromZeroReport
+  | RefcountSaturatedReport
+  | RefcountHolderMismatchReport
+  | LeakReport
+  | DeadlockReport
+  | UnstartedOpReport
+  | StepLimitReport
+  | TaskExceptionReport;
+
+export type ReportKind = Report["kind"];
+
+/** A report as filed by a check: the base fields are filled in by the Sim. */
+export type ReportBody = Report extends infer R ? (R extends Report ? Omit<R, keyof ReportBase> : never) : never;
