@@ -151,15 +151,23 @@ export class Heap {
     this.live.delete(obj);
   }
 
+  /**
+   * Like KASAN without multi_shot, the first bad access to a freed object is
+   * the bug; later ones are its consequences and would bury it. Returns true
+   * for the first claim on an object.
+   */
+  claimUafReport(obj: SimObject): boolean {
+    const owner = obj.lifeOwner;
+    if (this.reportedUaf.has(owner)) return false;
+    this.reportedUaf.add(owner);
+    return true;
+  }
+
   useAfterFree(obj: SimObject, access: string): void {
     if (!this.sim.checks.lifetimes) return;
     const freedSite = obj.lifeOwner.freeSite;
     if (freedSite === null) return;
-    // Like KASAN without multi_shot: the first bad access to an object is the
-    // bug; later ones are its consequences and would bury it.
-    const owner = obj.lifeOwner;
-    if (this.reportedUaf.has(owner)) return;
-    this.reportedUaf.add(owner);
+    if (!this.claimUafReport(obj)) return;
     this.sim.file({
       kind: "use-after-free",
       object: objectRef(obj),

@@ -142,18 +142,25 @@ export class Kref<T extends SimObject = SimObject> {
     return false;
   }
 
-  /** @internal Saturate, filing `kind` unless this counter already reported. */
-  saturate(kind: "refcount-inc-from-zero" | "refcount-underflow" | "refcount-saturated", op: string, live: boolean): void {
-    this.count = REFCOUNT_SATURATED;
-    const sim = this.owner.sim;
-    if (!sim.checks.refcounts || this.reported || !live) return;
+  /**
+   * @internal File the refcount_t warning `kind` (the caller has saturated the
+   * counter) unless this counter already warned, like the kernel's WARN_ONCE.
+   * If the owner is already freed, the report names the free too, and stands
+   * for the use-after-free report of this object.
+   */
+  warn(kind: "refcount-inc-from-zero" | "refcount-underflow" | "refcount-saturated", op: string): void {
+    if (this.reported) return;
     this.reported = true;
+    const sim = this.owner.sim;
+    const freedSite = this.owner.lifeOwner.freeSite;
+    if (freedSite !== null && !sim.heap.claimUafReport(this.owner)) return;
     const site = siteRef(sim.site(op));
     const object = objectRef(this.owner);
     const refHistory = sim.refHistory(this.owner);
     const zeroedBy: SiteRef | null = this.zeroSite === null ? null : siteRef(this.zeroSite);
-    if (kind === "refcount-inc-from-zero") sim.file({ kind, object, get: site, zeroedBy, refHistory });
-    else if (kind === "refcount-underflow") sim.file({ kind, object, put: site, zeroedBy, refHistory });
+    const freed: SiteRef | null = freedSite === null ? null : siteRef(freedSite);
+    if (kind === "refcount-inc-from-zero") sim.file({ kind, object, get: site, zeroedBy, freed, refHistory });
+    else if (kind === "refcount-underflow") sim.file({ kind, object, put: site, zeroedBy, freed, refHistory });
     else sim.file({ kind, object, site, refHistory });
   }
 
@@ -167,40 +174,48 @@ function checkHolder(holder: string | undefined): void {
   if (holder !== undefined && typeof holder !== "string") throw new ArgumentError("holder", "must be a string");
 }
 
+// Each body below first computes the refcount_t outcome. An anomaly (zero,
+// underflow, overflow) is filed as the refcount warning, which also names the
+// free when the owner is already gone: "an extra put" says more than "a use
+// after free in Kref.put". A freed owner with no anomaly is a plain
+// use-after-free.
+
 function* krefGet(this: Kref, holder: string | undefined): Generator<Effect, void, unknown> {
   const owner = this.owner;
   yield new Effect("kref-get", owner);
-  const live = guardLive(owner, "Kref.get");
   const c = this.count;
-  if (c <= 0 || c === REFCOUNT_MAX) {
-    if (c === 0) this.saturate("refcount-inc-from-zero", "kref_get", live);
-    else if (c === REFCOUNT_MAX) this.saturate("refcount-saturated", "kref_get", live);
-    // Already saturated: it stays so.
-  } else {
-    this.count = c + 1;
-  }
+  // Zero, saturated (negative) or at the maximum: the counter saturates.
+  const next = c <= 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
+  this.count = next;
   const sim = owner.sim;
   if (sim.checks.refcounts) {
-    if (this.count > 0) this.addHolder(holder, "kref_get");
-    sim.logRef(owner.id, "get", this.count, holder);
+    if (next > 0) this.addHolder(holder, "kref_get");
+    sim.logRef(owner.id, "get", next, holder);
+    if (c === 0 || c === REFCOUNT_MAX) {
+      this.warn(c === 0 ? "refcount-inc-from-zero" : "refcount-saturated", "kref_get");
+      return;
+    }
   }
+  guardLive(owner, "Kref.get");
 }
 
 function* krefGetUnlessZero(this: Kref, holder: string | undefined): Generator<Effect, boolean, unknown> {
   const owner = this.owner;
   yield new Effect("kref-get-unless-zero", owner);
-  const live = guardLive(owner, "Kref.getUnlessZero");
+  // Even a failing get_unless_zero reads the counter: on freed memory that is a use-after-free.
+  guardLive(owner, "Kref.getUnlessZero");
   const c = this.count;
   const sim = owner.sim;
   if (c === 0) {
     if (sim.checks.refcounts) sim.logRef(owner.id, "get-unless-zero-failed", 0, holder);
     return false;
   }
-  if (c === REFCOUNT_MAX) this.saturate("refcount-saturated", "kref_get_unless_zero", live);
-  else if (c > 0) this.count = c + 1;
+  const next = c < 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
+  this.count = next;
   if (sim.checks.refcounts) {
-    if (this.count > 0) this.addHolder(holder, "kref_get_unless_zero");
-    sim.logRef(owner.id, "get-unless-zero", this.count, holder);
+    if (next > 0) this.addHolder(holder, "kref_get_unless_zero");
+    sim.logRef(owner.id, "get-unless-zero", next, holder);
+    if (c === REFCOUNT_MAX) this.warn("refcount-saturated", "kref_get_unless_zero");
   }
   return true;
 }
@@ -212,16 +227,24 @@ function* krefPut(
 ): Generator<Effect, boolean, unknown> {
   const owner = this.owner;
   yield new Effect("kref-put", owner);
-  const live = guardLive(owner, "Kref.put");
   const sim = owner.sim;
   const c = this.count;
   if (c <= 0) {
-    if (c === 0) this.saturate("refcount-underflow", "kref_put", live);
-    if (sim.checks.refcounts) sim.logRef(owner.id, "put", this.count, holder);
+    this.count = REFCOUNT_SATURATED;
+    if (sim.checks.refcounts) {
+      sim.logRef(owner.id, "put", REFCOUNT_SATURATED, holder);
+      if (c === 0) {
+        this.warn("refcount-underflow", "kref_put");
+        return false;
+      }
+    }
+    guardLive(owner, "Kref.put");
     return false;
   }
+  const live = guardLive(owner, "Kref.put");
   this.count = c - 1;
   if (sim.checks.refcounts) {
+    sim.logRef(owner.id, c === 1 ? "put-release" : "put", c - 1, holder);
     if (!this.dropHolder(holder) && live) {
       sim.file({
         kind: "refcount-holder-mismatch",
@@ -231,7 +254,6 @@ function* krefPut(
         outstanding: this.holderRefs(),
       });
     }
-    sim.logRef(owner.id, c === 1 ? "put-release" : "put", c - 1, holder);
   }
   if (c !== 1) return false;
   // ORDER: record who zeroed the count before release frees the owner, so a

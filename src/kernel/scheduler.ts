@@ -144,13 +144,14 @@ export class Scheduler {
       return;
     }
     const next = r.value as unknown;
-    if (t.unstartedOps !== 0) this.checkOps(t, "yield");
-    t.opsCreated = 0;
-    setCurrent(outer);
     if (next instanceof Effect) {
+      if (t.unstartedOps !== 0) this.checkOps(t, "yield");
+      t.opsCreated = 0;
+      setCurrent(outer);
       t.pending = next;
     } else {
       this.badYield(t, next);
+      setCurrent(outer);
     }
   }
 
@@ -175,9 +176,17 @@ export class Scheduler {
 
   private badYield(t: Task, value: unknown): void {
     if (value instanceof Op) {
-      // `yield op` where `yield* op` was meant: report, and carry on as if the
-      // task had passed a scheduling point.
-      this.sim.fileUnstartedOp(value as Op<unknown>, "yielded-op");
+      // `yield op` where `yield* op` was meant: report it as such (not also as
+      // a plain unstarted op), and carry on as if the task had passed a
+      // scheduling point.
+      const op = value as Op<unknown>;
+      if (!op.started && op.task === t) {
+        op.started = true;
+        t.unstartedOps--;
+      }
+      this.sim.fileUnstartedOp(op, "yielded-op");
+      if (t.unstartedOps !== 0) this.checkOps(t, "yield");
+      t.opsCreated = 0;
       t.pending = new Effect("resched", null);
       return;
     }

@@ -79,6 +79,8 @@ export interface RefcountUnderflowReport extends ReportBase {
   readonly put: SiteRef;
   /** The put that had already dropped the count to zero, if seen. */
   readonly zeroedBy: SiteRef | null;
+  /** Where the object was freed, if it was (the extra put then touched freed memory). */
+  readonly freed: SiteRef | null;
   readonly refHistory: readonly RefEvent[];
 }
 
@@ -87,6 +89,8 @@ export interface RefcountIncFromZeroReport extends ReportBase {
   readonly object: ObjectRef;
   readonly get: SiteRef;
   readonly zeroedBy: SiteRef | null;
+  /** Where the object was freed, if it was. */
+  readonly freed: SiteRef | null;
   readonly refHistory: readonly RefEvent[];
 }
 

@@ -86,6 +86,7 @@ function body(r: Report): string[] {
         "",
         siteRow("extra put", r.put),
         ...(r.zeroedBy === null ? [] : [siteRow("zeroed by", r.zeroedBy)]),
+        ...(r.freed === null ? [] : [siteRow("freed", r.freed)]),
         "",
         ...history(`Refcount history of ${r.object.label}`, r.refHistory),
       ];
@@ -96,6 +97,7 @@ function body(r: Report): string[] {
         "",
         siteRow("get", r.get),
         ...(r.zeroedBy === null ? [] : [siteRow("zeroed by", r.zeroedBy)]),
+        ...(r.freed === null ? [] : [siteRow("freed", r.freed)]),
         "",
         ...history(`Refcount history of ${r.object.label}`, r.refHistory),
       ];

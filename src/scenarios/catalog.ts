@@ -1,0 +1,10 @@
+/**
+ * The built-in scenario catalog, in the order `gpuvm-sim demo` runs it.
+ * Each entry has a buggy variant that must be caught with the report kind it
+ * names, and a fixed variant that must pass its whole budget.
+ */
+import { completionDeadlock } from "./completion-deadlock.js";
+import type { CatalogScenario } from "./scenario.js";
+import { uafLastReference } from "./uaf-last-reference.js";
+
+export const catalog: readonly CatalogScenario[] = [uafLastReference, completionDeadlock];

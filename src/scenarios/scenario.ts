@@ -1,0 +1,116 @@
+/**
+ * Catalog scenarios, and a plain seed loop to run them.
+ *
+ * A scenario builds a world in a fresh Sim (objects, then tasks) and returns
+ * without running it; whoever runs it decides how many executions, with
+ * which seeds. Every catalog entry comes as a pair: a buggy variant, which
+ * must produce a report of the kind it names, and a fixed variant, which must
+ * produce none over the whole budget.
+ *
+ * `runSeeds` is a stand-in, not the explorer: it runs seed after seed with the
+ * random scheduler and stops at the first execution that files a report. It
+ * has no strategies (PCT, DFS), no partial-order reduction, no shrinking and
+ * no parallelism; the interleaving explorer replaces it when it lands. Only
+ * its elapsed time reads the real clock, and never from inside a simulation.
+ */
+import { ArgumentRangeError } from "../errors.js";
+import { Sim, type SimOptions } from "../kernel/sim.js";
+import type { Report, ReportKind } from "../report/report.js";
+
+/**
+ * Build a world in `sim` and spawn its tasks. It must not call
+ * `sim.run()`/`sim.runAll()`: the caller runs it.
+ */
+export type Scenario = (sim: Sim) => void;
+
+/** The two variants of a catalog scenario. */
+export type VariantName = "buggy" | "fixed";
+
+/** One entry of the built-in catalog. */
+export interface CatalogScenario {
+  /** Kebab-case id, as the CLI prints it (`uaf-last-reference`). */
+  readonly name: string;
+  /** One line for people. */
+  readonly title: string;
+  /** Two to four sentences: the kernel situation and what goes wrong. */
+  readonly description: string;
+  /** The kind of the first report the buggy variant must produce. */
+  readonly expect: ReportKind;
+  readonly variants: { readonly buggy: Scenario; readonly fixed: Scenario };
+}
+
+/** Options for {@link runSeeds}. */
+export interface RunSeedsOptions {
+  /** How many executions at most, one seed each (default 200). */
+  readonly seeds?: number;
+  /** The seed of the first execution (default 0); the next ones count up. */
+  readonly firstSeed?: number;
+}
+
+/** The first execution of a {@link runSeeds} loop that filed a report. */
+export interface SeedFailure {
+  /** Its seed: `new Sim({ seed })` (random strategy) replays it. */
+  readonly seed: number;
+  /** Its index in the loop, from 0 (`seed - firstSeed`). */
+  readonly executionIndex: number;
+  /** The first report it filed. */
+  readonly report: Report;
+  /** Every report it filed, in order (a deadlock is usually followed by a leak). */
+  readonly reports: readonly Report[];
+}
+
+/** What {@link runSeeds} returns. */
+export interface SeedRunResult {
+  /** Executions run: the whole budget, or up to and including the first failure. */
+  readonly executions: number;
+  readonly firstFailure: SeedFailure | null;
+  /** Wall-clock time of the loop, in milliseconds (for people, never for assertions). */
+  readonly elapsedMs: number;
+}
+
+const DEFAULT_SEEDS = 200;
+
+/**
+ * Run `scenario` once in a new Sim that collects reports: build the world,
+ * run every task to the end, then check for leaks. Returns the Sim, whose
+ * `reports` say what was found.
+ */
+export function runOnce(scenario: Scenario, options: Omit<SimOptions, "onReport"> = {}): Sim {
+  const sim = new Sim({ ...options, onReport: "collect" });
+  scenario(sim);
+  sim.runAll();
+  sim.checkLeaks();
+  return sim;
+}
+
+/**
+ * Run `scenario` with seeds `firstSeed`, `firstSeed + 1`, … until one
+ * execution files a report or the budget of `seeds` executions is spent.
+ *
+ * A simple seed loop standing in for the interleaving explorer: see the
+ * header of this file for what it does not do.
+ */
+export function runSeeds(scenario: Scenario, options: RunSeedsOptions = {}): SeedRunResult {
+  const budget = options.seeds ?? DEFAULT_SEEDS;
+  const firstSeed = options.firstSeed ?? 0;
+  if (!Number.isSafeInteger(budget) || budget < 1) {
+    throw new ArgumentRangeError("seeds", `must be a positive safe integer, got ${budget}`);
+  }
+  if (!Number.isSafeInteger(firstSeed) || !Number.isSafeInteger(firstSeed + budget - 1)) {
+    throw new ArgumentRangeError("firstSeed", `must be a safe integer, and so must the last seed; got ${firstSeed}`);
+  }
+  const start = performance.now();
+  for (let i = 0; i < budget; i++) {
+    const seed = firstSeed + i;
+    const reports = runOnce(scenario, { seed }).reports;
+    const report = reports[0];
+    if (report !== undefined) {
+      return {
+        executions: i + 1,
+        firstFailure: { seed, executionIndex: i, report, reports: [...reports] },
+        elapsedMs: performance.now() - start,
+      };
+    }
+  }
+  return { executions: budget, firstFailure: null, elapsedMs: performance.now() - start };
+}

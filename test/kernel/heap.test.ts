@@ -1,0 +1,150 @@
+import { describe, expect, it } from "vitest";
+import { ArgumentError, Completion, condResched, kfree, Sim, SimObject, type Report } from "../../src/index.js";
+import { Bo, freeIt } from "../fixtures.js";
+
+function kinds(sim: Sim): string[] {
+  return sim.reports.map((r) => r.kind);
+}
+
+describe("heap: lifetimes", () => {
+  it("gives per-simulation ids and labels", () => {
+    const a = new Sim();
+    const b = new Sim();
+    const x = new SimObject(a, "Thing", { name: "x" });
+    const y = new SimObject(a, "Thing");
+    const z = new SimObject(b, "Thing");
+    expect([x.id, y.id, z.id]).toEqual([1, 2, 1]);
+    expect(x.label).toBe('Thing#1 "x"');
+    expect(y.label).toBe("Thing#2");
+  });
+
+  it("reports a use-after-free with the access, allocation and free sites", () => {
+    // 1. main allocates bo          (step 1)
+    // 2. closer drops the last ref  (kref_put, then kfree)
+    // 3. user reads bo.size         -> use-after-free
+    const sim = new Sim({ onReport: "collect", strategy: "round-robin" });
+    sim.run(function* () {
+      const bo = new Bo(sim, "bo0");
+      const closer = sim.spawn("closer", "process", function* () {
+        yield* bo.kref.put(freeIt);
+      });
+      sim.spawn("user", "process", function* () {
+        while (closer.state !== "done") yield* condResched();
+        return bo.size;
+      });
+    });
+    expect(kinds(sim)).toEqual(["use-after-free"]);
+    const r = sim.reports[0] as Extract<Report, { kind: "use-after-free" }>;
+    expect(r.object).toEqual({ id: 1, type: "Bo", name: "bo0", label: 'Bo#1 "bo0"' });
+    expect(r.access).toBe("Bo.size");
+    expect(r.accessed.task).toBe("user/3");
+    expect(r.allocated).toMatchObject({ task: "main/1", step: 1, op: "new Bo" });
+    expect(r.freed).toMatchObject({ task: "closer/2", op: "kfree" });
+    expect(r.freed.step).toBeLessThan(r.accessed.step);
+    expect(r.refHistory.map((e) => e.op)).toEqual(["init", "put-release"]);
+  });
+
+  it("reports only the first bad access to an object, as KASAN does", () => {
+    const sim = new Sim({ onReport: "collect" });
+    sim.run(function* () {
+      const bo = new Bo(sim);
+      yield* kfree(bo);
+      expect(bo.size).toBe(4096);
+      expect(bo.size).toBe(4096);
+      yield* bo.kref.get();
+    });
+    expect(kinds(sim)).toEqual(["use-after-free"]);
+  });
+
+  it("reports a double free with both free sites", () => {
+    const sim = new Sim({ onReport: "collect" });
+    sim.run(function* () {
+      const o = new SimObject(sim, "Thing");
+      yield* kfree(o);
+      yield* kfree(o);
+    });
+    expect(kinds(sim)).toEqual(["double-free"]);
+    const r = sim.reports[0] as Extract<Report, { kind: "double-free" }>;
+    expect(r.firstFree).toMatchObject({ task: "main/1", step: 2, op: "kfree" });
+    expect(r.secondFree).toMatchObject({ task: "main/1", step: 3, op: "kfree" });
+    expect(r.allocated.step).toBe(1);
+  });
+
+  it("frees embedded objects with their container and names the container", () => {
+    const sim = new Sim({ onReport: "collect" });
+    sim.run(function* () {
+      const job = new SimObject(sim, "Job", { name: "j" });
+      const done = new Completion(sim, { name: "done", embeddedIn: job });
+      expect(done.label).toBe('Completion#2 "done" in Job#1 "j"');
+      yield* kfree(job);
+      expect(done.isFreed).toBe(true);
+      yield* done.complete();
+    });
+    const r = sim.reports[0] as Extract<Report, { kind: "use-after-free" }>;
+    expect(r.kind).toBe("use-after-free");
+    expect(r.object.label).toBe('Completion#2 "done" in Job#1 "j"');
+    expect(r.freed.op).toBe("kfree");
+  });
+
+  it("lists every live object with its holders at teardown", () => {
+    const sim = new Sim({ onReport: "collect" });
+    sim.run(function* () {
+      const a = new Bo(sim, "a", "creator");
+      yield* a.kref.get("vm");
+      yield* a.kref.get();
+      const b = new Bo(sim, "b");
+      yield* b.kref.put(freeIt);
+      new SimObject(sim, "Plain", { name: "c" });
+    });
+    const leak = sim.checkLeaks();
+    expect(leak?.kind).toBe("leak");
+    expect(leak?.objects.map((o) => o.object.label)).toEqual(['Bo#1 "a"', 'Plain#3 "c"']);
+    const a = leak?.objects[0];
+    expect(a?.allocated).toMatchObject({ task: "main/1", op: "new Bo" });
+    expect(a?.refcounts).toHaveLength(1);
+    expect(a?.refcounts[0]?.count).toBe(3);
+    expect(a?.refcounts[0]?.holders).toEqual([
+      { holder: "creator", count: 1, site: { task: "main/1", step: 1, op: "kref_init" } },
+      { holder: "vm", count: 1, site: { task: "main/1", step: 2, op: "kref_get" } },
+      { holder: null, count: 1, site: null },
+    ]);
+    expect(leak?.objects[1]?.refcounts).toEqual([]);
+    expect(sim.reports).toEqual([leak]);
+  });
+
+  it("checkLeaks returns null when everything was freed, and never throws", () => {
+    const sim = new Sim();
+    sim.run(function* () {
+      yield* new Bo(sim).kref.put(freeIt);
+    });
+    expect(sim.checkLeaks()).toBeNull();
+    const leaky = new Sim();
+    new SimObject(leaky, "Thing");
+    expect(leaky.checkLeaks()?.objects).toHaveLength(1);
+  });
+
+  it("does not report with the lifetimes check off", () => {
+    const sim = new Sim({ onReport: "collect", checks: { lifetimes: false } });
+    sim.run(function* () {
+      const o = new Bo(sim);
+      yield* kfree(o);
+      yield* kfree(o);
+      expect(o.size).toBe(4096);
+    });
+    expect(sim.reports).toEqual([]);
+    expect(sim.checkLeaks()).toBeNull();
+  });
+
+  it("rejects bad arguments with typed errors", () => {
+    const sim = new Sim();
+    const other = new Sim();
+    const job = new SimObject(sim, "Job");
+    const inner = new SimObject(sim, "Inner", { embeddedIn: job });
+    expect(() => new SimObject(sim, "")).toThrow(expect.objectContaining({ argument: "typeName" }) as Error);
+    expect(() => new SimObject(other, "X", { embeddedIn: job })).toThrow(ArgumentError);
+    expect(() => kfree({} as never)).toThrow(expect.objectContaining({ argument: "obj" }) as Error);
+    expect(() => kfree(inner)).toThrow(/embedded/);
+    expect(job.isFreed).toBe(false);
+  });
+});
+

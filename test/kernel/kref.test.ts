@@ -1,0 +1,244 @@
+import { describe, expect, it } from "vitest";
+import {
+  kfree,
+  ArgumentError,
+  ArgumentRangeError,
+  Kref,
+  REFCOUNT_MAX,
+  REFCOUNT_SATURATED,
+  Sim,
+  type Report,
+} from "../../src/index.js";
+import { Bo, freeIt } from "../fixtures.js";
+
+function collect(): Sim {
+  return new Sim({ onReport: "collect" });
+}
+
+function only<K extends Report["kind"]>(sim: Sim, kind: K): Extract<Report, { kind: K }> {
+  expect(sim.reports.map((r) => r.kind)).toEqual([kind]);
+  return sim.reports[0] as Extract<Report, { kind: K }>;
+}
+
+describe("Kref", () => {
+  it("starts at one and counts gets and puts", () => {
+    const sim = new Sim();
+    const counts = sim.run(function* () {
+      const bo = new Bo(sim);
+      const seen = [bo.kref.read()];
+      yield* bo.kref.get();
+      seen.push(bo.kref.read());
+      const released = yield* bo.kref.put(freeIt);
+      seen.push(bo.kref.read());
+      return { seen, released, freed: bo.isFreed };
+    });
+    expect(counts).toEqual({ seen: [1, 2, 1], released: false, freed: false });
+  });
+
+  it("calls release exactly on the last put and returns true", () => {
+    const sim = new Sim();
+    const out = sim.run(function* () {
+      const bo = new Bo(sim);
+      let releases = 0;
+      const release = function* (b: Bo) {
+        releases++;
+        yield* freeIt(b);
+      };
+      yield* bo.kref.get();
+      const first = yield* bo.kref.put(release);
+      const last = yield* bo.kref.put(release);
+      return { first, last, releases, freed: bo.isFreed };
+    });
+    expect(out).toEqual({ first: false, last: true, releases: 1, freed: true });
+    expect(sim.checkLeaks()).toBeNull();
+  });
+
+  it("accepts a release that is a plain function", () => {
+    const sim = new Sim({ onReport: "collect" });
+    sim.run(function* () {
+      const bo = new Bo(sim);
+      let called = false;
+      yield* bo.kref.put(() => {
+        called = true;
+        return undefined;
+      });
+      expect(called).toBe(true);
+    });
+    // The plain release freed nothing: the object leaks, and the leak report shows a zero count.
+    const leak = sim.checkLeaks();
+    expect(leak?.objects[0]?.refcounts[0]?.count).toBe(0);
+  });
+
+  it("getUnlessZero fails at zero without a report", () => {
+    const sim = collect();
+    const got = sim.run(function* () {
+      const bo = new Bo(sim);
+      // Keep the object allocated while its count is zero: the release does not free.
+      yield* bo.kref.put(() => undefined);
+      return yield* bo.kref.getUnlessZero();
+    });
+    expect(got).toBe(false);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("getUnlessZero takes a reference when the count is positive", () => {
+    const sim = new Sim();
+    const out = sim.run(function* () {
+      const bo = new Bo(sim);
+      const ok = yield* bo.kref.getUnlessZero("lookup");
+      return { ok, count: bo.kref.read() };
+    });
+    expect(out).toEqual({ ok: true, count: 2 });
+  });
+
+  it("reports an increment from zero with the put that zeroed it, and saturates", () => {
+    const sim = collect();
+    sim.run(function* () {
+      const bo = new Bo(sim, "bo0");
+      yield* bo.kref.put(() => undefined);
+      yield* bo.kref.get();
+      expect(bo.kref.read()).toBe(REFCOUNT_SATURATED);
+      // Saturated counters never move again and never report again (WARN_ONCE).
+      yield* bo.kref.put(() => undefined);
+      yield* bo.kref.get();
+      expect(bo.kref.read()).toBe(REFCOUNT_SATURATED);
+    });
+    const r = only(sim, "refcount-inc-from-zero");
+    expect(r.object).toMatchObject({ type: "Bo", name: "bo0" });
+    expect(r.get).toMatchObject({ task: "main/1", step: 3, op: "kref_get" });
+    expect(r.zeroedBy).toMatchObject({ task: "main/1", step: 2, op: "kref_put" });
+    expect(r.refHistory.map((e) => [e.op, e.count])).toEqual([
+      ["init", 1],
+      ["put-release", 0],
+      ["get", REFCOUNT_SATURATED],
+    ]);
+  });
+
+  it("reports underflow naming the extra put and the put that zeroed the count", () => {
+    const sim = collect();
+    sim.spawn("a", "process", function* () {
+      const bo = new Bo(sim);
+      yield* bo.kref.put(() => undefined);
+      sim.spawn("b", "process", function* () {
+        yield* bo.kref.put(() => undefined);
+      });
+    });
+    sim.runAll();
+    const r = only(sim, "refcount-underflow");
+    expect(r.put).toMatchObject({ task: "b/2", op: "kref_put" });
+    expect(r.zeroedBy).toMatchObject({ task: "a/1", op: "kref_put" });
+  });
+
+  it("saturates and reports past REFCOUNT_MAX, and leaks instead of freeing", () => {
+    const sim = collect();
+    sim.run(function* () {
+      const bo = new Bo(sim);
+      bo.kref.set(REFCOUNT_MAX);
+      yield* bo.kref.get();
+      expect(bo.kref.read()).toBe(REFCOUNT_SATURATED);
+      for (let i = 0; i < 3; i++) yield* bo.kref.put(freeIt);
+      expect(bo.isFreed).toBe(false);
+    });
+    const r = only(sim, "refcount-saturated");
+    expect(r.site.op).toBe("kref_get");
+    const leak = sim.checkLeaks();
+    expect(leak?.objects[0]?.refcounts[0]?.saturated).toBe(true);
+  });
+
+  it("getUnlessZero past REFCOUNT_MAX saturates too", () => {
+    const sim = collect();
+    const ok = sim.run(function* () {
+      const bo = new Bo(sim);
+      bo.kref.set(REFCOUNT_MAX);
+      return yield* bo.kref.getUnlessZero();
+    });
+    expect(ok).toBe(true);
+    expect(only(sim, "refcount-saturated").site.op).toBe("kref_get_unless_zero");
+  });
+
+  it("a get after the release freed the object is an increment from zero naming the free", () => {
+    const sim = collect();
+    sim.run(function* () {
+      const bo = new Bo(sim);
+      yield* bo.kref.put(freeIt);
+      yield* bo.kref.get();
+      expect(bo.size).toBe(4096); // a consequence of the same bug: not reported again
+    });
+    const r = only(sim, "refcount-inc-from-zero");
+    expect(r.zeroedBy).toMatchObject({ step: 2, op: "kref_put" });
+    expect(r.freed).toMatchObject({ step: 3, op: "kfree" });
+    expect(r.get).toMatchObject({ step: 4, op: "kref_get" });
+  });
+
+  it("a refcount op on an object freed with references left is a use-after-free", () => {
+    const sim = collect();
+    sim.run(function* () {
+      const bo = new Bo(sim);
+      yield* kfree(bo);
+      yield* bo.kref.get();
+    });
+    const r = only(sim, "use-after-free");
+    expect(r.access).toBe("Kref.get");
+    expect(r.freed.op).toBe("kfree");
+  });
+
+  it("getUnlessZero on a freed object is a use-after-free even though it fails", () => {
+    const sim = collect();
+    const got = sim.run(function* () {
+      const bo = new Bo(sim);
+      yield* bo.kref.put(freeIt);
+      return yield* bo.kref.getUnlessZero();
+    });
+    expect(got).toBe(false);
+    expect(only(sim, "use-after-free").access).toBe("Kref.getUnlessZero");
+  });
+
+  it("tracks holders: a put by a holder that holds nothing is reported", () => {
+    const sim = collect();
+    sim.run(function* () {
+      const bo = new Bo(sim, "bo", "creator");
+      yield* bo.kref.get("vm");
+      yield* bo.kref.put(freeIt, "vm");
+      yield* bo.kref.get("vm");
+      yield* bo.kref.put(freeIt, "shrinker");
+      yield* bo.kref.put(freeIt, "creator");
+    });
+    const r = only(sim, "refcount-holder-mismatch");
+    expect(r.holder).toBe("shrinker");
+    expect(r.outstanding.map((h) => h.holder)).toEqual(["creator", "vm"]);
+  });
+
+  it("reports an untagged put when every reference is tagged", () => {
+    const sim = collect();
+    sim.run(function* () {
+      const bo = new Bo(sim, "bo", "creator");
+      yield* bo.kref.get("vm");
+      yield* bo.kref.put(freeIt);
+      yield* bo.kref.put(freeIt, "creator");
+    });
+    const r = only(sim, "refcount-holder-mismatch");
+    expect(r.holder).toBeNull();
+  });
+
+  it("does no holder tracking or reporting with the refcounts check off", () => {
+    const sim = new Sim({ onReport: "collect", checks: { refcounts: false } });
+    sim.run(function* () {
+      const bo = new Bo(sim);
+      yield* bo.kref.put(() => undefined);
+      yield* bo.kref.put(() => undefined);
+      expect(bo.kref.read()).toBe(REFCOUNT_SATURATED);
+    });
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("rejects bad arguments with typed errors and leaves the count intact", () => {
+    const sim = new Sim();
+    const bo = new Bo(sim);
+    expect(() => bo.kref.put(undefined as never)).toThrow(ArgumentError);
+    expect(() => bo.kref.get(3 as never)).toThrow(expect.objectContaining({ argument: "holder" }) as Error);
+    expect(() => { bo.kref.set(-1); }).toThrow(ArgumentRangeError);
+    expect(() => { bo.kref.set(1.5); }).toThrow(expect.objectContaining({ argument: "count" }) as Error);
+    expect(() => new Kref({} as never)).toThrow(expect.objectContaining({ argument: "owner" }) as Error);
+    expect(bo.kref.read()).toBe(1);
+  });
+});
