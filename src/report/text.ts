@@ -6,6 +6,9 @@
  */
 import type { HolderRef, RefEvent, Report, ScheduleTail, SiteRef, WaitEdge } from "./report.js";
 
+/** REFCOUNT_SATURATED, restated so the formatter depends on report data only. */
+const SATURATED = -0x40000000;
+
 const RULE = "==================================================================";
 
 function pad(s: string, n: number): string {
@@ -30,7 +33,8 @@ function history(title: string, events: readonly RefEvent[]): string[] {
   const lines = [`${title}:`];
   for (const e of events) {
     const who = e.holder === undefined ? "" : ` (${e.holder})`;
-    lines.push(`  ${pad(`step ${e.step}`, 11)}${pad(e.task ?? "(no task)", 16)}${pad(e.op + who, 28)}${e.count}`);
+    const count = e.count === SATURATED ? "saturated" : String(e.count);
+    lines.push(`  ${pad(`step ${e.step}`, 11)}${pad(e.task ?? "(no task)", 16)}${pad(e.op + who, 28)}${count}`);
   }
   return lines;
 }
