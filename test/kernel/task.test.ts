@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { ArgumentRangeError, condResched, current, msleep, Sim } from "../../src/index.js";
+
+describe("Task", () => {
+  it("has an id, name, context and label", () => {
+    const sim = new Sim();
+    const t = sim.spawn("irq", "hardirq", function* () {
+      yield* condResched();
+    });
+    expect([t.id, t.name, t.context, t.label, t.sim]).toEqual([1, "irq", "hardirq", "irq/1", sim]);
+  });
+
+  it("starts with a start effect, so spawn order does not decide who runs first", () => {
+    const firsts = new Set<string>();
+    for (let seed = 0; seed < 30; seed++) {
+      const sim = new Sim({ seed });
+      const order: string[] = [];
+      for (const n of ["a", "b"]) {
+        sim.spawn(n, "process", function* () {
+          order.push(n);
+          yield* condResched();
+        });
+      }
+      sim.runAll();
+      firsts.add(order[0] as string);
+    }
+    expect([...firsts].sort()).toEqual(["a", "b"]);
+  });
+
+  it("keeps the body's return value and exception", () => {
+    const sim = new Sim({ onReport: "collect" });
+    const ok = sim.spawn("ok", "process", function* () {
+      yield* condResched();
+      return "value";
+    });
+    const bad = sim.spawn("bad", "process", function* () {
+      yield* condResched();
+      throw new Error("x");
+    });
+    sim.runAll();
+    expect(ok.result).toBe("value");
+    expect((bad.error as Error).message).toBe("x");
+  });
+
+  it("msleep blocks for simulated milliseconds", () => {
+    const sim = new Sim();
+    const at = sim.run(function* () {
+      yield* msleep(3);
+      return [sim.now, current().name] as const;
+    });
+    expect(at).toEqual([3_000_000, "main"]);
+  });
+
+  it("msleep rejects negative and non-finite durations", () => {
+    expect(() => msleep(-1)).toThrow(ArgumentRangeError);
+    expect(() => msleep(Number.NaN)).toThrow(expect.objectContaining({ argument: "ms" }) as Error);
+  });
+});
