@@ -15,10 +15,11 @@ import { schedulerWorkloads } from "./workloads/scheduler.js";
 const WORKLOADS: readonly { readonly name: string; readonly run: () => Entry[] }[] = [
   { name: "scheduler", run: schedulerWorkloads },
   { name: "kref", run: krefWorkloads },
+  // Keep last: it frees objects of many classes, which later workloads should not inherit.
   { name: "guard", run: guardWorkloads },
 ];
 
-const COLUMNS = [50, 16, 18, 14, 4] as const;
+const COLUMNS = [50, 16, 18, 16, 4] as const;
 
 function row(cells: readonly string[]): string {
   return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(COLUMNS[i] ?? 0))).join(" ").trimEnd();

@@ -13,7 +13,6 @@ export class Bo extends SimObject {
   }
 
   get size(): number {
-    this.guard("Bo.size");
     return this._size;
   }
 }

@@ -180,17 +180,17 @@ export function createProgram(
   return program;
 }
 
-/** `import.meta.url`, or undefined where a bundler left it empty (the CJS build). */
-function moduleUrl(): string | undefined {
+/** `import.meta.url`, or null where a bundler left it empty (the CJS build). */
+function moduleUrl(): string | null {
   const url: unknown = (import.meta as { url?: unknown }).url;
-  return typeof url === "string" ? url : undefined;
+  return typeof url === "string" ? url : null;
 }
 
 /**
  * Whether this module is the program being run (`node dist/cli.js`, the
  * `gpuvm-sim` bin link, `tsx src/cli/main.ts`), rather than imported.
  */
-export function isEntryPoint(argv1: string | undefined = process.argv[1], url: string | undefined = moduleUrl()): boolean {
+export function isEntryPoint(argv1: string | undefined = process.argv[1], url: string | null = moduleUrl()): boolean {
   if (argv1 === undefined) return false;
   let path = argv1;
   try {
@@ -199,7 +199,7 @@ export function isEntryPoint(argv1: string | undefined = process.argv[1], url: s
   } catch {
     // Not a file we can resolve: compare the name as given.
   }
-  if (url !== undefined) return pathToFileURL(path).href === url;
+  if (url !== null) return pathToFileURL(path).href === url;
   return /(?:^|[\\/])(?:cli\.c?js|main\.ts)$/.test(path);
 }
 

@@ -152,7 +152,7 @@ export class Kref<T extends SimObject = SimObject> {
     if (this.reported) return;
     this.reported = true;
     const sim = this.owner.sim;
-    const freedSite = this.owner.lifeOwner.freeSite;
+    const freedSite = this.owner.life.freeSite;
     if (freedSite !== null && !sim.heap.claimUafReport(this.owner)) return;
     const site = siteRef(sim.site(op));
     const object = objectRef(this.owner);

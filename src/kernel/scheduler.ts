@@ -238,9 +238,11 @@ export class Scheduler {
     }
     const edge = (t: Task): WaitEdge => {
       const e = edges.get(t);
+      const pending = t.pending as Effect;
       return {
         task: t.label,
-        waitsFor: (t.pending as Effect).describe(),
+        blockedIn: pending.kind,
+        waitsFor: pending.waitsFor?.label ?? "nothing",
         wakers: e === undefined ? [] : e.wakers.map((w) => w.label),
         inferred: e?.inferred ?? false,
       };

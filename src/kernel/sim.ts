@@ -86,6 +86,7 @@ export class Sim {
   private running = false;
   private stopReport: Report | null = null;
   private taskIds = 0;
+  private lastOutcome: RunOutcome = "done";
   // Refcount history: a ring of the last REF_LOG events, any object.
   private readonly refObj = new Int32Array(REF_LOG);
   private readonly refStep = new Int32Array(REF_LOG);
@@ -179,8 +180,6 @@ export class Sim {
     return main.result as T;
   }
 
-  private lastOutcome: RunOutcome = "done";
-
   /** Run every spawned task to completion (or deadlock, step limit, report). */
   runAll(): RunResult {
     if (this.running) throw new UsageError("runAll() called while this Sim is running");
@@ -222,6 +221,11 @@ export class Sim {
       refcounts: (o.krefs ?? []).map((k) => ({ count: k.count, saturated: k.count < 0, holders: k.holderRefs() })),
     }));
     return this.file({ kind: "leak", objects }, false) as LeakReport;
+  }
+
+  /** The objects allocated and not yet freed, in allocation order (not static or embedded ones). */
+  liveObjects(): readonly SimObject[] {
+    return [...this.heap.live];
   }
 
   /** @internal Record a site: current task, step, operation. */
@@ -290,16 +294,17 @@ export class Sim {
 
   private scheduleTail(): ScheduleTail {
     const s = this.scheduler;
-    const columns: number[] = [];
+    const first = Math.max(1, this.step - s.ringSize + 1);
+    const ids = new Set<number>();
+    for (let step = first; step <= this.step; step++) ids.add(s.ringTask[step % s.ringSize] ?? 0);
+    // One column per task, in spawn order.
+    const columns = [...ids].sort((a, b) => a - b);
     const rows: { step: number; column: number; effect: string }[] = [];
-    for (let step = Math.max(1, this.step - s.ringSize + 1); step <= this.step; step++) {
+    for (let step = first; step <= this.step; step++) {
       const slot = step % s.ringSize;
       const e = s.ringEffect[slot];
       if (e === null || e === undefined) continue;
-      const id = s.ringTask[slot] ?? 0;
-      let column = columns.indexOf(id);
-      if (column < 0) column = columns.push(id) - 1;
-      rows.push({ step, column, effect: e.describe() });
+      rows.push({ step, column: columns.indexOf(s.ringTask[slot] ?? 0), effect: e.describe() });
     }
     return { tasks: columns.map((id) => this.tasks[id - 1]?.label ?? `task ${id}`), rows };
   }

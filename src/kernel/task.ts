@@ -12,7 +12,7 @@
  * Invariants: exactly one task is `current()` while simulated code runs, and
  *   none outside; `pending` is null exactly when the task is done.
  */
-import { ArgumentRangeError, UsageError } from "../errors.js";
+import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { Effect, NEVER } from "./effect.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
@@ -25,8 +25,12 @@ export const TASK_CONTEXTS: readonly TaskContext[] = ["process", "softirq", "har
 /** A task's observable state. */
 export type TaskState = "runnable" | "blocked" | "done";
 
-/** The body of a task: a generator function. */
-export type TaskBody<T> = () => Generator<Effect, T, unknown>;
+/**
+ * The body of a task: a generator function, or any function returning an
+ * Op (`() => useBo(bo)`). It is called when the task first runs, so the ops
+ * it creates belong to the new task.
+ */
+export type TaskBody<T> = () => Iterable<Effect, T, unknown>;
 
 let running: Task | null = null;
 
@@ -53,7 +57,8 @@ export function setCurrent(task: Task | null): Task | null {
 
 export class Task {
   /** @internal */ pending: Effect | null;
-  /** @internal */ readonly gen: Generator<Effect, unknown, unknown>;
+  /** @internal The body's iterator; a launcher until the task first runs. */
+  gen: Iterator<Effect, unknown, unknown>;
   /** @internal The last OP_RING ops created since the task last yielded. */
   readonly opRing: (Op<unknown> | null)[] = new Array<Op<unknown> | null>(OP_RING).fill(null);
   /** @internal How many ops were created since the task last yielded. */ opsCreated = 0;
@@ -73,7 +78,7 @@ export class Task {
     body: TaskBody<unknown>,
     startEffect: Effect,
   ) {
-    this.gen = body();
+    this.gen = new Launcher(this, body);
     this.pending = startEffect;
   }
 
@@ -102,6 +107,29 @@ export class Task {
 }
 
 const RESCHED = new Effect("resched", null);
+
+/**
+ * Stands in for a task's iterator until its first step, then calls the body
+ * and hands over to the body's iterator, so the scheduler's step needs no
+ * "has it started?" test.
+ */
+class Launcher implements Iterator<Effect, unknown, unknown> {
+  constructor(
+    private readonly task: Task,
+    private readonly body: TaskBody<unknown>,
+  ) {}
+
+  next(): IteratorResult<Effect, unknown> {
+    const iterable = this.body() as unknown;
+    const start = (iterable as Partial<Iterable<Effect>> | null | undefined)?.[Symbol.iterator];
+    if (typeof start !== "function") {
+      throw new ArgumentError("body", `task ${this.task.label}: must return a generator or an Op, got ${typeof iterable}`);
+    }
+    const it = start.call(iterable) as Iterator<Effect, unknown, unknown>;
+    this.task.gen = it;
+    return it.next();
+  }
+}
 
 function* reschedBody(): Generator<Effect, void, unknown> {
   yield RESCHED;

@@ -134,7 +134,9 @@ export interface LeakReport extends ReportBase {
 
 export interface WaitEdge {
   readonly task: string;
-  /** What the task is blocked on. */
+  /** The effect the task is blocked in, such as `wait-completion`. */
+  readonly blockedIn: string;
+  /** What it waits for, such as `Completion#1 "x"`. */
   readonly waitsFor: string;
   /** The tasks that could unblock it. */
   readonly wakers: readonly string[];

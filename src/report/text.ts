@@ -16,7 +16,7 @@ function pad(s: string, n: number): string {
 }
 
 function siteRow(label: string, site: SiteRef): string {
-  const row = `  ${pad(label, 13)}${pad(site.task ?? "(no task)", 16)}${pad(`step ${site.step}`, 11)}${site.op}`;
+  const row = `  ${pad(label, 13)}${pad(site.task ?? "(setup)", 16)}${pad(`step ${site.step}`, 11)}${site.op}`;
   return site.stack === undefined ? row : `${row}\n${indentStack(site.stack)}`;
 }
 
@@ -34,7 +34,7 @@ function history(title: string, events: readonly RefEvent[]): string[] {
   for (const e of events) {
     const who = e.holder === undefined ? "" : ` (${e.holder})`;
     const count = e.count === SATURATED ? "saturated" : String(e.count);
-    lines.push(`  ${pad(`step ${e.step}`, 11)}${pad(e.task ?? "(no task)", 16)}${pad(e.op + who, 28)}${count}`);
+    lines.push(`  ${pad(`step ${e.step}`, 11)}${pad(e.task ?? "(setup)", 16)}${pad(e.op + who, 28)}${count}`);
   }
   return lines;
 }
@@ -43,7 +43,7 @@ function holders(hs: readonly HolderRef[]): string[] {
   return hs.map((h) =>
     h.holder === null
       ? `      ${h.count} untagged reference${h.count === 1 ? "" : "s"}`
-      : `      held by "${h.holder}"`.padEnd(34) + (h.site === null ? "" : `taken by ${h.site.task ?? "(no task)"} at step ${h.site.step} (${h.site.op})`),
+      : `      held by "${h.holder}"`.padEnd(34) + (h.site === null ? "" : `taken by ${h.site.task ?? "(setup)"} at step ${h.site.step} (${h.site.op})`),
   );
 }
 
@@ -59,7 +59,17 @@ function schedule(s: ScheduleTail): string[] {
 
 function waitLine(e: WaitEdge): string {
   const who = e.wakers.length === 0 ? "no task" : e.wakers.join(", ");
-  return `  ${pad(e.task, 16)}waits for ${e.waitsFor}; can be woken by ${who}${e.inferred ? " (inferred: no owner)" : ""}`;
+  return `  ${pad(e.task, 16)}blocked in ${e.blockedIn} on ${e.waitsFor}; woken by ${who}${e.inferred ? " (inferred)" : ""}`;
+}
+
+function cycleLine(cycle: readonly WaitEdge[]): string[] {
+  const first = cycle[0];
+  if (first === undefined) return ["  (no cycle: nothing left that could wake them)"];
+  const path = `  ${cycle.map((e) => e.task).join(" -> ")} -> ${first.task}`;
+  const inferred = cycle.some((e) => e.inferred);
+  return inferred
+    ? [path, "  (inferred: a completion has no owner, so any other blocked task counts as its waker)"]
+    : [path];
 }
 
 function body(r: Report): string[] {
@@ -67,7 +77,7 @@ function body(r: Report): string[] {
     case "use-after-free":
       return [
         `BUG: gpuvm-sim: use-after-free in ${r.access}`,
-        `Use of ${r.object.label} by task ${r.accessed.task ?? "(no task)"} at step ${r.accessed.step}`,
+        `Use of ${r.object.label} by task ${r.accessed.task ?? "(setup)"} at step ${r.accessed.step}`,
         "",
         siteRow("accessed", r.accessed),
         siteRow("allocated", r.allocated),
@@ -138,7 +148,7 @@ function body(r: Report): string[] {
         "",
         "Wait-for cycle:",
         ...r.cycle.map(waitLine),
-        ...(r.cycle.length > 0 ? [`  ${r.cycle.map((e) => e.task).join(" -> ")} -> ${r.cycle[0]?.task ?? ""}`] : []),
+        ...cycleLine(r.cycle),
         "",
         "Blocked tasks:",
         ...r.blocked.map(waitLine),
@@ -159,7 +169,7 @@ function body(r: Report): string[] {
         ...r.live.map((l) => `  ${pad(l.task, 16)}${l.next}`),
       ];
     case "task-exception":
-      return [`Oops: gpuvm-sim: task ${r.task ?? "(no task)"} threw ${r.error}`, ...(r.stack === undefined ? [] : [indentStack(r.stack)])];
+      return [`Oops: gpuvm-sim: task ${r.task ?? "(setup)"} threw ${r.error}`, ...(r.stack === undefined ? [] : [indentStack(r.stack)])];
   }
 }
 

@@ -109,7 +109,7 @@ describe("Completion", () => {
     const r = sim.reports[0] as Extract<Report, { kind: "deadlock" }>;
     expect(r.kind).toBe("deadlock");
     expect(r.cycle.map((e) => e.task)).toEqual(["A/1", "B/2"]);
-    expect(r.cycle[0]).toEqual({ task: "A/1", waitsFor: 'wait-completion Completion#1 "x"', wakers: ["B/2"], inferred: true });
+    expect(r.cycle[0]).toEqual({ task: "A/1", blockedIn: "wait-completion", waitsFor: 'Completion#1 "x"', wakers: ["B/2"], inferred: true });
     expect(r.blocked).toHaveLength(2);
   });
 

@@ -44,6 +44,66 @@ describe("heap: lifetimes", () => {
     expect(r.refHistory.map((e) => e.op)).toEqual(["init", "put-release"]);
   });
 
+  it("traps every method and accessor of a freed object, with no code in the class", () => {
+    class Fence extends SimObject {
+      #seqno = 7;
+      get seqno(): number {
+        return this.#seqno;
+      }
+      set seqno(v: number) {
+        this.#seqno = v;
+      }
+      signal(): number {
+        return this.#seqno;
+      }
+    }
+    const accessOf = (use: (f: Fence) => unknown): string => {
+      const sim = new Sim({ onReport: "collect" });
+      sim.run(function* () {
+        const f = new Fence(sim, "Fence");
+        yield* kfree(f);
+        use(f);
+      });
+      const r = sim.reports[0] as Extract<Report, { kind: "use-after-free" }>;
+      expect(r.kind).toBe("use-after-free");
+      return r.access;
+    };
+    expect(accessOf((f) => f.signal())).toBe("Fence.signal");
+    expect(accessOf((f) => f.seqno)).toBe("Fence.seqno");
+    expect(
+      accessOf((f) => {
+        f.seqno = 9;
+      }),
+    ).toBe("Fence.seqno");
+  });
+
+  it("keeps a freed object's identity: instanceof, label, isFreed, id read quietly", () => {
+    const sim = new Sim({ onReport: "collect" });
+    sim.run(function* () {
+      const bo = new Bo(sim, "b");
+      yield* kfree(bo);
+      expect(bo).toBeInstanceOf(Bo);
+      expect(bo).toBeInstanceOf(SimObject);
+      expect([bo.label, bo.isFreed, bo.id, bo.typeName]).toEqual(['Bo#1 "b"', true, 1, "Bo"]);
+      // Probes of members the model does not define (promise checks, symbols) stay quiet too.
+      expect((bo as unknown as { then?: unknown }).then).toBeUndefined();
+      expect(Object.prototype.toString.call(bo)).toBe("[object Object]");
+    });
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("traps objects embedded in a freed container", () => {
+    const sim = new Sim({ onReport: "collect" });
+    sim.run(function* () {
+      const job = new SimObject(sim, "Job");
+      const done = new Completion(sim, { embeddedIn: job });
+      yield* kfree(job);
+      done.completionDone();
+    });
+    const r = sim.reports[0] as Extract<Report, { kind: "use-after-free" }>;
+    expect([r.kind, r.access]).toEqual(["use-after-free", "Completion.completionDone"]);
+  });
+
   it("reports only the first bad access to an object, as KASAN does", () => {
     const sim = new Sim({ onReport: "collect" });
     sim.run(function* () {
@@ -121,6 +181,27 @@ describe("heap: lifetimes", () => {
     const leaky = new Sim();
     new SimObject(leaky, "Thing");
     expect(leaky.checkLeaks()?.objects).toHaveLength(1);
+  });
+
+  it("static objects are never freed and never leak", () => {
+    const sim = new Sim();
+    const global = new Completion(sim, { name: "probe_done", static: true });
+    expect(() => kfree(global)).toThrow(/statically allocated/);
+    expect(sim.checkLeaks()).toBeNull();
+    expect(sim.liveObjects()).toEqual([]);
+  });
+
+  it("liveObjects() lists allocated, unfreed objects in allocation order", () => {
+    const sim = new Sim();
+    const [a, b] = sim.run(function* () {
+      const a = new SimObject(sim, "A");
+      const b = new SimObject(sim, "B");
+      new SimObject(sim, "Inner", { embeddedIn: b });
+      const c = new SimObject(sim, "C");
+      yield* kfree(c);
+      return [a, b];
+    });
+    expect(sim.liveObjects()).toEqual([a, b]);
   });
 
   it("does not report with the lifetimes check off", () => {

@@ -137,7 +137,7 @@ describe("Sim: running tasks", () => {
     expect(sim.runAll().outcome).toBe("deadlock");
     const r = sim.reports[0] as Extract<Report, { kind: "deadlock" }>;
     expect(r.cycle).toEqual([]);
-    expect(r.blocked).toEqual([{ task: "alone/1", waitsFor: 'wait-completion Completion#1 "never"', wakers: [], inferred: true }]);
+    expect(r.blocked).toEqual([{ task: "alone/1", blockedIn: "wait-completion", waitsFor: 'Completion#1 "never"', wakers: [], inferred: true }]);
   });
 
   it("does not file a deadlock report with the deadlock check off", () => {

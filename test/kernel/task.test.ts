@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ArgumentRangeError, condResched, current, msleep, Sim } from "../../src/index.js";
+import { ArgumentRangeError, condResched, current, defineOp, msleep, Sim, type Task } from "../../src/index.js";
 
 describe("Task", () => {
   it("has an id, name, context and label", () => {
@@ -40,6 +40,28 @@ describe("Task", () => {
     sim.runAll();
     expect(ok.result).toBe("value");
     expect((bad.error as Error).message).toBe("x");
+  });
+
+  it("accepts a body that returns an Op, called when the task first runs", () => {
+    const work = defineOp("work", function* (n: number) {
+      yield* condResched();
+      return n + 1;
+    });
+    const sim = new Sim({ onReport: "collect" });
+    let t: Task | undefined;
+    sim.run(function* () {
+      t = sim.spawn("worker", "worker", () => work(1));
+      yield* condResched();
+    });
+    // The op was created by the worker's first step, not by main's spawn call.
+    expect(sim.reports).toEqual([]);
+    expect(t?.result).toBe(2);
+  });
+
+  it("rejects a body that returns neither a generator nor an Op", () => {
+    const sim = new Sim();
+    sim.spawn("bad", "process", (() => 42) as never);
+    expect(() => sim.runAll()).toThrow(expect.objectContaining({ argument: "body" }) as Error);
   });
 
   it("msleep blocks for simulated milliseconds", () => {

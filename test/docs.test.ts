@@ -1,0 +1,26 @@
+/** Docs are code: embedded examples and sample reports match their files, and examples run. */
+import { describe, expect, it } from "vitest";
+import { main as firstExample } from "../examples/first-use-after-free.js";
+import { docBlocks } from "../scripts/doc-blocks.js";
+
+describe("docs", () => {
+  const blocks = docBlocks(process.cwd());
+
+  it("embed at least the README's first example", () => {
+    expect(blocks.map((b) => `${b.doc} ${b.marker}`)).toContain("README.md example: examples/first-use-after-free.ts");
+  });
+
+  for (const b of blocks) {
+    it(`${b.doc}: ${b.marker} is up to date (npm run docs:sync)`, () => {
+      expect(b.actual).toBe(b.expected);
+    });
+  }
+
+  it("the README's first example finds the use-after-free it describes", async () => {
+    const text = firstExample();
+    await expect(text + "\n").toMatchFileSnapshot("report/__snapshots__/readme-first-example.txt");
+    expect(text).toContain("BUG: gpuvm-sim: use-after-free in Bo.size");
+    expect(text).toMatch(/freed\s+close\/2\s+step \d+\s+kfree/);
+    expect(text).toMatch(/accessed\s+display\/1/);
+  });
+});

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { ArgumentRangeError, condResched, formatReport } from "../../src/index.js";
+import { catalog } from "../../src/scenarios/catalog.js";
+import { runOnce, runSeeds, type Scenario, type SeedRunResult } from "../../src/scenarios/scenario.js";
+
+/** A run without its wall-clock time, for comparing runs. */
+function timeless(run: SeedRunResult): Omit<SeedRunResult, "elapsedMs"> {
+  return { executions: run.executions, firstFailure: run.firstFailure };
+}
+
+function texts(run: SeedRunResult): string[] {
+  return run.firstFailure?.reports.map(formatReport) ?? [];
+}
+
+describe("catalog", () => {
+  it("lists the scenarios in order, with kebab-case names and a description", () => {
+    expect(catalog.map((c) => c.name)).toEqual(["uaf-last-reference", "completion-deadlock"]);
+    for (const c of catalog) {
+      expect(c.name).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
+      expect(c.title).not.toBe("");
+      const sentences = c.description.split(/[.!?](?:\s|$)/).filter((s) => s.trim() !== "");
+      expect(sentences.length).toBeGreaterThanOrEqual(2);
+      expect(sentences.length).toBeLessThanOrEqual(4);
+    }
+  });
+
+  describe.each(catalog.map((c) => [c.name, c] as const))("%s", (_name, c) => {
+    it("buggy variant is caught within 50 executions, with the expected kind", () => {
+      const run = runSeeds(c.variants.buggy, { seeds: 50 });
+      expect(run.firstFailure?.report.kind).toBe(c.expect);
+      expect(run.executions).toBe((run.firstFailure?.executionIndex ?? -1) + 1);
+    });
+
+    it("fixed variant passes the whole budget of 200 executions", () => {
+      const run = runSeeds(c.variants.fixed);
+      expect(run.firstFailure).toBeNull();
+      expect(run.executions).toBe(200);
+    });
+
+    it("runSeeds is deterministic: the same results twice", () => {
+      for (const variant of [c.variants.buggy, c.variants.fixed]) {
+        const a = runSeeds(variant, { seeds: 30, firstSeed: 7 });
+        const b = runSeeds(variant, { seeds: 30, firstSeed: 7 });
+        expect(timeless(b)).toEqual(timeless(a));
+        // Byte for byte, as the text people read.
+        expect(texts(b)).toEqual(texts(a));
+      }
+    });
+
+    it("the first failure replays alone, from its seed or its replay token", () => {
+      const run = runSeeds(c.variants.buggy, { seeds: 50, firstSeed: 100 });
+      const failure = run.firstFailure;
+      expect(failure).not.toBeNull();
+      if (failure === null) return;
+      expect(failure.seed).toBe(100 + failure.executionIndex);
+      const again = runSeeds(c.variants.buggy, { seeds: 1, firstSeed: failure.seed });
+      expect(again.firstFailure?.reports).toEqual(failure.reports);
+      expect(runOnce(c.variants.buggy, { replay: failure.report.replay }).reports).toEqual(failure.reports);
+    });
+  });
+});
+
+describe("runSeeds", () => {
+  const quiet: Scenario = (sim) => {
+    sim.spawn("idle", "process", function* () {
+      yield* condResched();
+    });
+  };
+
+  it("runs the whole budget when nothing is reported, seeds counting up from firstSeed", () => {
+    const run = runSeeds(quiet, { seeds: 5, firstSeed: 3 });
+    expect(run).toMatchObject({ executions: 5, firstFailure: null });
+    expect(run.elapsedMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("gives each execution a fresh Sim with the next seed", () => {
+    const seen: number[] = [];
+    runSeeds((sim) => seen.push(sim.seed), { seeds: 4, firstSeed: 10 });
+    expect(seen).toEqual([10, 11, 12, 13]);
+  });
+
+  it("defaults to 200 executions from seed 0", () => {
+    const seen: number[] = [];
+    expect(runSeeds((sim) => seen.push(sim.seed)).executions).toBe(200);
+    expect(seen[0]).toBe(0);
+    expect(seen).toHaveLength(200);
+  });
+
+  it("rejects a budget that is not a positive integer, and a bad first seed", () => {
+    expect(() => runSeeds(quiet, { seeds: 0 })).toThrow(ArgumentRangeError);
+    expect(() => runSeeds(quiet, { seeds: 1.5 })).toThrow(ArgumentRangeError);
+    expect(() => runSeeds(quiet, { firstSeed: 0.5 })).toThrow(ArgumentRangeError);
+    expect(() => runSeeds(quiet, { firstSeed: Number.MAX_SAFE_INTEGER, seeds: 2 })).toThrow(ArgumentRangeError);
+  });
+});
