@@ -1,6 +1,7 @@
 /** Docs are code: embedded examples and sample reports match their files, and examples run. */
 import { describe, expect, it } from "vitest";
 import { main as firstExample } from "../examples/first-use-after-free.js";
+import { main as leakExample } from "../examples/leak-with-holders.js";
 import { docBlocks } from "../scripts/doc-blocks.js";
 
 describe("docs", () => {
@@ -22,5 +23,12 @@ describe("docs", () => {
     expect(text).toContain("BUG: gpuvm-sim: use-after-free in Bo.size");
     expect(text).toMatch(/freed\s+close\/2\s+step \d+\s+kfree/);
     expect(text).toMatch(/accessed\s+display\/1/);
+  });
+
+  it("the holder-tracking example names the holder that leaked", async () => {
+    const text = leakExample();
+    await expect(text + "\n").toMatchFileSnapshot("report/__snapshots__/docs-leak-with-holders.txt");
+    expect(text).toContain('held by "vm_bo"');
+    expect(text).not.toContain('held by "exec"');
   });
 });

@@ -41,7 +41,11 @@ export class Completion extends SimObject implements Waitable {
     return null;
   }
 
-  /** Mirrors completion_done(): whether a wait would pass now (no effect). */
+  /**
+   * Mirrors completion_done(): whether a wait would pass now (no effect).
+   * The kernel's comment says it tells whether there are waiters; its code,
+   * which this follows, tests the done count (docs/kernel-differences.md).
+   */
   completionDone(): boolean {
     return this.done !== 0;
   }
@@ -87,8 +91,9 @@ export class Completion extends SimObject implements Waitable {
 
   /** @internal */
   add(n: number): void {
-    if (n === ALL || this.done === ALL) this.done = ALL;
-    else this.done = Math.min(this.done + n, ALL - 1);
+    // As the kernel's code does: complete() counts up to UINT_MAX, where the
+    // completion becomes "done for everyone" just as after complete_all().
+    this.done = n === ALL || this.done === ALL ? ALL : Math.min(this.done + n, ALL);
   }
 
   /** @internal */

@@ -17,7 +17,7 @@
  *                                             2. wait_for_completion(reset_done)
  *                                                ... blocks
  *   No task can run: deadlock, cycle reset/1 -> sched/2 -> reset/1.
- *   Neither reaches its kfree, so a leak of both completions follows.
+ *   Neither reaches its kfree; the leak check is skipped after a deadlock.
  *
  * Fixed: the scheduler thread says it has stopped before it waits, as a
  * thread parking itself does:

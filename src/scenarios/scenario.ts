@@ -55,7 +55,7 @@ export interface SeedFailure {
   readonly executionIndex: number;
   /** The first report it filed. */
   readonly report: Report;
-  /** Every report it filed, in order (a deadlock is usually followed by a leak). */
+  /** Every report it filed, in order. */
   readonly reports: readonly Report[];
 }
 
@@ -72,14 +72,14 @@ const DEFAULT_SEEDS = 200;
 
 /**
  * Run `scenario` once in a new Sim that collects reports: build the world,
- * run every task to the end, then check for leaks. Returns the Sim, whose
- * `reports` say what was found.
+ * run every task to the end, then, if every task did end, check for leaks
+ * (after a deadlock, what the stuck tasks hold is a consequence, not a second
+ * bug). Returns the Sim, whose `reports` say what was found.
  */
 export function runOnce(scenario: Scenario, options: Omit<SimOptions, "onReport"> = {}): Sim {
   const sim = new Sim({ ...options, onReport: "collect" });
   scenario(sim);
-  sim.runAll();
-  sim.checkLeaks();
+  if (sim.runAll().outcome === "done") sim.checkLeaks();
   return sim;
 }
 
