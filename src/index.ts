@@ -10,9 +10,41 @@ export { defineOp, Op } from "./kernel/op.js";
 export type { RunOutcome, StrategyName } from "./kernel/scheduler.js";
 export { Sim, type Checks, type RunResult, type SimOptions } from "./kernel/sim.js";
 export { condResched, current, msleep, Task, type TaskBody, type TaskContext, type TaskState } from "./kernel/task.js";
+export {
+  dmaFenceBeginSignalling,
+  dmaFenceEndSignalling,
+  dmaFenceMightWait,
+  fsReclaimAcquire,
+  fsReclaimRelease,
+  localBhDisable,
+  localBhEnable,
+  localIrqRestore,
+  localIrqSave,
+  lockMapAcquire,
+  lockMapRelease,
+  mightSleep,
+} from "./locking/context.js";
+export { LockObject, type LockOptions } from "./locking/lock-object.js";
+export { LockClass, Lockdep, type AcquireOptions, type LockdepMap, type LockWaitType, type PseudoLocks } from "./locking/lockdep.js";
+export { Mutex, type LockResult } from "./locking/mutex.js";
+export { RwSemaphore } from "./locking/rw-semaphore.js";
+export { SpinLock, type IrqFlags } from "./locking/spinlock.js";
 export { REPORT_JSON_VERSION, reportsFromJson, reportsToJson } from "./report/json.js";
 export type {
+  BadUnlockReport,
   DeadlockReport,
+  DependencyRef,
+  HeldRef,
+  InvalidWaitContextReport,
+  IrqLockInversionReport,
+  LockHeldAtExitReport,
+  LockHeldAtFreeReport,
+  LockNotHeldReport,
+  LockOrderCycleReport,
+  RecursiveLockingReport,
+  SleepInAtomicReport,
+  Witness,
+  WwMutexMisuseReport,
   DoubleFreeReport,
   HolderRef,
   LeakedObject,

@@ -29,7 +29,12 @@ export type EffectKind =
   | "complete-all"
   | "reinit-completion"
   | "wait-completion"
-  | "try-wait-completion";
+  | "try-wait-completion"
+  | "irq-enter"
+  | "lock"
+  | "lock-read"
+  | "trylock"
+  | "unlock";
 
 const KIND_CODES: Record<EffectKind, number> = {
   start: 1,
@@ -44,6 +49,11 @@ const KIND_CODES: Record<EffectKind, number> = {
   "reinit-completion": 10,
   "wait-completion": 11,
   "try-wait-completion": 12,
+  "irq-enter": 13,
+  lock: 14,
+  "lock-read": 15,
+  trylock: 16,
+  unlock: 17,
 };
 
 /** Something a task can block on: a completion now, locks and fences later. */

@@ -224,6 +224,7 @@ export class Heap {
       return;
     }
     obj.onFree();
+    if (life.embedded !== null) for (const e of life.embedded) e.onFree();
     life.freeSite = site;
     this.live.delete(obj);
     if (this.sim.checks.lifetimes) {

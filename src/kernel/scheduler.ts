@@ -14,7 +14,7 @@
  * Hot path: `loop()` runs once per step. It allocates nothing itself; the
  * effect objects are allocated by the tasks.
  */
-import { Effect } from "./effect.js";
+import { Effect, type Waitable } from "./effect.js";
 import { Op } from "./op.js";
 import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
@@ -25,9 +25,12 @@ import type { WaitEdge } from "../report/report.js";
 /** How the scheduler picks among enabled tasks. */
 export type StrategyName = "random" | "round-robin";
 
-/** A scheduling strategy: picks an index into `enabled[0..n)`. Called only when n > 1. */
+/** A scheduling strategy. */
 export interface Strategy {
+  /** Pick an index into `enabled[0..n)`. Called only when n > 1. */
   pick(enabled: readonly Task[], n: number, prev: Task | null): number;
+  /** Pick one of `n` > 1 outcomes of a choice that is not a task (which CPU an interrupt lands on). */
+  choose(n: number): number;
 }
 
 class RandomStrategy implements Strategy {
@@ -35,14 +38,53 @@ class RandomStrategy implements Strategy {
   pick(_enabled: readonly Task[], n: number): number {
     return this.rng.nextInt(n);
   }
+  choose(n: number): number {
+    return this.rng.nextInt(n);
+  }
 }
 
-/** Each step, the next enabled task after the previous one, by spawn order. */
+/** Each step, the next enabled task after the previous one, by spawn order; the first outcome of other choices. */
 class RoundRobinStrategy implements Strategy {
   pick(enabled: readonly Task[], n: number, prev: Task | null): number {
     if (prev === null) return 0;
     for (let i = 0; i < n; i++) if ((enabled[i] as Task).id > prev.id) return i;
     return 0;
+  }
+  choose(): number {
+    return 0;
+  }
+}
+
+/**
+ * @internal The start of an interrupt task: it can run only on a CPU whose
+ * task has irqs (for a softirq, also bottom halves) enabled and is not
+ * already interrupted, or on an idle CPU.
+ */
+export class IrqWindow implements Waitable {
+  readonly label = "a CPU with irqs enabled";
+
+  constructor(private readonly live: readonly Task[]) {}
+
+  /** The tasks `irq` could interrupt; empty with `idle` true when no CPU is busy. */
+  victims(irq: Task): { victims: Task[]; idle: boolean } {
+    const victims: Task[] = [];
+    let busy = 0;
+    for (const t of this.live) {
+      if (t.inInterrupt) continue;
+      busy++;
+      if (t.interruptedBy === null && t.irqsOff === 0 && (irq.context !== "softirq" || t.bhOff === 0)) victims.push(t);
+    }
+    return { victims, idle: busy === 0 };
+  }
+
+  canProceed(irq: Task): boolean {
+    const v = this.victims(irq);
+    return v.idle || v.victims.length > 0;
+  }
+
+  /** The tasks that could open the window by enabling irqs. */
+  wakers(): readonly Task[] {
+    return this.live.filter((t) => !t.inInterrupt && t.irqsOff > 0);
   }
 }
 
@@ -69,6 +111,8 @@ export class Scheduler {
   readonly ringEffect: (Effect | null)[];
   /** A task body threw in `onReport: "throw"` mode: rethrown by the Sim. */
   fatal: { error: unknown } | null = null;
+  /** The start effect's waitable for interrupt tasks. */
+  readonly irqWindow: IrqWindow;
 
   constructor(
     private readonly sim: Sim,
@@ -76,6 +120,7 @@ export class Scheduler {
     readonly ringSize = 24,
   ) {
     this.ringTask = new Int32Array(ringSize);
+    this.irqWindow = new IrqWindow(this.live);
     this.ringEffect = new Array<Effect | null>(ringSize).fill(null);
   }
 
@@ -96,6 +141,7 @@ export class Scheduler {
       let n = 0;
       for (const t of live) {
         const e = t.pending as Effect;
+        if (t.interruptedBy !== null) continue;
         if (e.waitsFor === null || e.waitsFor.canProceed(t) || e.deadline <= now) enabled[n++] = t;
       }
       if (n === 0) {
@@ -126,6 +172,7 @@ export class Scheduler {
     const slot = step % this.ringSize;
     this.ringTask[slot] = t.id;
     this.ringEffect[slot] = e;
+    if (e.kind === "irq-enter") this.enterIrq(t);
 
     setCurrent(t);
     let r: IteratorResult<Effect, unknown>;
@@ -155,9 +202,24 @@ export class Scheduler {
     }
   }
 
+  /** An interrupt task starts: it takes over the CPU of one task that can be interrupted. */
+  private enterIrq(irq: Task): void {
+    const { victims } = this.irqWindow.victims(irq);
+    if (victims.length === 0) return; // an idle CPU
+    const victim = victims.length === 1 ? (victims[0] as Task) : (victims[this.strategy.choose(victims.length)] as Task);
+    victim.interruptedBy = irq;
+    irq.interrupts = victim;
+  }
+
   private finish(t: Task): void {
     t.pending = null;
     this.live.splice(this.live.indexOf(t), 1);
+    const victim = t.interrupts;
+    if (victim !== null) {
+      victim.interruptedBy = null;
+      t.interrupts = null;
+    }
+    this.sim.lockdep.taskExit(t);
   }
 
   private died(t: Task, error: unknown): void {
@@ -225,6 +287,10 @@ export class Scheduler {
     if (!this.sim.checks.deadlock) return;
     const edges = new Map<Task, { wakers: readonly Task[]; inferred: boolean }>();
     for (const t of this.live) {
+      if (t.interruptedBy !== null) {
+        edges.set(t, { wakers: [t.interruptedBy], inferred: false });
+        continue;
+      }
       const w = (t.pending as Effect).waitsFor;
       if (w === null) continue;
       const owners = w.wakers();
@@ -239,10 +305,11 @@ export class Scheduler {
     const edge = (t: Task): WaitEdge => {
       const e = edges.get(t);
       const pending = t.pending as Effect;
+      const irq = t.interruptedBy;
       return {
         task: t.label,
-        blockedIn: pending.kind,
-        waitsFor: pending.waitsFor?.label ?? "nothing",
+        blockedIn: irq !== null ? "interrupted" : pending.kind,
+        waitsFor: irq !== null ? `${irq.label} to return` : (pending.waitsFor?.label ?? "nothing"),
         wakers: e === undefined ? [] : e.wakers.map((w) => w.label),
         inferred: e?.inferred ?? false,
       };

@@ -20,6 +20,7 @@ import type { Op } from "./op.js";
 import { deriveSeed, Prng } from "./prng.js";
 import { makeStrategy, Scheduler, type RunOutcome, type StrategyName } from "./scheduler.js";
 import { currentOrNull, setCurrent, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
+import { Lockdep } from "../locking/lockdep.js";
 
 /** Which checks run. Each defaults to on; switch one off for speed. */
 export interface Checks {
@@ -31,6 +32,10 @@ export interface Checks {
   readonly deadlock: boolean;
   /** The `unstarted-op` report for a missing `yield*`. */
   readonly unstartedOps: boolean;
+  /** Lock-order cycles, recursive locking, irq inversions, wait contexts, unlock balance, held locks. */
+  readonly lockdep: boolean;
+  /** Sleeping in atomic context (`sleep-in-atomic`). */
+  readonly context: boolean;
 }
 
 /** Options for a Sim; every field is optional. */
@@ -49,6 +54,12 @@ export interface SimOptions {
   readonly maxSteps?: number;
   /** A replay token from a report: sets seed and strategy to reproduce that run. */
   readonly replay?: string;
+  /**
+   * The lockdep "boot" whose dependency graph this Sim learns into and checks
+   * against (default `Lockdep.global`, shared by every Sim of the process).
+   * Give a `new Lockdep()` for a run that must not see orders learned before.
+   */
+  readonly lockdep?: Lockdep;
 }
 
 /** What `runAll()` returns. */
@@ -79,6 +90,8 @@ export class Sim {
   readonly reports: Report[] = [];
   /** Every task spawned, in spawn order. */
   readonly tasks: Task[] = [];
+  /** The lockdep boot this Sim checks lock order against. */
+  readonly lockdep: Lockdep;
   /** @internal */ readonly heap: Heap;
   /** @internal */ stopped = false;
   private readonly scheduler: Scheduler;
@@ -122,7 +135,12 @@ export class Sim {
       refcounts: c.refcounts ?? true,
       deadlock: c.deadlock ?? true,
       unstartedOps: c.unstartedOps ?? true,
+      lockdep: c.lockdep ?? true,
+      context: c.context ?? true,
     };
+    const lockdep = options.lockdep ?? Lockdep.global;
+    if (!(lockdep instanceof Lockdep)) throw new ArgumentError("lockdep", "must be a Lockdep");
+    this.lockdep = lockdep;
     this.seed = seed;
     this.strategy = strategy;
     this.onReport = onReport;
@@ -157,7 +175,9 @@ export class Sim {
     if (typeof name !== "string" || name === "") throw new ArgumentError("name", "must be a non-empty string");
     if (!TASK_CONTEXTS.includes(context)) throw new ArgumentError("context", `must be one of ${TASK_CONTEXTS.join(", ")}`);
     if (typeof body !== "function") throw new ArgumentError("body", "must be a generator function");
-    const task = new Task(this, ++this.taskIds, name, context, body, new Effect("start", null));
+    const interrupt = context === "hardirq" || context === "softirq";
+    const start = interrupt ? new Effect("irq-enter", null, this.scheduler.irqWindow) : new Effect("start", null);
+    const task = new Task(this, ++this.taskIds, name, context, body, start);
     this.tasks.push(task);
     this.scheduler.add(task);
     return task;

@@ -16,6 +16,7 @@ import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { Effect, NEVER } from "./effect.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
+import type { HeldLock } from "../locking/lockdep.js";
 
 /** The execution context a task runs in, as the kernel distinguishes them. */
 export type TaskContext = "process" | "softirq" | "hardirq" | "worker" | "reclaim";
@@ -63,6 +64,16 @@ export class Task {
   readonly opRing: (Op<unknown> | null)[] = new Array<Op<unknown> | null>(OP_RING).fill(null);
   /** @internal How many ops were created since the task last yielded. */ opsCreated = 0;
   /** @internal How many of those are not started yet. */ unstartedOps = 0;
+  // Execution context (see src/locking/context.ts). A hardirq task runs with
+  // hardirqs off, a softirq task with bottom halves off, from its first step.
+  /** @internal Nesting of irq-disabled sections (local_irq_save, spin_lock_irqsave). */ irqsOff: number;
+  /** @internal Nesting of bottom-half-disabled sections (spin_lock_bh). */ bhOff: number;
+  /** @internal Spinlocks held: preemption is disabled while non-zero. */ preemptCount = 0;
+  /** @internal Nesting of dma_fence_begin_signalling() sections. */ fenceSignalling = 0;
+  /** @internal Locks held, oldest first, as lockdep sees them. */ readonly held: HeldLock[] = [];
+  /** @internal The interrupt task running on this task's CPU, if any. */ interruptedBy: Task | null = null;
+  /** @internal For an interrupt task: the task it interrupted. */ interrupts: Task | null = null;
+  /** @internal A signal is pending (see kill()): interruptible waits end early. */ signalPending = false;
   /** The value the body returned, once done. */
   result: unknown = undefined;
   /** The exception the body threw, if it died. */
@@ -80,11 +91,27 @@ export class Task {
   ) {
     this.gen = new Launcher(this, body);
     this.pending = startEffect;
+    this.irqsOff = context === "hardirq" ? 1 : 0;
+    this.bhOff = context === "softirq" ? 1 : 0;
+  }
+
+  /** Whether this task runs in interrupt context (a hardirq or softirq handler). */
+  get inInterrupt(): boolean {
+    return this.context === "hardirq" || this.context === "softirq";
+  }
+
+  /**
+   * Send the task a fatal signal: its interruptible waits (`lockInterruptible`)
+   * end with `"interrupted"`, as they would return -EINTR.
+   */
+  kill(): void {
+    this.signalPending = true;
   }
 
   get state(): TaskState {
     const e = this.pending;
     if (e === null) return "done";
+    if (this.interruptedBy !== null) return "blocked";
     if (e.waitsFor === null || e.waitsFor.canProceed(this) || e.deadline <= this.sim.now) return "runnable";
     return "blocked";
   }

@@ -173,6 +173,134 @@ export interface TaskExceptionReport extends ReportBase {
   readonly stack?: string;
 }
 
+/** A lock held by a task, as reports list them (innermost last). */
+export interface HeldRef {
+  /** The lock instance, such as `Mutex#3 "vm->lock"`. */
+  readonly lock: string;
+  readonly lockClass: string;
+  readonly acquired: SiteRef;
+  readonly trylock: boolean;
+  readonly read: boolean;
+}
+
+/** Where lockdep saw an acquisition: across simulations, so with the run's replay token. */
+export interface Witness {
+  readonly task: string;
+  readonly step: number;
+  readonly op: string;
+  /** The replay token of the run it happened in ("boot" for the primed order). */
+  readonly replay: string;
+}
+
+/** One edge of the lock dependency graph: `to` was taken while `from` was held. */
+export interface DependencyRef {
+  readonly from: string;
+  readonly to: string;
+  /** Where `from` was acquired, in the acquisition that created the edge. */
+  readonly fromSite: Witness;
+  /** Where `to` was acquired while `from` was held. */
+  readonly toSite: Witness;
+}
+
+export interface LockOrderCycleReport extends ReportBase {
+  readonly kind: "lock-order-cycle";
+  /** The cycle, starting with the edge just added: each edge's `to` is the next one's `from`. */
+  readonly cycle: readonly DependencyRef[];
+  /** What the task that closed the cycle holds. */
+  readonly held: readonly HeldRef[];
+  /** Whether an actual deadlock happened in this run (false: only the order is wrong). */
+  readonly actual: boolean;
+}
+
+export interface RecursiveLockingReport extends ReportBase {
+  readonly kind: "recursive-locking";
+  readonly lock: string;
+  readonly lockClass: string;
+  /** The acquisition of the same class already held. */
+  readonly first: HeldRef;
+  readonly second: SiteRef;
+  readonly held: readonly HeldRef[];
+}
+
+export interface IrqLockInversionReport extends ReportBase {
+  readonly kind: "irq-lock-inversion";
+  readonly irq: "hardirq" | "softirq";
+  /** `inconsistent`: one class used both in the irq and with it enabled; `safe-to-unsafe`: an irq-safe class held while taking an irq-unsafe one. */
+  readonly variant: "inconsistent" | "safe-to-unsafe";
+  /** The class used in irq context, and where. */
+  readonly safe: { readonly lockClass: string; readonly site: Witness };
+  /** The class used with the irq enabled, and where. */
+  readonly unsafe: { readonly lockClass: string; readonly site: Witness };
+  /** Classes from the safe one to the unsafe one (one class when inconsistent). */
+  readonly path: readonly string[];
+  readonly held: readonly HeldRef[];
+}
+
+export interface InvalidWaitContextReport extends ReportBase {
+  readonly kind: "invalid-wait-context";
+  readonly lock: string;
+  readonly lockClass: string;
+  /** What forbids sleeping: a held spinlock's label, or the context (`hardirq`, `softirq`). */
+  readonly forbiddenBy: string;
+  readonly held: readonly HeldRef[];
+}
+
+export interface BadUnlockReport extends ReportBase {
+  readonly kind: "bad-unlock";
+  readonly lock: string;
+  /** Who holds it, if anyone. */
+  readonly owner: string | null;
+  readonly held: readonly HeldRef[];
+}
+
+export interface LockHeldAtFreeReport extends ReportBase {
+  readonly kind: "lock-held-at-free";
+  readonly lock: string;
+  readonly holder: string;
+  readonly acquired: SiteRef | null;
+  readonly freed: SiteRef;
+}
+
+export interface LockHeldAtExitReport extends ReportBase {
+  readonly kind: "lock-held-at-exit";
+  readonly held: readonly HeldRef[];
+}
+
+export interface LockNotHeldReport extends ReportBase {
+  readonly kind: "lock-not-held";
+  readonly lock: string;
+  /** Who holds it instead, if anyone. */
+  readonly owner: string | null;
+  readonly held: readonly HeldRef[];
+}
+
+export interface SleepInAtomicReport extends ReportBase {
+  readonly kind: "sleep-in-atomic";
+  /** The operation that may sleep, such as `mutex_lock`. */
+  readonly op: string;
+  /** Why the context is atomic. */
+  readonly reason: "spinlock" | "irqs-disabled" | "bh-disabled" | "hardirq" | "softirq";
+  /** The spinlock that made it atomic, when that is the reason. */
+  readonly lock: HeldRef | null;
+  readonly held: readonly HeldRef[];
+}
+
+export interface WwMutexMisuseReport extends ReportBase {
+  readonly kind: "ww-mutex-misuse";
+  readonly problem:
+    | "slow-lock-with-locks-held"
+    | "slow-lock-wrong-mutex"
+    | "fini-with-locks-held"
+    | "used-after-fini"
+    | "acquire-after-done"
+    | "unlock-not-held"
+    | "two-contexts";
+  readonly ctx: string;
+  readonly lock: string | null;
+  readonly detail: string;
+  readonly held: readonly HeldRef[];
+}
+
 export type Report =
   | UseAfterFreeReport
   | DoubleFreeReport
@@ -184,7 +312,17 @@ export type Report =
   | DeadlockReport
   | UnstartedOpReport
   | StepLimitReport
-  | TaskExceptionReport;
+  | TaskExceptionReport
+  | LockOrderCycleReport
+  | RecursiveLockingReport
+  | IrqLockInversionReport
+  | InvalidWaitContextReport
+  | BadUnlockReport
+  | LockHeldAtFreeReport
+  | LockHeldAtExitReport
+  | LockNotHeldReport
+  | SleepInAtomicReport
+  | WwMutexMisuseReport;
 
 export type ReportKind = Report["kind"];
 

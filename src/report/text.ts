@@ -4,7 +4,7 @@
  * refcount history, the last steps as one column per task, and the replay
  * line. Everything comes from the report value; nothing is looked up live.
  */
-import type { HolderRef, RefEvent, Report, ScheduleTail, SiteRef, WaitEdge } from "./report.js";
+import type { HeldRef, HolderRef, RefEvent, Report, ScheduleTail, SiteRef, WaitEdge, Witness } from "./report.js";
 
 /** REFCOUNT_SATURATED, restated so the formatter depends on report data only. */
 const SATURATED = -0x40000000;
@@ -71,6 +71,45 @@ function cycleLine(cycle: readonly WaitEdge[]): string[] {
     ? [path, "  (inferred: a completion has no owner, so any other blocked task counts as its waker)"]
     : [path];
 }
+
+function heldList(title: string, held: readonly HeldRef[]): string[] {
+  if (held.length === 0) return [`${title}: none`];
+  return [
+    `${title}:`,
+    ...held.map((h, i) => {
+      const how = [h.read ? "read" : "", h.trylock ? "trylock" : ""].filter((x) => x !== "").join(", ");
+      return `  #${i}: ${h.lock}${h.lockClass === h.lock ? "" : ` (class ${h.lockClass})`}${how === "" ? "" : ` [${how}]`}, acquired at step ${h.acquired.step} (${h.acquired.op})`;
+    }),
+  ];
+}
+
+function witness(w: Witness): string {
+  const where = `${w.task} at step ${w.step} (${w.op})`;
+  return w.replay === "boot" ? "primed at boot, as dma_resv_lockdep() does" : where;
+}
+
+/** Lockdep's "possible unsafe locking scenario": CPU i holds class i and wants class i+1. */
+function cycleScenario(classes: readonly string[]): string[] {
+  const n = classes.length;
+  const width = 26;
+  const cols = Array.from({ length: n }, (_, i) => `CPU${i}`);
+  const row = (col: number, text: string) => `  ${" ".repeat(width * col)}${text}`;
+  const lines = ["Possible unsafe locking scenario:", "", `  ${cols.map((c) => pad(c, width)).join("").trimEnd()}`, `  ${cols.map(() => pad("----", width)).join("").trimEnd()}`];
+  for (let i = 0; i < n; i++) lines.push(row(i, `lock(${classes[i] ?? ""});`));
+  for (let i = 0; i < n; i++) lines.push(row(i, `lock(${classes[(i + 1) % n] ?? ""});`));
+  lines.push("", "  *** DEADLOCK ***");
+  return lines;
+}
+
+const WW_PROBLEMS: Record<string, string> = {
+  "slow-lock-with-locks-held": "ww_mutex_lock_slow() while the context still holds locks",
+  "slow-lock-wrong-mutex": "ww_mutex_lock_slow() on a mutex other than the one that backed off",
+  "fini-with-locks-held": "ww_acquire_fini() while the context still holds locks",
+  "used-after-fini": "acquire context used after ww_acquire_fini()",
+  "acquire-after-done": "lock acquired after ww_acquire_done()",
+  "unlock-not-held": "ww_mutex_unlock() of a mutex the task does not hold",
+  "two-contexts": "two acquire contexts of one class active in one task",
+};
 
 function body(r: Report): string[] {
   switch (r.kind) {
@@ -167,6 +206,135 @@ function body(r: Report): string[] {
         "",
         "Live tasks and their next effect:",
         ...r.live.map((l) => `  ${pad(l.task, 16)}${l.next}`),
+      ];
+    case "lock-order-cycle": {
+      const first = r.cycle[0];
+      const classes = r.cycle.map((e) => e.from);
+      return [
+        "WARNING: possible circular locking dependency detected",
+        `${r.task ?? "(setup)"} is trying to acquire ${first?.to ?? "?"}, while holding ${first?.from ?? "?"},`,
+        `but ${first?.to ?? "?"} is already taken before ${first?.from ?? "?"} elsewhere${r.actual ? "" : " (no deadlock happened in this run)"}.`,
+        "",
+        "Dependency cycle, each edge with where lockdep learned it:",
+        ...r.cycle.flatMap((e) => [
+          `  ${e.from} -> ${e.to}`,
+          `      ${e.to}: ${witness(e.toSite)}`,
+          `      while ${e.from} was held since ${witness(e.fromSite)}`,
+          ...(e.toSite.replay !== "boot" && e.toSite.replay !== r.replay ? [`      learned in another run: ${e.toSite.replay}`] : []),
+        ]),
+        "",
+        ...cycleScenario(classes),
+        "",
+        ...heldList(`Locks held by ${r.task ?? "(setup)"}`, r.held),
+      ];
+    }
+    case "recursive-locking":
+      return [
+        "WARNING: possible recursive locking detected",
+        `${r.task ?? "(setup)"} is trying to acquire ${r.lock} (class ${r.lockClass}) at step ${r.second.step} (${r.second.op}),`,
+        `but already holds ${r.first.lock}, of the same class, since step ${r.first.acquired.step} (${r.first.acquired.op}).`,
+        "",
+        "Possible unsafe locking scenario:",
+        "",
+        "  CPU0",
+        "  ----",
+        `  lock(${r.lockClass});`,
+        `  lock(${r.lockClass});`,
+        "",
+        "  *** DEADLOCK ***",
+        "",
+        "May be due to a missing lock nesting annotation (a subclass).",
+        "",
+        ...heldList(`Locks held by ${r.task ?? "(setup)"}`, r.held),
+      ];
+    case "irq-lock-inversion": {
+      const IRQ = r.irq.toUpperCase();
+      const safe = r.safe.lockClass;
+      const unsafe = r.unsafe.lockClass;
+      const scenario =
+        r.variant === "inconsistent"
+          ? ["  CPU0", "  ----", `  lock(${safe});`, "  <Interrupt>", `    lock(${safe});`]
+          : [
+              `  ${pad("CPU0", 26)}CPU1`,
+              `  ${pad("----", 26)}----`,
+              `  lock(${unsafe});`,
+              `  ${" ".repeat(26)}local_irq_disable();`,
+              `  ${" ".repeat(26)}lock(${safe});`,
+              `  ${" ".repeat(26)}lock(${unsafe});`,
+              "  <Interrupt>",
+              `    lock(${safe});`,
+            ];
+      return [
+        r.variant === "inconsistent" ? "WARNING: inconsistent lock state" : `WARNING: ${IRQ}-safe -> ${IRQ}-unsafe lock order detected`,
+        r.variant === "inconsistent"
+          ? `inconsistent {IN-${IRQ}-W} -> {${IRQ}-ON-W} usage of ${safe}.`
+          : `${safe} is taken in ${r.irq} context, and ${unsafe} is taken under it: ${r.path.join(" -> ")}.`,
+        "",
+        `  {IN-${IRQ}-W} of ${safe}: ${witness(r.safe.site)}`,
+        `  {${IRQ}-ON-W} of ${unsafe}: ${witness(r.unsafe.site)}`,
+        "",
+        "Possible unsafe locking scenario:",
+        "",
+        ...scenario,
+        "",
+        "  *** DEADLOCK ***",
+        "",
+        ...heldList(`Locks held by ${r.task ?? "(setup)"}`, r.held),
+      ];
+    }
+    case "invalid-wait-context":
+      return [
+        "BUG: Invalid wait context",
+        `${r.task ?? "(setup)"} is trying to take sleeping lock ${r.lock} where it may not sleep: ${r.forbiddenBy === "hardirq" || r.forbiddenBy === "softirq" ? `in ${r.forbiddenBy} context` : `holding spinlock ${r.forbiddenBy}`}.`,
+        "",
+        ...heldList(`Locks held by ${r.task ?? "(setup)"}`, r.held),
+      ];
+    case "bad-unlock":
+      return [
+        "WARNING: bad unlock balance detected!",
+        `${r.task ?? "(setup)"} is trying to release ${r.lock}, which it does not hold${r.owner === null ? "" : ` (${r.owner} does)`}.`,
+        "",
+        ...heldList(`Locks held by ${r.task ?? "(setup)"}`, r.held),
+      ];
+    case "lock-held-at-free":
+      return [
+        "BUG: held lock freed!",
+        `${r.lock} is freed while ${r.holder} holds it.`,
+        "",
+        ...(r.acquired === null ? [] : [siteRow("acquired", r.acquired)]),
+        siteRow("freed", r.freed),
+      ];
+    case "lock-held-at-exit":
+      return ["BUG: task exited with locks held", "", ...heldList(`Locks held by ${r.task ?? "(setup)"}`, r.held)];
+    case "lock-not-held":
+      return [
+        `WARNING: lockdep_assert_held(${r.lock}) failed`,
+        `${r.task ?? "(setup)"} does not hold it${r.owner === null ? "" : `; ${r.owner} does`}.`,
+        "",
+        ...heldList(`Locks held by ${r.task ?? "(setup)"}`, r.held),
+      ];
+    case "sleep-in-atomic": {
+      const why =
+        r.reason === "spinlock"
+          ? `while holding spinlock ${r.lock?.lock ?? "?"} (acquired at step ${r.lock?.acquired.step ?? "?"}, ${r.lock?.acquired.op ?? "?"})`
+          : r.reason === "irqs-disabled"
+            ? "with interrupts disabled"
+            : r.reason === "bh-disabled"
+              ? "with bottom halves disabled"
+              : `in ${r.reason} context`;
+      return [
+        "BUG: sleeping function called from invalid context",
+        `${r.op} may sleep; ${r.task ?? "(setup)"} called it ${why}.`,
+        "",
+        ...heldList(`Locks held by ${r.task ?? "(setup)"}`, r.held),
+      ];
+    }
+    case "ww-mutex-misuse":
+      return [
+        `WARNING: ww_mutex misuse: ${WW_PROBLEMS[r.problem] ?? r.problem}`,
+        `context ${r.ctx}${r.lock === null ? "" : `, mutex ${r.lock}`}: ${r.detail}`,
+        "",
+        ...heldList(`Locks held by ${r.task ?? "(setup)"}`, r.held),
       ];
     case "task-exception":
       return [`Oops: gpuvm-sim: task ${r.task ?? "(setup)"} threw ${r.error}`, ...(r.stack === undefined ? [] : [indentStack(r.stack)])];

@@ -1,0 +1,550 @@
+/**
+ * Lockdep: lock classes, held-lock stacks and the dependency graph.
+ *
+ * Mirrors: kernel/locking/lockdep.c as Documentation/locking/lockdep-design.rst
+ *   describes it — classes, the "B taken while A held" graph, irq usage
+ *   states, chain caching, lockdep_assert_held(), lock_map_acquire().
+ * Ownership: a Lockdep instance is one boot. Sims share the process-wide
+ *   `Lockdep.global` unless given their own, so an order learned in one run
+ *   is checked in the next, as a kernel learns orders over its uptime. Its
+ *   classes and edges hold labels and witnesses only, never live objects.
+ * Locking: single-threaded; called by lock ops of the running task.
+ * Invariants: an edge A→B exists iff some task took B while holding A (not
+ *   by trylock); a chain key is cached only after the acquisition it stands
+ *   for passed every check; each distinct problem is reported once per Sim.
+ *
+ * Hot path: acquire() and release() run on every lock operation. A repeated
+ * lock sequence costs one chain-cache lookup (a 53-bit key in a Set) and one
+ * held-lock record; the graph is searched only for new edges.
+ */
+import { ArgumentError } from "../errors.js";
+import type { DependencyRef, HeldRef, Witness } from "../report/report.js";
+import { siteRef, type Site } from "../kernel/heap.js";
+import type { Sim } from "../kernel/sim.js";
+import type { Task } from "../kernel/task.js";
+
+/** How a lock waits: spinning (atomic context), sleeping, or not at all (pseudo-locks). */
+export type LockWaitType = "spin" | "sleep" | "none";
+
+const USED_IN_HARDIRQ = 1;
+const USED_IN_SOFTIRQ = 2;
+const ENABLED_HARDIRQ = 4;
+const ENABLED_SOFTIRQ = 8;
+const USAGE_BITS = [USED_IN_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_HARDIRQ, ENABLED_SOFTIRQ] as const;
+
+/** A lock class: every lock initialised by the same code, as lockdep groups them. */
+export class LockClass {
+  /** @internal Usage bits (USED_IN_*, ENABLED_*). */ usage = 0;
+  /** @internal Where each usage bit was first seen, by bit index. */ readonly usageSites: (Witness | undefined)[] = [];
+  /** @internal Edges to classes taken while this one was held. */ readonly out = new Map<LockClass, DependencyRef>();
+  /** @internal Classes this one was taken under. */ readonly in = new Set<LockClass>();
+
+  /** @internal Use `Lockdep.lockClass()`. */
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly waitType: LockWaitType,
+  ) {}
+}
+
+/** What lockdep knows of a lock instance (the kernel's struct lockdep_map). */
+export interface LockdepMap {
+  readonly lockClass: LockClass;
+  /** The instance, as reports print it. */
+  readonly label: string;
+}
+
+/** @internal One entry of a task's held-lock stack. */
+export interface HeldLock {
+  readonly map: LockdepMap;
+  readonly cls: LockClass;
+  readonly site: Site;
+  readonly trylock: boolean;
+  readonly read: boolean;
+  /** The nest lock (a ww acquire context) under which same-class locks merge. */
+  readonly nest: LockdepMap | null;
+  /** Further instances merged into this entry under `nest`. */
+  extra: LockdepMap[] | null;
+  /** 0 process, 1 softirq, 2 hardirq. */
+  readonly irqCtx: number;
+  /** Key of the chain of held classes up to and including this one. */
+  chainKey: number;
+}
+
+/** Options of one acquisition. */
+export interface AcquireOptions {
+  readonly trylock?: boolean;
+  readonly read?: boolean;
+  /** Nesting annotation: a distinct subclass of the lock's class (spin_lock_nested). */
+  readonly subclass?: number;
+  /** The nest lock: same-class locks taken under it are one entry (ww acquire contexts). */
+  readonly nest?: LockdepMap | null;
+  /** The sleep check already reported this acquisition: skip the wait-context check. */
+  readonly sleepReported?: boolean;
+}
+
+const BOOT: Witness = { task: "swapper/0", step: 0, op: "boot-time lockdep priming", replay: "boot" };
+
+function mix(h: number, v: number): number {
+  return Math.imul(h ^ v, 0x01000193) >>> 0;
+}
+
+/** @internal The HeldRef of a held lock, for reports. */
+export function heldRef(h: HeldLock): HeldRef {
+  return { lock: h.map.label, lockClass: h.cls.name, acquired: siteRef(h.site), trylock: h.trylock, read: h.read };
+}
+
+/** @internal */
+export function heldRefs(task: Task | null): HeldRef[] {
+  return task === null ? [] : task.held.map(heldRef);
+}
+
+function irqCtxOf(task: Task): number {
+  return task.context === "hardirq" ? 2 : task.context === "softirq" ? 1 : 0;
+}
+
+/** The well-known pseudo-locks, one set per boot. */
+export interface PseudoLocks {
+  /** fs_reclaim: held in reclaim; a sleeping allocation acquires and releases it. */
+  readonly fsReclaim: LockdepMap;
+  /** dma_fence_map: fence waits take it; signalling sections take it recursively. */
+  readonly dmaFence: LockdepMap;
+  /** __mmu_notifier_invalidate_range_start_map. */
+  readonly mmuNotifier: LockdepMap;
+  /** The mm's mmap_lock class (a rw semaphore). */
+  readonly mmapLock: LockClass;
+  /** The class of every dma_resv lock (reservation_ww_class_mutex). */
+  readonly resv: LockClass;
+}
+
+export class Lockdep {
+  /** The process-wide instance Sims use unless given their own. */
+  static readonly global = new Lockdep();
+
+  private readonly classes = new Map<string, LockClass>();
+  private readonly chains = new Set<number>();
+  private classIds = 0;
+  /** Classes with a USED_IN_* bit: the irq checks run only when there are any. */
+  private irqSafeClasses = 0;
+  readonly pseudo: PseudoLocks;
+
+  /** A fresh boot, primed with the kernel's boot-time lock order. */
+  constructor() {
+    const map = (name: string): LockdepMap => ({ lockClass: this.lockClass(name, "none"), label: name });
+    this.pseudo = {
+      fsReclaim: map("fs_reclaim"),
+      dmaFence: map("dma_fence_map"),
+      mmuNotifier: map("mmu_notifier_invalidate_range_start"),
+      mmapLock: this.lockClass("&mm->mmap_lock", "sleep"),
+      resv: this.lockClass("reservation_ww_class_mutex", "sleep"),
+    };
+    // As dma_resv_lockdep() does at boot: mmap_lock, then a resv, then
+    // fs_reclaim, under which the mmu notifier map, under which a fence wait.
+    const p = this.pseudo;
+    this.prime(p.mmapLock, p.resv);
+    this.prime(p.resv, p.fsReclaim.lockClass);
+    this.prime(p.fsReclaim.lockClass, p.mmuNotifier.lockClass);
+    this.prime(p.mmuNotifier.lockClass, p.dmaFence.lockClass);
+  }
+
+  /**
+   * The class named `name` with wait type `waitType`, created on first use.
+   * Locks of one kind initialised by the same code share a name and so a
+   * class, as in the kernel (all GEM resvs are one class).
+   */
+  lockClass(name: string, waitType: LockWaitType): LockClass {
+    if (typeof name !== "string" || name === "") throw new ArgumentError("name", "a lock class needs a non-empty name");
+    const key = `${waitType}:${name}`;
+    let c = this.classes.get(key);
+    if (c === undefined) {
+      c = new LockClass(++this.classIds, name, waitType);
+      this.classes.set(key, c);
+    }
+    return c;
+  }
+
+  /** The number of dependency edges learned so far (for tests and benchmarks). */
+  get edgeCount(): number {
+    let n = 0;
+    for (const c of this.classes.values()) n += c.out.size;
+    return n;
+  }
+
+  /** Whether lockdep has learned that `to` was taken while `from` was held. */
+  hasEdge(from: LockClass, to: LockClass): boolean {
+    return from.out.has(to);
+  }
+
+  private prime(from: LockClass, to: LockClass): void {
+    const edge: DependencyRef = { from: from.name, to: to.name, fromSite: BOOT, toSite: BOOT };
+    from.out.set(to, edge);
+    to.in.add(from);
+  }
+
+  private subclassOf(cls: LockClass, subclass: number): LockClass {
+    if (subclass === 0) return cls;
+    if (!Number.isInteger(subclass) || subclass < 0 || subclass > 7) {
+      throw new ArgumentError("subclass", `must be an integer in [0, 7], got ${subclass}`);
+    }
+    return this.lockClass(`${cls.name}/${subclass}`, cls.waitType);
+  }
+
+  /**
+   * Mirrors lock_acquire(): validate taking `map` now and push it on the
+   * task's held stack. Called before the task waits for the lock, so a
+   * deadlock is reported before it happens.
+   */
+  acquire(task: Task, map: LockdepMap, op: string, options: AcquireOptions = {}): void {
+    const sim = task.sim;
+    const trylock = options.trylock === true;
+    const read = options.read === true;
+    const nest = options.nest ?? null;
+    const cls = this.subclassOf(map.lockClass, options.subclass ?? 0);
+    const held = task.held;
+    const irqCtx = irqCtxOf(task);
+
+    // Same-class locks under one nest lock are one entry, with no edges
+    // between them (many resvs under one ww acquire context).
+    if (nest !== null) {
+      for (const h of held) {
+        if (h.cls === cls && h.nest === nest) {
+          (h.extra ??= []).push(map);
+          return;
+        }
+      }
+    }
+
+    let top: HeldLock | undefined = held[held.length - 1];
+    if (top !== undefined && top.irqCtx !== irqCtx) top = undefined;
+    const chainKey = mix(top === undefined ? 0x811c9dc5 + irqCtx : top.chainKey, (cls.id << 1) | (read ? 1 : 0));
+    const entry: HeldLock = { map, cls, site: sim.site(op), trylock, read, nest, extra: null, irqCtx, chainKey };
+
+    if (sim.checks.lockdep && !(trylock ? false : this.chains.has(chainKey))) {
+      if (this.validate(task, entry, options.sleepReported === true) && !trylock) this.chains.add(chainKey);
+    }
+    held.push(entry);
+  }
+
+  /** Every check of a new acquisition; false if something was reported. */
+  private validate(task: Task, entry: HeldLock, sleepReported: boolean): boolean {
+    const cls = entry.cls;
+    let ok = this.checkWaitContext(task, entry, sleepReported);
+    ok = this.markUsage(task, entry) && ok;
+    if (entry.trylock) return ok;
+    const held = task.held;
+    for (let i = held.length - 1; i >= 0; i--) {
+      const h = held[i] as HeldLock;
+      if (h.irqCtx !== entry.irqCtx) break;
+      if (h.cls === cls) {
+        this.fileOnce(task.sim, `recursive:${cls.id}`, () => ({
+          kind: "recursive-locking",
+          lock: entry.map.label,
+          lockClass: cls.name,
+          first: heldRef(h),
+          second: siteRef(entry.site),
+          held: heldRefs(task),
+        }));
+        return false;
+      }
+    }
+    // Edges from the held locks down to and including the first one not
+    // taken by trylock: older locks reach the new one through it.
+    for (let i = held.length - 1; i >= 0; i--) {
+      const h = held[i] as HeldLock;
+      if (h.irqCtx !== entry.irqCtx) break;
+      ok = this.addEdge(task, h, entry) && ok;
+      if (!h.trylock) break;
+    }
+    return ok;
+  }
+
+  private witness(task: Task, site: Site): Witness {
+    return { task: task.label, step: site.step, op: site.op, replay: task.sim.replayToken };
+  }
+
+  private addEdge(task: Task, prev: HeldLock, next: HeldLock): boolean {
+    const from = prev.cls;
+    const to = next.cls;
+    if (from.out.has(to)) return true;
+    const edge: DependencyRef = {
+      from: from.name,
+      to: to.name,
+      fromSite: this.witness(task, prev.site),
+      toSite: this.witness(task, next.site),
+    };
+    // A path back from `to` to `from` closes a cycle with the new edge.
+    const back = this.findPath(to, (c) => c === from);
+    from.out.set(to, edge);
+    to.in.add(from);
+    let ok = true;
+    if (back !== null) {
+      const cycle = [edge, ...back.path];
+      const key = `cycle:${cycle.map((e) => e.from).sort().join("|")}`;
+      this.fileOnce(task.sim, key, () => ({ kind: "lock-order-cycle", cycle, held: heldRefs(task), actual: false }));
+      ok = false;
+    }
+    if (this.irqSafeClasses > 0) ok = this.checkIrqEdge(task, from, to) && ok;
+    return ok;
+  }
+
+  /**
+   * Breadth-first search along edges from `start` for a class matching
+   * `goal`: that class and the edges leading to it, or null.
+   */
+  private findPath(start: LockClass, goal: (c: LockClass) => boolean): { end: LockClass; path: DependencyRef[] } | null {
+    if (goal(start)) return { end: start, path: [] };
+    const prev = new Map<LockClass, LockClass>([[start, start]]);
+    const queue: LockClass[] = [start];
+    // The queue grows while it is walked: for-of sees the new entries.
+    for (const c of queue) {
+      for (const next of c.out.keys()) {
+        if (prev.has(next)) continue;
+        prev.set(next, c);
+        if (goal(next)) {
+          const path: DependencyRef[] = [];
+          for (let at = next; at !== start; ) {
+            const from = prev.get(at) as LockClass;
+            path.unshift(from.out.get(at) as DependencyRef);
+            at = from;
+          }
+          return { end: next, path };
+        }
+        queue.push(next);
+      }
+    }
+    return null;
+  }
+
+  // -- wait context ---------------------------------------------------------
+
+  private checkWaitContext(task: Task, entry: HeldLock, sleepReported: boolean): boolean {
+    if (entry.cls.waitType !== "sleep" || sleepReported) return true;
+    let forbiddenBy: string | null = task.inInterrupt ? task.context : null;
+    if (forbiddenBy === null) {
+      for (const h of task.held) {
+        if (h.cls.waitType === "spin") {
+          forbiddenBy = h.map.label;
+          break;
+        }
+      }
+    }
+    if (forbiddenBy === null) return true;
+    const by = forbiddenBy;
+    this.fileOnce(task.sim, `wait:${entry.cls.id}:${by}`, () => ({
+      kind: "invalid-wait-context",
+      lock: entry.map.label,
+      lockClass: entry.cls.name,
+      forbiddenBy: by,
+      held: heldRefs(task),
+    }));
+    return false;
+  }
+
+  // -- irq usage ------------------------------------------------------------
+
+  /** Set the usage bits of this acquisition; false if that revealed an inversion. */
+  private markUsage(task: Task, entry: HeldLock): boolean {
+    let ok = true;
+    if (task.context === "hardirq") ok = this.mark(task, entry.cls, USED_IN_HARDIRQ, entry.site) && ok;
+    else if (task.context === "softirq") ok = this.mark(task, entry.cls, USED_IN_SOFTIRQ, entry.site) && ok;
+    if (!entry.trylock && !task.inInterrupt) {
+      if (task.irqsOff === 0) ok = this.mark(task, entry.cls, ENABLED_HARDIRQ, entry.site) && ok;
+      if (task.bhOff === 0) ok = this.mark(task, entry.cls, ENABLED_SOFTIRQ, entry.site) && ok;
+    }
+    return ok;
+  }
+
+  /**
+   * Mirrors mark_held_locks(): irqs were just enabled, so every lock still
+   * held is now held with them enabled.
+   */
+  irqsEnabled(task: Task): void {
+    if (!task.sim.checks.lockdep) return;
+    for (const h of task.held) {
+      if (h.trylock || h.irqCtx !== 0) continue;
+      if (task.irqsOff === 0) this.mark(task, h.cls, ENABLED_HARDIRQ, h.site);
+      if (task.bhOff === 0) this.mark(task, h.cls, ENABLED_SOFTIRQ, h.site);
+    }
+  }
+
+  private mark(task: Task, cls: LockClass, bit: number, site: Site): boolean {
+    if ((cls.usage & bit) !== 0) return true;
+    cls.usage |= bit;
+    cls.usageSites[USAGE_BITS.indexOf(bit as 1)] = this.witness(task, site);
+    if (bit === USED_IN_HARDIRQ || bit === USED_IN_SOFTIRQ) {
+      if ((cls.usage & (USED_IN_HARDIRQ | USED_IN_SOFTIRQ)) === bit) this.irqSafeClasses++;
+      const enabled = bit === USED_IN_HARDIRQ ? ENABLED_HARDIRQ : ENABLED_SOFTIRQ;
+      // Forward: anything taken under this irq-safe class must be irq-safe too.
+      const fwd = this.findPath(cls, (c) => (c.usage & enabled) !== 0);
+      if (fwd !== null) return this.fileIrq(task, bit, cls, fwd.end, fwd.path);
+    } else {
+      const usedIn = bit === ENABLED_HARDIRQ ? USED_IN_HARDIRQ : USED_IN_SOFTIRQ;
+      if (this.irqSafeClasses > 0) {
+        const back = this.findPathBack(cls, (c) => (c.usage & usedIn) !== 0);
+        if (back !== null) return this.fileIrq(task, usedIn, back.start, cls, back.path);
+      }
+    }
+    return true;
+  }
+
+  /** A path of edges from some class matching `goal` to `end`, searching backwards. */
+  private findPathBack(end: LockClass, goal: (c: LockClass) => boolean): { start: LockClass; path: DependencyRef[] } | null {
+    if (goal(end)) return { start: end, path: [] };
+    const next = new Map<LockClass, LockClass>();
+    const queue: LockClass[] = [end];
+    next.set(end, end);
+    for (const c of queue) {
+      for (const p of c.in) {
+        if (next.has(p)) continue;
+        next.set(p, c);
+        if (goal(p)) {
+          const path: DependencyRef[] = [];
+          let at = p;
+          while (at !== end) {
+            const to = next.get(at) as LockClass;
+            path.push(at.out.get(to) as DependencyRef);
+            at = to;
+          }
+          return { start: p, path };
+        }
+        queue.push(p);
+      }
+    }
+    return null;
+  }
+
+  /** A new edge from → to: an irq-safe class before it reaching an irq-unsafe class after it. */
+  private checkIrqEdge(task: Task, from: LockClass, to: LockClass): boolean {
+    for (const [usedIn, enabled] of [
+      [USED_IN_HARDIRQ, ENABLED_HARDIRQ],
+      [USED_IN_SOFTIRQ, ENABLED_SOFTIRQ],
+    ] as const) {
+      const back = this.findPathBack(from, (c) => (c.usage & usedIn) !== 0);
+      if (back === null) continue;
+      const fwd = this.findPath(to, (c) => (c.usage & enabled) !== 0);
+      if (fwd === null) continue;
+      const edge = from.out.get(to) as DependencyRef;
+      return this.fileIrq(task, usedIn, back.start, fwd.end, [...back.path, edge, ...fwd.path]);
+    }
+    return true;
+  }
+
+  private fileIrq(task: Task, usedInBit: number, safe: LockClass, unsafe: LockClass, path: DependencyRef[]): boolean {
+    const irq = usedInBit === USED_IN_HARDIRQ ? "hardirq" : "softirq";
+    const enabledBit = usedInBit === USED_IN_HARDIRQ ? ENABLED_HARDIRQ : ENABLED_SOFTIRQ;
+    const siteOf = (c: LockClass, bit: number): Witness => c.usageSites[USAGE_BITS.indexOf(bit as 1)] ?? BOOT;
+    this.fileOnce(task.sim, `irq:${irq}:${safe.id}:${unsafe.id}`, () => ({
+      kind: "irq-lock-inversion",
+      irq,
+      variant: path.length === 0 ? "inconsistent" : "safe-to-unsafe",
+      safe: { lockClass: safe.name, site: siteOf(safe, usedInBit) },
+      unsafe: { lockClass: unsafe.name, site: siteOf(unsafe, enabledBit) },
+      path: [safe.name, ...path.map((e) => e.to)],
+      held: heldRefs(task),
+    }));
+    return false;
+  }
+
+  // -- release and assertions ------------------------------------------------
+
+  /**
+   * Mirrors lock_release(): drop `map` from the task's held stack, in any
+   * order. Returns false (and reports `bad-unlock`) if the task does not hold it.
+   */
+  release(task: Task, map: LockdepMap, owner: Task | null): boolean {
+    const held = task.held;
+    for (let i = held.length - 1; i >= 0; i--) {
+      const h = held[i] as HeldLock;
+      if (h.map === map) {
+        const extra = h.extra;
+        if (extra !== null && extra.length > 0) {
+          // The entry stands for several instances: keep it under another one.
+          held[i] = { ...h, map: extra.pop() as LockdepMap };
+          return true;
+        }
+        held.splice(i, 1);
+        if (i < held.length) this.rechain(held, i);
+        return true;
+      }
+      if (h.extra !== null) {
+        const k = h.extra.indexOf(map);
+        if (k >= 0) {
+          h.extra.splice(k, 1);
+          return true;
+        }
+      }
+    }
+    if (task.sim.checks.lockdep) {
+      this.fileOnce(task.sim, `unlock:${map.label}:${task.id}`, () => ({
+        kind: "bad-unlock",
+        lock: map.label,
+        owner: owner === null ? null : owner.label,
+        held: heldRefs(task),
+      }));
+    }
+    return false;
+  }
+
+  /** Mirrors lock_downgrade(): the task's hold of `map` becomes a read hold. */
+  downgrade(task: Task, map: LockdepMap): void {
+    const held = task.held;
+    for (let i = held.length - 1; i >= 0; i--) {
+      const h = held[i] as HeldLock;
+      if (h.map !== map) continue;
+      held[i] = { ...h, read: true };
+      this.rechain(held, i);
+      return;
+    }
+  }
+
+  /** Recompute the chain keys from `from` up, after the stack changed below them. */
+  private rechain(held: HeldLock[], from: number): void {
+    for (let i = from; i < held.length; i++) {
+      const h = held[i] as HeldLock;
+      const below = held[i - 1];
+      const base = below?.irqCtx !== h.irqCtx ? 0x811c9dc5 + h.irqCtx : below.chainKey;
+      h.chainKey = mix(base, (h.cls.id << 1) | (h.read ? 1 : 0));
+    }
+  }
+
+  /** Whether `task` holds this exact instance. */
+  holds(task: Task, map: LockdepMap): boolean {
+    for (const h of task.held) {
+      if (h.map === map || h.extra?.includes(map) === true) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Mirrors lockdep_assert_held(), but on the exact instance: files
+   * `lock-not-held` unless the current task holds `map` itself (holding
+   * another lock of the same class does not count).
+   */
+  assertHeld(task: Task, map: LockdepMap, owner: Task | null): boolean {
+    if (this.holds(task, map)) return true;
+    if (task.sim.checks.lockdep) {
+      task.sim.file({ kind: "lock-not-held", lock: map.label, owner: owner === null ? null : owner.label, held: heldRefs(task) });
+    }
+    return false;
+  }
+
+  /** @internal The scheduler's check when a task ends: nothing may still be held. */
+  taskExit(task: Task): void {
+    if (task.held.length === 0 || !task.sim.checks.lockdep) return;
+    task.sim.file({ kind: "lock-held-at-exit", held: heldRefs(task) });
+  }
+
+  /** File a report built by `make` unless this Sim already filed one under `key`. */
+  private fileOnce(sim: Sim, key: string, make: () => Parameters<Sim["file"]>[0]): void {
+    let seen = reportedKeys.get(sim);
+    if (seen === undefined) {
+      seen = new Set();
+      reportedKeys.set(sim, seen);
+    }
+    if (seen.has(key)) return;
+    seen.add(key);
+    sim.file(make());
+  }
+}
+
+const reportedKeys = new WeakMap<Sim, Set<string>>();

@@ -1,0 +1,199 @@
+/**
+ * RwSemaphore: a sleeping reader/writer lock.
+ *
+ * Mirrors: struct rw_semaphore — down_read(), down_write(), up_read(),
+ *   up_write(), down_read_trylock(), down_write_trylock(), downgrade_write(),
+ *   lockdep_assert_held(), lockdep_assert_held_write(). The mm's mmap_lock
+ *   is one.
+ * Ownership: usually embedded in the object it protects.
+ * Locking: protects itself. Taking it may sleep: never in atomic context.
+ * States: free → read-held by one or more tasks, or write-held by one.
+ * Invariants: never readers and a writer at once. A writer waiting holds off
+ *   new readers, as the kernel's does to avoid starving writers, so a task
+ *   that takes the read side twice can deadlock against a writer, and
+ *   lockdep reports that as recursive locking.
+ */
+import { Effect, type Waitable } from "../kernel/effect.js";
+import { guardLive } from "../kernel/heap.js";
+import { makeOp, type Op } from "../kernel/op.js";
+import type { Sim } from "../kernel/sim.js";
+import { current, type Task } from "../kernel/task.js";
+import { checkMightSleep } from "./context.js";
+import { heldRefs } from "./lockdep.js";
+import { LockObject, type LockOptions } from "./lock-object.js";
+
+export class RwSemaphore extends LockObject {
+  /** @internal Tasks holding the read side, with how many times each. */ readonly readers = new Map<Task, number>();
+  /** @internal Writers announced and waiting. */ writersWaiting = 0;
+  /** @internal The waitable of a read acquisition. */ readonly readSide: Waitable;
+
+  /** `new RwSemaphore(sim, "&mm->mmap_lock")`. */
+  constructor(sim: Sim, name: string, options: LockOptions = {}) {
+    super(sim, "RwSemaphore", name, "sleep", options);
+    this.readSide = {
+      label: this.label,
+      canProceed: () => this.owner === null && this.writersWaiting === 0,
+      wakers: () => (this.owner !== null ? [this.owner] : []),
+    };
+  }
+
+  /** @internal Waitable of a write acquisition: no writer and no reader. */
+  override canProceed(_task: Task): boolean {
+    return this.owner === null && this.readers.size === 0;
+  }
+
+  /** @internal */
+  override wakers(): readonly Task[] {
+    return this.owner !== null ? [this.owner] : [...this.readers.keys()];
+  }
+
+  /** Mirrors down_read(). */
+  downRead(): Op<void> {
+    return makeOp("down_read", this, downRead);
+  }
+
+  /** Mirrors down_write() (down_write_nested() with a subclass). */
+  downWrite(subclass = 0): Op<void> {
+    return makeOp("down_write", this, downWrite, subclass);
+  }
+
+  /** Mirrors down_read_trylock(). */
+  downReadTrylock(): Op<boolean> {
+    return makeOp("down_read_trylock", this, downReadTrylock);
+  }
+
+  /** Mirrors down_write_trylock(). */
+  downWriteTrylock(): Op<boolean> {
+    return makeOp("down_write_trylock", this, downWriteTrylock);
+  }
+
+  /** Mirrors up_read(). */
+  upRead(): Op<void> {
+    return makeOp("up_read", this, upRead);
+  }
+
+  /** Mirrors up_write(). */
+  upWrite(): Op<void> {
+    return makeOp("up_write", this, upWrite);
+  }
+
+  /** Mirrors downgrade_write(): turn the write hold into a read hold, letting other readers in. */
+  downgrade(): Op<void> {
+    return makeOp("downgrade_write", this, downgrade);
+  }
+
+  /** Mirrors lockdep_assert_held(): the current task holds it, either side. */
+  assertHeld(): boolean {
+    return this.sim.lockdep.assertHeld(current(), this, this.owner);
+  }
+
+  /** Mirrors lockdep_assert_held_write(): the current task holds the write side. */
+  assertHeldWrite(): boolean {
+    const task = current();
+    if (this.owner === task) return true;
+    if (this.sim.checks.lockdep) {
+      this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.owner?.label ?? null, held: heldRefs(task) });
+    }
+    return false;
+  }
+
+  /** Mirrors rwsem_is_locked(). A query: no effect. */
+  isLocked(): boolean {
+    return this.owner !== null || this.readers.size > 0;
+  }
+
+  /** @internal */
+  override onFree(): void {
+    if (this.owner === null && this.readers.size > 0 && this.sim.checks.lockdep) {
+      // Read holders count as holding it too.
+      this.owner = this.readers.keys().next().value ?? null;
+      super.onFree();
+      this.owner = null;
+      return;
+    }
+    super.onFree();
+  }
+}
+
+function addReader(sem: RwSemaphore, task: Task): void {
+  sem.readers.set(task, (sem.readers.get(task) ?? 0) + 1);
+}
+
+function* downRead(this: RwSemaphore): Generator<Effect, void, unknown> {
+  const task = current();
+  const slept = !checkMightSleep(task, "down_read");
+  this.sim.lockdep.acquire(task, this, "down_read", { read: true, sleepReported: slept });
+  yield new Effect("lock-read", this, this.readSide);
+  guardLive(this, "RwSemaphore.downRead");
+  addReader(this, task);
+}
+
+function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void, unknown> {
+  const task = current();
+  const slept = !checkMightSleep(task, "down_write");
+  this.sim.lockdep.acquire(task, this, "down_write", { subclass, sleepReported: slept });
+  // INVARIANT: from here until it has the lock, this writer holds off new readers.
+  this.writersWaiting++;
+  yield new Effect("lock", this, this);
+  this.writersWaiting--;
+  guardLive(this, "RwSemaphore.downWrite");
+  this.owner = task;
+  this.ownerSite = this.sim.site("down_write");
+}
+
+function* downReadTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown> {
+  yield new Effect("trylock", this);
+  guardLive(this, "RwSemaphore.downReadTrylock");
+  if (!this.readSide.canProceed(current())) return false;
+  const task = current();
+  addReader(this, task);
+  this.sim.lockdep.acquire(task, this, "down_read_trylock", { trylock: true, read: true });
+  return true;
+}
+
+function* downWriteTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown> {
+  yield new Effect("trylock", this);
+  guardLive(this, "RwSemaphore.downWriteTrylock");
+  const task = current();
+  if (!this.canProceed(task)) return false;
+  this.owner = task;
+  this.ownerSite = this.sim.site("down_write_trylock");
+  this.sim.lockdep.acquire(task, this, "down_write_trylock", { trylock: true });
+  return true;
+}
+
+function* upRead(this: RwSemaphore): Generator<Effect, void, unknown> {
+  yield new Effect("unlock", this);
+  guardLive(this, "RwSemaphore.upRead");
+  const task = current();
+  const n = this.readers.get(task);
+  if (!this.sim.lockdep.release(task, this, this.owner) || n === undefined) return;
+  if (n === 1) this.readers.delete(task);
+  else this.readers.set(task, n - 1);
+}
+
+function* upWrite(this: RwSemaphore): Generator<Effect, void, unknown> {
+  yield new Effect("unlock", this);
+  guardLive(this, "RwSemaphore.upWrite");
+  const task = current();
+  if (!this.sim.lockdep.release(task, this, this.owner) || this.owner !== task) return;
+  this.owner = null;
+  this.ownerSite = null;
+}
+
+function* downgrade(this: RwSemaphore): Generator<Effect, void, unknown> {
+  yield new Effect("unlock", this);
+  guardLive(this, "RwSemaphore.downgrade");
+  const task = current();
+  if (this.owner !== task) {
+    // Not held for write by this task: report, change nothing.
+    if (this.sim.checks.lockdep) {
+      this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.owner?.label ?? null, held: heldRefs(task) });
+    }
+    return;
+  }
+  this.sim.lockdep.downgrade(task, this);
+  this.owner = null;
+  this.ownerSite = null;
+  addReader(this, task);
+}

@@ -1,0 +1,147 @@
+/**
+ * SpinLock: a lock whose waiters spin, in atomic context.
+ *
+ * Mirrors: spinlock_t — spin_lock(), spin_trylock(), spin_unlock(),
+ *   spin_lock_irqsave()/spin_unlock_irqrestore(), spin_lock_bh()/
+ *   spin_unlock_bh(), spin_lock_nested(), lockdep_assert_held().
+ * Ownership: usually embedded in the object whose fields it protects.
+ * Locking: protects itself; its holder is atomic (preemption off) from the
+ *   moment it starts spinning until it unlocks, so nothing may sleep inside.
+ * States: free → held by one task → free.
+ * Invariants: `owner` holds it exactly once; a waiter is blocked, not
+ *   spinning, in the simulation (the scheduler runs others), but keeps its
+ *   atomic context while it waits, as a spinning CPU does.
+ */
+import { Effect } from "../kernel/effect.js";
+import { guardLive } from "../kernel/heap.js";
+import { makeOp, type Op } from "../kernel/op.js";
+import type { Sim } from "../kernel/sim.js";
+import { current } from "../kernel/task.js";
+import { bhRestore, irqRestore } from "./context.js";
+import { LockObject, type LockOptions } from "./lock-object.js";
+
+/** The irq state saved by lockIrqsave(), for unlockIrqrestore(). */
+export interface IrqFlags {
+  /** @internal The task's irq-disable nesting before the save. */
+  readonly irqsOff: number;
+}
+
+export class SpinLock extends LockObject {
+  /** `new SpinLock(sim, "vm->list_lock", { embeddedIn: vm })`. */
+  constructor(sim: Sim, name: string, options: LockOptions = {}) {
+    super(sim, "SpinLock", name, "spin", options);
+  }
+
+  /** Mirrors spin_lock(). `subclass` is spin_lock_nested()'s annotation. */
+  lock(subclass = 0): Op<void> {
+    return makeOp("spin_lock", this, spinLock, "spin_lock", subclass);
+  }
+
+  /** Mirrors spin_lock_irqsave(): disable irqs, then lock. Returns the saved state. */
+  lockIrqsave(): Op<IrqFlags> {
+    return makeOp("spin_lock_irqsave", this, spinLockIrqsave);
+  }
+
+  /** Mirrors spin_lock_bh(): disable bottom halves, then lock. */
+  lockBh(): Op<void> {
+    return makeOp("spin_lock_bh", this, spinLockBh);
+  }
+
+  /** Mirrors spin_trylock(): take it if free, never wait. */
+  trylock(): Op<boolean> {
+    return makeOp("spin_trylock", this, spinTrylock);
+  }
+
+  /** Mirrors spin_unlock(). */
+  unlock(): Op<void> {
+    return makeOp("spin_unlock", this, spinUnlock);
+  }
+
+  /** Mirrors spin_unlock_irqrestore(): unlock, then restore the saved irq state. */
+  unlockIrqrestore(flags: IrqFlags): Op<void> {
+    return makeOp("spin_unlock_irqrestore", this, spinUnlockIrqrestore, flags);
+  }
+
+  /** Mirrors spin_unlock_bh(). */
+  unlockBh(): Op<void> {
+    return makeOp("spin_unlock_bh", this, spinUnlockBh);
+  }
+
+  /** Mirrors lockdep_assert_held() on this exact lock: files `lock-not-held` unless the current task holds it. */
+  assertHeld(): boolean {
+    return this.sim.lockdep.assertHeld(current(), this, this.owner);
+  }
+
+  /** Mirrors spin_is_locked(). A query: no effect. */
+  isLocked(): boolean {
+    return this.owner !== null;
+  }
+}
+
+function* spinLock(this: SpinLock, op: string, subclass: number): Generator<Effect, void, unknown> {
+  const task = current();
+  // Preemption goes off before spinning: a waiter is atomic too.
+  task.preemptCount++;
+  this.sim.lockdep.acquire(task, this, op, { subclass });
+  yield new Effect("lock", this, this);
+  guardLive(this, "SpinLock.lock");
+  this.owner = task;
+  this.ownerSite = this.sim.site(op);
+}
+
+function* spinLockIrqsave(this: SpinLock): Generator<Effect, IrqFlags, unknown> {
+  const task = current();
+  const flags: IrqFlags = { irqsOff: task.irqsOff };
+  task.irqsOff++;
+  yield* spinLock.call(this, "spin_lock_irqsave", 0);
+  return flags;
+}
+
+function* spinLockBh(this: SpinLock): Generator<Effect, void, unknown> {
+  current().bhOff++;
+  yield* spinLock.call(this, "spin_lock_bh", 0);
+}
+
+function* spinTrylock(this: SpinLock): Generator<Effect, boolean, unknown> {
+  yield new Effect("trylock", this);
+  guardLive(this, "SpinLock.trylock");
+  if (this.owner !== null) return false;
+  const task = current();
+  task.preemptCount++;
+  this.owner = task;
+  this.ownerSite = this.sim.site("spin_trylock");
+  this.sim.lockdep.acquire(task, this, "spin_trylock", { trylock: true });
+  return true;
+}
+
+/** @internal The release half shared by every unlock; false if the task did not hold it. */
+function release(lock: SpinLock): boolean {
+  const task = current();
+  guardLive(lock, "SpinLock.unlock");
+  if (!lock.sim.lockdep.release(task, lock, lock.owner) || lock.owner !== task) return false;
+  lock.owner = null;
+  lock.ownerSite = null;
+  task.preemptCount--;
+  return true;
+}
+
+function* spinUnlock(this: SpinLock): Generator<Effect, void, unknown> {
+  yield new Effect("unlock", this);
+  release(this);
+}
+
+function* spinUnlockIrqrestore(this: SpinLock, flags: IrqFlags): Generator<Effect, void, unknown> {
+  yield new Effect("unlock", this);
+  release(this);
+  const task = current();
+  // Restore exactly what was saved, as local_irq_restore() does.
+  while (task.irqsOff > flags.irqsOff) irqRestore(task);
+  task.irqsOff = Math.max(task.irqsOff, flags.irqsOff);
+}
+
+function* spinUnlockBh(this: SpinLock): Generator<Effect, void, unknown> {
+  yield new Effect("unlock", this);
+  release(this);
+  const task = current();
+  if (task.bhOff > 0) bhRestore(task);
+}
