@@ -10,11 +10,13 @@ import { cpus } from "node:os";
 import { formatValue, sunkValue, type Entry } from "./harness.js";
 import { guardWorkloads } from "./workloads/guard.js";
 import { krefWorkloads } from "./workloads/kref.js";
+import { lockWorkloads } from "./workloads/locks.js";
 import { schedulerWorkloads } from "./workloads/scheduler.js";
 
 const WORKLOADS: readonly { readonly name: string; readonly run: () => Entry[] }[] = [
   { name: "scheduler", run: schedulerWorkloads },
   { name: "kref", run: krefWorkloads },
+  { name: "locks", run: lockWorkloads },
   // Keep last: it frees objects of many classes, which later workloads should not inherit.
   { name: "guard", run: guardWorkloads },
 ];

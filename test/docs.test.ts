@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { main as firstExample } from "../examples/first-use-after-free.js";
 import { main as leakExample } from "../examples/leak-with-holders.js";
+import { main as lockOrderExample } from "../examples/lock-order.js";
 import { docBlocks } from "../scripts/doc-blocks.js";
 
 describe("docs", () => {
@@ -30,5 +31,12 @@ describe("docs", () => {
     await expect(text + "\n").toMatchFileSnapshot("report/__snapshots__/docs-leak-with-holders.txt");
     expect(text).toContain('held by "vm_bo"');
     expect(text).not.toContain('held by "exec"');
+  });
+
+  it("the lock-order example reports the cycle without a deadlock", async () => {
+    const text = lockOrderExample();
+    await expect(text + "\n").toMatchFileSnapshot("report/__snapshots__/docs-lock-order.txt");
+    expect(text).toContain("WARNING: possible circular locking dependency detected");
+    expect(text).toContain("no deadlock happened in this run");
   });
 });

@@ -17,24 +17,26 @@ import type { Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
 import type { LockClass, LockdepMap, LockWaitType } from "./lockdep.js";
 
-/** Options for a lock. */
-export interface LockOptions extends SimObjectOptions {
-  /**
-   * The lockdep class name (default: the lock's name). Locks initialised by
-   * the same code share a class: give them the same name, or the same class.
-   */
-  readonly lockClass?: string;
-}
+/**
+ * Options for a lock: a SimObject's. The lock's lockdep class is the first
+ * constructor argument; `name` names this instance (default: the class name).
+ */
+export type LockOptions = SimObjectOptions;
 
 export abstract class LockObject extends SimObject implements Waitable, LockdepMap {
   /** @internal The exclusive owner. */ owner: Task | null = null;
   /** @internal Where the owner acquired it. */ ownerSite: Site | null = null;
   readonly lockClass: LockClass;
 
-  protected constructor(sim: Sim, typeName: string, name: string, waitType: LockWaitType, options: LockOptions) {
-    if (typeof name !== "string" || name === "") throw new ArgumentError("name", "a lock needs a name (its lockdep class by default)");
-    super(sim, typeName, { ...options, name });
-    this.lockClass = sim.lockdep.lockClass(options.lockClass ?? name, waitType);
+  /**
+   * `className` is the lockdep class: locks initialised by the same code share
+   * it, as `mutex_init(&bo->lock)` makes one class for every BO's lock. A lock
+   * embedded in its object prints as `Mutex#7 "bo->lock" in Bo#6`.
+   */
+  protected constructor(sim: Sim, typeName: string, className: string, waitType: LockWaitType, options: LockOptions) {
+    if (typeof className !== "string" || className === "") throw new ArgumentError("className", "a lock needs a lockdep class name");
+    super(sim, typeName, { ...options, name: options.name ?? className });
+    this.lockClass = sim.lockdep.lockClass(className, waitType);
   }
 
   /** @internal Waitable: an exclusive acquisition can proceed when nobody holds it. */

@@ -26,8 +26,8 @@ export class Mutex extends LockObject {
   readonly interruptible: Waitable;
 
   /** `new Mutex(sim, "vm->update_lock", { embeddedIn: vm })`. */
-  constructor(sim: Sim, name: string, options: LockOptions = {}) {
-    super(sim, "Mutex", name, "sleep", options);
+  constructor(sim: Sim, className: string, options: LockOptions = {}) {
+    super(sim, "Mutex", className, "sleep", options);
     this.interruptible = {
       label: this.label,
       canProceed: (t: Task) => this.owner === null || t.signalPending,

@@ -28,8 +28,8 @@ export class RwSemaphore extends LockObject {
   /** @internal The waitable of a read acquisition. */ readonly readSide: Waitable;
 
   /** `new RwSemaphore(sim, "&mm->mmap_lock")`. */
-  constructor(sim: Sim, name: string, options: LockOptions = {}) {
-    super(sim, "RwSemaphore", name, "sleep", options);
+  constructor(sim: Sim, className: string, options: LockOptions = {}) {
+    super(sim, "RwSemaphore", className, "sleep", options);
     this.readSide = {
       label: this.label,
       canProceed: () => this.owner === null && this.writersWaiting === 0,

@@ -28,8 +28,8 @@ export interface IrqFlags {
 
 export class SpinLock extends LockObject {
   /** `new SpinLock(sim, "vm->list_lock", { embeddedIn: vm })`. */
-  constructor(sim: Sim, name: string, options: LockOptions = {}) {
-    super(sim, "SpinLock", name, "spin", options);
+  constructor(sim: Sim, className: string, options: LockOptions = {}) {
+    super(sim, "SpinLock", className, "spin", options);
   }
 
   /** Mirrors spin_lock(). `subclass` is spin_lock_nested()'s annotation. */

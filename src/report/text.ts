@@ -78,7 +78,8 @@ function heldList(title: string, held: readonly HeldRef[]): string[] {
     `${title}:`,
     ...held.map((h, i) => {
       const how = [h.read ? "read" : "", h.trylock ? "trylock" : ""].filter((x) => x !== "").join(", ");
-      return `  #${i}: ${h.lock}${h.lockClass === h.lock ? "" : ` (class ${h.lockClass})`}${how === "" ? "" : ` [${how}]`}, acquired at step ${h.acquired.step} (${h.acquired.op})`;
+      const cls = h.lock.includes(`"${h.lockClass}"`) ? "" : ` (class ${h.lockClass})`;
+      return `  #${i}: ${h.lock}${cls}${how === "" ? "" : ` [${how}]`}, acquired at step ${h.acquired.step} (${h.acquired.op})`;
     }),
   ];
 }

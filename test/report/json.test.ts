@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { formatReport, REPORT_JSON_VERSION, reportsFromJson, reportsToJson, type ReportKind } from "../../src/index.js";
-import { programs } from "./reports.js";
+import { formatReport, REPORT_JSON_VERSION, reportsFromJson, reportsToJson } from "../../src/index.js";
+import { programs, type SampledKind } from "./reports.js";
 
 describe("JSON reports", () => {
-  const all = (Object.keys(programs) as ReportKind[]).map((k) => programs[k]());
+  const all = (Object.keys(programs) as SampledKind[]).map((k) => programs[k]());
 
   it("round-trips every report kind to an equal value and the same text", () => {
     const back = reportsFromJson(reportsToJson(all));

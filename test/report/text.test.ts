@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { formatReport, type ReportKind } from "../../src/index.js";
-import { programs } from "./reports.js";
+import { formatReport } from "../../src/index.js";
+import { programs, type SampledKind } from "./reports.js";
 
 describe("text reports", () => {
-  for (const kind of Object.keys(programs) as ReportKind[]) {
+  for (const kind of Object.keys(programs) as SampledKind[]) {
     it(`formats ${kind} exactly (seed 1)`, async () => {
       const report = programs[kind]();
       expect(report.kind).toBe(kind);
@@ -15,7 +15,7 @@ describe("text reports", () => {
   }
 
   it("is deterministic: the same program gives the same text", () => {
-    for (const kind of Object.keys(programs) as ReportKind[]) {
+    for (const kind of Object.keys(programs) as SampledKind[]) {
       expect(formatReport(programs[kind]())).toBe(formatReport(programs[kind]()));
     }
   });
