@@ -219,7 +219,10 @@ export class Scheduler {
       victim.interruptedBy = null;
       t.interrupts = null;
     }
-    this.sim.lockdep.taskExit(t);
+    const lockdep = this.sim.lockdep;
+    // The fs_reclaim a reclaim task runs in is not a lock it forgot.
+    if (t.context === "reclaim" && t.held[0]?.map === lockdep.pseudo.fsReclaim) lockdep.release(t, lockdep.pseudo.fsReclaim, null);
+    lockdep.taskExit(t);
   }
 
   private died(t: Task, error: unknown): void {

@@ -85,8 +85,7 @@ function heldList(title: string, held: readonly HeldRef[]): string[] {
 }
 
 function witness(w: Witness): string {
-  const where = `${w.task} at step ${w.step} (${w.op})`;
-  return w.replay === "boot" ? "primed at boot, as dma_resv_lockdep() does" : where;
+  return w.replay === "boot" ? "boot" : `${w.task} at step ${w.step} (${w.op})`;
 }
 
 /** Lockdep's "possible unsafe locking scenario": CPU i holds class i and wants class i+1. */
@@ -217,12 +216,16 @@ function body(r: Report): string[] {
         `but ${first?.to ?? "?"} is already taken before ${first?.from ?? "?"} elsewhere${r.actual ? "" : " (no deadlock happened in this run)"}.`,
         "",
         "Dependency cycle, each edge with where lockdep learned it:",
-        ...r.cycle.flatMap((e) => [
-          `  ${e.from} -> ${e.to}`,
-          `      ${e.to}: ${witness(e.toSite)}`,
-          `      while ${e.from} was held since ${witness(e.fromSite)}`,
-          ...(e.toSite.replay !== "boot" && e.toSite.replay !== r.replay ? [`      learned in another run: ${e.toSite.replay}`] : []),
-        ]),
+        ...r.cycle.flatMap((e) =>
+          e.toSite.replay === "boot"
+            ? [`  ${e.from} -> ${e.to}`, "      primed at boot, as the kernel's dma_resv_lockdep() does"]
+            : [
+                `  ${e.from} -> ${e.to}`,
+                `      ${e.to}: ${witness(e.toSite)}`,
+                `      while ${e.from} was held since ${witness(e.fromSite)}`,
+                ...(e.toSite.replay !== r.replay ? [`      learned in another run: ${e.toSite.replay}`] : []),
+              ],
+        ),
         "",
         ...cycleScenario(classes),
         "",
