@@ -29,6 +29,16 @@ export { LockClass, Lockdep, type AcquireOptions, type LockdepMap, type LockWait
 export { Mutex, type LockResult } from "./locking/mutex.js";
 export { RwSemaphore } from "./locking/rw-semaphore.js";
 export { SpinLock, type IrqFlags } from "./locking/spinlock.js";
+export {
+  WwAcquireCtx,
+  WwClass,
+  WwMutex,
+  type WwAcquireCtxOptions,
+  type WwAlgorithm,
+  type WwClassOptions,
+  type WwLockResult,
+  type WwMutexOptions,
+} from "./locking/ww-mutex.js";
 export { REPORT_JSON_VERSION, reportsFromJson, reportsToJson } from "./report/json.js";
 export type {
   BadUnlockReport,

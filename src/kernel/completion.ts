@@ -19,7 +19,8 @@ import { Effect, type Waitable } from "./effect.js";
 import { guardLive, SimObject, type SimObjectOptions } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
-import type { Task } from "./task.js";
+import { current, type Task } from "./task.js";
+import { checkMightSleep } from "../locking/context.js";
 
 /** The kernel's UINT_MAX "completed for everyone" value. */
 const ALL = 0xffffffff;
@@ -118,6 +119,8 @@ function* reinitBody(this: Completion): Generator<Effect, void, unknown> {
 }
 
 function* waitBody(this: Completion, timeoutNs: number): Generator<Effect, boolean, unknown> {
+  // As __wait_for_common() does: waiting may sleep, even when it need not.
+  checkMightSleep(current(), "wait_for_completion");
   guardLive(this, "Completion.waitForCompletion");
   const proceeded = yield new Effect("wait-completion", this, this, this.sim.now + timeoutNs);
   if (proceeded !== true) return false;

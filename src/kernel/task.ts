@@ -17,6 +17,7 @@ import { Effect, NEVER } from "./effect.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
 import type { HeldLock } from "../locking/lockdep.js";
+import { checkMightSleep } from "../locking/context.js";
 
 /** The execution context a task runs in, as the kernel distinguishes them. */
 export type TaskContext = "process" | "softirq" | "hardirq" | "worker" | "reclaim";
@@ -174,7 +175,10 @@ export function condResched(): Op<void> {
 }
 
 function* sleepBody(this: undefined, ns: number): Generator<Effect, void, unknown> {
-  const sim = current().sim;
+  const task = current();
+  // Sleeping in atomic context is a bug ("scheduling while atomic").
+  checkMightSleep(task, "msleep");
+  const sim = task.sim;
   yield new Effect("sleep", null, NEVER, sim.now + ns);
 }
 

@@ -14,8 +14,9 @@
  *   for passed every check; each distinct problem is reported once per Sim.
  *
  * Hot path: acquire() and release() run on every lock operation. A repeated
- * lock sequence costs one chain-cache lookup (a 53-bit key in a Set) and one
- * held-lock record; the graph is searched only for new edges.
+ * lock sequence costs one chain-cache lookup (a 32-bit key in a Set), the
+ * usage-bit checks and one held-lock record; the graph is searched only for
+ * new edges.
  */
 import { ArgumentError } from "../errors.js";
 import type { DependencyRef, HeldRef, Witness } from "../report/report.js";
@@ -63,8 +64,8 @@ export interface HeldLock {
   readonly read: boolean;
   /** The nest lock (a ww acquire context) under which same-class locks merge. */
   readonly nest: LockdepMap | null;
-  /** Further instances merged into this entry under `nest`. */
-  extra: LockdepMap[] | null;
+  /** Further instances merged into this entry under `nest`, with where each was taken. */
+  extra: { readonly map: LockdepMap; readonly site: Site }[] | null;
   /** 0 process, 1 softirq, 2 hardirq. */
   readonly irqCtx: number;
   /** Key of the chain of held classes up to and including this one. */
@@ -88,6 +89,13 @@ const BOOT: Witness = { task: "swapper/0", step: 0, op: "boot-time lockdep primi
 function mix(h: number, v: number): number {
   return Math.imul(h ^ v, 0x01000193) >>> 0;
 }
+
+/**
+ * The chain key below the first lock of each irq context (0 process, 1
+ * softirq, 2 hardirq). Each is a full mixing step apart: seeds that differ by
+ * a small constant collide with chains whose class ids differ in one bit.
+ */
+const CHAIN_SEEDS = [mix(0x811c9dc5, 0), mix(0x811c9dc5, 1), mix(0x811c9dc5, 2)] as const;
 
 /** @internal The HeldRef of a held lock, for reports. */
 export function heldRef(h: HeldLock): HeldRef {
@@ -115,6 +123,8 @@ export interface PseudoLocks {
   readonly mmapLock: LockClass;
   /** The class of every dma_resv lock (reservation_ww_class_mutex). */
   readonly resv: LockClass;
+  /** The class of dma_resv acquire contexts (reservation_ww_class_acquire). */
+  readonly resvAcquire: LockClass;
 }
 
 export class Lockdep {
@@ -137,11 +147,14 @@ export class Lockdep {
       mmuNotifier: map("mmu_notifier_invalidate_range_start"),
       mmapLock: this.lockClass("&mm->mmap_lock", "sleep"),
       resv: this.lockClass("reservation_ww_class_mutex", "sleep"),
+      resvAcquire: this.lockClass("reservation_ww_class_acquire", "none"),
     };
-    // As dma_resv_lockdep() does at boot: mmap_lock, then a resv, then
-    // fs_reclaim, under which the mmu notifier map, under which a fence wait.
+    // As dma_resv_lockdep() does at boot: mmap_lock, then an acquire context,
+    // then a resv under it, then fs_reclaim, under which the mmu notifier
+    // map, under which a fence wait.
     const p = this.pseudo;
-    this.prime(p.mmapLock, p.resv);
+    this.prime(p.mmapLock, p.resvAcquire);
+    this.prime(p.resvAcquire, p.resv);
     this.prime(p.resv, p.fsReclaim.lockClass);
     this.prime(p.fsReclaim.lockClass, p.mmuNotifier.lockClass);
     this.prime(p.mmuNotifier.lockClass, p.dmaFence.lockClass);
@@ -204,11 +217,21 @@ export class Lockdep {
     const irqCtx = irqCtxOf(task);
 
     // Same-class locks under one nest lock are one entry, with no edges
-    // between them (many resvs under one ww acquire context).
+    // between them (many resvs under one ww acquire context). The nest lock
+    // must be held by this task: a context used from another task, or after
+    // it was finished, is caught here, as the kernel's "nested lock not held".
     if (nest !== null) {
+      if (!this.holds(task, nest) && sim.checks.lockdep) {
+        this.fileOnce(sim, `nest:${nest.label}:${task.id}`, () => ({
+          kind: "lock-not-held",
+          lock: nest.label,
+          owner: null,
+          held: heldRefs(task),
+        }));
+      }
       for (const h of held) {
         if (h.cls === cls && h.nest === nest) {
-          (h.extra ??= []).push(map);
+          (h.extra ??= []).push({ map, site: sim.site(op) });
           return;
         }
       }
@@ -216,20 +239,27 @@ export class Lockdep {
 
     let top: HeldLock | undefined = held[held.length - 1];
     if (top !== undefined && top.irqCtx !== irqCtx) top = undefined;
-    const chainKey = mix(top === undefined ? 0x811c9dc5 + irqCtx : top.chainKey, (cls.id << 1) | (read ? 1 : 0));
+    const chainKey = mix(top === undefined ? (CHAIN_SEEDS[irqCtx] as number) : top.chainKey, (cls.id << 1) | (read ? 1 : 0));
     const entry: HeldLock = { map, cls, site: sim.site(op), trylock, read, nest, extra: null, irqCtx, chainKey };
 
-    if (sim.checks.lockdep && !(trylock ? false : this.chains.has(chainKey))) {
-      if (this.validate(task, entry, options.sleepReported === true) && !trylock) this.chains.add(chainKey);
+    if (sim.checks.lockdep) {
+      // A cached chain passed the wait-context and graph checks, which depend
+      // only on the held classes and the context, all in the key.
+      const cached = !trylock && this.chains.has(chainKey);
+      let ok = cached || this.checkWaitContext(task, entry, options.sleepReported === true);
+      // Usage bits are marked on every acquisition, cached chain or not, as
+      // the kernel's __lock_acquire() calls mark_usage() before the chain
+      // lookup: the key does not say whether irqs were on.
+      ok = this.markUsage(task, entry) && ok;
+      if (!cached && this.validate(task, entry) && ok && !trylock) this.chains.add(chainKey);
     }
     held.push(entry);
   }
 
-  /** Every check of a new acquisition; false if something was reported. */
-  private validate(task: Task, entry: HeldLock, sleepReported: boolean): boolean {
+  /** The graph checks of a new acquisition; false if something was reported. */
+  private validate(task: Task, entry: HeldLock): boolean {
     const cls = entry.cls;
-    let ok = this.checkWaitContext(task, entry, sleepReported);
-    ok = this.markUsage(task, entry) && ok;
+    let ok = true;
     if (entry.trylock) return ok;
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
@@ -317,8 +347,15 @@ export class Lockdep {
 
   // -- wait context ---------------------------------------------------------
 
+  /**
+   * Mirrors check_wait_context(): a sleeping lock taken where the task may
+   * not sleep. A trylock never waits, so it is exempt, as in the kernel (TTM
+   * trylocks resvs under its LRU spinlock). A sleeping lock's own sleep check
+   * usually reports first (`sleep-in-atomic`); this catches the acquisitions
+   * that have none, such as a sleeping class taken through lockMapAcquire().
+   */
   private checkWaitContext(task: Task, entry: HeldLock, sleepReported: boolean): boolean {
-    if (entry.cls.waitType !== "sleep" || sleepReported) return true;
+    if (entry.cls.waitType !== "sleep" || sleepReported || entry.trylock) return true;
     let forbiddenBy: string | null = task.inInterrupt ? task.context : null;
     if (forbiddenBy === null) {
       for (const h of task.held) {
@@ -342,27 +379,40 @@ export class Lockdep {
 
   // -- irq usage ------------------------------------------------------------
 
-  /** Set the usage bits of this acquisition; false if that revealed an inversion. */
+  /**
+   * Set the usage bits of this acquisition; false if that revealed an
+   * inversion. Mirrors the kernel's mark_usage().
+   */
   private markUsage(task: Task, entry: HeldLock): boolean {
     let ok = true;
-    if (task.context === "hardirq") ok = this.mark(task, entry.cls, USED_IN_HARDIRQ, entry.site) && ok;
-    else if (task.context === "softirq") ok = this.mark(task, entry.cls, USED_IN_SOFTIRQ, entry.site) && ok;
-    if (!entry.trylock && !task.inInterrupt) {
-      if (task.irqsOff === 0) ok = this.mark(task, entry.cls, ENABLED_HARDIRQ, entry.site) && ok;
+    // As mark_usage() does: only a real acquisition makes a class irq-safe
+    // (a trylock in an interrupt cannot spin on the CPU's interrupted
+    // holder), while any acquisition, trylock too, holds the class with
+    // whatever is enabled.
+    if (!entry.trylock) {
+      if (task.context === "hardirq") ok = this.mark(task, entry.cls, USED_IN_HARDIRQ, entry.site) && ok;
+      else if (task.context === "softirq") ok = this.mark(task, entry.cls, USED_IN_SOFTIRQ, entry.site) && ok;
+    }
+    // A hardirq task never has irqs on; a softirq task has them on and BHs
+    // off. No softirq runs while hardirqs are off, so SOFTIRQ-ON needs both,
+    // as in mark_usage() (and as the scheduler's IrqWindow decides where a
+    // softirq may start).
+    if (task.irqsOff === 0) {
+      ok = this.mark(task, entry.cls, ENABLED_HARDIRQ, entry.site) && ok;
       if (task.bhOff === 0) ok = this.mark(task, entry.cls, ENABLED_SOFTIRQ, entry.site) && ok;
     }
     return ok;
   }
 
   /**
-   * Mirrors mark_held_locks(): irqs were just enabled, so every lock still
-   * held is now held with them enabled.
+   * Mirrors mark_held_locks(): irqs (or, with irqs on, bottom halves) were
+   * just enabled, so every lock still held, trylocked ones too, is now held
+   * with them enabled.
    */
   irqsEnabled(task: Task): void {
-    if (!task.sim.checks.lockdep) return;
+    if (!task.sim.checks.lockdep || task.irqsOff !== 0) return;
     for (const h of task.held) {
-      if (h.trylock || h.irqCtx !== 0) continue;
-      if (task.irqsOff === 0) this.mark(task, h.cls, ENABLED_HARDIRQ, h.site);
+      this.mark(task, h.cls, ENABLED_HARDIRQ, h.site);
       if (task.bhOff === 0) this.mark(task, h.cls, ENABLED_SOFTIRQ, h.site);
     }
   }
@@ -459,7 +509,8 @@ export class Lockdep {
         const extra = h.extra;
         if (extra !== null && extra.length > 0) {
           // The entry stands for several instances: keep it under another one.
-          held[i] = { ...h, map: extra.pop() as LockdepMap };
+          const next = extra.pop() as { map: LockdepMap; site: Site };
+          held[i] = { ...h, map: next.map, site: next.site };
           return true;
         }
         held.splice(i, 1);
@@ -467,7 +518,7 @@ export class Lockdep {
         return true;
       }
       if (h.extra !== null) {
-        const k = h.extra.indexOf(map);
+        const k = h.extra.findIndex((x) => x.map === map);
         if (k >= 0) {
           h.extra.splice(k, 1);
           return true;
@@ -502,7 +553,7 @@ export class Lockdep {
     for (let i = from; i < held.length; i++) {
       const h = held[i] as HeldLock;
       const below = held[i - 1];
-      const base = below?.irqCtx !== h.irqCtx ? 0x811c9dc5 + h.irqCtx : below.chainKey;
+      const base = below?.irqCtx !== h.irqCtx ? (CHAIN_SEEDS[h.irqCtx] as number) : below.chainKey;
       h.chainKey = mix(base, (h.cls.id << 1) | (h.read ? 1 : 0));
     }
   }
@@ -510,7 +561,7 @@ export class Lockdep {
   /** Whether `task` holds this exact instance. */
   holds(task: Task, map: LockdepMap): boolean {
     for (const h of task.held) {
-      if (h.map === map || h.extra?.includes(map) === true) return true;
+      if (h.map === map || h.extra?.some((x) => x.map === map) === true) return true;
     }
     return false;
   }

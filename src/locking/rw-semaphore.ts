@@ -24,7 +24,7 @@ import { LockObject, type LockOptions } from "./lock-object.js";
 
 export class RwSemaphore extends LockObject {
   /** @internal Tasks holding the read side, with how many times each. */ readonly readers = new Map<Task, number>();
-  /** @internal Writers announced and waiting. */ writersWaiting = 0;
+  /** @internal Writers announced and waiting, in arrival order. */ readonly writersWaiting: Task[] = [];
   /** @internal The waitable of a read acquisition. */ readonly readSide: Waitable;
 
   /** `new RwSemaphore(sim, "&mm->mmap_lock")`. */
@@ -32,8 +32,11 @@ export class RwSemaphore extends LockObject {
     super(sim, "RwSemaphore", className, "sleep", options);
     this.readSide = {
       label: this.label,
-      canProceed: () => this.owner === null && this.writersWaiting === 0,
-      wakers: () => (this.owner !== null ? [this.owner] : []),
+      canProceed: () => this.owner === null && this.writersWaiting.length === 0,
+      // FIX: a reader held off by waiting writers is let in by them (once they
+      // took and released the lock); it used to name no waker at all, so a
+      // read-recursion deadlock against a queued writer had no cycle.
+      wakers: () => (this.owner !== null ? [this.owner] : [...this.writersWaiting]),
     };
   }
 
@@ -133,9 +136,9 @@ function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void
   const slept = !checkMightSleep(task, "down_write");
   this.sim.lockdep.acquire(task, this, "down_write", { subclass, sleepReported: slept });
   // INVARIANT: from here until it has the lock, this writer holds off new readers.
-  this.writersWaiting++;
+  this.writersWaiting.push(task);
   yield new Effect("lock", this, this);
-  this.writersWaiting--;
+  this.writersWaiting.splice(this.writersWaiting.indexOf(task), 1);
   guardLive(this, "RwSemaphore.downWrite");
   this.owner = task;
   this.ownerSite = this.sim.site("down_write");

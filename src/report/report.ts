@@ -293,6 +293,7 @@ export interface WwMutexMisuseReport extends ReportBase {
     | "fini-with-locks-held"
     | "used-after-fini"
     | "acquire-after-done"
+    | "done-twice"
     | "unlock-not-held"
     | "two-contexts";
   readonly ctx: string;

@@ -102,11 +102,12 @@ function cycleScenario(classes: readonly string[]): string[] {
 }
 
 const WW_PROBLEMS: Record<string, string> = {
-  "slow-lock-with-locks-held": "ww_mutex_lock_slow() while the context still holds locks",
-  "slow-lock-wrong-mutex": "ww_mutex_lock_slow() on a mutex other than the one that backed off",
+  "slow-lock-with-locks-held": "locking after a back-off while the context still holds locks",
+  "slow-lock-wrong-mutex": "locking after a back-off a mutex other than the one that backed off",
   "fini-with-locks-held": "ww_acquire_fini() while the context still holds locks",
   "used-after-fini": "acquire context used after ww_acquire_fini()",
   "acquire-after-done": "lock acquired after ww_acquire_done()",
+  "done-twice": "ww_acquire_done() called twice",
   "unlock-not-held": "ww_mutex_unlock() of a mutex the task does not hold",
   "two-contexts": "two acquire contexts of one class active in one task",
 };

@@ -8,6 +8,8 @@ import {
   condResched,
   kfree,
   Lockdep,
+  lockMapAcquire,
+  lockMapRelease,
   Mutex,
   RwSemaphore,
   Sim,
@@ -177,13 +179,16 @@ export const programs: Record<SampledKind, () => Report> = {
     return sim.reports[0] as Report;
   },
   "invalid-wait-context": () => {
+    // A reservation lock's class taken under the LRU spinlock without a
+    // trylock (through a lock map, so no sleep check reports it first).
     const sim = collect();
-    const spin = new SpinLock(sim, "vm->list_lock");
-    const m = new Mutex(sim, "vm->update_lock");
+    const lru = new SpinLock(sim, "lru_lock");
     sim.run(function* () {
-      yield* spin.lock();
-      if (yield* m.trylock()) yield* m.unlock();
-      yield* spin.unlock();
+      yield* lru.lock();
+      const resv = { lockClass: sim.lockdep.pseudo.resv, label: "bo->resv" };
+      lockMapAcquire(resv);
+      lockMapRelease(resv);
+      yield* lru.unlock();
     });
     return sim.reports[0] as Report;
   },

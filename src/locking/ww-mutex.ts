@@ -1,0 +1,577 @@
+/**
+ * WwMutex: wound/wait mutexes, their classes and acquire contexts.
+ *
+ * Mirrors: struct ww_class (DEFINE_WD_CLASS / DEFINE_WW_CLASS), struct
+ *   ww_mutex — ww_mutex_lock(), ww_mutex_lock_interruptible(),
+ *   ww_mutex_lock_slow(), ww_mutex_lock_slow_interruptible(),
+ *   ww_mutex_trylock(), ww_mutex_unlock(), ww_mutex_is_locked() — and struct
+ *   ww_acquire_ctx — ww_acquire_init(), ww_acquire_done(), ww_acquire_fini();
+ *   CONFIG_DEBUG_WW_MUTEX_SLOWPATH's injected back-offs.
+ * Ownership: a WwClass lives as long as its Sim (a static in the kernel). A
+ *   WwMutex is usually embedded in the object it protects (a dma_resv). A
+ *   WwAcquireCtx belongs to the task that initialised it (it lives on that
+ *   task's stack in the kernel) and is not a heap object.
+ * Locking: every field of a WwMutex and the `wounded` flag of the context
+ *   holding it change only inside its ops, one step at a time; the rest of a
+ *   context changes only in its own task. Taking a WwMutex may sleep.
+ * States: a context goes active → done (optional) → finished; a mutex goes
+ *   free → held (with or without a context) → free.
+ * Invariants: `heldCtx` is the context of the current hold, or null;
+ *   `ctx.acquired` counts the mutexes held under it; `waiters` holds the
+ *   contexts blocked on the mutex, oldest (smallest stamp) first. Under
+ *   wait-die a context holding locks waits only for a younger one; under
+ *   wound-wait it wounds a younger holder, which backs off at its next
+ *   contended wait: waits among contexts never stay in a cycle. Misuse is a `ww-mutex-misuse` report, filed once per context and
+ *   problem; the op then carries on as the kernel would.
+ *
+ * Differences from the kernel are listed where they happen (search "Kernel:").
+ */
+import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { Effect, type Waitable } from "../kernel/effect.js";
+import { guardLive } from "../kernel/heap.js";
+import { makeOp, type Op } from "../kernel/op.js";
+import type { Sim } from "../kernel/sim.js";
+import { current, type Task } from "../kernel/task.js";
+import type { WwMutexMisuseReport } from "../report/report.js";
+import { checkMightSleep } from "./context.js";
+import { heldRefs, type AcquireOptions, type LockClass, type LockdepMap } from "./lockdep.js";
+import { LockObject, type LockOptions } from "./lock-object.js";
+import type { LockResult } from "./mutex.js";
+
+/** How a class resolves contention between contexts. */
+export type WwAlgorithm = "wait-die" | "wound-wait";
+
+/**
+ * How a ww lock attempt ended: the kernel's 0, -EALREADY (this context holds
+ * it already), -EDEADLK (back off: unlock everything, then `lockSlow`) and
+ * -EINTR.
+ */
+export type WwLockResult = "locked" | "already-held" | "backoff" | "interrupted";
+
+/** Options of a {@link WwClass}. */
+export interface WwClassOptions {
+  /** `"wait-die"` (DEFINE_WD_CLASS; reservation_ww_class is one) or `"wound-wait"` (DEFINE_WW_CLASS). Required. */
+  readonly algorithm: WwAlgorithm;
+  /**
+   * Default of {@link WwAcquireCtxOptions.injectBackoffAt} for every context
+   * of the class (default 0: never inject).
+   */
+  readonly injectBackoffAt?: number;
+}
+
+/** Options of {@link WwAcquireCtx.init}. */
+export interface WwAcquireCtxOptions {
+  /**
+   * Make the n-th counted attempt of this context back off (the kernel's
+   * CONFIG_DEBUG_WW_MUTEX_SLOWPATH, made deterministic). Counted attempts are
+   * the `lock`/`lockInterruptible` calls under the context that start with
+   * at least one mutex held under it and do not return `"already-held"`;
+   * `lockSlow*` and `trylock` never count. The n-th (1-based) returns
+   * `"backoff"` without taking the mutex, whatever its state, and sets it as
+   * the contending lock, so `lockSlow` on it is correct. Injects once.
+   * Default: the class's value; 0 disables.
+   */
+  readonly injectBackoffAt?: number;
+}
+
+/** Options of a {@link WwMutex}: a lock's (`name`, `embeddedIn`, `static`). */
+export type WwMutexOptions = LockOptions;
+
+type Problem = WwMutexMisuseReport["problem"];
+
+const PROBLEM_BITS: Record<Problem, number> = {
+  "slow-lock-with-locks-held": 1,
+  "slow-lock-wrong-mutex": 2,
+  "fini-with-locks-held": 4,
+  "used-after-fini": 8,
+  "acquire-after-done": 16,
+  "unlock-not-held": 32,
+  "two-contexts": 64,
+  "done-twice": 128,
+};
+
+function checkInjection(value: number | undefined, argument: string): number | undefined {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+    throw new ArgumentRangeError(argument, `must be a safe integer >= 0, got ${value}`);
+  }
+  return value;
+}
+
+/** A ww class: the stamp counter and lockdep classes shared by its mutexes and contexts. */
+export class WwClass {
+  readonly algorithm: WwAlgorithm;
+  /** The lockdep class of every mutex of the class (`<name>_mutex`). */
+  readonly mutexClass: LockClass;
+  /** The lockdep class of every acquire context of the class (`<name>_acquire`). */
+  readonly acquireClass: LockClass;
+  /** @internal */ readonly injectBackoffAt: number;
+  /** @internal The last stamp handed out; the first context gets 1. */ stamp = 0;
+
+  /**
+   * Mirrors DEFINE_WD_CLASS / DEFINE_WW_CLASS. For `"reservation_ww_class"`
+   * the mutex class is lockdep's primed `pseudo.resv`.
+   */
+  constructor(
+    readonly sim: Sim,
+    readonly name: string,
+    options: WwClassOptions,
+  ) {
+    if (typeof name !== "string" || name === "") throw new ArgumentError("name", "a ww class needs a non-empty name");
+    const algorithm = (options as Partial<WwClassOptions> | undefined)?.algorithm;
+    if (algorithm !== "wait-die" && algorithm !== "wound-wait") {
+      throw new ArgumentError("options.algorithm", 'must be "wait-die" or "wound-wait"');
+    }
+    this.algorithm = algorithm;
+    this.injectBackoffAt = checkInjection(options.injectBackoffAt, "options.injectBackoffAt") ?? 0;
+    this.mutexClass = sim.lockdep.lockClass(`${name}_mutex`, "sleep");
+    // Kernel: the context's map is a plain lockdep_init_map() with no wait
+    // type; initialising a context never sleeps.
+    this.acquireClass = sim.lockdep.lockClass(`${name}_acquire`, "none");
+  }
+}
+
+/**
+ * The Waitable of a context blocked on a ww mutex, one per context (a
+ * context waits for one mutex at a time), so a contended wait allocates
+ * nothing but its effect.
+ */
+class CtxWait implements Waitable {
+  /** The mutex waited for, while waiting. */ lock: WwMutex | null = null;
+  interruptible = false;
+  /** A slow-path wait never backs off. */ slow = false;
+
+  constructor(private readonly ctx: WwAcquireCtx) {}
+
+  get label(): string {
+    return this.lock === null ? this.ctx.label : this.lock.label;
+  }
+
+  // RELIES ON: reading only own data fields of the mutex, which stay quiet
+  // after it is freed (the scheduler polls; the task reports on its access).
+  canProceed(task: Task): boolean {
+    const m = this.lock as WwMutex;
+    return m.owner === null || (this.interruptible && task.signalPending) || (!this.slow && mustBackOff(m, this.ctx));
+  }
+
+  wakers(): readonly Task[] {
+    const owner = this.lock?.owner ?? null;
+    return owner === null ? [] : [owner];
+  }
+}
+
+/**
+ * An acquire context: one transaction taking several mutexes of one class.
+ * Its stamp orders it against the others: smaller is older, and older wins.
+ */
+export class WwAcquireCtx implements LockdepMap {
+  /** The class's `<name>_acquire` lockdep class (this context is a lockdep map). */
+  readonly lockClass: LockClass;
+  /** `WwAcquireCtx "reservation_ww_class" stamp 3`. */
+  readonly label: string;
+  /** @internal */ readonly waitDie: boolean;
+  /** @internal Mutexes held under it. */ nAcquired = 0;
+  /** @internal */ isWounded = false;
+  /** @internal The mutex of the last back-off, until a mutex is taken under the context. */ contending: WwMutex | null = null;
+  /** @internal */ isDone = false;
+  /** @internal */ isFinished = false;
+  /** @internal Whether the task's lockdep stack holds this context's map. */ mapHeld = false;
+  /** @internal PROBLEM_BITS already reported for this context. */ reported = 0;
+  /** @internal Counted attempts so far (see WwAcquireCtxOptions.injectBackoffAt). */ attempts = 0;
+  /** @internal */ readonly injectAt: number;
+  /** @internal */ readonly wait: CtxWait;
+  /** @internal Lockdep options of a mutex taken under it, made once. */ readonly nestOptions: AcquireOptions;
+  /** @internal */ readonly nestTrylockOptions: AcquireOptions;
+
+  private constructor(
+    readonly sim: Sim,
+    readonly wwClass: WwClass,
+    /** The task that initialised it, which alone may use it. */
+    readonly task: Task,
+    readonly stamp: number,
+    injectAt: number,
+  ) {
+    this.lockClass = wwClass.acquireClass;
+    this.label = `WwAcquireCtx "${wwClass.name}" stamp ${stamp}`;
+    this.waitDie = wwClass.algorithm === "wait-die";
+    this.injectAt = injectAt;
+    this.wait = new CtxWait(this);
+    this.nestOptions = { nest: this };
+    this.nestTrylockOptions = { trylock: true, nest: this };
+  }
+
+  /**
+   * Mirrors ww_acquire_init(): a new context of `wwClass` for the current
+   * task, with the class's next stamp. Not a scheduling point: only the
+   * task's own state changes. A second live context of the same class in one
+   * task is a `two-contexts` report.
+   */
+  static init(sim: Sim, wwClass: WwClass, options: WwAcquireCtxOptions = {}): WwAcquireCtx {
+    if (!(wwClass instanceof WwClass)) throw new ArgumentError("wwClass", "must be a WwClass");
+    if (wwClass.sim !== sim) throw new ArgumentError("wwClass", "belongs to another Sim");
+    const inject = checkInjection(options.injectBackoffAt, "options.injectBackoffAt") ?? wwClass.injectBackoffAt;
+    const task = current();
+    const ctx = new WwAcquireCtx(sim, wwClass, task, ++wwClass.stamp, inject);
+    let other: LockdepMap | null = null;
+    for (const h of task.held) {
+      if (h.cls === wwClass.acquireClass) other = h.map;
+    }
+    if (other === null) {
+      sim.lockdep.acquire(task, ctx, "ww_acquire_init");
+      ctx.mapHeld = true;
+    } else {
+      // Kernel: lockdep reports this as recursive locking of the acquire
+      // class. One dedicated report instead, so the map is not taken twice.
+      misuse(ctx, "two-contexts", null, `${other.label} is still active in ${task.label}; mixing contexts of one class can deadlock undetected`);
+    }
+    return ctx;
+  }
+
+  /** Mutexes held under the context (the kernel's ctx->acquired). */
+  get acquired(): number {
+    return this.nAcquired;
+  }
+
+  /** Whether an older context wounded it (wound-wait): its next contended wait, holding locks, backs off. */
+  get wounded(): boolean {
+    return this.isWounded;
+  }
+
+  /** The mutex that returned the last `"backoff"`, until a mutex is taken under the context. */
+  get contendingLock(): WwMutex | null {
+    return this.contending;
+  }
+
+  /**
+   * Mirrors ww_acquire_done(): the acquire phase is over; taking another
+   * mutex under the context is an `acquire-after-done` report, and calling
+   * it twice is `done-twice` (the kernel warns on both).
+   */
+  done(): void {
+    if (this.isFinished) {
+      misuse(this, "used-after-fini", null, "ww_acquire_done() after ww_acquire_fini()");
+      return;
+    }
+    // Kernel: ww_acquire_done() asserts the context's map is held.
+    if (this.mapHeld) this.sim.lockdep.assertHeld(current(), this, this.task);
+    if (this.isDone) misuse(this, "done-twice", null, "ww_acquire_done() called twice");
+    this.isDone = true;
+  }
+
+  /**
+   * Mirrors ww_acquire_fini(): end the context. Mutexes still held under it
+   * are a `fini-with-locks-held` report; any later use of the context is
+   * `used-after-fini`.
+   */
+  fini(): void {
+    if (this.isFinished) {
+      misuse(this, "used-after-fini", null, "ww_acquire_fini() called twice");
+      return;
+    }
+    if (this.nAcquired > 0) {
+      misuse(this, "fini-with-locks-held", null, `${this.nAcquired} ww_mutex lock(s) still held under the context`);
+    }
+    this.isFinished = true;
+    if (this.mapHeld) {
+      this.mapHeld = false;
+      this.sim.lockdep.release(current(), this, this.task);
+    }
+  }
+}
+
+/** A wound/wait mutex: a sleeping lock of one WwClass. */
+export class WwMutex extends LockObject {
+  /** @internal The context of the current hold (the kernel's ww->ctx). */ heldCtx: WwAcquireCtx | null = null;
+  /** @internal Contexts blocked on it, oldest first (the kernel's stamp-ordered wait list). */ readonly waiters: WwAcquireCtx[] = [];
+  /** @internal The waitable of an interruptible wait without a context. */ readonly interruptible: Waitable;
+
+  /**
+   * Mirrors ww_mutex_init(): `new WwMutex(sim, resvClass, { name: "bo->resv", embeddedIn: bo })`.
+   * Its lockdep class is always the class's `<name>_mutex`; `name` names the
+   * instance (default: that class name).
+   */
+  constructor(
+    sim: Sim,
+    readonly wwClass: WwClass,
+    options: WwMutexOptions = {},
+  ) {
+    if (!(wwClass instanceof WwClass)) throw new ArgumentError("wwClass", "must be a WwClass");
+    if (wwClass.sim !== sim) throw new ArgumentError("wwClass", "belongs to another Sim");
+    super(sim, "WwMutex", wwClass.mutexClass.name, "sleep", options);
+    this.interruptible = {
+      label: this.label,
+      canProceed: (t: Task) => this.owner === null || t.signalPending,
+      wakers: () => this.wakers(),
+    };
+  }
+
+  /** The context of the current hold, if any (the kernel's ww->ctx, as dma_resv_locking_ctx() reads it). */
+  get ctx(): WwAcquireCtx | null {
+    return this.heldCtx;
+  }
+
+  /**
+   * Mirrors ww_mutex_lock(). With a context: `"already-held"` if the context
+   * holds it, `"backoff"` if the context must release everything and
+   * `lockSlow` this mutex. With null: a plain mutex lock.
+   */
+  lock(ctx: WwAcquireCtx | null): Op<WwLockResult> {
+    return makeOp("ww_mutex_lock", this, wwLock, this.checkCtx(ctx), LOCK);
+  }
+
+  /** Mirrors ww_mutex_lock_interruptible(): as `lock`, or `"interrupted"` if a signal ends the wait. */
+  lockInterruptible(ctx: WwAcquireCtx | null): Op<WwLockResult> {
+    return makeOp("ww_mutex_lock_interruptible", this, wwLock, this.checkCtx(ctx), INTERRUPTIBLE);
+  }
+
+  /**
+   * Mirrors ww_mutex_lock_slow(): after a back-off on this mutex, with every
+   * other mutex of the context released, wait for it; never backs off.
+   */
+  lockSlow(ctx: WwAcquireCtx): Op<void> {
+    return makeOp("ww_mutex_lock_slow", this, wwLock, this.checkCtx(ctx, false), SLOW) as Op<unknown> as Op<void>;
+  }
+
+  /** Mirrors ww_mutex_lock_slow_interruptible(). */
+  lockSlowInterruptible(ctx: WwAcquireCtx): Op<LockResult> {
+    return makeOp("ww_mutex_lock_slow_interruptible", this, wwLock, this.checkCtx(ctx, false), SLOW | INTERRUPTIBLE) as Op<unknown> as Op<LockResult>;
+  }
+
+  /** Mirrors ww_mutex_trylock(): take it if free, never sleep, never back off. */
+  trylock(ctx: WwAcquireCtx | null): Op<boolean> {
+    return makeOp("ww_mutex_trylock", this, wwTrylock, this.checkCtx(ctx));
+  }
+
+  /** Mirrors ww_mutex_unlock(). Unlocking a mutex the task does not hold is `unlock-not-held`. */
+  unlock(): Op<void> {
+    return makeOp("ww_mutex_unlock", this, wwUnlock);
+  }
+
+  /** Mirrors lockdep_assert_held() on this exact mutex (dma_resv_assert_held()). */
+  assertHeld(): boolean {
+    return this.sim.lockdep.assertHeld(current(), this, this.owner);
+  }
+
+  /** Mirrors ww_mutex_is_locked(). A query: no effect. */
+  isLocked(): boolean {
+    return this.owner !== null;
+  }
+
+  private checkCtx(ctx: WwAcquireCtx | null, nullable = true): WwAcquireCtx | null {
+    if (ctx === null && nullable) return null;
+    if (!(ctx instanceof WwAcquireCtx)) throw new ArgumentError("ctx", nullable ? "must be a WwAcquireCtx or null" : "must be a WwAcquireCtx");
+    // Kernel: a debug-build warning (ww_test_diff_class). It is wrong input
+    // at the call, not a state the simulated code drifted into.
+    if (ctx.wwClass !== this.wwClass) {
+      throw new ArgumentError("ctx", `is of ww class ${ctx.wwClass.name}, ${this.label} of ${this.wwClass.name}`);
+    }
+    return ctx;
+  }
+}
+
+const LOCK = 0;
+const INTERRUPTIBLE = 1;
+const SLOW = 2;
+const LOCK_OPS = ["ww_mutex_lock", "ww_mutex_lock_interruptible", "ww_mutex_lock_slow", "ww_mutex_lock_slow_interruptible"] as const;
+
+function misuse(ctx: WwAcquireCtx, problem: Problem, lock: WwMutex | null, detail: string): void {
+  const sim = ctx.sim;
+  const bit = PROBLEM_BITS[problem];
+  if (!sim.checks.lockdep || (ctx.reported & bit) !== 0) return;
+  ctx.reported |= bit;
+  sim.file({ kind: "ww-mutex-misuse", problem, ctx: ctx.label, lock: lock === null ? null : lock.label, detail, held: heldRefs(ctx.task) });
+}
+
+/**
+ * The kernel's __ww_mutex_check_kill() for a context waiting on `m`, less
+ * the lock being free: whether it must give up with -EDEADLK now.
+ */
+function mustBackOff(m: WwMutex, ctx: WwAcquireCtx): boolean {
+  // A context holding nothing can be in no cycle: it always waits.
+  if (ctx.nAcquired === 0) return false;
+  if (!ctx.waitDie) return ctx.isWounded;
+  const holder = m.heldCtx;
+  if (holder !== null && holder.stamp < ctx.stamp) return true;
+  // An older context queued here would take the mutex first, and we would
+  // then wait for an older one: die now.
+  const first = m.waiters[0];
+  return first !== undefined && first.stamp < ctx.stamp;
+}
+
+/** Checks at the start of a lock under a context; all report, none refuses. */
+function checkLockUse(ctx: WwAcquireCtx, m: WwMutex, op: string, slow: boolean): void {
+  const contending = ctx.contending;
+  if (contending !== null && contending !== m) {
+    misuse(ctx, "slow-lock-wrong-mutex", m, `${op}() after backing off on ${contending.label}, which must be locked first`);
+  }
+  if ((slow || contending !== null) && ctx.nAcquired > 0) {
+    const after = contending === null ? "" : ` after backing off on ${contending.label}`;
+    misuse(ctx, "slow-lock-with-locks-held", m, `${op}()${after} with ${ctx.nAcquired} lock(s) still held under the context`);
+  }
+  if (ctx.isDone) misuse(ctx, "acquire-after-done", m, `${op}() after ww_acquire_done()`);
+}
+
+/** Mirrors ww_mutex_lock_acquired(), plus wound-wait's __ww_mutex_check_waiters() on taking it. */
+function take(m: WwMutex, task: Task, ctx: WwAcquireCtx | null, op: string): void {
+  m.owner = task;
+  m.ownerSite = m.sim.site(op);
+  if (ctx === null) return;
+  m.heldCtx = ctx;
+  ctx.nAcquired++;
+  ctx.contending = null;
+  if (ctx.waitDie) return;
+  // We may have overtaken an older context that holds locks: it wounds us.
+  for (const w of m.waiters) {
+    if (w !== ctx && w.nAcquired > 0 && w.stamp < ctx.stamp) {
+      ctx.isWounded = true;
+      return;
+    }
+  }
+}
+
+/** Mirrors __ww_mutex_add_waiter(): join the wait list in stamp order; under wound-wait, wound a younger holder. */
+function enqueue(m: WwMutex, ctx: WwAcquireCtx): void {
+  const waiters = m.waiters;
+  let i = waiters.length;
+  while (i > 0 && (waiters[i - 1] as WwAcquireCtx).stamp > ctx.stamp) i--;
+  waiters.splice(i, 0, ctx);
+  const holder = m.heldCtx;
+  // Kernel (__ww_mutex_wound): only a waiter that holds locks wounds.
+  if (!ctx.waitDie && holder !== null && ctx.nAcquired > 0 && holder.stamp > ctx.stamp) holder.isWounded = true;
+}
+
+// A call, so the compiler does not carry an earlier test of `owner` across a yield.
+function isFree(m: WwMutex): boolean {
+  return m.owner === null;
+}
+
+function dequeue(m: WwMutex, ctx: WwAcquireCtx): void {
+  m.waiters.splice(m.waiters.indexOf(ctx), 1);
+  ctx.wait.lock = null;
+}
+
+function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generator<Effect, WwLockResult, unknown> {
+  const op = LOCK_OPS[mode] as string;
+  const task = current();
+  const sim = this.sim;
+  const slept = !checkMightSleep(task, op);
+  const interruptible = (mode & INTERRUPTIBLE) !== 0;
+
+  if (ctx === null) {
+    // Kernel: ww_mutex_lock(lock, NULL) is a plain mutex_lock().
+    sim.lockdep.acquire(task, this, op, { sleepReported: slept });
+    yield new Effect("lock", this, interruptible ? this.interruptible : this);
+    guardLive(this, "WwMutex.lock");
+    if (this.owner !== null) {
+      sim.lockdep.release(task, this, this.owner);
+      return "interrupted";
+    }
+    take(this, task, null, op);
+    return "locked";
+  }
+
+  const slow = (mode & SLOW) !== 0;
+  if (ctx.isFinished) misuse(ctx, "used-after-fini", this, `${op}() after ww_acquire_fini()`);
+  // Kernel: ww_mutex_lock_slow() warns before anything else when nothing backed off.
+  if (slow && ctx.contending === null) misuse(ctx, "slow-lock-wrong-mutex", this, `${op}() with no back-off pending`);
+  if (this.heldCtx === ctx) return "already-held";
+  checkLockUse(ctx, this, op, slow);
+  // Kernel: nobody can wound a context that holds nothing, so a wound from
+  // before its last back-off is forgotten here.
+  if (ctx.nAcquired === 0) ctx.isWounded = false;
+  const inject = !slow && ctx.nAcquired > 0 && ++ctx.attempts === ctx.injectAt;
+
+  // A finished context no longer holds its map: it was reported above, and
+  // lockdep's "nest lock not held" would only say it again.
+  const options = ctx.isFinished ? { sleepReported: slept } : slept ? { nest: ctx, sleepReported: true } : ctx.nestOptions;
+  sim.lockdep.acquire(task, this, op, options);
+  // The attempt is announced first; waiting, if needed, is a second effect,
+  // because joining the wait list (and wounding) is visible to other tasks.
+  yield new Effect("lock", this);
+  guardLive(this, "WwMutex.lock");
+  if (inject) {
+    // Kernel: the slowpath debug option takes the mutex and drops it again
+    // on success only; here the n-th attempt backs off whatever the state.
+    sim.lockdep.release(task, this, this.owner);
+    ctx.contending = this;
+    return "backoff";
+  }
+  if (this.owner === null) {
+    take(this, task, ctx, op);
+    return "locked";
+  }
+
+  enqueue(this, ctx);
+  const wait = ctx.wait;
+  wait.lock = this;
+  wait.interruptible = interruptible;
+  wait.slow = slow;
+  // Kernel order in the wait loop: trylock, then signals, then the kill check.
+  for (;;) {
+    if (isFree(this)) {
+      dequeue(this, ctx);
+      take(this, task, ctx, op);
+      return "locked";
+    }
+    if (interruptible && task.signalPending) {
+      dequeue(this, ctx);
+      sim.lockdep.release(task, this, this.owner);
+      return "interrupted";
+    }
+    if (!slow && mustBackOff(this, ctx)) {
+      dequeue(this, ctx);
+      sim.lockdep.release(task, this, this.owner);
+      ctx.contending = this;
+      return "backoff";
+    }
+    yield new Effect("lock", this, wait);
+    guardLive(this, "WwMutex.lock");
+  }
+}
+
+function* wwTrylock(this: WwMutex, ctx: WwAcquireCtx | null): Generator<Effect, boolean, unknown> {
+  if (ctx !== null) {
+    if (ctx.isFinished) misuse(ctx, "used-after-fini", this, "ww_mutex_trylock() after ww_acquire_fini()");
+    if (ctx.nAcquired === 0) ctx.isWounded = false;
+  }
+  yield new Effect("trylock", this);
+  guardLive(this, "WwMutex.trylock");
+  if (this.owner !== null) return false;
+  const task = current();
+  // Kernel: the context checks run when a trylock succeeds (ww_mutex_lock_acquired()).
+  if (ctx !== null) checkLockUse(ctx, this, "ww_mutex_trylock", false);
+  take(this, task, ctx, "ww_mutex_trylock");
+  this.sim.lockdep.acquire(task, this, "ww_mutex_trylock", ctx === null || ctx.isFinished ? TRYLOCK : ctx.nestTrylockOptions);
+  return true;
+}
+
+const TRYLOCK: AcquireOptions = { trylock: true };
+
+function* wwUnlock(this: WwMutex): Generator<Effect, void, unknown> {
+  yield new Effect("unlock", this);
+  guardLive(this, "WwMutex.unlock");
+  const task = current();
+  const owner = this.owner;
+  if (owner !== task) {
+    // Refused, so the holder's state stays consistent. Lockdep is not asked:
+    // its bad-unlock would report the same bug twice.
+    if (!this.sim.checks.lockdep) return;
+    const held = this.heldCtx;
+    this.sim.file({
+      kind: "ww-mutex-misuse",
+      problem: "unlock-not-held",
+      ctx: held === null ? "(none)" : held.label,
+      lock: this.label,
+      detail: owner === null ? "it is not locked" : `it is held by ${owner.label}`,
+      held: heldRefs(task),
+    });
+    return;
+  }
+  this.sim.lockdep.release(task, this, owner);
+  const ctx = this.heldCtx;
+  if (ctx !== null) {
+    if (ctx.nAcquired > 0) ctx.nAcquired--;
+    this.heldCtx = null;
+  }
+  this.owner = null;
+  this.ownerSite = null;
+}

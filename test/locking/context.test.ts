@@ -1,0 +1,390 @@
+/**
+ * Execution contexts: mightSleep() and "sleeping function called from
+ * invalid context", irq and bottom-half sections, and the pseudo-locks
+ * (fs_reclaim, dma_fence_map, lock_map_acquire) with the order lockdep is
+ * primed with at boot.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  Completion,
+  condResched,
+  dmaFenceBeginSignalling,
+  dmaFenceEndSignalling,
+  dmaFenceMightWait,
+  fsReclaimAcquire,
+  fsReclaimRelease,
+  localBhDisable,
+  localBhEnable,
+  localIrqRestore,
+  localIrqSave,
+  lockMapAcquire,
+  lockMapRelease,
+  Lockdep,
+  mightSleep,
+  msleep,
+  Mutex,
+  RwSemaphore,
+  Sim,
+  SpinLock,
+  UsageError,
+  current,
+  type Report,
+  type ReportKind,
+  type SimOptions,
+  type TaskBody,
+} from "../../src/index.js";
+
+function newSim(options: SimOptions = {}): Sim {
+  return new Sim({ lockdep: new Lockdep(), onReport: "collect", strategy: "round-robin", ...options });
+}
+
+function onlyReport<K extends ReportKind>(sim: Sim, kind: K): Extract<Report, { kind: K }> {
+  expect(sim.reports.map((r) => r.kind)).toEqual([kind]);
+  return sim.reports[0] as Extract<Report, { kind: K }>;
+}
+
+function cycleClasses(r: Extract<Report, { kind: "lock-order-cycle" }>): string[] {
+  return r.cycle.map((e) => e.from);
+}
+
+describe("mightSleep: sleeping in atomic context", () => {
+  it("is silent in process context with nothing held", () => {
+    const sim = newSim();
+    const result = sim.run(function* () {
+      yield* msleep(0);
+      return mightSleep();
+    });
+    expect(result).toBe(true);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("mutex_lock under a spinlock is sleep-in-atomic naming the spinlock, and not also an invalid wait context", () => {
+    const sim = newSim();
+    const spin = new SpinLock(sim, "vm->list_lock");
+    const m = new Mutex(sim, "vm->update_lock");
+    sim.run(function* () {
+      yield* spin.lock();
+      yield* m.lock();
+      yield* m.unlock();
+      yield* spin.unlock();
+    });
+    const r = onlyReport(sim, "sleep-in-atomic");
+    expect(r).toMatchObject({ op: "mutex_lock", reason: "spinlock", lock: { lock: spin.label, lockClass: "vm->list_lock" } });
+    expect(r.held.map((h) => h.lock)).toEqual([spin.label]);
+  });
+
+  it.each([
+    ["down_read", (s: RwSemaphore) => s.downRead(), (s: RwSemaphore) => s.upRead()],
+    ["down_write", (s: RwSemaphore) => s.downWrite(), (s: RwSemaphore) => s.upWrite()],
+  ] as const)("%s under a spinlock is sleep-in-atomic", (op, down, up) => {
+    const sim = newSim();
+    const spin = new SpinLock(sim, "S");
+    const sem = new RwSemaphore(sim, "&mm->mmap_lock");
+    sim.run(function* () {
+      yield* spin.lock();
+      yield* down(sem);
+      yield* up(sem);
+      yield* spin.unlock();
+    });
+    expect(onlyReport(sim, "sleep-in-atomic")).toMatchObject({ op, reason: "spinlock", lock: { lock: spin.label } });
+  });
+
+  it("mutex_trylock under a spinlock or in a hardirq is fine: a trylock never waits", () => {
+    // As the kernel's check_wait_context() does: trylocks are exempt (TTM
+    // trylocks resvs under its LRU spinlock).
+    const sim = newSim();
+    const spin = new SpinLock(sim, "vm->list_lock");
+    const m = new Mutex(sim, "vm->update_lock");
+    sim.spawn("irq", "hardirq", function* () {
+      if (yield* m.trylock()) yield* m.unlock();
+    });
+    sim.run(function* () {
+      yield* spin.lock();
+      expect(yield* m.trylock()).toBe(true);
+      yield* m.unlock();
+      yield* spin.unlock();
+    });
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("a sleeping class taken through a lock map under a spinlock is an invalid wait context", () => {
+    const sim = newSim();
+    const spin = new SpinLock(sim, "lru_lock");
+    sim.run(function* () {
+      yield* spin.lock();
+      const resv = { lockClass: sim.lockdep.pseudo.resv, label: "bo->resv" };
+      lockMapAcquire(resv);
+      lockMapRelease(resv);
+      yield* spin.unlock();
+    });
+    const r = onlyReport(sim, "invalid-wait-context");
+    expect(r).toMatchObject({ lock: "bo->resv", lockClass: "reservation_ww_class_mutex", forbiddenBy: spin.label });
+  });
+
+  it("a sleeping class taken through a lock map in a hardirq is forbidden by the hardirq", () => {
+    const sim = newSim();
+    sim.spawn("irq", "hardirq", function* () {
+      const resv = { lockClass: sim.lockdep.pseudo.resv, label: "bo->resv" };
+      lockMapAcquire(resv);
+      lockMapRelease(resv);
+    });
+    sim.runAll();
+    expect(onlyReport(sim, "invalid-wait-context")).toMatchObject({ lock: "bo->resv", forbiddenBy: "hardirq" });
+  });
+
+  it("mutex_lock in a hardirq is sleep-in-atomic, reason hardirq", () => {
+    const sim = newSim();
+    const m = new Mutex(sim, "M");
+    sim.spawn("irq", "hardirq", function* () {
+      yield* m.lock();
+      yield* m.unlock();
+    });
+    sim.runAll();
+    expect(onlyReport(sim, "sleep-in-atomic")).toMatchObject({ op: "mutex_lock", reason: "hardirq", lock: null, task: "irq/1" });
+  });
+
+  const contexts: readonly [string, "process" | "softirq", () => void, string][] = [
+    ["irqs-disabled", "process", localIrqSave, "local_irq_save()"],
+    ["bh-disabled", "process", localBhDisable, "local_bh_disable()"],
+    ["softirq", "softirq", () => undefined, "a softirq handler"],
+  ];
+  for (const [reason, ctx, enter, where] of contexts) {
+    it(`mightSleep() in ${where} is sleep-in-atomic, reason ${reason}`, () => {
+      const sim = newSim();
+      let result: boolean | undefined;
+      sim.spawn("t", ctx, function* () {
+        yield* condResched();
+        enter();
+        result = mightSleep("my_op");
+      });
+      sim.runAll();
+      expect(result).toBe(false);
+      expect(onlyReport(sim, "sleep-in-atomic")).toMatchObject({ op: "my_op", reason, lock: null, held: [], task: "t/1" });
+    });
+  }
+
+  it("msleep under a spinlock is sleep-in-atomic (scheduling while atomic)", () => {
+    const sim = newSim();
+    const spin = new SpinLock(sim, "S");
+    sim.run(function* () {
+      yield* spin.lock();
+      yield* msleep(1);
+      yield* spin.unlock();
+    });
+    expect(onlyReport(sim, "sleep-in-atomic")).toMatchObject({ op: "msleep", reason: "spinlock", lock: { lock: spin.label } });
+  });
+
+  it("wait_for_completion under a spinlock is sleep-in-atomic, even when it would not wait", () => {
+    const sim = newSim();
+    const spin = new SpinLock(sim, "S");
+    const done = new Completion(sim, { name: "done" });
+    sim.run(function* () {
+      yield* done.complete();
+      yield* spin.lock();
+      yield* done.waitForCompletion();
+      yield* spin.unlock();
+    });
+    expect(onlyReport(sim, "sleep-in-atomic")).toMatchObject({ op: "wait_for_completion", reason: "spinlock", lock: { lock: spin.label } });
+  });
+
+  it("try_wait_for_completion never sleeps: no report under a spinlock", () => {
+    const sim = newSim();
+    const spin = new SpinLock(sim, "S");
+    const done = new Completion(sim);
+    sim.run(function* () {
+      yield* spin.lock();
+      expect(yield* done.tryWaitForCompletion()).toBe(false);
+      yield* spin.unlock();
+    });
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("the context check can be switched off", () => {
+    const sim = newSim({ checks: { context: false } });
+    const result = sim.run(function* () {
+      localIrqSave();
+      const ok = mightSleep();
+      localIrqRestore();
+      yield* msleep(0);
+      return ok;
+    });
+    expect(result).toBe(true);
+    expect(sim.reports).toEqual([]);
+  });
+});
+
+describe("irq and bottom-half sections", () => {
+  it("local_irq_save nests; restore re-enables at the outermost level", () => {
+    const sim = newSim();
+    const seen: number[] = [];
+    sim.run(function* () {
+      const t = current();
+      localIrqSave();
+      localIrqSave();
+      seen.push(t.irqsOff);
+      localIrqRestore();
+      seen.push(t.irqsOff);
+      localIrqRestore();
+      seen.push(t.irqsOff);
+      yield* msleep(0);
+    });
+    expect(seen).toEqual([2, 1, 0]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it.each([
+    ["localIrqRestore", "process", localIrqRestore],
+    ["localIrqRestore", "hardirq", localIrqRestore],
+    ["localBhEnable", "process", localBhEnable],
+    ["localBhEnable", "softirq", localBhEnable],
+  ] as const)("%s without a matching save in a %s task is a usage error", (_name, ctx, restore) => {
+    const sim = newSim();
+    const t = sim.spawn("t", ctx, function* () {
+      restore();
+      yield* msleep(0);
+    });
+    sim.runAll();
+    expect(t.error).toBeInstanceOf(UsageError);
+  });
+
+  it("a hardirq task runs with irqs off, a softirq task with bottom halves off", () => {
+    const sim = newSim();
+    const states: [string, number, number][] = [];
+    const body: TaskBody<void> = function* () {
+      const t = current();
+      states.push([t.context, t.irqsOff, t.bhOff]);
+      yield* msleep(0);
+    };
+    sim.spawn("hard", "hardirq", body);
+    sim.runAll();
+    sim.spawn("soft", "softirq", body);
+    sim.runAll();
+    expect(states).toEqual([
+      ["hardirq", 1, 0],
+      ["softirq", 0, 1],
+    ]);
+  });
+});
+
+describe("pseudo-locks and the boot-time order", () => {
+  it("a fresh Lockdep is primed as dma_resv_lockdep() does: mmap_lock -> resv acquire ctx -> resv -> fs_reclaim -> mmu notifier -> dma_fence_map", () => {
+    const ld = new Lockdep();
+    const p = ld.pseudo;
+    expect(ld.edgeCount).toBe(5);
+    expect(ld.hasEdge(p.mmapLock, p.resvAcquire)).toBe(true);
+    expect(ld.hasEdge(p.resvAcquire, p.resv)).toBe(true);
+    expect(ld.hasEdge(p.resv, p.fsReclaim.lockClass)).toBe(true);
+    expect(ld.hasEdge(p.fsReclaim.lockClass, p.mmuNotifier.lockClass)).toBe(true);
+    expect(ld.hasEdge(p.mmuNotifier.lockClass, p.dmaFence.lockClass)).toBe(true);
+  });
+
+  it("taking a resv under fs_reclaim closes a cycle with the boot-primed resv -> fs_reclaim at once", () => {
+    const sim = newSim();
+    const resv = { lockClass: sim.lockdep.pseudo.resv, label: "resv" };
+    sim.run(function* () {
+      fsReclaimAcquire();
+      lockMapAcquire(resv);
+      lockMapRelease(resv);
+      fsReclaimRelease();
+      yield* msleep(0);
+    });
+    const r = onlyReport(sim, "lock-order-cycle");
+    expect(cycleClasses(r)).toEqual(["fs_reclaim", "reservation_ww_class_mutex"]);
+    expect(r.cycle[0]?.toSite).toMatchObject({ task: "main/1", op: "lock_map_acquire", replay: sim.replayToken });
+    expect(r.cycle[1]).toMatchObject({ from: "reservation_ww_class_mutex", to: "fs_reclaim", fromSite: { replay: "boot" }, toSite: { replay: "boot" } });
+    expect(r.held.map((h) => h.lock)).toEqual(["fs_reclaim"]);
+  });
+
+  it("a mutex of the resv class is the resv class: mmap_lock taken under it is a cycle with the boot order", () => {
+    const sim = newSim();
+    const resv = new Mutex(sim, "reservation_ww_class_mutex", { name: "bo0->resv" });
+    const mm = new RwSemaphore(sim, "&mm->mmap_lock");
+    sim.run(function* () {
+      yield* resv.lock();
+      yield* mm.downRead();
+      yield* mm.upRead();
+      yield* resv.unlock();
+    });
+    const r = onlyReport(sim, "lock-order-cycle");
+    expect(cycleClasses(r)).toEqual(["reservation_ww_class_mutex", "&mm->mmap_lock", "reservation_ww_class_acquire"]);
+    expect(r.cycle[1]?.fromSite.replay).toBe("boot");
+  });
+
+  it("the primed order itself is fine: mmap_lock, then a resv, then fs_reclaim", () => {
+    const sim = newSim();
+    const resv = new Mutex(sim, "reservation_ww_class_mutex");
+    const mm = new RwSemaphore(sim, "&mm->mmap_lock");
+    sim.run(function* () {
+      yield* mm.downRead();
+      yield* resv.lock();
+      fsReclaimAcquire();
+      fsReclaimRelease();
+      yield* resv.unlock();
+      yield* mm.upRead();
+    });
+    expect(sim.reports).toEqual([]);
+  });
+
+  it.each([
+    ["signalling section first", true],
+    ["fence wait first", false],
+  ] as const)("a mutex taken in a fence signalling section and held across a fence wait is a cycle through dma_fence_map (%s)", (_title, signalFirst) => {
+    const sim = newSim();
+    const m = new Mutex(sim, "M");
+    const signal: TaskBody<void> = function* () {
+      const cookie = dmaFenceBeginSignalling();
+      yield* m.lock();
+      yield* m.unlock();
+      dmaFenceEndSignalling(cookie);
+    };
+    const wait: TaskBody<void> = function* () {
+      yield* m.lock();
+      dmaFenceMightWait();
+      yield* m.unlock();
+    };
+    sim.spawn("first", "process", signalFirst ? signal : wait);
+    sim.runAll();
+    sim.spawn("second", "worker", signalFirst ? wait : signal);
+    sim.runAll();
+    const r = onlyReport(sim, "lock-order-cycle");
+    expect(cycleClasses(r)).toEqual(signalFirst ? ["M", "dma_fence_map"] : ["dma_fence_map", "M"]);
+    expect(r.task).toBe("second/2");
+  });
+
+  it("signalling sections nest by cookie; a fence wait inside one is not a cycle by itself", () => {
+    const sim = newSim();
+    const cookies: boolean[] = [];
+    sim.run(function* () {
+      const outer = dmaFenceBeginSignalling();
+      const inner = dmaFenceBeginSignalling();
+      cookies.push(outer, inner);
+      dmaFenceMightWait();
+      expect(current().held.map((h) => [h.map.label, h.read])).toEqual([["dma_fence_map", true]]);
+      dmaFenceEndSignalling(inner);
+      dmaFenceEndSignalling(outer);
+      expect(current().held).toEqual([]);
+      yield* msleep(0);
+    });
+    expect(cookies).toEqual([false, true]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("dmaFenceEndSignalling outside a section is a usage error", () => {
+    const sim = newSim();
+    const t = sim.spawn("t", "process", function* () {
+      dmaFenceEndSignalling(false);
+      yield* msleep(0);
+    });
+    sim.runAll();
+    expect(t.error).toBeInstanceOf(UsageError);
+  });
+
+  it("lockMapRelease of a map not held is a bad unlock", () => {
+    const sim = newSim();
+    sim.run(function* () {
+      fsReclaimRelease();
+      yield* msleep(0);
+    });
+    expect(onlyReport(sim, "bad-unlock")).toMatchObject({ lock: "fs_reclaim", owner: null });
+  });
+});
