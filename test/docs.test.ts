@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { main as firstExample } from "../examples/first-use-after-free.js";
 import { main as leakExample } from "../examples/leak-with-holders.js";
 import { main as lockOrderExample } from "../examples/lock-order.js";
+import { main as wwExample } from "../examples/ww-backoff.js";
 import { docBlocks } from "../scripts/doc-blocks.js";
 
 describe("docs", () => {
@@ -38,5 +39,11 @@ describe("docs", () => {
     await expect(text + "\n").toMatchFileSnapshot("report/__snapshots__/docs-lock-order.txt");
     expect(text).toContain("WARNING: possible circular locking dependency detected");
     expect(text).toContain("no deadlock happened in this run");
+  });
+
+  it("the ww example backs off sometimes and never deadlocks", () => {
+    const [, reports, backoffs] = /(\d+) reports, (\d+) back-offs/.exec(wwExample()) ?? [];
+    expect(Number(reports)).toBe(0);
+    expect(Number(backoffs)).toBeGreaterThan(0);
   });
 });

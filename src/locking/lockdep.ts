@@ -59,13 +59,14 @@ export interface LockdepMap {
 export interface HeldLock {
   readonly map: LockdepMap;
   readonly cls: LockClass;
-  readonly site: Site;
+  /** Where it was asked for, then (see acquired()) where it was obtained. */
+  site: Site;
   readonly trylock: boolean;
   readonly read: boolean;
   /** The nest lock (a ww acquire context) under which same-class locks merge. */
   readonly nest: LockdepMap | null;
   /** Further instances merged into this entry under `nest`, with where each was taken. */
-  extra: { readonly map: LockdepMap; readonly site: Site }[] | null;
+  extra: { readonly map: LockdepMap; site: Site }[] | null;
   /** 0 process, 1 softirq, 2 hardirq. */
   readonly irqCtx: number;
   /** Key of the chain of held classes up to and including this one. */
@@ -534,6 +535,27 @@ export class Lockdep {
       }));
     }
     return false;
+  }
+
+  /**
+   * The lock op's wait is over and the task now has `map`: the held entry's
+   * site becomes this step, so held-lock lists agree with the schedule.
+   * (acquire() ran when the task asked for the lock, before waiting.)
+   */
+  acquired(task: Task, map: LockdepMap, site: Site): void {
+    const held = task.held;
+    for (let i = held.length - 1; i >= 0; i--) {
+      const h = held[i] as HeldLock;
+      if (h.map === map) {
+        h.site = site;
+        return;
+      }
+      const x = h.extra?.find((e) => e.map === map);
+      if (x !== undefined) {
+        x.site = site;
+        return;
+      }
+    }
   }
 
   /** Mirrors lock_downgrade(): the task's hold of `map` becomes a read hold. */

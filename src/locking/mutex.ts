@@ -74,6 +74,7 @@ function* mutexLock(this: Mutex, subclass: number): Generator<Effect, void, unkn
   guardLive(this, "Mutex.lock");
   this.owner = task;
   this.ownerSite = this.sim.site("mutex_lock");
+  this.sim.lockdep.acquired(task, this, this.ownerSite);
 }
 
 function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unknown> {
@@ -89,6 +90,7 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
   }
   this.owner = task;
   this.ownerSite = this.sim.site("mutex_lock_interruptible");
+  this.sim.lockdep.acquired(task, this, this.ownerSite);
   return "locked";
 }
 

@@ -129,6 +129,7 @@ function* downRead(this: RwSemaphore): Generator<Effect, void, unknown> {
   yield new Effect("lock-read", this, this.readSide);
   guardLive(this, "RwSemaphore.downRead");
   addReader(this, task);
+  this.sim.lockdep.acquired(task, this, this.sim.site("down_read"));
 }
 
 function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void, unknown> {
@@ -142,6 +143,7 @@ function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void
   guardLive(this, "RwSemaphore.downWrite");
   this.owner = task;
   this.ownerSite = this.sim.site("down_write");
+  this.sim.lockdep.acquired(task, this, this.ownerSite);
 }
 
 function* downReadTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown> {

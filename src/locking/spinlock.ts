@@ -87,6 +87,7 @@ function* spinLock(this: SpinLock, op: string, subclass: number): Generator<Effe
   guardLive(this, "SpinLock.lock");
   this.owner = task;
   this.ownerSite = this.sim.site(op);
+  this.sim.lockdep.acquired(task, this, this.ownerSite);
 }
 
 function* spinLockIrqsave(this: SpinLock): Generator<Effect, IrqFlags, unknown> {

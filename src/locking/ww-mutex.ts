@@ -21,8 +21,9 @@
  *   contexts blocked on the mutex, oldest (smallest stamp) first. Under
  *   wait-die a context holding locks waits only for a younger one; under
  *   wound-wait it wounds a younger holder, which backs off at its next
- *   contended wait: waits among contexts never stay in a cycle. Misuse is a `ww-mutex-misuse` report, filed once per context and
- *   problem; the op then carries on as the kernel would.
+ *   contended wait: waits among contexts never stay in a cycle. Misuse is a
+ *   `ww-mutex-misuse` report, filed once per context and problem; the op
+ *   then carries on as the kernel would.
  *
  * Differences from the kernel are listed where they happen (search "Kernel:").
  */
@@ -414,6 +415,7 @@ function checkLockUse(ctx: WwAcquireCtx, m: WwMutex, op: string, slow: boolean):
 function take(m: WwMutex, task: Task, ctx: WwAcquireCtx | null, op: string): void {
   m.owner = task;
   m.ownerSite = m.sim.site(op);
+  m.sim.lockdep.acquired(task, m, m.ownerSite);
   if (ctx === null) return;
   m.heldCtx = ctx;
   ctx.nAcquired++;

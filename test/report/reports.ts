@@ -15,6 +15,9 @@ import {
   Sim,
   SimObject,
   SpinLock,
+  WwAcquireCtx,
+  WwClass,
+  WwMutex,
   type Report,
   type ReportKind,
 } from "../../src/index.js";
@@ -25,8 +28,8 @@ function collect(seed = 1): Sim {
   return new Sim({ seed, onReport: "collect", lockdep: new Lockdep() });
 }
 
-/** Report kinds with a sample program here (the ww_mutex one lives with ww_mutex). */
-export type SampledKind = Exclude<ReportKind, "ww-mutex-misuse">;
+/** Every report kind has a sample program here. */
+export type SampledKind = ReportKind;
 
 export const programs: Record<SampledKind, () => Report> = {
   "use-after-free": () => {
@@ -238,6 +241,22 @@ export const programs: Record<SampledKind, () => Report> = {
       yield* sem.downRead();
       yield* sem.upRead();
       yield* spin.unlock();
+    });
+    return sim.reports[0] as Report;
+  },
+  "ww-mutex-misuse": () => {
+    // After a back-off the task must drop every lock before lockSlow.
+    const sim = collect();
+    const cls = new WwClass(sim, "reservation_ww_class", { algorithm: "wait-die", injectBackoffAt: 1 });
+    const a = new WwMutex(sim, cls, { name: "boA->resv" });
+    const b = new WwMutex(sim, cls, { name: "boB->resv" });
+    sim.run(function* () {
+      const ctx = WwAcquireCtx.init(sim, cls);
+      yield* a.lock(ctx);
+      if ((yield* b.lock(ctx)) === "backoff") yield* b.lockSlow(ctx); // forgot to unlock a
+      yield* b.unlock();
+      yield* a.unlock();
+      ctx.fini();
     });
     return sim.reports[0] as Report;
   },
