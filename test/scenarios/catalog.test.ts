@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ArgumentRangeError, condResched, formatReport } from "../../src/index.js";
+import { formatReport } from "../../src/index.js";
 import { catalog } from "../../src/scenarios/catalog.js";
-import { runOnce, runSeeds, type Scenario, type SeedRunResult } from "../../src/scenarios/scenario.js";
+import { runOnce, runSeeds, type SeedRunResult } from "../../src/scenarios/scenario.js";
 
 /** A run without its wall-clock time, for comparing runs. */
 function timeless(run: SeedRunResult): Omit<SeedRunResult, "elapsedMs"> {
@@ -57,39 +57,5 @@ describe("catalog", () => {
       expect(again.firstFailure?.reports).toEqual(failure.reports);
       expect(runOnce(c.variants.buggy, { replay: failure.report.replay }).reports).toEqual(failure.reports);
     });
-  });
-});
-
-describe("runSeeds", () => {
-  const quiet: Scenario = (sim) => {
-    sim.spawn("idle", "process", function* () {
-      yield* condResched();
-    });
-  };
-
-  it("runs the whole budget when nothing is reported, seeds counting up from firstSeed", () => {
-    const run = runSeeds(quiet, { seeds: 5, firstSeed: 3 });
-    expect(run).toMatchObject({ executions: 5, firstFailure: null });
-    expect(run.elapsedMs).toBeGreaterThanOrEqual(0);
-  });
-
-  it("gives each execution a fresh Sim with the next seed", () => {
-    const seen: number[] = [];
-    runSeeds((sim) => seen.push(sim.seed), { seeds: 4, firstSeed: 10 });
-    expect(seen).toEqual([10, 11, 12, 13]);
-  });
-
-  it("defaults to 200 executions from seed 0", () => {
-    const seen: number[] = [];
-    expect(runSeeds((sim) => seen.push(sim.seed)).executions).toBe(200);
-    expect(seen[0]).toBe(0);
-    expect(seen).toHaveLength(200);
-  });
-
-  it("rejects a budget that is not a positive integer, and a bad first seed", () => {
-    expect(() => runSeeds(quiet, { seeds: 0 })).toThrow(ArgumentRangeError);
-    expect(() => runSeeds(quiet, { seeds: 1.5 })).toThrow(ArgumentRangeError);
-    expect(() => runSeeds(quiet, { firstSeed: 0.5 })).toThrow(ArgumentRangeError);
-    expect(() => runSeeds(quiet, { firstSeed: Number.MAX_SAFE_INTEGER, seeds: 2 })).toThrow(ArgumentRangeError);
   });
 });

@@ -1,0 +1,63 @@
+/**
+ * The public API is what src/index.ts names. Pinning the runtime exports
+ * catches an export added or lost by accident; change the list on purpose.
+ */
+import { describe, expect, it } from "vitest";
+import * as api from "../src/index.js";
+
+describe("public API", () => {
+  it("exports exactly these runtime names", () => {
+    expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+      [
+        "ArgumentError",
+        "ArgumentRangeError",
+        "Completion",
+        "Effect",
+        "GpuvmSimError",
+        "Kref",
+        "LockClass",
+        "LockObject",
+        "Lockdep",
+        "Mutex",
+        "Op",
+        "REFCOUNT_MAX",
+        "REFCOUNT_SATURATED",
+        "REPORT_JSON_VERSION",
+        "ReportError",
+        "RwSemaphore",
+        "Sim",
+        "SimObject",
+        "SpinLock",
+        "Task",
+        "UsageError",
+        "WwAcquireCtx",
+        "WwClass",
+        "WwMutex",
+        "condResched",
+        "current",
+        "defineOp",
+        "dmaFenceBeginSignalling",
+        "dmaFenceEndSignalling",
+        "dmaFenceMightWait",
+        "formatReport",
+        "fsReclaimAcquire",
+        "fsReclaimRelease",
+        "kfree",
+        "localBhDisable",
+        "localBhEnable",
+        "localIrqRestore",
+        "localIrqSave",
+        "lockMapAcquire",
+        "lockMapRelease",
+        "mightSleep",
+        "msleep",
+        "reportsFromJson",
+        "reportsToJson",
+      ]
+    `);
+  });
+
+  it("exports nothing undefined", () => {
+    for (const [name, value] of Object.entries(api)) expect(value, name).toBeDefined();
+  });
+});
