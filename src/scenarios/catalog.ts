@@ -5,6 +5,7 @@
  */
 import { completionDeadlock } from "./completion-deadlock.js";
 import type { CatalogScenario } from "./scenario.js";
+import { shrinkerResvInversion } from "./shrinker-resv-inversion.js";
 import { uafLastReference } from "./uaf-last-reference.js";
 
-export const catalog: readonly CatalogScenario[] = [uafLastReference, completionDeadlock];
+export const catalog: readonly CatalogScenario[] = [uafLastReference, completionDeadlock, shrinkerResvInversion];

@@ -15,6 +15,7 @@
  */
 import { ArgumentRangeError } from "../errors.js";
 import { Sim, type SimOptions } from "../kernel/sim.js";
+import { Lockdep } from "../locking/lockdep.js";
 import type { Report, ReportKind } from "../report/report.js";
 
 /**
@@ -45,6 +46,11 @@ export interface RunSeedsOptions {
   readonly seeds?: number;
   /** The seed of the first execution (default 0); the next ones count up. */
   readonly firstSeed?: number;
+  /**
+   * The lockdep boot the executions share (default: a fresh one per call),
+   * so orders learned by one scenario's runs do not leak into another's.
+   */
+  readonly lockdep?: Lockdep;
 }
 
 /** The first execution of a {@link runSeeds} loop that filed a report. */
@@ -99,10 +105,11 @@ export function runSeeds(scenario: Scenario, options: RunSeedsOptions = {}): See
   if (!Number.isSafeInteger(firstSeed) || !Number.isSafeInteger(firstSeed + budget - 1)) {
     throw new ArgumentRangeError("firstSeed", `must be a safe integer, and so must the last seed; got ${firstSeed}`);
   }
+  const lockdep = options.lockdep ?? new Lockdep();
   const start = performance.now();
   for (let i = 0; i < budget; i++) {
     const seed = firstSeed + i;
-    const reports = runOnce(scenario, { seed }).reports;
+    const reports = runOnce(scenario, { seed, lockdep }).reports;
     const report = reports[0];
     if (report !== undefined) {
       return {

@@ -19,6 +19,8 @@ const ROW = {
   uafFixed: /^uaf-last-reference\s+fixed\s+pass\s+-\s+50\s+\d+\.\d$/m,
   deadlockBuggy: /^completion-deadlock\s+buggy\s+caught\s+deadlock\s+1\s+\d+\.\d$/m,
   deadlockFixed: /^completion-deadlock\s+fixed\s+pass\s+-\s+50\s+\d+\.\d$/m,
+  reclaimBuggy: /^shrinker-resv-inversion\s+buggy\s+caught\s+lock-order-cycle\s+1\s+\d+\.\d$/m,
+  reclaimFixed: /^shrinker-resv-inversion\s+fixed\s+pass\s+-\s+50\s+\d+\.\d$/m,
 };
 
 describe("runDemo", () => {
@@ -33,8 +35,11 @@ describe("runDemo", () => {
     // The table: header, then one row per variant, in catalog order.
     expect(out).toMatch(/^scenario\s+variant\s+verdict\s+report\s+executions\s+time \(ms\)$/m);
     for (const row of Object.values(ROW)) expect(out).toMatch(row);
-    expect(out.indexOf("uaf-last-reference   buggy")).toBeLessThan(out.indexOf("completion-deadlock  buggy"));
-    expect(out).toContain("OK: 2 buggy variants caught; 2 fixed variants passed 50 executions each.");
+    expect(out).toContain("WARNING: possible circular locking dependency detected");
+    const at = (name: string) => out.search(new RegExp(`^${name}\\s+buggy`, "m"));
+    expect(at("uaf-last-reference")).toBeLessThan(at("completion-deadlock"));
+    expect(at("completion-deadlock")).toBeLessThan(at("shrinker-resv-inversion"));
+    expect(out).toContain("OK: 3 buggy variants caught; 3 fixed variants passed 50 executions each.");
   });
 
   it("uses a budget of 200 by default", () => {
@@ -48,7 +53,7 @@ describe("runDemo", () => {
     expect(code).toBe(0);
     expect(out).not.toContain("BUG:");
     expect(out).not.toContain("OK:");
-    expect(out.trimEnd().split("\n")).toHaveLength(6);
+    expect(out.trimEnd().split("\n")).toHaveLength(8);
   });
 
   it("prints a JSON array of results with json", () => {
@@ -60,6 +65,8 @@ describe("runDemo", () => {
       ["uaf-last-reference", "fixed", "pass", null],
       ["completion-deadlock", "buggy", "caught", "deadlock"],
       ["completion-deadlock", "fixed", "pass", null],
+      ["shrinker-resv-inversion", "buggy", "caught", "lock-order-cycle"],
+      ["shrinker-resv-inversion", "fixed", "pass", null],
     ]);
     expect(results[0]?.report?.kind).toBe("use-after-free");
     expect(results[1]).toMatchObject({ executions: 10, seed: null, report: null });
