@@ -34,7 +34,8 @@ export type EffectKind =
   | "lock"
   | "lock-read"
   | "trylock"
-  | "unlock";
+  | "unlock"
+  | "choose";
 
 const KIND_CODES: Record<EffectKind, number> = {
   start: 1,
@@ -54,6 +55,7 @@ const KIND_CODES: Record<EffectKind, number> = {
   "lock-read": 15,
   trylock: 16,
   unlock: 17,
+  choose: 18,
 };
 
 /** Something a task can block on: a completion now, locks and fences later. */

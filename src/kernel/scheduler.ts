@@ -25,12 +25,14 @@ import type { WaitEdge } from "../report/report.js";
 /** How the scheduler picks among enabled tasks. */
 export type StrategyName = "random" | "round-robin";
 
-/** A scheduling strategy. */
+/** A scheduling strategy: the only source of choice in a run. */
 export interface Strategy {
   /** Pick an index into `enabled[0..n)`. Called only when n > 1. */
   pick(enabled: readonly Task[], n: number, prev: Task | null): number;
-  /** Pick one of `n` > 1 outcomes of a choice that is not a task (which CPU an interrupt lands on). */
+  /** Pick one of `n` > 1 outcomes of a choice that is not a task (which CPU an interrupt lands on, `sim.choose()`). */
   choose(n: number): number;
+  /** Told of every step, chosen or forced, before the task runs it. */
+  executed?(task: Task, effect: Effect): void;
 }
 
 class RandomStrategy implements Strategy {
@@ -94,7 +96,21 @@ export function makeStrategy(name: StrategyName, seed: number): Strategy {
 }
 
 /** How a run ended. */
-export type RunOutcome = "done" | "deadlock" | "step-limit" | "stopped";
+export type RunOutcome = "done" | "deadlock" | "step-limit" | "livelock" | "stopped";
+
+/**
+ * A task that runs this many steps in a row without progress (only
+ * cond_resched, trylocks, try-waits and choices) is spinning: it runs only
+ * when no task that makes progress is enabled, as a fair scheduler would let
+ * the task it waits for run.
+ */
+export const SPIN_STEPS = 64;
+
+/** One recorded choice: a pick (the task id chosen) or a choose() (the value). */
+export const enum ChoiceKind {
+  Pick = 0,
+  Choose = 1,
+}
 
 const FNV_PRIME = 0x01000193;
 
@@ -113,10 +129,17 @@ export class Scheduler {
   fatal: { error: unknown } | null = null;
   /** The start effect's waitable for interrupt tasks. */
   readonly irqWindow: IrqWindow;
+  /**
+   * Every choice made, in order: `value * 32 + kind * 16 + check`, where
+   * `check` is four bits of the trace hash when the choice was made, so a
+   * replay can tell where the effects stopped matching.
+   */
+  readonly choices: number[] = [];
 
   constructor(
     private readonly sim: Sim,
-    private readonly strategy: Strategy,
+    /** @internal Replaced by an explorer before the run starts. */
+    public strategy: Strategy,
     readonly ringSize = 24,
   ) {
     this.ringTask = new Int32Array(ringSize);
@@ -139,25 +162,61 @@ export class Scheduler {
       if (sim.stopped) return "stopped";
       const now = sim.now;
       let n = 0;
+      let spinners = 0;
       for (const t of live) {
         const e = t.pending as Effect;
         if (t.interruptedBy !== null) continue;
-        if (e.waitsFor === null || e.waitsFor.canProceed(t) || e.deadline <= now) enabled[n++] = t;
+        if (e.waitsFor === null || e.waitsFor.canProceed(t) || e.deadline <= now) {
+          enabled[n++] = t;
+          if (t.spinSteps >= SPIN_STEPS) spinners++;
+        }
       }
+      if (spinners !== 0 && spinners < n) n = this.dropSpinners(n);
       if (n === 0) {
         if (live.length === 0) return "done";
         if (this.advanceClock()) continue;
         this.fileDeadlock();
         return "deadlock";
       }
-      if (budget-- === 0) {
-        this.fileStepLimit(maxSteps);
-        return "step-limit";
+      if (budget-- === 0) return this.fileStepLimit(maxSteps);
+      let t: Task;
+      if (n === 1) {
+        t = enabled[0] as Task;
+      } else {
+        t = enabled[strategy.pick(enabled, n, this.prev)] as Task;
+        this.record(t.id, ChoiceKind.Pick);
       }
-      const t = n === 1 ? (enabled[0] as Task) : (enabled[strategy.pick(enabled, n, this.prev)] as Task);
       this.prev = t;
+      const e = t.pending as Effect;
+      strategy.executed?.(t, e);
+      // Progress is anything but a scheduling point, a trylock, a try-wait or a choice.
+      const k = e.kind;
+      t.spinSteps = k === "resched" || k === "trylock" || k === "try-wait-completion" || k === "choose" ? t.spinSteps + 1 : 0;
       this.execute(t, outer);
     }
+  }
+
+  /** Keep only the enabled tasks that are not spinning (there is at least one). */
+  private dropSpinners(n: number): number {
+    const enabled = this.enabled;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const t = enabled[i] as Task;
+      if (t.spinSteps < SPIN_STEPS) enabled[m++] = t;
+    }
+    return m;
+  }
+
+  private record(value: number, kind: ChoiceKind): void {
+    this.choices.push(value * 32 + kind * 16 + (this.hash & 15));
+  }
+
+  /** A choice among `n` outcomes that is not a task: the strategy decides, the run records it. */
+  choose(n: number): number {
+    if (n <= 1) return 0;
+    const v = this.strategy.choose(n);
+    this.record(v, ChoiceKind.Choose);
+    return v;
   }
 
   private execute(t: Task, outer: Task | null): void {
@@ -206,7 +265,7 @@ export class Scheduler {
   private enterIrq(irq: Task): void {
     const { victims } = this.irqWindow.victims(irq);
     if (victims.length === 0) return; // an idle CPU
-    const victim = victims.length === 1 ? (victims[0] as Task) : (victims[this.strategy.choose(victims.length)] as Task);
+    const victim = victims[this.choose(victims.length)] as Task;
     victim.interruptedBy = irq;
     irq.interrupts = victim;
   }
@@ -324,12 +383,42 @@ export class Scheduler {
     });
   }
 
-  private fileStepLimit(limit: number): void {
+  /**
+   * The step limit: a livelock if some task was spinning (it names the
+   * loop: the effects it kept repeating), else a plain step-limit report.
+   */
+  private fileStepLimit(limit: number): RunOutcome {
+    const spinning = this.live.filter((t) => t.spinSteps >= SPIN_STEPS);
+    if (spinning.length > 0) {
+      this.sim.file({
+        kind: "livelock",
+        limit,
+        spinning: spinning.map((t) => ({ task: t.label, steps: t.spinSteps, loop: this.loopOf(t) })),
+        live: this.live.map((t) => ({ task: t.label, next: (t.pending as Effect).describe() })),
+      });
+      return "livelock";
+    }
     this.sim.file({
       kind: "step-limit",
       limit,
       live: this.live.map((t) => ({ task: t.label, next: (t.pending as Effect).describe() })),
     });
+    return "step-limit";
+  }
+
+  /** The distinct effects a task ran in the recent steps, in order: the body of its loop. */
+  private loopOf(t: Task): string[] {
+    const seen: string[] = [];
+    for (let k = 0; k < this.ringSize; k++) {
+      const step = this.sim.step - this.ringSize + 1 + k;
+      if (step < 1) continue;
+      const slot = step % this.ringSize;
+      const e = this.ringEffect[slot];
+      if (this.ringTask[slot] !== t.id || e === null || e === undefined) continue;
+      const d = e.describe();
+      if (!seen.includes(d)) seen.push(d);
+    }
+    return seen;
   }
 }
 

@@ -16,9 +16,9 @@ import type { LeakReport, RefEvent, Report, ReportBody, ScheduleTail } from "../
 import { formatReport } from "../report/text.js";
 import { Effect } from "./effect.js";
 import { Heap, objectRef, siteRef, type Site, type SimObject } from "./heap.js";
-import type { Op } from "./op.js";
+import { makeOp, type Op } from "./op.js";
 import { deriveSeed, Prng } from "./prng.js";
-import { makeStrategy, Scheduler, type RunOutcome, type StrategyName } from "./scheduler.js";
+import { makeStrategy, Scheduler, type RunOutcome, type Strategy, type StrategyName } from "./scheduler.js";
 import { currentOrNull, setCurrent, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
 import { Lockdep } from "../locking/lockdep.js";
 
@@ -94,7 +94,7 @@ export class Sim {
   readonly lockdep: Lockdep;
   /** @internal */ readonly heap: Heap;
   /** @internal */ stopped = false;
-  private readonly scheduler: Scheduler;
+  /** @internal */ readonly scheduler: Scheduler;
   private readonly rng: Prng;
   private running = false;
   private stopReport: Report | null = null;
@@ -165,6 +165,28 @@ export class Sim {
   /** A uniform float in [0, 1) from the Sim's own seeded stream. */
   random(): number {
     return this.rng.nextFloat();
+  }
+
+  /**
+   * An injected choice: one of `n` outcomes (0 .. n-1), decided by the
+   * scheduling strategy like a choice of task, so an explorer covers every
+   * outcome and a replay repeats it. Use it where the outcome is up to chance
+   * in the kernel (whether an allocation fails, whether a back-off happens).
+   */
+  choose(n: number): Op<number> {
+    if (!Number.isSafeInteger(n) || n < 1) throw new ArgumentRangeError("n", `must be a positive integer, got ${n}`);
+    return makeOp("choose", this, chooseBody, n);
+  }
+
+  /** @internal Let an explorer decide this run's choices. Call before the run starts. */
+  setStrategy(strategy: Strategy): void {
+    if (this.step !== 0) throw new UsageError("setStrategy() after the run started");
+    this.scheduler.strategy = strategy;
+  }
+
+  /** @internal The choices made so far (see Scheduler.choices). */
+  get choices(): readonly number[] {
+    return this.scheduler.choices;
   }
 
   /**
@@ -328,6 +350,13 @@ export class Sim {
     }
     return { tasks: columns.map((id) => this.tasks[id - 1]?.label ?? `task ${id}`), rows };
   }
+}
+
+const CHOOSE = new Effect("choose", null);
+
+function* chooseBody(this: Sim, n: number): Generator<Effect, number, unknown> {
+  yield CHOOSE;
+  return this.scheduler.choose(n);
 }
 
 function parseReplayToken(token: string): { strategy: StrategyName; seed: number } {

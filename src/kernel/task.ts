@@ -75,6 +75,7 @@ export class Task {
   /** @internal The interrupt task running on this task's CPU, if any. */ interruptedBy: Task | null = null;
   /** @internal For an interrupt task: the task it interrupted. */ interrupts: Task | null = null;
   /** @internal A signal is pending (see kill()): interruptible waits end early. */ signalPending = false;
+  /** @internal Steps in a row without progress (see SPIN_STEPS in scheduler.ts). */ spinSteps = 0;
   /** The value the body returned, once done. */
   result: unknown = undefined;
   /** The exception the body threw, if it died. */

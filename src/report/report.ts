@@ -167,6 +167,14 @@ export interface StepLimitReport extends ReportBase {
   readonly live: readonly { readonly task: string; readonly next: string }[];
 }
 
+export interface LivelockReport extends ReportBase {
+  readonly kind: "livelock";
+  readonly limit: number;
+  /** The tasks that kept running without progress, with the effects of their loop. */
+  readonly spinning: readonly { readonly task: string; readonly steps: number; readonly loop: readonly string[] }[];
+  readonly live: readonly { readonly task: string; readonly next: string }[];
+}
+
 export interface TaskExceptionReport extends ReportBase {
   readonly kind: "task-exception";
   readonly error: string;
@@ -313,6 +321,7 @@ export type Report =
   | DeadlockReport
   | UnstartedOpReport
   | StepLimitReport
+  | LivelockReport
   | TaskExceptionReport
   | LockOrderCycleReport
   | RecursiveLockingReport

@@ -341,6 +341,17 @@ function body(r: Report): string[] {
         "",
         ...heldList(`Locks held by ${r.task ?? "(setup)"}`, r.held),
       ];
+    case "livelock":
+      return [
+        `INFO: gpuvm-sim: livelock: step limit (${r.limit}) reached with tasks spinning`,
+        "These tasks kept running without making progress (only cond_resched, trylocks,",
+        "try-waits and choices), and nothing they wait for changed:",
+        "",
+        ...r.spinning.flatMap((t) => [`  ${pad(t.task, 16)}${t.steps} steps, looping over:`, ...t.loop.map((l) => `      ${l}`)]),
+        "",
+        "Live tasks and their next effect:",
+        ...r.live.map((l) => `  ${pad(l.task, 16)}${l.next}`),
+      ];
     case "task-exception":
       return [`Oops: gpuvm-sim: task ${r.task ?? "(setup)"} threw ${r.error}`, ...(r.stack === undefined ? [] : [indentStack(r.stack)])];
   }

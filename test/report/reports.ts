@@ -260,6 +260,27 @@ export const programs: Record<SampledKind, () => Report> = {
     });
     return sim.reports[0] as Report;
   },
+  livelock: () => {
+    // The holder waits for something that never comes; the poller spins on
+    // trylock, making no progress, until the step limit.
+    const sim = new Sim({ seed: 1, onReport: "collect", lockdep: new Lockdep(), maxSteps: 200 });
+    const m = new Mutex(sim, "vm->update_lock");
+    const never = new Completion(sim, { name: "never" });
+    sim.spawn("holder", "process", function* () {
+      yield* m.lock();
+      yield* never.waitForCompletion();
+      yield* m.unlock();
+    });
+    sim.spawn("poller", "worker", function* () {
+      for (;;) {
+        if (yield* m.trylock()) break;
+        yield* condResched();
+      }
+      yield* m.unlock();
+    });
+    sim.runAll();
+    return sim.reports[0] as Report;
+  },
   "task-exception": () => {
     const sim = collect();
     sim.spawn("crash", "process", function* () {
