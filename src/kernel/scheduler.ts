@@ -106,6 +106,12 @@ export type RunOutcome = "done" | "deadlock" | "step-limit" | "livelock" | "stop
  */
 export const SPIN_STEPS = 64;
 
+/** Effects that are not progress: a scheduling point, a trylock, a try-wait, a choice (bits by effect code). */
+const NO_PROGRESS = [new Effect("resched", null), new Effect("trylock", null), new Effect("try-wait-completion", null), new Effect("choose", null)].reduce(
+  (mask, e) => mask | (1 << e.code),
+  0,
+);
+
 /** One recorded choice: a pick (the task id chosen) or a choose() (the value). */
 export const enum ChoiceKind {
   Pick = 0,
@@ -135,6 +141,8 @@ export class Scheduler {
    * replay can tell where the effects stopped matching.
    */
   readonly choices: number[] = [];
+  /** Whether choices are recorded (an explorer turns it on; plain runs replay from their seed). */
+  recording = false;
 
   constructor(
     private readonly sim: Sim,
@@ -184,14 +192,12 @@ export class Scheduler {
         t = enabled[0] as Task;
       } else {
         t = enabled[strategy.pick(enabled, n, this.prev)] as Task;
-        this.record(t.id, ChoiceKind.Pick);
+        if (this.recording) this.record(t.id, ChoiceKind.Pick);
       }
       this.prev = t;
       const e = t.pending as Effect;
       strategy.executed?.(t, e);
-      // Progress is anything but a scheduling point, a trylock, a try-wait or a choice.
-      const k = e.kind;
-      t.spinSteps = k === "resched" || k === "trylock" || k === "try-wait-completion" || k === "choose" ? t.spinSteps + 1 : 0;
+      t.spinSteps = (NO_PROGRESS & (1 << e.code)) !== 0 ? t.spinSteps + 1 : 0;
       this.execute(t, outer);
     }
   }
@@ -215,7 +221,7 @@ export class Scheduler {
   choose(n: number): number {
     if (n <= 1) return 0;
     const v = this.strategy.choose(n);
-    this.record(v, ChoiceKind.Choose);
+    if (this.recording) this.record(v, ChoiceKind.Choose);
     return v;
   }
 

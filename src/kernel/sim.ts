@@ -182,6 +182,7 @@ export class Sim {
   setStrategy(strategy: Strategy): void {
     if (this.step !== 0) throw new UsageError("setStrategy() after the run started");
     this.scheduler.strategy = strategy;
+    this.scheduler.recording = true;
   }
 
   /** @internal The choices made so far (see Scheduler.choices). */
