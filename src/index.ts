@@ -4,6 +4,20 @@
 export { ArgumentError, ArgumentRangeError, GpuvmSimError, ReportError, UsageError } from "./errors.js";
 export { Completion } from "./kernel/completion.js";
 export { Effect, type EffectKind, type Waitable } from "./kernel/effect.js";
+export {
+  explore,
+  replay,
+  withoutStacks,
+  type ExploreOptions,
+  type ExploreResult,
+  type ExploreStrategy,
+  type Failure,
+  type ReplayOptions,
+  type ReplayResult,
+  type Scenario,
+} from "./explore/explore.js";
+export type { Divergence } from "./explore/replay.js";
+export type { DfsOptions } from "./explore/strategy/dfs.js";
 export { kfree, SimObject, type SimObjectOptions } from "./kernel/heap.js";
 export { Kref, REFCOUNT_MAX, REFCOUNT_SATURATED, type KrefOptions, type Release } from "./kernel/kref.js";
 export { defineOp, Op } from "./kernel/op.js";
@@ -50,6 +64,7 @@ export type {
   LockHeldAtExitReport,
   LockHeldAtFreeReport,
   LockNotHeldReport,
+  LivelockReport,
   LockOrderCycleReport,
   RecursiveLockingReport,
   SleepInAtomicReport,

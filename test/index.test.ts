@@ -39,6 +39,7 @@ describe("public API", () => {
         "dmaFenceBeginSignalling",
         "dmaFenceEndSignalling",
         "dmaFenceMightWait",
+        "explore",
         "formatReport",
         "fsReclaimAcquire",
         "fsReclaimRelease",
@@ -51,8 +52,10 @@ describe("public API", () => {
         "lockMapRelease",
         "mightSleep",
         "msleep",
+        "replay",
         "reportsFromJson",
         "reportsToJson",
+        "withoutStacks",
       ]
     `);
   });

@@ -113,10 +113,8 @@ const NO_PROGRESS = [new Effect("resched", null), new Effect("trylock", null), n
 );
 
 /** One recorded choice: a pick (the task id chosen) or a choose() (the value). */
-export const enum ChoiceKind {
-  Pick = 0,
-  Choose = 1,
-}
+export const ChoiceKind = { Pick: 0, Choose: 1 } as const;
+export type ChoiceKind = (typeof ChoiceKind)[keyof typeof ChoiceKind];
 
 const FNV_PRIME = 0x01000193;
 

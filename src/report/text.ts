@@ -363,6 +363,8 @@ export function formatReport(r: Report): string {
   while (lines[lines.length - 1] === "") lines.pop();
   const sched = schedule(r.schedule);
   if (sched.length > 0) lines.push("", ...sched);
-  lines.push("", `Replay: new Sim({ replay: "${r.replay}" })`, RULE);
+  // Explorer tokens (version 2) replay with replay(); a plain Sim's with its options.
+  const how = r.replay.startsWith("gpuvm-sim:2:") ? `replay(scenario, "${r.replay}")` : `new Sim({ replay: "${r.replay}" })`;
+  lines.push("", `Replay: ${how}`, RULE);
   return lines.join("\n");
 }

@@ -18,11 +18,9 @@ import { Sim, type SimOptions } from "../kernel/sim.js";
 import { Lockdep } from "../locking/lockdep.js";
 import type { Report, ReportKind } from "../report/report.js";
 
-/**
- * Build a world in `sim` and spawn its tasks. It must not call
- * `sim.run()`/`sim.runAll()`: the caller runs it.
- */
-export type Scenario = (sim: Sim) => void;
+import type { Scenario } from "../explore/explore.js";
+
+export type { Scenario };
 
 /** The two variants of a catalog scenario. */
 export type VariantName = "buggy" | "fixed";
