@@ -123,14 +123,20 @@ function* waitBody(this: Completion, timeoutNs: number): Generator<Effect, boole
   checkMightSleep(current(), "wait_for_completion");
   guardLive(this, "Completion.waitForCompletion");
   const proceeded = yield new Effect("wait-completion", this, this, this.sim.now + timeoutNs);
-  if (proceeded !== true) return false;
+  if (proceeded !== true) {
+    this.sim.note("timed out");
+    return false;
+  }
   if (guardLive(this, "Completion.waitForCompletion")) this.consume();
   return true;
 }
 
 function* tryWaitBody(this: Completion): Generator<Effect, boolean, unknown> {
   yield new Effect("try-wait-completion", this);
-  if (!guardLive(this, "Completion.tryWaitForCompletion") || this.done === 0) return false;
+  if (!guardLive(this, "Completion.tryWaitForCompletion") || this.done === 0) {
+    this.sim.note("not done");
+    return false;
+  }
   this.consume();
   return true;
 }

@@ -170,6 +170,10 @@ export class Kref<T extends SimObject = SimObject> {
   }
 }
 
+function countNote(count: number): string {
+  return count === REFCOUNT_SATURATED ? "saturated" : `count ${count}`;
+}
+
 function checkHolder(holder: string | undefined): void {
   if (holder !== undefined && typeof holder !== "string") throw new ArgumentError("holder", "must be a string");
 }
@@ -188,6 +192,7 @@ function* krefGet(this: Kref, holder: string | undefined): Generator<Effect, voi
   const next = c <= 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
   this.count = next;
   const sim = owner.sim;
+  sim.note(countNote(next));
   if (sim.checks.refcounts) {
     if (next > 0) this.addHolder(holder, "kref_get");
     sim.logRef(owner.id, "get", next, holder);
@@ -207,11 +212,13 @@ function* krefGetUnlessZero(this: Kref, holder: string | undefined): Generator<E
   const c = this.count;
   const sim = owner.sim;
   if (c === 0) {
+    sim.note("count 0: not taken");
     if (sim.checks.refcounts) sim.logRef(owner.id, "get-unless-zero-failed", 0, holder);
     return false;
   }
   const next = c < 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
   this.count = next;
+  sim.note(countNote(next));
   if (sim.checks.refcounts) {
     if (next > 0) this.addHolder(holder, "kref_get_unless_zero");
     sim.logRef(owner.id, "get-unless-zero", next, holder);
@@ -231,6 +238,7 @@ function* krefPut(
   const c = this.count;
   if (c <= 0) {
     this.count = REFCOUNT_SATURATED;
+    sim.note(countNote(REFCOUNT_SATURATED));
     if (sim.checks.refcounts) {
       sim.logRef(owner.id, "put", REFCOUNT_SATURATED, holder);
       if (c === 0) {
@@ -243,6 +251,7 @@ function* krefPut(
   }
   const live = guardLive(owner, "Kref.put");
   this.count = c - 1;
+  sim.note(c === 1 ? "count 0, released" : countNote(c - 1));
   if (sim.checks.refcounts) {
     sim.logRef(owner.id, c === 1 ? "put-release" : "put", c - 1, holder);
     if (!this.dropHolder(holder) && live) {

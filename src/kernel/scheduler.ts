@@ -112,6 +112,14 @@ const NO_PROGRESS = [new Effect("resched", null), new Effect("trylock", null), n
   0,
 );
 
+/** Why the running task changed at a step, as reports' schedules say it. */
+export const SWITCH_NONE = 0;
+export const SWITCH_PREEMPTED = 1;
+export const SWITCH_BLOCKED = 2;
+export const SWITCH_DONE = 3;
+export const SWITCH_INTERRUPT = 4;
+export const SWITCH_INTERRUPTED = 5;
+
 /** One recorded choice: a pick (the task id chosen) or a choose() (the value). */
 export const ChoiceKind = { Pick: 0, Choose: 1 } as const;
 export type ChoiceKind = (typeof ChoiceKind)[keyof typeof ChoiceKind];
@@ -129,6 +137,12 @@ export class Scheduler {
   /** Ring of the last steps, for schedules in reports. */
   readonly ringTask: Int32Array;
   readonly ringEffect: (Effect | null)[];
+  /** Why the task switched at each step (SWITCH_*), and the previous task's effect then. */
+  readonly ringSwitch: Uint8Array;
+  readonly ringPrevTask: Int32Array;
+  readonly ringPrevEffect: (Effect | null)[];
+  /** What an op noted about its outcome at each step (`taken`, `busy`, `-> 0, released`). */
+  readonly ringNote: (string | null)[];
   /** A task body threw in `onReport: "throw"` mode: rethrown by the Sim. */
   fatal: { error: unknown } | null = null;
   /** The start effect's waitable for interrupt tasks. */
@@ -151,6 +165,10 @@ export class Scheduler {
     this.ringTask = new Int32Array(ringSize);
     this.irqWindow = new IrqWindow(this.live);
     this.ringEffect = new Array<Effect | null>(ringSize).fill(null);
+    this.ringSwitch = new Uint8Array(ringSize);
+    this.ringPrevTask = new Int32Array(ringSize);
+    this.ringPrevEffect = new Array<Effect | null>(ringSize).fill(null);
+    this.ringNote = new Array<string | null>(ringSize).fill(null);
   }
 
   add(task: Task): void {
@@ -169,11 +187,14 @@ export class Scheduler {
       const now = sim.now;
       let n = 0;
       let spinners = 0;
+      const prev = this.prev;
+      let prevEnabled = false;
       for (const t of live) {
         const e = t.pending as Effect;
         if (t.interruptedBy !== null) continue;
         if (e.waitsFor === null || e.waitsFor.canProceed(t) || e.deadline <= now) {
           enabled[n++] = t;
+          if (t === prev) prevEnabled = true;
           if (t.spinSteps >= SPIN_STEPS) spinners++;
         }
       }
@@ -192,8 +213,27 @@ export class Scheduler {
         t = enabled[strategy.pick(enabled, n, this.prev)] as Task;
         if (this.recording) this.record(t.id, ChoiceKind.Pick);
       }
-      this.prev = t;
       const e = t.pending as Effect;
+      const slot = (sim.step + 1) % this.ringSize;
+      this.ringNote[slot] = null;
+      if (t !== prev && prev !== null) {
+        // Why the switch: for reports' schedules. Stores codes and pointers only.
+        this.ringSwitch[slot] =
+          e.kind === "irq-enter"
+            ? SWITCH_INTERRUPT
+            : prev.pending === null
+              ? SWITCH_DONE
+              : prev.interruptedBy !== null
+                ? SWITCH_INTERRUPTED
+                : prevEnabled
+                  ? SWITCH_PREEMPTED
+                  : SWITCH_BLOCKED;
+        this.ringPrevTask[slot] = prev.id;
+        this.ringPrevEffect[slot] = prev.pending;
+      } else {
+        this.ringSwitch[slot] = SWITCH_NONE;
+      }
+      this.prev = t;
       strategy.executed?.(t, e);
       t.spinSteps = (NO_PROGRESS & (1 << e.code)) !== 0 ? t.spinSteps + 1 : 0;
       this.execute(t, outer);
@@ -213,6 +253,11 @@ export class Scheduler {
 
   private record(value: number, kind: ChoiceKind): void {
     this.choices.push(value * 32 + kind * 16 + (this.hash & 15));
+  }
+
+  /** An op notes the outcome of the current step, for reports' schedules. */
+  note(text: string): void {
+    this.ringNote[this.sim.step % this.ringSize] = text;
   }
 
   /** A choice among `n` outcomes that is not a task: the strategy decides, the run records it. */

@@ -85,6 +85,7 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
   guardLive(this, "Mutex.lockInterruptible");
   if (this.owner !== null) {
     // Woken by the signal with the mutex still held elsewhere: -EINTR.
+    this.sim.note("interrupted");
     this.sim.lockdep.release(task, this, this.owner);
     return "interrupted";
   }
@@ -97,7 +98,11 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
 function* mutexTrylock(this: Mutex): Generator<Effect, boolean, unknown> {
   yield new Effect("trylock", this);
   guardLive(this, "Mutex.trylock");
-  if (this.owner !== null) return false;
+  if (this.owner !== null) {
+    this.sim.note("busy");
+    return false;
+  }
+  this.sim.note("taken");
   const task = current();
   this.owner = task;
   this.ownerSite = this.sim.site("mutex_trylock");

@@ -149,7 +149,11 @@ function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void
 function* downReadTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown> {
   yield new Effect("trylock", this);
   guardLive(this, "RwSemaphore.downReadTrylock");
-  if (!this.readSide.canProceed(current())) return false;
+  if (!this.readSide.canProceed(current())) {
+    this.sim.note("busy");
+    return false;
+  }
+  this.sim.note("taken");
   const task = current();
   addReader(this, task);
   this.sim.lockdep.acquire(task, this, "down_read_trylock", { trylock: true, read: true });
@@ -160,7 +164,11 @@ function* downWriteTrylock(this: RwSemaphore): Generator<Effect, boolean, unknow
   yield new Effect("trylock", this);
   guardLive(this, "RwSemaphore.downWriteTrylock");
   const task = current();
-  if (!this.canProceed(task)) return false;
+  if (!this.canProceed(task)) {
+    this.sim.note("busy");
+    return false;
+  }
+  this.sim.note("taken");
   this.owner = task;
   this.ownerSite = this.sim.site("down_write_trylock");
   this.sim.lockdep.acquire(task, this, "down_write_trylock", { trylock: true });

@@ -106,7 +106,11 @@ function* spinLockBh(this: SpinLock): Generator<Effect, void, unknown> {
 function* spinTrylock(this: SpinLock): Generator<Effect, boolean, unknown> {
   yield new Effect("trylock", this);
   guardLive(this, "SpinLock.trylock");
-  if (this.owner !== null) return false;
+  if (this.owner !== null) {
+    this.sim.note("busy");
+    return false;
+  }
+  this.sim.note("taken");
   const task = current();
   task.preemptCount++;
   this.owner = task;

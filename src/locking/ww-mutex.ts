@@ -57,7 +57,7 @@ export interface WwClassOptions {
    * Default of {@link WwAcquireCtxOptions.injectBackoffAt} for every context
    * of the class (default 0: never inject).
    */
-  readonly injectBackoffAt?: number;
+  readonly injectBackoffAt?: number | "explore";
 }
 
 /** Options of {@link WwAcquireCtx.init}. */
@@ -70,10 +70,19 @@ export interface WwAcquireCtxOptions {
    * `lockSlow*` and `trylock` never count. The n-th (1-based) returns
    * `"backoff"` without taking the mutex, whatever its state, and sets it as
    * the contending lock, so `lockSlow` on it is correct. Injects once.
+   * `"explore"` makes every counted attempt an injected choice (`sim.choose`)
+   * that the explorer covers like a scheduling choice, at most
+   * {@link EXPLORED_BACKOFFS} times per context so a retry loop ends.
    * Default: the class's value; 0 disables.
    */
-  readonly injectBackoffAt?: number;
+  readonly injectBackoffAt?: number | "explore";
 }
+
+/** At most this many explored back-offs per context (`injectBackoffAt: "explore"`). */
+export const EXPLORED_BACKOFFS = 2;
+
+/** The internal value of `injectBackoffAt: "explore"`. */
+const EXPLORE = -1;
 
 /** Options of a {@link WwMutex}: a lock's (`name`, `embeddedIn`, `static`). */
 export type WwMutexOptions = LockOptions;
@@ -91,7 +100,8 @@ const PROBLEM_BITS: Record<Problem, number> = {
   "done-twice": 128,
 };
 
-function checkInjection(value: number | undefined, argument: string): number | undefined {
+function checkInjection(value: number | "explore" | undefined, argument: string): number | undefined {
+  if (value === "explore") return EXPLORE;
   if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
     throw new ArgumentRangeError(argument, `must be a safe integer >= 0, got ${value}`);
   }
@@ -178,6 +188,7 @@ export class WwAcquireCtx implements LockdepMap {
   /** @internal Whether the task's lockdep stack holds this context's map. */ mapHeld = false;
   /** @internal PROBLEM_BITS already reported for this context. */ reported = 0;
   /** @internal Counted attempts so far (see WwAcquireCtxOptions.injectBackoffAt). */ attempts = 0;
+  /** @internal Back-offs injected so far. */ injected = 0;
   /** @internal */ readonly injectAt: number;
   /** @internal */ readonly wait: CtxWait;
   /** @internal Lockdep options of a mutex taken under it, made once. */ readonly nestOptions: AcquireOptions;
@@ -480,7 +491,13 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
   // Kernel: nobody can wound a context that holds nothing, so a wound from
   // before its last back-off is forgotten here.
   if (ctx.nAcquired === 0) ctx.isWounded = false;
-  const inject = !slow && ctx.nAcquired > 0 && ++ctx.attempts === ctx.injectAt;
+  const inject =
+    !slow &&
+    ctx.nAcquired > 0 &&
+    (ctx.injectAt === EXPLORE
+      ? ctx.injected < EXPLORED_BACKOFFS && sim.scheduler.choose(2) === 1
+      : ++ctx.attempts === ctx.injectAt);
+  if (inject) ctx.injected++;
 
   // A finished context no longer holds its map: it was reported above, and
   // lockdep's "nest lock not held" would only say it again.
@@ -495,6 +512,7 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
     // on success only; here the n-th attempt backs off whatever the state.
     sim.lockdep.release(task, this, this.owner);
     ctx.contending = this;
+    sim.note("backoff (injected)");
     return "backoff";
   }
   if (this.owner === null) {
@@ -517,12 +535,14 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
     if (interruptible && task.signalPending) {
       dequeue(this, ctx);
       sim.lockdep.release(task, this, this.owner);
+      sim.note("interrupted");
       return "interrupted";
     }
     if (!slow && mustBackOff(this, ctx)) {
       dequeue(this, ctx);
       sim.lockdep.release(task, this, this.owner);
       ctx.contending = this;
+      sim.note("backoff");
       return "backoff";
     }
     yield new Effect("lock", this, wait);

@@ -40,7 +40,19 @@ export interface RefEvent {
 /** The last steps of the schedule, one column per task. */
 export interface ScheduleTail {
   readonly tasks: readonly string[];
-  readonly rows: readonly { readonly step: number; readonly column: number; readonly effect: string }[];
+  readonly rows: readonly ScheduleRow[];
+}
+
+/** One step of a schedule. */
+export interface ScheduleRow {
+  readonly step: number;
+  /** Index into `tasks`. */
+  readonly column: number;
+  readonly effect: string;
+  /** What the operation noted about its outcome (`taken`, `busy`, `count 0, released`), if anything. */
+  readonly result?: string;
+  /** Why the scheduler switched to this task here, if it did: `preempted t1/1`, `t1/1 blocked in lock on Mutex#2 "B"`. */
+  readonly switched?: string;
 }
 
 export interface ReportBase {

@@ -4,7 +4,7 @@
  * refcount history, the last steps as one column per task, and the replay
  * line. Everything comes from the report value; nothing is looked up live.
  */
-import type { HeldRef, HolderRef, RefEvent, Report, ScheduleTail, SiteRef, WaitEdge, Witness } from "./report.js";
+import type { HeldRef, HolderRef, RefEvent, Report, ScheduleRow, ScheduleTail, SiteRef, WaitEdge, Witness } from "./report.js";
 
 /** REFCOUNT_SATURATED, restated so the formatter depends on report data only. */
 const SATURATED = -0x40000000;
@@ -49,10 +49,16 @@ function holders(hs: readonly HolderRef[]): string[] {
 
 function schedule(s: ScheduleTail): string[] {
   if (s.rows.length === 0) return [];
-  const width = Math.max(18, ...s.rows.map((r) => r.effect.length + 2), ...s.tasks.map((t) => t.length + 2));
-  const lines = [`Last ${s.rows.length} steps:`, `  ${pad("step", 6)}${s.tasks.map((t) => pad(t, width)).join("")}`.trimEnd()];
+  const cell = (r: ScheduleRow) => (r.result === undefined ? r.effect : `${r.effect} -> ${r.result}`);
+  // Each column as wide as its widest cell; the offsets follow.
+  const widths = s.tasks.map((t, c) => Math.max(t.length, ...s.rows.filter((r) => r.column === c).map((r) => cell(r).length)) + 3);
+  const offsets = widths.map((_, c) => widths.slice(0, c).reduce((a, b) => a + b, 0));
+  const total = widths.reduce((a, b) => a + b, 0);
+  const lines = [`Last ${s.rows.length} steps:`, `  ${pad("step", 6)}${s.tasks.map((t, c) => pad(t, widths[c] ?? 0)).join("")}`.trimEnd()];
   for (const r of s.rows) {
-    lines.push(`  ${pad(String(r.step), 6)}${" ".repeat(width * r.column)}${r.effect}`);
+    const row = `  ${pad(String(r.step), 6)}${" ".repeat(offsets[r.column] ?? 0)}${cell(r)}`;
+    // The reason for a switch goes after the last column, where it cannot be mistaken for an effect.
+    lines.push(r.switched === undefined ? row : `${pad(row, 8 + total)}(${r.switched})`);
   }
   return lines;
 }
