@@ -80,7 +80,16 @@ export interface Failure {
   readonly fingerprint: string;
   /** Context switches of the schedule as found and after shrinking, or null if not shrunk. */
   readonly shrunk: { readonly from: number; readonly to: number } | null;
+  /**
+   * For a lock-order cycle found without a deadlock: an execution that does
+   * deadlock on those locks, if the explorer found one (see DEADLOCK_SEARCH),
+   * with its token and its deadlock report.
+   */
+  readonly deadlock: { readonly token: string; readonly report: Report } | null;
 }
+
+/** How many executions the explorer spends looking for the deadlock behind a lock-order cycle. */
+export const DEADLOCK_SEARCH = 300;
 
 export interface ExploreResult {
   readonly executions: number;
@@ -315,15 +324,37 @@ function makeFailure(
   }
   const token = encodeToken({ scenario: ctx.name, strategy: ctx.label, seed: ctx.execSeed, choices: finalChoices });
   const withTok = withToken(finalReports, token);
+  const first = withTok[0] as Report;
   return {
-    report: withTok[0] as Report,
+    report: first,
     reports: withTok,
     token,
     execution: ctx.index,
     strategy: ctx.label,
     fingerprint: fp,
     shrunk,
+    deadlock: first.kind === "lock-order-cycle" && !first.actual ? findDeadlock(scenario, ctx) : null,
   };
+}
+
+/**
+ * Look for an execution where tasks deadlock on locks for real: PCT and
+ * random walks, which switch tasks at arbitrary points, over
+ * DEADLOCK_SEARCH executions with seeds of their own.
+ */
+function findDeadlock(scenario: Scenario, ctx: FailureContext): Failure["deadlock"] {
+  for (let k = 0; k < DEADLOCK_SEARCH; k++) {
+    const seed = deriveSeed(ctx.execSeed, 0x10000 + k);
+    const sim = newSim(seed, ctx.maxSteps, ctx.checks);
+    const pct = k % 2 === 0;
+    const { reports } = runOne(scenario, sim, pct ? new Pct(seed, 3, 64) : new RandomWalk(seed));
+    // A deadlock in which some task waits for a lock: the cycle, come true.
+    const deadlock = reports.find((r) => r.kind === "deadlock" && r.blocked.some((e) => e.blockedIn === "lock"));
+    if (deadlock === undefined) continue;
+    const token = encodeToken({ scenario: ctx.name, strategy: pct ? "pct(3)" : "random", seed, choices: sim.choices });
+    return { token, report: { ...deadlock, replay: token } };
+  }
+  return null;
 }
 
 /** What replay() found. */

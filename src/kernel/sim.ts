@@ -247,6 +247,13 @@ export class Sim {
       setCurrent(outer);
     }
     this.lastOutcome = outcome;
+    if (outcome === "deadlock") {
+      // The orders lockdep warned about did deadlock in this run.
+      for (let i = 0; i < this.reports.length; i++) {
+        const r = this.reports[i] as Report;
+        if (r.kind === "lock-order-cycle" && !r.actual) this.reports[i] = { ...r, actual: true };
+      }
+    }
     const fatal = this.scheduler.fatal;
     if (fatal !== null) {
       this.scheduler.fatal = null;

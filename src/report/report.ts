@@ -228,7 +228,7 @@ export interface LockOrderCycleReport extends ReportBase {
   readonly cycle: readonly DependencyRef[];
   /** What the task that closed the cycle holds. */
   readonly held: readonly HeldRef[];
-  /** Whether an actual deadlock happened in this run (false: only the order is wrong). */
+  /** Whether this run did end in a deadlock (false: only the order is wrong, so far). */
   readonly actual: boolean;
 }
 

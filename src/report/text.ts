@@ -220,7 +220,7 @@ function body(r: Report): string[] {
       return [
         "WARNING: possible circular locking dependency detected",
         `${r.task ?? "(setup)"} is trying to acquire ${first?.to ?? "?"}, while holding ${first?.from ?? "?"},`,
-        `but ${first?.to ?? "?"} is already taken before ${first?.from ?? "?"} elsewhere${r.actual ? "" : " (no deadlock happened in this run)"}.`,
+        `but ${first?.to ?? "?"} is already taken before ${first?.from ?? "?"} elsewhere${r.actual ? " (and this run did deadlock)" : " (no deadlock happened in this run)"}.`,
         "",
         "Dependency cycle, each edge with where lockdep learned it:",
         ...r.cycle.flatMap((e) =>

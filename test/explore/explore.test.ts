@@ -248,6 +248,23 @@ describe("explore", () => {
   });
 });
 
+describe("lock-order cycles", () => {
+  it("come with the token of an execution that deadlocks for real, when the explorer finds one", () => {
+    // With lockdep on, the first execution reports the AB-BA order at once,
+    // whether or not it deadlocks; the explorer then looks for a real deadlock.
+    const r = explore(abba, { strategy: "dfs", executions: 10 });
+    const f = r.failures[0] as Failure;
+    expect(f.report.kind).toBe("lock-order-cycle");
+    expect(f.deadlock?.report.kind).toBe("deadlock");
+    const again = replay(abba, f.deadlock?.token ?? "", { stacks: false });
+    expect(again.divergence).toBeNull();
+    expect(again.reports.map((x) => x.kind)).toContain("deadlock");
+    // In that run the cycle report says the deadlock happened.
+    const cycle = again.reports.find((x) => x.kind === "lock-order-cycle");
+    expect(cycle).toMatchObject({ actual: true });
+  });
+});
+
 describe("replay", () => {
   it("diverging: says at which choice and step, and why", () => {
     const f = find(abba, "random", 2000, { lockdep: false });
