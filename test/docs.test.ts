@@ -4,6 +4,7 @@ import { main as firstExample } from "../examples/first-use-after-free.js";
 import { main as leakExample } from "../examples/leak-with-holders.js";
 import { main as lockOrderExample } from "../examples/lock-order.js";
 import { main as wwExample } from "../examples/ww-backoff.js";
+import { main as exploreExample } from "../examples/explore-lookup-race.js";
 import { docBlocks } from "../scripts/doc-blocks.js";
 
 describe("docs", () => {
@@ -45,5 +46,12 @@ describe("docs", () => {
     const [, reports, backoffs] = /(\d+) reports, (\d+) back-offs/.exec(wwExample()) ?? [];
     expect(Number(reports)).toBe(0);
     expect(Number(backoffs)).toBeGreaterThan(0);
+  });
+
+  it("the exploration example finds the lookup race and replays it", async () => {
+    const text = exploreExample();
+    await expect(text + "\n").toMatchFileSnapshot("report/__snapshots__/docs-explore-lookup-race.txt");
+    expect(text).toContain("WARNING: refcount_t: addition on 0; use-after-free");
+    expect(text).toContain("replayed: refcount-inc-from-zero, diverged: no");
   });
 });
