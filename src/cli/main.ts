@@ -8,15 +8,28 @@
  * then a summary table. It exits 0 only when every buggy variant is caught
  * with its expected kind and every fixed variant passes its whole budget.
  *
- * The work is done by `runDemo`, which writes through a callback and returns
- * the exit code, so tests call it in-process. The commander wiring runs only
- * when this module is the program's entry point; the module is also bundled
- * to dist/cli.js (ESM) and dist/cli.cjs (CJS, where `import.meta.url` is
- * empty), so the check falls back to the file name there.
+ * `gpuvm-sim explore <module> [export]` imports a user's scenario module and
+ * explores one exported scenario (or, with `--all`, every one), printing each
+ * failure's report and the `gpuvm-sim replay` line that reproduces it; it
+ * exits 1 if it found a failure. `gpuvm-sim replay <module> [export] <token>`
+ * replays one execution with stacks; it exits 1 if the execution filed a
+ * report, 2 if the replay diverged from the token (the scenario changed).
+ * A missing module or export, or a bad option, is a one-line error and exit 2.
+ *
+ * The work is done by `runDemo`, `runExplore` and `runReplay`, which write
+ * through a callback and return the exit code, so tests call them in-process.
+ * The commander wiring runs only when this module is the program's entry
+ * point; the module is also bundled to dist/cli.js (ESM) and dist/cli.cjs
+ * (CJS, where `import.meta.url` is empty), so the check falls back to the
+ * file name there.
  */
-import { realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
+import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { explore, replay, type ExploreOptions, type ExploreResult, type Failure, type Scenario } from "../explore/explore.js";
+import { decodeToken } from "../explore/replay.js";
 import type { Report, ReportKind } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { catalog } from "../scenarios/catalog.js";
@@ -149,33 +162,357 @@ export function runDemo(options: DemoOptions, write: (s: string) => void): numbe
   return bad.length === 0 ? 0 : 1;
 }
 
-function parseSeeds(value: string): number {
+/** The strategies `--strategy` accepts. */
+const STRATEGIES = ["random", "pct", "dfs", "portfolio"] as const;
+
+/** Options of `gpuvm-sim explore`; unset fields take explore()'s defaults. */
+export interface ExploreCommandOptions {
+  /** Path of the scenario module, resolved from `cwd`. */
+  readonly module: string;
+  /** The exported scenario to explore (default `"default"`). */
+  readonly export?: string | undefined;
+  /** Explore every exported scenario function instead (default false). */
+  readonly all?: boolean | undefined;
+  /** As explore()'s `strategy` (default `"portfolio"`). */
+  readonly strategy?: (typeof STRATEGIES)[number] | undefined;
+  readonly executions?: number | undefined;
+  readonly seed?: number | undefined;
+  readonly maxSteps?: number | undefined;
+  readonly timeMs?: number | undefined;
+  /** Run only shard `index` of `count` (default: everything); see docs/exploration.md. */
+  readonly shard?: readonly [number, number] | undefined;
+  /** Collect every distinct failure instead of stopping at the first (default false). */
+  readonly allFailures?: boolean | undefined;
+  /** Shrink failing schedules (default true). */
+  readonly shrink?: boolean | undefined;
+  /** Print one JSON document instead of text (default false). */
+  readonly json?: boolean | undefined;
+  /** Where `module` is resolved from (default: the working directory). */
+  readonly cwd?: string | undefined;
+  /**
+   * Shows which scenario is being explored while it runs; called with "" when
+   * it is done (default: nothing). The command passes a terminal's stderr.
+   */
+  readonly progress?: ((line: string) => void) | null | undefined;
+}
+
+/** Options of `gpuvm-sim replay`. */
+export interface ReplayCommandOptions {
+  /** Path of the scenario module, resolved from `cwd`. */
+  readonly module: string;
+  /** The exported scenario (default `"default"`). */
+  readonly export?: string | undefined;
+  /** The token from `explore`. */
+  readonly token: string;
+  /** As in the explore run that made the token (default 10,000). */
+  readonly maxSteps?: number | undefined;
+  /** Record a JavaScript stack at every site (default true). */
+  readonly stacks?: boolean | undefined;
+  /** Print one JSON document instead of text (default false). */
+  readonly json?: boolean | undefined;
+  readonly cwd?: string | undefined;
+}
+
+/** One scenario exported by a user's module. */
+export interface ModuleScenario {
+  /** The export's name (`default` for the default export). */
+  readonly exportName: string;
+  readonly scenario: Scenario;
+}
+
+/** What a non-scenario function is, or null for a plain function. */
+function notAScenario(v: unknown): string | null {
+  if (typeof v !== "function") return v === null ? "null" : `a ${typeof v}`;
+  if (/^class\b/.test(Function.prototype.toString.call(v))) return "a class";
+  const kind = (Object.getPrototypeOf(v) as { constructor: { name: string } }).constructor.name;
+  if (kind === "GeneratorFunction" || kind === "AsyncGeneratorFunction") return "a generator function (a task body?)";
+  if (kind === "AsyncFunction") return "an async function";
+  return null;
+}
+
+async function importModule(module: string, cwd: string): Promise<Record<string, unknown>> {
+  const path = resolve(cwd, module);
+  if (!existsSync(path)) throw new ArgumentError("module", `no such file: ${path}`);
+  try {
+    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (e) {
+    const typescript = (e as { code?: unknown }).code === "ERR_UNKNOWN_FILE_EXTENSION";
+    const hint = typescript ? " (a TypeScript module needs a loader: node --import tsx node_modules/gpuvm-sim/dist/cli.js ...)" : "";
+    throw new ArgumentError("module", `cannot import ${path}: ${e instanceof Error ? e.message : String(e)}${hint}`);
+  }
+}
+
+/**
+ * Import `module` (a path resolved from `cwd`) and take the named export
+ * (default `default`) or, with `all`, every exported scenario function; a
+ * default export that is also a named one counts once, under its name.
+ * Throws an ArgumentError for a missing file, a missing export, or an export
+ * that cannot be a scenario (a class, a generator, an async function).
+ */
+export async function loadScenarios(module: string, exportName: string | undefined, all: boolean, cwd: string = process.cwd()): Promise<ModuleScenario[]> {
+  if (all && exportName !== undefined) throw new ArgumentError("export", "name one export or pass --all, not both");
+  const ns = await importModule(module, cwd);
+  // Sorted by name, as Node's module namespaces are (a bundler's or Vitest's may not be).
+  const scenarios = Object.entries(ns)
+    .filter(([, v]) => notAScenario(v) === null)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) as [string, Scenario][];
+  if (all) {
+    const named = new Set(scenarios.filter(([k]) => k !== "default").map(([, v]) => v));
+    const list = scenarios.filter(([k, v]) => k !== "default" || !named.has(v)).map(([k, v]) => ({ exportName: k, scenario: v }));
+    if (list.length === 0) throw new ArgumentError("module", `${module} exports no scenario functions`);
+    return list;
+  }
+  const name = exportName ?? "default";
+  if (!(name in ns)) {
+    const names = scenarios.map(([k]) => k).join(", ");
+    throw new ArgumentError("export", `${module} has no export "${name}" (its scenario exports: ${names === "" ? "none" : names})`);
+  }
+  const value = ns[name];
+  const not = notAScenario(value);
+  if (not !== null) throw new ArgumentError("export", `"${name}" of ${module} is ${not}, not a scenario function (sim) => void`);
+  return [{ exportName: name, scenario: value as Scenario }];
+}
+
+/** Quote `s` for a POSIX shell, when it needs it. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}
+
+/** The command line that replays a token. */
+export function replayCommand(module: string, exportName: string, token: string, maxSteps?: number): string {
+  const steps = maxSteps === undefined ? "" : ` --max-steps ${maxSteps}`;
+  return `gpuvm-sim replay ${shellQuote(module)} ${shellQuote(exportName)} ${shellQuote(token)}${steps}`;
+}
+
+function exploreOptionsOf(o: ExploreCommandOptions): ExploreOptions {
+  return {
+    ...(o.strategy === undefined ? {} : { strategy: o.strategy }),
+    ...(o.executions === undefined ? {} : { executions: o.executions }),
+    ...(o.seed === undefined ? {} : { seed: o.seed }),
+    ...(o.maxSteps === undefined ? {} : { maxSteps: o.maxSteps }),
+    ...(o.timeMs === undefined ? {} : { timeMs: o.timeMs }),
+    ...(o.shard === undefined ? {} : { shard: o.shard }),
+    stopAtFirst: o.allFailures !== true,
+    shrink: o.shrink !== false,
+  };
+}
+
+function switches(n: number): string {
+  return plural(n, "context switch").replace(/switchs$/, "switches");
+}
+
+function failureHeading(f: Failure, index: number, count: number): string {
+  const shrunk =
+    f.shrunk === null
+      ? ""
+      : f.shrunk.from === f.shrunk.to
+        ? `, ${switches(f.shrunk.to)} (shrinking found no fewer)`
+        : `, shrunk from ${switches(f.shrunk.from)} to ${f.shrunk.to}`;
+  return `Failure ${index + 1} of ${count}: ${f.report.kind}, found by ${f.strategy} at execution ${f.execution}${shrunk}`;
+}
+
+/** One line of statistics, then a line per limit that cut the run short. */
+function statistics(exportName: string, r: ExploreResult, strategy: string): string {
+  const verdict =
+    r.failures.length === 0
+      ? `passed ${plural(r.executions, "execution")}`
+      : `FAILED, ${plural(r.failures.length, "distinct failure")} in ${plural(r.executions, "execution")} (${r.failed} failed)`;
+  const lines = [
+    `${exportName}: ${verdict}; strategy ${strategy}; stopped by ${r.stoppedBy}${r.exhausted ? " (DFS explored every schedule)" : ""}; ` +
+      `steps min ${r.steps.min}, mean ${r.steps.mean.toFixed(1)}, max ${r.steps.max}; ${r.timeMs.toFixed(0)} ms`,
+  ];
+  if (r.stoppedBy === "time") lines.push("  the time budget ran out first: raise --time-ms to run every execution");
+  if (r.stepBoundHits > 0) lines.push(`  ${plural(r.stepBoundHits, "execution")} hit --max-steps before finishing: raise --max-steps`);
+  return lines.join("\n");
+}
+
+/**
+ * Run `gpuvm-sim explore`: import the module, explore each chosen scenario,
+ * and write each failure's report with its replay command, then statistics.
+ * Returns the exit code: 1 if any scenario failed, else 0. Throws an
+ * ArgumentError for a missing module or export, or a bad option.
+ */
+export async function runExplore(options: ExploreCommandOptions, write: (s: string) => void): Promise<number> {
+  const scenarios = await loadScenarios(options.module, options.export, options.all === true, options.cwd);
+  const exploreOptions = exploreOptionsOf(options);
+  const strategy = options.strategy ?? "portfolio";
+  const runs: { exportName: string; result: ExploreResult; replay: string[] }[] = [];
+  for (const { exportName, scenario } of scenarios) {
+    // explore() runs synchronously without progress callbacks: the line says what runs, not how far it got.
+    options.progress?.(`exploring ${exportName} (strategy ${strategy})...`);
+    let result: ExploreResult;
+    try {
+      result = explore(scenario, exploreOptions);
+    } finally {
+      options.progress?.("");
+    }
+    const replay = result.failures.map((f) => replayCommand(options.module, exportName, f.token, options.maxSteps));
+    runs.push({ exportName, result, replay });
+    if (options.json === true) continue;
+    const count = result.failures.length;
+    for (const [i, f] of result.failures.entries()) {
+      write(`${failureHeading(f, i, count)}\n${formatReport(f.report)}\nReplay from a shell: ${replay[i] ?? ""}\n\n`);
+    }
+    write(`${statistics(exportName, result, strategy)}\n`);
+  }
+  const failed = runs.filter((r) => r.result.failures.length > 0);
+  if (options.json === true) {
+    const scenariosJson = runs.map((r) => ({
+      export: r.exportName,
+      ...r.result,
+      failures: r.result.failures.map((f, i) => ({ ...f, replayCommand: r.replay[i] })),
+    }));
+    write(`${JSON.stringify({ module: options.module, scenarios: scenariosJson }, null, 2)}\n`);
+  } else if (runs.length > 1) {
+    write(
+      failed.length === 0
+        ? `\nOK: ${plural(runs.length, "scenario")} passed.\n`
+        : `\nFAILED: ${failed.length} of ${plural(runs.length, "scenario")} (${failed.map((r) => r.exportName).join(", ")}).\n`,
+    );
+  }
+  return failed.length === 0 ? 0 : 1;
+}
+
+/**
+ * Run `gpuvm-sim replay`: replay one execution of the module's scenario from
+ * its token, with stacks, and write its reports and any divergence. Returns
+ * the exit code: 2 if the replay diverged from the token, else 1 if the
+ * execution filed a report, else 0. Throws an ArgumentError for a bad token,
+ * a missing module or export.
+ */
+export async function runReplay(options: ReplayCommandOptions, write: (s: string) => void): Promise<number> {
+  const data = decodeToken(options.token);
+  const [loaded] = await loadScenarios(options.module, options.export, false, options.cwd);
+  const { exportName, scenario } = loaded as ModuleScenario;
+  const result = replay(scenario, options.token, {
+    stacks: options.stacks !== false,
+    ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
+  });
+  const code = result.divergence !== null ? 2 : result.report !== null ? 1 : 0;
+  if (options.json === true) {
+    write(`${JSON.stringify({ module: options.module, export: exportName, token: options.token, reports: result.reports, divergence: result.divergence }, null, 2)}\n`);
+    return code;
+  }
+  const out: string[] = [];
+  if (data.scenario !== exportName && data.scenario !== scenario.name) {
+    out.push(`note: the token was made for scenario "${data.scenario}"; replaying export "${exportName}" of ${options.module}`, "");
+  }
+  const n = result.reports.length;
+  for (const [i, r] of result.reports.entries()) out.push(...(n > 1 ? [`Report ${i + 1} of ${n}:`] : []), formatReport(r), "");
+  const d = result.divergence;
+  if (d !== null) {
+    out.push(
+      `DIVERGED at choice ${d.choice} (step ${d.step}): ${d.reason}.`,
+      "The scenario (or gpuvm-sim) changed since the token was made; the run above followed the token only up to that choice.",
+    );
+  }
+  const what = n === 0 ? "no report" : plural(n, "report");
+  out.push(`${exportName}: replayed seed ${data.seed} (${plural(data.choices.length, "choice")}, found by ${data.strategy}): ${what}${d === null ? "" : ", diverged"}`);
+  write(`${out.join("\n")}\n`);
+  return code;
+}
+
+function parsePositive(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer.");
   return n;
 }
 
+/** `i/n`: shard i (from 0) of n. */
+function parseShard(value: string): readonly [number, number] {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (m === null || !(count >= 1) || !(index < count)) throw new InvalidArgumentError("must be i/n with 0 <= i < n, such as 0/4.");
+  return [index, count];
+}
+
+function parseInteger(value: string): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("must be an integer.");
+  return n;
+}
+
+/** Run a command; a typed argument error becomes one line on stderr and exit code 2. */
+async function exitCodeOf(run: () => Promise<number>, writeErr: (s: string) => void): Promise<number> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof ArgumentError || e instanceof ArgumentRangeError) {
+      writeErr(`gpuvm-sim: error: ${e.message}\n`);
+    } else {
+      // Not a usage error: the scenario itself threw, for instance. Show where.
+      writeErr(`gpuvm-sim: error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    }
+    return 2;
+  }
+}
+
+/** On a terminal, a status line on stderr, rewritten in place; elsewhere nothing. */
+function terminalProgress(): ((line: string) => void) | null {
+  if (!process.stdout.isTTY || !process.stderr.isTTY) return null;
+  return (line) => process.stderr.write(`\r\x1b[K${line}`);
+}
+
 /**
- * The commander program. `write`/`writeErr` receive its output, and
- * `setExitCode` the demo's exit code; commander's own errors (unknown
- * option, bad value) still exit the process unless `exitOverride()` is set.
+ * The commander program. `write` and `writeErr` receive its output,
+ * `setExitCode` each command's exit code, and `progress` a status line while
+ * a scenario is explored (default: on a terminal only). Commander's own
+ * errors (unknown option, bad value) still exit the process unless
+ * `exitOverride()` is set. `explore` and `replay` are asynchronous (they
+ * import a module): use `parseAsync()`.
  */
 export function createProgram(
   write: (s: string) => void = (s) => process.stdout.write(s),
   setExitCode: (code: number) => void = (code) => {
     process.exitCode = code;
   },
+  writeErr: (s: string) => void = (s) => process.stderr.write(s),
+  progress: ((line: string) => void) | null = terminalProgress(),
 ): Command {
   const program = new Command("gpuvm-sim");
   program.description("Deterministic simulator of Linux kernel GPU memory objects, with lifetime and deadlock checks.");
   program
     .command("demo")
     .description("run the built-in scenario catalog, buggy and fixed variants, and print a verdict table")
-    .option("--seeds <n>", "executions per variant", parseSeeds, DEFAULT_SEEDS)
+    .option("--seeds <n>", "executions per variant", parsePositive, DEFAULT_SEEDS)
     .option("--json", "print a JSON array of results instead of text", false)
     .option("--quiet", "print only the table", false)
     .action((opts: { seeds: number; json: boolean; quiet: boolean }) => {
       setExitCode(runDemo(opts, write));
+    });
+  program
+    .command("explore")
+    .description("explore the interleavings of a scenario module's export; print each failure's report and how to replay it")
+    .argument("<module>", "the scenario module, a path from the current directory")
+    .argument("[export]", 'the exported scenario function (default: "default")')
+    .option("--all", "explore every exported function (classes, generators and async functions are skipped)", false)
+    .addOption(new Option("--strategy <name>", "exploration strategy (default: portfolio)").choices(STRATEGIES))
+    .option("--executions <n>", "executions to run (default: 1000)", parsePositive)
+    .option("--seed <n>", "the run's seed (default: 0)", parseInteger)
+    .option("--max-steps <n>", "steps per execution before it counts as hitting the bound (default: 10000)", parsePositive)
+    .option("--time-ms <n>", "wall-clock budget in milliseconds (default: none)", parsePositive)
+    .option("--shard <i/n>", "run only shard i of n (from 0), to spread one exploration over machines", parseShard)
+    .option("--all-failures", "collect every distinct failure instead of stopping at the first", false)
+    .option("--no-shrink", "do not shrink failing schedules to the fewest context switches")
+    .option("--json", "print one JSON document instead of text", false)
+    .action(async (module: string, exportName: string | undefined, opts: Omit<ExploreCommandOptions, "module" | "export">) => {
+      setExitCode(await exitCodeOf(() => runExplore({ ...opts, module, export: exportName, progress }, write), writeErr));
+    });
+  program
+    .command("replay")
+    .description("replay one explored execution from its token, with stacks (exit 1: a report, 2: the replay diverged)")
+    .usage("[options] <module> [export] <token>")
+    .argument("<module>", "the scenario module, a path from the current directory")
+    .argument("<export>", 'the exported scenario function (may be left out for "default")')
+    .argument("[token]", "the replay token printed by explore")
+    .option("--max-steps <n>", "as in the explore run that made the token (default: 10000)", parsePositive)
+    .option("--no-stacks", "do not record JavaScript stacks")
+    .option("--json", "print one JSON document instead of text", false)
+    .action(async (module: string, exportOrToken: string, token: string | undefined, opts: { maxSteps?: number; stacks: boolean; json: boolean }) => {
+      // `replay <module> <token>` replays the default export.
+      const [exportName, tok] = token === undefined ? [undefined, exportOrToken] : [exportOrToken, token];
+      setExitCode(await exitCodeOf(() => runReplay({ ...opts, module, export: exportName, token: tok }, write), writeErr));
     });
   return program;
 }
@@ -203,4 +540,16 @@ export function isEntryPoint(argv1: string | undefined = process.argv[1], url: s
   return /(?:^|[\\/])(?:cli\.c?js|main\.ts)$/.test(path);
 }
 
-if (isEntryPoint()) createProgram().parse();
+if (isEntryPoint()) {
+  const program = createProgram();
+  // A usage error exits 2, like a missing module: exit code 1 means "found a failure".
+  for (const cmd of [program, ...program.commands]) {
+    cmd.exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
+  }
+  program
+    .parseAsync()
+    .catch((e: unknown) => {
+      process.stderr.write(`gpuvm-sim: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 2;
+    });
+}

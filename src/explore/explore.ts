@@ -92,6 +92,10 @@ export interface Failure {
 export const DEADLOCK_SEARCH = 300;
 
 export interface ExploreResult {
+  /** The strategy run, as tokens name it (`portfolio`, `random`, `pct(3)`, `dfs-pb2`). */
+  readonly strategy: string;
+  /** The run's seed. */
+  readonly seed: number;
   readonly executions: number;
   /** Executions that filed a report. */
   readonly failed: number;
@@ -154,17 +158,23 @@ function newSim(seed: number, maxSteps: number, checks: Partial<Checks> | undefi
 }
 
 /** Run the scenario in `sim` under `strategy`; the reports that count as failures. */
-function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): { reports: Report[]; stepBound: boolean } {
+function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): { reports: Report[]; stepBound: boolean; simToken: string } {
   sim.setStrategy(strategy);
   scenario(sim);
   const outcome = sim.runAll().outcome;
   if (outcome === "done") sim.checkLeaks();
   const reports = sim.reports.filter((r) => r.kind !== "step-limit");
-  return { reports, stepBound: outcome === "step-limit" };
+  return { reports, stepBound: outcome === "step-limit", simToken: sim.replayToken };
 }
 
-function withToken(reports: readonly Report[], token: string): Report[] {
-  return reports.map((r) => ({ ...r, replay: token }));
+/**
+ * The reports with the explorer's token in place of the execution's own Sim
+ * token, wherever it appears (the report's replay line, lockdep witnesses).
+ */
+function withToken(reports: readonly Report[], token: string, simToken: string): Report[] {
+  return reports.map(
+    (r) => JSON.parse(JSON.stringify(r, (key, value: unknown) => (key === "replay" && value === simToken ? token : value))) as Report,
+  );
 }
 
 /**
@@ -212,13 +222,13 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     }
     // Which strategy runs execution i; DFS is sharded by subtree, the others by index.
     let kind = strategy.kind === "portfolio" ? (["random", "pct", "dfs"] as const)[i % 3] : strategy.kind;
-    if (kind === "dfs" && dfs?.exhausted === true) {
-      if (strategy.kind === "dfs") {
-        stoppedBy = "exhausted";
-        break;
-      }
-      kind = i % 2 === 0 ? "random" : "pct";
+    if (dfs?.exhausted === true && (strategy.kind === "dfs" || !dfs.sawChoices)) {
+      // Every schedule was run (and there were no injected choices DFS leaves
+      // to the others): nothing is left to find.
+      stoppedBy = "exhausted";
+      break;
     }
+    if (kind === "dfs" && dfs?.exhausted === true) kind = i % 2 === 0 ? "random" : "pct";
     if (kind !== "dfs" && i % shardCount !== shardIndex) continue;
     const execSeed = deriveSeed(seedU32, i);
     const sim = newSim(execSeed, maxSteps, options.checks);
@@ -255,7 +265,7 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     if (seen.has(fp)) continue;
     seen.add(fp);
     failures.push(
-      makeFailure(scenario, { name, label, execSeed, index: i, maxSteps, checks: options.checks, shrink: doShrink }, sim.choices, reports, fp),
+      makeFailure(scenario, { name, label, execSeed, index: i, maxSteps, checks: options.checks, shrink: doShrink }, sim.choices, reports, sim.replayToken, fp),
     );
     if (stopAtFirst) {
       stoppedBy = "failure";
@@ -264,6 +274,8 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
   }
   if (dfs?.exhausted === true && stoppedBy === "executions" && strategy.kind === "dfs") stoppedBy = "exhausted";
   return {
+    strategy: strategy.kind === "dfs" ? describeDfs(strategy.dfs) : strategy.kind === "pct" ? `pct(${strategy.depth})` : strategy.kind,
+    seed,
     executions,
     failed,
     failures,
@@ -298,32 +310,36 @@ function makeFailure(
   ctx: FailureContext,
   choices: readonly number[],
   reports: readonly Report[],
+  simToken: string,
   fp: string,
 ): Failure {
   let finalChoices = choices;
   let finalReports = reports;
+  let finalSimToken = simToken;
   let shrunk: Failure["shrunk"] = null;
   if (ctx.shrink) {
-    const trialReports = new Map<readonly number[], Report[]>();
+    const trialReports = new Map<readonly number[], { reports: Report[]; simToken: string }>();
     const run = (c: readonly number[]): Trial => {
       const sim = newSim(ctx.execSeed, ctx.maxSteps, ctx.checks);
       const guide = new GuidedStrategy(c);
-      const { reports: rs } = runOne(scenario, sim, guide);
+      const { reports: rs, simToken } = runOne(scenario, sim, guide);
       const first = rs[0];
       const t = { fails: first !== undefined && fingerprint(first) === fp, choices: [...sim.choices], switches: guide.switches };
-      trialReports.set(t.choices, rs);
+      trialReports.set(t.choices, { reports: rs, simToken });
       return t;
     };
     const original = run(choices);
     const best = shrinkChoices(choices, run);
-    if (best.fails && Number.isFinite(best.switches)) {
+    const kept = trialReports.get(best.choices);
+    if (best.fails && Number.isFinite(best.switches) && kept !== undefined) {
       finalChoices = best.choices;
-      finalReports = trialReports.get(best.choices) ?? reports;
+      finalReports = kept.reports;
+      finalSimToken = kept.simToken;
       shrunk = { from: original.fails ? original.switches : best.switches, to: best.switches };
     }
   }
   const token = encodeToken({ scenario: ctx.name, strategy: ctx.label, seed: ctx.execSeed, choices: finalChoices });
-  const withTok = withToken(finalReports, token);
+  const withTok = withToken(finalReports, token, finalSimToken);
   const first = withTok[0] as Report;
   return {
     report: first,
@@ -347,12 +363,12 @@ function findDeadlock(scenario: Scenario, ctx: FailureContext): Failure["deadloc
     const seed = deriveSeed(ctx.execSeed, 0x10000 + k);
     const sim = newSim(seed, ctx.maxSteps, ctx.checks);
     const pct = k % 2 === 0;
-    const { reports } = runOne(scenario, sim, pct ? new Pct(seed, 3, 64) : new RandomWalk(seed));
+    const { reports, simToken } = runOne(scenario, sim, pct ? new Pct(seed, 3, 64) : new RandomWalk(seed));
     // A deadlock in which some task waits for a lock: the cycle, come true.
     const deadlock = reports.find((r) => r.kind === "deadlock" && r.blocked.some((e) => e.blockedIn === "lock"));
     if (deadlock === undefined) continue;
     const token = encodeToken({ scenario: ctx.name, strategy: pct ? "pct(3)" : "random", seed, choices: sim.choices });
-    return { token, report: { ...deadlock, replay: token } };
+    return { token, report: withToken([deadlock], token, simToken)[0] as Report };
   }
   return null;
 }
@@ -390,9 +406,9 @@ export function replay(scenario: Scenario, token: string, options: ReplayOptions
   const { reports } = runOne(scenario, sim, strategy);
   let divergence = strategy.divergence;
   if (divergence === null && !strategy.complete) {
-    divergence = { choice: data.choices.length, step: sim.step, reason: "the run ended before using every recorded choice" };
+    divergence = { choice: strategy.used, step: sim.step, reason: `the run ended after ${strategy.used} of the ${data.choices.length} recorded choices` };
   }
-  const withTok = withToken(reports, token);
+  const withTok = withToken(reports, token, sim.replayToken);
   return { reports: withTok, report: withTok[0] ?? null, divergence };
 }
 

@@ -102,6 +102,11 @@ export class ReplayStrategy implements Strategy {
     return this.next === this.choices.length;
   }
 
+  /** How many recorded choices were used. */
+  get used(): number {
+    return this.next;
+  }
+
   private take(kind: number, describe: () => string): number | null {
     if (this.divergence !== null) return null;
     const i = this.next;

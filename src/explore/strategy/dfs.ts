@@ -99,6 +99,8 @@ export class DfsSearch {
   exhausted = false;
   /** Executions cut short because every enabled task was asleep. */
   pruned = 0;
+  /** Whether some execution made an injected choice (which DFS does not explore). */
+  sawChoices = false;
   private started = false;
   readonly reduction: "dpor" | "none";
   readonly preemptionBound: number;
@@ -292,6 +294,7 @@ class DfsExecution implements Strategy {
    * cover the others. (Making them DFS frames is future work.)
    */
   choose(_n: number): number {
+    this.search.sawChoices = true;
     return 0;
   }
 

@@ -1,0 +1,254 @@
+/**
+ * gpuvm-sim/vitest: exploration as one line of a Vitest suite.
+ *
+ *   import { exploreTest } from "gpuvm-sim/vitest";
+ *
+ *   exploreTest("unlink under the resv lock is safe", fixedScenario);
+ *   exploreTest("the naive walk is caught", buggyScenario, { expect: "use-after-free" });
+ *
+ * Importing this module (`import "gpuvm-sim/vitest"`, in a test file or in a
+ * Vitest `setupFiles` entry) registers two matchers with Vitest's `expect`;
+ * `expect.extend(matchers)` or `installMatchers()` registers them explicitly.
+ * Both take a scenario, which they explore, or the result of `explore()`, so
+ * one exploration can be asserted on twice:
+ *
+ *   expect(scenario).toPassExploration({ executions: 500 });
+ *   expect(scenario).toFindReport("deadlock", { checks: { lockdep: false } });
+ *   const result = explore(scenario, { stopAtFirst: false });
+ *   expect(result).not.toPassExploration();
+ *   expect(result).toFindReport("lock-order-cycle");
+ *
+ * A failing assertion prints each failure's report (which ends with the
+ * `replay(scenario, "<token>")` line that reproduces it) and the
+ * exploration's statistics: executions, strategy, and what stopped it.
+ *
+ * Vitest is an optional peer dependency: only this entry point imports it.
+ * It is ESM-only, so this entry point is too in practice.
+ */
+import { expect, test, type MatcherState } from "vitest";
+import { ArgumentError } from "./errors.js";
+import { explore, type ExploreOptions, type ExploreResult, type ExploreStrategy, type Failure, type Scenario } from "./explore/explore.js";
+import type { Report, ReportKind } from "./report/report.js";
+import { formatReport } from "./report/text.js";
+
+/** Options of exploreTest(): explore()'s, and what the test expects. */
+export type ExploreTestOptions = ExploreOptions & {
+  /**
+   * The report kind exploration must find (default: none, and then the
+   * scenario must pass its whole budget without a report).
+   */
+  readonly expect?: ReportKind;
+  /**
+   * Vitest's timeout for the test, in milliseconds (default: Vitest's
+   * `testTimeout`, or `timeMs` plus 10 seconds when `timeMs` is set, since
+   * shrinking a failure runs after the exploration budget).
+   */
+  readonly timeout?: number;
+};
+
+/** The result of a matcher, as Vitest reads it. */
+export interface MatcherResult {
+  readonly pass: boolean;
+  readonly message: () => string;
+}
+
+/** What the matchers accept: a scenario to explore, or what explore() returned. */
+export type ExplorationSubject = Scenario | ExploreResult;
+
+/** Slack on top of `timeMs` for the test's timeout: the last execution and shrinking. */
+const TIMEOUT_SLACK_MS = 10_000;
+
+/**
+ * Register a Vitest test that explores `scenario`: it passes when no
+ * execution files a report or, with `expect: kind`, when exploration finds a
+ * report of that kind.
+ */
+export function exploreTest(name: string, scenario: Scenario, options: ExploreTestOptions = {}): void {
+  const { expect: kind, timeout, ...exploreOptions } = options;
+  const ms = timeout ?? (exploreOptions.timeMs === undefined ? undefined : exploreOptions.timeMs + TIMEOUT_SLACK_MS);
+  // The test body runs later, from Vitest: a failure's stack points here instead, at the exploreTest() line.
+  const site = new Error("exploreTest");
+  test(
+    name,
+    () => {
+      installMatchers();
+      try {
+        if (kind === undefined) expect(scenario).toPassExploration(exploreOptions);
+        else expect(scenario).toFindReport(kind, exploreOptions);
+      } catch (e) {
+        if (e instanceof Error && site.stack !== undefined) e.stack = [`${e.name}: ${e.message}`, ...site.stack.split("\n").slice(2)].join("\n");
+        throw e;
+      }
+    },
+    ms,
+  );
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+function isExploreResult(x: unknown): x is ExploreResult {
+  if (typeof x !== "object" || x === null) return false;
+  const r = x as Partial<Record<keyof ExploreResult, unknown>>;
+  return typeof r.executions === "number" && Array.isArray(r.failures) && typeof r.stoppedBy === "string";
+}
+
+/** The strategy as the user wrote it: `portfolio`, `pct`, `dfs {"preemptionBound":2}`. */
+function describeStrategy(s: ExploreStrategy | undefined): string {
+  if (s === undefined) return "portfolio";
+  if (typeof s === "string") return s;
+  const { name, ...rest } = s;
+  return Object.keys(rest).length === 0 ? name : `${name} ${JSON.stringify(rest)}`;
+}
+
+/** What a matcher explored, and how to name it in messages. */
+interface Explored {
+  readonly result: ExploreResult;
+  /** `scenario abba`, or `the exploration result`. */
+  readonly subject: string;
+  /** The strategy, when the matcher ran explore() itself (an ExploreResult does not record it). */
+  readonly strategy: string | null;
+}
+
+function exploreSubject(received: unknown, options: ExploreOptions | undefined, defaults: ExploreOptions): Explored {
+  if (isExploreResult(received)) {
+    if (options !== undefined) {
+      throw new ArgumentError("options", "apply only when the received value is a scenario; an ExploreResult has already been explored");
+    }
+    return { result: received, subject: "the exploration result", strategy: null };
+  }
+  if (typeof received !== "function") {
+    throw new ArgumentError("received", `expect() must be given a scenario (sim) => void or an ExploreResult, got ${received === null ? "null" : typeof received}`);
+  }
+  const scenario = received as Scenario;
+  const opts: ExploreOptions = { ...defaults, ...options };
+  const name = opts.name ?? (scenario.name === "" ? "scenario" : scenario.name);
+  return { result: explore(scenario, opts), subject: `scenario ${name}`, strategy: describeStrategy(opts.strategy) };
+}
+
+const STOPPED_BY: Record<ExploreResult["stoppedBy"], string> = {
+  failure: "stopped at the first failure",
+  executions: "used its whole budget of executions",
+  time: "ran out of time (timeMs)",
+  exhausted: "explored every schedule (DFS exhausted)",
+};
+
+/**
+ * The statistics of an exploration, in one paragraph: executions, strategy,
+ * what stopped it, and which limit to raise when a limit cut it short.
+ */
+export function formatStatistics(result: ExploreResult, strategy: string | null = null): string {
+  const s = result.steps;
+  const lines = [
+    `Exploration: ${plural(result.executions, "execution")}, ${result.failed} failed, ${plural(result.failures.length, "distinct failure")}; ` +
+      `strategy ${strategy ?? "(not recorded in an ExploreResult)"}; stopped by ${result.stoppedBy} (${STOPPED_BY[result.stoppedBy]}); ` +
+      `steps min ${s.min}, mean ${s.mean.toFixed(1)}, max ${s.max}; ${result.timeMs.toFixed(0)} ms.`,
+  ];
+  if (result.stoppedBy === "time") lines.push("The time budget ran out first: raise timeMs (or lower executions) to explore the whole budget.");
+  if (result.stepBoundHits > 0) {
+    lines.push(`${plural(result.stepBoundHits, "execution")} hit maxSteps before finishing and ${result.stepBoundHits === 1 ? "was" : "were"} not checked to the end: raise maxSteps.`);
+  }
+  return lines.join("\n");
+}
+
+/** One failure: a heading, then its report (which ends with its replay line). */
+function formatFailure(f: Failure, index: number, count: number, report: Report = f.report): string {
+  const switches = (n: number) => `${n} context switch${n === 1 ? "" : "es"}`;
+  const shrunk =
+    f.shrunk === null
+      ? ""
+      : f.shrunk.from === f.shrunk.to
+        ? `, ${switches(f.shrunk.to)} (shrinking found no fewer)`
+        : `, shrunk from ${switches(f.shrunk.from)} to ${f.shrunk.to}`;
+  const which = f.reports.length > 1 ? ` (report ${f.reports.indexOf(report) + 1} of ${f.reports.length} in that execution)` : "";
+  return `Failure ${index + 1} of ${count}: ${report.kind}, found by ${f.strategy} at execution ${f.execution}${shrunk}${which}\n${formatReport(report)}`;
+}
+
+function formatFailures(failures: readonly Failure[]): string {
+  return failures.map((f, i) => formatFailure(f, i, failures.length)).join("\n\n");
+}
+
+/** The first report of `kind` among the failures, with its failure. */
+function findKind(result: ExploreResult, kind: ReportKind): { failure: Failure; index: number; report: Report } | null {
+  for (const [index, failure] of result.failures.entries()) {
+    const report = failure.reports.find((r) => r.kind === kind);
+    if (report !== undefined) return { failure, index, report };
+  }
+  return null;
+}
+
+/**
+ * `expect(scenario).toPassExploration(options?)`: explore (or take an
+ * ExploreResult) and pass when no execution filed a report.
+ */
+function toPassExploration(this: MatcherState, received: unknown, options?: ExploreOptions): MatcherResult {
+  const x = exploreSubject(received, options, {});
+  const { failures } = x.result;
+  const pass = failures.length === 0;
+  const stats = formatStatistics(x.result, x.strategy);
+  return {
+    pass,
+    message: () =>
+      pass
+        ? `expected ${x.subject} to fail exploration, but no execution filed a report.\n\n${stats}`
+        : `expected ${x.subject} to pass exploration, but it found ${plural(failures.length, "distinct failure")}:\n\n${formatFailures(failures)}\n\n${stats}`,
+  };
+}
+
+/**
+ * `expect(scenario).toFindReport(kind, options?)`: explore (stopping at the
+ * first failure unless `stopAtFirst: false`), or take an ExploreResult, and
+ * pass when a failing execution filed a report of `kind`.
+ */
+function toFindReport(this: MatcherState, received: unknown, kind: ReportKind, options?: ExploreOptions): MatcherResult {
+  if (typeof (kind as unknown) !== "string") throw new ArgumentError("kind", 'must be a report kind such as "deadlock"');
+  const x = exploreSubject(received, options, { stopAtFirst: true });
+  const found = findKind(x.result, kind);
+  const stats = formatStatistics(x.result, x.strategy);
+  const { failures } = x.result;
+  const message = (): string => {
+    if (found !== null) {
+      return `expected ${x.subject} not to find a ${kind} report, but it did:\n\n${formatFailure(found.failure, found.index, failures.length, found.report)}\n\n${stats}`;
+    }
+    if (failures.length === 0) return `expected ${x.subject} to find a ${kind} report, but no execution filed a report.\n\n${stats}`;
+    const kinds = [...new Set(failures.map((f) => f.report.kind))].join(", ");
+    const hint =
+      x.result.stoppedBy === "failure"
+        ? `\nExploration stopped at the first failure; pass { stopAtFirst: false } to keep looking for a ${kind} report.`
+        : "";
+    return `expected ${x.subject} to find a ${kind} report, but it found ${kinds} instead:\n\n${formatFailures(failures)}\n\n${stats}${hint}`;
+  };
+  return { pass: found !== null, message };
+}
+
+/** The matchers, for `expect.extend(matchers)`. */
+export const matchers = { toPassExploration, toFindReport };
+
+/** Register the matchers with Vitest's `expect`. Idempotent; importing this module already does it. */
+export function installMatchers(): void {
+  expect.extend(matchers);
+}
+
+installMatchers();
+
+declare module "vitest" {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a merged declaration repeats Vitest's type parameter
+  interface Assertion<T> {
+    /**
+     * Explore the scenario (or take an ExploreResult) and pass when no
+     * execution filed a report. Options are explore()'s, for a scenario only.
+     */
+    toPassExploration(options?: ExploreOptions): void;
+    /**
+     * Explore the scenario, stopping at the first failure unless
+     * `stopAtFirst: false` (or take an ExploreResult), and pass when a failing
+     * execution filed a report of `kind`.
+     */
+    toFindReport(kind: ReportKind, options?: ExploreOptions): void;
+  }
+  interface AsymmetricMatchersContaining {
+    toPassExploration(options?: ExploreOptions): unknown;
+    toFindReport(kind: ReportKind, options?: ExploreOptions): unknown;
+  }
+}
