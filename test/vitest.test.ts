@@ -30,7 +30,7 @@ describe("toPassExploration", () => {
     const message = r.message();
     expect(message).toMatch(/^expected scenario abba to pass exploration, but it found 2 distinct failures:\n\nFailure 1 of 2: lock-order-cycle, found by random at execution 0/);
     expect(message).toContain("WARNING: possible circular locking dependency detected");
-    expect(message).toContain('Replay: replay(scenario, "gpuvm-sim:2:abba:random:3298878556:11*3.18.w")');
+    expect(message).toContain('Replay: replay(scenario, "gpuvm-sim:2:0.1.0:abba:random:3298878556:11*3.18.w")');
     expect(message).toContain("Failure 2 of 2: lock-order-cycle, found by pct(3)");
     expect(message).toMatch(
       /Exploration: \d+ executions, \d+ failed, 2 distinct failures; strategy portfolio; stopped by exhausted \(.*\); steps min \d+, mean [\d.]+, max \d+; \d+ ms\.$/,
@@ -40,7 +40,7 @@ describe("toPassExploration", () => {
   it("throws the message from expect()", () => {
     expect(() => {
       expect(abba).toPassExploration({ strategy: "random" });
-    }).toThrow(/replay\(scenario, "gpuvm-sim:2:abba:random:/);
+    }).toThrow(/replay\(scenario, "gpuvm-sim:2:0\.1\.0:abba:random:/);
     expect(() => {
       expect(abba).toPassExploration({ strategy: "random" });
     }).toThrow(/strategy random; stopped by failure \(stopped at the first failure\)/);
@@ -85,7 +85,7 @@ describe("toFindReport", () => {
     expect(r.pass).toBe(false);
     const message = r.message();
     expect(message).toMatch(/^expected scenario abba to find a deadlock report, but it found lock-order-cycle instead:\n\nFailure 1 of 1: lock-order-cycle/);
-    expect(message).toContain('Replay: replay(scenario, "gpuvm-sim:2:abba:');
+    expect(message).toContain('Replay: replay(scenario, "gpuvm-sim:2:0.1.0:abba:');
     expect(message).toMatch(/Exploration: 1 execution, 1 failed, 1 distinct failure; strategy portfolio; stopped by failure/);
     expect(message).toMatch(/pass \{ stopAtFirst: false \} to keep looking for a deadlock report\.$/);
   });

@@ -22,6 +22,7 @@ import { Sim, type Checks } from "../kernel/sim.js";
 import { Lockdep } from "../locking/lockdep.js";
 import type { Report } from "../report/report.js";
 import { formatReport } from "../report/text.js";
+import { VERSION } from "../version.js";
 import { decodeToken, encodeToken, ReplayStrategy, type Divergence } from "./replay.js";
 import { GuidedStrategy, shrinkChoices, type Trial } from "./shrink.js";
 import { DfsSearch, type DfsOptions } from "./strategy/dfs.js";
@@ -338,7 +339,7 @@ function makeFailure(
       shrunk = { from: original.fails ? original.switches : best.switches, to: best.switches };
     }
   }
-  const token = encodeToken({ scenario: ctx.name, strategy: ctx.label, seed: ctx.execSeed, choices: finalChoices });
+  const token = encodeToken({ version: VERSION, scenario: ctx.name, strategy: ctx.label, seed: ctx.execSeed, choices: finalChoices });
   const withTok = withToken(finalReports, token, finalSimToken);
   const first = withTok[0] as Report;
   return {
@@ -367,7 +368,7 @@ function findDeadlock(scenario: Scenario, ctx: FailureContext): Failure["deadloc
     // A deadlock in which some task waits for a lock: the cycle, come true.
     const deadlock = reports.find((r) => r.kind === "deadlock" && r.blocked.some((e) => e.blockedIn === "lock"));
     if (deadlock === undefined) continue;
-    const token = encodeToken({ scenario: ctx.name, strategy: pct ? "pct(3)" : "random", seed, choices: sim.choices });
+    const token = encodeToken({ version: VERSION, scenario: ctx.name, strategy: pct ? "pct(3)" : "random", seed, choices: sim.choices });
     return { token, report: withToken([deadlock], token, simToken)[0] as Report };
   }
   return null;
@@ -407,6 +408,9 @@ export function replay(scenario: Scenario, token: string, options: ReplayOptions
   let divergence = strategy.divergence;
   if (divergence === null && !strategy.complete) {
     divergence = { choice: strategy.used, step: sim.step, reason: `the run ended after ${strategy.used} of the ${data.choices.length} recorded choices` };
+  }
+  if (divergence !== null && data.version !== VERSION) {
+    divergence = { ...divergence, reason: `${divergence.reason} (the token was made by gpuvm-sim ${data.version}; this is ${VERSION})` };
   }
   const withTok = withToken(reports, token, sim.replayToken);
   return { reports: withTok, report: withTok[0] ?? null, divergence };

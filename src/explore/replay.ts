@@ -2,13 +2,13 @@
  * Replay tokens and the strategy that follows one.
  *
  * A token names everything one explored execution depends on: the token
- * format version, the scenario, the strategy that found it, the execution's
- * seed, and every choice the scheduler made, each with four bits of the trace
- * hash at that moment. Replaying follows the choices; when the scenario has
+ * format version, the library version, the scenario, the strategy that found
+ * it, the execution's seed, and every choice the scheduler made, each with
+ * four bits of the trace hash at that moment. Replaying follows the choices; when the scenario has
  * changed, the first choice whose task is not enabled, whose kind differs, or
  * whose trace bits differ says where and why the replay diverged.
  *
- *   gpuvm-sim:2:<scenario>:<strategy>:<seed>:<choices>
+ *   gpuvm-sim:2:<library version>:<scenario>:<strategy>:<seed>:<choices>
  *
  * Choices are base-36 numbers separated by `.`, a run of equal ones written
  * once with `*count`.
@@ -23,6 +23,8 @@ const PREFIX = `gpuvm-sim:${TOKEN_VERSION}:`;
 
 /** What a token says. */
 export interface TokenData {
+  /** The library version that made it (a replay under another version may diverge). */
+  readonly version: string;
   readonly scenario: string;
   /** The strategy that found the execution, as the explorer describes it (`pct(3)`, `dfs`). */
   readonly strategy: string;
@@ -47,7 +49,7 @@ export function encodeToken(data: TokenData): string {
     parts.push(run >= 3 ? `${v.toString(36)}*${run.toString(36)}` : Array<string>(run).fill(v.toString(36)).join("."));
     i = j;
   }
-  return `${PREFIX}${encodeURIComponent(data.scenario)}:${encodeURIComponent(data.strategy)}:${data.seed}:${parts.join(".")}`;
+  return `${PREFIX}${data.version}:${encodeURIComponent(data.scenario)}:${encodeURIComponent(data.strategy)}:${data.seed}:${parts.join(".")}`;
 }
 
 export function decodeToken(token: string): TokenData {
@@ -56,8 +58,8 @@ export function decodeToken(token: string): TokenData {
   };
   if (typeof token !== "string" || !token.startsWith(PREFIX)) bad(`it must start with ${PREFIX}`);
   const fields = token.slice(PREFIX.length).split(":");
-  if (fields.length !== 4) bad("it must have four fields after the version");
-  const [scenario = "", strategy = "", seedText = "", choiceText = ""] = fields;
+  if (fields.length !== 5) bad("it must have five fields after the format version");
+  const [version = "", scenario = "", strategy = "", seedText = "", choiceText = ""] = fields;
   const seed = Number(seedText);
   if (!Number.isSafeInteger(seed)) bad("the seed is not an integer");
   const choices: number[] = [];
@@ -70,7 +72,7 @@ export function decodeToken(token: string): TokenData {
       for (let k = 0; k < count; k++) choices.push(value);
     }
   }
-  return { scenario: decodeURIComponent(scenario), strategy: decodeURIComponent(strategy), seed, choices };
+  return { version, scenario: decodeURIComponent(scenario), strategy: decodeURIComponent(strategy), seed, choices };
 }
 
 /** Where and why a replay stopped following its token. */

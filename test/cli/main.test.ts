@@ -222,7 +222,7 @@ describe("isEntryPoint", () => {
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FIXTURE = "test/cli/fixtures/scenarios.ts";
 /** What the portfolio finds first in abba, at execution 0 (random walk, seed 0). */
-const ABBA_TOKEN = "gpuvm-sim:2:abba:random:3298878556:11*3.18.w";
+const ABBA_TOKEN = "gpuvm-sim:2:0.1.0:abba:random:3298878556:11*3.18.w";
 
 /** Run a command function in-process; its exit code and everything it wrote. */
 async function capture<O>(run: (o: O, write: (s: string) => void) => Promise<number>, options: O): Promise<{ code: number; out: string }> {
@@ -269,7 +269,7 @@ describe("runExplore", () => {
     const raw = await exploreCmd({ export: "abba", shrink: false, seed: 7, maxSteps: 500 });
     expect(raw.out).toMatch(/^Failure 1 of 1: lock-order-cycle, found by random at execution 0\n/);
     expect(raw.out).not.toContain(ABBA_TOKEN);
-    expect(raw.out).toMatch(/^Replay from a shell: gpuvm-sim replay test\/cli\/fixtures\/scenarios\.ts abba '?gpuvm-sim:2:abba:random:\d+:[^' ]+'? --max-steps 500$/m);
+    expect(raw.out).toMatch(/^Replay from a shell: gpuvm-sim replay test\/cli\/fixtures\/scenarios\.ts abba '?gpuvm-sim:2:0\.1\.0:abba:random:\d+:[^' ]+'? --max-steps 500$/m);
     const timed = await exploreCmd({ export: "ordered", timeMs: 1, executions: 1_000_000, strategy: "random" });
     expect(timed.out).toMatch(/stopped by time;.*\n {2}the time budget ran out first: raise --time-ms to run every execution\n$/);
   });
