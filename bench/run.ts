@@ -8,6 +8,7 @@
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { formatValue, sunkValue, type Entry } from "./harness.js";
+import { exploreWorkloads } from "./workloads/explore.js";
 import { guardWorkloads } from "./workloads/guard.js";
 import { krefWorkloads } from "./workloads/kref.js";
 import { lockWorkloads } from "./workloads/locks.js";
@@ -17,6 +18,7 @@ const WORKLOADS: readonly { readonly name: string; readonly run: () => Entry[] }
   { name: "scheduler", run: schedulerWorkloads },
   { name: "kref", run: krefWorkloads },
   { name: "locks", run: lockWorkloads },
+  { name: "explore", run: exploreWorkloads },
   // Keep last: it frees objects of many classes, which later workloads should not inherit.
   { name: "guard", run: guardWorkloads },
 ];

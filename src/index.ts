@@ -16,6 +16,7 @@ export {
   type ReplayResult,
   type Scenario,
 } from "./explore/explore.js";
+export { exploreParallel, ExplorePool, type ParallelExploreOptions, type ScenarioModule } from "./explore/pool.js";
 export type { Divergence } from "./explore/replay.js";
 export type { DfsOptions } from "./explore/strategy/dfs.js";
 export { kfree, SimObject, type SimObjectOptions } from "./kernel/heap.js";

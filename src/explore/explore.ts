@@ -113,7 +113,8 @@ export interface ExploreResult {
   readonly timeMs: number;
 }
 
-const DEFAULTS = { executions: 1000, maxSteps: 10_000, seed: 0, pctDepth: 3 } as const;
+/** @internal Shared with the worker pool (worker.ts), as are the other @internal helpers below. */
+export const DEFAULTS = { executions: 1000, maxSteps: 10_000, seed: 0, pctDepth: 3 } as const;
 
 /** Kind and the report's first two lines, numbers masked: what "fails the same way" means. */
 export function fingerprint(r: Report): string {
@@ -121,13 +122,15 @@ export function fingerprint(r: Report): string {
   return `${r.kind}: ${lines.replace(/\d+/g, "#")}`;
 }
 
-interface Resolved {
+/** @internal */
+export interface Resolved {
   readonly kind: "random" | "pct" | "dfs" | "portfolio";
   readonly depth: number;
   readonly dfs: DfsOptions;
 }
 
-function resolveStrategy(s: ExploreStrategy | undefined): Resolved {
+/** @internal */
+export function resolveStrategy(s: ExploreStrategy | undefined): Resolved {
   const none: DfsOptions = {};
   if (s === undefined || s === "portfolio") return { kind: "portfolio", depth: DEFAULTS.pctDepth, dfs: none };
   if (s === "random" || s === "pct" || s === "dfs") return { kind: s, depth: DEFAULTS.pctDepth, dfs: none };
@@ -147,19 +150,20 @@ function resolveStrategy(s: ExploreStrategy | undefined): Resolved {
   return { kind: "dfs", depth: DEFAULTS.pctDepth, dfs: s };
 }
 
-function positive(name: string, v: number | undefined, dflt: number): number {
+/** @internal */
+export function positive(name: string, v: number | undefined, dflt: number): number {
   const x = v ?? dflt;
   if (!Number.isSafeInteger(x) || x < 1) throw new ArgumentRangeError(name, `must be a positive integer, got ${x}`);
   return x;
 }
 
-/** A Sim for one execution: reports collected, its own lockdep boot. */
-function newSim(seed: number, maxSteps: number, checks: Partial<Checks> | undefined, captureStacks = false): Sim {
+/** @internal A Sim for one execution: reports collected, its own lockdep boot. */
+export function newSim(seed: number, maxSteps: number, checks: Partial<Checks> | undefined, captureStacks = false): Sim {
   return new Sim({ seed, onReport: "collect", maxSteps, lockdep: new Lockdep(), captureStacks, ...(checks === undefined ? {} : { checks }) });
 }
 
-/** Run the scenario in `sim` under `strategy`; the reports that count as failures. */
-function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): { reports: Report[]; stepBound: boolean; simToken: string } {
+/** @internal Run the scenario in `sim` under `strategy`; the reports that count as failures. */
+export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): { reports: Report[]; stepBound: boolean; simToken: string } {
   sim.setStrategy(strategy);
   scenario(sim);
   const outcome = sim.runAll().outcome;
@@ -289,14 +293,16 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
   };
 }
 
-function describeDfs(o: DfsOptions): string {
+/** @internal */
+export function describeDfs(o: DfsOptions): string {
   const parts = [o.reduction === "none" ? "dfs-all" : "dfs"];
   if (o.preemptionBound !== undefined) parts.push(`pb${o.preemptionBound}`);
   if (o.delayBound !== undefined) parts.push(`db${o.delayBound}`);
   return parts.join("-");
 }
 
-interface FailureContext {
+/** @internal */
+export interface FailureContext {
   readonly name: string;
   readonly label: string;
   readonly execSeed: number;
@@ -306,7 +312,8 @@ interface FailureContext {
   readonly shrink: boolean;
 }
 
-function makeFailure(
+/** @internal Shrink a failing execution, make its token, and look for the deadlock behind a lock-order cycle. */
+export function makeFailure(
   scenario: Scenario,
   ctx: FailureContext,
   choices: readonly number[],
