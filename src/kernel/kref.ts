@@ -49,6 +49,10 @@ export class Kref<T extends SimObject = SimObject> {
   /** @internal Untagged references. */ untagged = 0;
   private zeroSite: Site | null = null;
   private reported = false;
+  // Effects are immutable: made once per refcount, not once per operation.
+  /** @internal */ readonly getEffect: Effect;
+  /** @internal */ readonly getUnlessZeroEffect: Effect;
+  /** @internal */ readonly putEffect: Effect;
 
   /** Mirrors kref_init(): the count starts at one, owned by the creator. */
   constructor(
@@ -59,6 +63,9 @@ export class Kref<T extends SimObject = SimObject> {
     const holder = options.holder;
     if (holder !== undefined && typeof holder !== "string") throw new ArgumentError("options.holder", "must be a string");
     const sim = owner.sim;
+    this.getEffect = new Effect("kref-get", owner);
+    this.getUnlessZeroEffect = new Effect("kref-get-unless-zero", owner);
+    this.putEffect = new Effect("kref-put", owner);
     (owner.krefs ??= []).push(this);
     if (sim.checks.refcounts) {
       if (holder === undefined) this.untagged = 1;
@@ -186,7 +193,7 @@ function checkHolder(holder: string | undefined): void {
 
 function* krefGet(this: Kref, holder: string | undefined): Generator<Effect, void, unknown> {
   const owner = this.owner;
-  yield new Effect("kref-get", owner);
+  yield this.getEffect;
   const c = this.count;
   // Zero, saturated (negative) or at the maximum: the counter saturates.
   const next = c <= 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
@@ -206,7 +213,7 @@ function* krefGet(this: Kref, holder: string | undefined): Generator<Effect, voi
 
 function* krefGetUnlessZero(this: Kref, holder: string | undefined): Generator<Effect, boolean, unknown> {
   const owner = this.owner;
-  yield new Effect("kref-get-unless-zero", owner);
+  yield this.getUnlessZeroEffect;
   // Even a failing get_unless_zero reads the counter: on freed memory that is a use-after-free.
   guardLive(owner, "Kref.getUnlessZero");
   const c = this.count;
@@ -233,7 +240,7 @@ function* krefPut(
   holder: string | undefined,
 ): Generator<Effect, boolean, unknown> {
   const owner = this.owner;
-  yield new Effect("kref-put", owner);
+  yield this.putEffect;
   const sim = owner.sim;
   const c = this.count;
   if (c <= 0) {

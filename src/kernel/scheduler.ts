@@ -370,10 +370,11 @@ export class Scheduler {
 
   /** Report every op the task created since its last yield and never started. */
   private checkOps(t: Task, noticed: "yield" | "exit"): void {
-    const n = Math.min(t.opsCreated, t.opRing.length);
+    const ring = t.opRing ?? [];
+    const n = Math.min(t.opsCreated, ring.length);
     let found = 0;
     for (let i = 0; i < n; i++) {
-      const op = t.opRing[i];
+      const op = ring[i];
       if (op !== null && op !== undefined && !op.started) {
         this.sim.fileUnstartedOp(op, noticed);
         found++;
@@ -381,7 +382,7 @@ export class Scheduler {
     }
     // More ops were created in one step than the ring remembers: still say so.
     if (found < t.unstartedOps) this.sim.fileUnstartedOp(null, noticed);
-    t.opRing.fill(null);
+    ring.fill(null);
     t.unstartedOps = 0;
   }
 

@@ -83,8 +83,18 @@ export interface RunResult {
 }
 
 const TOKEN_PREFIX = "gpuvm-sim:1:sim";
-const STRATEGIES: readonly StrategyName[] = ["random", "round-robin"];
 const REF_LOG = 512;
+
+/** The refcount history ring's columns. */
+class RefLog {
+  readonly obj = new Int32Array(REF_LOG);
+  readonly step = new Int32Array(REF_LOG);
+  readonly count = new Int32Array(REF_LOG);
+  readonly task: (Task | null)[] = new Array<Task | null>(REF_LOG).fill(null);
+  readonly op: RefEvent["op"][] = new Array<RefEvent["op"]>(REF_LOG).fill("init");
+  readonly holder: (string | undefined)[] = new Array<string | undefined>(REF_LOG).fill(undefined);
+}
+const STRATEGIES: readonly StrategyName[] = ["random", "round-robin"];
 
 export class Sim {
   readonly seed: number;
@@ -111,13 +121,9 @@ export class Sim {
   private stopReport: Report | null = null;
   private taskIds = 0;
   private lastOutcome: RunOutcome = "done";
-  // Refcount history: a ring of the last REF_LOG events, any object.
-  private readonly refObj = new Int32Array(REF_LOG);
-  private readonly refStep = new Int32Array(REF_LOG);
-  private readonly refCount = new Int32Array(REF_LOG);
-  private readonly refTask: (Task | null)[] = new Array<Task | null>(REF_LOG).fill(null);
-  private readonly refOp: RefEvent["op"][] = new Array<RefEvent["op"]>(REF_LOG).fill("init");
-  private readonly refHolder: (string | undefined)[] = new Array<string | undefined>(REF_LOG).fill(undefined);
+  // Refcount history: a ring of the last REF_LOG events, any object. Made
+  // on the first event: most executions of an exploration never need it.
+  private ref: RefLog | null = null;
   private refN = 0;
 
   constructor(options: SimOptions = {}) {
@@ -334,25 +340,28 @@ export class Sim {
 
   /** @internal Append to the refcount history ring. */
   logRef(objId: number, op: RefEvent["op"], count: number, holder: string | undefined): void {
+    const ref = (this.ref ??= new RefLog());
     const i = this.refN++ % REF_LOG;
-    this.refObj[i] = objId;
-    this.refStep[i] = this.step;
-    this.refCount[i] = count;
-    this.refTask[i] = currentOrNull();
-    this.refOp[i] = op;
-    this.refHolder[i] = holder;
+    ref.obj[i] = objId;
+    ref.step[i] = this.step;
+    ref.count[i] = count;
+    ref.task[i] = currentOrNull();
+    ref.op[i] = op;
+    ref.holder[i] = holder;
   }
 
   /** @internal The recorded refcount events of one object, oldest first. */
   refHistory(obj: SimObject): RefEvent[] {
     const out: RefEvent[] = [];
+    const ref = this.ref;
+    if (ref === null) return out;
     const n = this.refN;
     for (let k = Math.max(0, n - REF_LOG); k < n; k++) {
       const i = k % REF_LOG;
-      if (this.refObj[i] !== obj.id) continue;
-      const t = this.refTask[i] ?? null;
-      const base = { step: this.refStep[i] ?? 0, task: t === null ? null : t.label, op: this.refOp[i] ?? "init", count: this.refCount[i] ?? 0 };
-      const holder = this.refHolder[i];
+      if (ref.obj[i] !== obj.id) continue;
+      const t = ref.task[i] ?? null;
+      const base = { step: ref.step[i] ?? 0, task: t === null ? null : t.label, op: ref.op[i] ?? "init", count: ref.count[i] ?? 0 };
+      const holder = ref.holder[i];
       out.push(holder === undefined ? base : { ...base, holder });
     }
     return out;

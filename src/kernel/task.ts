@@ -62,7 +62,7 @@ export class Task {
   /** @internal The body's iterator; a launcher until the task first runs. */
   gen: Iterator<Effect, unknown, unknown>;
   /** @internal The last OP_RING ops created since the task last yielded. */
-  readonly opRing: (Op<unknown> | null)[] = new Array<Op<unknown> | null>(OP_RING).fill(null);
+  opRing: (Op<unknown> | null)[] | null = null;
   /** @internal How many ops were created since the task last yielded. */ opsCreated = 0;
   /** @internal How many of those are not started yet. */ unstartedOps = 0;
   // Execution context (see src/locking/context.ts). A hardirq task runs with
@@ -125,7 +125,7 @@ export class Task {
 
   /** @internal */
   registerOp(op: Op<unknown>): void {
-    this.opRing[this.opsCreated++ & (OP_RING - 1)] = op;
+    (this.opRing ??= new Array<Op<unknown> | null>(OP_RING).fill(null))[this.opsCreated++ & (OP_RING - 1)] = op;
     this.unstartedOps++;
   }
 

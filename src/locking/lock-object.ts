@@ -11,7 +11,7 @@
  *   not released it; freeing a held lock is a `lock-held-at-free` report.
  */
 import { ArgumentError } from "../errors.js";
-import type { Waitable } from "../kernel/effect.js";
+import { Effect, type Waitable } from "../kernel/effect.js";
 import { siteRef, SimObject, type Site, type SimObjectOptions } from "../kernel/heap.js";
 import type { Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
@@ -27,6 +27,10 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
   /** @internal The exclusive owner. */ owner: Task | null = null;
   /** @internal Where the owner acquired it. */ ownerSite: Site | null = null;
   readonly lockClass: LockClass;
+  // Effects are immutable, so each lock makes its own once instead of one per operation.
+  /** @internal */ readonly lockEffect: Effect;
+  /** @internal */ readonly trylockEffect: Effect;
+  /** @internal */ readonly unlockEffect: Effect;
 
   /**
    * `className` is the lockdep class: locks initialised by the same code share
@@ -37,6 +41,9 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
     if (typeof className !== "string" || className === "") throw new ArgumentError("className", "a lock needs a lockdep class name");
     super(sim, typeName, { ...options, name: options.name ?? className });
     this.lockClass = sim.lockdep.lockClass(className, waitType);
+    this.lockEffect = new Effect("lock", this, this);
+    this.trylockEffect = new Effect("trylock", this);
+    this.unlockEffect = new Effect("unlock", this);
   }
 
   /** @internal Waitable: an exclusive acquisition can proceed when nobody holds it. */

@@ -70,7 +70,7 @@ function* mutexLock(this: Mutex, subclass: number): Generator<Effect, void, unkn
   const task = current();
   const slept = !checkMightSleep(task, "mutex_lock");
   this.sim.lockdep.acquire(task, this, "mutex_lock", { subclass, sleepReported: slept });
-  yield new Effect("lock", this, this);
+  yield this.lockEffect;
   guardLive(this, "Mutex.lock");
   this.owner = task;
   this.ownerSite = this.sim.site("mutex_lock");
@@ -96,7 +96,7 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
 }
 
 function* mutexTrylock(this: Mutex): Generator<Effect, boolean, unknown> {
-  yield new Effect("trylock", this);
+  yield this.trylockEffect;
   guardLive(this, "Mutex.trylock");
   if (this.owner !== null) {
     this.sim.note("busy");
@@ -111,7 +111,7 @@ function* mutexTrylock(this: Mutex): Generator<Effect, boolean, unknown> {
 }
 
 function* mutexUnlock(this: Mutex): Generator<Effect, void, unknown> {
-  yield new Effect("unlock", this);
+  yield this.unlockEffect;
   guardLive(this, "Mutex.unlock");
   const task = current();
   // Unlocking someone else's mutex is reported and refused, so the real

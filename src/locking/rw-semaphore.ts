@@ -138,7 +138,7 @@ function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void
   this.sim.lockdep.acquire(task, this, "down_write", { subclass, sleepReported: slept });
   // INVARIANT: from here until it has the lock, this writer holds off new readers.
   this.writersWaiting.push(task);
-  yield new Effect("lock", this, this);
+  yield this.lockEffect;
   this.writersWaiting.splice(this.writersWaiting.indexOf(task), 1);
   guardLive(this, "RwSemaphore.downWrite");
   this.owner = task;
@@ -147,7 +147,7 @@ function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void
 }
 
 function* downReadTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown> {
-  yield new Effect("trylock", this);
+  yield this.trylockEffect;
   guardLive(this, "RwSemaphore.downReadTrylock");
   if (!this.readSide.canProceed(current())) {
     this.sim.note("busy");
@@ -161,7 +161,7 @@ function* downReadTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown
 }
 
 function* downWriteTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown> {
-  yield new Effect("trylock", this);
+  yield this.trylockEffect;
   guardLive(this, "RwSemaphore.downWriteTrylock");
   const task = current();
   if (!this.canProceed(task)) {
@@ -176,7 +176,7 @@ function* downWriteTrylock(this: RwSemaphore): Generator<Effect, boolean, unknow
 }
 
 function* upRead(this: RwSemaphore): Generator<Effect, void, unknown> {
-  yield new Effect("unlock", this);
+  yield this.unlockEffect;
   guardLive(this, "RwSemaphore.upRead");
   const task = current();
   const n = this.readers.get(task);
@@ -186,7 +186,7 @@ function* upRead(this: RwSemaphore): Generator<Effect, void, unknown> {
 }
 
 function* upWrite(this: RwSemaphore): Generator<Effect, void, unknown> {
-  yield new Effect("unlock", this);
+  yield this.unlockEffect;
   guardLive(this, "RwSemaphore.upWrite");
   const task = current();
   if (!this.sim.lockdep.release(task, this, this.owner) || this.owner !== task) return;
@@ -195,7 +195,7 @@ function* upWrite(this: RwSemaphore): Generator<Effect, void, unknown> {
 }
 
 function* downgrade(this: RwSemaphore): Generator<Effect, void, unknown> {
-  yield new Effect("unlock", this);
+  yield this.unlockEffect;
   guardLive(this, "RwSemaphore.downgrade");
   const task = current();
   if (this.owner !== task) {

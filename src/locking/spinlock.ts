@@ -83,7 +83,7 @@ function* spinLock(this: SpinLock, op: string, subclass: number): Generator<Effe
   // Preemption goes off before spinning: a waiter is atomic too.
   task.preemptCount++;
   this.sim.lockdep.acquire(task, this, op, { subclass });
-  yield new Effect("lock", this, this);
+  yield this.lockEffect;
   guardLive(this, "SpinLock.lock");
   this.owner = task;
   this.ownerSite = this.sim.site(op);
@@ -104,7 +104,7 @@ function* spinLockBh(this: SpinLock): Generator<Effect, void, unknown> {
 }
 
 function* spinTrylock(this: SpinLock): Generator<Effect, boolean, unknown> {
-  yield new Effect("trylock", this);
+  yield this.trylockEffect;
   guardLive(this, "SpinLock.trylock");
   if (this.owner !== null) {
     this.sim.note("busy");
@@ -131,12 +131,12 @@ function release(lock: SpinLock): boolean {
 }
 
 function* spinUnlock(this: SpinLock): Generator<Effect, void, unknown> {
-  yield new Effect("unlock", this);
+  yield this.unlockEffect;
   release(this);
 }
 
 function* spinUnlockIrqrestore(this: SpinLock, flags: IrqFlags): Generator<Effect, void, unknown> {
-  yield new Effect("unlock", this);
+  yield this.unlockEffect;
   release(this);
   const task = current();
   // Restore exactly what was saved, as local_irq_restore() does.
@@ -145,7 +145,7 @@ function* spinUnlockIrqrestore(this: SpinLock, flags: IrqFlags): Generator<Effec
 }
 
 function* spinUnlockBh(this: SpinLock): Generator<Effect, void, unknown> {
-  yield new Effect("unlock", this);
+  yield this.unlockEffect;
   release(this);
   const task = current();
   if (task.bhOff > 0) bhRestore(task);
