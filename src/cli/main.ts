@@ -33,11 +33,11 @@ import { decodeToken } from "../explore/replay.js";
 import type { Report, ReportKind } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { catalog } from "../scenarios/catalog.js";
-import { runSeeds, type CatalogScenario, type VariantName } from "../scenarios/scenario.js";
+import type { CatalogScenario, VariantName } from "../scenarios/scenario.js";
 
 /** Options of `gpuvm-sim demo`. */
 export interface DemoOptions {
-  /** Executions per variant (default 200). */
+  /** Execution budget per variant (default 200); the exhaustive search may finish sooner. */
   readonly seeds?: number;
   /** Print a JSON array of results instead of text (default false). */
   readonly json?: boolean;
@@ -59,10 +59,14 @@ export interface DemoResult {
   readonly expected: ReportKind;
   /** The kind of the first report filed, or null if none was. */
   readonly kind: ReportKind | null;
-  /** Executions up to and including the first failure, or the whole budget. */
+  /** Executions up to and including the first failure, or all that ran. */
   readonly executions: number;
-  /** Seed of the first failing execution, or null. */
-  readonly seed: number | null;
+  /** How the exploration ended: the first failure, the budget, or every schedule run. */
+  readonly stoppedBy: ExploreResult["stoppedBy"];
+  /** The strategy that found the first failure, or null. */
+  readonly strategy: string | null;
+  /** The replay token of the first failure, or null. */
+  readonly token: string | null;
   readonly elapsedMs: number;
   /** The first report filed, or null. */
   readonly report: Report | null;
@@ -73,8 +77,8 @@ const VARIANTS: readonly VariantName[] = ["buggy", "fixed"];
 
 /** Run one variant and judge it. */
 function runVariant(scenario: CatalogScenario, variant: VariantName, seeds: number): DemoResult {
-  const run = runSeeds(scenario.variants[variant], { seeds });
-  const failure = run.firstFailure;
+  const run = explore(scenario.variants[variant], { name: `${scenario.name}.${variant}`, executions: seeds });
+  const failure = run.failures[0] ?? null;
   const report = failure?.report ?? null;
   const verdict: Verdict =
     variant === "buggy" ? (report?.kind === scenario.expect ? "caught" : "MISSED") : report === null ? "pass" : "FAILED";
@@ -85,8 +89,10 @@ function runVariant(scenario: CatalogScenario, variant: VariantName, seeds: numb
     expected: scenario.expect,
     kind: report?.kind ?? null,
     executions: run.executions,
-    seed: failure?.seed ?? null,
-    elapsedMs: run.elapsedMs,
+    stoppedBy: run.stoppedBy,
+    strategy: failure?.strategy ?? null,
+    token: failure?.token ?? null,
+    elapsedMs: run.timeMs,
     report,
   };
 }
@@ -102,9 +108,9 @@ function isGood(r: DemoResult): boolean {
 /** Why a row is bad, in one line. */
 function complaint(r: DemoResult, seeds: number): string {
   const where = `${r.scenario} (${r.variant})`;
-  if (r.variant === "fixed") return `${where}: unexpected ${r.kind ?? "?"} report at seed ${r.seed ?? "?"}`;
-  if (r.kind === null) return `${where}: no ${r.expected} report in ${seeds} executions`;
-  return `${where}: expected ${r.expected}, but the first report was ${r.kind} at seed ${r.seed ?? "?"}`;
+  if (r.variant === "fixed") return `${where}: unexpected ${r.kind ?? "?"} report in execution ${r.executions}`;
+  if (r.kind === null) return `${where}: no ${r.expected} report in ${r.executions} executions (budget ${seeds})`;
+  return `${where}: expected ${r.expected}, but the first report was ${r.kind} in execution ${r.executions}`;
 }
 
 /** The summary table, columns aligned, with a header and a rule. */
@@ -139,8 +145,8 @@ export function runDemo(options: DemoOptions, write: (s: string) => void): numbe
       // A caught bug shows the report that caught it; a failing fixed variant shows what it should not have.
       const heading =
         r.variant === "buggy"
-          ? `${r.scenario} (buggy): ${r.verdict === "caught" ? "caught" : "MISSED"} at seed ${r.seed ?? "?"}, execution ${r.executions}`
-          : `${r.scenario} (fixed): FAILED, unexpected report at seed ${r.seed ?? "?"}`;
+          ? `${r.scenario} (buggy): ${r.verdict === "caught" ? "caught" : "MISSED"} by ${r.strategy ?? "?"} in execution ${r.executions}`
+          : `${r.scenario} (fixed): FAILED, unexpected report in execution ${r.executions}`;
       write(`${heading}\n${formatReport(r.report)}\n\n`);
     }
   }
@@ -154,7 +160,10 @@ export function runDemo(options: DemoOptions, write: (s: string) => void): numbe
     if (bad.length === 0) {
       const buggy = results.filter((r) => r.variant === "buggy").length;
       const fixed = results.length - buggy;
-      write(`\nOK: ${plural(buggy, "buggy variant")} caught; ${plural(fixed, "fixed variant")} passed ${plural(seeds, "execution")} each.\n`);
+      write(
+        `\nOK: ${plural(buggy, "buggy variant")} caught; ${plural(fixed, "fixed variant")} passed ` +
+          `(every schedule, or ${plural(seeds, "execution")}, whichever came first).\n`,
+      );
     } else {
       write(`\nFAILED:\n${bad.map((r) => `  ${complaint(r, seeds)}`).join("\n")}\n`);
     }

@@ -7,11 +7,11 @@
  * must produce a report of the kind it names, and a fixed variant, which must
  * produce none over the whole budget.
  *
- * `runSeeds` is a stand-in, not the explorer: it runs seed after seed with the
- * random scheduler and stops at the first execution that files a report. It
- * has no strategies (PCT, DFS), no partial-order reduction, no shrinking and
- * no parallelism; the interleaving explorer replaces it when it lands. Only
- * its elapsed time reads the real clock, and never from inside a simulation.
+ * `runSeeds` is a plain seed loop: it runs seed after seed with the random
+ * scheduler and stops at the first execution that files a report, each run
+ * in its own Sim that a test can inspect. `gpuvm-sim demo` uses `explore()`
+ * instead (strategies, reduction, shrinking, replay tokens). Only its elapsed
+ * time reads the real clock, and never from inside a simulation.
  */
 import { ArgumentRangeError } from "../errors.js";
 import { Sim, type SimOptions } from "../kernel/sim.js";
@@ -91,8 +91,7 @@ export function runOnce(scenario: Scenario, options: Omit<SimOptions, "onReport"
  * Run `scenario` with seeds `firstSeed`, `firstSeed + 1`, … until one
  * execution files a report or the budget of `seeds` executions is spent.
  *
- * A simple seed loop standing in for the interleaving explorer: see the
- * header of this file for what it does not do.
+ * A plain seed loop: see the header of this file.
  */
 export function runSeeds(scenario: Scenario, options: RunSeedsOptions = {}): SeedRunResult {
   const budget = options.seeds ?? DEFAULT_SEEDS;

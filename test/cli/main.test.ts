@@ -27,13 +27,15 @@ function demo(options: Parameters<typeof runDemo>[0]): { code: number; out: stri
   return { code, out };
 }
 
+// Buggy variants are caught in the first execution; fixed ones pass once the
+// portfolio's exhaustive search has run every schedule (or the budget is spent).
 const ROW = {
-  uafBuggy: /^uaf-last-reference\s+buggy\s+caught\s+use-after-free\s+\d+\s+\d+\.\d$/m,
-  uafFixed: /^uaf-last-reference\s+fixed\s+pass\s+-\s+50\s+\d+\.\d$/m,
+  uafBuggy: /^uaf-last-reference\s+buggy\s+caught\s+use-after-free\s+1\s+\d+\.\d$/m,
+  uafFixed: /^uaf-last-reference\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
   deadlockBuggy: /^completion-deadlock\s+buggy\s+caught\s+deadlock\s+1\s+\d+\.\d$/m,
-  deadlockFixed: /^completion-deadlock\s+fixed\s+pass\s+-\s+50\s+\d+\.\d$/m,
+  deadlockFixed: /^completion-deadlock\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
   reclaimBuggy: /^shrinker-resv-inversion\s+buggy\s+caught\s+lock-order-cycle\s+1\s+\d+\.\d$/m,
-  reclaimFixed: /^shrinker-resv-inversion\s+fixed\s+pass\s+-\s+50\s+\d+\.\d$/m,
+  reclaimFixed: /^shrinker-resv-inversion\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
 };
 
 describe("runDemo", () => {
@@ -41,7 +43,7 @@ describe("runDemo", () => {
     const { code, out } = demo({ seeds: 50 });
     expect(code).toBe(0);
     // Each caught bug's report, as KASAN/lockdep-like text.
-    expect(out).toContain("uaf-last-reference (buggy): caught at seed 0, execution 1");
+    expect(out).toMatch(/^uaf-last-reference \(buggy\): caught by \S+ in execution 1$/m);
     expect(out).toContain("BUG: gpuvm-sim: use-after-free in Bo.size");
     expect(out).toContain("INFO: gpuvm-sim: deadlock: all 2 live tasks are blocked");
     expect(out).toContain("reset/1 -> sched/2 -> reset/1");
@@ -52,13 +54,15 @@ describe("runDemo", () => {
     const at = (name: string) => out.search(new RegExp(`^${name}\\s+buggy`, "m"));
     expect(at("uaf-last-reference")).toBeLessThan(at("completion-deadlock"));
     expect(at("completion-deadlock")).toBeLessThan(at("shrinker-resv-inversion"));
-    expect(out).toContain("OK: 3 buggy variants caught; 3 fixed variants passed 50 executions each.");
+    expect(out).toContain("OK: 3 buggy variants caught; 3 fixed variants passed (every schedule, or 50 executions, whichever came first).");
   });
 
-  it("uses a budget of 200 by default", () => {
-    const { code, out } = demo({ quiet: true });
+  it("uses a budget of 200 by default, and the fixed variants are proven before it runs out", () => {
+    const { code, out } = demo({ json: true });
     expect(code).toBe(0);
-    expect(out).toMatch(/^uaf-last-reference\s+fixed\s+pass\s+-\s+200\s/m);
+    const fixed = (JSON.parse(out) as DemoResult[]).filter((r) => r.variant === "fixed");
+    for (const r of fixed) expect(r).toMatchObject({ verdict: "pass", stoppedBy: "exhausted" });
+    for (const r of fixed) expect(r.executions).toBeLessThan(200);
   });
 
   it("prints only the table with quiet", () => {
@@ -82,7 +86,8 @@ describe("runDemo", () => {
       ["shrinker-resv-inversion", "fixed", "pass", null],
     ]);
     expect(results[0]?.report?.kind).toBe("use-after-free");
-    expect(results[1]).toMatchObject({ executions: 10, seed: null, report: null });
+    expect(results[0]?.token).toMatch(/^gpuvm-sim:2:/);
+    expect(results[1]).toMatchObject({ token: null, strategy: null, report: null });
   });
 
   it("exits 1 and says which variant is wrong: a missed bug, an unexpected report", () => {
@@ -109,13 +114,13 @@ describe("runDemo", () => {
     };
     const { code, out } = demo({ seeds: 5, scenarios: [broken] });
     expect(code).toBe(1);
-    expect(out).toMatch(/^broken\s+buggy\s+MISSED\s+-\s+5\s/m);
+    expect(out).toMatch(/^broken\s+buggy\s+MISSED\s+-\s+\d+\s/m);
     expect(out).toMatch(/^broken\s+fixed\s+FAILED\s+double-free\s+1\s/m);
     // The unexpected report is printed in full.
-    expect(out).toContain("broken (fixed): FAILED, unexpected report at seed 0");
+    expect(out).toContain("broken (fixed): FAILED, unexpected report in execution 1");
     expect(out).toContain("BUG: gpuvm-sim: double-free of Thing#1");
-    expect(out).toContain("broken (buggy): no use-after-free report in 5 executions");
-    expect(out).toContain("broken (fixed): unexpected double-free report at seed 0");
+    expect(out).toMatch(/broken \(buggy\): no use-after-free report in \d+ executions \(budget 5\)/);
+    expect(out).toContain("broken (fixed): unexpected double-free report in execution 1");
   });
 
   it("counts a buggy variant caught with the wrong kind as missed", () => {
@@ -134,7 +139,7 @@ describe("runDemo", () => {
     const { code, out } = demo({ seeds: 3, scenarios: [wrongKind] });
     expect(code).toBe(1);
     expect(out).toMatch(/^wrong-kind\s+buggy\s+MISSED\s+leak\s+1\s/m);
-    expect(out).toContain("wrong-kind (buggy): expected deadlock, but the first report was leak at seed 0");
+    expect(out).toContain("wrong-kind (buggy): expected deadlock, but the first report was leak in execution 1");
   });
 
   it("rejects a budget that is not a positive integer", () => {
@@ -151,7 +156,9 @@ describe("formatTable", () => {
       expected: "leak",
       kind: null,
       executions,
-      seed: null,
+      stoppedBy: "executions",
+      strategy: null,
+      token: null,
       elapsedMs,
       report: null,
     });
