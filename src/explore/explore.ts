@@ -182,13 +182,21 @@ function withToken(reports: readonly Report[], token: string, simToken: string):
   );
 }
 
-/**
- * Explore the interleavings of `scenario`. Returns statistics and the
- * failures found; never throws for a failure (use the Vitest matchers, or
- * check `failures`).
- */
-export function explore(scenario: Scenario, options: ExploreOptions = {}): ExploreResult {
-  if (typeof scenario !== "function") throw new ArgumentError("scenario", "must be a function (sim) => void");
+/** @internal explore()'s options, checked and with their defaults. */
+export interface ResolvedOptions {
+  readonly strategy: Resolved;
+  readonly budget: number;
+  readonly maxSteps: number;
+  readonly seed: number;
+  readonly seedU32: number;
+  readonly timeMs: number;
+  readonly shard: readonly [number, number];
+  readonly stopAtFirst: boolean;
+  readonly shrink: boolean;
+}
+
+/** @internal Check `options` (typed errors naming the option) and fill in the defaults. */
+export function resolveOptions(options: ExploreOptions): ResolvedOptions {
   const strategy = resolveStrategy(options.strategy);
   const budget = positive("executions", options.executions, DEFAULTS.executions);
   const maxSteps = positive("maxSteps", options.maxSteps, DEFAULTS.maxSteps);
@@ -200,10 +208,29 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
   if (!Number.isSafeInteger(shardCount) || shardCount < 1 || !Number.isSafeInteger(shardIndex) || shardIndex < 0 || shardIndex >= shardCount) {
     throw new ArgumentRangeError("shard", `must be [index, count] with 0 <= index < count, got [${shardIndex}, ${shardCount}]`);
   }
+  return {
+    strategy,
+    budget,
+    maxSteps,
+    seed,
+    seedU32: Number(BigInt.asUintN(32, BigInt(seed))),
+    timeMs,
+    shard: [shardIndex, shardCount],
+    stopAtFirst: options.stopAtFirst ?? true,
+    shrink: options.shrink ?? true,
+  };
+}
+
+/**
+ * Explore the interleavings of `scenario`. Returns statistics and the
+ * failures found; never throws for a failure (use the Vitest matchers, or
+ * check `failures`).
+ */
+export function explore(scenario: Scenario, options: ExploreOptions = {}): ExploreResult {
+  if (typeof scenario !== "function") throw new ArgumentError("scenario", "must be a function (sim) => void");
+  const { strategy, budget, maxSteps, seed, seedU32, timeMs, shard, stopAtFirst, shrink: doShrink } = resolveOptions(options);
+  const [shardIndex, shardCount] = shard;
   const name = options.name ?? (scenario.name === "" ? "scenario" : scenario.name);
-  const stopAtFirst = options.stopAtFirst ?? true;
-  const doShrink = options.shrink ?? true;
-  const seedU32 = Number(BigInt.asUintN(32, BigInt(seed)));
 
   const dfs =
     strategy.kind === "dfs" || strategy.kind === "portfolio"

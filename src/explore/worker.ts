@@ -20,10 +20,10 @@
  *   token);
  * - `explore`: a whole explore() run (the DFS strategy: a sequential search).
  *
- * Until explore.ts exports its per-execution pieces, the functions at the
- * end of this file (option resolution, newSim, runOne, withToken,
- * describeDfs, makeFailure, findDeadlock) are copies of its private ones;
- * test/explore/pool.test.ts checks that both give identical results.
+ * Option checking, running one execution and making a Failure are
+ * explore.ts's own (internal) functions, so the pool cannot drift from
+ * explore(); test/explore/pool.test.ts checks that both give identical
+ * results.
  */
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -32,14 +32,12 @@ import { deriveSeed } from "../kernel/prng.js";
 import type { Checks } from "../kernel/sim.js";
 import type { Report } from "../report/report.js";
 import {
-  DEFAULTS,
   describeDfs,
   explore,
   fingerprint,
   makeFailure,
   newSim,
-  positive,
-  resolveStrategy,
+  resolveOptions,
   runOne,
   type ExploreOptions,
   type Failure,
@@ -432,21 +430,10 @@ export default async function handle(task: WorkerTask): Promise<WorkerReply<unkn
   }
 }
 
-// -- copies of explore.ts's private pieces (see the header) ---------------
-
-/** Check and resolve `options` exactly as explore() does, with the same errors. */
+/** Check and resolve `options` exactly as explore() does (the same code, the same errors). */
 export function resolvePlan(target: ScenarioModule, options: ExploreOptions, start: number): RunPlan {
-  const { kind, depth, dfs } = resolveStrategy(options.strategy);
-  const budget = positive("executions", options.executions, DEFAULTS.executions);
-  const maxSteps = positive("maxSteps", options.maxSteps, DEFAULTS.maxSteps);
-  const seed = options.seed ?? DEFAULTS.seed;
-  if (!Number.isSafeInteger(seed)) throw new ArgumentRangeError("seed", `must be a safe integer, got ${seed}`);
-  const timeMs = options.timeMs ?? Infinity;
-  if (!(timeMs > 0)) throw new ArgumentRangeError("timeMs", `must be > 0, got ${timeMs}`);
-  const [shardIndex, shardCount] = options.shard ?? [0, 1];
-  if (!Number.isSafeInteger(shardCount) || shardCount < 1 || !Number.isSafeInteger(shardIndex) || shardIndex < 0 || shardIndex >= shardCount) {
-    throw new ArgumentRangeError("shard", `must be [index, count] with 0 <= index < count, got [${shardIndex}, ${shardCount}]`);
-  }
+  const { strategy, budget, maxSteps, seed, seedU32, timeMs, shard, stopAtFirst, shrink } = resolveOptions(options);
+  const { kind, depth, dfs } = strategy;
   return {
     target: { module: target.module, export: target.export },
     kind,
@@ -455,12 +442,12 @@ export function resolvePlan(target: ScenarioModule, options: ExploreOptions, sta
     budget,
     maxSteps,
     seed,
-    seedU32: Number(BigInt.asUintN(32, BigInt(seed))),
+    seedU32,
     checks: options.checks ?? null,
-    stopAtFirst: options.stopAtFirst ?? true,
-    shrink: options.shrink ?? true,
+    stopAtFirst,
+    shrink,
     name: options.name ?? null,
-    shard: [shardIndex, shardCount],
+    shard,
     deadline: start + timeMs,
   };
 }
