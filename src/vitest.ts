@@ -27,7 +27,7 @@
  */
 import { expect, test, type MatcherState } from "vitest";
 import { ArgumentError } from "./errors.js";
-import { explore, type ExploreOptions, type ExploreResult, type ExploreStrategy, type Failure, type Scenario } from "./explore/explore.js";
+import { explore, failureHeading, type ExploreOptions, type ExploreResult, type ExploreStrategy, type Failure, type Scenario } from "./explore/explore.js";
 import type { Report, ReportKind } from "./report/report.js";
 import { formatReport } from "./report/text.js";
 
@@ -154,15 +154,7 @@ export function formatStatistics(result: ExploreResult, strategy: string | null 
 
 /** One failure: a heading, then its report (which ends with its replay line). */
 function formatFailure(f: Failure, index: number, count: number, report: Report = f.report): string {
-  const switches = (n: number) => `${n} context switch${n === 1 ? "" : "es"}`;
-  const shrunk =
-    f.shrunk === null
-      ? ""
-      : f.shrunk.from === f.shrunk.to
-        ? `, ${switches(f.shrunk.to)} (shrinking found no fewer)`
-        : `, shrunk from ${switches(f.shrunk.from)} to ${f.shrunk.to}`;
-  const which = f.reports.length > 1 ? ` (report ${f.reports.indexOf(report) + 1} of ${f.reports.length} in that execution)` : "";
-  return `Failure ${index + 1} of ${count}: ${report.kind}, found by ${f.strategy} at execution ${f.execution}${shrunk}${which}\n${formatReport(report)}`;
+  return `${failureHeading(f, index, count, report)}\n${formatReport(report)}`;
 }
 
 function formatFailures(failures: readonly Failure[]): string {

@@ -28,7 +28,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
-import { explore, replay, type ExploreOptions, type ExploreResult, type Failure, type Scenario } from "../explore/explore.js";
+import { explore, failureHeading, replay, type ExploreOptions, type ExploreResult, type Scenario } from "../explore/explore.js";
 import { decodeToken } from "../explore/replay.js";
 import type { Report, ReportKind } from "../report/report.js";
 import { formatReport } from "../report/text.js";
@@ -304,20 +304,6 @@ function exploreOptionsOf(o: ExploreCommandOptions): ExploreOptions {
     stopAtFirst: o.allFailures !== true,
     shrink: o.shrink !== false,
   };
-}
-
-function switches(n: number): string {
-  return plural(n, "context switch").replace(/switchs$/, "switches");
-}
-
-function failureHeading(f: Failure, index: number, count: number): string {
-  const shrunk =
-    f.shrunk === null
-      ? ""
-      : f.shrunk.from === f.shrunk.to
-        ? `, ${switches(f.shrunk.to)} (shrinking found no fewer)`
-        : `, shrunk from ${switches(f.shrunk.from)} to ${f.shrunk.to}`;
-  return `Failure ${index + 1} of ${count}: ${f.report.kind}, found by ${f.strategy} at execution ${f.execution}${shrunk}`;
 }
 
 /** One line of statistics, then a line per limit that cut the run short. */

@@ -408,6 +408,23 @@ function findDeadlock(scenario: Scenario, ctx: FailureContext): Failure["deadloc
   return null;
 }
 
+/**
+ * @internal One line naming a failure: the report's kind, which strategy
+ * found it in which execution, and what shrinking did. Shared by the CLI and
+ * the Vitest messages.
+ */
+export function failureHeading(f: Failure, index: number, count: number, report: Report = f.report): string {
+  const switches = (n: number) => `${n} context switch${n === 1 ? "" : "es"}`;
+  const shrunk =
+    f.shrunk === null
+      ? ""
+      : f.shrunk.from === f.shrunk.to
+        ? `, ${switches(f.shrunk.to)} (shrinking found no fewer)`
+        : `, shrunk from ${switches(f.shrunk.from)} to ${f.shrunk.to}`;
+  const which = f.reports.length > 1 && report !== f.report ? ` (report ${f.reports.indexOf(report) + 1} of ${f.reports.length} in that execution)` : "";
+  return `Failure ${index + 1} of ${count}: ${report.kind}, found by ${f.strategy} at execution ${f.execution}${shrunk}${which}`;
+}
+
 /** What replay() found. */
 export interface ReplayResult {
   /** The reports of the replayed execution (with JavaScript stacks at every site, unless `stacks: false`). */
