@@ -22,6 +22,7 @@ import {
   type Failure,
   type Scenario,
 } from "../../src/index.js";
+import { abba } from "./fixtures/scenarios.js";
 
 /** Every failure found in this file, replayed at the end. */
 const found: { scenario: Scenario; failure: Failure; checks?: { lockdep: boolean } }[] = [];
@@ -35,24 +36,6 @@ function find(scenario: Scenario, strategy: ExploreStrategy, executions: number,
 }
 
 // -- the known-bug programs ------------------------------------------------
-
-/** AB-BA: each task holds one mutex and wants the other. */
-const abba: Scenario = (sim) => {
-  const a = new Mutex(sim, "A", { static: true });
-  const b = new Mutex(sim, "B", { static: true });
-  sim.spawn("t1", "process", function* () {
-    yield* a.lock();
-    yield* b.lock();
-    yield* b.unlock();
-    yield* a.unlock();
-  });
-  sim.spawn("t2", "process", function* () {
-    yield* b.lock();
-    yield* a.lock();
-    yield* a.unlock();
-    yield* b.unlock();
-  });
-};
 
 class Log extends SimObject {
   readonly entries: string[] = [];
