@@ -163,13 +163,20 @@ export function newSim(seed: number, maxSteps: number, checks: Partial<Checks> |
 }
 
 /** @internal Run the scenario in `sim` under `strategy`; the reports that count as failures. */
-export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): { reports: Report[]; stepBound: boolean; simToken: string } {
+export function runOne(
+  scenario: Scenario,
+  sim: Sim,
+  strategy: Strategy,
+): { reports: Report[]; stepBound: boolean; simToken: string; trace: string } {
   sim.setStrategy(strategy);
   scenario(sim);
   const outcome = sim.runAll().outcome;
   if (outcome === "done") sim.checkLeaks();
-  const reports = sim.reports.filter((r) => r.kind !== "step-limit");
-  return { reports, stepBound: outcome === "step-limit", simToken: sim.replayToken };
+  // A run cut short by the reduction (the only way an explored run stops)
+  // repeats an explored schedule: what it found is found there, with a
+  // token that replays to the end.
+  const reports = outcome === "stopped" ? [] : sim.reports.filter((r) => r.kind !== "step-limit");
+  return { reports, stepBound: outcome === "step-limit", simToken: sim.replayToken, trace: sim.traceHash };
 }
 
 /**
@@ -297,7 +304,7 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     if (seen.has(fp)) continue;
     seen.add(fp);
     failures.push(
-      makeFailure(scenario, { name, label, execSeed, index: i, maxSteps, checks: options.checks, shrink: doShrink }, sim.choices, reports, sim.replayToken, fp),
+      makeFailure(scenario, { name, label, execSeed, index: i, maxSteps, checks: options.checks, shrink: doShrink }, sim.choices, reports, sim.replayToken, sim.traceHash, fp),
     );
     if (stopAtFirst) {
       stoppedBy = "failure";
@@ -346,21 +353,23 @@ export function makeFailure(
   choices: readonly number[],
   reports: readonly Report[],
   simToken: string,
+  trace: string,
   fp: string,
 ): Failure {
   let finalChoices = choices;
   let finalReports = reports;
   let finalSimToken = simToken;
+  let finalTrace = trace;
   let shrunk: Failure["shrunk"] = null;
   if (ctx.shrink) {
-    const trialReports = new Map<readonly number[], { reports: Report[]; simToken: string }>();
+    const trialReports = new Map<readonly number[], { reports: Report[]; simToken: string; trace: string }>();
     const run = (c: readonly number[]): Trial => {
       const sim = newSim(ctx.execSeed, ctx.maxSteps, ctx.checks);
       const guide = new GuidedStrategy(c);
-      const { reports: rs, simToken } = runOne(scenario, sim, guide);
+      const { reports: rs, simToken, trace: t2 } = runOne(scenario, sim, guide);
       const first = rs[0];
       const t = { fails: first !== undefined && fingerprint(first) === fp, choices: [...sim.choices], switches: guide.switches };
-      trialReports.set(t.choices, { reports: rs, simToken });
+      trialReports.set(t.choices, { reports: rs, simToken, trace: t2 });
       return t;
     };
     const original = run(choices);
@@ -370,10 +379,11 @@ export function makeFailure(
       finalChoices = best.choices;
       finalReports = kept.reports;
       finalSimToken = kept.simToken;
+      finalTrace = kept.trace;
       shrunk = { from: original.fails ? original.switches : best.switches, to: best.switches };
     }
   }
-  const token = encodeToken({ version: VERSION, scenario: ctx.name, strategy: ctx.label, seed: ctx.execSeed, choices: finalChoices });
+  const token = encodeToken({ version: VERSION, scenario: ctx.name, strategy: ctx.label, seed: ctx.execSeed, trace: finalTrace, choices: finalChoices });
   const withTok = withToken(finalReports, token, finalSimToken);
   const first = withTok[0] as Report;
   return {
@@ -398,11 +408,11 @@ function findDeadlock(scenario: Scenario, ctx: FailureContext): Failure["deadloc
     const seed = deriveSeed(ctx.execSeed, 0x10000 + k);
     const sim = newSim(seed, ctx.maxSteps, ctx.checks);
     const pct = k % 2 === 0;
-    const { reports, simToken } = runOne(scenario, sim, pct ? new Pct(seed, 3, 64) : new RandomWalk(seed));
+    const { reports, simToken, trace } = runOne(scenario, sim, pct ? new Pct(seed, 3, 64) : new RandomWalk(seed));
     // A deadlock in which some task waits for a lock: the cycle, come true.
     const deadlock = reports.find((r) => r.kind === "deadlock" && r.blocked.some((e) => e.blockedIn === "lock"));
     if (deadlock === undefined) continue;
-    const token = encodeToken({ version: VERSION, scenario: ctx.name, strategy: pct ? "pct(3)" : "random", seed, choices: sim.choices });
+    const token = encodeToken({ version: VERSION, scenario: ctx.name, strategy: pct ? "pct(3)" : "random", seed, trace, choices: sim.choices });
     return { token, report: withToken([deadlock], token, simToken)[0] as Report };
   }
   return null;
@@ -459,6 +469,13 @@ export function replay(scenario: Scenario, token: string, options: ReplayOptions
   let divergence = strategy.divergence;
   if (divergence === null && !strategy.complete) {
     divergence = { choice: strategy.used, step: sim.step, reason: `the run ended after ${strategy.used} of the ${data.choices.length} recorded choices` };
+  }
+  if (divergence === null && sim.traceHash !== data.trace) {
+    divergence = {
+      choice: strategy.used,
+      step: sim.step,
+      reason: `the effects after the last recorded choice differ from the recording (trace ${sim.traceHash}, recorded ${data.trace})`,
+    };
   }
   if (divergence !== null && data.version !== VERSION) {
     divergence = { ...divergence, reason: `${divergence.reason} (the token was made by gpuvm-sim ${data.version}; this is ${VERSION})` };

@@ -3,12 +3,12 @@
  *
  * A token names everything one explored execution depends on: the token
  * format version, the library version, the scenario, the strategy that found
- * it, the execution's seed, and every choice the scheduler made, each with
- * four bits of the trace hash at that moment. Replaying follows the choices; when the scenario has
+ * it, the execution's seed, its final trace hash, and every choice the
+ * scheduler made, each with four bits of the trace hash at that moment. Replaying follows the choices; when the scenario has
  * changed, the first choice whose task is not enabled, whose kind differs, or
  * whose trace bits differ says where and why the replay diverged.
  *
- *   gpuvm-sim:2:<library version>:<scenario>:<strategy>:<seed>:<choices>
+ *   gpuvm-sim:2:<library version>:<scenario>:<strategy>:<seed>:<trace>:<choices>
  *
  * Choices are base-36 numbers separated by `.`, a run of equal ones written
  * once with `*count`.
@@ -29,6 +29,8 @@ export interface TokenData {
   /** The strategy that found the execution, as the explorer describes it (`pct(3)`, `dfs`). */
   readonly strategy: string;
   readonly seed: number;
+  /** The execution's final trace hash (Sim.traceHash): catches a change after the last choice. */
+  readonly trace: string;
   /** The recorded choices (see Scheduler.choices). */
   readonly choices: readonly number[];
 }
@@ -49,7 +51,7 @@ export function encodeToken(data: TokenData): string {
     parts.push(run >= 3 ? `${v.toString(36)}*${run.toString(36)}` : Array<string>(run).fill(v.toString(36)).join("."));
     i = j;
   }
-  return `${PREFIX}${data.version}:${encodeURIComponent(data.scenario)}:${encodeURIComponent(data.strategy)}:${data.seed}:${parts.join(".")}`;
+  return `${PREFIX}${data.version}:${encodeURIComponent(data.scenario)}:${encodeURIComponent(data.strategy)}:${data.seed}:${data.trace}:${parts.join(".")}`;
 }
 
 export function decodeToken(token: string): TokenData {
@@ -58,8 +60,9 @@ export function decodeToken(token: string): TokenData {
   };
   if (typeof token !== "string" || !token.startsWith(PREFIX)) bad(`it must start with ${PREFIX}`);
   const fields = token.slice(PREFIX.length).split(":");
-  if (fields.length !== 5) bad("it must have five fields after the format version");
-  const [version = "", scenario = "", strategy = "", seedText = "", choiceText = ""] = fields;
+  if (fields.length !== 6) bad("it must have six fields after the format version");
+  const [version = "", scenario = "", strategy = "", seedText = "", trace = "", choiceText = ""] = fields;
+  if (!/^[0-9a-f]{8}$/.test(trace)) bad("the trace hash is not 8 hex digits");
   const seed = Number(seedText);
   if (!Number.isSafeInteger(seed)) bad("the seed is not an integer");
   const choices: number[] = [];
@@ -72,7 +75,7 @@ export function decodeToken(token: string): TokenData {
       for (let k = 0; k < count; k++) choices.push(value);
     }
   }
-  return { version, scenario: decodeURIComponent(scenario), strategy: decodeURIComponent(strategy), seed, choices };
+  return { version, scenario: decodeURIComponent(scenario), strategy: decodeURIComponent(strategy), seed, trace, choices };
 }
 
 /** Where and why a replay stopped following its token. */

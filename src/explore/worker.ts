@@ -103,6 +103,8 @@ export interface DfsCandidate {
   readonly reports: readonly Report[];
   /** The execution's own Sim token, which the explorer's token replaces in the reports. */
   readonly simToken: string;
+  /** The execution's final trace hash, for its token. */
+  readonly trace: string;
 }
 
 /**
@@ -367,7 +369,7 @@ function runDfs(scenario: Scenario, t: DfsTask): DfsOutcome {
       break;
     }
     const prunedBefore = search.pruned;
-    const { reports, stepBound, simToken } = runOne(scenario, sim, next);
+    const { reports, stepBound, simToken, trace } = runOne(scenario, sim, next);
     const first = reports[0];
     const fp = first === undefined ? null : fingerprint(first);
     records.push({ index: i, kind: "dfs", steps: sim.step, stepBound, bound: 0, fp, pruned: search.pruned - prunedBefore });
@@ -376,7 +378,7 @@ function runDfs(scenario: Scenario, t: DfsTask): DfsOutcome {
     publishMin(shared, LOWEST_SURE_FAILURE, i);
     if (!seen.has(fp)) {
       seen.add(fp);
-      candidates.push({ index: i, choices: [...sim.choices], reports, simToken });
+      candidates.push({ index: i, choices: [...sim.choices], reports, simToken, trace });
     }
     if (plan.stopAtFirst) {
       end = null;
@@ -400,7 +402,7 @@ function runFailure(scenario: Scenario, t: FailureTask): Failure {
   if (record.kind === "dfs") {
     const c = t.candidate;
     if (c === null) throw new UsageError(`internal: DFS execution ${record.index} failed but its choices were not kept`);
-    return makeFailure(scenario, ctx, c.choices, c.reports, c.simToken, record.fp as string);
+    return makeFailure(scenario, ctx, c.choices, c.reports, c.simToken, c.trace, record.fp as string);
   }
   // Random and PCT executions depend only on their index (and PCT's bound): run it again.
   const again = runIndexed(scenario, plan, record.index, record.kind, record.bound);
@@ -410,7 +412,7 @@ function runFailure(scenario: Scenario, t: FailureTask): Failure {
         "(scenarios must not depend on anything but the Sim)",
     );
   }
-  return makeFailure(scenario, ctx, again.sim.choices, again.reports, again.simToken, record.fp as string);
+  return makeFailure(scenario, ctx, again.sim.choices, again.reports, again.simToken, again.sim.traceHash, record.fp as string);
 }
 
 async function perform(task: WorkerTask): Promise<unknown> {

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { condResched, defineOp, Effect, explore, Kref, Sim, SimObject, type Scenario } from "../../src/index.js";
+import { condResched, defineOp, Effect, explore, Kref, Sim, SimObject, type Scenario } from "../../../src/index.js";
 
 /** A shared cell: order-sensitive appends (a "trylock"-kind effect) and commuting increments (a kref get). */
 class Cell extends SimObject {
