@@ -261,13 +261,12 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     }
     // Which strategy runs execution i; DFS is sharded by subtree, the others by index.
     let kind = strategy.kind === "portfolio" ? (["random", "pct", "dfs"] as const)[i % 3] : strategy.kind;
-    if (dfs?.exhausted === true && (strategy.kind === "dfs" || !dfs.sawChoices)) {
-      // Every schedule was run (and there were no injected choices DFS leaves
-      // to the others): nothing is left to find.
+    if (dfs?.exhausted === true) {
+      // Every schedule (and every outcome of every injected choice) was run:
+      // nothing is left to find.
       stoppedBy = "exhausted";
       break;
     }
-    if (kind === "dfs" && dfs?.exhausted === true) kind = i % 2 === 0 ? "random" : "pct";
     if (kind !== "dfs" && i % shardCount !== shardIndex) continue;
     const execSeed = deriveSeed(seedU32, i);
     const sim = newSim(execSeed, maxSteps, options.checks);

@@ -467,7 +467,7 @@ class ParallelRun {
     for (const c of dfs.candidates) this.candidates.set(c.index, c);
     this.dfsDone = true;
     this.dfsEnd = dfs.end;
-    if (dfs.end !== null && dfs.end !== Infinity && !dfs.sawChoices) {
+    if (dfs.end !== null && dfs.end !== Infinity) {
       this.runEnd = Math.min(this.plan.budget, dfs.end + 1);
       Atomics.store(this.shared, RUN_END, this.runEnd);
     }

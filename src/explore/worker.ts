@@ -168,11 +168,6 @@ export interface DfsOutcome {
    * before either (a failure, the deadline, or nothing more needed).
    */
   readonly end: number | null;
-  /**
-   * Whether some DFS execution made an injected choice: if none did, the
-   * portfolio stops right after the search runs out (nothing is left to find).
-   */
-  readonly sawChoices: boolean;
 }
 
 /** An error crossing from a worker: classes do not survive structured clone, so it is rebuilt by name. */
@@ -385,7 +380,7 @@ function runDfs(scenario: Scenario, t: DfsTask): DfsOutcome {
       break;
     }
   }
-  return { records, candidates, end, sawChoices: search.sawChoices };
+  return { records, candidates, end };
 }
 
 function runFailure(scenario: Scenario, t: FailureTask): Failure {

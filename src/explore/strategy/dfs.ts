@@ -65,10 +65,15 @@ export function dependent(a: Sig, b: Sig): boolean {
   return !(a.kind === "kref-get" && b.kind === "kref-get");
 }
 
-/** The state before a choice, kept across executions. */
+/**
+ * The state before a choice, kept across executions: a choice of task, or
+ * (`outcome`) an injected choice among outcomes 0 .. n-1 (`sim.choose()`,
+ * where an interrupt lands), which are all explored and never reduced.
+ */
 interface Frame {
-  /** Task ids enabled, in the scheduler's order. */
+  /** Task ids enabled, in the scheduler's order; for an outcome frame, the outcomes. */
   readonly enabled: readonly number[];
+  readonly outcome: boolean;
   readonly sigs: ReadonlyMap<number, Sig>;
   /** The task that ran the step before (-1 at the start). */
   readonly prev: number;
@@ -99,8 +104,6 @@ export class DfsSearch {
   exhausted = false;
   /** Executions cut short because every enabled task was asleep. */
   pruned = 0;
-  /** Whether some execution made an injected choice (which DFS does not explore). */
-  sawChoices = false;
   private started = false;
   readonly reduction: "dpor" | "none";
   readonly preemptionBound: number;
@@ -142,15 +145,14 @@ export class DfsSearch {
     return null;
   }
 
-  /** Preemptions choosing `q` at `f` would cost. */
+  /** Preemptions choosing `q` at `f` would cost (none for an outcome). */
   preemptionCost(f: Frame, q: number): number {
-    return f.prev !== -1 && q !== f.prev && f.enabled.includes(f.prev) ? 1 : 0;
+    return !f.outcome && f.prev !== -1 && q !== f.prev && f.enabled.includes(f.prev) ? 1 : 0;
   }
 
-  /** Delays choosing `q` at `f` would cost: its distance from the round-robin default. */
+  /** Delays choosing `q` at `f` would cost: its distance from the round-robin default (none for an outcome). */
   delayCost(f: Frame, q: number): number {
-    const order = roundRobin(f.enabled, f.prev);
-    return order.indexOf(q);
+    return f.outcome ? 0 : roundRobin(f.enabled, f.prev).indexOf(q);
   }
 
   allowed(f: Frame, q: number): boolean {
@@ -198,7 +200,7 @@ class DfsExecution implements Strategy {
     let frame: Frame;
     if (c < frames.length) {
       frame = frames[c] as Frame;
-      if (!ids.includes(frame.chosen)) {
+      if (frame.outcome || !ids.includes(frame.chosen)) {
         throw new UsageError(
           `the scenario is not deterministic: a replayed schedule reached a state where task ${frame.chosen} is not enabled ` +
             "(scenarios must not depend on anything but the Sim: no Math.random, Date.now or state kept between runs)",
@@ -222,6 +224,7 @@ class DfsExecution implements Strategy {
     const search = this.search;
     const base = {
       enabled: ids,
+      outcome: false,
       sigs,
       prev: this.prev,
       preemptions: this.preemptions,
@@ -289,13 +292,34 @@ class DfsExecution implements Strategy {
     }
   }
 
-  /**
-   * Non-task choices take their first outcome here; random walks and PCT
-   * cover the others. (Making them DFS frames is future work.)
-   */
-  choose(_n: number): number {
-    this.search.sawChoices = true;
-    return 0;
+  /** An injected choice: a frame whose every outcome is explored, in order. */
+  choose(n: number): number {
+    const search = this.search;
+    const frames = search.frames;
+    const c = this.choice++;
+    const existing = frames[c];
+    if (existing !== undefined) {
+      if (!existing.outcome || existing.enabled.length !== n) {
+        throw new UsageError("the scenario is not deterministic: a replayed schedule made a different choice at the same point");
+      }
+      return existing.chosen;
+    }
+    const outcomes = Array.from({ length: n }, (_, i) => i);
+    const frame: Frame = {
+      enabled: outcomes,
+      outcome: true,
+      sigs: new Map(),
+      prev: this.prev,
+      preemptions: this.preemptions,
+      delays: this.delays,
+      sleep: new Map(),
+      chosen: outcomes.find((q) => search.mine(c, { enabled: outcomes }, q)) ?? 0,
+      backtrack: new Set(outcomes),
+      done: new Set<number>(),
+    };
+    frame.done.add(frame.chosen);
+    frames.push(frame);
+    return frame.chosen;
   }
 
   executed(task: Task, effect: Effect): void {

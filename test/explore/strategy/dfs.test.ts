@@ -135,3 +135,31 @@ describe("dfs: partial-order reduction is sound", () => {
     );
   });
 });
+
+describe("dfs: injected choices", () => {
+  it("explores every outcome of sim.choose(), each a frame of its own", () => {
+    // One task choosing among 3, then among 2: 6 executions, every pair of outcomes once.
+    const seen: string[] = [];
+    const choosy: Scenario = (sim) => {
+      sim.spawn("t", "process", function* () {
+        const a = yield* sim.choose(3);
+        const b = yield* sim.choose(2);
+        seen.push(`${a}${b}`);
+      });
+    };
+    const r = explore(choosy, { strategy: "dfs", executions: 100, stopAtFirst: false });
+    expect(r).toMatchObject({ executions: 6, exhausted: true });
+    expect(seen.sort()).toEqual(["00", "01", "10", "11", "20", "21"]);
+  });
+
+  it("finds a bug behind one outcome of a choice", () => {
+    const unlucky: Scenario = (sim) => {
+      sim.spawn("t", "process", function* () {
+        if ((yield* sim.choose(4)) === 3) throw new Error("the allocation failed and the error path is broken");
+      });
+    };
+    const r = explore(unlucky, { strategy: "dfs", executions: 100 });
+    expect(r.failures[0]?.report).toMatchObject({ kind: "task-exception" });
+    expect(r.failures[0]?.execution).toBe(3);
+  });
+});
