@@ -66,12 +66,3 @@ describe("public API", () => {
     for (const [name, value] of Object.entries(api)) expect(value, name).toBeDefined();
   });
 });
-
-describe("VERSION", () => {
-  it("is package.json's version (it goes into replay tokens)", async () => {
-    const { VERSION } = await import("../src/version.js");
-    const { readFileSync } = await import("node:fs");
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
-    expect(VERSION).toBe(pkg.version);
-  });
-});

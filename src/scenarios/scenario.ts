@@ -10,8 +10,7 @@
  * `runSeeds` is a plain seed loop: it runs seed after seed with the random
  * scheduler and stops at the first execution that files a report, each run
  * in its own Sim that a test can inspect. `gpuvm-sim demo` uses `explore()`
- * instead (strategies, reduction, shrinking, replay tokens). Only its elapsed
- * time reads the real clock, and never from inside a simulation.
+ * instead (strategies, reduction, shrinking, replay tokens).
  */
 import { ArgumentRangeError } from "../errors.js";
 import { Sim, type SimOptions } from "../kernel/sim.js";
@@ -68,8 +67,6 @@ export interface SeedRunResult {
   /** Executions run: the whole budget, or up to and including the first failure. */
   readonly executions: number;
   readonly firstFailure: SeedFailure | null;
-  /** Wall-clock time of the loop, in milliseconds (for people, never for assertions). */
-  readonly elapsedMs: number;
 }
 
 const DEFAULT_SEEDS = 200;
@@ -103,7 +100,6 @@ export function runSeeds(scenario: Scenario, options: RunSeedsOptions = {}): See
     throw new ArgumentRangeError("firstSeed", `must be a safe integer, and so must the last seed; got ${firstSeed}`);
   }
   const lockdep = options.lockdep ?? new Lockdep();
-  const start = performance.now();
   for (let i = 0; i < budget; i++) {
     const seed = firstSeed + i;
     const reports = runOnce(scenario, { seed, lockdep }).reports;
@@ -111,10 +107,9 @@ export function runSeeds(scenario: Scenario, options: RunSeedsOptions = {}): See
     if (report !== undefined) {
       return {
         executions: i + 1,
-        firstFailure: { seed, executionIndex: i, report, reports: [...reports] },
-        elapsedMs: performance.now() - start,
+        firstFailure: { seed, executionIndex: i, report, reports: [...reports] }
       };
     }
   }
-  return { executions: budget, firstFailure: null, elapsedMs: performance.now() - start };
+  return { executions: budget, firstFailure: null };
 }

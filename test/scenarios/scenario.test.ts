@@ -40,8 +40,7 @@ describe("runSeeds", () => {
 
   it("runs the whole budget when nothing is reported, seeds counting up from firstSeed", () => {
     const run = runSeeds(quiet, { seeds: 5, firstSeed: 3 });
-    expect(run).toMatchObject({ executions: 5, firstFailure: null });
-    expect(run.elapsedMs).toBeGreaterThanOrEqual(0);
+    expect(run).toEqual({ executions: 5, firstFailure: null });
   });
 
   it("gives each execution a fresh Sim with the next seed", () => {
