@@ -122,6 +122,15 @@ export function fingerprint(r: Report): string {
   return `${r.kind}: ${lines.replace(/\d+/g, "#")}`;
 }
 
+/**
+ * @internal PCT's estimate of an execution's length: the longest execution
+ * before it, at least 16. The worker pool uses the same rule, so results do
+ * not depend on the number of workers.
+ */
+export function pctBound(maxBefore: number): number {
+  return Math.max(16, maxBefore);
+}
+
 /** @internal */
 export interface Resolved {
   readonly kind: "random" | "pct" | "dfs" | "portfolio";
@@ -284,7 +293,7 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
       strat = next;
       label = describeDfs(strategy.dfs);
     } else if (kind === "pct") {
-      strat = new Pct(execSeed, strategy.depth, Math.max(16, maxSeen));
+      strat = new Pct(execSeed, strategy.depth, pctBound(maxSeen));
       label = `pct(${strategy.depth})`;
     } else {
       strat = new RandomWalk(execSeed);

@@ -37,6 +37,7 @@ import {
   fingerprint,
   makeFailure,
   newSim,
+  pctBound,
   resolveOptions,
   runOne,
   type ExploreOptions,
@@ -230,10 +231,8 @@ export function kindAt(plan: RunPlan, i: number, dfsEnd: number | null): "random
   return i % count === index ? kind : null;
 }
 
-/** PCT's estimate of an execution's length, from the longest execution before it (explore()'s rule). */
-export function pctBound(maxBefore: number): number {
-  return Math.max(16, maxBefore);
-}
+/** PCT's estimate of an execution's length: explore()'s own rule (the pool reads it from here). */
+export { pctBound };
 
 /** Lower `cell` to `value` if that is lower (an atomic min). */
 export function publishMin(shared: Int32Array, cell: number, value: number): void {

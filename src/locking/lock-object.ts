@@ -61,9 +61,14 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
     return this.owner;
   }
 
+  /** @internal Who holds the lock, for the check at free: the exclusive owner here. */
+  protected holderAtFree(): Task | null {
+    return this.owner;
+  }
+
   /** @internal */
   override onFree(): void {
-    const holder = this.owner;
+    const holder = this.holderAtFree();
     if (holder === null || !this.sim.checks.lockdep) return;
     this.sim.file({
       kind: "lock-held-at-free",

@@ -105,16 +105,9 @@ export class RwSemaphore extends LockObject {
     return this.owner !== null || this.readers.size > 0;
   }
 
-  /** @internal */
-  override onFree(): void {
-    if (this.owner === null && this.readers.size > 0 && this.sim.checks.lockdep) {
-      // Read holders count as holding it too.
-      this.owner = this.readers.keys().next().value ?? null;
-      super.onFree();
-      this.owner = null;
-      return;
-    }
-    super.onFree();
+  /** @internal Read holders count as holding it too. */
+  protected override holderAtFree(): Task | null {
+    return this.owner ?? this.readers.keys().next().value ?? null;
   }
 }
 
