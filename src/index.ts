@@ -3,7 +3,8 @@
  */
 export { ArgumentError, ArgumentRangeError, GpuvmSimError, ReportError, UsageError } from "./errors.js";
 export { Completion } from "./kernel/completion.js";
-export { Effect, type EffectKind, type Waitable } from "./kernel/effect.js";
+export { access, ACCESS } from "./kernel/access.js";
+export { defineEffectKind, EffectKind, type AccessMode, type Effect, type EffectKindSpec, type Waitable } from "./kernel/effect.js";
 export {
   explore,
   replay,

@@ -15,7 +15,7 @@
  *   (the kernel wakes in FIFO order; the simulation explores every order).
  */
 import { ArgumentRangeError } from "../errors.js";
-import { Effect, type Waitable } from "./effect.js";
+import { defineEffectKind, Effect, READ, WRITE, WRITE_IF, type Waitable } from "./effect.js";
 import { guardLive, SimObject, type SimObjectOptions } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
@@ -103,18 +103,27 @@ export class Completion extends SimObject implements Waitable {
   }
 }
 
+/** complete(): two completes commute (each adds one, up to the same saturation). */
+export const COMPLETE = defineEffectKind({ name: "complete", commutesWith: ["self"] });
+export const COMPLETE_ALL = defineEffectKind({ name: "complete-all" });
+export const REINIT_COMPLETION = defineEffectKind({ name: "reinit-completion" });
+/** wait_for_completion(): consumes one (a write); a wait that timed out only read. */
+export const WAIT_COMPLETION = defineEffectKind({ name: "wait-completion" });
+/** try_wait_for_completion(): consumes one if done, else only reads; not progress when it fails. */
+export const TRY_WAIT_COMPLETION = defineEffectKind({ name: "try-wait-completion", progress: false });
+
 function* completeBody(this: Completion): Generator<Effect, void, unknown> {
-  yield new Effect("complete", this);
+  yield new Effect(COMPLETE, this, WRITE);
   if (guardLive(this, "Completion.complete")) this.add(1);
 }
 
 function* completeAllBody(this: Completion): Generator<Effect, void, unknown> {
-  yield new Effect("complete-all", this);
+  yield new Effect(COMPLETE_ALL, this, WRITE);
   if (guardLive(this, "Completion.completeAll")) this.add(ALL);
 }
 
 function* reinitBody(this: Completion): Generator<Effect, void, unknown> {
-  yield new Effect("reinit-completion", this);
+  yield new Effect(REINIT_COMPLETION, this, WRITE);
   if (guardLive(this, "Completion.reinit")) this.clear();
 }
 
@@ -122,7 +131,7 @@ function* waitBody(this: Completion, timeoutNs: number): Generator<Effect, boole
   // As __wait_for_common() does: waiting may sleep, even when it need not.
   checkMightSleep(current(), "wait_for_completion");
   guardLive(this, "Completion.waitForCompletion");
-  const proceeded = yield new Effect("wait-completion", this, this, this.sim.now + timeoutNs);
+  const proceeded = yield new Effect(WAIT_COMPLETION, this, WRITE_IF, this, this, this.sim.now + timeoutNs);
   if (proceeded !== true) {
     this.sim.note("timed out");
     return false;
@@ -132,7 +141,7 @@ function* waitBody(this: Completion, timeoutNs: number): Generator<Effect, boole
 }
 
 function* tryWaitBody(this: Completion): Generator<Effect, boolean, unknown> {
-  yield new Effect("try-wait-completion", this);
+  yield new Effect(TRY_WAIT_COMPLETION, this, WRITE_IF, this, null, Infinity, this);
   if (!guardLive(this, "Completion.tryWaitForCompletion") || this.done === 0) {
     this.sim.note("not done");
     return false;

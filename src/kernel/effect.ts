@@ -8,57 +8,118 @@
  * happens right after the resume and nothing else runs in between, "the lock
  * was free when I was picked" is still true when the task takes it.
  *
+ * Every effect has a kind, defined by the layer that owns it with
+ * {@link defineEffectKind} (the kernel knows no lock, fence or page-table
+ * kind), and a footprint: the objects the step touches, from the effect up
+ * to the task's next yield, each read or written. Two steps of different
+ * tasks are dependent when their footprints share an object and one of them
+ * writes it, unless their kinds commute. The explorer's partial-order
+ * reduction rests on that contract; docs/exploration.md states it in full.
+ *
  * An effect that can block names a {@link Waitable}; the task is enabled only
  * while the waitable says it can proceed, or once its deadline has passed.
  * The value a task receives back from `yield` is `true` when it proceeded
  * normally and `false` when it was woken by its deadline instead.
  */
+import { UsageError } from "../errors.js";
 import type { SimObject } from "./heap.js";
 import type { Task } from "./task.js";
 
-/** Every kind of effect, so reports and traces can name them. */
-export type EffectKind =
-  | "start"
-  | "resched"
-  | "sleep"
-  | "free"
-  | "kref-get"
-  | "kref-get-unless-zero"
-  | "kref-put"
-  | "complete"
-  | "complete-all"
-  | "reinit-completion"
-  | "wait-completion"
-  | "try-wait-completion"
-  | "irq-enter"
-  | "lock"
-  | "lock-read"
-  | "trylock"
-  | "unlock"
-  | "choose";
+/** How a step uses an object: reads it only, or may change it. */
+export type AccessMode = "read" | "write";
 
-const KIND_CODES: Record<EffectKind, number> = {
-  start: 1,
-  resched: 2,
-  sleep: 3,
-  free: 4,
-  "kref-get": 5,
-  "kref-get-unless-zero": 6,
-  "kref-put": 7,
-  complete: 8,
-  "complete-all": 9,
-  "reinit-completion": 10,
-  "wait-completion": 11,
-  "try-wait-completion": 12,
-  "irq-enter": 13,
-  lock: 14,
-  "lock-read": 15,
-  trylock: 16,
-  unlock: 17,
-  choose: 18,
-};
+/** What a layer says about a kind of effect when it defines it. */
+export interface EffectKindSpec {
+  /** The kind's name, as schedules in reports show it (`lock`, `kref-put`); unique. */
+  readonly name: string;
+  /**
+   * Whether running a step of this kind is progress (default true). A task
+   * whose steps are all non-progress (cond_resched, a failed trylock, a
+   * choice) is spinning: see docs/exploration.md, "Spinning".
+   */
+  readonly progress?: boolean;
+  /**
+   * Kinds whose steps commute with this kind's on the same object: both
+   * orders of the two steps reach the same state (two kref gets). `"self"`
+   * names the kind being defined. The relation is symmetric.
+   */
+  readonly commutesWith?: readonly (EffectKind | "self")[];
+  /**
+   * Kinds whose steps, taken by another task on the same object, are never
+   * enabled in the same state as this kind's (a lock by one task and an
+   * unlock by the holder). The reduction looks past such a step when it
+   * searches for the step a blocked acquisition races with. The relation is
+   * symmetric. Declaring a pair that can be enabled together makes the
+   * reduction unsound: declare only what the object's rules guarantee.
+   */
+  readonly neverCoEnabledWith?: readonly (EffectKind | "self")[];
+}
 
-/** Something a task can block on: a completion now, locks and fences later. */
+const KINDS = new Map<string, EffectKind>();
+
+/** A kind of effect: its name, whether it is progress, and what it commutes with. */
+export class EffectKind {
+  /** @internal 32 bits of the name's FNV-1a hash: what the trace hash mixes in. */
+  readonly code: number;
+  /** @internal */ readonly commutes = new Set<EffectKind>();
+  /** @internal */ readonly exclusive = new Set<EffectKind>();
+
+  /** @internal Use {@link defineEffectKind}. */
+  constructor(
+    readonly name: string,
+    readonly progress: boolean,
+  ) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    this.code = h >>> 0;
+  }
+
+  /** Whether a step of this kind and one of `other` on the same object commute. */
+  commutesWith(other: EffectKind): boolean {
+    return this.commutes.has(other);
+  }
+
+  /** Whether steps of this kind and of `other` by different tasks on one object are never enabled together. */
+  neverCoEnabledWith(other: EffectKind): boolean {
+    return this.exclusive.has(other);
+  }
+
+  toString(): string {
+    return this.name;
+  }
+}
+
+/**
+ * Define a kind of effect. Each layer defines its own kinds, once, at module
+ * load (`const LOCK = defineEffectKind({ name: "lock" })`).
+ *
+ * @throws UsageError when a kind of that name is already defined, or the
+ *   name is not a non-empty string.
+ */
+export function defineEffectKind(spec: EffectKindSpec): EffectKind {
+  if (spec === null || typeof spec !== "object") throw new UsageError("defineEffectKind(spec): spec must be an object");
+  const { name } = spec;
+  if (typeof name !== "string" || name === "") throw new UsageError("defineEffectKind(spec): spec.name must be a non-empty string");
+  if (KINDS.has(name)) throw new UsageError(`defineEffectKind(spec): an effect kind named "${name}" is already defined`);
+  if (spec.progress !== undefined && typeof spec.progress !== "boolean") {
+    throw new UsageError("defineEffectKind(spec): spec.progress must be a boolean");
+  }
+  const kind = new EffectKind(name, spec.progress ?? true);
+  const link = (list: readonly (EffectKind | "self")[] | undefined, field: "commutes" | "exclusive", what: string) => {
+    for (const k of list ?? []) {
+      const other = k === "self" ? kind : k;
+      if (!(other instanceof EffectKind)) throw new UsageError(`defineEffectKind(spec): spec.${what} must list EffectKinds or "self"`);
+      kind[field].add(other);
+      other[field].add(kind);
+    }
+  };
+  link(spec.commutesWith, "commutes", "commutesWith");
+  link(spec.neverCoEnabledWith, "exclusive", "neverCoEnabledWith");
+  KINDS.set(name, kind);
+  return kind;
+}
+
+/** Something a task can block on: a lock, a completion, a fence. */
 export interface Waitable {
   /** A short label for reports, such as `Completion#4 "done"`. */
   readonly label: string;
@@ -72,27 +133,51 @@ export interface Waitable {
   wakers(): readonly Task[] | null;
 }
 
-/** One announced operation. Immutable once yielded. */
-export class Effect {
-  /** @internal A small integer for the trace hash. */
-  readonly code: number;
+/** Footprint modes, as stored on an effect. */
+export const NONE = 0;
+export const READ = 1;
+export const WRITE = 2;
+/** Writes when the step proceeds (its probe can proceed), else only reads: a trylock. */
+export const WRITE_IF = 3;
+/** Touches the whole allocation of its object (the object and everything embedded in it): a free. */
+export const WRITE_ALL = 4;
+/** Dependent with every step that touches anything: a step whose effects the model cannot name. */
+export const EVERYTHING = 5;
 
+/** One extra object a step touches, beyond its effect's main object. */
+export interface Access {
+  readonly object: object;
+  readonly mode: AccessMode;
+}
+
+/** One announced operation. Immutable once yielded; made by the library's ops, never by users. */
+export class Effect {
+  /** @internal */
   constructor(
     readonly kind: EffectKind,
-    /** The object the operation touches, if any. */
+    /** The object reports name for the operation, if any. */
     readonly target: SimObject | null,
+    /**
+     * @internal How the step uses {@link object}: NONE, READ, WRITE,
+     * WRITE_IF (with `probe`), WRITE_ALL or EVERYTHING.
+     */
+    readonly mode: number,
+    /** @internal The object the footprint names: the target, or a part of it (a kref). */
+    readonly object: object | null = target,
     /** What the task waits for before it can proceed; `null` never blocks. */
     readonly waitsFor: Waitable | null = null,
     /** Simulated time (ns) after which the task proceeds anyway. */
     readonly deadline = Infinity,
-  ) {
-    this.code = KIND_CODES[kind];
-  }
+    /** @internal For WRITE_IF: the step writes only if this can proceed (defaults to `waitsFor`). */
+    readonly probe: Waitable | null = waitsFor,
+    /** @internal Further objects the same step touches. */
+    readonly also: readonly Access[] | null = null,
+  ) {}
 
   /** `kref-put Bo#3 "bo0"`, for schedules in reports. */
   describe(): string {
-    if (this.waitsFor !== null && this.target === null) return `${this.kind} ${this.waitsFor.label}`;
-    return this.target === null ? this.kind : `${this.kind} ${this.target.label}`;
+    if (this.waitsFor !== null && this.target === null) return `${this.kind.name} ${this.waitsFor.label}`;
+    return this.target === null ? this.kind.name : `${this.kind.name} ${this.target.label}`;
   }
 }
 

@@ -22,7 +22,7 @@
  */
 import { ArgumentError } from "../errors.js";
 import type { ObjectRef, SiteRef } from "../report/report.js";
-import { Effect } from "./effect.js";
+import { defineEffectKind, Effect, WRITE_ALL } from "./effect.js";
 import type { Kref } from "./kref.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
@@ -203,6 +203,37 @@ export class Heap {
     return ++this.ids;
   }
 
+  private keys = 0;
+  private readonly plainKeys = new WeakMap<object, number>();
+  private readonly partOf = new WeakMap<object, SimObject>();
+
+  /** Say that `part` (not a SimObject: a kref) lives inside `obj`'s allocation, so freeing obj conflicts with it. */
+  setPartOf(part: object, obj: SimObject): void {
+    this.partOf.set(part, obj);
+  }
+
+  /** The footprint key of the allocation `obj` is part of. */
+  allocOf(obj: object): number {
+    if (obj instanceof SimObject) return obj.life.owner.id;
+    const owner = this.partOf.get(obj);
+    return owner === undefined ? this.keyOf(obj) : owner.life.owner.id;
+  }
+
+  /**
+   * The footprint key of an object a step touches: a SimObject's id, or a
+   * negative number given to any other object (a kref, driver state passed
+   * to access()) the first time it is seen, so keys are deterministic.
+   */
+  keyOf(obj: object): number {
+    if (obj instanceof SimObject) return obj.id;
+    let k = this.plainKeys.get(obj);
+    if (k === undefined) {
+      k = --this.keys;
+      this.plainKeys.set(obj, k);
+    }
+    return k;
+  }
+
   register(obj: SimObject): void {
     this.live.add(obj);
   }
@@ -262,8 +293,11 @@ export class Heap {
   }
 }
 
+/** kfree(): writes the whole allocation, the object and everything embedded in it. */
+export const FREE = defineEffectKind({ name: "free" });
+
 function* kfreeBody(this: undefined, obj: SimObject): Generator<Effect, void, unknown> {
-  yield new Effect("free", obj);
+  yield new Effect(FREE, obj, WRITE_ALL);
   obj.sim.heap.free(obj, "kfree");
 }
 

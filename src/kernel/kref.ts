@@ -20,7 +20,8 @@
  */
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import type { HolderRef, SiteRef } from "../report/report.js";
-import { Effect } from "./effect.js";
+import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
+import type { Task } from "./task.js";
 import { guardLive, objectRef, siteRef, SimObject, type Site } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 
@@ -43,12 +44,25 @@ interface HolderRecord {
   readonly site: Site;
 }
 
+/** kref_get(): two gets commute (the count ends the same either way). */
+export const KREF_GET = defineEffectKind({ name: "kref-get", commutesWith: ["self"] });
+/** kref_get_unless_zero(): a write when it takes a reference, a read when the count is zero. */
+export const KREF_GET_UNLESS_ZERO = defineEffectKind({ name: "kref-get-unless-zero" });
+/** kref_put(). */
+export const KREF_PUT = defineEffectKind({ name: "kref-put" });
+
 export class Kref<T extends SimObject = SimObject> {
   /** @internal */ count = 1;
   /** @internal Tagged references, oldest first. */ readonly holders: HolderRecord[] = [];
   /** @internal Untagged references. */ untagged = 0;
   private zeroSite: Site | null = null;
   private reported = false;
+  /** @internal What a get-unless-zero's footprint asks: it writes only when the count is not zero. */
+  readonly nonZero: Waitable = {
+    label: "count > 0",
+    canProceed: (_task: Task) => this.count > 0,
+    wakers: () => null,
+  };
   // Effects are immutable: made once per refcount, not once per operation.
   /** @internal */ readonly getEffect: Effect;
   /** @internal */ readonly getUnlessZeroEffect: Effect;
@@ -63,10 +77,13 @@ export class Kref<T extends SimObject = SimObject> {
     const holder = options.holder;
     if (holder !== undefined && typeof holder !== "string") throw new ArgumentError("options.holder", "must be a string");
     const sim = owner.sim;
-    this.getEffect = new Effect("kref-get", owner);
-    this.getUnlessZeroEffect = new Effect("kref-get-unless-zero", owner);
-    this.putEffect = new Effect("kref-put", owner);
+    // The footprint is the refcount itself, not its owner: a get commutes
+    // with a lock of the owner's mutex.
+    this.getEffect = new Effect(KREF_GET, owner, WRITE, this);
+    this.getUnlessZeroEffect = new Effect(KREF_GET_UNLESS_ZERO, owner, WRITE_IF, this, null, Infinity, this.nonZero);
+    this.putEffect = new Effect(KREF_PUT, owner, WRITE, this);
     (owner.krefs ??= []).push(this);
+    sim.heap.setPartOf(this, owner);
     if (sim.checks.refcounts) {
       if (holder === undefined) this.untagged = 1;
       else this.holders.push({ holder, site: sim.site("kref_init") });

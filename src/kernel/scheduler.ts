@@ -14,11 +14,11 @@
  * Hot path: `loop()` runs once per step. It allocates nothing itself; the
  * effect objects are allocated by the tasks.
  */
-import { Effect, type Waitable } from "./effect.js";
+import { defineEffectKind, Effect, NONE, type Waitable } from "./effect.js";
 import { Op } from "./op.js";
 import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
-import { setCurrent, type Task } from "./task.js";
+import { RESCHED_KIND, setCurrent, type Task } from "./task.js";
 import { UsageError } from "../errors.js";
 import type { WaitEdge } from "../report/report.js";
 
@@ -106,11 +106,11 @@ export type RunOutcome = "done" | "deadlock" | "step-limit" | "livelock" | "stop
  */
 export const SPIN_STEPS = 64;
 
-/** Effects that are not progress: a scheduling point, a trylock, a try-wait, a choice (bits by effect code). */
-const NO_PROGRESS = [new Effect("resched", null), new Effect("trylock", null), new Effect("try-wait-completion", null), new Effect("choose", null)].reduce(
-  (mask, e) => mask | (1 << e.code),
-  0,
-);
+/**
+ * An interrupt handler's entry: where it lands depends on every task's irq
+ * state, so the step counts as touching everything.
+ */
+export const IRQ_ENTER = defineEffectKind({ name: "irq-enter" });
 
 /** Why the running task changed at a step, as reports' schedules say it. */
 export const SWITCH_NONE = 0;
@@ -219,7 +219,7 @@ export class Scheduler {
       if (t !== prev && prev !== null) {
         // Why the switch: for reports' schedules. Stores codes and pointers only.
         this.ringSwitch[slot] =
-          e.kind === "irq-enter"
+          e.kind === IRQ_ENTER
             ? SWITCH_INTERRUPT
             : prev.pending === null
               ? SWITCH_DONE
@@ -235,7 +235,7 @@ export class Scheduler {
       }
       this.prev = t;
       strategy.executed?.(t, e);
-      t.spinSteps = (NO_PROGRESS & (1 << e.code)) !== 0 ? t.spinSteps + 1 : 0;
+      t.spinSteps = e.kind.progress ? 0 : t.spinSteps + 1;
       this.execute(t, outer);
     }
   }
@@ -275,12 +275,12 @@ export class Scheduler {
     const step = ++sim.step;
     const target = e.target;
     let h = Math.imul(this.hash ^ t.id, FNV_PRIME);
-    h = Math.imul(h ^ e.code, FNV_PRIME);
+    h = Math.imul(h ^ e.kind.code, FNV_PRIME);
     this.hash = Math.imul(h ^ (target === null ? 0 : target.id), FNV_PRIME);
     const slot = step % this.ringSize;
     this.ringTask[slot] = t.id;
     this.ringEffect[slot] = e;
-    if (e.kind === "irq-enter") this.enterIrq(t);
+    if (e.kind === IRQ_ENTER) this.enterIrq(t);
 
     setCurrent(t);
     let r: IteratorResult<Effect, unknown>;
@@ -360,7 +360,7 @@ export class Scheduler {
       this.sim.fileUnstartedOp(op, "yielded-op");
       if (t.unstartedOps !== 0) this.checkOps(t, "yield");
       t.opsCreated = 0;
-      t.pending = new Effect("resched", null);
+      t.pending = new Effect(RESCHED_KIND, null, NONE);
       return;
     }
     t.pending = null;
@@ -420,7 +420,7 @@ export class Scheduler {
       const irq = t.interruptedBy;
       return {
         task: t.label,
-        blockedIn: irq !== null ? "interrupted" : pending.kind,
+        blockedIn: irq !== null ? "interrupted" : pending.kind.name,
         waitsFor: irq !== null ? `${irq.label} to return` : (pending.waitsFor?.label ?? "nothing"),
         wakers: e === undefined ? [] : e.wakers.map((w) => w.label),
         inferred: e?.inferred ?? false,

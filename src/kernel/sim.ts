@@ -14,13 +14,14 @@
 import { ArgumentError, ArgumentRangeError, ReportError, UsageError } from "../errors.js";
 import type { LeakReport, RefEvent, Report, ReportBody, ScheduleRow, ScheduleTail } from "../report/report.js";
 import { formatReport } from "../report/text.js";
-import { Effect } from "./effect.js";
+import { defineEffectKind, Effect, EVERYTHING, NONE } from "./effect.js";
 import { Heap, objectRef, siteRef, type Site, type SimObject } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 import { deriveSeed, Prng } from "./prng.js";
 import {
   makeStrategy,
   Scheduler,
+  IRQ_ENTER,
   SWITCH_BLOCKED,
   SWITCH_DONE,
   SWITCH_INTERRUPT,
@@ -30,7 +31,7 @@ import {
   type Strategy,
   type StrategyName,
 } from "./scheduler.js";
-import { currentOrNull, setCurrent, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
+import { currentOrNull, setCurrent, START, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
 import { Lockdep } from "../locking/lockdep.js";
 
 /** Which checks run. Each defaults to on; switch one off for speed. */
@@ -216,8 +217,10 @@ export class Sim {
     if (!TASK_CONTEXTS.includes(context)) throw new ArgumentError("context", `must be one of ${TASK_CONTEXTS.join(", ")}`);
     if (typeof body !== "function") throw new ArgumentError("body", "must be a generator function");
     const interrupt = context === "hardirq" || context === "softirq";
-    const start = interrupt ? new Effect("irq-enter", null, this.scheduler.irqWindow) : new Effect("start", null);
+    const start = interrupt ? new Effect(IRQ_ENTER, null, EVERYTHING, null, this.scheduler.irqWindow) : START_EFFECT;
     const task = new Task(this, ++this.taskIds, name, context, body, start);
+    // A task spawned by a running task exists only from that task's current step on.
+    if (currentOrNull() !== null) task.spawnedAtStep = this.step;
     this.tasks.push(task);
     this.scheduler.add(task);
     return task;
@@ -410,7 +413,10 @@ export class Sim {
   }
 }
 
-const CHOOSE = new Effect("choose", null);
+/** sim.choose(): an injected choice; touches nothing, not progress. */
+export const CHOOSE_KIND = defineEffectKind({ name: "choose", progress: false });
+const CHOOSE = new Effect(CHOOSE_KIND, null, NONE);
+const START_EFFECT = new Effect(START, null, NONE);
 
 function* chooseBody(this: Sim, n: number): Generator<Effect, number, unknown> {
   yield CHOOSE;

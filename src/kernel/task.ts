@@ -13,7 +13,7 @@
  *   none outside; `pending` is null exactly when the task is done.
  */
 import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
-import { Effect, NEVER } from "./effect.js";
+import { defineEffectKind, Effect, EVERYTHING, NEVER, NONE } from "./effect.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
 import type { HeldLock } from "../locking/lockdep.js";
@@ -76,6 +76,7 @@ export class Task {
   /** @internal For an interrupt task: the task it interrupted. */ interrupts: Task | null = null;
   /** @internal A signal is pending (see kill()): interruptible waits end early. */ signalPending = false;
   /** @internal Steps in a row without progress (see SPIN_STEPS in scheduler.ts). */ spinSteps = 0;
+  /** @internal The step during which another task spawned this one (0: spawned outside any task). */ spawnedAtStep = 0;
   /** The value the body returned, once done. */
   result: unknown = undefined;
   /** The exception the body threw, if it died. */
@@ -135,7 +136,14 @@ export class Task {
   }
 }
 
-const RESCHED = new Effect("resched", null);
+/** A task's first step: it touches nothing, so it is independent of every other step. */
+export const START = defineEffectKind({ name: "start" });
+/** cond_resched(): a scheduling point that touches nothing and is not progress. */
+export const RESCHED_KIND = defineEffectKind({ name: "resched", progress: false });
+/** msleep(): blocks until a deadline; time is shared by every task. */
+export const SLEEP = defineEffectKind({ name: "sleep" });
+
+const RESCHED = new Effect(RESCHED_KIND, null, NONE);
 
 /**
  * Stands in for a task's iterator until its first step, then calls the body
@@ -180,7 +188,7 @@ function* sleepBody(this: undefined, ns: number): Generator<Effect, void, unknow
   // Sleeping in atomic context is a bug ("scheduling while atomic").
   checkMightSleep(task, "msleep");
   const sim = task.sim;
-  yield new Effect("sleep", null, NEVER, sim.now + ns);
+  yield new Effect(SLEEP, null, EVERYTHING, null, NEVER, sim.now + ns);
 }
 
 /**

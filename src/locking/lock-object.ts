@@ -11,7 +11,7 @@
  *   not released it; freeing a held lock is a `lock-held-at-free` report.
  */
 import { ArgumentError } from "../errors.js";
-import { Effect, type Waitable } from "../kernel/effect.js";
+import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "../kernel/effect.js";
 import { siteRef, SimObject, type Site, type SimObjectOptions } from "../kernel/heap.js";
 import type { Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
@@ -22,6 +22,17 @@ import type { LockClass, LockdepMap, LockWaitType } from "./lockdep.js";
  * constructor argument; `name` names this instance (default: the class name).
  */
 export type LockOptions = SimObjectOptions;
+
+/** A releasing step: mutex_unlock(), spin_unlock(), up_write(), downgrade_write(). */
+export const UNLOCK = defineEffectKind({ name: "unlock", neverCoEnabledWith: ["self"] });
+/**
+ * An exclusive acquisition that blocks until the lock is free. While a task
+ * holds the lock (and so may be at its unlock), nobody else can be at an
+ * exclusive acquisition of it that is enabled.
+ */
+export const LOCK = defineEffectKind({ name: "lock", neverCoEnabledWith: [UNLOCK] });
+/** A trylock: takes the lock (a write) if free, else only reads it. Not progress, so a trylock loop counts as spinning. */
+export const TRYLOCK = defineEffectKind({ name: "trylock", progress: false });
 
 export abstract class LockObject extends SimObject implements Waitable, LockdepMap {
   /** @internal The exclusive owner. */ owner: Task | null = null;
@@ -41,9 +52,9 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
     if (typeof className !== "string" || className === "") throw new ArgumentError("className", "a lock needs a lockdep class name");
     super(sim, typeName, { ...options, name: options.name ?? className });
     this.lockClass = sim.lockdep.lockClass(className, waitType);
-    this.lockEffect = new Effect("lock", this, this);
-    this.trylockEffect = new Effect("trylock", this);
-    this.unlockEffect = new Effect("unlock", this);
+    this.lockEffect = new Effect(LOCK, this, WRITE, this, this);
+    this.trylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this);
+    this.unlockEffect = new Effect(UNLOCK, this, WRITE);
   }
 
   /** @internal Waitable: an exclusive acquisition can proceed when nobody holds it. */

@@ -10,13 +10,13 @@
  * Invariants: only the owner unlocks it; a waiter sleeps (is blocked) until
  *   the owner unlocks, or, in an interruptible wait, until it is signalled.
  */
-import { Effect, type Waitable } from "../kernel/effect.js";
+import { Effect, WRITE_IF, type Waitable } from "../kernel/effect.js";
 import { guardLive } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
 import { checkMightSleep } from "./context.js";
-import { LockObject, type LockOptions } from "./lock-object.js";
+import { LOCK, LockObject, type LockOptions } from "./lock-object.js";
 
 /** How a sleeping lock attempt ended (the kernel's 0 or -EINTR). */
 export type LockResult = "locked" | "interrupted";
@@ -81,7 +81,7 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
   const task = current();
   const slept = !checkMightSleep(task, "mutex_lock_interruptible");
   this.sim.lockdep.acquire(task, this, "mutex_lock_interruptible", { sleepReported: slept });
-  yield new Effect("lock", this, this.interruptible);
+  yield new Effect(LOCK, this, WRITE_IF, this, this.interruptible);
   guardLive(this, "Mutex.lockInterruptible");
   if (this.owner !== null) {
     // Woken by the signal with the mutex still held elsewhere: -EINTR.

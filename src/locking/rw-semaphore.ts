@@ -13,19 +13,33 @@
  *   that takes the read side twice can deadlock against a writer, and
  *   lockdep reports that as recursive locking.
  */
-import { Effect, type Waitable } from "../kernel/effect.js";
+import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "../kernel/effect.js";
 import { guardLive } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
 import { checkMightSleep } from "./context.js";
 import { heldRefs } from "./lockdep.js";
-import { LockObject, type LockOptions } from "./lock-object.js";
+import { LOCK, LockObject, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
+
+/** up_read(): a reader lets go. A writer cannot be at its acquisition while a reader holds the lock. */
+export const UP_READ = defineEffectKind({ name: "up-read", neverCoEnabledWith: [LOCK] });
+/**
+ * down_read(): two readers' acquisitions commute. No reader's acquisition is
+ * enabled while a writer holds the lock or waits for it.
+ */
+export const LOCK_READ = defineEffectKind({ name: "lock-read", commutesWith: ["self"], neverCoEnabledWith: [UNLOCK, LOCK] });
+/** down_write()'s first step: the writer joins the queue that holds off new readers. */
+export const LOCK_QUEUE = defineEffectKind({ name: "lock-queue" });
 
 export class RwSemaphore extends LockObject {
   /** @internal Tasks holding the read side, with how many times each. */ readonly readers = new Map<Task, number>();
   /** @internal Writers announced and waiting, in arrival order. */ readonly writersWaiting: Task[] = [];
   /** @internal The waitable of a read acquisition. */ readonly readSide: Waitable;
+  /** @internal */ readonly readEffect: Effect;
+  /** @internal */ readonly readTrylockEffect: Effect;
+  /** @internal */ readonly upReadEffect: Effect;
+  /** @internal */ readonly queueEffect: Effect;
 
   /** `new RwSemaphore(sim, "&mm->mmap_lock")`. */
   constructor(sim: Sim, className: string, options: LockOptions = {}) {
@@ -38,6 +52,10 @@ export class RwSemaphore extends LockObject {
       // read-recursion deadlock against a queued writer had no cycle.
       wakers: () => (this.owner !== null ? [this.owner] : [...this.writersWaiting]),
     };
+    this.readEffect = new Effect(LOCK_READ, this, WRITE, this, this.readSide);
+    this.readTrylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this.readSide);
+    this.upReadEffect = new Effect(UP_READ, this, WRITE);
+    this.queueEffect = new Effect(LOCK_QUEUE, this, WRITE);
   }
 
   /** @internal Waitable of a write acquisition: no writer and no reader. */
@@ -119,7 +137,7 @@ function* downRead(this: RwSemaphore): Generator<Effect, void, unknown> {
   const task = current();
   const slept = !checkMightSleep(task, "down_read");
   this.sim.lockdep.acquire(task, this, "down_read", { read: true, sleepReported: slept });
-  yield new Effect("lock-read", this, this.readSide);
+  yield this.readEffect;
   guardLive(this, "RwSemaphore.downRead");
   addReader(this, task);
   this.sim.lockdep.acquired(task, this, this.sim.site("down_read"));
@@ -129,6 +147,8 @@ function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void
   const task = current();
   const slept = !checkMightSleep(task, "down_write");
   this.sim.lockdep.acquire(task, this, "down_write", { subclass, sleepReported: slept });
+  // Joining the queue is a step of its own: other tasks see it (new readers wait).
+  yield this.queueEffect;
   // INVARIANT: from here until it has the lock, this writer holds off new readers.
   this.writersWaiting.push(task);
   yield this.lockEffect;
@@ -140,7 +160,7 @@ function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void
 }
 
 function* downReadTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown> {
-  yield this.trylockEffect;
+  yield this.readTrylockEffect;
   guardLive(this, "RwSemaphore.downReadTrylock");
   if (!this.readSide.canProceed(current())) {
     this.sim.note("busy");
@@ -169,7 +189,7 @@ function* downWriteTrylock(this: RwSemaphore): Generator<Effect, boolean, unknow
 }
 
 function* upRead(this: RwSemaphore): Generator<Effect, void, unknown> {
-  yield this.unlockEffect;
+  yield this.upReadEffect;
   guardLive(this, "RwSemaphore.upRead");
   const task = current();
   const n = this.readers.get(task);

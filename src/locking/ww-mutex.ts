@@ -28,7 +28,7 @@
  * Differences from the kernel are listed where they happen (search "Kernel:").
  */
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
-import { Effect, type Waitable } from "../kernel/effect.js";
+import { defineEffectKind, Effect, WRITE, WRITE_IF, type Access, type Waitable } from "../kernel/effect.js";
 import { guardLive } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
@@ -36,7 +36,19 @@ import { current, type Task } from "../kernel/task.js";
 import type { WwMutexMisuseReport } from "../report/report.js";
 import { checkMightSleep } from "./context.js";
 import { heldRefs, type AcquireOptions, type LockClass, type LockdepMap } from "./lockdep.js";
-import { LockObject, type LockOptions } from "./lock-object.js";
+import { LOCK as LOCK_KIND, LockObject, UNLOCK, type LockOptions } from "./lock-object.js";
+
+/**
+ * A ww acquisition attempt with a context: takes the mutex if free, else
+ * joins its wait list (and may wound the holder); never blocks. Wait-die and
+ * wound-wait read and change the state of other contexts of the class, so
+ * every ww step also writes the class.
+ */
+export const WW_LOCK = defineEffectKind({ name: "ww-lock" });
+/** A context's wait on a ww mutex: ends when the mutex is free, when it must back off, or on a signal. */
+export const WW_WAIT = defineEffectKind({ name: "ww-wait" });
+/** ww_mutex_trylock(). */
+export const WW_TRYLOCK = defineEffectKind({ name: "ww-trylock", progress: false });
 import type { LockResult } from "./mutex.js";
 
 /** How a class resolves contention between contexts. */
@@ -314,7 +326,17 @@ export class WwMutex extends LockObject {
       canProceed: (t: Task) => this.owner === null || t.signalPending,
       wakers: () => this.wakers(),
     };
+    const cls: readonly Access[] = [{ object: wwClass, mode: "write" }];
+    this.classAccess = cls;
+    this.attemptEffect = new Effect(WW_LOCK, this, WRITE, this, null, Infinity, null, cls);
+    this.wwTrylockEffect = new Effect(WW_TRYLOCK, this, WRITE, this, null, Infinity, null, cls);
+    this.wwUnlockEffect = new Effect(UNLOCK, this, WRITE, this, null, Infinity, null, cls);
   }
+
+  /** @internal Every ww step also writes the class: see WW_LOCK. */ readonly classAccess: readonly Access[];
+  /** @internal */ readonly attemptEffect: Effect;
+  /** @internal */ readonly wwTrylockEffect: Effect;
+  /** @internal */ readonly wwUnlockEffect: Effect;
 
   /** The context of the current hold, if any (the kernel's ww->ctx, as dma_resv_locking_ctx() reads it). */
   get ctx(): WwAcquireCtx | null {
@@ -472,7 +494,7 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
   if (ctx === null) {
     // Kernel: ww_mutex_lock(lock, NULL) is a plain mutex_lock().
     sim.lockdep.acquire(task, this, op, { sleepReported: slept });
-    yield new Effect("lock", this, interruptible ? this.interruptible : this);
+    yield new Effect(LOCK_KIND, this, WRITE_IF, this, interruptible ? this.interruptible : this, Infinity, this, this.classAccess);
     guardLive(this, "WwMutex.lock");
     if (this.owner !== null) {
       sim.lockdep.release(task, this, this.owner);
@@ -505,7 +527,7 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
   sim.lockdep.acquire(task, this, op, options);
   // The attempt is announced first; waiting, if needed, is a second effect,
   // because joining the wait list (and wounding) is visible to other tasks.
-  yield new Effect("lock", this);
+  yield this.attemptEffect;
   guardLive(this, "WwMutex.lock");
   if (inject) {
     // Kernel: the slowpath debug option takes the mutex and drops it again
@@ -545,7 +567,7 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
       sim.note("backoff");
       return "backoff";
     }
-    yield new Effect("lock", this, wait);
+    yield new Effect(WW_WAIT, this, WRITE, this, wait, Infinity, null, this.classAccess);
     guardLive(this, "WwMutex.lock");
   }
 }
@@ -555,7 +577,7 @@ function* wwTrylock(this: WwMutex, ctx: WwAcquireCtx | null): Generator<Effect, 
     if (ctx.isFinished) misuse(ctx, "used-after-fini", this, "ww_mutex_trylock() after ww_acquire_fini()");
     if (ctx.nAcquired === 0) ctx.isWounded = false;
   }
-  yield new Effect("trylock", this);
+  yield this.wwTrylockEffect;
   guardLive(this, "WwMutex.trylock");
   if (this.owner !== null) return false;
   const task = current();
@@ -569,7 +591,7 @@ function* wwTrylock(this: WwMutex, ctx: WwAcquireCtx | null): Generator<Effect, 
 const TRYLOCK: AcquireOptions = { trylock: true };
 
 function* wwUnlock(this: WwMutex): Generator<Effect, void, unknown> {
-  yield new Effect("unlock", this);
+  yield this.wwUnlockEffect;
   guardLive(this, "WwMutex.unlock");
   const task = current();
   const owner = this.owner;

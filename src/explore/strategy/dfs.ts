@@ -1,43 +1,51 @@
 /**
- * Exhaustive search: depth-first over every schedule, each execution re-run
- * from the start, with dynamic partial-order reduction and sleep sets
- * (Flanagan and Godefroid, "Dynamic partial-order reduction for model
- * checking software", POPL 2005), and optional preemption or delay bounds.
+ * Exhaustive search: depth-first over the schedules of a scenario, each
+ * execution re-run from the start, with optimal dynamic partial-order
+ * reduction (Abdulla, Aronis, Jonsson and Sagonas, "Optimal dynamic partial
+ * order reduction", POPL 2014; "Source sets: a foundation for optimal
+ * dynamic partial order reduction", JACM 2017): source sets, sleep sets and
+ * wakeup trees, so that each Mazurkiewicz trace of the scenario (each class
+ * of schedules that differ only in the order of independent steps) is run
+ * once. Optional preemption or delay bounds switch the reduction off and run
+ * every schedule within the bound.
  *
- * Two steps are dependent when swapping them could change what happens: they
- * touch the same allocation (an object and everything embedded in it), except
- * that two kref gets commute; a step with no target (a task's start, a
- * cond_resched, a choice, an interrupt's entry) may be followed by code that
- * reads anything, so it is dependent with every step. Independent steps are
- * never reordered: of all schedules that differ only in the order of
- * independent steps, one is run.
+ * Dependency comes from footprints (kernel/effect.ts): two steps of
+ * different tasks are dependent when they touch a common object and one of
+ * them writes it, unless their kinds commute. A step that touches nothing (a
+ * start, a cond_resched, a choice) is independent of every step but those
+ * that touch everything (an interrupt's entry, a timed wait).
  *
- * DPOR: at every state, for each enabled task p, the latest earlier step i
- * dependent with p's next step that does not happen before it (vector
- * clocks) marks a race; the state before i must also try p (or, if p was not
- * enabled there, everything that was). Sleep sets: a task already explored
- * from a state, and independent of what ran since, is asleep and not tried
- * again; an execution whose every enabled task is asleep is a repeat and is
- * cut short ("pruned").
+ * After each execution E, every race e ⋖ e' (dependent steps of different
+ * tasks, e before e', with no step in between them in the happens-before
+ * order) is reversed: at the state before e, the wakeup tree gets the
+ * sequence v = notdep(e, E).e', the steps after e that do not happen after
+ * it, then e', unless a task asleep there already covers it. The next
+ * execution follows the deepest unexplored branch of a wakeup tree.
  *
- * Bounds (either or none): a preemption bound limits how often a task that
- * could go on is switched away from; a delay bound limits deviations from a
- * round-robin default (each skipped task costs one). Bounded search is
- * incomplete by design: it finds the bugs that need few switches, fast.
+ * Blocking: a task waiting for a lock is not a step; it becomes enabled when
+ * the holder lets go. The step that enabled it cannot be reversed with it,
+ * so races look past steps whose kinds declare that they are never enabled
+ * together with the waiting step (a lock and the holder's unlock) and find
+ * the acquisition they really race with. A wakeup sequence whose task turns
+ * out disabled where it should run is dropped at that state; an execution
+ * that reaches a state where every enabled task is asleep is cut short and
+ * counted in `pruned`. docs/exploration.md states the contract and the
+ * counts this gives.
  */
 import { UsageError } from "../../errors.js";
-import type { Effect, EffectKind } from "../../kernel/effect.js";
+import { EVERYTHING, NONE, READ, WRITE, WRITE_ALL, WRITE_IF, type Effect, type EffectKind } from "../../kernel/effect.js";
+import { SimObject } from "../../kernel/heap.js";
 import type { Strategy } from "../../kernel/scheduler.js";
-import type { Sim } from "../../kernel/sim.js";
+import { CHOOSE_KIND, type Sim } from "../../kernel/sim.js";
 import type { Task } from "../../kernel/task.js";
 
 /** Options of the exhaustive search. */
 export interface DfsOptions {
   /** `"dpor"` (default) or `"none"` (every interleaving: for small programs and for checking DPOR). */
   readonly reduction?: "dpor" | "none";
-  /** At most this many preemptions per execution (default: unbounded). */
+  /** At most this many preemptions per execution (default: unbounded). Switches the reduction off. */
   readonly preemptionBound?: number;
-  /** At most this many delays per execution (default: unbounded). */
+  /** At most this many delays per execution (default: unbounded). Switches the reduction off. */
   readonly delayBound?: number;
   /**
    * Explore only the subtrees of shard `index` of `count`: the first choice's
@@ -46,65 +54,127 @@ export interface DfsOptions {
   readonly shard?: readonly [number, number];
 }
 
-/** What the reduction knows of a step: which allocation it touches, and what it does. */
-export interface Sig {
-  /** The allocation's id (its top-level object), or 0: unknown, dependent with everything. */
+/** One object a step touches, as keys: what conflicts with what. */
+interface Touch {
+  /** The object's key (heap.keyOf). */
   readonly key: number;
-  readonly kind: EffectKind;
+  /** The key of its allocation: the top-level object it is part of. */
+  readonly alloc: number;
+  readonly write: boolean;
+  /** The step touches the whole allocation (a free). */
+  readonly whole: boolean;
 }
 
-export function sigOf(e: Effect): Sig {
-  const t = e.target;
-  return { key: t === null ? 0 : t.life.owner.id, kind: e.kind };
+/** What the reduction knows of one step: its kind and its footprint, resolved when it runs. */
+export class Sig {
+  constructor(
+    readonly kind: EffectKind,
+    /** The main touch, or null for a step that touches nothing. */
+    readonly main: Touch | null,
+    readonly more: readonly Touch[] | null,
+    /** The step counts as touching everything. */
+    readonly everything: boolean,
+  ) {}
+
+  /** Whether the step touches nothing at all. */
+  get empty(): boolean {
+    return !this.everything && this.main === null && this.more === null;
+  }
 }
 
-/** Whether swapping two steps could change what happens. */
+function touchOf(sim: Sim, obj: object, write: boolean, whole: boolean): Touch {
+  const key = sim.heap.keyOf(obj);
+  const alloc = obj instanceof SimObject ? obj.life.owner.id : sim.heap.allocOf(obj);
+  return { key, alloc, write, whole };
+}
+
+/**
+ * The footprint of `e` if `task` ran it now: a WRITE_IF step writes only if
+ * its probe can proceed; a step with a deadline touches everything (time is
+ * shared by every task).
+ */
+export function sigOf(sim: Sim, task: Task, e: Effect): Sig {
+  let mode = e.mode;
+  if (e.deadline !== Infinity || mode === EVERYTHING) return new Sig(e.kind, null, null, true);
+  if (mode === WRITE_IF) mode = e.probe === null || e.probe.canProceed(task) ? WRITE : READ;
+  const main = mode === NONE || e.object === null ? null : touchOf(sim, e.object, mode !== READ, mode === WRITE_ALL);
+  const also = e.also;
+  const more = also === null ? null : also.map((a) => touchOf(sim, a.object, a.mode === "write", false));
+  return new Sig(e.kind, main, more, false);
+}
+
+function conflict(a: Touch, b: Touch): boolean {
+  if (!a.write && !b.write) return false;
+  return a.whole || b.whole ? a.alloc === b.alloc : a.key === b.key;
+}
+
+/** Whether swapping two adjacent steps of different tasks could change what happens. */
 export function dependent(a: Sig, b: Sig): boolean {
-  if (a.key === 0 || b.key === 0) return true;
-  if (a.key !== b.key) return false;
-  return !(a.kind === "kref-get" && b.kind === "kref-get");
+  if (a.everything || b.everything) return true;
+  if (a.empty || b.empty) return false;
+  if (a.kind.commutesWith(b.kind)) return false;
+  const am = a.main;
+  const bm = b.main;
+  if (am !== null && bm !== null && conflict(am, bm)) return true;
+  if (a.more === null && b.more === null) return false;
+  const as = a.more === null ? (am === null ? [] : [am]) : am === null ? a.more : [am, ...a.more];
+  const bs = b.more === null ? (bm === null ? [] : [bm]) : bm === null ? b.more : [bm, ...b.more];
+  for (const x of as) for (const y of bs) if (conflict(x, y)) return true;
+  return false;
+}
+
+/**
+ * Whether `later`, as it ran, can never have been enabled in the same state
+ * as `earlier` (a lock that took the mutex, and the holder's unlock of it).
+ */
+function neverCoEnabled(earlier: Sig, later: Sig): boolean {
+  const a = earlier.main;
+  const b = later.main;
+  return a !== null && b !== null && a.key === b.key && b.write && earlier.kind.neverCoEnabledWith(later.kind);
+}
+
+/** A branch of a wakeup tree: a step to take, and what to follow it with. */
+interface Wakeup {
+  readonly task: number;
+  readonly sig: Sig;
+  readonly children: Wakeup[];
 }
 
 /**
  * The state before a choice, kept across executions: a choice of task, or
  * (`outcome`) an injected choice among outcomes 0 .. n-1 (`sim.choose()`,
- * where an interrupt lands), which are all explored and never reduced.
+ * where an interrupt lands), all of which are explored.
  */
-interface Frame {
-  /** Task ids enabled, in the scheduler's order; for an outcome frame, the outcomes. */
+interface Node {
+  /** Task ids enabled, in the scheduler's order; for an outcome node, the outcomes. */
   readonly enabled: readonly number[];
   readonly outcome: boolean;
+  /** Each enabled task's next step, as it would run here. */
   readonly sigs: ReadonlyMap<number, Sig>;
   /** The task that ran the step before (-1 at the start). */
   readonly prev: number;
   readonly preemptions: number;
   readonly delays: number;
-  /** Tasks asleep here: explored from an earlier state and independent since. */
-  readonly sleep: ReadonlyMap<number, Sig>;
+  /** Tasks asleep here (explored from here already, or asleep on the way in), with their next step. */
+  readonly sleep: Map<number, Sig>;
+  /** Branches still to explore from here. */
+  readonly wut: Wakeup[];
+  /** The task (or outcome) being explored from here. */
   chosen: number;
-  /** Tasks to try from here. */
-  readonly backtrack: Set<number>;
-  /** Tasks tried (or being tried) from here. */
-  readonly done: Set<number>;
-}
-
-interface Step {
-  readonly task: number;
-  readonly sig: Sig;
-  /** Vector clock: for each task id, the 1-based index of its latest step that happens before this one. */
-  readonly clock: Int32Array;
-  /** The frame this step was chosen at, or -1 if it was the only enabled task. */
-  readonly frame: number;
+  /** For an outcome node: the wakeup branches that continue after the choice, for every outcome. */
+  readonly below: readonly Wakeup[];
+  /** For an outcome node: the sleep set every outcome starts with. */
+  readonly sleepIn: ReadonlyMap<number, Sig>;
 }
 
 /** The search over executions. One per exploration. */
 export class DfsSearch {
-  readonly frames: Frame[] = [];
+  readonly nodes: Node[] = [];
   /** Every schedule (within the bounds) was run. */
   exhausted = false;
   /** Executions cut short because every enabled task was asleep. */
   pruned = 0;
-  private started = false;
+  private current: DfsExecution | null = null;
   readonly reduction: "dpor" | "none";
   readonly preemptionBound: number;
   readonly delayBound: number;
@@ -117,7 +187,12 @@ export class DfsSearch {
     this.shard = options.shard ?? [0, 1];
   }
 
-  /** Whether option `q` of frame `depth` belongs to this shard (only the first choice is dealt out). */
+  /** Whether the reduction runs: not with `reduction: "none"`, nor under a bound. */
+  get reducing(): boolean {
+    return this.reduction === "dpor" && this.preemptionBound === Infinity && this.delayBound === Infinity;
+  }
+
+  /** Whether option `q` of node `depth` belongs to this shard (only the first choice is dealt out). */
   mine(depth: number, f: { readonly enabled: readonly number[] }, q: number): boolean {
     const [index, count] = this.shard;
     return depth !== 0 || count === 1 || f.enabled.indexOf(q) % count === index;
@@ -126,39 +201,72 @@ export class DfsSearch {
   /** The strategy of the next execution, or null when the search is over. */
   next(sim: Sim): Strategy | null {
     if (this.exhausted) return null;
-    if (!this.started) {
-      this.started = true;
-      return new DfsExecution(this, sim);
+    const last = this.current;
+    if (last === null) {
+      this.current = new DfsExecution(this, sim, []);
+      return this.current;
     }
-    for (let i = this.frames.length - 1; i >= 0; i--) {
-      const f = this.frames[i] as Frame;
-      for (const q of f.enabled) {
-        if (!f.backtrack.has(q) || f.done.has(q) || f.sleep.has(q)) continue;
-        f.done.add(q);
-        if (!this.allowed(f, q) || !this.mine(i, f, q)) continue;
-        f.chosen = q;
-        this.frames.length = i + 1;
-        return new DfsExecution(this, sim);
+    if (this.reducing) last.reverseRaces();
+    const nodes = this.nodes;
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const node = nodes[i] as Node;
+      if (node.outcome) {
+        const next = node.wut.shift();
+        if (next === undefined) continue;
+        node.chosen = next.task;
+        nodes.length = i + 1;
+        this.current = new DfsExecution(this, sim, copyTree(node.below));
+        return this.current;
       }
+      // The branch explored last is done: its task sleeps here from now on.
+      const done = node.sigs.get(node.chosen);
+      if (done !== undefined && this.reducing) node.sleep.set(node.chosen, done);
+      const branch = this.takeBranch(node, i);
+      if (branch === null) continue;
+      nodes.length = i + 1;
+      this.current = new DfsExecution(this, sim, branch.children);
+      return this.current;
     }
     this.exhausted = true;
+    this.current = null;
     return null;
   }
 
+  /**
+   * Take the first branch of `node`'s wakeup tree that can run there (its
+   * task enabled, not asleep, within the bounds, in this shard); branches
+   * that cannot are dropped.
+   */
+  takeBranch(node: Node, depth: number): Wakeup | null {
+    for (;;) {
+      const b = node.wut.shift();
+      if (b === undefined) return null;
+      const q = b.task;
+      if (!node.enabled.includes(q) || node.sleep.has(q)) continue;
+      if (!this.allowed(node, q)) continue;
+      if (!this.mine(depth, node, q)) {
+        // Another shard explores it: here it is as good as done.
+        const s = node.sigs.get(q);
+        if (s !== undefined && this.reducing) node.sleep.set(q, s);
+        continue;
+      }
+      node.chosen = q;
+      return b;
+    }
+  }
+
   /** Preemptions choosing `q` at `f` would cost (none for an outcome). */
-  preemptionCost(f: Frame, q: number): number {
+  preemptionCost(f: Node, q: number): number {
     return !f.outcome && f.prev !== -1 && q !== f.prev && f.enabled.includes(f.prev) ? 1 : 0;
   }
 
   /** Delays choosing `q` at `f` would cost: its distance from the round-robin default (none for an outcome). */
-  delayCost(f: Frame, q: number): number {
+  delayCost(f: Node, q: number): number {
     return f.outcome ? 0 : roundRobin(f.enabled, f.prev).indexOf(q);
   }
 
-  allowed(f: Frame, q: number): boolean {
-    return (
-      f.preemptions + this.preemptionCost(f, q) <= this.preemptionBound && f.delays + this.delayCost(f, q) <= this.delayBound
-    );
+  allowed(f: Node, q: number): boolean {
+    return f.preemptions + this.preemptionCost(f, q) <= this.preemptionBound && f.delays + this.delayCost(f, q) <= this.delayBound;
   }
 }
 
@@ -169,13 +277,29 @@ function roundRobin(enabled: readonly number[], prev: number): number[] {
   return at <= 0 ? sorted : [...sorted.slice(at), ...sorted.slice(0, at)];
 }
 
-/** One execution of the search: replays the kept frames' choices, then explores with new frames. */
+function copyTree(ws: readonly Wakeup[]): Wakeup[] {
+  return ws.map((w) => ({ task: w.task, sig: w.sig, children: copyTree(w.children) }));
+}
+
+/** One step of an execution, as the race analysis needs it. */
+interface Step {
+  readonly task: number;
+  readonly sig: Sig;
+  /** The node this step was chosen at, or -1 if its task was the only one enabled. */
+  readonly node: number;
+  /** The step before it of the same task, or -1. */
+  readonly before: number;
+  /** For a task's first step: the step during which it was spawned, or -1. */
+  readonly parent: number;
+}
+
+/** One execution of the search: replays the kept nodes' choices, then explores with new nodes. */
 class DfsExecution implements Strategy {
   private readonly steps: Step[] = [];
   private readonly lastStep = new Map<number, number>();
   private sleep = new Map<number, Sig>();
   private choice = 0;
-  private picked = false;
+  private pickedNode = -1;
   private preemptions = 0;
   private delays = 0;
   private prev = -1;
@@ -183,46 +307,50 @@ class DfsExecution implements Strategy {
   constructor(
     private readonly search: DfsSearch,
     private readonly sim: Sim,
+    /** The wakeup branches to follow from the first new node on. */
+    private pending: Wakeup[],
   ) {}
 
   pick(enabled: readonly Task[], n: number): number {
-    this.picked = true;
+    const search = this.search;
+    const nodes = search.nodes;
+    const c = this.choice++;
+    let node: Node;
+    if (c < nodes.length) {
+      node = nodes[c] as Node;
+      const at = enabled.findIndex((t, i) => i < n && t.id === node.chosen);
+      if (node.outcome || at === -1) {
+        throw new UsageError(
+          `the scenario is not deterministic: a replayed schedule reached a state where task ${node.chosen} is not enabled ` +
+            "(scenarios must not depend on anything but the Sim: no Math.random, Date.now or state kept between runs)",
+        );
+      }
+    } else {
+      node = this.newNode(enabled, n, c);
+      if (node.chosen === -1) {
+        // Every enabled task is asleep: this execution repeats an explored one.
+        search.pruned++;
+        this.sim.stopped = true;
+        return 0;
+      }
+      nodes.push(node);
+    }
+    this.take(node);
+    this.pickedNode = c;
+    for (let i = 0; i < n; i++) if ((enabled[i] as Task).id === node.chosen) return i;
+    return 0;
+  }
+
+  private newNode(enabled: readonly Task[], n: number, depth: number): Node {
+    const search = this.search;
     const ids: number[] = [];
     const sigs = new Map<number, Sig>();
     for (let i = 0; i < n; i++) {
       const t = enabled[i] as Task;
       ids.push(t.id);
-      sigs.set(t.id, sigOf(t.pending as Effect));
+      sigs.set(t.id, sigOf(this.sim, t, t.pending as Effect));
     }
-    if (this.search.reduction === "dpor") this.races(ids, sigs);
-    const frames = this.search.frames;
-    const c = this.choice++;
-    let frame: Frame;
-    if (c < frames.length) {
-      frame = frames[c] as Frame;
-      if (frame.outcome || !ids.includes(frame.chosen)) {
-        throw new UsageError(
-          `the scenario is not deterministic: a replayed schedule reached a state where task ${frame.chosen} is not enabled ` +
-            "(scenarios must not depend on anything but the Sim: no Math.random, Date.now or state kept between runs)",
-        );
-      }
-    } else {
-      frame = this.newFrame(ids, sigs);
-      if (frame.chosen === -1) {
-        // Every enabled task is asleep: this execution repeats an explored one.
-        this.search.pruned++;
-        this.sim.stopped = true;
-        return 0;
-      }
-      frames.push(frame);
-    }
-    this.take(frame);
-    return ids.indexOf(frame.chosen);
-  }
-
-  private newFrame(ids: number[], sigs: Map<number, Sig>): Frame {
-    const search = this.search;
-    const base = {
+    const node: Node = {
       enabled: ids,
       outcome: false,
       sigs,
@@ -230,82 +358,67 @@ class DfsExecution implements Strategy {
       preemptions: this.preemptions,
       delays: this.delays,
       sleep: new Map(this.sleep),
-      backtrack: new Set<number>(),
-      done: new Set<number>(),
+      wut: [],
       chosen: -1,
+      below: [],
+      sleepIn: this.sleep,
     };
-    // Prefer going on with the running task, then round-robin order: the
-    // first execution is the one with no preemption.
-    const depth = search.frames.length;
-    for (const q of roundRobin(ids, this.prev)) {
-      if (base.sleep.has(q) || !search.allowed(base, q) || !search.mine(depth, base, q)) continue;
-      base.chosen = q;
-      break;
-    }
-    if (base.chosen === -1) return base;
-    base.done.add(base.chosen);
-    if (search.reduction === "none" || (depth === 0 && search.shard[1] > 1)) for (const q of ids) base.backtrack.add(q);
-    else base.backtrack.add(base.chosen);
-    return base;
-  }
-
-  /** Take `frame.chosen`: count the switch, and set the sleep set of the state it leads to. */
-  private take(frame: Frame): void {
-    const q = frame.chosen;
-    this.preemptions = frame.preemptions + this.search.preemptionCost(frame, q);
-    this.delays = frame.delays + this.search.delayCost(frame, q);
-    if (this.search.reduction === "none") return;
-    const sq = frame.sigs.get(q) as Sig;
-    const next = new Map<number, Sig>();
-    for (const [t, s] of frame.sleep) if (t !== q && !dependent(s, sq)) next.set(t, s);
-    // Tasks explored from this state before q sleep in q's subtree if independent of q.
-    for (const t of frame.done) {
-      if (t === q) break; // done keeps insertion order: only those tried before q
-      const s = frame.sigs.get(t);
-      if (s !== undefined && !dependent(s, sq)) next.set(t, s);
-    }
-    this.sleep = next;
-  }
-
-  /** FG05's race detection at the current state, for each enabled task. */
-  private races(ids: readonly number[], sigs: ReadonlyMap<number, Sig>): void {
-    const frames = this.search.frames;
-    for (const p of ids) {
-      const sp = sigs.get(p) as Sig;
-      const last = this.lastStep.get(p);
-      const cp = last === undefined ? null : (this.steps[last] as Step).clock;
-      for (let j = this.steps.length - 1; j >= 0; j--) {
-        const s = this.steps[j] as Step;
-        if (s.task === p || !dependent(s.sig, sp)) continue;
-        // Step j happens before p's next step: no race with it (or anything before it on this path).
-        if (cp !== null && (cp[s.task] ?? 0) >= j + 1) continue;
-        if (s.frame >= 0) {
-          const f = frames[s.frame] as Frame;
-          if (f.enabled.includes(p)) {
-            if (!f.sleep.has(p)) f.backtrack.add(p);
-          } else {
-            for (const q of f.enabled) f.backtrack.add(q);
-          }
-        }
+    const everyOne = !search.reducing || (depth === 0 && search.shard[1] > 1);
+    if (everyOne) {
+      // Without the reduction (or at a sharded root) every enabled task is a branch.
+      for (const q of roundRobin(ids, this.prev)) node.wut.push({ task: q, sig: sigs.get(q) as Sig, children: [] });
+    } else if (this.pending.length > 0) {
+      node.wut.push(...this.pending);
+    } else {
+      // No branch to follow: go on with the running task if it can, else the
+      // next in round-robin order. The first execution has no preemption.
+      for (const q of roundRobin(ids, this.prev)) {
+        if (node.sleep.has(q)) continue;
+        node.wut.push({ task: q, sig: sigs.get(q) as Sig, children: [] });
         break;
       }
     }
+    let branch = search.takeBranch(node, depth);
+    if (branch === null && !everyOne && this.pending.length > 0) {
+      // The branches to follow cannot run here (their task is blocked): go on as if there were none.
+      for (const q of roundRobin(ids, this.prev)) {
+        if (node.sleep.has(q)) continue;
+        node.wut.push({ task: q, sig: sigs.get(q) as Sig, children: [] });
+        break;
+      }
+      branch = search.takeBranch(node, depth);
+    }
+    this.pending = branch === null ? [] : branch.children;
+    return node;
   }
 
-  /** An injected choice: a frame whose every outcome is explored, in order. */
+  /** Take `node.chosen`: count the switch, and set the sleep set of the state it leads to. */
+  private take(node: Node): void {
+    const q = node.chosen;
+    this.preemptions = node.preemptions + this.search.preemptionCost(node, q);
+    this.delays = node.delays + this.search.delayCost(node, q);
+    if (!this.search.reducing) return;
+    const sq = node.sigs.get(q) as Sig;
+    const next = new Map<number, Sig>();
+    for (const [t, s] of node.sleep) if (t !== q && !dependent(s, sq)) next.set(t, s);
+    this.sleep = next;
+  }
+
+  /** An injected choice: a node whose every outcome is explored, in order. */
   choose(n: number): number {
     const search = this.search;
-    const frames = search.frames;
+    const nodes = search.nodes;
     const c = this.choice++;
-    const existing = frames[c];
+    const existing = nodes[c];
     if (existing !== undefined) {
       if (!existing.outcome || existing.enabled.length !== n) {
         throw new UsageError("the scenario is not deterministic: a replayed schedule made a different choice at the same point");
       }
+      this.sleep = new Map(existing.sleepIn);
       return existing.chosen;
     }
     const outcomes = Array.from({ length: n }, (_, i) => i);
-    const frame: Frame = {
+    const node: Node = {
       enabled: outcomes,
       outcome: true,
       sigs: new Map(),
@@ -313,33 +426,28 @@ class DfsExecution implements Strategy {
       preemptions: this.preemptions,
       delays: this.delays,
       sleep: new Map(),
-      chosen: outcomes.find((q) => search.mine(c, { enabled: outcomes }, q)) ?? 0,
-      backtrack: new Set(outcomes),
-      done: new Set<number>(),
+      wut: [],
+      chosen: -1,
+      below: copyTree(this.pending),
+      sleepIn: new Map(this.sleep),
     };
-    frame.done.add(frame.chosen);
-    frames.push(frame);
-    return frame.chosen;
+    for (const q of outcomes) if (search.mine(c, node, q)) node.wut.push({ task: q, sig: OUTCOME_SIG, children: [] });
+    node.chosen = (node.wut.shift() as Wakeup | undefined)?.task ?? 0;
+    nodes.push(node);
+    return node.chosen;
   }
 
   executed(task: Task, effect: Effect): void {
-    const sig = sigOf(effect);
-    const frame = this.picked ? this.choice - 1 : -1;
-    if (!this.picked && this.search.reduction === "dpor") this.races([task.id], new Map([[task.id, sig]]));
-    this.picked = false;
-    // Vector clock: after this task's previous step and every dependent earlier step.
-    if (task.id >= CLOCK_WIDTH) throw new UsageError(`exhaustive search handles up to ${CLOCK_WIDTH - 1} tasks per execution`);
-    const clock = new Int32Array(CLOCK_WIDTH);
-    const mine = this.lastStep.get(task.id);
-    if (mine !== undefined) join(clock, (this.steps[mine] as Step).clock);
-    for (let j = this.steps.length - 1; j >= 0; j--) {
-      const s = this.steps[j] as Step;
-      if (s.task !== task.id && dependent(s.sig, sig)) join(clock, s.clock);
-    }
-    const k = this.steps.length;
-    clock[task.id] = k + 1;
-    this.steps.push({ task: task.id, sig, clock, frame });
-    this.lastStep.set(task.id, k);
+    const node = this.pickedNode;
+    this.pickedNode = -1;
+    const search = this.search;
+    // The node's sig was taken before the pick; a forced step's is taken now.
+    const sig = node >= 0 ? ((search.nodes[node] as Node).sigs.get(task.id) as Sig) : sigOf(this.sim, task, effect);
+    if (node < 0 && this.pending.length > 0 && this.choice >= search.nodes.length) this.followForced(task.id);
+    const before = this.lastStep.get(task.id) ?? -1;
+    const parent = before === -1 && task.spawnedAtStep > 0 ? task.spawnedAtStep - 1 : -1;
+    this.lastStep.set(task.id, this.steps.length);
+    this.steps.push({ task: task.id, sig, node, before, parent });
     this.prev = task.id;
     // Whatever ran wakes the sleepers it is dependent with.
     if (this.sleep.size > 0) {
@@ -347,11 +455,152 @@ class DfsExecution implements Strategy {
       for (const [t, s] of this.sleep) if (dependent(s, sig)) this.sleep.delete(t);
     }
   }
+
+  /** A forced step while following a wakeup branch: if the branch starts with it, go past it. */
+  private followForced(task: number): void {
+    const b = this.pending.find((w) => w.task === task);
+    if (b !== undefined) this.pending = b.children;
+  }
+
+  /**
+   * After the execution: find every race, and add its reversal to the
+   * wakeup tree of the state before its first step.
+   */
+  reverseRaces(): void {
+    const steps = this.steps;
+    const n = steps.length;
+    if (n === 0) return;
+    let width = 0;
+    for (const s of steps) width = Math.max(width, s.task + 1);
+    // Vector clocks, flat: clock(j)[t] = 1 + the index of t's latest step that happens before j (or is j).
+    const clocks = new Int32Array(n * width);
+    const base = new Int32Array(width);
+    const everything: number[] = [];
+    const byKey = new Map<number, number[]>();
+    const races: [number, number][] = [];
+    const candidates: number[] = [];
+    for (let j = 0; j < n; j++) {
+      const s = steps[j] as Step;
+      const cj = j * width;
+      if (s.before >= 0) clocks.copyWithin(cj, s.before * width, s.before * width + width);
+      if (s.parent >= 0) join(clocks, cj, s.parent * width, width);
+      // What happens before this step without it racing: its task's step before, and its spawn.
+      base.set(clocks.subarray(cj, cj + width));
+      // The earlier steps that may conflict: those on the same allocations, and every step if this one touches everything.
+      candidates.length = 0;
+      if (s.sig.everything) for (let i = 0; i < j; i++) candidates.push(i);
+      else {
+        for (const i of everything) candidates.push(i);
+        for (const t of touches(s.sig)) for (const i of byKey.get(t.alloc) ?? []) candidates.push(i);
+      }
+      const racing: number[] = [];
+      let last = -1;
+      candidates.sort((a, b) => a - b);
+      for (const i of candidates) {
+        if (i === last) continue;
+        last = i;
+        const si = steps[i] as Step;
+        if (si.task === s.task || !dependent(si.sig, s.sig)) continue;
+        const inherited = (base[si.task] as number) >= i + 1;
+        join(clocks, cj, i * width, width);
+        if (!inherited && !neverCoEnabled(si.sig, s.sig)) racing.push(i);
+      }
+      clocks[cj + s.task] = j + 1;
+      // A race has no other racing step between its two in happens-before.
+      for (const i of racing) {
+        const ti = (steps[i] as Step).task;
+        if (!racing.some((k) => k !== i && (clocks[k * width + ti] as number) >= i + 1)) races.push([i, j]);
+      }
+      if (s.sig.everything) everything.push(j);
+      else for (const t of touches(s.sig)) addTo(byKey, t.alloc, j);
+    }
+    for (const [i, j] of races) this.reverse(i, j, clocks, width);
+  }
+
+  /** Insert v = notdep(e_i, E).e_j into the wakeup tree of the state before e_i. */
+  private reverse(i: number, j: number, clocks: Int32Array, width: number): void {
+    const steps = this.steps;
+    const si = steps[i] as Step;
+    if (si.node < 0) return; // only one task could run there: the reversal cannot start there
+    const node = this.search.nodes[si.node];
+    if (node === undefined || node.outcome) return;
+    if (this.search.shard[1] > 1 && si.node === 0) return; // a sharded root has every branch already
+    const v: { task: number; sig: Sig }[] = [];
+    for (let k = i + 1; k < steps.length; k++) {
+      const sk = steps[k] as Step;
+      if (k !== j && (clocks[k * width + si.task] as number) < i + 1) v.push({ task: sk.task, sig: sk.sig });
+    }
+    const sj = steps[j] as Step;
+    v.push({ task: sj.task, sig: sj.sig });
+    for (const [q, s] of node.sleep) if (weakInitial(q, s, v)) return;
+    insert(node.wut, v);
+  }
 }
 
-/** Vector clocks are indexed by task id. */
-const CLOCK_WIDTH = 128;
+/** What an outcome of an injected choice is, as a branch: a step that touches nothing. */
+const OUTCOME_SIG = new Sig(CHOOSE_KIND, null, null, false);
 
-function join(into: Int32Array, from: Int32Array): void {
-  for (let i = 0; i < CLOCK_WIDTH; i++) if ((from[i] as number) > (into[i] as number)) into[i] = from[i] as number;
+function touches(s: Sig): readonly Touch[] {
+  if (s.main === null) return s.more ?? [];
+  return s.more === null ? [s.main] : [s.main, ...s.more];
+}
+
+function addTo(m: Map<number, number[]>, k: number, v: number): void {
+  const list = m.get(k);
+  if (list === undefined) m.set(k, [v]);
+  else if (list[list.length - 1] !== v) list.push(v);
+}
+
+function join(clocks: Int32Array, into: number, from: number, width: number): void {
+  for (let t = 0; t < width; t++) {
+    const x = clocks[from + t] as number;
+    if (x > (clocks[into + t] as number)) clocks[into + t] = x;
+  }
+}
+
+/**
+ * Whether task `q`, whose next step is `next`, is a weak initial of `v`: it
+ * can start a schedule equivalent to one that begins with v. Either q's
+ * first step in v depends on no earlier step of v, or q has no step in v and
+ * its next step is independent of all of v.
+ */
+function weakInitial(q: number, next: Sig, v: readonly { task: number; sig: Sig }[]): boolean {
+  const at = v.findIndex((x) => x.task === q);
+  if (at === -1) return v.every((x) => !dependent(next, x.sig));
+  const first = v[at] as { task: number; sig: Sig };
+  for (let k = 0; k < at; k++) {
+    const x = v[k] as { task: number; sig: Sig };
+    if (dependent(x.sig, first.sig)) return false;
+  }
+  return true;
+}
+
+/**
+ * Insert `v` into a wakeup tree: follow the first branch whose task is a
+ * weak initial of what is left of v; stop if that branch ends there (it
+ * already covers v); else add the rest of v as a new last branch.
+ */
+function insert(tree: Wakeup[], v: { task: number; sig: Sig }[]): void {
+  let level = tree;
+  let rest = v;
+  for (;;) {
+    if (rest.length === 0) return;
+    let followed = false;
+    for (const b of level) {
+      if (!weakInitial(b.task, b.sig, rest)) continue;
+      if (b.children.length === 0) return;
+      const at = rest.findIndex((x) => x.task === b.task);
+      rest = at === -1 ? rest : [...rest.slice(0, at), ...rest.slice(at + 1)];
+      level = b.children;
+      followed = true;
+      break;
+    }
+    if (!followed) break;
+  }
+  // A chain of the remaining steps.
+  for (const x of rest) {
+    const w: Wakeup = { task: x.task, sig: x.sig, children: [] };
+    level.push(w);
+    level = w.children;
+  }
 }

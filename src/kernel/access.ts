@@ -1,0 +1,37 @@
+/**
+ * access(): mark a step's footprint on driver state that is not a library
+ * object, as loom's UnsafeCell or a Lincheck shared variable do.
+ *
+ * The explorer assumes that what a task does between two yields touches only
+ * what the first of them declared. Library ops declare their objects; a
+ * driver's own shared state (a list it keeps in a plain array, a flag) must
+ * be announced with `yield* access(state, "write")` before the code that
+ * changes it, and with `"read"` before code that only looks at it. The call
+ * is a scheduling point.
+ */
+import { ArgumentError } from "../errors.js";
+import { defineEffectKind, Effect, EffectKind, READ, WRITE, type AccessMode } from "./effect.js";
+import { SimObject } from "./heap.js";
+import { makeOp, type Op } from "./op.js";
+
+/** The kind of an access() step. Two accesses conflict when one writes. */
+export const ACCESS = defineEffectKind({ name: "access" });
+
+function* accessBody(this: undefined, obj: object, mode: AccessMode, kind: EffectKind): Generator<Effect, void, unknown> {
+  yield new Effect(kind, obj instanceof SimObject ? obj : null, mode === "write" ? WRITE : READ, obj);
+}
+
+/**
+ * A step that reads or writes `obj`, any object: a SimObject, or plain driver
+ * state. `kind` (default {@link ACCESS}) lets a driver declare steps that
+ * commute, with a kind of its own from `defineEffectKind`.
+ *
+ * @throws ArgumentError naming `obj` when it is not an object, `mode` when it
+ *   is neither "read" nor "write", `kind` when it is not an EffectKind.
+ */
+export function access(obj: object, mode: AccessMode, kind: EffectKind = ACCESS): Op<void> {
+  if (typeof obj !== "object" || obj === null) throw new ArgumentError("obj", "must be an object (the state the step touches)");
+  if (mode !== "read" && mode !== "write") throw new ArgumentError("mode", 'must be "read" or "write"');
+  if (!(kind instanceof EffectKind)) throw new ArgumentError("kind", "must be an EffectKind from defineEffectKind()");
+  return makeOp("access", undefined, accessBody, obj, mode, kind);
+}
