@@ -19,7 +19,7 @@ import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import { deriveSeed } from "../kernel/prng.js";
 import type { Strategy } from "../kernel/scheduler.js";
 import { Sim, type Checks } from "../kernel/sim.js";
-import { Lockdep } from "../locking/lockdep.js";
+import { Lockdep } from "../kernel/lockdep.js";
 import type { Report } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { VERSION } from "../version.js";

@@ -18,7 +18,8 @@ import { Effect, type Waitable } from "./effect.js";
 import { Op } from "./op.js";
 import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
-import { setCurrent, type Task } from "./task.js";
+import { setCurrent } from "./current.js";
+import type { Task } from "./task.js";
 import { UsageError } from "../errors.js";
 import type { WaitEdge } from "../report/report.js";
 

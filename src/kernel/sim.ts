@@ -30,8 +30,9 @@ import {
   type Strategy,
   type StrategyName,
 } from "./scheduler.js";
-import { currentOrNull, setCurrent, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
-import { Lockdep } from "../locking/lockdep.js";
+import { currentOrNull, setCurrent } from "./current.js";
+import { Lockdep } from "./lockdep.js";
+import { Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
 
 /** Which checks run. Each defaults to on; switch one off for speed. */
 export interface Checks {

@@ -15,7 +15,7 @@ import { Effect, type Waitable } from "../kernel/effect.js";
 import { siteRef, SimObject, type Site, type SimObjectOptions } from "../kernel/heap.js";
 import type { Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
-import type { LockClass, LockdepMap, LockWaitType } from "./lockdep.js";
+import type { LockClass, LockdepMap, LockWaitType } from "../kernel/lockdep.js";
 
 /**
  * Options for a lock: a SimObject's. The lock's lockdep class is the first

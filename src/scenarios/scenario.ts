@@ -14,7 +14,7 @@
  */
 import { ArgumentRangeError } from "../errors.js";
 import { Sim, type SimOptions } from "../kernel/sim.js";
-import { Lockdep } from "../locking/lockdep.js";
+import { Lockdep } from "../kernel/lockdep.js";
 import type { Report, ReportKind } from "../report/report.js";
 
 import type { Scenario } from "../explore/explore.js";
