@@ -180,7 +180,7 @@ export function runOne(
   sim.setStrategy(strategy);
   scenario(sim);
   const outcome = sim.runAll().outcome;
-  if (outcome === "done") sim.checkLeaks();
+  if (outcome === "done") sim.teardown();
   // A run cut short by the reduction (the only way an explored run stops)
   // repeats an explored schedule: what it found is found there, with a
   // token that replays to the end.
