@@ -179,27 +179,45 @@ function cycles(files: readonly string[], edges: readonly ImportEdge[]): { cycle
 
 /** The shortest cycle through the component's first file (by name), in import order. */
 function orderCycle(scc: readonly string[], next: ReadonlyMap<string, string[]>): string[] {
-  const members = new Set(scc);
   const start = [...scc].sort()[0] as string;
-  // Breadth-first from start back to start, inside the component.
-  const prev = new Map<string, string>();
-  const queue = [start];
+  if ((next.get(start) ?? []).includes(start)) return [start];
+  const members = new Set(scc);
+  let best: string[] | null = null;
+  for (const w of next.get(start) ?? []) {
+    if (!members.has(w)) continue;
+    const back = shortestPath(w, start, members, next);
+    if (back !== null && (best === null || back.length + 1 < best.length)) best = [start, ...back.slice(0, -1)];
+  }
+  return best ?? [start];
+}
+
+/** The shortest path from `from` to `to` inside `members`, both ends included; null if none. */
+function shortestPath(from: string, to: string, members: ReadonlySet<string>, next: ReadonlyMap<string, string[]>): string[] | null {
+  const prev = new Map<string, string | null>([[from, null]]);
+  const queue = [from];
   while (queue.length > 0) {
     const v = queue.shift() as string;
+    if (v === to) {
+      const path: string[] = [];
+      for (let p: string | null | undefined = v; p !== null && p !== undefined; p = prev.get(p)) path.push(p);
+      return path.reverse();
+    }
     for (const w of next.get(v) ?? []) {
-      if (!members.has(w)) continue;
-      if (w === start) {
-        const path = [v];
-        for (let p = prev.get(v); p !== undefined; p = prev.get(p)) path.push(p);
-        return path.reverse();
-      }
-      if (!prev.has(w) && w !== start) {
+      if (members.has(w) && !prev.has(w)) {
         prev.set(w, v);
         queue.push(w);
       }
     }
   }
-  return [start];
+  return null;
+}
+
+/** A cycle of the component that takes `edge` (which must lie inside it). */
+function cycleThrough(edge: ImportEdge, scc: readonly string[], edges: readonly ImportEdge[]): string[] {
+  const next = new Map<string, string[]>();
+  for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+  const back = shortestPath(edge.to, edge.from, new Set(scc), next) ?? [edge.to];
+  return [edge.from, ...back.slice(0, -1)];
 }
 
 /**
@@ -229,7 +247,12 @@ export function checkGraph(graph: ImportGraph): string[] {
   for (const c of cycles(graph.files, graph.edges)) {
     const layers = new Set(c.component.map((f) => layerOf(f)));
     if (layers.size > 1 && !c.component.every((f) => inValueCycle.has(f))) {
-      problems.push(`import cycle across layers ${[...layers].join(", ")}: ${describeCycle(c)}`);
+      // Show a cycle that does cross layers: one through its first upward edge.
+      const members = new Set(c.component);
+      const inside = graph.edges.filter((e) => members.has(e.from) && members.has(e.to) && layerOf(e.from) !== layerOf(e.to));
+      const across = inside.find((e) => rankOf(layerOf(e.to) ?? "") > rankOf(layerOf(e.from) ?? "")) ?? inside[0];
+      const cycle = across === undefined ? c.cycle : cycleThrough(across, c.component, graph.edges);
+      problems.push(`import cycle across layers ${[...layers].join(", ")}: ${describeCycle({ cycle, component: c.component })}`);
     }
   }
   return problems;
