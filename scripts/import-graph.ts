@@ -249,8 +249,12 @@ export function checkGraph(graph: ImportGraph): string[] {
     if (layers.size > 1 && !c.component.every((f) => inValueCycle.has(f))) {
       // Show a cycle that does cross layers: one through its first upward edge.
       const members = new Set(c.component);
+      const rank = (f: string): number => {
+        const layer = layerOf(f);
+        return layer === null ? -1 : rankOf(layer);
+      };
       const inside = graph.edges.filter((e) => members.has(e.from) && members.has(e.to) && layerOf(e.from) !== layerOf(e.to));
-      const across = inside.find((e) => rankOf(layerOf(e.to) ?? "") > rankOf(layerOf(e.from) ?? "")) ?? inside[0];
+      const across = inside.find((e) => rank(e.to) > rank(e.from)) ?? inside[0];
       const cycle = across === undefined ? c.cycle : cycleThrough(across, c.component, graph.edges);
       problems.push(`import cycle across layers ${[...layers].join(", ")}: ${describeCycle({ cycle, component: c.component })}`);
     }
