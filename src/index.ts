@@ -39,9 +39,9 @@ export {
   lockMapAcquire,
   lockMapRelease,
   mightSleep,
-} from "./locking/context.js";
+} from "./kernel/context.js";
 export { LockObject, type LockOptions } from "./locking/lock-object.js";
-export { LockClass, Lockdep, type AcquireOptions, type LockdepMap, type LockWaitType, type PseudoLocks } from "./locking/lockdep.js";
+export { LockClass, Lockdep, type AcquireOptions, type LockdepMap, type LockWaitType, type PseudoLocks } from "./kernel/lockdep.js";
 export { Mutex, type LockResult } from "./locking/mutex.js";
 export { RwSemaphore } from "./locking/rw-semaphore.js";
 export { SpinLock, type IrqFlags } from "./locking/spinlock.js";

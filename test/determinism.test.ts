@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Completion, Sim } from "../src/index.js";
-import { Bo, freeIt } from "./fixtures.js";
+import { Bo, freeIt, leakAtTeardown } from "./fixtures.js";
 
 /** Three tasks sharing a refcounted object and a completion. */
 function threeTasks(sim: Sim): void {
@@ -34,7 +34,7 @@ function hashOf(seed: number): string {
   threeTasks(sim);
   const res = sim.runAll();
   // The completions are world state and stay; the shared object must be gone.
-  expect(sim.checkLeaks()?.objects.map((o) => o.object.type)).toEqual(["Completion", "Completion"]);
+  expect(leakAtTeardown(sim)?.objects.map((o) => o.object.type)).toEqual(["Completion", "Completion"]);
   return res.traceHash;
 }
 

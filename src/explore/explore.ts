@@ -19,7 +19,7 @@ import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import { deriveSeed } from "../kernel/prng.js";
 import type { Strategy } from "../kernel/scheduler.js";
 import { Sim, type Checks } from "../kernel/sim.js";
-import { Lockdep } from "../locking/lockdep.js";
+import { Lockdep } from "../kernel/lockdep.js";
 import type { Report } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { VERSION } from "../version.js";
@@ -180,7 +180,7 @@ export function runOne(
   sim.setStrategy(strategy);
   scenario(sim);
   const outcome = sim.runAll().outcome;
-  if (outcome === "done") sim.checkLeaks();
+  if (outcome === "done") sim.teardown();
   // A run cut short by the reduction (the only way an explored run stops)
   // repeats an explored schedule: what it found is found there, with a
   // token that replays to the end.

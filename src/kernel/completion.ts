@@ -19,8 +19,8 @@ import { defineEffectKind, Effect, READ, WRITE, WRITE_IF, type Waitable } from "
 import { guardLive, SimObject, type SimObjectOptions } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
+import { checkMightSleep } from "./context.js";
 import { current, type Task } from "./task.js";
-import { checkMightSleep } from "../locking/context.js";
 
 /** The kernel's UINT_MAX "completed for everyone" value. */
 const ALL = 0xffffffff;

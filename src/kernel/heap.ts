@@ -21,11 +21,12 @@
  * trapped: expose mutable state through methods or getters.
  */
 import { ArgumentError } from "../errors.js";
-import type { ObjectRef, SiteRef } from "../report/report.js";
+import type { ObjectRef, ReportBody, SiteRef } from "../report/report.js";
 import { defineEffectKind, Effect, WRITE_ALL } from "./effect.js";
 import type { Kref } from "./kref.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
+import { registerTeardownCheck } from "./teardown.js";
 import type { Task } from "./task.js";
 
 /** @internal A recorded site: cheap to take, turned into a SiteRef for reports. */
@@ -292,6 +293,25 @@ export class Heap {
     });
   }
 }
+
+/**
+ * kmemleak's scan, as the `leaks` teardown check: one `leak` report listing
+ * every live top-level object, where it was allocated and, per refcount, the
+ * holders of the references still outstanding; nothing if all was freed.
+ */
+function leakScan(sim: Sim): readonly ReportBody[] {
+  const live = sim.heap.live;
+  if (live.size === 0) return [];
+  const objects = [...live].map((o) => ({
+    object: objectRef(o),
+    allocated: siteRef(o.allocSite),
+    refcounts: (o.krefs ?? []).map((k) => ({ count: k.count, saturated: k.count < 0, holders: k.holderRefs() })),
+  }));
+  return [{ kind: "leak", objects }];
+}
+
+// INVARIANT: registered when the kernel loads, so it is the first teardown check.
+registerTeardownCheck({ name: "leaks", gate: "lifetimes", run: leakScan });
 
 /** kfree(): writes the whole allocation, the object and everything embedded in it. */
 export const FREE = defineEffectKind({ name: "free" });

@@ -10,7 +10,8 @@
  */
 import { UsageError } from "../errors.js";
 import type { Effect } from "./effect.js";
-import { currentOrNull, type Task } from "./task.js";
+import { currentOrNull } from "./current.js";
+import type { Task } from "./task.js";
 
 type Body<T> = (this: unknown, a: unknown, b: unknown, c: unknown) => Generator<Effect, T, unknown>;
 

@@ -18,7 +18,8 @@ import { defineEffectKind, Effect, NONE, type Waitable } from "./effect.js";
 import { Op } from "./op.js";
 import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
-import { RESCHED_KIND, setCurrent, type Task } from "./task.js";
+import { setCurrent } from "./current.js";
+import { RESCHED_KIND, type Task } from "./task.js";
 import { UsageError } from "../errors.js";
 import type { WaitEdge } from "../report/report.js";
 

@@ -12,10 +12,10 @@
  *   sequence of effects, hence the same `traceHash`, on every run.
  */
 import { ArgumentError, ArgumentRangeError, ReportError, UsageError } from "../errors.js";
-import type { LeakReport, RefEvent, Report, ReportBody, ScheduleRow, ScheduleTail } from "../report/report.js";
+import type { RefEvent, Report, ReportBody, ScheduleRow, ScheduleTail } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { defineEffectKind, Effect, EVERYTHING, NONE } from "./effect.js";
-import { Heap, objectRef, siteRef, type Site, type SimObject } from "./heap.js";
+import { Heap, type Site, type SimObject } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 import { deriveSeed, Prng } from "./prng.js";
 import {
@@ -31,8 +31,10 @@ import {
   type Strategy,
   type StrategyName,
 } from "./scheduler.js";
-import { currentOrNull, setCurrent, START, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
-import { Lockdep } from "../locking/lockdep.js";
+import { currentOrNull, setCurrent } from "./current.js";
+import { Lockdep } from "./lockdep.js";
+import { START, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
+import { teardownChecks } from "./teardown.js";
 
 /** Which checks run. Each defaults to on; switch one off for speed. */
 export interface Checks {
@@ -122,6 +124,8 @@ export class Sim {
   private stopReport: Report | null = null;
   private taskIds = 0;
   private lastOutcome: RunOutcome = "done";
+  /** What teardown() filed; null until it ran. */
+  private tornDown: readonly Report[] | null = null;
   // Refcount history: a ring of the last REF_LOG events, any object. Made
   // on the first event: most executions of an exploration never need it.
   private ref: RefLog | null = null;
@@ -216,6 +220,7 @@ export class Sim {
     if (typeof name !== "string" || name === "") throw new ArgumentError("name", "must be a non-empty string");
     if (!TASK_CONTEXTS.includes(context)) throw new ArgumentError("context", `must be one of ${TASK_CONTEXTS.join(", ")}`);
     if (typeof body !== "function") throw new ArgumentError("body", "must be a generator function");
+    if (this.tornDown !== null) throw new UsageError(`spawn("${name}") after teardown(): the Sim's run is over`);
     const interrupt = context === "hardirq" || context === "softirq";
     const start = interrupt ? new Effect(IRQ_ENTER, null, EVERYTHING, null, this.scheduler.irqWindow) : START_EFFECT;
     const task = new Task(this, ++this.taskIds, name, context, body, start);
@@ -279,18 +284,33 @@ export class Sim {
   }
 
   /**
-   * Teardown check: file a `leak` report listing every live object with the
-   * holders of its outstanding references, and return it (null if nothing
-   * is live). Never throws.
+   * End the run: run every teardown check (see `registerTeardownCheck()` in
+   * src/kernel/teardown.ts), in registration order, skipping those whose
+   * `checks` gate is off, and file what they find. Returns the reports filed,
+   * in order (empty if all is well); they are in `sim.reports` too.
+   *
+   * Today's checks: `leaks` (gate `lifetimes`), one `leak` report listing
+   * every live object with the holders of its outstanding references.
+   *
+   * Call it after `run()`/`runAll()` returned, normally only if the run ended
+   * `"done"`: after a deadlock, what the stuck tasks hold is a consequence,
+   * not a second bug. It never throws a ReportError, even in `onReport:
+   * "throw"` mode: the reports are its result. Calling it again files nothing
+   * and returns the first call's reports; spawning a task afterwards is a
+   * UsageError.
+   *
+   * @throws UsageError when called inside a simulated task (the run is not over).
    */
-  checkLeaks(): LeakReport | null {
-    if (!this.checks.lifetimes || this.heap.live.size === 0) return null;
-    const objects = [...this.heap.live].map((o) => ({
-      object: objectRef(o),
-      allocated: siteRef(o.allocSite),
-      refcounts: (o.krefs ?? []).map((k) => ({ count: k.count, saturated: k.count < 0, holders: k.holderRefs() })),
-    }));
-    return this.file({ kind: "leak", objects }, false) as LeakReport;
+  teardown(): readonly Report[] {
+    if (this.running || currentOrNull() !== null) throw new UsageError("teardown() called inside a simulated task: call it once run()/runAll() returned");
+    if (this.tornDown !== null) return this.tornDown;
+    const filed: Report[] = [];
+    for (const check of teardownChecks()) {
+      if (check.gate !== undefined && !this.checks[check.gate]) continue;
+      for (const body of check.run(this)) filed.push(this.file(body, false));
+    }
+    this.tornDown = filed;
+    return filed;
   }
 
   /** The objects allocated and not yet freed, in allocation order (not static or embedded ones). */

@@ -12,12 +12,13 @@
  * Invariants: exactly one task is `current()` while simulated code runs, and
  *   none outside; `pending` is null exactly when the task is done.
  */
-import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
+import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import { defineEffectKind, Effect, EVERYTHING, NEVER, NONE } from "./effect.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
-import type { HeldLock } from "../locking/lockdep.js";
-import { checkMightSleep } from "../locking/context.js";
+import { checkMightSleep } from "./context.js";
+import { current } from "./current.js";
+import type { HeldLock } from "./lockdep.js";
 
 /** The execution context a task runs in, as the kernel distinguishes them. */
 export type TaskContext = "process" | "softirq" | "hardirq" | "worker" | "reclaim";
@@ -34,28 +35,12 @@ export type TaskState = "runnable" | "blocked" | "done";
  */
 export type TaskBody<T> = () => Iterable<Effect, T, unknown>;
 
-let running: Task | null = null;
-
 /** Ops remembered per scheduling step for `unstarted-op` reports (a power of two). */
 const OP_RING = 16;
 
-/** The task whose code is running now. Throws outside a simulated task. */
-export function current(): Task {
-  if (running === null) throw new UsageError("current() called outside a simulated task");
-  return running;
-}
-
-/** @internal */
-export function currentOrNull(): Task | null {
-  return running;
-}
-
-/** @internal The scheduler's switch; returns the previous task. */
-export function setCurrent(task: Task | null): Task | null {
-  const prev = running;
-  running = task;
-  return prev;
-}
+// current() lives in current.ts, which every file that needs it imports
+// without importing Task's implementation; re-exported here with Task.
+export { current };
 
 export class Task {
   /** @internal */ pending: Effect | null;
@@ -65,7 +50,7 @@ export class Task {
   opRing: (Op<unknown> | null)[] | null = null;
   /** @internal How many ops were created since the task last yielded. */ opsCreated = 0;
   /** @internal How many of those are not started yet. */ unstartedOps = 0;
-  // Execution context (see src/locking/context.ts). A hardirq task runs with
+  // Execution context (see src/kernel/context.ts). A hardirq task runs with
   // hardirqs off, a softirq task with bottom halves off, from its first step.
   /** @internal Nesting of irq-disabled sections (local_irq_save, spin_lock_irqsave). */ irqsOff: number;
   /** @internal Nesting of bottom-half-disabled sections (spin_lock_bh). */ bhOff: number;

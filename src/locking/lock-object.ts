@@ -15,7 +15,7 @@ import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "../ker
 import { siteRef, SimObject, type Site, type SimObjectOptions } from "../kernel/heap.js";
 import type { Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
-import type { LockClass, LockdepMap, LockWaitType } from "./lockdep.js";
+import type { LockClass, LockdepMap, LockWaitType } from "../kernel/lockdep.js";
 
 /**
  * Options for a lock: a SimObject's. The lock's lockdep class is the first

@@ -15,7 +15,7 @@ import { guardLive } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { checkMightSleep } from "./context.js";
+import { checkMightSleep } from "../kernel/context.js";
 import { LOCK, LockObject, type LockOptions } from "./lock-object.js";
 
 /** How a sleeping lock attempt ended (the kernel's 0 or -EINTR). */

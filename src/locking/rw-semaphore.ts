@@ -18,8 +18,8 @@ import { guardLive } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { checkMightSleep } from "./context.js";
-import { heldRefs } from "./lockdep.js";
+import { checkMightSleep } from "../kernel/context.js";
+import { heldRefs } from "../kernel/lockdep.js";
 import { LOCK, LockObject, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
 
 /** up_read(): a reader lets go. A writer cannot be at its acquisition while a reader holds the lock. */

@@ -17,7 +17,7 @@ import { guardLive } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current } from "../kernel/task.js";
-import { bhRestore, irqRestore } from "./context.js";
+import { bhRestore, irqRestore } from "../kernel/context.js";
 import { LockObject, type LockOptions } from "./lock-object.js";
 
 /** The irq state saved by lockIrqsave(), for unlockIrqrestore(). */

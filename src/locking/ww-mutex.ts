@@ -34,8 +34,8 @@ import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
 import type { WwMutexMisuseReport } from "../report/report.js";
-import { checkMightSleep } from "./context.js";
-import { heldRefs, type AcquireOptions, type LockClass, type LockdepMap } from "./lockdep.js";
+import { checkMightSleep } from "../kernel/context.js";
+import { heldRefs, type AcquireOptions, type LockClass, type LockdepMap } from "../kernel/lockdep.js";
 import { LOCK as LOCK_KIND, LockObject, UNLOCK, type LockOptions } from "./lock-object.js";
 
 /**

@@ -29,7 +29,9 @@
  *   4. complete(reset_done); kfree(stopped)
  *                                             5. wakes; kfree(reset_done)
  */
-import { Completion, kfree, type Sim } from "../index.js";
+import { Completion } from "../kernel/completion.js";
+import { kfree } from "../kernel/heap.js";
+import type { Sim } from "../kernel/sim.js";
 import type { CatalogScenario } from "./scenario.js";
 
 function world(sim: Sim): { stopped: Completion; resetDone: Completion } {

@@ -14,7 +14,7 @@
  */
 import { ArgumentRangeError } from "../errors.js";
 import { Sim, type SimOptions } from "../kernel/sim.js";
-import { Lockdep } from "../locking/lockdep.js";
+import { Lockdep } from "../kernel/lockdep.js";
 import type { Report, ReportKind } from "../report/report.js";
 
 import type { Scenario } from "../explore/explore.js";
@@ -73,14 +73,14 @@ const DEFAULT_SEEDS = 200;
 
 /**
  * Run `scenario` once in a new Sim that collects reports: build the world,
- * run every task to the end, then, if every task did end, check for leaks
- * (after a deadlock, what the stuck tasks hold is a consequence, not a second
- * bug). Returns the Sim, whose `reports` say what was found.
+ * run every task to the end, then, if every task did end, run the teardown
+ * checks, leaks among them (after a deadlock, what the stuck tasks hold is a
+ * consequence, not a second bug). Returns the Sim, whose `reports` say what was found.
  */
 export function runOnce(scenario: Scenario, options: Omit<SimOptions, "onReport"> = {}): Sim {
   const sim = new Sim({ ...options, onReport: "collect" });
   scenario(sim);
-  if (sim.runAll().outcome === "done") sim.checkLeaks();
+  if (sim.runAll().outcome === "done") sim.teardown();
   return sim;
 }
 

@@ -22,7 +22,10 @@
  * Fixed: the shrinker only trylocks, and skips a BO whose lock is busy, as
  * shrinkers must: a trylock never waits, so it adds no dependency.
  */
-import { fsReclaimAcquire, fsReclaimRelease, SimObject, WwAcquireCtx, WwClass, WwMutex, type Sim } from "../index.js";
+import { fsReclaimAcquire, fsReclaimRelease } from "../kernel/context.js";
+import { SimObject } from "../kernel/heap.js";
+import type { Sim } from "../kernel/sim.js";
+import { WwAcquireCtx, WwClass, WwMutex } from "../locking/ww-mutex.js";
 import type { CatalogScenario } from "./scenario.js";
 
 /** A BO with its reservation lock; its memory is what the shrinker wants. */

@@ -30,7 +30,12 @@
  *      ...                                    ... bo.size, three times
  *   n. kref_put(bo, "handle")                 m. kref_put(bo, "user")
  */
-import { condResched, defineOp, kfree, Kref, SimObject, type Effect, type Sim } from "../index.js";
+import type { Effect } from "../kernel/effect.js";
+import { kfree, SimObject } from "../kernel/heap.js";
+import { Kref } from "../kernel/kref.js";
+import { defineOp } from "../kernel/op.js";
+import type { Sim } from "../kernel/sim.js";
+import { condResched } from "../kernel/task.js";
 import type { CatalogScenario } from "./scenario.js";
 
 const PAGE_SIZE = 4096;

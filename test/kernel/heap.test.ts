@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ArgumentError, Completion, condResched, kfree, Sim, SimObject, type Report } from "../../src/index.js";
-import { Bo, freeIt } from "../fixtures.js";
+import { Bo, freeIt, leakAtTeardown } from "../fixtures.js";
 
 function kinds(sim: Sim): string[] {
   return sim.reports.map((r) => r.kind);
@@ -156,7 +156,7 @@ describe("heap: lifetimes", () => {
       yield* b.kref.put(freeIt);
       new SimObject(sim, "Plain", { name: "c" });
     });
-    const leak = sim.checkLeaks();
+    const leak = leakAtTeardown(sim);
     expect(leak?.kind).toBe("leak");
     expect(leak?.objects.map((o) => o.object.label)).toEqual(['Bo#1 "a"', 'Plain#3 "c"']);
     const a = leak?.objects[0];
@@ -172,22 +172,22 @@ describe("heap: lifetimes", () => {
     expect(sim.reports).toEqual([leak]);
   });
 
-  it("checkLeaks returns null when everything was freed, and never throws", () => {
+  it("teardown files no leak when everything was freed, and never throws", () => {
     const sim = new Sim();
     sim.run(function* () {
       yield* new Bo(sim).kref.put(freeIt);
     });
-    expect(sim.checkLeaks()).toBeNull();
+    expect(leakAtTeardown(sim)).toBeNull();
     const leaky = new Sim();
     new SimObject(leaky, "Thing");
-    expect(leaky.checkLeaks()?.objects).toHaveLength(1);
+    expect(leakAtTeardown(leaky)?.objects).toHaveLength(1);
   });
 
   it("static objects are never freed and never leak", () => {
     const sim = new Sim();
     const global = new Completion(sim, { name: "probe_done", static: true });
     expect(() => kfree(global)).toThrow(/statically allocated/);
-    expect(sim.checkLeaks()).toBeNull();
+    expect(leakAtTeardown(sim)).toBeNull();
     expect(sim.liveObjects()).toEqual([]);
   });
 
@@ -213,7 +213,7 @@ describe("heap: lifetimes", () => {
       expect(o.size).toBe(4096);
     });
     expect(sim.reports).toEqual([]);
-    expect(sim.checkLeaks()).toBeNull();
+    expect(leakAtTeardown(sim)).toBeNull();
   });
 
   it("rejects bad arguments with typed errors", () => {

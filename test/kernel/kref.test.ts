@@ -9,7 +9,7 @@ import {
   Sim,
   type Report,
 } from "../../src/index.js";
-import { Bo, freeIt } from "../fixtures.js";
+import { Bo, freeIt, leakAtTeardown } from "../fixtures.js";
 
 function collect(): Sim {
   return new Sim({ onReport: "collect" });
@@ -50,7 +50,7 @@ describe("Kref", () => {
       return { first, last, releases, freed: bo.isFreed };
     });
     expect(out).toEqual({ first: false, last: true, releases: 1, freed: true });
-    expect(sim.checkLeaks()).toBeNull();
+    expect(leakAtTeardown(sim)).toBeNull();
   });
 
   it("accepts a release that is a plain function", () => {
@@ -65,7 +65,7 @@ describe("Kref", () => {
       expect(called).toBe(true);
     });
     // The plain release freed nothing: the object leaks, and the leak report shows a zero count.
-    const leak = sim.checkLeaks();
+    const leak = leakAtTeardown(sim);
     expect(leak?.objects[0]?.refcounts[0]?.count).toBe(0);
   });
 
@@ -141,7 +141,7 @@ describe("Kref", () => {
     });
     const r = only(sim, "refcount-saturated");
     expect(r.site.op).toBe("kref_get");
-    const leak = sim.checkLeaks();
+    const leak = leakAtTeardown(sim);
     expect(leak?.objects[0]?.refcounts[0]?.saturated).toBe(true);
   });
 

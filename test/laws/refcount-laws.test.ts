@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Completion, kfree, Kref, Sim, SimObject, type Effect, type Op, type Report } from "../../src/index.js";
-import { Bo, freeIt } from "../fixtures.js";
+import { Bo, freeIt, leakAtTeardown } from "../fixtures.js";
 
 /** How the laws drive one object type. */
 interface Refcounted<T> {
@@ -57,7 +57,7 @@ describe.each(types)("refcount laws: $name", (type) => {
     });
     expect(freed).toBe(true);
     expect(sim.reports).toEqual([]);
-    expect(sim.checkLeaks()).toBeNull();
+    expect(leakAtTeardown(sim)).toBeNull();
   });
 
   it("balanced gets and puts from three tasks, in any interleaving, leave nothing behind", () => {
@@ -112,7 +112,7 @@ describe.each(types)("refcount laws: $name", (type) => {
       yield* type.get(obj, "forgetful");
       yield* type.put(obj, "creator");
     });
-    const leak = sim.checkLeaks();
+    const leak = leakAtTeardown(sim);
     expect(leak?.objects).toHaveLength(1);
     expect(leak?.objects[0]?.refcounts[0]?.holders).toEqual([
       { holder: "forgetful", count: 1, site: { task: "main/1", step: 2, op: "kref_get" } },

@@ -1,7 +1,7 @@
 /**
  * Mutex: mutual exclusion, trylock, interruptible waits, unlock balance.
- * (Its lockdep families are in lockdep.test.ts; sleeping in atomic context
- * in context.test.ts.)
+ * (Its lockdep families are in test/kernel/lockdep.test.ts; sleeping in atomic context
+ * in test/kernel/context.test.ts.)
  */
 import { describe, expect, it } from "vitest";
 import { condResched, Lockdep, Mutex, Sim, type Report, type ReportKind, type SimOptions, type Task } from "../../src/index.js";

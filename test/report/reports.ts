@@ -21,7 +21,7 @@ import {
   type Report,
   type ReportKind,
 } from "../../src/index.js";
-import { Bo, freeIt } from "../fixtures.js";
+import { Bo, freeIt, leakAtTeardown } from "../fixtures.js";
 
 function collect(seed = 1): Sim {
   // A fresh lockdep boot per program: the text must not depend on what ran before.
@@ -99,7 +99,7 @@ export const programs: Record<SampledKind, () => Report> = {
       yield* bo.kref.get("vm");
       yield* bo.kref.get();
     });
-    return sim.checkLeaks() as Report;
+    return leakAtTeardown(sim) as Report;
   },
   deadlock: () => {
     const sim = collect();

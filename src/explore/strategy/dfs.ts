@@ -444,6 +444,12 @@ class DfsExecution implements Strategy {
     // The node's sig was taken before the pick; a forced step's is taken now.
     const sig = node >= 0 ? ((search.nodes[node] as Node).sigs.get(task.id) as Sig) : sigOf(this.sim, task, effect);
     if (node < 0 && this.pending.length > 0 && this.choice >= search.nodes.length) this.followForced(task.id);
+    if (node < 0 && this.sleep.has(task.id) && search.reducing) {
+      // The only task that can run is asleep: the run repeats an explored one
+      // (after an injected choice, two branches can reach the same trace).
+      search.pruned++;
+      this.sim.stopped = true;
+    }
     const before = this.lastStep.get(task.id) ?? -1;
     const parent = before === -1 && task.spawnedAtStep > 0 ? task.spawnedAtStep - 1 : -1;
     this.lastStep.set(task.id, this.steps.length);

@@ -20,9 +20,9 @@
  */
 import { ArgumentError } from "../errors.js";
 import type { DependencyRef, HeldRef, Witness } from "../report/report.js";
-import { siteRef, type Site } from "../kernel/heap.js";
-import type { Sim } from "../kernel/sim.js";
-import type { Task } from "../kernel/task.js";
+import { siteRef, type Site } from "./heap.js";
+import type { Sim } from "./sim.js";
+import type { Task } from "./task.js";
 
 /** How a lock waits: spinning (atomic context), sleeping, or not at all (pseudo-locks). */
 export type LockWaitType = "spin" | "sleep" | "none";

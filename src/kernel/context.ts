@@ -16,7 +16,8 @@
  * which no other task can observe.
  */
 import { UsageError } from "../errors.js";
-import { current, type Task } from "../kernel/task.js";
+import { current } from "./current.js";
+import type { Task } from "./task.js";
 import { heldRef, heldRefs, type LockdepMap } from "./lockdep.js";
 
 /**
