@@ -1,7 +1,7 @@
 /**
  * gpuvm-sim: the public API. Every export is named here.
  */
-export { ArgumentError, ArgumentRangeError, GpuvmSimError, ReportError, UsageError } from "./errors.js";
+export { ArgumentError, ArgumentRangeError, GpuvmSimError, ReportError, UnknownReportKindError, UsageError } from "./errors.js";
 export { Completion } from "./kernel/completion.js";
 export { Effect, type EffectKind, type Waitable } from "./kernel/effect.js";
 export {
@@ -83,6 +83,7 @@ export type {
   RefEvent,
   Report,
   ReportKind,
+  ReportKinds,
   ScheduleTail,
   SiteRef,
   StepLimitReport,
