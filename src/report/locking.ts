@@ -326,6 +326,6 @@ defineReportKind({
     out.line(`context ${r.ctx}${r.lock === null ? "" : `, mutex ${r.lock}`}: ${r.detail}`).blank();
     heldBy(r, out);
   },
-  // The problem and the mutex involved (type and name); the context's label is per instance.
-  fingerprint: (r) => [r.problem, r.lock ?? ""],
+  // The problem alone: the context's and the mutex's labels name instances, not classes.
+  fingerprint: (r) => [r.problem],
 });
