@@ -4,11 +4,11 @@
  * is one failure; a different object type or lock class is another.
  */
 import { describe, expect, it, vi } from "vitest";
-import { condResched, formatReport, Lockdep, Mutex, Sim, SimObject, kfree, type Report, type ReportKind } from "../../src/index.js";
+import { condResched, formatReport, Lockdep, Mutex, Sim, SimObject, kfree, type Report } from "../../src/index.js";
 import { fingerprint } from "../../src/report/fingerprint.js";
 import { registeredReportKinds, reportKindDefinition } from "../../src/report/registry.js";
 import { fingerprint as fromExplore } from "../../src/explore/explore.js";
-import { programs } from "./reports.js";
+import { programs, type SampledKind } from "./reports.js";
 
 /**
  * Two paths take two locks in opposite orders, one after the other.
@@ -96,7 +96,7 @@ describe("fingerprint", () => {
   it("is defined for every registered kind, and every kind has a sample", () => {
     expect([...registeredReportKinds()].sort()).toEqual(Object.keys(programs).sort());
     for (const kind of registeredReportKinds()) {
-      const report = programs[kind as ReportKind]();
+      const report = programs[kind as SampledKind]();
       const fp = fingerprint(report);
       expect(fp.startsWith(kind)).toBe(true);
       // No object id survives.
@@ -105,7 +105,7 @@ describe("fingerprint", () => {
   });
 
   it("pins each sample's fingerprint", () => {
-    const all = Object.fromEntries(registeredReportKinds().map((k) => [k, fingerprint(programs[k as ReportKind]())]));
+    const all = Object.fromEntries(registeredReportKinds().map((k) => [k, fingerprint(programs[k as SampledKind]())]));
     expect(all).toMatchInlineSnapshot(`
       {
         "bad-unlock": "bad-unlock: Mutex "vm->update_lock" / unowned",
