@@ -1,8 +1,9 @@
 /**
- * docs/reports.md, "Adding a report kind": how a layer defines one, written
- * as the layer's own file would be (in src/report/, the imports below are
- * "./report.js", "./registry.js" and so on). The kind is a made-up
- * scheduler timeout. Run it with `npx tsx examples/report-kind.ts`.
+ * docs/reports.md, "Adding a report kind": how a kind is defined, as in a
+ * layer's file (in src/report/, the imports below are "./report.js",
+ * "./registry.js" and so on, and the kind goes into the layer's map rather
+ * than a `declare module` block). The kind is a made-up scheduler timeout.
+ * Run it with `npx tsx examples/report-kind.ts`.
  */
 import { fingerprint } from "../src/report/fingerprint.js";
 import { defineReportKind } from "../src/report/registry.js";
@@ -20,7 +21,7 @@ export interface JobTimeoutReport extends ReportBase {
   readonly timeoutMs: number;
 }
 
-/** 2. Into the open map: `Report` now includes it, and `r.kind === "job-timeout"` narrows to it. */
+/** 2. Into the open map of kinds: `Report` now includes it, and `r.kind === "job-timeout"` narrows to it. */
 declare module "../src/report/report.js" {
   interface ReportKinds {
     "job-timeout": JobTimeoutReport;

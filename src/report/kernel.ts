@@ -2,29 +2,31 @@
  * The kernel layer's report kinds: memory (use-after-free, double-free,
  * leak), refcounts (kref and ref_tracker warnings), the scheduler's
  * (deadlock, livelock, step limit, a task's exception, an op never run) and
- * atomic context (sleep-in-atomic). Each kind is its data type, added to
- * {@link ReportKinds}, and its definition: headline, rows, fingerprint.
+ * atomic context (sleep-in-atomic). Each kind is its data type, listed in
+ * {@link KernelReportKinds}, and its definition: headline, rows, fingerprint.
  */
 import { indentStack, pad, siteRow, taskName } from "./frame.js";
 import { canonicalCycle, defineReportKind, fingerprintName } from "./registry.js";
 import type { HeldRef, HolderRef, ObjectRef, RefEvent, ReportBase, SiteRef } from "./report.js";
 
-declare module "./report.js" {
-  interface ReportKinds {
-    "use-after-free": UseAfterFreeReport;
-    "double-free": DoubleFreeReport;
-    "refcount-underflow": RefcountUnderflowReport;
-    "refcount-inc-from-zero": RefcountIncFromZeroReport;
-    "refcount-saturated": RefcountSaturatedReport;
-    "refcount-holder-mismatch": RefcountHolderMismatchReport;
-    leak: LeakReport;
-    deadlock: DeadlockReport;
-    "unstarted-op": UnstartedOpReport;
-    "step-limit": StepLimitReport;
-    livelock: LivelockReport;
-    "task-exception": TaskExceptionReport;
-    "sleep-in-atomic": SleepInAtomicReport;
-  }
+/**
+ * The kernel layer's kinds by name, each key equal to its report's `kind`.
+ * kinds.ts adds this map to `ReportKinds`, so these kinds are in `Report`.
+ */
+export interface KernelReportKinds {
+  "use-after-free": UseAfterFreeReport;
+  "double-free": DoubleFreeReport;
+  "refcount-underflow": RefcountUnderflowReport;
+  "refcount-inc-from-zero": RefcountIncFromZeroReport;
+  "refcount-saturated": RefcountSaturatedReport;
+  "refcount-holder-mismatch": RefcountHolderMismatchReport;
+  leak: LeakReport;
+  deadlock: DeadlockReport;
+  "unstarted-op": UnstartedOpReport;
+  "step-limit": StepLimitReport;
+  livelock: LivelockReport;
+  "task-exception": TaskExceptionReport;
+  "sleep-in-atomic": SleepInAtomicReport;
 }
 
 /** A method or accessor of a freed object was used (KASAN: use-after-free). */

@@ -2,25 +2,27 @@
  * The locking layer's report kinds: what lockdep finds (lock-order cycles,
  * recursive locking, irq inversions, invalid wait contexts, unlock and
  * assertion failures, locks held at free or exit) and the wound/wait
- * mutexes' misuse. Each kind is its data type, added to {@link ReportKinds},
+ * mutexes' misuse. Each kind is its data type, listed in {@link LockingReportKinds},
  * and its definition: headline, rows, fingerprint.
  */
 import { pad, type ReportText, taskName } from "./frame.js";
 import { canonicalCycle, defineReportKind } from "./registry.js";
 import type { HeldRef, ReportBase, SiteRef } from "./report.js";
 
-declare module "./report.js" {
-  interface ReportKinds {
-    "lock-order-cycle": LockOrderCycleReport;
-    "recursive-locking": RecursiveLockingReport;
-    "irq-lock-inversion": IrqLockInversionReport;
-    "invalid-wait-context": InvalidWaitContextReport;
-    "bad-unlock": BadUnlockReport;
-    "lock-held-at-free": LockHeldAtFreeReport;
-    "lock-held-at-exit": LockHeldAtExitReport;
-    "lock-not-held": LockNotHeldReport;
-    "ww-mutex-misuse": WwMutexMisuseReport;
-  }
+/**
+ * The locking layer's kinds by name, each key equal to its report's `kind`.
+ * kinds.ts adds this map to `ReportKinds`, so these kinds are in `Report`.
+ */
+export interface LockingReportKinds {
+  "lock-order-cycle": LockOrderCycleReport;
+  "recursive-locking": RecursiveLockingReport;
+  "irq-lock-inversion": IrqLockInversionReport;
+  "invalid-wait-context": InvalidWaitContextReport;
+  "bad-unlock": BadUnlockReport;
+  "lock-held-at-free": LockHeldAtFreeReport;
+  "lock-held-at-exit": LockHeldAtExitReport;
+  "lock-not-held": LockNotHeldReport;
+  "ww-mutex-misuse": WwMutexMisuseReport;
 }
 
 /** Where lockdep saw an acquisition: across simulations, so with the run's replay token. */

@@ -10,10 +10,11 @@
  * references (objects, sites, refcount events, held locks, the schedule).
  * The kinds themselves are open: each layer declares its own in
  * `src/report/<layer>.ts` (data interface, text and fingerprint, see
- * registry.ts) and adds them to {@link ReportKinds} by module augmentation.
- * `Report` is the union of whatever that map holds, so `r.kind === "deadlock"`
- * narrows as before.
+ * registry.ts) with a map of them by name, which kinds.ts adds to
+ * {@link ReportKinds}. `Report` is the union of whatever that map holds, so
+ * `r.kind === "deadlock"` narrows as before.
  */
+import type { BuiltinReportKinds } from "./kinds.js";
 
 /** A simulated object as a report names it. */
 export interface ObjectRef {
@@ -95,21 +96,22 @@ export interface HeldRef {
 
 /**
  * Every report kind, by name: the open map the `Report` union is read from.
+ * Each key equals its report's `kind`.
  *
- * Empty here on purpose. A layer's report file adds its kinds with
+ * The built-in layers' kinds come in through {@link BuiltinReportKinds}
+ * (kinds.ts). Code compiled together with the sources (an example, a test, a
+ * layer under construction) may also add a kind by module augmentation:
  *
  * ```ts
- * declare module "./report.js" {
+ * declare module "../src/report/report.js" {
  *   interface ReportKinds {
- *     "use-after-free": UseAfterFreeReport;
+ *     "job-timeout": JobTimeoutReport;
  *   }
  * }
  * ```
- *
- * where the key must equal the interface's `kind` field.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by module augmentation in each layer's file
-export interface ReportKinds {}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the layers' maps are the content; augmentation may add more
+export interface ReportKinds extends BuiltinReportKinds {}
 
 /** The name of a report kind: a key of {@link ReportKinds}. */
 export type ReportKind = keyof ReportKinds;
