@@ -57,3 +57,15 @@ export class ReportError extends GpuvmSimError {
     super(text);
   }
 }
+
+/**
+ * A report names a kind no layer has defined: `formatReport()` or
+ * `reportsFromJson()` was given a report of an unknown `kind` (from a newer
+ * version, or a layer whose report file is not registered). `kind` names it.
+ */
+export class UnknownReportKindError extends GpuvmSimError {
+  override name = "UnknownReportKindError";
+  constructor(readonly kind: string) {
+    super(`unknown report kind '${kind}': no layer defines it`);
+  }
+}

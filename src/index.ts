@@ -1,7 +1,7 @@
 /**
  * gpuvm-sim: the public API. Every export is named here.
  */
-export { ArgumentError, ArgumentRangeError, GpuvmSimError, ReportError, UsageError } from "./errors.js";
+export { ArgumentError, ArgumentRangeError, GpuvmSimError, ReportError, UnknownReportKindError, UsageError } from "./errors.js";
 export { Completion } from "./kernel/completion.js";
 export { access, ACCESS } from "./kernel/access.js";
 export { defineEffectKind, EffectKind, type AccessMode, type Effect, type EffectKindSpec, type Waitable } from "./kernel/effect.js";
@@ -84,6 +84,7 @@ export type {
   RefEvent,
   Report,
   ReportKind,
+  ReportKinds,
   ScheduleTail,
   SiteRef,
   StepLimitReport,

@@ -5,6 +5,7 @@ import { main as leakExample } from "../examples/leak-with-holders.js";
 import { main as lockOrderExample } from "../examples/lock-order.js";
 import { main as wwExample } from "../examples/ww-backoff.js";
 import { main as exploreExample } from "../examples/explore-lookup-race.js";
+import { main as reportKindExample } from "../examples/report-kind.js";
 import { docBlocks } from "../scripts/doc-blocks.js";
 
 describe("docs", () => {
@@ -53,5 +54,12 @@ describe("docs", () => {
     await expect(text + "\n").toMatchFileSnapshot("report/__snapshots__/docs-explore-lookup-race.txt");
     expect(text).toContain("WARNING: refcount_t: addition on 0; use-after-free");
     expect(text).toContain("replayed: refcount-inc-from-zero, diverged: no");
+  });
+
+  it("the report-kind example formats and fingerprints a kind no central switch knows", async () => {
+    const text = reportKindExample();
+    await expect(text + "\n").toMatchFileSnapshot("report/__snapshots__/docs-report-kind.txt");
+    expect(text).toContain("WARNING: gpuvm-sim: gfx job timed out");
+    expect(text).toMatch(/\nfingerprint: job-timeout: gfx$/);
   });
 });

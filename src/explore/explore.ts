@@ -21,7 +21,7 @@ import type { Strategy } from "../kernel/scheduler.js";
 import { Sim, type Checks } from "../kernel/sim.js";
 import { Lockdep } from "../kernel/lockdep.js";
 import type { Report } from "../report/report.js";
-import { formatReport } from "../report/text.js";
+import { fingerprint } from "../report/fingerprint.js";
 import { VERSION } from "../version.js";
 import { decodeToken, encodeToken, ReplayStrategy, type Divergence } from "./replay.js";
 import { GuidedStrategy, shrinkChoices, type Trial } from "./shrink.js";
@@ -116,11 +116,8 @@ export interface ExploreResult {
 /** @internal Shared with the worker pool (worker.ts), as are the other @internal helpers below. */
 export const DEFAULTS = { executions: 1000, maxSteps: 10_000, seed: 0, pctDepth: 3 } as const;
 
-/** Kind and the report's first two lines, numbers masked: what "fails the same way" means. */
-export function fingerprint(r: Report): string {
-  const lines = formatReport(r).split("\n").slice(1, 3).join(" / ");
-  return `${r.kind}: ${lines.replace(/\d+/g, "#")}`;
-}
+/** What "fails the same way" means: built from the report's fields, kind by kind (see report/fingerprint.ts). */
+export { fingerprint };
 
 /**
  * @internal PCT's estimate of an execution's length: the longest execution

@@ -1,12 +1,20 @@
 /**
- * Report values: what the checks found, as plain data.
+ * Report values: what the checks found, as plain data. The shared frame.
  *
- * A report is a union on `kind`. It holds no live simulation objects, only
- * labels and numbers, so it can be kept after the Sim is gone, compared,
- * serialised to JSON (json.ts) and formatted as text (text.ts, the only
- * formatter). Every report carries the step and task where it was noticed,
- * the tail of the schedule, and a replay line.
+ * A report holds no live simulation objects, only labels and numbers, so it
+ * can be kept after the Sim is gone, compared, serialised to JSON (json.ts)
+ * and formatted as text (text.ts). Every report carries the step and task
+ * where it was noticed, the tail of the schedule, and a replay line.
+ *
+ * This file holds what every report shares: the base fields and the
+ * references (objects, sites, refcount events, held locks, the schedule).
+ * The kinds themselves are open: each layer declares its own in
+ * `src/report/<layer>.ts` (data interface, text and fingerprint, see
+ * registry.ts) with a map of them by name, which kinds.ts adds to
+ * {@link ReportKinds}. `Report` is the union of whatever that map holds, so
+ * `r.kind === "deadlock"` narrows as before.
  */
+import type { BuiltinReportKinds } from "./kinds.js";
 
 /** A simulated object as a report names it. */
 export interface ObjectRef {
@@ -55,6 +63,7 @@ export interface ScheduleRow {
   readonly switched?: string;
 }
 
+/** What every report carries, whatever its kind; the Sim fills these in when a check files one. */
 export interface ReportBase {
   /** The step at which the report was filed (0 before the first step). */
   readonly step: number;
@@ -65,64 +74,6 @@ export interface ReportBase {
   readonly replay: string;
 }
 
-export interface UseAfterFreeReport extends ReportBase {
-  readonly kind: "use-after-free";
-  readonly object: ObjectRef;
-  /** What was used: a method or field name, such as `Kref.get` or `size`. */
-  readonly access: string;
-  readonly accessed: SiteRef;
-  readonly allocated: SiteRef;
-  readonly freed: SiteRef;
-  readonly refHistory: readonly RefEvent[];
-}
-
-export interface DoubleFreeReport extends ReportBase {
-  readonly kind: "double-free";
-  readonly object: ObjectRef;
-  readonly allocated: SiteRef;
-  readonly firstFree: SiteRef;
-  readonly secondFree: SiteRef;
-}
-
-export interface RefcountUnderflowReport extends ReportBase {
-  readonly kind: "refcount-underflow";
-  readonly object: ObjectRef;
-  /** The put that went below zero. */
-  readonly put: SiteRef;
-  /** The put that had already dropped the count to zero, if seen. */
-  readonly zeroedBy: SiteRef | null;
-  /** Where the object was freed, if it was (the extra put then touched freed memory). */
-  readonly freed: SiteRef | null;
-  readonly refHistory: readonly RefEvent[];
-}
-
-export interface RefcountIncFromZeroReport extends ReportBase {
-  readonly kind: "refcount-inc-from-zero";
-  readonly object: ObjectRef;
-  readonly get: SiteRef;
-  readonly zeroedBy: SiteRef | null;
-  /** Where the object was freed, if it was. */
-  readonly freed: SiteRef | null;
-  readonly refHistory: readonly RefEvent[];
-}
-
-export interface RefcountSaturatedReport extends ReportBase {
-  readonly kind: "refcount-saturated";
-  readonly object: ObjectRef;
-  readonly site: SiteRef;
-  readonly refHistory: readonly RefEvent[];
-}
-
-export interface RefcountHolderMismatchReport extends ReportBase {
-  readonly kind: "refcount-holder-mismatch";
-  readonly object: ObjectRef;
-  /** The holder tag given to put, or null for an untagged put. */
-  readonly holder: string | null;
-  readonly put: SiteRef;
-  /** The references outstanding at the time, by holder. */
-  readonly outstanding: readonly HolderRef[];
-}
-
 /** A counted reference still held, and where it was taken. */
 export interface HolderRef {
   /** The holder tag, or null for untagged references (then `count` says how many). */
@@ -130,67 +81,6 @@ export interface HolderRef {
   readonly count: number;
   /** Where the reference was taken (for tagged holders). */
   readonly site: SiteRef | null;
-}
-
-export interface LeakedObject {
-  readonly object: ObjectRef;
-  readonly allocated: SiteRef;
-  /** Each refcount embedded in the object, with its outstanding holders. */
-  readonly refcounts: readonly { readonly count: number; readonly saturated: boolean; readonly holders: readonly HolderRef[] }[];
-}
-
-export interface LeakReport extends ReportBase {
-  readonly kind: "leak";
-  readonly objects: readonly LeakedObject[];
-}
-
-export interface WaitEdge {
-  readonly task: string;
-  /** The effect the task is blocked in, such as `wait-completion`. */
-  readonly blockedIn: string;
-  /** What it waits for, such as `Completion#1 "x"`. */
-  readonly waitsFor: string;
-  /** The tasks that could unblock it. */
-  readonly wakers: readonly string[];
-  /** True when the waitable has no owner and `wakers` was inferred as "every other blocked task". */
-  readonly inferred: boolean;
-}
-
-export interface DeadlockReport extends ReportBase {
-  readonly kind: "deadlock";
-  /** Every task still alive, each blocked. */
-  readonly blocked: readonly WaitEdge[];
-  /** A wait-for cycle among them: each task waits for the next, the last for the first. */
-  readonly cycle: readonly WaitEdge[];
-}
-
-export interface UnstartedOpReport extends ReportBase {
-  readonly kind: "unstarted-op";
-  readonly op: string;
-  readonly created: SiteRef;
-  /** `yield`: the task yielded again first; `exit`: it ended first; `yielded-op`: it wrote `yield op` for `yield* op`. */
-  readonly noticed: "yield" | "exit" | "yielded-op";
-}
-
-export interface StepLimitReport extends ReportBase {
-  readonly kind: "step-limit";
-  readonly limit: number;
-  /** The tasks still alive, with their next effect. */
-  readonly live: readonly { readonly task: string; readonly next: string }[];
-}
-
-export interface LivelockReport extends ReportBase {
-  readonly kind: "livelock";
-  readonly limit: number;
-  /** The tasks that kept running without progress, with the effects of their loop. */
-  readonly spinning: readonly { readonly task: string; readonly steps: number; readonly loop: readonly string[] }[];
-  readonly live: readonly { readonly task: string; readonly next: string }[];
-}
-
-export interface TaskExceptionReport extends ReportBase {
-  readonly kind: "task-exception";
-  readonly error: string;
-  readonly stack?: string;
 }
 
 /** A lock held by a task, as reports list them (innermost last). */
@@ -203,150 +93,65 @@ export interface HeldRef {
   readonly read: boolean;
 }
 
-/** Where lockdep saw an acquisition: across simulations, so with the run's replay token. */
-export interface Witness {
-  readonly task: string;
-  readonly step: number;
-  readonly op: string;
-  /** The replay token of the run it happened in ("boot" for the primed order). */
-  readonly replay: string;
-}
 
-/** One edge of the lock dependency graph: `to` was taken while `from` was held. */
-export interface DependencyRef {
-  readonly from: string;
-  readonly to: string;
-  /** Where `from` was acquired, in the acquisition that created the edge. */
-  readonly fromSite: Witness;
-  /** Where `to` was acquired while `from` was held. */
-  readonly toSite: Witness;
-}
+/**
+ * Every report kind, by name: the open map the `Report` union is read from.
+ * Each key equals its report's `kind`.
+ *
+ * The built-in layers' kinds come in through {@link BuiltinReportKinds}
+ * (kinds.ts). Code compiled together with the sources (an example, a test, a
+ * layer under construction) may also add a kind by module augmentation:
+ *
+ * ```ts
+ * declare module "../src/report/report.js" {
+ *   interface ReportKinds {
+ *     "job-timeout": JobTimeoutReport;
+ *   }
+ * }
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the layers' maps are the content; augmentation may add more
+export interface ReportKinds extends BuiltinReportKinds {}
 
-export interface LockOrderCycleReport extends ReportBase {
-  readonly kind: "lock-order-cycle";
-  /** The cycle, starting with the edge just added: each edge's `to` is the next one's `from`. */
-  readonly cycle: readonly DependencyRef[];
-  /** What the task that closed the cycle holds. */
-  readonly held: readonly HeldRef[];
-  /** Whether this run did end in a deadlock (false: only the order is wrong, so far). */
-  readonly actual: boolean;
-}
+/** The name of a report kind: a key of {@link ReportKinds}. */
+export type ReportKind = keyof ReportKinds;
 
-export interface RecursiveLockingReport extends ReportBase {
-  readonly kind: "recursive-locking";
-  readonly lock: string;
-  readonly lockClass: string;
-  /** The acquisition of the same class already held. */
-  readonly first: HeldRef;
-  readonly second: SiteRef;
-  readonly held: readonly HeldRef[];
-}
-
-export interface IrqLockInversionReport extends ReportBase {
-  readonly kind: "irq-lock-inversion";
-  readonly irq: "hardirq" | "softirq";
-  /** `inconsistent`: one class used both in the irq and with it enabled; `safe-to-unsafe`: an irq-safe class held while taking an irq-unsafe one. */
-  readonly variant: "inconsistent" | "safe-to-unsafe";
-  /** The class used in irq context, and where. */
-  readonly safe: { readonly lockClass: string; readonly site: Witness };
-  /** The class used with the irq enabled, and where. */
-  readonly unsafe: { readonly lockClass: string; readonly site: Witness };
-  /** Classes from the safe one to the unsafe one (one class when inconsistent). */
-  readonly path: readonly string[];
-  readonly held: readonly HeldRef[];
-}
-
-export interface InvalidWaitContextReport extends ReportBase {
-  readonly kind: "invalid-wait-context";
-  readonly lock: string;
-  readonly lockClass: string;
-  /** What forbids sleeping: a held spinlock's label, or the context (`hardirq`, `softirq`). */
-  readonly forbiddenBy: string;
-  readonly held: readonly HeldRef[];
-}
-
-export interface BadUnlockReport extends ReportBase {
-  readonly kind: "bad-unlock";
-  readonly lock: string;
-  /** Who holds it, if anyone. */
-  readonly owner: string | null;
-  readonly held: readonly HeldRef[];
-}
-
-export interface LockHeldAtFreeReport extends ReportBase {
-  readonly kind: "lock-held-at-free";
-  readonly lock: string;
-  readonly holder: string;
-  readonly acquired: SiteRef | null;
-  readonly freed: SiteRef;
-}
-
-export interface LockHeldAtExitReport extends ReportBase {
-  readonly kind: "lock-held-at-exit";
-  readonly held: readonly HeldRef[];
-}
-
-export interface LockNotHeldReport extends ReportBase {
-  readonly kind: "lock-not-held";
-  readonly lock: string;
-  /** Who holds it instead, if anyone. */
-  readonly owner: string | null;
-  readonly held: readonly HeldRef[];
-}
-
-export interface SleepInAtomicReport extends ReportBase {
-  readonly kind: "sleep-in-atomic";
-  /** The operation that may sleep, such as `mutex_lock`. */
-  readonly op: string;
-  /** Why the context is atomic. */
-  readonly reason: "spinlock" | "irqs-disabled" | "bh-disabled" | "hardirq" | "softirq";
-  /** The spinlock that made it atomic, when that is the reason. */
-  readonly lock: HeldRef | null;
-  readonly held: readonly HeldRef[];
-}
-
-export interface WwMutexMisuseReport extends ReportBase {
-  readonly kind: "ww-mutex-misuse";
-  readonly problem:
-    | "slow-lock-with-locks-held"
-    | "slow-lock-wrong-mutex"
-    | "fini-with-locks-held"
-    | "used-after-fini"
-    | "acquire-after-done"
-    | "done-twice"
-    | "unlock-not-held"
-    | "two-contexts";
-  readonly ctx: string;
-  readonly lock: string | null;
-  readonly detail: string;
-  readonly held: readonly HeldRef[];
-}
-
-export type Report =
-  | UseAfterFreeReport
-  | DoubleFreeReport
-  | RefcountUnderflowReport
-  | RefcountIncFromZeroReport
-  | RefcountSaturatedReport
-  | RefcountHolderMismatchReport
-  | LeakReport
-  | DeadlockReport
-  | UnstartedOpReport
-  | StepLimitReport
-  | LivelockReport
-  | TaskExceptionReport
-  | LockOrderCycleReport
-  | RecursiveLockingReport
-  | IrqLockInversionReport
-  | InvalidWaitContextReport
-  | BadUnlockReport
-  | LockHeldAtFreeReport
-  | LockHeldAtExitReport
-  | LockNotHeldReport
-  | SleepInAtomicReport
-  | WwMutexMisuseReport;
-
-export type ReportKind = Report["kind"];
+/** Any report: the union of every kind in {@link ReportKinds}. */
+export type Report = ReportKinds[ReportKind];
 
 /** A report as filed by a check: the base fields are filled in by the Sim. */
 export type ReportBody = Report extends infer R ? (R extends Report ? Omit<R, keyof ReportBase> : never) : never;
+
+// The built-in layers' kinds and their parts, re-exported so that imports
+// from this file keep working. A new layer need not add itself here: its
+// types are exported from its own file and from src/index.ts.
+export type {
+  DeadlockReport,
+  DoubleFreeReport,
+  LeakedObject,
+  LeakReport,
+  LivelockReport,
+  RefcountHolderMismatchReport,
+  RefcountIncFromZeroReport,
+  RefcountSaturatedReport,
+  RefcountUnderflowReport,
+  SleepInAtomicReport,
+  StepLimitReport,
+  TaskExceptionReport,
+  UnstartedOpReport,
+  UseAfterFreeReport,
+  WaitEdge,
+} from "./kernel.js";
+export type {
+  BadUnlockReport,
+  DependencyRef,
+  InvalidWaitContextReport,
+  IrqLockInversionReport,
+  LockHeldAtExitReport,
+  LockHeldAtFreeReport,
+  LockNotHeldReport,
+  LockOrderCycleReport,
+  RecursiveLockingReport,
+  Witness,
+  WwMutexMisuseReport,
+} from "./locking.js";

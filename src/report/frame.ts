@@ -1,0 +1,144 @@
+/**
+ * The shared frame of report text: the pieces every layer's kinds are drawn
+ * with. A kind's text (see registry.ts) writes its rows into a
+ * {@link ReportText}; text.ts puts the rule, the headline, those rows, the
+ * schedule columns and the replay line around them.
+ *
+ * Everything here reads report data only, nothing live, so the same report
+ * always gives the same text.
+ */
+import type { HeldRef, HolderRef, RefEvent, ScheduleRow, ScheduleTail, SiteRef } from "./report.js";
+
+/** REFCOUNT_SATURATED, restated so the text depends on report data only. */
+const SATURATED = -0x40000000;
+
+/** The line above and below every report, as KASAN draws it. */
+export const RULE = "==================================================================";
+
+/** `s` padded with spaces to `n` characters, or followed by one space when it is already that long. */
+export function pad(s: string, n: number): string {
+  return s.length >= n ? `${s} ` : s + " ".repeat(n - s.length);
+}
+
+/** A task label as reports show it: `(setup)` outside any task. */
+export function taskName(task: string | null): string {
+  return task ?? "(setup)";
+}
+
+/** One aligned site row (`  freed        closer/2        step 5     kfree`), then its stack if it has one. */
+export function siteRow(label: string, site: SiteRef): string {
+  const row = `  ${pad(label, 13)}${pad(taskName(site.task), 16)}${pad(`step ${site.step}`, 11)}${site.op}`;
+  return site.stack === undefined ? row : `${row}\n${indentStack(site.stack)}`;
+}
+
+/** A JavaScript stack's frames (at most eight, without the message line), indented under a row. */
+export function indentStack(stack: string): string {
+  return stack
+    .split("\n")
+    .slice(1, 9)
+    .map((l) => `      ${l.trim()}`)
+    .join("\n");
+}
+
+function history(title: string, events: readonly RefEvent[]): string[] {
+  if (events.length === 0) return [];
+  const lines = [`${title}:`];
+  for (const e of events) {
+    const who = e.holder === undefined ? "" : ` (${e.holder})`;
+    const count = e.count === SATURATED ? "saturated" : String(e.count);
+    lines.push(`  ${pad(`step ${e.step}`, 11)}${pad(taskName(e.task), 16)}${pad(e.op + who, 28)}${count}`);
+  }
+  return lines;
+}
+
+function holderRows(hs: readonly HolderRef[]): string[] {
+  return hs.map((h) =>
+    h.holder === null
+      ? `      ${h.count} untagged reference${h.count === 1 ? "" : "s"}`
+      : `      held by "${h.holder}"`.padEnd(34) + (h.site === null ? "" : `taken by ${taskName(h.site.task)} at step ${h.site.step} (${h.site.op})`),
+  );
+}
+
+function heldList(title: string, held: readonly HeldRef[]): string[] {
+  if (held.length === 0) return [`${title}: none`];
+  return [
+    `${title}:`,
+    ...held.map((h, i) => {
+      const how = [h.read ? "read" : "", h.trylock ? "trylock" : ""].filter((x) => x !== "").join(", ");
+      const cls = h.lock.includes(`"${h.lockClass}"`) ? "" : ` (class ${h.lockClass})`;
+      return `  #${i}: ${h.lock}${cls}${how === "" ? "" : ` [${how}]`}, acquired at step ${h.acquired.step} (${h.acquired.op})`;
+    }),
+  ];
+}
+
+/**
+ * The rows of one report below its headline, written by the kind's `body`.
+ * Each method appends and returns the writer, so rows chain.
+ */
+export class ReportText {
+  readonly #lines: string[] = [];
+
+  /** The rows written so far. */
+  get lines(): readonly string[] {
+    return this.#lines;
+  }
+
+  /** Append lines as they are. */
+  line(...lines: readonly string[]): this {
+    this.#lines.push(...lines);
+    return this;
+  }
+
+  /** Append an empty line (trailing ones are dropped by the frame). */
+  blank(): this {
+    this.#lines.push("");
+    return this;
+  }
+
+  /** Append an aligned site row; nothing when `site` is null (the event was not seen). */
+  site(label: string, site: SiteRef | null): this {
+    if (site !== null) this.#lines.push(siteRow(label, site));
+    return this;
+  }
+
+  /** Append a refcount history under `title` (`Refcount history of Bo#1 "bo0"`); nothing when it is empty. */
+  refHistory(title: string, events: readonly RefEvent[]): this {
+    this.#lines.push(...history(title, events));
+    return this;
+  }
+
+  /** Append the outstanding holders of a refcount, one row each. */
+  holders(hs: readonly HolderRef[]): this {
+    this.#lines.push(...holderRows(hs));
+    return this;
+  }
+
+  /** Append the locks a task holds, innermost last (`<title>: none` when it holds none). */
+  held(title: string, held: readonly HeldRef[]): this {
+    this.#lines.push(...heldList(title, held));
+    return this;
+  }
+}
+
+/** The last steps of the schedule, one column per task; no lines when there are no steps. */
+export function scheduleColumns(s: ScheduleTail): string[] {
+  if (s.rows.length === 0) return [];
+  const cell = (r: ScheduleRow) => (r.result === undefined ? r.effect : `${r.effect} -> ${r.result}`);
+  // Each column as wide as its widest cell; the offsets follow.
+  const widths = s.tasks.map((t, c) => Math.max(t.length, ...s.rows.filter((r) => r.column === c).map((r) => cell(r).length)) + 3);
+  const offsets = widths.map((_, c) => widths.slice(0, c).reduce((a, b) => a + b, 0));
+  const total = widths.reduce((a, b) => a + b, 0);
+  const lines = [`Last ${s.rows.length} steps:`, `  ${pad("step", 6)}${s.tasks.map((t, c) => pad(t, widths[c] ?? 0)).join("")}`.trimEnd()];
+  for (const r of s.rows) {
+    const row = `  ${pad(String(r.step), 6)}${" ".repeat(offsets[r.column] ?? 0)}${cell(r)}`;
+    // The reason for a switch goes after the last column, where it cannot be mistaken for an effect.
+    lines.push(r.switched === undefined ? row : `${pad(row, 8 + total)}(${r.switched})`);
+  }
+  return lines;
+}
+
+/** The replay line: explorer tokens (version 2) replay with replay(), a plain Sim's with its options. */
+export function replayLine(replay: string): string {
+  const how = replay.startsWith("gpuvm-sim:2:") ? `replay(scenario, "${replay}")` : `new Sim({ replay: "${replay}" })`;
+  return `Replay: ${how}`;
+}

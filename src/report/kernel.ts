@@ -1,0 +1,387 @@
+/**
+ * The kernel layer's report kinds: memory (use-after-free, double-free,
+ * leak), refcounts (kref and ref_tracker warnings), the scheduler's
+ * (deadlock, livelock, step limit, a task's exception, an op never run) and
+ * atomic context (sleep-in-atomic). Each kind is its data type, listed in
+ * {@link KernelReportKinds}, and its definition: headline, rows, fingerprint.
+ */
+import { indentStack, pad, siteRow, taskName } from "./frame.js";
+import { canonicalCycle, defineReportKind, fingerprintName } from "./registry.js";
+import type { HeldRef, HolderRef, ObjectRef, RefEvent, ReportBase, SiteRef } from "./report.js";
+
+/**
+ * The kernel layer's kinds by name, each key equal to its report's `kind`.
+ * kinds.ts adds this map to `ReportKinds`, so these kinds are in `Report`.
+ */
+export interface KernelReportKinds {
+  "use-after-free": UseAfterFreeReport;
+  "double-free": DoubleFreeReport;
+  "refcount-underflow": RefcountUnderflowReport;
+  "refcount-inc-from-zero": RefcountIncFromZeroReport;
+  "refcount-saturated": RefcountSaturatedReport;
+  "refcount-holder-mismatch": RefcountHolderMismatchReport;
+  leak: LeakReport;
+  deadlock: DeadlockReport;
+  "unstarted-op": UnstartedOpReport;
+  "step-limit": StepLimitReport;
+  livelock: LivelockReport;
+  "task-exception": TaskExceptionReport;
+  "sleep-in-atomic": SleepInAtomicReport;
+}
+
+/** A method or accessor of a freed object was used (KASAN: use-after-free). */
+export interface UseAfterFreeReport extends ReportBase {
+  readonly kind: "use-after-free";
+  readonly object: ObjectRef;
+  /** What was used: a method or field name, such as `Kref.get` or `size`. */
+  readonly access: string;
+  readonly accessed: SiteRef;
+  readonly allocated: SiteRef;
+  readonly freed: SiteRef;
+  readonly refHistory: readonly RefEvent[];
+}
+
+/** `kfree()` of an object already freed. */
+export interface DoubleFreeReport extends ReportBase {
+  readonly kind: "double-free";
+  readonly object: ObjectRef;
+  readonly allocated: SiteRef;
+  readonly firstFree: SiteRef;
+  readonly secondFree: SiteRef;
+}
+
+/** A put with the count already at zero (`refcount_t: underflow`). */
+export interface RefcountUnderflowReport extends ReportBase {
+  readonly kind: "refcount-underflow";
+  readonly object: ObjectRef;
+  /** The put that went below zero. */
+  readonly put: SiteRef;
+  /** The put that had already dropped the count to zero, if seen. */
+  readonly zeroedBy: SiteRef | null;
+  /** Where the object was freed, if it was (the extra put then touched freed memory). */
+  readonly freed: SiteRef | null;
+  readonly refHistory: readonly RefEvent[];
+}
+
+/** A get with the count at zero (`refcount_t: addition on 0`). */
+export interface RefcountIncFromZeroReport extends ReportBase {
+  readonly kind: "refcount-inc-from-zero";
+  readonly object: ObjectRef;
+  readonly get: SiteRef;
+  readonly zeroedBy: SiteRef | null;
+  /** Where the object was freed, if it was. */
+  readonly freed: SiteRef | null;
+  readonly refHistory: readonly RefEvent[];
+}
+
+/** A get at `REFCOUNT_MAX`: the count saturates and the object leaks. */
+export interface RefcountSaturatedReport extends ReportBase {
+  readonly kind: "refcount-saturated";
+  readonly object: ObjectRef;
+  readonly site: SiteRef;
+  readonly refHistory: readonly RefEvent[];
+}
+
+/** A put by a holder that holds no reference (ref_tracker). */
+export interface RefcountHolderMismatchReport extends ReportBase {
+  readonly kind: "refcount-holder-mismatch";
+  readonly object: ObjectRef;
+  /** The holder tag given to put, or null for an untagged put. */
+  readonly holder: string | null;
+  readonly put: SiteRef;
+  /** The references outstanding at the time, by holder. */
+  readonly outstanding: readonly HolderRef[];
+}
+
+/** One object still allocated at teardown, with its outstanding references. */
+export interface LeakedObject {
+  readonly object: ObjectRef;
+  readonly allocated: SiteRef;
+  /** Each refcount embedded in the object, with its outstanding holders. */
+  readonly refcounts: readonly { readonly count: number; readonly saturated: boolean; readonly holders: readonly HolderRef[] }[];
+}
+
+/** Objects still allocated at teardown (`sim.checkLeaks()`). */
+export interface LeakReport extends ReportBase {
+  readonly kind: "leak";
+  readonly objects: readonly LeakedObject[];
+}
+
+/** A blocked task, what it waits for, and who could wake it. */
+export interface WaitEdge {
+  readonly task: string;
+  /** The effect the task is blocked in, such as `wait-completion`. */
+  readonly blockedIn: string;
+  /** What it waits for, such as `Completion#1 "x"`. */
+  readonly waitsFor: string;
+  /** The tasks that could unblock it. */
+  readonly wakers: readonly string[];
+  /** True when the waitable has no owner and `wakers` was inferred as "every other blocked task". */
+  readonly inferred: boolean;
+}
+
+/** Every live task is blocked and nothing can wake one. */
+export interface DeadlockReport extends ReportBase {
+  readonly kind: "deadlock";
+  /** Every task still alive, each blocked. */
+  readonly blocked: readonly WaitEdge[];
+  /** A wait-for cycle among them: each task waits for the next, the last for the first. */
+  readonly cycle: readonly WaitEdge[];
+}
+
+/** An op was created and never run: a missing `yield*`. */
+export interface UnstartedOpReport extends ReportBase {
+  readonly kind: "unstarted-op";
+  readonly op: string;
+  readonly created: SiteRef;
+  /** `yield`: the task yielded again first; `exit`: it ended first; `yielded-op`: it wrote `yield op` for `yield* op`. */
+  readonly noticed: "yield" | "exit" | "yielded-op";
+}
+
+/** A run reached `maxSteps`. */
+export interface StepLimitReport extends ReportBase {
+  readonly kind: "step-limit";
+  readonly limit: number;
+  /** The tasks still alive, with their next effect. */
+  readonly live: readonly { readonly task: string; readonly next: string }[];
+}
+
+/** The step limit was reached while some task spun without progress. */
+export interface LivelockReport extends ReportBase {
+  readonly kind: "livelock";
+  readonly limit: number;
+  /** The tasks that kept running without progress, with the effects of their loop. */
+  readonly spinning: readonly { readonly task: string; readonly steps: number; readonly loop: readonly string[] }[];
+  readonly live: readonly { readonly task: string; readonly next: string }[];
+}
+
+/** A task's own code threw (an Oops). */
+export interface TaskExceptionReport extends ReportBase {
+  readonly kind: "task-exception";
+  readonly error: string;
+  readonly stack?: string;
+}
+
+/** Something that may sleep was called in atomic context. */
+export interface SleepInAtomicReport extends ReportBase {
+  readonly kind: "sleep-in-atomic";
+  /** The operation that may sleep, such as `mutex_lock`. */
+  readonly op: string;
+  /** Why the context is atomic. */
+  readonly reason: "spinlock" | "irqs-disabled" | "bh-disabled" | "hardirq" | "softirq";
+  /** The spinlock that made it atomic, when that is the reason. */
+  readonly lock: HeldRef | null;
+  readonly held: readonly HeldRef[];
+}
+
+function refHistoryOf(o: ObjectRef): string {
+  return `Refcount history of ${o.label}`;
+}
+
+defineReportKind({
+  kind: "use-after-free",
+  headline: (r) => `BUG: gpuvm-sim: use-after-free in ${r.access}`,
+  body: (r, out) => {
+    out
+      .line(`Use of ${r.object.label} by task ${taskName(r.accessed.task)} at step ${r.accessed.step}`)
+      .blank()
+      .site("accessed", r.accessed)
+      .site("allocated", r.allocated)
+      .site("freed", r.freed)
+      .blank()
+      .refHistory(refHistoryOf(r.object), r.refHistory);
+  },
+  fingerprint: (r) => [r.object.type, r.access],
+});
+
+defineReportKind({
+  kind: "double-free",
+  headline: (r) => `BUG: gpuvm-sim: double-free of ${r.object.label}`,
+  body: (r, out) => {
+    out.blank().site("allocated", r.allocated).site("first free", r.firstFree).site("second free", r.secondFree);
+  },
+  fingerprint: (r) => [r.object.type, r.secondFree.op],
+});
+
+defineReportKind({
+  kind: "refcount-underflow",
+  headline: () => "WARNING: refcount_t: underflow; use-after-free",
+  body: (r, out) => {
+    out
+      .line(`kref_put on ${r.object.label} with the count already at zero`)
+      .blank()
+      .site("extra put", r.put)
+      .site("zeroed by", r.zeroedBy)
+      .site("freed", r.freed)
+      .blank()
+      .refHistory(refHistoryOf(r.object), r.refHistory);
+  },
+  fingerprint: (r) => [r.object.type, r.put.op],
+});
+
+defineReportKind({
+  kind: "refcount-inc-from-zero",
+  headline: () => "WARNING: refcount_t: addition on 0; use-after-free",
+  body: (r, out) => {
+    out
+      .line(`kref_get on ${r.object.label} after its count reached zero`)
+      .blank()
+      .site("get", r.get)
+      .site("zeroed by", r.zeroedBy)
+      .site("freed", r.freed)
+      .blank()
+      .refHistory(refHistoryOf(r.object), r.refHistory);
+  },
+  fingerprint: (r) => [r.object.type, r.get.op],
+});
+
+defineReportKind({
+  kind: "refcount-saturated",
+  headline: () => "WARNING: refcount_t: saturated; leaking memory",
+  body: (r, out) => {
+    out
+      .line(`${r.object.label} will never be freed`)
+      .blank()
+      .site("at", r.site)
+      .blank()
+      .refHistory(refHistoryOf(r.object), r.refHistory);
+  },
+  fingerprint: (r) => [r.object.type, r.site.op],
+});
+
+defineReportKind({
+  kind: "refcount-holder-mismatch",
+  headline: (r) =>
+    `WARNING: ref_tracker: put by ${r.holder === null ? "an untagged holder" : `"${r.holder}"`}, which holds no reference to ${r.object.label}`,
+  body: (r, out) => {
+    out.blank().site("put", r.put).line("  outstanding:").holders(r.outstanding);
+  },
+  // The holder is a tag the code chose (`vm_bo`, `exec`), so it is part of the identity.
+  fingerprint: (r) => [r.object.type, r.put.op, r.holder ?? "(untagged)"],
+});
+
+defineReportKind({
+  kind: "leak",
+  headline: (r) => `BUG: gpuvm-sim: ${r.objects.length} object${r.objects.length === 1 ? "" : "s"} still live at teardown (leak)`,
+  body: (r, out) => {
+    out.blank();
+    for (const o of r.objects) {
+      out.line(`  ${o.object.label}`, `  ${siteRow("allocated", o.allocated).trimStart()}`);
+      for (const k of o.refcounts) out.line(`    refcount ${k.saturated ? "saturated" : String(k.count)}:`).holders(k.holders);
+    }
+  },
+  // Which types leaked, not how many of each: one more leaked BO is the same leak.
+  fingerprint: (r) => [[...new Set(r.objects.map((o) => fingerprintName(o.object.type)))].sort().join(", ")],
+});
+
+function waitLine(e: WaitEdge): string {
+  const who = e.wakers.length === 0 ? "no task" : e.wakers.join(", ");
+  return `  ${pad(e.task, 16)}blocked in ${e.blockedIn} on ${e.waitsFor}; woken by ${who}${e.inferred ? " (inferred)" : ""}`;
+}
+
+function cycleLines(cycle: readonly WaitEdge[]): string[] {
+  const first = cycle[0];
+  if (first === undefined) return ["  (no cycle: nothing left that could wake them)"];
+  const path = `  ${cycle.map((e) => e.task).join(" -> ")} -> ${first.task}`;
+  const inferred = cycle.some((e) => e.inferred);
+  return inferred ? [path, "  (inferred: a completion has no owner, so any other blocked task counts as its waker)"] : [path];
+}
+
+/** What a blocked task waits in and on, without ids: `lock on Mutex "B"`. */
+function waitShape(e: WaitEdge): string {
+  return `${e.blockedIn} on ${fingerprintName(e.waitsFor)}`;
+}
+
+defineReportKind({
+  kind: "deadlock",
+  headline: (r) => `INFO: gpuvm-sim: deadlock: all ${r.blocked.length} live tasks are blocked`,
+  body: (r, out) => {
+    out
+      .blank()
+      .line("Wait-for cycle:", ...r.cycle.map(waitLine), ...cycleLines(r.cycle))
+      .blank()
+      .line("Blocked tasks:", ...r.blocked.map(waitLine));
+  },
+  // The wait-for cycle from its smallest edge; with no cycle, the set of waits.
+  fingerprint: (r) =>
+    r.cycle.length > 0 ? ["cycle", canonicalCycle(r.cycle.map(waitShape))] : ["no cycle", [...new Set(r.blocked.map(waitShape))].sort().join(", ")],
+});
+
+defineReportKind({
+  kind: "unstarted-op",
+  headline: (r) => `BUG: gpuvm-sim: op ${r.op} was created but never run`,
+  body: (r, out) => {
+    const how =
+      r.noticed === "yielded-op"
+        ? "it was yielded with `yield`; delegate with `yield*`"
+        : `the task ${r.noticed === "exit" ? "ended" : "yielded again"} first; missing \`yield*\`?`;
+    out.line(`(${how})`).blank().site("created", r.created);
+  },
+  fingerprint: (r) => [r.op, r.noticed],
+});
+
+function liveLines(live: readonly { readonly task: string; readonly next: string }[]): string[] {
+  return ["Live tasks and their next effect:", ...live.map((l) => `  ${pad(l.task, 16)}${l.next}`)];
+}
+
+defineReportKind({
+  kind: "step-limit",
+  headline: (r) => `gpuvm-sim: step limit reached (${r.limit} steps in one run)`,
+  body: (r, out) => {
+    out.line("Raise the Sim option maxSteps, or look for a task that spins without blocking.").blank().line(...liveLines(r.live));
+  },
+  // Which effects the live tasks were about to take, as a set.
+  fingerprint: (r) => [[...new Set(r.live.map((l) => fingerprintName(l.next)))].sort().join(", ")],
+});
+
+defineReportKind({
+  kind: "livelock",
+  headline: (r) => `INFO: gpuvm-sim: livelock: step limit (${r.limit}) reached with tasks spinning`,
+  body: (r, out) => {
+    out
+      .line(
+        "These tasks kept running without making progress (only cond_resched, trylocks,",
+        "try-waits and choices), and nothing they wait for changed:",
+      )
+      .blank()
+      .line(...r.spinning.flatMap((t) => [`  ${pad(t.task, 16)}${t.steps} steps, looping over:`, ...t.loop.map((l) => `      ${l}`)]))
+      .blank()
+      .line(...liveLines(r.live));
+  },
+  // Each spinning task's loop as a cycle (it may be caught at any point of it), then the set of loops.
+  fingerprint: (r) => [[...new Set(r.spinning.map((t) => canonicalCycle(t.loop)))].sort().join(" | ")],
+});
+
+defineReportKind({
+  kind: "task-exception",
+  headline: (r) => `Oops: gpuvm-sim: task ${taskName(r.task)} threw ${r.error}`,
+  body: (r, out) => {
+    if (r.stack !== undefined) out.line(indentStack(r.stack));
+  },
+  // The error's name and message; numbers in the message are masked.
+  fingerprint: (r) => [r.error],
+});
+
+const ATOMIC_WHY: Record<SleepInAtomicReport["reason"], string> = {
+  spinlock: "",
+  "irqs-disabled": "with interrupts disabled",
+  "bh-disabled": "with bottom halves disabled",
+  hardirq: "in hardirq context",
+  softirq: "in softirq context",
+};
+
+defineReportKind({
+  kind: "sleep-in-atomic",
+  headline: () => "BUG: sleeping function called from invalid context",
+  body: (r, out) => {
+    const why =
+      r.reason === "spinlock"
+        ? `while holding spinlock ${r.lock?.lock ?? "?"} (acquired at step ${r.lock?.acquired.step ?? "?"}, ${r.lock?.acquired.op ?? "?"})`
+        : ATOMIC_WHY[r.reason];
+    out
+      .line(`${r.op} may sleep; ${taskName(r.task)} called it ${why}.`)
+      .blank()
+      .held(`Locks held by ${taskName(r.task)}`, r.held);
+  },
+  fingerprint: (r) => [r.op, r.reason, r.lock === null ? "" : r.lock.lockClass],
+});

@@ -1,0 +1,27 @@
+/**
+ * The built-in layers' report kinds, the one list of them: importing this
+ * module registers every built-in kind in the table of registry.ts, and
+ * {@link BuiltinReportKinds} puts their types into `ReportKinds` (report.ts).
+ * text.ts, json.ts and fingerprint.ts import it, so whoever formats, reads or
+ * fingerprints a report sees every kind, whichever modules the caller
+ * imported.
+ *
+ * A new kind of an existing layer needs no edit here. A new layer (say
+ * dma-buf) writes `src/report/dma-buf.ts`: its data interfaces, an exported
+ * `DmaBufReportKinds` map and one `defineReportKind()` per kind. Then it adds
+ * its import line and its map to `BuiltinReportKinds` below, and exports its
+ * report types from src/index.ts. docs/reports.md, "Adding a report kind",
+ * walks through it.
+ */
+import "./kernel.js";
+import "./locking.js";
+import type { KernelReportKinds } from "./kernel.js";
+import type { LockingReportKinds } from "./locking.js";
+
+/**
+ * Every built-in layer's kinds. An interface that extends the layers' maps
+ * (rather than each layer augmenting `ReportKinds` from its own file) keeps
+ * the types whole in the bundled declaration files of the package, which do
+ * not carry module augmentation of relative paths.
+ */
+export interface BuiltinReportKinds extends KernelReportKinds, LockingReportKinds {}
