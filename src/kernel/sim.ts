@@ -12,7 +12,7 @@
  *   sequence of effects, hence the same `traceHash`, on every run.
  */
 import { ArgumentError, ArgumentRangeError, ReportError, UsageError } from "../errors.js";
-import type { LeakReport, RefEvent, Report, ReportBody, ScheduleRow, ScheduleTail } from "../report/report.js";
+import type { LeakReport, RefEvent, Report, ReportBody, ScheduleTail } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { Effect } from "./effect.js";
 import { Heap, objectRef, siteRef, type Site, type SimObject } from "./heap.js";
@@ -21,11 +21,6 @@ import { deriveSeed, Prng } from "./prng.js";
 import {
   makeStrategy,
   Scheduler,
-  SWITCH_BLOCKED,
-  SWITCH_DONE,
-  SWITCH_INTERRUPT,
-  SWITCH_NONE,
-  SWITCH_PREEMPTED,
   type RunOutcome,
   type Strategy,
   type StrategyName,
@@ -367,46 +362,8 @@ export class Sim {
     return out;
   }
 
-  private switchReason(why: number, prevId: number, prevEffect: Effect | null): string {
-    const prev = this.tasks[prevId - 1]?.label ?? `task ${prevId}`;
-    switch (why) {
-      case SWITCH_PREEMPTED:
-        return `preempts ${prev}`;
-      case SWITCH_BLOCKED:
-        return `${prev} blocked${prevEffect === null ? "" : ` in ${prevEffect.describe()}`}`;
-      case SWITCH_DONE:
-        return `${prev} ended`;
-      case SWITCH_INTERRUPT:
-        return `interrupt injected`;
-      default:
-        return `${prev} interrupted`;
-    }
-  }
-
   private scheduleTail(): ScheduleTail {
-    const s = this.scheduler;
-    const first = Math.max(1, this.step - s.ringSize + 1);
-    const ids = new Set<number>();
-    for (let step = first; step <= this.step; step++) ids.add(s.ringTask[step % s.ringSize] ?? 0);
-    // One column per task, in spawn order.
-    const columns = [...ids].sort((a, b) => a - b);
-    const rows: ScheduleRow[] = [];
-    for (let step = first; step <= this.step; step++) {
-      const slot = step % s.ringSize;
-      const e = s.ringEffect[slot];
-      if (e === null || e === undefined) continue;
-      const row: { step: number; column: number; effect: string; result?: string; switched?: string } = {
-        step,
-        column: columns.indexOf(s.ringTask[slot] ?? 0),
-        effect: e.describe(),
-      };
-      const note = s.ringNote[slot];
-      if (note !== null && note !== undefined) row.result = note;
-      const why = s.ringSwitch[slot] ?? SWITCH_NONE;
-      if (why !== SWITCH_NONE && step > first) row.switched = this.switchReason(why, s.ringPrevTask[slot] ?? 0, s.ringPrevEffect[slot] ?? null);
-      rows.push(row);
-    }
-    return { tasks: columns.map((id) => this.tasks[id - 1]?.label ?? `task ${id}`), rows };
+    return this.scheduler.ring.tail(this.step, (id) => this.tasks[id - 1]?.label ?? `task ${id}`);
   }
 }
 
