@@ -23,13 +23,15 @@
  * (CJS, where `import.meta.url` is empty), so the check falls back to the
  * file name there.
  */
-import { existsSync, realpathSync } from "node:fs";
-import { resolve } from "node:path";
+import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
-import { explore, failureHeading, replay, type ExploreOptions, type ExploreResult, type Scenario } from "../explore/explore.js";
-import { decodeToken } from "../explore/replay.js";
+import { explore, type ExploreOptions, type ExploreResult } from "../explore/explore.js";
+import { failureHeading, formatSummary, plural } from "../explore/format.js";
+import { loadScenarios, type ModuleScenario } from "../explore/load.js";
+import { replay } from "../explore/replay.js";
+import { decodeToken } from "../kernel/token.js";
 import type { Report, ReportKind } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { catalog } from "../scenarios/catalog.js";
@@ -95,10 +97,6 @@ function runVariant(scenario: CatalogScenario, variant: VariantName, seeds: numb
     elapsedMs: run.timeMs,
     report,
   };
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 function isGood(r: DemoResult): boolean {
@@ -222,65 +220,7 @@ export interface ReplayCommandOptions {
   readonly cwd?: string | undefined;
 }
 
-/** One scenario exported by a user's module. */
-export interface ModuleScenario {
-  /** The export's name (`default` for the default export). */
-  readonly exportName: string;
-  readonly scenario: Scenario;
-}
-
-/** What a non-scenario function is, or null for a plain function. */
-function notAScenario(v: unknown): string | null {
-  if (typeof v !== "function") return v === null ? "null" : `a ${typeof v}`;
-  if (/^class\b/.test(Function.prototype.toString.call(v))) return "a class";
-  const kind = (Object.getPrototypeOf(v) as { constructor: { name: string } }).constructor.name;
-  if (kind === "GeneratorFunction" || kind === "AsyncGeneratorFunction") return "a generator function (a task body?)";
-  if (kind === "AsyncFunction") return "an async function";
-  return null;
-}
-
-async function importModule(module: string, cwd: string): Promise<Record<string, unknown>> {
-  const path = resolve(cwd, module);
-  if (!existsSync(path)) throw new ArgumentError("module", `no such file: ${path}`);
-  try {
-    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (e) {
-    const typescript = (e as { code?: unknown }).code === "ERR_UNKNOWN_FILE_EXTENSION";
-    const hint = typescript ? " (a TypeScript module needs a loader: node --import tsx node_modules/gpuvm-sim/dist/cli.js ...)" : "";
-    throw new ArgumentError("module", `cannot import ${path}: ${e instanceof Error ? e.message : String(e)}${hint}`);
-  }
-}
-
-/**
- * Import `module` (a path resolved from `cwd`) and take the named export
- * (default `default`) or, with `all`, every exported scenario function; a
- * default export that is also a named one counts once, under its name.
- * Throws an ArgumentError for a missing file, a missing export, or an export
- * that cannot be a scenario (a class, a generator, an async function).
- */
-export async function loadScenarios(module: string, exportName: string | undefined, all: boolean, cwd: string = process.cwd()): Promise<ModuleScenario[]> {
-  if (all && exportName !== undefined) throw new ArgumentError("export", "name one export or pass --all, not both");
-  const ns = await importModule(module, cwd);
-  // Sorted by name, as Node's module namespaces are (a bundler's or Vitest's may not be).
-  const scenarios = Object.entries(ns)
-    .filter(([, v]) => notAScenario(v) === null)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) as [string, Scenario][];
-  if (all) {
-    const named = new Set(scenarios.filter(([k]) => k !== "default").map(([, v]) => v));
-    const list = scenarios.filter(([k, v]) => k !== "default" || !named.has(v)).map(([k, v]) => ({ exportName: k, scenario: v }));
-    if (list.length === 0) throw new ArgumentError("module", `${module} exports no scenario functions`);
-    return list;
-  }
-  const name = exportName ?? "default";
-  if (!(name in ns)) {
-    const names = scenarios.map(([k]) => k).join(", ");
-    throw new ArgumentError("export", `${module} has no export "${name}" (its scenario exports: ${names === "" ? "none" : names})`);
-  }
-  const value = ns[name];
-  const not = notAScenario(value);
-  if (not !== null) throw new ArgumentError("export", `"${name}" of ${module} is ${not}, not a scenario function (sim) => void`);
-  return [{ exportName: name, scenario: value as Scenario }];
-}
+export { loadScenarios, type ModuleScenario } from "../explore/load.js";
 
 /** Quote `s` for a POSIX shell, when it needs it. */
 export function shellQuote(s: string): string {
@@ -304,21 +244,6 @@ function exploreOptionsOf(o: ExploreCommandOptions): ExploreOptions {
     stopAtFirst: o.allFailures !== true,
     shrink: o.shrink !== false,
   };
-}
-
-/** One line of statistics, then a line per limit that cut the run short. */
-function statistics(exportName: string, r: ExploreResult, strategy: string): string {
-  const verdict =
-    r.failures.length === 0
-      ? `passed ${plural(r.executions, "execution")}`
-      : `FAILED, ${plural(r.failures.length, "distinct failure")} in ${plural(r.executions, "execution")} (${r.failed} failed)`;
-  const lines = [
-    `${exportName}: ${verdict}; strategy ${strategy}; stopped by ${r.stoppedBy}${r.exhausted ? " (DFS explored every schedule)" : ""}; ` +
-      `steps min ${r.steps.min}, mean ${r.steps.mean.toFixed(1)}, max ${r.steps.max}; ${r.timeMs.toFixed(0)} ms`,
-  ];
-  if (r.stoppedBy === "time") lines.push("  the time budget ran out first: raise --time-ms to run every execution");
-  if (r.stepBoundHits > 0) lines.push(`  ${plural(r.stepBoundHits, "execution")} hit --max-steps before finishing: raise --max-steps`);
-  return lines.join("\n");
 }
 
 /**
@@ -348,7 +273,7 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
     for (const [i, f] of result.failures.entries()) {
       write(`${failureHeading(f, i, count)}\n${formatReport(f.report)}\nReplay from a shell: ${replay[i] ?? ""}\n\n`);
     }
-    write(`${statistics(exportName, result, strategy)}\n`);
+    write(`${formatSummary(exportName, result, strategy)}\n`);
   }
   const failed = runs.filter((r) => r.result.failures.length > 0);
   if (options.json === true) {

@@ -19,6 +19,7 @@ import { Op } from "./op.js";
 import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
 import { setCurrent, type Task } from "./task.js";
+import { ChoiceKind, packChoice } from "./token.js";
 import {
   SWITCH_BLOCKED,
   SWITCH_DONE,
@@ -121,10 +122,6 @@ const NO_PROGRESS = [new Effect("resched", null), new Effect("trylock", null), n
   0,
 );
 
-/** One recorded choice: a pick (the task id chosen) or a choose() (the value). */
-export const ChoiceKind = { Pick: 0, Choose: 1 } as const;
-export type ChoiceKind = (typeof ChoiceKind)[keyof typeof ChoiceKind];
-
 const FNV_PRIME = 0x01000193;
 
 /** @internal */
@@ -142,8 +139,8 @@ export class Scheduler {
   /** The start effect's waitable for interrupt tasks. */
   readonly irqWindow: IrqWindow;
   /**
-   * Every choice made, in order: `value * 32 + kind * 16 + check`, where
-   * `check` is four bits of the trace hash when the choice was made, so a
+   * Every choice made, in order, packed by packChoice() (token.ts): the value,
+   * its kind, and four bits of the trace hash when the choice was made, so a
    * replay can tell where the effects stopped matching.
    */
   readonly choices: number[] = [];
@@ -238,7 +235,7 @@ export class Scheduler {
   }
 
   private record(value: number, kind: ChoiceKind): void {
-    this.choices.push(value * 32 + kind * 16 + (this.hash & 15));
+    this.choices.push(packChoice(value, kind, this.hash));
   }
 
   /** An op notes the outcome of the current step, for reports' schedules. */

@@ -25,6 +25,7 @@ import {
   type Strategy,
   type StrategyName,
 } from "./scheduler.js";
+import { decodeSimToken, encodeSimToken, MAX_CHOICE_VALUE } from "./token.js";
 import { currentOrNull, setCurrent, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
 import { Lockdep } from "../locking/lockdep.js";
 
@@ -77,7 +78,6 @@ export interface RunResult {
   readonly reports: readonly Report[];
 }
 
-const TOKEN_PREFIX = "gpuvm-sim:1:sim";
 const REF_LOG = 512;
 
 /** The refcount history ring's columns. */
@@ -125,7 +125,7 @@ export class Sim {
     let seed = options.seed ?? 0;
     let strategy = options.strategy ?? "random";
     if (options.replay !== undefined) {
-      const parsed = parseReplayToken(options.replay);
+      const parsed = decodeSimToken(options.replay);
       if (options.seed !== undefined && options.seed !== parsed.seed) throw new ArgumentError("seed", "conflicts with options.replay");
       if (options.strategy !== undefined && options.strategy !== parsed.strategy) {
         throw new ArgumentError("strategy", "conflicts with options.replay");
@@ -166,7 +166,7 @@ export class Sim {
 
   /** The token that reproduces runs of this Sim: pass it as option `replay`. */
   get replayToken(): string {
-    return `${TOKEN_PREFIX}:${this.strategy}:${this.seed}`;
+    return encodeSimToken({ strategy: this.strategy, seed: this.seed });
   }
 
   /** A hash of every step so far (task, effect kind, target), as 8 hex digits. */
@@ -184,9 +184,15 @@ export class Sim {
    * scheduling strategy like a choice of task, so an explorer covers every
    * outcome and a replay repeats it. Use it where the outcome is up to chance
    * in the kernel (whether an allocation fails, whether a back-off happens).
+   *
+   * @param n The number of outcomes: an integer in [1, 2^32].
+   * @returns An op that yields once (a choice point) and returns the outcome.
+   * @throws ArgumentRangeError naming `n` if it is not an integer in [1, 2^32].
    */
   choose(n: number): Op<number> {
-    if (!Number.isSafeInteger(n) || n < 1) throw new ArgumentRangeError("n", `must be a positive integer, got ${n}`);
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_CHOICE_VALUE) {
+      throw new ArgumentRangeError("n", `must be an integer in [1, 2^32], got ${n}`);
+    }
     return makeOp("choose", this, chooseBody, n);
   }
 
@@ -372,14 +378,4 @@ const CHOOSE = new Effect("choose", null);
 function* chooseBody(this: Sim, n: number): Generator<Effect, number, unknown> {
   yield CHOOSE;
   return this.scheduler.choose(n);
-}
-
-function parseReplayToken(token: string): { strategy: StrategyName; seed: number } {
-  const parts = typeof token === "string" ? token.split(":") : [];
-  const strategy = parts[3] as StrategyName;
-  const seed = Number(parts[4]);
-  if (parts.length !== 5 || `${parts[0]}:${parts[1]}:${parts[2]}` !== TOKEN_PREFIX || !STRATEGIES.includes(strategy) || !Number.isSafeInteger(seed)) {
-    throw new ArgumentError("replay", `not a gpuvm-sim replay token: ${token}`);
-  }
-  return { strategy, seed };
 }
