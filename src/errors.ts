@@ -26,6 +26,27 @@ export class ArgumentError extends GpuvmSimError {
 }
 
 /**
+ * A replay token is malformed: not one this library makes (see
+ * src/kernel/token.ts for the grammar). `argument` names the argument that
+ * carried it (`token`, or `replay` for a Sim's option); `reason` says what is
+ * wrong, in a few words. The message shows at most the token's first 96
+ * characters.
+ */
+export class TokenError extends ArgumentError {
+  override name = "TokenError";
+  constructor(
+    argument: string,
+    readonly reason: string,
+    token: unknown,
+    /** What the token should have been: `explore token` or `replay token`. */
+    what = "replay token",
+  ) {
+    const text = typeof token === "string" ? (token.length > 96 ? `${token.slice(0, 96)}... (${token.length} characters)` : token) : typeof token;
+    super(argument, `not a gpuvm-sim ${what} (${reason}): ${text}`);
+  }
+}
+
+/**
  * A numeric argument is out of range (for example not a safe integer, or
  * negative where a size is expected). `argument` names it.
  */

@@ -1,24 +1,13 @@
 /**
  * gpuvm-sim: the public API. Every export is named here.
  */
-export { ArgumentError, ArgumentRangeError, GpuvmSimError, ReportError, UnknownReportKindError, UsageError } from "./errors.js";
+export { ArgumentError, ArgumentRangeError, GpuvmSimError, ReportError, TokenError, UnknownReportKindError, UsageError } from "./errors.js";
 export { Completion } from "./kernel/completion.js";
 export { access, ACCESS } from "./kernel/access.js";
 export { defineEffectKind, EffectKind, type AccessMode, type Effect, type EffectKindSpec, type Waitable } from "./kernel/effect.js";
-export {
-  explore,
-  replay,
-  withoutStacks,
-  type ExploreOptions,
-  type ExploreResult,
-  type ExploreStrategy,
-  type Failure,
-  type ReplayOptions,
-  type ReplayResult,
-  type Scenario,
-} from "./explore/explore.js";
+export { explore, type ExploreOptions, type ExploreResult, type ExploreStrategy, type Failure, type Scenario } from "./explore/explore.js";
 export { exploreParallel, ExplorePool, type ParallelExploreOptions, type ScenarioModule } from "./explore/pool.js";
-export type { Divergence } from "./explore/replay.js";
+export { replay, withoutStacks, type Divergence, type ReplayOptions, type ReplayResult } from "./explore/replay.js";
 export type { DfsOptions } from "./explore/strategy/dfs.js";
 export { kfree, SimObject, type SimObjectOptions } from "./kernel/heap.js";
 export { Kref, REFCOUNT_MAX, REFCOUNT_SATURATED, type KrefOptions, type Release } from "./kernel/kref.js";

@@ -27,9 +27,11 @@
  */
 import { expect, test, type MatcherState } from "vitest";
 import { ArgumentError } from "./errors.js";
-import { explore, failureHeading, type ExploreOptions, type ExploreResult, type ExploreStrategy, type Failure, type Scenario } from "./explore/explore.js";
+import { explore, type ExploreOptions, type ExploreResult, type ExploreStrategy, type Failure, type Scenario } from "./explore/explore.js";
+import { formatFailure, formatFailures, formatStatistics, plural } from "./explore/format.js";
 import type { Report, ReportKind } from "./report/report.js";
-import { formatReport } from "./report/text.js";
+
+export { formatStatistics } from "./explore/format.js";
 
 /** Options of exploreTest(): explore()'s, and what the test expects. */
 export type ExploreTestOptions = ExploreOptions & {
@@ -84,10 +86,6 @@ export function exploreTest(name: string, scenario: Scenario, options: ExploreTe
   );
 }
 
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
 function isExploreResult(x: unknown): x is ExploreResult {
   if (typeof x !== "object" || x === null) return false;
   const r = x as Partial<Record<keyof ExploreResult, unknown>>;
@@ -125,40 +123,6 @@ function exploreSubject(received: unknown, options: ExploreOptions | undefined, 
   const opts: ExploreOptions = { ...defaults, ...options };
   const name = opts.name ?? (scenario.name === "" ? "scenario" : scenario.name);
   return { result: explore(scenario, opts), subject: `scenario ${name}`, strategy: describeStrategy(opts.strategy) };
-}
-
-const STOPPED_BY: Record<ExploreResult["stoppedBy"], string> = {
-  failure: "stopped at the first failure",
-  executions: "used its whole budget of executions",
-  time: "ran out of time (timeMs)",
-  exhausted: "explored every schedule (DFS exhausted)",
-};
-
-/**
- * The statistics of an exploration, in one paragraph: executions, strategy,
- * what stopped it, and which limit to raise when a limit cut it short.
- */
-export function formatStatistics(result: ExploreResult, strategy: string | null = null): string {
-  const s = result.steps;
-  const lines = [
-    `Exploration: ${plural(result.executions, "execution")}, ${result.failed} failed, ${plural(result.failures.length, "distinct failure")}; ` +
-      `strategy ${strategy ?? "(not recorded in an ExploreResult)"}; stopped by ${result.stoppedBy} (${STOPPED_BY[result.stoppedBy]}); ` +
-      `steps min ${s.min}, mean ${s.mean.toFixed(1)}, max ${s.max}; ${result.timeMs.toFixed(0)} ms.`,
-  ];
-  if (result.stoppedBy === "time") lines.push("The time budget ran out first: raise timeMs (or lower executions) to explore the whole budget.");
-  if (result.stepBoundHits > 0) {
-    lines.push(`${plural(result.stepBoundHits, "execution")} hit maxSteps before finishing and ${result.stepBoundHits === 1 ? "was" : "were"} not checked to the end: raise maxSteps.`);
-  }
-  return lines.join("\n");
-}
-
-/** One failure: a heading, then its report (which ends with its replay line). */
-function formatFailure(f: Failure, index: number, count: number, report: Report = f.report): string {
-  return `${failureHeading(f, index, count, report)}\n${formatReport(report)}`;
-}
-
-function formatFailures(failures: readonly Failure[]): string {
-  return failures.map((f, i) => formatFailure(f, i, failures.length)).join("\n\n");
 }
 
 /** The first report of `kind` among the failures, with its failure. */

@@ -30,6 +30,7 @@ describe("public API", () => {
         "SimObject",
         "SpinLock",
         "Task",
+        "TokenError",
         "UnknownReportKindError",
         "UsageError",
         "WwAcquireCtx",

@@ -42,16 +42,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Tinypool } from "tinypool";
 import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { explore, type ExploreOptions, type ExploreResult, type Failure, type Scenario } from "./explore.js";
+import { moduleUrl, type ScenarioModule } from "./load.js";
+import { resolveOptions } from "./options.js";
 import {
-  describeStrategy,
-  kindAt,
   LOWEST_FAILURE,
   LOWEST_SURE_FAILURE,
-  moduleUrl,
-  pctBound,
   publishMin,
   rebuildError,
-  resolvePlan,
   RUN_END,
   SHARED_CELLS,
   STOP,
@@ -59,12 +56,12 @@ import {
   type DfsOutcome,
   type ExecRecord,
   type RunPlan,
-  type ScenarioModule,
   type WorkerReply,
   type WorkerTask,
-} from "./worker.js";
+} from "./protocol.js";
+import { ExplorePlan, pctBound } from "./search.js";
 
-export type { ScenarioModule } from "./worker.js";
+export type { ScenarioModule } from "./load.js";
 
 /** Options of exploreParallel(): explore()'s, and how many worker threads. */
 export interface ParallelExploreOptions extends ExploreOptions {
@@ -126,9 +123,10 @@ export class ExplorePool {
     const start = performance.timeOrigin + performance.now();
     const url = moduleUrl(target);
     if (!existsSync(fileURLToPath(url))) throw new ArgumentError("target.module", `not found: ${target.module}`);
-    const plan = resolvePlan(target, options, start);
+    const resolved = resolveOptions(options);
+    const plan: RunPlan = { target: { module: target.module, export: target.export }, options: resolved, deadline: start + resolved.timeMs };
     const filename = this.filenameFor(url);
-    if (plan.kind === "dfs") {
+    if (resolved.strategy.kind === "dfs") {
       this.lastRun = { tasks: 1, ran: 0, reruns: 0 };
       return this.call<ExploreResult>({ type: "explore", target: plan.target, options }, filename);
     }
@@ -268,6 +266,9 @@ class ParallelRun {
   private tasks = 0;
   private ran = 0;
   private reruns = 0;
+  /** The plan's rules, asked exactly as explore() asks them. */
+  private readonly rules: ExplorePlan;
+  private readonly budget: number;
 
   constructor(
     private readonly owner: ExplorePool,
@@ -275,17 +276,19 @@ class ParallelRun {
     private readonly filename: string,
     private readonly start: number,
   ) {
-    this.recs = new Array<ExecRecord | undefined>(plan.budget);
-    this.cell = cellSize(plan.budget, owner.workers);
-    this.cellState = new Array<"fresh" | "flying" | "landed">(Math.ceil(plan.budget / this.cell)).fill("fresh");
+    this.rules = new ExplorePlan(plan.options);
+    const budget = (this.budget = plan.options.budget);
+    this.recs = new Array<ExecRecord | undefined>(budget);
+    this.cell = cellSize(budget, owner.workers);
+    this.cellState = new Array<"fresh" | "flying" | "landed">(Math.ceil(budget / this.cell)).fill("fresh");
     this.cellMax = new Array<number>(this.cellState.length).fill(0);
-    const portfolio = plan.kind === "portfolio";
+    const portfolio = plan.options.strategy.kind === "portfolio";
     this.dfsEnd = portfolio ? null : Infinity;
     this.dfsDone = !portfolio;
-    this.runEnd = plan.budget;
+    this.runEnd = budget;
     this.shared[LOWEST_FAILURE] = 0x7fffffff;
     this.shared[LOWEST_SURE_FAILURE] = 0x7fffffff;
-    this.shared[RUN_END] = plan.budget;
+    this.shared[RUN_END] = budget;
   }
 
   stats(): PoolRunStats {
@@ -294,7 +297,7 @@ class ParallelRun {
 
   async go(): Promise<ExploreResult> {
     let failure: Error | null = null;
-    if (!this.dfsDone) this.send("dfs", 0, this.plan.budget, -1, { type: "dfs", plan: this.plan, shared: this.shared });
+    if (!this.dfsDone) this.send("dfs", 0, this.budget, -1, { type: "dfs", plan: this.plan, shared: this.shared });
     for (;;) {
       if (this.walk()) break;
       if (performance.timeOrigin + performance.now() > this.plan.deadline) {
@@ -332,10 +335,10 @@ class ParallelRun {
   private result(failures: readonly Failure[]): ExploreResult {
     const n = this.executions;
     const last = this.cutoff ?? this.frontier - 1;
-    const stoppedBy = this.cutoff !== null ? "failure" : this.timeUp ? "time" : this.runEnd < this.plan.budget ? "exhausted" : "executions";
+    const stoppedBy = this.cutoff !== null ? "failure" : this.timeUp ? "time" : this.runEnd < this.budget ? "exhausted" : "executions";
     return {
-      strategy: describeStrategy(this.plan),
-      seed: this.plan.seed,
+      strategy: this.rules.label,
+      seed: this.plan.options.seed,
       executions: n,
       failed: this.failed,
       failures,
@@ -354,10 +357,10 @@ class ParallelRun {
    * the run is complete.
    */
   private walk(): boolean {
-    const plan = this.plan;
+    const stopAtFirst = this.plan.options.stopAtFirst;
     while (this.frontier < this.runEnd) {
       const i = this.frontier;
-      const kind = kindAt(plan, i, this.dfsEnd);
+      const kind = this.rules.kindAt(i, this.dfsEnd);
       if (kind === null) {
         this.frontier++;
         continue;
@@ -377,7 +380,7 @@ class ParallelRun {
         this.fps.add(r.fp);
         this.firsts.push(r);
       }
-      if (plan.stopAtFirst) {
+      if (stopAtFirst) {
         this.cutoff = i;
         // It stands now: a DFS still searching past it can stop.
         publishMin(this.shared, LOWEST_SURE_FAILURE, i);
@@ -390,7 +393,7 @@ class ParallelRun {
   /** Send what the walk is blocked on, then fill the free slots with cells ahead of it. */
   private dispatch(): void {
     const f = this.frontier;
-    const kind = kindAt(this.plan, f, this.dfsEnd);
+    const kind = this.rules.kindAt(f, this.dfsEnd);
     // A missing DFS record can only come from the DFS search in flight.
     if (kind !== "dfs" && ![...this.flights.values()].some((x) => x.kind === "span" && x.from <= f && f < x.to)) {
       // A span sent from the frontier with the exact estimate always settles
@@ -404,7 +407,7 @@ class ParallelRun {
     // With stopAtFirst, nothing past the lowest failure seen (by the pool or
     // by a worker still running) is worth sending ahead.
     const seen = Math.min(this.lowestFail, Atomics.load(this.shared, LOWEST_FAILURE));
-    const horizon = this.plan.stopAtFirst ? Math.min(seen, this.runEnd - 1) : this.runEnd - 1;
+    const horizon = this.plan.options.stopAtFirst ? Math.min(seen, this.runEnd - 1) : this.runEnd - 1;
     // The best guess of the longest execution before a cell: every record below it.
     let guess = Math.max(this.maxSteps, this.cellMax[Math.floor(f / this.cell)] ?? 0);
     for (let c = Math.floor(f / this.cell) + 1; c < this.cellState.length && this.spansInFlight() < limit; guess = Math.max(guess, this.cellMax[c++] ?? 0)) {
@@ -429,7 +432,7 @@ class ParallelRun {
   /** Whether [from, to) has an execution to run that has no record (DFS ones aside). */
   private missingIn(from: number, to: number): boolean {
     for (let i = from; i < to; i++) {
-      const kind = kindAt(this.plan, i, this.dfsEnd);
+      const kind = this.rules.kindAt(i, this.dfsEnd);
       if (kind !== null && kind !== "dfs" && this.recs[i] === undefined) return true;
     }
     return false;
@@ -468,7 +471,7 @@ class ParallelRun {
     this.dfsDone = true;
     this.dfsEnd = dfs.end;
     if (dfs.end !== null && dfs.end !== Infinity) {
-      this.runEnd = Math.min(this.plan.budget, dfs.end + 1);
+      this.runEnd = Math.min(this.budget, dfs.end + 1);
       Atomics.store(this.shared, RUN_END, this.runEnd);
     }
     // Past the end of the search, every third index is a random or PCT

@@ -1,82 +1,17 @@
 /**
- * Replay tokens and the strategy that follows one.
- *
- * A token names everything one explored execution depends on: the token
- * format version, the library version, the scenario, the strategy that found
- * it, the execution's seed, its final trace hash, and every choice the
- * scheduler made, each with four bits of the trace hash at that moment. Replaying follows the choices; when the scenario has
- * changed, the first choice whose task is not enabled, whose kind differs, or
- * whose trace bits differ says where and why the replay diverged.
- *
- *   gpuvm-sim:2:<library version>:<scenario>:<strategy>:<seed>:<trace>:<choices>
- *
- * Choices are base-36 numbers separated by `.`, a run of equal ones written
- * once with `*count`.
+ * Replay: re-run one explored execution from its token (src/kernel/token.ts),
+ * following its recorded choices, and say where a changed scenario stops
+ * following them.
  */
 import { ArgumentError } from "../errors.js";
 import type { Strategy } from "../kernel/scheduler.js";
-import type { Sim } from "../kernel/sim.js";
+import type { Checks, Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
-
-export const TOKEN_VERSION = 2;
-const PREFIX = `gpuvm-sim:${TOKEN_VERSION}:`;
-
-/** What a token says. */
-export interface TokenData {
-  /** The library version that made it (a replay under another version may diverge). */
-  readonly version: string;
-  readonly scenario: string;
-  /** The strategy that found the execution, as the explorer describes it (`pct(3)`, `dfs`). */
-  readonly strategy: string;
-  readonly seed: number;
-  /** The execution's final trace hash (Sim.traceHash): catches a change after the last choice. */
-  readonly trace: string;
-  /** The recorded choices (see Scheduler.choices). */
-  readonly choices: readonly number[];
-}
-
-/** Whether `token` is an explorer replay token (not a plain Sim's). */
-export function isExploreToken(token: string): boolean {
-  return token.startsWith(PREFIX);
-}
-
-export function encodeToken(data: TokenData): string {
-  const parts: string[] = [];
-  const cs = data.choices;
-  for (let i = 0; i < cs.length; ) {
-    const v = cs[i] as number;
-    let j = i + 1;
-    while (j < cs.length && cs[j] === v) j++;
-    const run = j - i;
-    parts.push(run >= 3 ? `${v.toString(36)}*${run.toString(36)}` : Array<string>(run).fill(v.toString(36)).join("."));
-    i = j;
-  }
-  return `${PREFIX}${data.version}:${encodeURIComponent(data.scenario)}:${encodeURIComponent(data.strategy)}:${data.seed}:${data.trace}:${parts.join(".")}`;
-}
-
-export function decodeToken(token: string): TokenData {
-  const bad = (why: string): never => {
-    throw new ArgumentError("token", `not a gpuvm-sim explore token (${why}): ${token}`);
-  };
-  if (typeof token !== "string" || !token.startsWith(PREFIX)) bad(`it must start with ${PREFIX}`);
-  const fields = token.slice(PREFIX.length).split(":");
-  if (fields.length !== 6) bad("it must have six fields after the format version");
-  const [version = "", scenario = "", strategy = "", seedText = "", trace = "", choiceText = ""] = fields;
-  if (!/^[0-9a-f]{8}$/.test(trace)) bad("the trace hash is not 8 hex digits");
-  const seed = Number(seedText);
-  if (!Number.isSafeInteger(seed)) bad("the seed is not an integer");
-  const choices: number[] = [];
-  if (choiceText !== "") {
-    for (const part of choiceText.split(".")) {
-      const [v, n] = part.split("*");
-      const value = parseInt(v ?? "", 36);
-      const count = n === undefined ? 1 : parseInt(n, 36);
-      if (!Number.isSafeInteger(value) || !Number.isSafeInteger(count) || count < 1) bad(`bad choice ${part}`);
-      for (let k = 0; k < count; k++) choices.push(value);
-    }
-  }
-  return { version, scenario: decodeURIComponent(scenario), strategy: decodeURIComponent(strategy), seed, trace, choices };
-}
+import { ChoiceKind, choiceCheck, choiceKind, choiceValue, decodeToken, RecordedChoices } from "../kernel/token.js";
+import type { Report } from "../report/report.js";
+import { VERSION } from "../version.js";
+import { newSim, runOne, withToken, type Scenario } from "./execution.js";
+import { DEFAULTS, positive } from "./options.js";
 
 /** Where and why a replay stopped following its token. */
 export interface Divergence {
@@ -87,8 +22,6 @@ export interface Divergence {
   readonly reason: string;
 }
 
-const PICK = 0;
-
 /**
  * Follows recorded choices. After a divergence it keeps the run going with
  * the first enabled task (and outcome 0), so the replay still finishes.
@@ -97,10 +30,15 @@ export class ReplayStrategy implements Strategy {
   private next = 0;
   divergence: Divergence | null = null;
 
+  private readonly choices: RecordedChoices;
+
+  /** Follow `choices` (packed, as Sim.choices records them) in `sim`. */
   constructor(
     private readonly sim: Sim,
-    private readonly choices: readonly number[],
-  ) {}
+    choices: readonly number[] | RecordedChoices,
+  ) {
+    this.choices = choices instanceof RecordedChoices ? choices : RecordedChoices.of(choices);
+  }
 
   /** Whether every recorded choice was used. */
   get complete(): boolean {
@@ -112,24 +50,25 @@ export class ReplayStrategy implements Strategy {
     return this.next;
   }
 
-  private take(kind: number, describe: () => string): number | null {
+  private take(kind: ChoiceKind, describe: () => string): number | null {
     if (this.divergence !== null) return null;
     const i = this.next;
-    const r = this.choices[i];
+    const r = this.choices.at(i);
     if (r === undefined) {
       this.diverge(i, `the run makes more choices than the ${this.choices.length} recorded (${describe()})`);
       return null;
     }
     this.next++;
-    if (((r >> 4) & 1) !== kind) {
-      this.diverge(i, `a ${kind === PICK ? "choice of task" : "choose()"} where the recording has a ${kind === PICK ? "choose()" : "choice of task"}`);
+    if (choiceKind(r) !== kind) {
+      const [here, there] = kind === ChoiceKind.Pick ? ["choice of task", "choose()"] : ["choose()", "choice of task"];
+      this.diverge(i, `a ${here} where the recording has a ${there}`);
       return null;
     }
-    if ((r & 15) !== (this.sim.scheduler.hash & 15)) {
+    if (choiceCheck(r) !== (this.sim.scheduler.hash & 15)) {
       this.diverge(i, `the effects before this choice differ from the recording (${describe()})`);
       return null;
     }
-    return r >> 5;
+    return choiceValue(r);
   }
 
   private diverge(choice: number, reason: string): void {
@@ -138,7 +77,7 @@ export class ReplayStrategy implements Strategy {
 
   pick(enabled: readonly Task[], n: number): number {
     const names = () => `enabled: ${enabled.slice(0, n).map((t) => t.label).join(", ")}`;
-    const id = this.take(PICK, names);
+    const id = this.take(ChoiceKind.Pick, names);
     if (id === null) return 0;
     for (let i = 0; i < n; i++) if ((enabled[i] as Task).id === id) return i;
     this.diverge(this.next - 1, `the recorded task (id ${id}) is not enabled (${names()})`);
@@ -146,7 +85,7 @@ export class ReplayStrategy implements Strategy {
   }
 
   choose(n: number): number {
-    const v = this.take(1, () => `${n} outcomes`);
+    const v = this.take(ChoiceKind.Choose, () => `${n} outcomes`);
     if (v === null) return 0;
     if (v >= n) {
       this.diverge(this.next - 1, `the recorded outcome ${v} is out of range (${n} outcomes)`);
@@ -154,4 +93,62 @@ export class ReplayStrategy implements Strategy {
     }
     return v;
   }
+}
+
+/** What replay() found. */
+export interface ReplayResult {
+  /** The reports of the replayed execution (with JavaScript stacks at every site, unless `stacks: false`). */
+  readonly reports: readonly Report[];
+  /** The first of them, or null. */
+  readonly report: Report | null;
+  /** Where the replay stopped following the token, or null if it followed it to the end. */
+  readonly divergence: Divergence | null;
+}
+
+/** Options of replay(). */
+export interface ReplayOptions {
+  /** Record a JavaScript stack at every site (default true). */
+  readonly stacks?: boolean;
+  /** As in explore() (default 10,000); must match the run that made the token. */
+  readonly maxSteps?: number;
+  /** As in explore(); must match the run that made the token. */
+  readonly checks?: Partial<Checks>;
+}
+
+/**
+ * Replay one execution from its token. If the scenario changed since, the
+ * result says at which choice and step the replay diverged, and why.
+ *
+ * @throws ArgumentError naming `scenario` if it is not a function.
+ * @throws TokenError (an ArgumentError naming `token`) if `token` is not an explorer token.
+ * @throws ArgumentRangeError naming `maxSteps` if it is not a positive integer.
+ */
+export function replay(scenario: Scenario, token: string, options: ReplayOptions = {}): ReplayResult {
+  if (typeof scenario !== "function") throw new ArgumentError("scenario", "must be a function (sim) => void");
+  const data = decodeToken(token);
+  const maxSteps = positive("maxSteps", options.maxSteps, DEFAULTS.maxSteps);
+  const sim = newSim(data.seed, maxSteps, options.checks, options.stacks ?? true);
+  const strategy = new ReplayStrategy(sim, data.choices);
+  const { reports } = runOne(scenario, sim, strategy);
+  let divergence = strategy.divergence;
+  if (divergence === null && !strategy.complete) {
+    divergence = { choice: strategy.used, step: sim.step, reason: `the run ended after ${strategy.used} of the ${data.choices.length} recorded choices` };
+  }
+  if (divergence === null && sim.traceHash !== data.trace) {
+    divergence = {
+      choice: strategy.used,
+      step: sim.step,
+      reason: `the effects after the last recorded choice differ from the recording (trace ${sim.traceHash}, recorded ${data.trace})`,
+    };
+  }
+  if (divergence !== null && data.version !== VERSION) {
+    divergence = { ...divergence, reason: `${divergence.reason} (the token was made by gpuvm-sim ${data.version}; this is ${VERSION})` };
+  }
+  const withTok = withToken(reports, token, sim.replayToken);
+  return { reports: withTok, report: withTok[0] ?? null, divergence };
+}
+
+/** A report without its JavaScript stacks: what a replay with stacks must equal. */
+export function withoutStacks(r: Report): Report {
+  return JSON.parse(JSON.stringify(r, (key, value: unknown) => (key === "stack" ? undefined : value))) as Report;
 }

@@ -12,7 +12,8 @@
  * choices, from which the token is made.
  */
 import type { Effect } from "../kernel/effect.js";
-import { ChoiceKind, type Strategy } from "../kernel/scheduler.js";
+import type { Strategy } from "../kernel/scheduler.js";
+import { ChoiceKind, choiceKind, choiceValue } from "../kernel/token.js";
 import type { Task } from "../kernel/task.js";
 
 /** Follows a list of choices, defaulting to "no switch". Counts context switches. */
@@ -26,9 +27,9 @@ export class GuidedStrategy implements Strategy {
 
   pick(enabled: readonly Task[], n: number): number {
     const r = this.choices[this.next];
-    if (r !== undefined && ((r >> 4) & 1) === ChoiceKind.Pick) {
+    if (r !== undefined && choiceKind(r) === ChoiceKind.Pick) {
       this.next++;
-      const id = r >> 5;
+      const id = choiceValue(r);
       for (let i = 0; i < n; i++) if ((enabled[i] as Task).id === id) return i;
     }
     for (let i = 0; i < n; i++) if ((enabled[i] as Task).id === this.prev) return i;
@@ -37,9 +38,9 @@ export class GuidedStrategy implements Strategy {
 
   choose(n: number): number {
     const r = this.choices[this.next];
-    if (r !== undefined && ((r >> 4) & 1) === ChoiceKind.Choose) {
+    if (r !== undefined && choiceKind(r) === ChoiceKind.Choose) {
       this.next++;
-      const v = r >> 5;
+      const v = choiceValue(r);
       return v < n ? v : 0;
     }
     return 0;

@@ -20,6 +20,16 @@ import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
 import { setCurrent } from "./current.js";
 import { RESCHED_KIND, type Task } from "./task.js";
+import { ChoiceKind, packChoice } from "./token.js";
+import {
+  SWITCH_BLOCKED,
+  SWITCH_DONE,
+  SWITCH_INTERRUPT,
+  SWITCH_INTERRUPTED,
+  SWITCH_NONE,
+  SWITCH_PREEMPTED,
+  TraceRing,
+} from "./trace-ring.js";
 import { UsageError } from "../errors.js";
 import type { WaitEdge } from "../report/report.js";
 
@@ -113,18 +123,6 @@ export const SPIN_STEPS = 64;
  */
 export const IRQ_ENTER = defineEffectKind({ name: "irq-enter" });
 
-/** Why the running task changed at a step, as reports' schedules say it. */
-export const SWITCH_NONE = 0;
-export const SWITCH_PREEMPTED = 1;
-export const SWITCH_BLOCKED = 2;
-export const SWITCH_DONE = 3;
-export const SWITCH_INTERRUPT = 4;
-export const SWITCH_INTERRUPTED = 5;
-
-/** One recorded choice: a pick (the task id chosen) or a choose() (the value). */
-export const ChoiceKind = { Pick: 0, Choose: 1 } as const;
-export type ChoiceKind = (typeof ChoiceKind)[keyof typeof ChoiceKind];
-
 const FNV_PRIME = 0x01000193;
 
 /** @internal */
@@ -135,22 +133,15 @@ export class Scheduler {
   private prev: Task | null = null;
   /** The running hash of (task, effect kind, target) over all steps. */
   hash = 0x811c9dc5;
-  /** Ring of the last steps, for schedules in reports. */
-  readonly ringTask: Int32Array;
-  readonly ringEffect: (Effect | null)[];
-  /** Why the task switched at each step (SWITCH_*), and the previous task's effect then. */
-  readonly ringSwitch: Uint8Array;
-  readonly ringPrevTask: Int32Array;
-  readonly ringPrevEffect: (Effect | null)[];
-  /** What an op noted about its outcome at each step (`taken`, `busy`, `-> 0, released`). */
-  readonly ringNote: (string | null)[];
+  /** The last steps, for schedules in reports. */
+  readonly ring: TraceRing;
   /** A task body threw in `onReport: "throw"` mode: rethrown by the Sim. */
   fatal: { error: unknown } | null = null;
   /** The start effect's waitable for interrupt tasks. */
   readonly irqWindow: IrqWindow;
   /**
-   * Every choice made, in order: `value * 32 + kind * 16 + check`, where
-   * `check` is four bits of the trace hash when the choice was made, so a
+   * Every choice made, in order, packed by packChoice() (token.ts): the value,
+   * its kind, and four bits of the trace hash when the choice was made, so a
    * replay can tell where the effects stopped matching.
    */
   readonly choices: number[] = [];
@@ -161,15 +152,10 @@ export class Scheduler {
     private readonly sim: Sim,
     /** @internal Replaced by an explorer before the run starts. */
     public strategy: Strategy,
-    readonly ringSize = 24,
+    ringSize = 24,
   ) {
-    this.ringTask = new Int32Array(ringSize);
+    this.ring = new TraceRing(ringSize);
     this.irqWindow = new IrqWindow(this.live);
-    this.ringEffect = new Array<Effect | null>(ringSize).fill(null);
-    this.ringSwitch = new Uint8Array(ringSize);
-    this.ringPrevTask = new Int32Array(ringSize);
-    this.ringPrevEffect = new Array<Effect | null>(ringSize).fill(null);
-    this.ringNote = new Array<string | null>(ringSize).fill(null);
   }
 
   add(task: Task): void {
@@ -215,11 +201,9 @@ export class Scheduler {
         if (this.recording) this.record(t.id, ChoiceKind.Pick);
       }
       const e = t.pending as Effect;
-      const slot = (sim.step + 1) % this.ringSize;
-      this.ringNote[slot] = null;
       if (t !== prev && prev !== null) {
         // Why the switch: for reports' schedules. Stores codes and pointers only.
-        this.ringSwitch[slot] =
+        const why =
           e.kind === IRQ_ENTER
             ? SWITCH_INTERRUPT
             : prev.pending === null
@@ -229,10 +213,9 @@ export class Scheduler {
                 : prevEnabled
                   ? SWITCH_PREEMPTED
                   : SWITCH_BLOCKED;
-        this.ringPrevTask[slot] = prev.id;
-        this.ringPrevEffect[slot] = prev.pending;
+        this.ring.begin(sim.step + 1, why, prev.id, prev.pending);
       } else {
-        this.ringSwitch[slot] = SWITCH_NONE;
+        this.ring.begin(sim.step + 1, SWITCH_NONE, 0, null);
       }
       this.prev = t;
       strategy.executed?.(t, e);
@@ -253,12 +236,12 @@ export class Scheduler {
   }
 
   private record(value: number, kind: ChoiceKind): void {
-    this.choices.push(value * 32 + kind * 16 + (this.hash & 15));
+    this.choices.push(packChoice(value, kind, this.hash));
   }
 
   /** An op notes the outcome of the current step, for reports' schedules. */
   note(text: string): void {
-    this.ringNote[this.sim.step % this.ringSize] = text;
+    this.ring.noteAt(this.sim.step, text);
   }
 
   /** A choice among `n` outcomes that is not a task: the strategy decides, the run records it. */
@@ -278,9 +261,7 @@ export class Scheduler {
     let h = Math.imul(this.hash ^ t.id, FNV_PRIME);
     h = Math.imul(h ^ e.kind.code, FNV_PRIME);
     this.hash = Math.imul(h ^ (target === null ? 0 : target.id), FNV_PRIME);
-    const slot = step % this.ringSize;
-    this.ringTask[slot] = t.id;
-    this.ringEffect[slot] = e;
+    this.ring.ran(step, t.id, e);
     if (e.kind === IRQ_ENTER) this.enterIrq(t);
 
     setCurrent(t);
@@ -444,7 +425,7 @@ export class Scheduler {
       this.sim.file({
         kind: "livelock",
         limit,
-        spinning: spinning.map((t) => ({ task: t.label, steps: t.spinSteps, loop: this.loopOf(t) })),
+        spinning: spinning.map((t) => ({ task: t.label, steps: t.spinSteps, loop: this.ring.loopOf(this.sim.step, t.id) })),
         live: this.live.map((t) => ({ task: t.label, next: (t.pending as Effect).describe() })),
       });
       return "livelock";
@@ -455,21 +436,6 @@ export class Scheduler {
       live: this.live.map((t) => ({ task: t.label, next: (t.pending as Effect).describe() })),
     });
     return "step-limit";
-  }
-
-  /** The distinct effects a task ran in the recent steps, in order: the body of its loop. */
-  private loopOf(t: Task): string[] {
-    const seen: string[] = [];
-    for (let k = 0; k < this.ringSize; k++) {
-      const step = this.sim.step - this.ringSize + 1 + k;
-      if (step < 1) continue;
-      const slot = step % this.ringSize;
-      const e = this.ringEffect[slot];
-      if (this.ringTask[slot] !== t.id || e === null || e === undefined) continue;
-      const d = e.describe();
-      if (!seen.includes(d)) seen.push(d);
-    }
-    return seen;
   }
 }
 

@@ -12,7 +12,7 @@
  *   sequence of effects, hence the same `traceHash`, on every run.
  */
 import { ArgumentError, ArgumentRangeError, ReportError, UsageError } from "../errors.js";
-import type { RefEvent, Report, ReportBody, ScheduleRow, ScheduleTail } from "../report/report.js";
+import type { LeakReport, RefEvent, Report, ReportBody, ScheduleTail } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { defineEffectKind, Effect, EVERYTHING, NONE } from "./effect.js";
 import { Heap, type Site, type SimObject } from "./heap.js";
@@ -22,15 +22,11 @@ import {
   makeStrategy,
   Scheduler,
   IRQ_ENTER,
-  SWITCH_BLOCKED,
-  SWITCH_DONE,
-  SWITCH_INTERRUPT,
-  SWITCH_NONE,
-  SWITCH_PREEMPTED,
   type RunOutcome,
   type Strategy,
   type StrategyName,
 } from "./scheduler.js";
+import { decodeSimToken, encodeSimToken, MAX_CHOICE_VALUE } from "./token.js";
 import { currentOrNull, setCurrent } from "./current.js";
 import { Lockdep } from "./lockdep.js";
 import { START, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
@@ -85,7 +81,6 @@ export interface RunResult {
   readonly reports: readonly Report[];
 }
 
-const TOKEN_PREFIX = "gpuvm-sim:1:sim";
 const REF_LOG = 512;
 
 /** The refcount history ring's columns. */
@@ -135,7 +130,7 @@ export class Sim {
     let seed = options.seed ?? 0;
     let strategy = options.strategy ?? "random";
     if (options.replay !== undefined) {
-      const parsed = parseReplayToken(options.replay);
+      const parsed = decodeSimToken(options.replay);
       if (options.seed !== undefined && options.seed !== parsed.seed) throw new ArgumentError("seed", "conflicts with options.replay");
       if (options.strategy !== undefined && options.strategy !== parsed.strategy) {
         throw new ArgumentError("strategy", "conflicts with options.replay");
@@ -176,7 +171,7 @@ export class Sim {
 
   /** The token that reproduces runs of this Sim: pass it as option `replay`. */
   get replayToken(): string {
-    return `${TOKEN_PREFIX}:${this.strategy}:${this.seed}`;
+    return encodeSimToken({ strategy: this.strategy, seed: this.seed });
   }
 
   /** A hash of every step so far (task, effect kind, target), as 8 hex digits. */
@@ -194,9 +189,15 @@ export class Sim {
    * scheduling strategy like a choice of task, so an explorer covers every
    * outcome and a replay repeats it. Use it where the outcome is up to chance
    * in the kernel (whether an allocation fails, whether a back-off happens).
+   *
+   * @param n The number of outcomes: an integer in [1, 2^32].
+   * @returns An op that yields once (a choice point) and returns the outcome.
+   * @throws ArgumentRangeError naming `n` if it is not an integer in [1, 2^32].
    */
   choose(n: number): Op<number> {
-    if (!Number.isSafeInteger(n) || n < 1) throw new ArgumentRangeError("n", `must be a positive integer, got ${n}`);
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_CHOICE_VALUE) {
+      throw new ArgumentRangeError("n", `must be an integer in [1, 2^32], got ${n}`);
+    }
     return makeOp("choose", this, chooseBody, n);
   }
 
@@ -390,46 +391,8 @@ export class Sim {
     return out;
   }
 
-  private switchReason(why: number, prevId: number, prevEffect: Effect | null): string {
-    const prev = this.tasks[prevId - 1]?.label ?? `task ${prevId}`;
-    switch (why) {
-      case SWITCH_PREEMPTED:
-        return `preempts ${prev}`;
-      case SWITCH_BLOCKED:
-        return `${prev} blocked${prevEffect === null ? "" : ` in ${prevEffect.describe()}`}`;
-      case SWITCH_DONE:
-        return `${prev} ended`;
-      case SWITCH_INTERRUPT:
-        return `interrupt injected`;
-      default:
-        return `${prev} interrupted`;
-    }
-  }
-
   private scheduleTail(): ScheduleTail {
-    const s = this.scheduler;
-    const first = Math.max(1, this.step - s.ringSize + 1);
-    const ids = new Set<number>();
-    for (let step = first; step <= this.step; step++) ids.add(s.ringTask[step % s.ringSize] ?? 0);
-    // One column per task, in spawn order.
-    const columns = [...ids].sort((a, b) => a - b);
-    const rows: ScheduleRow[] = [];
-    for (let step = first; step <= this.step; step++) {
-      const slot = step % s.ringSize;
-      const e = s.ringEffect[slot];
-      if (e === null || e === undefined) continue;
-      const row: { step: number; column: number; effect: string; result?: string; switched?: string } = {
-        step,
-        column: columns.indexOf(s.ringTask[slot] ?? 0),
-        effect: e.describe(),
-      };
-      const note = s.ringNote[slot];
-      if (note !== null && note !== undefined) row.result = note;
-      const why = s.ringSwitch[slot] ?? SWITCH_NONE;
-      if (why !== SWITCH_NONE && step > first) row.switched = this.switchReason(why, s.ringPrevTask[slot] ?? 0, s.ringPrevEffect[slot] ?? null);
-      rows.push(row);
-    }
-    return { tasks: columns.map((id) => this.tasks[id - 1]?.label ?? `task ${id}`), rows };
+    return this.scheduler.ring.tail(this.step, (id) => this.tasks[id - 1]?.label ?? `task ${id}`);
   }
 }
 
@@ -441,14 +404,4 @@ const START_EFFECT = new Effect(START, null, NONE);
 function* chooseBody(this: Sim, n: number): Generator<Effect, number, unknown> {
   yield CHOOSE;
   return this.scheduler.choose(n);
-}
-
-function parseReplayToken(token: string): { strategy: StrategyName; seed: number } {
-  const parts = typeof token === "string" ? token.split(":") : [];
-  const strategy = parts[3] as StrategyName;
-  const seed = Number(parts[4]);
-  if (parts.length !== 5 || `${parts[0]}:${parts[1]}:${parts[2]}` !== TOKEN_PREFIX || !STRATEGIES.includes(strategy) || !Number.isSafeInteger(seed)) {
-    throw new ArgumentError("replay", `not a gpuvm-sim replay token: ${token}`);
-  }
-  return { strategy, seed };
 }

@@ -9,7 +9,8 @@ import {
   ArgumentRangeError,
   condResched,
   defineOp,
-  Effect,
+  access,
+  type Effect,
   explore,
   formatReport,
   kfree,
@@ -41,7 +42,7 @@ class Log extends SimObject {
   readonly entries: string[] = [];
 }
 const note = defineOp("note", function* (log: Log, what: string) {
-  yield new Effect("trylock", log);
+  yield* access(log, "write");
   log.entries.push(what);
 });
 

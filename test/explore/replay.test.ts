@@ -1,44 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ArgumentError, condResched, Sim, type Effect } from "../../src/index.js";
-import { decodeToken, encodeToken, isExploreToken, ReplayStrategy, type TokenData } from "../../src/explore/replay.js";
+import { condResched, Sim, type Effect } from "../../src/index.js";
+import { ReplayStrategy } from "../../src/explore/replay.js";
 import { RandomWalk } from "../../src/explore/strategy/random.js";
-
-const data: TokenData = {
-  version: "0.1.0",
-  scenario: "my scenario:v2",
-  strategy: "pct(3)",
-  seed: 42,
-  trace: "0badf00d",
-  choices: [35, 35, 35, 35, 1, 36 * 36, 0],
-};
-
-describe("tokens", () => {
-  it("round-trip, with runs of equal choices written once", () => {
-    const token = encodeToken(data);
-    expect(token).toBe("gpuvm-sim:2:0.1.0:my%20scenario%3Av2:pct(3):42:0badf00d:z*4.1.100.0");
-    expect(isExploreToken(token)).toBe(true);
-    expect(decodeToken(token)).toEqual(data);
-  });
-
-  it("round-trip an execution with no choices", () => {
-    expect(decodeToken(encodeToken({ ...data, choices: [] }))).toEqual({ ...data, choices: [] });
-  });
-
-  it("reject anything else with a typed error naming the token", () => {
-    for (const bad of [
-      "",
-      "gpuvm-sim:1:sim:random:3",
-      "gpuvm-sim:2:0.1.0:s:random:x:00000000:0",
-      "gpuvm-sim:2:0.1.0:s:random:1:00000000:0*0",
-      "gpuvm-sim:2:0.1.0:s:random:1:xyz:0",
-      "gpuvm-sim:2:s:random:1:0",
-    ]) {
-      expect(() => decodeToken(bad)).toThrow(ArgumentError);
-      expect(() => decodeToken(bad)).toThrow(expect.objectContaining({ argument: "token" }) as Error);
-    }
-    expect(isExploreToken("gpuvm-sim:1:sim:random:3")).toBe(false);
-  });
-});
 
 /** Two tasks yielding twice each; records the choices a strategy makes. */
 function run(strategy: (sim: Sim) => RandomWalk | ReplayStrategy, extraStep = false): Sim {

@@ -35,7 +35,7 @@ describe("defineEffectKind", () => {
 
 describe("footprints", () => {
   /** The footprint of the effect a task yields first inside `body`. */
-  function firstSig(sim: Sim, body: () => Generator<Effect, unknown, unknown>) {
+  function firstSig(sim: Sim, body: () => Iterable<Effect, unknown, unknown>) {
     let sig: ReturnType<typeof sigOf> | null = null;
     sim.setStrategy({
       pick: () => 0,

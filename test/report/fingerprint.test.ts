@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from "vitest";
 import { condResched, formatReport, Lockdep, Mutex, Sim, SimObject, kfree, type Report } from "../../src/index.js";
 import { fingerprint } from "../../src/report/fingerprint.js";
 import { registeredReportKinds, reportKindDefinition } from "../../src/report/registry.js";
-import { fingerprint as fromExplore } from "../../src/explore/explore.js";
+import { fingerprint as fromExplore } from "../../src/explore/execution.js";
 import { programs, type SampledKind } from "./reports.js";
 
 /**

@@ -1,0 +1,146 @@
+/**
+ * `gpuvm-sim demo`: run every catalog scenario, buggy and fixed variant,
+ * print the report that caught each buggy variant (and any report a fixed
+ * variant should not have produced), then a summary table. The exit code is
+ * 0 only when every buggy variant is caught with its expected kind and every
+ * fixed variant passes its whole budget.
+ */
+import { explore, type ExploreResult } from "../explore/explore.js";
+import { plural } from "../explore/format.js";
+import type { Report, ReportKind } from "../report/report.js";
+import { formatReport } from "../report/text.js";
+import { catalog } from "../scenarios/catalog.js";
+import type { CatalogScenario, VariantName } from "../scenarios/scenario.js";
+
+/** Options of `gpuvm-sim demo`. */
+export interface DemoOptions {
+  /** Execution budget per variant (default 200); the exhaustive search may finish sooner. */
+  readonly seeds?: number;
+  /** Print a JSON array of results instead of text (default false). */
+  readonly json?: boolean;
+  /** Print only the table (default false). */
+  readonly quiet?: boolean;
+  /** The scenarios to run (default: the built-in catalog). */
+  readonly scenarios?: readonly CatalogScenario[];
+}
+
+/** `caught`/`MISSED` for a buggy variant, `pass`/`FAILED` for a fixed one. */
+export type Verdict = "caught" | "MISSED" | "pass" | "FAILED";
+
+/** One row of the demo: one variant of one scenario. */
+export interface DemoResult {
+  readonly scenario: string;
+  readonly variant: VariantName;
+  readonly verdict: Verdict;
+  /** The kind the buggy variant must produce. */
+  readonly expected: ReportKind;
+  /** The kind of the first report filed, or null if none was. */
+  readonly kind: ReportKind | null;
+  /** Executions up to and including the first failure, or all that ran. */
+  readonly executions: number;
+  /** How the exploration ended: the first failure, the budget, or every schedule run. */
+  readonly stoppedBy: ExploreResult["stoppedBy"];
+  /** The strategy that found the first failure, or null. */
+  readonly strategy: string | null;
+  /** The replay token of the first failure, or null. */
+  readonly token: string | null;
+  readonly elapsedMs: number;
+  /** The first report filed, or null. */
+  readonly report: Report | null;
+}
+
+/** Executions per variant unless `--seeds` says otherwise. */
+export const DEFAULT_SEEDS = 200;
+const VARIANTS: readonly VariantName[] = ["buggy", "fixed"];
+
+/** Run one variant and judge it. */
+function runVariant(scenario: CatalogScenario, variant: VariantName, seeds: number): DemoResult {
+  const run = explore(scenario.variants[variant], { name: `${scenario.name}.${variant}`, executions: seeds });
+  const failure = run.failures[0] ?? null;
+  const report = failure?.report ?? null;
+  const verdict: Verdict =
+    variant === "buggy" ? (report?.kind === scenario.expect ? "caught" : "MISSED") : report === null ? "pass" : "FAILED";
+  return {
+    scenario: scenario.name,
+    variant,
+    verdict,
+    expected: scenario.expect,
+    kind: report?.kind ?? null,
+    executions: run.executions,
+    stoppedBy: run.stoppedBy,
+    strategy: failure?.strategy ?? null,
+    token: failure?.token ?? null,
+    elapsedMs: run.timeMs,
+    report,
+  };
+}
+
+function isGood(r: DemoResult): boolean {
+  return r.verdict === "caught" || r.verdict === "pass";
+}
+
+/** Why a row is bad, in one line. */
+function complaint(r: DemoResult, seeds: number): string {
+  const where = `${r.scenario} (${r.variant})`;
+  if (r.variant === "fixed") return `${where}: unexpected ${r.kind ?? "?"} report in execution ${r.executions}`;
+  if (r.kind === null) return `${where}: no ${r.expected} report in ${r.executions} executions (budget ${seeds})`;
+  return `${where}: expected ${r.expected}, but the first report was ${r.kind} in execution ${r.executions}`;
+}
+
+/** The summary table, columns aligned, with a header and a rule. */
+export function formatTable(results: readonly DemoResult[]): string {
+  const header = ["scenario", "variant", "verdict", "report", "executions", "time (ms)"];
+  const rows = results.map((r) => [r.scenario, r.variant, r.verdict, r.kind ?? "-", String(r.executions), r.elapsedMs.toFixed(1)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
+  // Text columns align left, numbers right.
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i >= 4 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/**
+ * Run `gpuvm-sim demo`: every variant of every scenario, output through
+ * `write` (each call is one chunk ending in a newline). Returns the exit code:
+ * 0 when every buggy variant is caught and every fixed variant passes, else 1.
+ */
+export function runDemo(options: DemoOptions, write: (s: string) => void): number {
+  const seeds = options.seeds ?? DEFAULT_SEEDS;
+  if (!Number.isSafeInteger(seeds) || seeds < 1) throw new RangeError(`--seeds must be a positive integer, got ${seeds}`);
+  const scenarios = options.scenarios ?? catalog;
+  const results: DemoResult[] = [];
+  for (const scenario of scenarios) {
+    for (const variant of VARIANTS) {
+      const r = runVariant(scenario, variant, seeds);
+      results.push(r);
+      if (options.json === true || options.quiet === true || r.report === null) continue;
+      // A caught bug shows the report that caught it; a failing fixed variant shows what it should not have.
+      const heading =
+        r.variant === "buggy"
+          ? `${r.scenario} (buggy): ${r.verdict === "caught" ? "caught" : "MISSED"} by ${r.strategy ?? "?"} in execution ${r.executions}`
+          : `${r.scenario} (fixed): FAILED, unexpected report in execution ${r.executions}`;
+      write(`${heading}\n${formatReport(r.report)}\n\n`);
+    }
+  }
+  const bad = results.filter((r) => !isGood(r));
+  if (options.json === true) {
+    write(`${JSON.stringify(results, null, 2)}\n`);
+    return bad.length === 0 ? 0 : 1;
+  }
+  write(`${formatTable(results)}\n`);
+  if (options.quiet !== true) {
+    if (bad.length === 0) {
+      const buggy = results.filter((r) => r.variant === "buggy").length;
+      const fixed = results.length - buggy;
+      write(
+        `\nOK: ${plural(buggy, "buggy variant")} caught; ${plural(fixed, "fixed variant")} passed ` +
+          `(every schedule, or ${plural(seeds, "execution")}, whichever came first).\n`,
+      );
+    } else {
+      write(`\nFAILED:\n${bad.map((r) => `  ${complaint(r, seeds)}`).join("\n")}\n`);
+    }
+  }
+  return bad.length === 0 ? 0 : 1;
+}

@@ -1,0 +1,140 @@
+/**
+ * explore()'s options: their types, their defaults, and the one function
+ * that checks them and fills the defaults in (resolveOptions), which both
+ * explore() and the worker pool call.
+ */
+import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import type { Checks } from "../kernel/sim.js";
+import type { DfsOptions } from "./strategy/dfs.js";
+
+/** How to explore. */
+export type ExploreStrategy =
+  | "random"
+  | "pct"
+  | "dfs"
+  | "portfolio"
+  | { readonly name: "pct"; readonly depth?: number }
+  | ({ readonly name: "dfs" } & DfsOptions);
+
+/** Options of explore(); every field is optional. */
+export interface ExploreOptions {
+  /** Default `"portfolio"`: random, PCT (depth 3) and DFS with reduction, in turn. */
+  readonly strategy?: ExploreStrategy;
+  /** Executions to run (default 1,000; for sharded runs, across all shards). */
+  readonly executions?: number;
+  /** Wall-clock budget in milliseconds (default: none). */
+  readonly timeMs?: number;
+  /** Steps per execution before it counts as hitting the step bound (default 10,000). */
+  readonly maxSteps?: number;
+  /** The run's seed (default 0): execution i runs with a seed derived from it and i. */
+  readonly seed?: number;
+  /** Stop at the first failure (default true), or collect every distinct one. */
+  readonly stopAtFirst?: boolean;
+  /** Shrink failing schedules (default true). */
+  readonly shrink?: boolean;
+  /** The scenario's name in tokens (default: the function's name, or "scenario"). */
+  readonly name?: string;
+  /** Run only shard `index` of `count` (default [0, 1]); see docs/exploration.md. */
+  readonly shard?: readonly [number, number];
+  /** Checks to switch off in every execution (default: all on). */
+  readonly checks?: Partial<Checks>;
+}
+
+/** @internal */
+export const DEFAULTS = { executions: 1000, maxSteps: 10_000, seed: 0, pctDepth: 3 } as const;
+
+/** @internal The strategy option, checked: which search, PCT's depth, DFS's options. */
+export interface Resolved {
+  readonly kind: "random" | "pct" | "dfs" | "portfolio";
+  readonly depth: number;
+  readonly dfs: DfsOptions;
+}
+
+/**
+ * @internal Check the strategy option. Throws an ArgumentError or
+ * ArgumentRangeError naming the field (`strategy`, `strategy.depth`, ...).
+ */
+export function resolveStrategy(s: ExploreStrategy | undefined): Resolved {
+  const none: DfsOptions = {};
+  if (s === undefined || s === "portfolio") return { kind: "portfolio", depth: DEFAULTS.pctDepth, dfs: none };
+  if (s === "random" || s === "pct" || s === "dfs") return { kind: s, depth: DEFAULTS.pctDepth, dfs: none };
+  if (s.name === "pct") {
+    const depth = s.depth ?? DEFAULTS.pctDepth;
+    if (!Number.isSafeInteger(depth) || depth < 1) throw new ArgumentRangeError("strategy.depth", `must be a positive integer, got ${depth}`);
+    return { kind: "pct", depth, dfs: none };
+  }
+  if ((s.name as string) !== "dfs") {
+    throw new ArgumentError("strategy", 'must be "random", "pct", "dfs", "portfolio", or { name: "pct" | "dfs", ... }');
+  }
+  for (const b of ["preemptionBound", "delayBound"] as const) {
+    const v = s[b];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new ArgumentRangeError(`strategy.${b}`, `must be an integer >= 0, got ${v}`);
+  }
+  if (!([undefined, "dpor", "none"] as unknown[]).includes(s.reduction)) throw new ArgumentError("strategy.reduction", 'must be "dpor" or "none"');
+  return { kind: "dfs", depth: DEFAULTS.pctDepth, dfs: s };
+}
+
+/** @internal `v` (default `dflt`), or an ArgumentRangeError naming `name` if it is not a positive safe integer. */
+export function positive(name: string, v: number | undefined, dflt: number): number {
+  const x = v ?? dflt;
+  if (!Number.isSafeInteger(x) || x < 1) throw new ArgumentRangeError(name, `must be a positive integer, got ${x}`);
+  return x;
+}
+
+/** @internal explore()'s options, checked and with their defaults. Plain data: it crosses into workers. */
+export interface ResolvedOptions {
+  readonly strategy: Resolved;
+  readonly budget: number;
+  readonly maxSteps: number;
+  /** `options.seed` as given, and as used (modulo 2^32). */
+  readonly seed: number;
+  readonly seedU32: number;
+  /** Milliseconds, Infinity for none. */
+  readonly timeMs: number;
+  readonly shard: readonly [number, number];
+  readonly stopAtFirst: boolean;
+  readonly shrink: boolean;
+  /** `options.checks`, or null. */
+  readonly checks: Partial<Checks> | null;
+  /** `options.name`, or null for the scenario function's own name. */
+  readonly name: string | null;
+}
+
+/**
+ * @internal Check `options` and fill in the defaults. Throws an
+ * ArgumentError or ArgumentRangeError naming the option.
+ */
+export function resolveOptions(options: ExploreOptions): ResolvedOptions {
+  const strategy = resolveStrategy(options.strategy);
+  const budget = positive("executions", options.executions, DEFAULTS.executions);
+  const maxSteps = positive("maxSteps", options.maxSteps, DEFAULTS.maxSteps);
+  const seed = options.seed ?? DEFAULTS.seed;
+  if (!Number.isSafeInteger(seed)) throw new ArgumentRangeError("seed", `must be a safe integer, got ${seed}`);
+  const timeMs = options.timeMs ?? Infinity;
+  if (!(timeMs > 0)) throw new ArgumentRangeError("timeMs", `must be > 0, got ${timeMs}`);
+  const [shardIndex, shardCount] = options.shard ?? [0, 1];
+  if (!Number.isSafeInteger(shardCount) || shardCount < 1 || !Number.isSafeInteger(shardIndex) || shardIndex < 0 || shardIndex >= shardCount) {
+    throw new ArgumentRangeError("shard", `must be [index, count] with 0 <= index < count, got [${shardIndex}, ${shardCount}]`);
+  }
+  return {
+    strategy,
+    budget,
+    maxSteps,
+    seed,
+    seedU32: Number(BigInt.asUintN(32, BigInt(seed))),
+    timeMs,
+    shard: [shardIndex, shardCount],
+    stopAtFirst: options.stopAtFirst ?? true,
+    shrink: options.shrink ?? true,
+    checks: options.checks ?? null,
+    name: options.name ?? null,
+  };
+}
+
+/** @internal The name of a DFS configuration in tokens and results (`dfs`, `dfs-all`, `dfs-pb2-db1`). */
+export function describeDfs(o: DfsOptions): string {
+  const parts = [o.reduction === "none" ? "dfs-all" : "dfs"];
+  if (o.preemptionBound !== undefined) parts.push(`pb${o.preemptionBound}`);
+  if (o.delayBound !== undefined) parts.push(`db${o.delayBound}`);
+  return parts.join("-");
+}
