@@ -56,7 +56,7 @@ describe("footprints", () => {
     sim.spawn("holder", "process", () => m.lock());
     const busy = firstSig(sim, () => m.trylock());
     expect(busy.main).toMatchObject({ write: false });
-    const sim2 = new Sim();
+    const sim2 = new Sim({ onReport: "collect" });
     const m2 = new Mutex(sim2, "m", { static: true });
     const taken = firstSig(sim2, () => m2.trylock());
     expect(taken.main).toMatchObject({ write: true });

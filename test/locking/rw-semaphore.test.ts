@@ -85,11 +85,12 @@ describe("RwSemaphore: readers and writers", () => {
     // step  w/1                  r/2
     //  1    start; down_write
     //  2                         start; down_read
-    //  3    lock: writing
-    //  -                         (blocked: written by w/1)
-    //  4    cond_resched
-    //  5    up_write
-    //  6                         lock-read: reading
+    //  3    lock-queue
+    //  -                         (blocked: w/1 waits)
+    //  4    lock: writing
+    //  5    cond_resched
+    //  6    up_write
+    //  7                         lock-read: reading
     const sim = newSim();
     const sem = new RwSemaphore(sim, "S");
     const log: string[] = [];
@@ -105,24 +106,25 @@ describe("RwSemaphore: readers and writers", () => {
       yield* sem.upRead();
     });
     sim.runAll();
-    expect(log).toEqual(["3 w writing, holder w/1", "6 r reading"]);
+    expect(log).toEqual(["4 w writing, holder w/1", "7 r reading"]);
   });
 
   it("a waiting writer holds off new readers, though only readers hold the semaphore", () => {
     // step  r1/1               w/2                  r2/3
     //  1    start; down_read
-    //  2                       start (cond_resched)
-    //  3                                            start (cond_resched)
+    //  2                       start
+    //  3                                            start
     //  4    lock-read: reading
-    //  5                       down_write: waits
-    //  -                       (blocked: read by r1/1)
-    //  6                                            down_read
-    //  -                                            (blocked: w/2 waits)
+    //  5                       cond_resched; down_write
+    //  6                                            cond_resched; down_read
     //  7    cond_resched
-    //  8    up_read
-    //  9                       lock: writing
-    // 10                       up_write
-    // 11                                            lock-read: reading
+    //  8                       lock-queue
+    //  -                       (blocked: read by r1/1)
+    //  -                                            (blocked: w/2 waits)
+    //  9    up_read
+    // 10                       lock: writing
+    // 11                       up_write
+    // 12                                            lock-read: reading
     const sim = newSim();
     const sem = new RwSemaphore(sim, "S");
     const log: string[] = [];
@@ -146,7 +148,7 @@ describe("RwSemaphore: readers and writers", () => {
       yield* sem.upRead();
     });
     expect(sim.runAll().outcome).toBe("done");
-    expect(log).toEqual(["4 r1 reading", "8 r1 done", "9 w writing", "11 r2 reading"]);
+    expect(log).toEqual(["4 r1 reading", "9 r1 done", "10 w writing", "12 r2 reading"]);
   });
 
   it("taking the read side twice deadlocks against a queued writer, and lockdep says why", () => {
@@ -255,13 +257,14 @@ describe("RwSemaphore: downgrade and assertions", () => {
     // step  w/1                           r/2
     //  1    start; down_write
     //  2                                  start; down_read
-    //  3    lock: writing
+    //  3    lock-queue
     //  -                                  (blocked)
-    //  4    downgrade_write
-    //  5                                  lock-read: reading with w/1
-    //  6    cond_resched
-    //  7                                  up_read
-    //  8    up_read
+    //  4    lock: writing
+    //  5    downgrade_write
+    //  6                                  lock-read: reading with w/1
+    //  7    cond_resched
+    //  8                                  up_read
+    //  9    up_read
     const sim = newSim();
     const sem = new RwSemaphore(sim, "S");
     const log: string[] = [];
@@ -280,9 +283,9 @@ describe("RwSemaphore: downgrade and assertions", () => {
       yield* sem.upRead();
     });
     expect(sim.runAll().outcome).toBe("done");
-    expect(log).toEqual(["3 w: write true", "4 w downgraded: holder none, held true", "5 r reading", "6 w: write false"]);
+    expect(log).toEqual(["4 w: write true", "5 w downgraded: holder none, held true", "6 r reading", "7 w: write false"]);
     // After the downgrade, the write-side assertion fails: one report.
-    expect(onlyReport(sim, "lock-not-held")).toMatchObject({ lock: `${sem.label} (for write)`, owner: null, task: "w/1", step: 6 });
+    expect(onlyReport(sim, "lock-not-held")).toMatchObject({ lock: `${sem.label} (for write)`, owner: null, task: "w/1", step: 7 });
     expect(sem.isLocked()).toBe(false);
   });
 
