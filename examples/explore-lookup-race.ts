@@ -4,7 +4,7 @@
  * shrinks it and gives a token that replays it.
  * Run it with `npx tsx examples/explore-lookup-race.ts`.
  */
-import { condResched, explore, formatReport, kfree, Kref, replay, SimObject, type Effect, type Scenario } from "../src/index.js";
+import { access, condResched, explore, formatReport, kfree, Kref, replay, SimObject, type Effect, type Scenario } from "../src/index.js";
 
 class Bo extends SimObject {
   readonly kref = new Kref<Bo>(this);
@@ -17,7 +17,10 @@ function* boFree(bo: Bo): Generator<Effect, void, unknown> {
 // A handle table with one entry; the table holds the BO's only reference.
 export const lookupRace: Scenario = (sim) => {
   const table: { bo: Bo | null } = { bo: new Bo(sim, "Bo", { name: "bo0" }) };
+  // The table is driver state, not a library object: each task says when it
+  // reads or writes it, so the explorer knows these steps conflict.
   sim.spawn("lookup", "process", function* () {
+    yield* access(table, "read");
     const bo = table.bo; // no lock, no get_unless_zero: the bug
     yield* condResched();
     if (bo === null) return;
@@ -25,6 +28,7 @@ export const lookupRace: Scenario = (sim) => {
     yield* bo.kref.put(boFree);
   });
   sim.spawn("close", "process", function* () {
+    yield* access(table, "write");
     const bo = table.bo as Bo;
     table.bo = null;
     yield* bo.kref.put(boFree); // the last reference

@@ -9,10 +9,11 @@ describe("public API", () => {
   it("exports exactly these runtime names", () => {
     expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
       [
+        "ACCESS",
         "ArgumentError",
         "ArgumentRangeError",
         "Completion",
-        "Effect",
+        "EffectKind",
         "ExplorePool",
         "GpuvmSimError",
         "Kref",
@@ -36,8 +37,10 @@ describe("public API", () => {
         "WwAcquireCtx",
         "WwClass",
         "WwMutex",
+        "access",
         "condResched",
         "current",
+        "defineEffectKind",
         "defineOp",
         "dmaFenceBeginSignalling",
         "dmaFenceEndSignalling",

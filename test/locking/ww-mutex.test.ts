@@ -496,7 +496,7 @@ describe("ww contexts (lib/locking-selftest.c)", () => {
     expect(sim.reports.map((r) => r.kind)).toEqual(["recursive-locking", "deadlock"]);
     const d = reportsOf(sim, "deadlock")[0];
     expect(d?.cycle.map((e) => [e.task, e.blockedIn, e.waitsFor, e.wakers])).toEqual([
-      ["ctx/1", "lock", 'WwMutex#2 "b"', ["plain/2"]],
+      ["ctx/1", "ww-wait", 'WwMutex#2 "b"', ["plain/2"]],
       ["plain/2", "lock", 'WwMutex#1 "a"', ["ctx/1"]],
     ]);
   });
