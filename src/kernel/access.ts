@@ -30,8 +30,8 @@ function* accessBody(this: undefined, obj: object, mode: AccessMode, kind: Effec
  *   is neither "read" nor "write", `kind` when it is not an EffectKind.
  */
 export function access(obj: object, mode: AccessMode, kind: EffectKind = ACCESS): Op<void> {
-  if (typeof obj !== "object" || obj === null) throw new ArgumentError("obj", "must be an object (the state the step touches)");
-  if (mode !== "read" && mode !== "write") throw new ArgumentError("mode", 'must be "read" or "write"');
+  if (typeof obj !== "object" || (obj as object | null) === null) throw new ArgumentError("obj", "must be an object (the state the step touches)");
+  if ((mode as string) !== "read" && (mode as string) !== "write") throw new ArgumentError("mode", 'must be "read" or "write"');
   if (!(kind instanceof EffectKind)) throw new ArgumentError("kind", "must be an EffectKind from defineEffectKind()");
   return makeOp("access", undefined, accessBody, obj, mode, kind);
 }

@@ -15,7 +15,7 @@
  *   (the kernel wakes in FIFO order; the simulation explores every order).
  */
 import { ArgumentRangeError } from "../errors.js";
-import { defineEffectKind, Effect, READ, WRITE, WRITE_IF, type Waitable } from "./effect.js";
+import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
 import { guardLive, SimObject, type SimObjectOptions } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";

@@ -97,7 +97,7 @@ export class EffectKind {
  *   name is not a non-empty string.
  */
 export function defineEffectKind(spec: EffectKindSpec): EffectKind {
-  if (spec === null || typeof spec !== "object") throw new UsageError("defineEffectKind(spec): spec must be an object");
+  if ((spec as EffectKindSpec | null) === null || typeof spec !== "object") throw new UsageError("defineEffectKind(spec): spec must be an object");
   const { name } = spec;
   if (typeof name !== "string" || name === "") throw new UsageError("defineEffectKind(spec): spec.name must be a non-empty string");
   if (KINDS.has(name)) throw new UsageError(`defineEffectKind(spec): an effect kind named "${name}" is already defined`);

@@ -12,7 +12,7 @@
  *   sequence of effects, hence the same `traceHash`, on every run.
  */
 import { ArgumentError, ArgumentRangeError, ReportError, UsageError } from "../errors.js";
-import type { LeakReport, RefEvent, Report, ReportBody, ScheduleTail } from "../report/report.js";
+import type { RefEvent, Report, ReportBody, ScheduleTail } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { defineEffectKind, Effect, EVERYTHING, NONE } from "./effect.js";
 import { Heap, type Site, type SimObject } from "./heap.js";

@@ -432,7 +432,7 @@ class DfsExecution implements Strategy {
       sleepIn: new Map(this.sleep),
     };
     for (const q of outcomes) if (search.mine(c, node, q)) node.wut.push({ task: q, sig: OUTCOME_SIG, children: [] });
-    node.chosen = (node.wut.shift() as Wakeup | undefined)?.task ?? 0;
+    node.chosen = node.wut.shift()?.task ?? 0;
     nodes.push(node);
     return node.chosen;
   }

@@ -146,7 +146,7 @@ describe("dfs: exact execution counts", () => {
     const seen = new Set<string>();
     const rw: Scenario = (sim) => {
       const state = { value: 0 };
-      const reads: number[] = [];
+      const reads: (number | undefined)[] = [];
       for (let i = 0; i < r; i++) {
         sim.spawn(`r${i}`, "process", function* () {
           yield* access(state, "read");
@@ -260,7 +260,7 @@ interface Step {
 }
 
 const PAIR = (cs: Cell[], c: number): Effect =>
-  new Effect(ACCESS, cs[c] as Cell, WRITE, cs[c] as Cell, null, Infinity, null, [{ object: cs[(c + 1) % 3] as Cell, mode: "read" } satisfies Access]);
+  new Effect(ACCESS, cs[c] as Cell, WRITE, cs[c], null, Infinity, null, [{ object: cs[(c + 1) % 3] as object, mode: "read" } satisfies Access]);
 
 function program(tasks: readonly (readonly Step[])[], outcomes: Set<string>): Scenario {
   return (sim) => {
