@@ -15,8 +15,9 @@ function* boFree(bo: Bo): Generator<Effect, void, unknown> {
 }
 
 // A handle table with one entry; the table holds the BO's only reference.
+// sim.share() declares it as state the tasks share, so access() can name it.
 export const lookupRace: Scenario = (sim) => {
-  const table: { bo: Bo | null } = { bo: new Bo(sim, "Bo", { name: "bo0" }) };
+  const table: { bo: Bo | null } = sim.share({ bo: new Bo(sim, "Bo", { name: "bo0" }) });
   // The table is driver state, not a library object: each task says when it
   // reads or writes it, so the explorer knows these steps conflict.
   sim.spawn("lookup", "process", function* () {

@@ -12,6 +12,7 @@
 import { ArgumentError } from "../errors.js";
 import { defineEffectKind, Effect, EffectKind, READ, WRITE, type AccessMode } from "./effect.js";
 import { SimObject } from "./heap.js";
+import { currentOrNull } from "./current.js";
 import { makeOp, type Op } from "./op.js";
 
 /** The kind of an access() step. Two accesses conflict when one writes. */
@@ -22,16 +23,25 @@ function* accessBody(this: undefined, obj: object, mode: AccessMode, kind: Effec
 }
 
 /**
- * A step that reads or writes `obj`, any object: a SimObject, or plain driver
- * state. `kind` (default {@link ACCESS}) lets a driver declare steps that
- * commute, with a kind of its own from `defineEffectKind`.
+ * A step that reads or writes `obj`: a SimObject, a Kref, or plain driver
+ * state registered with `sim.share(obj)` when the scenario made it. `kind`
+ * (default {@link ACCESS}) lets a driver declare steps that commute, with a
+ * kind of its own from `defineEffectKind`.
  *
- * @throws ArgumentError naming `obj` when it is not an object, `mode` when it
- *   is neither "read" nor "write", `kind` when it is not an EffectKind.
+ * @throws ArgumentError naming `obj` when it is not an object, or is plain
+ *   state that was not shared; `mode` when it is neither "read" nor "write";
+ *   `kind` when it is not an EffectKind.
  */
 export function access(obj: object, mode: AccessMode, kind: EffectKind = ACCESS): Op<void> {
   if (typeof obj !== "object" || (obj as object | null) === null) throw new ArgumentError("obj", "must be an object (the state the step touches)");
   if ((mode as string) !== "read" && (mode as string) !== "write") throw new ArgumentError("mode", 'must be "read" or "write"');
   if (!(kind instanceof EffectKind)) throw new ArgumentError("kind", "must be an EffectKind from defineEffectKind()");
+  const task = currentOrNull();
+  if (task !== null && !task.sim.heap.isShared(obj)) {
+    throw new ArgumentError(
+      "obj",
+      "is neither a SimObject nor shared: call sim.share(obj) where the scenario makes it, so every execution names it the same way",
+    );
+  }
   return makeOp("access", undefined, accessBody, obj, mode, kind);
 }

@@ -21,6 +21,7 @@
  * trapped: expose mutable state through methods or getters.
  */
 import { ArgumentError } from "../errors.js";
+import { currentOrNull } from "./current.js";
 import type { ObjectRef, ReportBody, SiteRef } from "../report/report.js";
 import { defineEffectKind, Effect, WRITE_ALL } from "./effect.js";
 import type { Kref } from "./kref.js";
@@ -84,6 +85,7 @@ export class SimObject {
   /** @internal */ readonly allocSite: Site;
   /** @internal */ readonly isStatic: boolean;
   /** @internal Refcounts embedded in this object, for leak reports. */ krefs: Kref[] | null = null;
+  /** @internal Its footprint key: stable across executions (see Heap.newKey). */ readonly fpKey: number;
 
   constructor(sim: Sim, typeName: string, options: SimObjectOptions = {}) {
     if (typeof typeName !== "string" || typeName === "") throw new ArgumentError("typeName", "must be a non-empty string");
@@ -95,6 +97,7 @@ export class SimObject {
     this.typeName = typeName;
     this.name = options.name ?? "";
     this.id = sim.heap.nextId();
+    this.fpKey = sim.heap.newKey();
     if (container === undefined) {
       this.life = new Lifetime(this);
     } else {
@@ -192,6 +195,9 @@ export function siteRef(site: Site): SiteRef {
   return site.stack === undefined ? base : { ...base, stack: site.stack };
 }
 
+/** Footprint keys a task may make: keys are task id * KEYS_PER_TASK + n. */
+const KEYS_PER_TASK = 1 << 24;
+
 /** @internal The per-simulation heap. */
 export class Heap {
   private ids = 0;
@@ -204,35 +210,45 @@ export class Heap {
     return ++this.ids;
   }
 
-  private keys = 0;
+  private setupKeys = 0;
   private readonly plainKeys = new WeakMap<object, number>();
   private readonly partOf = new WeakMap<object, SimObject>();
 
-  /** Say that `part` (not a SimObject: a kref) lives inside `obj`'s allocation, so freeing obj conflicts with it. */
-  setPartOf(part: object, obj: SimObject): void {
-    this.partOf.set(part, obj);
+  /**
+   * A new footprint key: the task that makes the object and how many keys
+   * it made before (or the scenario's setup and its count). Unlike ids, which
+   * follow the global order of creation, these name an object the same way
+   * in every execution, whatever the interleaving: the exhaustive search
+   * compares footprints across executions.
+   */
+  newKey(): number {
+    const task = currentOrNull();
+    return task === null ? ++this.setupKeys : task.id * KEYS_PER_TASK + ++task.keysMade;
+  }
+
+  /** Give `obj` (not a SimObject) a footprint key, once; `partOf` names the object whose allocation holds it. */
+  share(obj: object, partOf?: SimObject): void {
+    if (obj instanceof SimObject || this.plainKeys.has(obj)) return;
+    this.plainKeys.set(obj, this.newKey());
+    if (partOf !== undefined) this.partOf.set(obj, partOf);
+  }
+
+  /** Whether `obj` has a footprint key (a SimObject, or shared with share()). */
+  isShared(obj: object): boolean {
+    return obj instanceof SimObject || this.plainKeys.has(obj);
+  }
+
+  /** The footprint key of an object a step touches (0 if it has none). */
+  keyOf(obj: object): number {
+    if (obj instanceof SimObject) return obj.fpKey;
+    return this.plainKeys.get(obj) ?? 0;
   }
 
   /** The footprint key of the allocation `obj` is part of. */
   allocOf(obj: object): number {
-    if (obj instanceof SimObject) return obj.life.owner.id;
+    if (obj instanceof SimObject) return obj.life.owner.fpKey;
     const owner = this.partOf.get(obj);
-    return owner === undefined ? this.keyOf(obj) : owner.life.owner.id;
-  }
-
-  /**
-   * The footprint key of an object a step touches: a SimObject's id, or a
-   * negative number given to any other object (a kref, driver state passed
-   * to access()) the first time it is seen, so keys are deterministic.
-   */
-  keyOf(obj: object): number {
-    if (obj instanceof SimObject) return obj.id;
-    let k = this.plainKeys.get(obj);
-    if (k === undefined) {
-      k = --this.keys;
-      this.plainKeys.set(obj, k);
-    }
-    return k;
+    return owner === undefined ? this.keyOf(obj) : owner.life.owner.fpKey;
   }
 
   register(obj: SimObject): void {

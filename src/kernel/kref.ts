@@ -83,7 +83,7 @@ export class Kref<T extends SimObject = SimObject> {
     this.getUnlessZeroEffect = new Effect(KREF_GET_UNLESS_ZERO, owner, WRITE_IF, this, null, Infinity, this.nonZero);
     this.putEffect = new Effect(KREF_PUT, owner, WRITE, this);
     (owner.krefs ??= []).push(this);
-    sim.heap.setPartOf(this, owner);
+    sim.heap.share(this, owner);
     if (sim.checks.refcounts) {
       if (holder === undefined) this.untagged = 1;
       else this.holders.push({ holder, site: sim.site("kref_init") });

@@ -315,6 +315,22 @@ export class Sim {
   }
 
   /** The objects allocated and not yet freed, in allocation order (not static or embedded ones). */
+  /**
+   * Declare `obj`, plain driver state that tasks share (a handle table, a
+   * flag), so that `access(obj, mode)` can name it in footprints. Call it
+   * where the scenario makes the object (in its setup, or in the task that
+   * creates it): the object is then named the same way in every execution,
+   * which the exhaustive search relies on. Returns `obj`. SimObjects need no
+   * sharing.
+   *
+   * @throws ArgumentError naming `obj` when it is not an object.
+   */
+  share<T extends object>(obj: T): T {
+    if (typeof obj !== "object" || (obj as object | null) === null) throw new ArgumentError("obj", "must be an object");
+    this.heap.share(obj);
+    return obj;
+  }
+
   liveObjects(): readonly SimObject[] {
     return [...this.heap.live];
   }

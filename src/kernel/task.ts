@@ -62,6 +62,7 @@ export class Task {
   /** @internal A signal is pending (see kill()): interruptible waits end early. */ signalPending = false;
   /** @internal Steps in a row without progress (see SPIN_STEPS in scheduler.ts). */ spinSteps = 0;
   /** @internal The step during which another task spawned this one (0: spawned outside any task). */ spawnedAtStep = 0;
+  /** @internal Footprint keys this task made (see Heap.newKey). */ keysMade = 0;
   /** The value the body returned, once done. */
   result: unknown = undefined;
   /** The exception the body threw, if it died. */

@@ -146,6 +146,8 @@ export class WwClass {
     }
     this.algorithm = algorithm;
     this.injectBackoffAt = checkInjection(options.injectBackoffAt, "options.injectBackoffAt") ?? 0;
+    // Every ww step writes the class (see WW_LOCK): it needs a footprint key.
+    sim.heap.share(this);
     this.mutexClass = sim.lockdep.lockClass(`${name}_mutex`, "sleep");
     // Kernel: the context's map is a plain lockdep_init_map() with no wait
     // type; initialising a context never sleeps.

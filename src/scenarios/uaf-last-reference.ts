@@ -8,17 +8,17 @@
  * so the handle's put is the last one and frees the BO under the user.
  *
  * Buggy. Step numbers are Sim steps under the round-robin strategy, where
- * the user's third read is the first to touch freed memory:
+ * the user's second read is the first to touch freed memory:
  *
  *   closer/1                                  user/2
  *   1. spawn user, pass bo (no kref_get)
- *                                             2. bo.size
+ *                                             2. start
  *   3. kref_put(bo, "handle"): 1 -> 0,
  *      release() starts
- *                                             4. cond_resched(); bo.size
+ *                                             4. access(bo, read); bo.size
  *                                                (count is 0, not freed yet)
  *   5. kfree(bo)
- *                                             6. cond_resched(); bo.size
+ *                                             6. access(bo, read); bo.size
  *                                                => use-after-free
  *
  * Fixed: the closer takes a reference for the user before it hands the BO
@@ -35,7 +35,7 @@ import { kfree, SimObject } from "../kernel/heap.js";
 import { Kref } from "../kernel/kref.js";
 import { defineOp } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
-import { condResched } from "../kernel/task.js";
+import { access } from "../kernel/access.js";
 import type { CatalogScenario } from "./scenario.js";
 
 const PAGE_SIZE = 4096;
@@ -64,11 +64,15 @@ function* releaseBo(bo: Bo): Generator<Effect, void, unknown> {
   yield* kfree(bo);
 }
 
-/** Read the BO's size READS times, yielding the CPU between reads. Returns pages seen. */
+/**
+ * Read the BO's size READS times. Each read is a step of its own that says it
+ * reads the BO (access()), so the explorer orders it against the free.
+ * Returns pages seen.
+ */
 const readBo = defineOp("read_bo", function* (bo: Bo): Generator<Effect, number, unknown> {
   let pages = 0;
   for (let i = 0; i < READS; i++) {
-    if (i > 0) yield* condResched();
+    yield* access(bo, "read");
     pages += bo.size / PAGE_SIZE;
   }
   return pages;

@@ -8,7 +8,7 @@
  * whole subtree under its options).
  */
 import { describe, expect, it } from "vitest";
-import { explore, kfree, Kref, SimObject, type Effect, type ExploreOptions, type ExploreResult, type Scenario } from "../../src/index.js";
+import { access, explore, kfree, Kref, SimObject, type Effect, type ExploreOptions, type ExploreResult, type Scenario } from "../../src/index.js";
 import { deriveSeed } from "../../src/kernel/prng.js";
 import { racy } from "./fixtures/scenarios.js";
 
@@ -75,6 +75,7 @@ const twoBugs: Scenario = (sim) => {
   });
   for (const name of ["trim1", "trim2"]) {
     sim.spawn(name, "process", function* () {
+      yield* access(bo.kref, "read");
       if (bo.kref.read() > 1) yield* bo.kref.put(boFree); // BUG: read, then act
     });
   }
@@ -92,14 +93,14 @@ describe("shards of DFS", () => {
     // trim1, trim2, lookup. Shard 0 of 2 takes positions 0 and 2 (trim1's
     // and lookup's subtrees), shard 1 position 1 (trim2's). Every execution
     // lies in exactly one first-level subtree, so the counts add up:
-    // trim2's subtree has 71 executions, trim1's as many (the trimmers are
-    // symmetric), lookup's 94; 71 + 94 + 71 = 236.
+    // trim2's subtree has 594 executions, trim1's as many (the trimmers are
+    // symmetric), lookup's 568; 594 + 568 + 594 = 1756.
     const strategy = { name: "dfs", reduction: "none" } as const;
     const all = explore(twoBugs, { ...options, strategy });
     const s0 = explore(twoBugs, { ...options, strategy, shard: [0, 2] });
     const s1 = explore(twoBugs, { ...options, strategy, shard: [1, 2] });
     expect([all, s0, s1].map((r) => r.exhausted)).toEqual([true, true, true]);
-    expect([all.executions, s0.executions, s1.executions]).toEqual([236, 71 + 94, 71]);
+    expect([all.executions, s0.executions, s1.executions]).toEqual([1756, 594 + 568, 594]);
     expect(fingerprints(all)).toHaveLength(2);
     expect(fingerprints(s0, s1)).toEqual(fingerprints(all));
   });

@@ -18,7 +18,7 @@ describe("uaf-last-reference, buggy", () => {
     expect(r.allocated).toEqual({ task: null, step: 0, op: "new Bo" });
     // 5. kfree(bo), from the release that the handle's put started at 3.
     expect(r.freed).toEqual({ task: "closer/1", step: 5, op: "kfree" });
-    // 6. cond_resched(); bo.size: the user's third read.
+    // 6. access(bo, read); bo.size: the user's second read.
     expect(r.accessed).toEqual({ task: "user/2", step: 6, op: "Bo.size" });
     expect(r.task).toBe("user/2");
     expect(r.step).toBe(6);
@@ -32,11 +32,11 @@ describe("uaf-last-reference, buggy", () => {
     expect(r.schedule.tasks).toEqual(["closer/1", "user/2"]);
     expect(r.schedule.rows.map((row) => [row.step, row.column, row.effect])).toEqual([
       [1, 0, "start"], // 1. closer spawns user, passes bo without a reference
-      [2, 1, "start"], // 2. user: bo.size
+      [2, 1, "start"], // 2. user starts
       [3, 0, 'kref-put Bo#1 "bo0"'], // 3. closer: kref_put, 1 -> 0, release starts
-      [4, 1, "resched"], // 4. user: bo.size, count 0 but not freed yet
+      [4, 1, 'access Bo#1 "bo0"'], // 4. user: bo.size, count 0 but not freed yet
       [5, 0, 'free Bo#1 "bo0"'], // 5. closer: kfree(bo)
-      [6, 1, "resched"], // 6. user: bo.size => use-after-free
+      [6, 1, 'access Bo#1 "bo0"'], // 6. user: bo.size => use-after-free
     ]);
   });
 

@@ -34,7 +34,6 @@
  */
 import { UsageError } from "../../errors.js";
 import { EVERYTHING, NONE, READ, WRITE, WRITE_ALL, WRITE_IF, type Effect, type EffectKind } from "../../kernel/effect.js";
-import { SimObject } from "../../kernel/heap.js";
 import type { Strategy } from "../../kernel/scheduler.js";
 import { CHOOSE_KIND, type Sim } from "../../kernel/sim.js";
 import type { Task } from "../../kernel/task.js";
@@ -84,7 +83,7 @@ export class Sig {
 
 function touchOf(sim: Sim, obj: object, write: boolean, whole: boolean): Touch {
   const key = sim.heap.keyOf(obj);
-  const alloc = obj instanceof SimObject ? obj.life.owner.id : sim.heap.allocOf(obj);
+  const alloc = sim.heap.allocOf(obj);
   return { key, alloc, write, whole };
 }
 

@@ -136,7 +136,7 @@ describe("dfs: exact execution counts", () => {
 
   it.each([2, 3, 4])("%i readers of one shared object: 1", (n) => {
     const readers: Scenario = (sim) => {
-      const state = { value: 0 };
+      const state = sim.share({ value: 0 });
       for (let i = 0; i < n; i++) sim.spawn(`r${i}`, "process", () => access(state, "read"));
     };
     expect(executions(readers, dpor)).toBe(1);
@@ -145,7 +145,7 @@ describe("dfs: exact execution counts", () => {
   it.each([1, 2, 3, 4])("%i readers and one writer of one object: 2^R (each read sees the write or not)", (r) => {
     const seen = new Set<string>();
     const rw: Scenario = (sim) => {
-      const state = { value: 0 };
+      const state = sim.share({ value: 0 });
       const reads: (number | undefined)[] = [];
       for (let i = 0; i < r; i++) {
         sim.spawn(`r${i}`, "process", function* () {
@@ -161,6 +161,44 @@ describe("dfs: exact execution counts", () => {
     };
     expect(executions(rw, dpor)).toBe(2 ** r);
     expect(seen.size).toBe(2 ** r);
+  });
+});
+
+describe("dfs: objects are named the same way in every execution", () => {
+  it("a lookup whose get races with the last put, behind a read of the table (the race is reversed across executions)", () => {
+    // The table and the refcount are first touched in different orders in
+    // different executions; their footprint keys must not depend on that.
+    class Bo extends SimObject {
+      readonly kref = new Kref<Bo>(this);
+    }
+    const lookup: Scenario = (sim) => {
+      const table: { bo: Bo | null } = sim.share({ bo: new Bo(sim, "Bo", { static: true }) });
+      sim.spawn("lookup", "process", function* () {
+        yield* access(table, "read");
+        const bo = table.bo;
+        yield* condResched();
+        if (bo === null) return;
+        yield* bo.kref.get(); // BUG: get, not get_unless_zero
+        yield* bo.kref.put(() => undefined);
+      });
+      sim.spawn("remove", "process", function* () {
+        yield* access(table, "write");
+        const bo = table.bo as Bo;
+        table.bo = null;
+        yield* bo.kref.put(() => undefined);
+      });
+    };
+    const r = explore(lookup, { strategy: "dfs", executions: 100 });
+    expect(r.failures[0]?.report).toMatchObject({ kind: "refcount-inc-from-zero" });
+  });
+
+  it("access() refuses plain state that was not shared, naming the argument", () => {
+    const sim = new Sim();
+    expect(() =>
+      sim.run(function* () {
+        yield* access({ flag: true }, "read");
+      }),
+    ).toThrow(/obj.*sim\.share/);
   });
 });
 
