@@ -513,12 +513,13 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
   // Kernel: nobody can wound a context that holds nothing, so a wound from
   // before its last back-off is forgotten here.
   if (ctx.nAcquired === 0) ctx.isWounded = false;
-  const inject =
-    !slow &&
-    ctx.nAcquired > 0 &&
-    (ctx.injectAt === EXPLORE
-      ? ctx.injected < EXPLORED_BACKOFFS && sim.scheduler.choose(2) === 1
-      : ++ctx.attempts === ctx.injectAt);
+  let inject = false;
+  if (!slow && ctx.nAcquired > 0) {
+    // An explored back-off is the public choice op: a step of its own (with
+    // no target) before the attempt, whose outcome the explorer covers.
+    if (ctx.injectAt === EXPLORE) inject = ctx.injected < EXPLORED_BACKOFFS && (yield* sim.choose(2)) === 1;
+    else inject = ++ctx.attempts === ctx.injectAt;
+  }
   if (inject) ctx.injected++;
 
   // A finished context no longer holds its map: it was reported above, and
