@@ -30,7 +30,7 @@ export {
   mightSleep,
 } from "./kernel/context.js";
 export { LockObject, type LockOptions } from "./locking/lock-object.js";
-export { LockClass, Lockdep, type AcquireOptions, type LockdepMap, type LockWaitType, type PseudoLocks } from "./kernel/lockdep.js";
+export { LockClass, Lockdep, type AcquireOptions, type LockdepMap, type KernelLockClasses, type KernelLockMaps, type LockWaitType } from "./kernel/lockdep.js";
 export { Mutex, type LockResult } from "./locking/mutex.js";
 export { RwSemaphore } from "./locking/rw-semaphore.js";
 export { SpinLock, type IrqFlags } from "./locking/spinlock.js";

@@ -24,7 +24,7 @@ import { siteRef, type Site } from "./heap.js";
 import type { Sim } from "./sim.js";
 import type { Task } from "./task.js";
 
-/** How a lock waits: spinning (atomic context), sleeping, or not at all (pseudo-locks). */
+/** How a lock waits: spinning (atomic context), sleeping, or not at all (lockdep maps that are not locks). */
 export type LockWaitType = "spin" | "sleep" | "none";
 
 const USED_IN_HARDIRQ = 1;
@@ -112,14 +112,21 @@ function irqCtxOf(task: Task): number {
   return task.context === "hardirq" ? 2 : task.context === "softirq" ? 1 : 0;
 }
 
-/** The well-known pseudo-locks, one set per boot. */
-export interface PseudoLocks {
+/**
+ * The kernel's lockdep maps that are not locks (lockdep_map instances of
+ * their own, taken with lock_map_acquire()), one set per boot.
+ */
+export interface KernelLockMaps {
   /** fs_reclaim: held in reclaim; a sleeping allocation acquires and releases it. */
   readonly fsReclaim: LockdepMap;
   /** dma_fence_map: fence waits take it; signalling sections take it recursively. */
   readonly dmaFence: LockdepMap;
   /** __mmu_notifier_invalidate_range_start_map. */
   readonly mmuNotifier: LockdepMap;
+}
+
+/** The classes of real kernel locks whose order lockdep is primed with at boot. */
+export interface KernelLockClasses {
   /** The mm's mmap_lock class (a rw semaphore). */
   readonly mmapLock: LockClass;
   /** The class of every dma_resv lock (reservation_ww_class_mutex). */
@@ -132,20 +139,25 @@ export class Lockdep {
   /** The process-wide instance Sims use unless given their own. */
   static readonly global = new Lockdep();
 
-  private readonly classes = new Map<string, LockClass>();
+  private readonly byKey = new Map<string, LockClass>();
   private readonly chains = new Set<number>();
   private classIds = 0;
   /** Classes with a USED_IN_* bit: the irq checks run only when there are any. */
   private irqSafeClasses = 0;
-  readonly pseudo: PseudoLocks;
+  /** The boot-time lockdep maps that are not locks: `lockMapAcquire()` takes them. */
+  readonly maps: KernelLockMaps;
+  /** The boot-time classes of real locks (resv, mmap_lock), primed with their order. */
+  readonly classes: KernelLockClasses;
 
   /** A fresh boot, primed with the kernel's boot-time lock order. */
   constructor() {
     const map = (name: string): LockdepMap => ({ lockClass: this.lockClass(name, "none"), label: name });
-    this.pseudo = {
+    this.maps = {
       fsReclaim: map("fs_reclaim"),
       dmaFence: map("dma_fence_map"),
       mmuNotifier: map("mmu_notifier_invalidate_range_start"),
+    };
+    this.classes = {
       mmapLock: this.lockClass("&mm->mmap_lock", "sleep"),
       resv: this.lockClass("reservation_ww_class_mutex", "sleep"),
       resvAcquire: this.lockClass("reservation_ww_class_acquire", "none"),
@@ -153,12 +165,13 @@ export class Lockdep {
     // As dma_resv_lockdep() does at boot: mmap_lock, then an acquire context,
     // then a resv under it, then fs_reclaim, under which the mmu notifier
     // map, under which a fence wait.
-    const p = this.pseudo;
-    this.prime(p.mmapLock, p.resvAcquire);
-    this.prime(p.resvAcquire, p.resv);
-    this.prime(p.resv, p.fsReclaim.lockClass);
-    this.prime(p.fsReclaim.lockClass, p.mmuNotifier.lockClass);
-    this.prime(p.mmuNotifier.lockClass, p.dmaFence.lockClass);
+    const { mmapLock, resvAcquire, resv } = this.classes;
+    const { fsReclaim, mmuNotifier, dmaFence } = this.maps;
+    this.prime(mmapLock, resvAcquire);
+    this.prime(resvAcquire, resv);
+    this.prime(resv, fsReclaim.lockClass);
+    this.prime(fsReclaim.lockClass, mmuNotifier.lockClass);
+    this.prime(mmuNotifier.lockClass, dmaFence.lockClass);
   }
 
   /**
@@ -169,10 +182,10 @@ export class Lockdep {
   lockClass(name: string, waitType: LockWaitType): LockClass {
     if (typeof name !== "string" || name === "") throw new ArgumentError("name", "a lock class needs a non-empty name");
     const key = `${waitType}:${name}`;
-    let c = this.classes.get(key);
+    let c = this.byKey.get(key);
     if (c === undefined) {
       c = new LockClass(++this.classIds, name, waitType);
-      this.classes.set(key, c);
+      this.byKey.set(key, c);
     }
     return c;
   }
@@ -180,7 +193,7 @@ export class Lockdep {
   /** The number of dependency edges learned so far (for tests and benchmarks). */
   get edgeCount(): number {
     let n = 0;
-    for (const c of this.classes.values()) n += c.out.size;
+    for (const c of this.byKey.values()) n += c.out.size;
     return n;
   }
 

@@ -311,7 +311,7 @@ export class Scheduler {
     }
     const lockdep = this.sim.lockdep;
     // The fs_reclaim a reclaim task runs in is not a lock it forgot.
-    if (t.context === "reclaim" && t.held[0]?.map === lockdep.pseudo.fsReclaim) lockdep.release(t, lockdep.pseudo.fsReclaim, null);
+    if (t.context === "reclaim" && t.held[0]?.map === lockdep.maps.fsReclaim) lockdep.release(t, lockdep.maps.fsReclaim, null);
     lockdep.taskExit(t);
   }
 

@@ -132,7 +132,7 @@ export class WwClass {
 
   /**
    * Mirrors DEFINE_WD_CLASS / DEFINE_WW_CLASS. For `"reservation_ww_class"`
-   * the mutex class is lockdep's primed `pseudo.resv`.
+   * the mutex class is lockdep's primed `classes.resv`.
    */
   constructor(
     readonly sim: Sim,

@@ -125,10 +125,10 @@ describe("WwClass and WwMutex construction", () => {
   it("names the lockdep classes <name>_mutex and <name>_acquire; reservation_ww_class is the primed resv class", () => {
     const sim = newSim();
     const cls = new WwClass(sim, "reservation_ww_class", { algorithm: "wait-die" });
-    expect(cls.mutexClass).toBe(sim.lockdep.pseudo.resv);
+    expect(cls.mutexClass).toBe(sim.lockdep.classes.resv);
     expect(cls.acquireClass.name).toBe("reservation_ww_class_acquire");
     const m = new WwMutex(sim, cls, { name: "bo0.resv" });
-    expect(m.lockClass).toBe(sim.lockdep.pseudo.resv);
+    expect(m.lockClass).toBe(sim.lockdep.classes.resv);
     expect(m.label).toBe('WwMutex#1 "bo0.resv"');
     expect(new WwMutex(sim, cls).name).toBe("reservation_ww_class_mutex");
   });
