@@ -515,7 +515,7 @@ export class Lockdep {
    * Mirrors lock_release(): drop `map` from the task's held stack, in any
    * order. Returns false (and reports `bad-unlock`) if the task does not hold it.
    */
-  release(task: Task, map: LockdepMap, owner: Task | null): boolean {
+  release(task: Task, map: LockdepMap, holder: Task | null): boolean {
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
       const h = held[i] as HeldLock;
@@ -543,7 +543,7 @@ export class Lockdep {
       this.fileOnce(task.sim, `unlock:${map.label}:${task.id}`, () => ({
         kind: "bad-unlock",
         lock: map.label,
-        owner: owner === null ? null : owner.label,
+        owner: holder === null ? null : holder.label,
         held: heldRefs(task),
       }));
     }
@@ -606,10 +606,10 @@ export class Lockdep {
    * `lock-not-held` unless the current task holds `map` itself (holding
    * another lock of the same class does not count).
    */
-  assertHeld(task: Task, map: LockdepMap, owner: Task | null): boolean {
+  assertHeld(task: Task, map: LockdepMap, holder: Task | null): boolean {
     if (this.holds(task, map)) return true;
     if (task.sim.checks.lockdep) {
-      task.sim.file({ kind: "lock-not-held", lock: map.label, owner: owner === null ? null : owner.label, held: heldRefs(task) });
+      task.sim.file({ kind: "lock-not-held", lock: map.label, owner: holder === null ? null : holder.label, held: heldRefs(task) });
     }
     return false;
   }

@@ -387,9 +387,9 @@ export class Scheduler {
       }
       const w = (t.pending as Effect).waitsFor;
       if (w === null) continue;
-      const owners = w.wakers();
-      if (owners !== null) {
-        edges.set(t, { wakers: owners, inferred: false });
+      const wakers = w.wakers();
+      if (wakers !== null) {
+        edges.set(t, { wakers, inferred: false });
       } else {
         // Anyone could complete it: every other blocked task not waiting on the same thing.
         const others = this.live.filter((o) => o !== t && (o.pending as Effect).waitsFor !== w);
