@@ -73,7 +73,7 @@ export interface HeldLock {
   chainKey: number;
 }
 
-/** Options of one acquisition. */
+/** @internal Options of one acquisition, as the locks' ops pass them. */
 export interface AcquireOptions {
   readonly trylock?: boolean;
   readonly read?: boolean;
@@ -217,6 +217,7 @@ export class Lockdep {
   }
 
   /**
+   * @internal Locks call it; drivers use the lock ops or lockMapAcquire().
    * Mirrors lock_acquire(): validate taking `map` now and push it on the
    * task's held stack. Called before the task waits for the lock, so a
    * deadlock is reported before it happens.
@@ -419,6 +420,7 @@ export class Lockdep {
   }
 
   /**
+   * @internal The irq-enable ops call it.
    * Mirrors mark_held_locks(): irqs (or, with irqs on, bottom halves) were
    * just enabled, so every lock still held, trylocked ones too, is now held
    * with them enabled.
@@ -512,6 +514,7 @@ export class Lockdep {
   // -- release and assertions ------------------------------------------------
 
   /**
+   * @internal Locks call it; drivers use the unlock ops or lockMapRelease().
    * Mirrors lock_release(): drop `map` from the task's held stack, in any
    * order. Returns false (and reports `bad-unlock`) if the task does not hold it.
    */
@@ -551,6 +554,7 @@ export class Lockdep {
   }
 
   /**
+   * @internal Locks call it.
    * The lock op's wait is over and the task now has `map`: the held entry's
    * site becomes this step, so held-lock lists agree with the schedule.
    * (acquire() ran when the task asked for the lock, before waiting.)
@@ -571,7 +575,7 @@ export class Lockdep {
     }
   }
 
-  /** Mirrors lock_downgrade(): the task's hold of `map` becomes a read hold. */
+  /** @internal RwSemaphore.downgrade() calls it. Mirrors lock_downgrade(): the task's hold of `map` becomes a read hold. */
   downgrade(task: Task, map: LockdepMap): void {
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
@@ -602,6 +606,7 @@ export class Lockdep {
   }
 
   /**
+   * @internal Locks' assertHeld() call it.
    * Mirrors lockdep_assert_held(), but on the exact instance: files
    * `lock-not-held` unless the current task holds `map` itself (holding
    * another lock of the same class does not count).

@@ -58,12 +58,12 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
     this.unlockEffect = new Effect(UNLOCK, this, WRITE);
   }
 
-  /** @internal Waitable: an exclusive acquisition can proceed when nobody holds it. */
+  /** Waitable (public because Waitable is): an exclusive acquisition can proceed when nobody holds it. A query. */
   canProceed(_task: Task): boolean {
     return this.heldBy === null;
   }
 
-  /** @internal Waitable. */
+  /** Waitable: the task holding it, if any. A query. */
   wakers(): readonly Task[] {
     return this.heldBy === null ? [] : [this.heldBy];
   }
