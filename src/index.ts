@@ -3,8 +3,8 @@
  */
 export { ArgumentError, ArgumentRangeError, GpuvmSimError, ReportError, TokenError, UnknownReportKindError, UsageError } from "./errors.js";
 export { Completion } from "./kernel/completion.js";
-export { access, ACCESS } from "./kernel/access.js";
-export { defineEffectKind, EffectKind, type AccessMode, type Effect, type EffectKindSpec, type Waitable } from "./kernel/effect.js";
+export { access } from "./kernel/access.js";
+export { defineEffectKind, type AccessMode, type EffectKind, type Effect, type EffectKindSpec, type Waitable } from "./kernel/effect.js";
 export { explore, type ExploreOptions, type ExploreResult, type ExploreStrategy, type Failure, type Scenario } from "./explore/explore.js";
 export { exploreParallel, ExplorePool, type ParallelExploreOptions, type ScenarioModule } from "./explore/pool.js";
 export { replay, withoutStacks, type Divergence, type ReplayOptions, type ReplayResult } from "./explore/replay.js";
@@ -29,8 +29,8 @@ export {
   lockMapRelease,
   mightSleep,
 } from "./kernel/context.js";
-export { LockObject, type LockOptions } from "./locking/lock-object.js";
-export { LockClass, Lockdep, type AcquireOptions, type LockdepMap, type LockWaitType, type PseudoLocks } from "./kernel/lockdep.js";
+export type { LockObject, LockOptions } from "./locking/lock-object.js";
+export { LockClass, Lockdep, type LockdepMap, type KernelLockClasses, type KernelLockMaps, type LockWaitType } from "./kernel/lockdep.js";
 export { Mutex, type LockResult } from "./locking/mutex.js";
 export { RwSemaphore } from "./locking/rw-semaphore.js";
 export { SpinLock, type IrqFlags } from "./locking/spinlock.js";

@@ -9,16 +9,13 @@ describe("public API", () => {
   it("exports exactly these runtime names", () => {
     expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
       [
-        "ACCESS",
         "ArgumentError",
         "ArgumentRangeError",
         "Completion",
-        "EffectKind",
         "ExplorePool",
         "GpuvmSimError",
         "Kref",
         "LockClass",
-        "LockObject",
         "Lockdep",
         "Mutex",
         "Op",

@@ -32,12 +32,12 @@ export class Completion extends SimObject implements Waitable {
     super(sim, "Completion", options);
   }
 
-  /** @internal Waitable: a waiter can proceed once something is completed. */
+  /** Waitable (public because Waitable is): a waiter can proceed once something is completed. A query. */
   canProceed(_task: Task): boolean {
     return this.done !== 0;
   }
 
-  /** @internal Waitable: any task could complete it. */
+  /** Waitable: any task could complete it. A query. */
   wakers(): null {
     return null;
   }

@@ -115,13 +115,13 @@ export function lockMapRelease(map: LockdepMap): void {
  */
 export function fsReclaimAcquire(): void {
   const task = current();
-  task.sim.lockdep.acquire(task, task.sim.lockdep.pseudo.fsReclaim, "fs_reclaim_acquire");
+  task.sim.lockdep.acquire(task, task.sim.lockdep.maps.fsReclaim, "fs_reclaim_acquire");
 }
 
 /** Mirrors fs_reclaim_release(). */
 export function fsReclaimRelease(): void {
   const task = current();
-  task.sim.lockdep.release(task, task.sim.lockdep.pseudo.fsReclaim, null);
+  task.sim.lockdep.release(task, task.sim.lockdep.maps.fsReclaim, null);
 }
 
 /**
@@ -138,7 +138,7 @@ export function dmaFenceBeginSignalling(): boolean {
     return true;
   }
   task.fenceSignalling++;
-  task.sim.lockdep.acquire(task, task.sim.lockdep.pseudo.dmaFence, "dma_fence_begin_signalling", { read: true });
+  task.sim.lockdep.acquire(task, task.sim.lockdep.maps.dmaFence, "dma_fence_begin_signalling", { read: true });
   return false;
 }
 
@@ -147,7 +147,7 @@ export function dmaFenceEndSignalling(cookie: boolean): void {
   const task = current();
   if (task.fenceSignalling === 0) throw new UsageError(`dmaFenceEndSignalling() in ${task.label} outside a signalling section`);
   task.fenceSignalling--;
-  if (!cookie) task.sim.lockdep.release(task, task.sim.lockdep.pseudo.dmaFence, null);
+  if (!cookie) task.sim.lockdep.release(task, task.sim.lockdep.maps.dmaFence, null);
 }
 
 /**
@@ -157,7 +157,7 @@ export function dmaFenceEndSignalling(cookie: boolean): void {
 export function dmaFenceMightWait(): void {
   const task = current();
   const lockdep = task.sim.lockdep;
-  const map = lockdep.pseudo.dmaFence;
+  const map = lockdep.maps.dmaFence;
   // As the kernel does: inside a signalling section, drop the section's
   // shared hold, take the map exclusively for the wait, then re-enter.
   const inSection = lockdep.holds(task, map);

@@ -126,7 +126,7 @@ export interface Waitable {
   /** Whether `task` could proceed with its effect on this waitable now. */
   canProceed(task: Task): boolean;
   /**
-   * The tasks that could make this waitable ready (a lock's owner), or
+   * The tasks that could make this waitable ready (a lock's holder), or
    * `null` when any task could (a completion). Used to draw the wait-for
    * cycle of a deadlock.
    */

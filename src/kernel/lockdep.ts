@@ -24,7 +24,7 @@ import { siteRef, type Site } from "./heap.js";
 import type { Sim } from "./sim.js";
 import type { Task } from "./task.js";
 
-/** How a lock waits: spinning (atomic context), sleeping, or not at all (pseudo-locks). */
+/** How a lock waits: spinning (atomic context), sleeping, or not at all (lockdep maps that are not locks). */
 export type LockWaitType = "spin" | "sleep" | "none";
 
 const USED_IN_HARDIRQ = 1;
@@ -73,7 +73,7 @@ export interface HeldLock {
   chainKey: number;
 }
 
-/** Options of one acquisition. */
+/** @internal Options of one acquisition, as the locks' ops pass them. */
 export interface AcquireOptions {
   readonly trylock?: boolean;
   readonly read?: boolean;
@@ -112,14 +112,21 @@ function irqCtxOf(task: Task): number {
   return task.context === "hardirq" ? 2 : task.context === "softirq" ? 1 : 0;
 }
 
-/** The well-known pseudo-locks, one set per boot. */
-export interface PseudoLocks {
+/**
+ * The kernel's lockdep maps that are not locks (lockdep_map instances of
+ * their own, taken with lock_map_acquire()), one set per boot.
+ */
+export interface KernelLockMaps {
   /** fs_reclaim: held in reclaim; a sleeping allocation acquires and releases it. */
   readonly fsReclaim: LockdepMap;
   /** dma_fence_map: fence waits take it; signalling sections take it recursively. */
   readonly dmaFence: LockdepMap;
   /** __mmu_notifier_invalidate_range_start_map. */
   readonly mmuNotifier: LockdepMap;
+}
+
+/** The classes of real kernel locks whose order lockdep is primed with at boot. */
+export interface KernelLockClasses {
   /** The mm's mmap_lock class (a rw semaphore). */
   readonly mmapLock: LockClass;
   /** The class of every dma_resv lock (reservation_ww_class_mutex). */
@@ -132,20 +139,25 @@ export class Lockdep {
   /** The process-wide instance Sims use unless given their own. */
   static readonly global = new Lockdep();
 
-  private readonly classes = new Map<string, LockClass>();
+  private readonly byKey = new Map<string, LockClass>();
   private readonly chains = new Set<number>();
   private classIds = 0;
   /** Classes with a USED_IN_* bit: the irq checks run only when there are any. */
   private irqSafeClasses = 0;
-  readonly pseudo: PseudoLocks;
+  /** The boot-time lockdep maps that are not locks: `lockMapAcquire()` takes them. */
+  readonly maps: KernelLockMaps;
+  /** The boot-time classes of real locks (resv, mmap_lock), primed with their order. */
+  readonly classes: KernelLockClasses;
 
   /** A fresh boot, primed with the kernel's boot-time lock order. */
   constructor() {
     const map = (name: string): LockdepMap => ({ lockClass: this.lockClass(name, "none"), label: name });
-    this.pseudo = {
+    this.maps = {
       fsReclaim: map("fs_reclaim"),
       dmaFence: map("dma_fence_map"),
       mmuNotifier: map("mmu_notifier_invalidate_range_start"),
+    };
+    this.classes = {
       mmapLock: this.lockClass("&mm->mmap_lock", "sleep"),
       resv: this.lockClass("reservation_ww_class_mutex", "sleep"),
       resvAcquire: this.lockClass("reservation_ww_class_acquire", "none"),
@@ -153,12 +165,13 @@ export class Lockdep {
     // As dma_resv_lockdep() does at boot: mmap_lock, then an acquire context,
     // then a resv under it, then fs_reclaim, under which the mmu notifier
     // map, under which a fence wait.
-    const p = this.pseudo;
-    this.prime(p.mmapLock, p.resvAcquire);
-    this.prime(p.resvAcquire, p.resv);
-    this.prime(p.resv, p.fsReclaim.lockClass);
-    this.prime(p.fsReclaim.lockClass, p.mmuNotifier.lockClass);
-    this.prime(p.mmuNotifier.lockClass, p.dmaFence.lockClass);
+    const { mmapLock, resvAcquire, resv } = this.classes;
+    const { fsReclaim, mmuNotifier, dmaFence } = this.maps;
+    this.prime(mmapLock, resvAcquire);
+    this.prime(resvAcquire, resv);
+    this.prime(resv, fsReclaim.lockClass);
+    this.prime(fsReclaim.lockClass, mmuNotifier.lockClass);
+    this.prime(mmuNotifier.lockClass, dmaFence.lockClass);
   }
 
   /**
@@ -169,10 +182,10 @@ export class Lockdep {
   lockClass(name: string, waitType: LockWaitType): LockClass {
     if (typeof name !== "string" || name === "") throw new ArgumentError("name", "a lock class needs a non-empty name");
     const key = `${waitType}:${name}`;
-    let c = this.classes.get(key);
+    let c = this.byKey.get(key);
     if (c === undefined) {
       c = new LockClass(++this.classIds, name, waitType);
-      this.classes.set(key, c);
+      this.byKey.set(key, c);
     }
     return c;
   }
@@ -180,7 +193,7 @@ export class Lockdep {
   /** The number of dependency edges learned so far (for tests and benchmarks). */
   get edgeCount(): number {
     let n = 0;
-    for (const c of this.classes.values()) n += c.out.size;
+    for (const c of this.byKey.values()) n += c.out.size;
     return n;
   }
 
@@ -204,6 +217,7 @@ export class Lockdep {
   }
 
   /**
+   * @internal Locks call it; drivers use the lock ops or lockMapAcquire().
    * Mirrors lock_acquire(): validate taking `map` now and push it on the
    * task's held stack. Called before the task waits for the lock, so a
    * deadlock is reported before it happens.
@@ -406,6 +420,7 @@ export class Lockdep {
   }
 
   /**
+   * @internal The irq-enable ops call it.
    * Mirrors mark_held_locks(): irqs (or, with irqs on, bottom halves) were
    * just enabled, so every lock still held, trylocked ones too, is now held
    * with them enabled.
@@ -499,10 +514,11 @@ export class Lockdep {
   // -- release and assertions ------------------------------------------------
 
   /**
+   * @internal Locks call it; drivers use the unlock ops or lockMapRelease().
    * Mirrors lock_release(): drop `map` from the task's held stack, in any
    * order. Returns false (and reports `bad-unlock`) if the task does not hold it.
    */
-  release(task: Task, map: LockdepMap, owner: Task | null): boolean {
+  release(task: Task, map: LockdepMap, holder: Task | null): boolean {
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
       const h = held[i] as HeldLock;
@@ -530,7 +546,7 @@ export class Lockdep {
       this.fileOnce(task.sim, `unlock:${map.label}:${task.id}`, () => ({
         kind: "bad-unlock",
         lock: map.label,
-        owner: owner === null ? null : owner.label,
+        owner: holder === null ? null : holder.label,
         held: heldRefs(task),
       }));
     }
@@ -538,6 +554,7 @@ export class Lockdep {
   }
 
   /**
+   * @internal Locks call it.
    * The lock op's wait is over and the task now has `map`: the held entry's
    * site becomes this step, so held-lock lists agree with the schedule.
    * (acquire() ran when the task asked for the lock, before waiting.)
@@ -558,7 +575,7 @@ export class Lockdep {
     }
   }
 
-  /** Mirrors lock_downgrade(): the task's hold of `map` becomes a read hold. */
+  /** @internal RwSemaphore.downgrade() calls it. Mirrors lock_downgrade(): the task's hold of `map` becomes a read hold. */
   downgrade(task: Task, map: LockdepMap): void {
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
@@ -589,14 +606,15 @@ export class Lockdep {
   }
 
   /**
+   * @internal Locks' assertHeld() call it.
    * Mirrors lockdep_assert_held(), but on the exact instance: files
    * `lock-not-held` unless the current task holds `map` itself (holding
    * another lock of the same class does not count).
    */
-  assertHeld(task: Task, map: LockdepMap, owner: Task | null): boolean {
+  assertHeld(task: Task, map: LockdepMap, holder: Task | null): boolean {
     if (this.holds(task, map)) return true;
     if (task.sim.checks.lockdep) {
-      task.sim.file({ kind: "lock-not-held", lock: map.label, owner: owner === null ? null : owner.label, held: heldRefs(task) });
+      task.sim.file({ kind: "lock-not-held", lock: map.label, owner: holder === null ? null : holder.label, held: heldRefs(task) });
     }
     return false;
   }

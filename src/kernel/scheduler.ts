@@ -311,7 +311,7 @@ export class Scheduler {
     }
     const lockdep = this.sim.lockdep;
     // The fs_reclaim a reclaim task runs in is not a lock it forgot.
-    if (t.context === "reclaim" && t.held[0]?.map === lockdep.pseudo.fsReclaim) lockdep.release(t, lockdep.pseudo.fsReclaim, null);
+    if (t.context === "reclaim" && t.held[0]?.map === lockdep.maps.fsReclaim) lockdep.release(t, lockdep.maps.fsReclaim, null);
     lockdep.taskExit(t);
   }
 
@@ -387,9 +387,9 @@ export class Scheduler {
       }
       const w = (t.pending as Effect).waitsFor;
       if (w === null) continue;
-      const owners = w.wakers();
-      if (owners !== null) {
-        edges.set(t, { wakers: owners, inferred: false });
+      const wakers = w.wakers();
+      if (wakers !== null) {
+        edges.set(t, { wakers, inferred: false });
       } else {
         // Anyone could complete it: every other blocked task not waiting on the same thing.
         const others = this.live.filter((o) => o !== t && (o.pending as Effect).waitsFor !== w);

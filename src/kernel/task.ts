@@ -145,7 +145,7 @@ class Launcher implements Iterator<Effect, unknown, unknown> {
   next(): IteratorResult<Effect, unknown> {
     const task = this.task;
     // A reclaim task (kswapd, a shrinker) runs inside fs_reclaim throughout.
-    if (task.context === "reclaim") task.sim.lockdep.acquire(task, task.sim.lockdep.pseudo.fsReclaim, "reclaim context");
+    if (task.context === "reclaim") task.sim.lockdep.acquire(task, task.sim.lockdep.maps.fsReclaim, "reclaim context");
     const iterable = this.body() as unknown;
     const start = (iterable as Partial<Iterable<Effect>> | null | undefined)?.[Symbol.iterator];
     if (typeof start !== "function") {

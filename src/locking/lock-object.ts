@@ -1,13 +1,14 @@
 /**
- * What every sleeping or spinning lock shares: an owner, a lockdep identity,
+ * What every sleeping or spinning lock shares: a holder, a lockdep identity,
  * and the check that it is not freed while held.
  *
  * Mirrors: the common part of spinlock_t, struct mutex, struct rw_semaphore
- *   and struct ww_mutex — an owner and a struct lockdep_map.
+ *   and struct ww_mutex — an owner task (here `heldBy`: see "Words" in
+ *   docs/locking.md) and a struct lockdep_map.
  * Ownership: a lock is a SimObject, usually embedded in the object it
  *   protects (`{ embeddedIn: vm }`), freed with it.
  * Locking: the lock's own state changes only in its ops, one step each.
- * Invariants: `owner` is the task that last acquired it exclusively and has
+ * Invariants: `heldBy` is the task that last acquired it exclusively and has
  *   not released it; freeing a held lock is a `lock-held-at-free` report.
  */
 import { ArgumentError } from "../errors.js";
@@ -35,8 +36,8 @@ export const LOCK = defineEffectKind({ name: "lock", neverCoEnabledWith: [UNLOCK
 export const TRYLOCK = defineEffectKind({ name: "trylock", progress: false });
 
 export abstract class LockObject extends SimObject implements Waitable, LockdepMap {
-  /** @internal The exclusive owner. */ owner: Task | null = null;
-  /** @internal Where the owner acquired it. */ ownerSite: Site | null = null;
+  /** @internal The task holding it exclusively (the kernel's `owner` field). */ heldBy: Task | null = null;
+  /** @internal Where `heldBy` acquired it. */ acquiredAt: Site | null = null;
   readonly lockClass: LockClass;
   // Effects are immutable, so each lock makes its own once instead of one per operation.
   /** @internal */ readonly lockEffect: Effect;
@@ -57,24 +58,24 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
     this.unlockEffect = new Effect(UNLOCK, this, WRITE);
   }
 
-  /** @internal Waitable: an exclusive acquisition can proceed when nobody holds it. */
+  /** Waitable (public because Waitable is): an exclusive acquisition can proceed when nobody holds it. A query. */
   canProceed(_task: Task): boolean {
-    return this.owner === null;
+    return this.heldBy === null;
   }
 
-  /** @internal Waitable. */
+  /** Waitable: the task holding it, if any. A query. */
   wakers(): readonly Task[] {
-    return this.owner === null ? [] : [this.owner];
+    return this.heldBy === null ? [] : [this.heldBy];
   }
 
   /** The task holding it, or null. A query: no effect. */
   get holder(): Task | null {
-    return this.owner;
+    return this.heldBy;
   }
 
-  /** @internal Who holds the lock, for the check at free: the exclusive owner here. */
+  /** @internal Who holds the lock, for the check at free: the exclusive holder here. */
   protected holderAtFree(): Task | null {
-    return this.owner;
+    return this.heldBy;
   }
 
   /** @internal */
@@ -85,7 +86,7 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
       kind: "lock-held-at-free",
       lock: this.label,
       holder: holder.label,
-      acquired: this.ownerSite === null ? null : siteRef(this.ownerSite),
+      acquired: this.acquiredAt === null ? null : siteRef(this.acquiredAt),
       freed: siteRef(this.sim.site("kfree")),
     });
   }

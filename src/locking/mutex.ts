@@ -7,8 +7,8 @@
  * Ownership: usually embedded in the object whose fields it protects.
  * Locking: protects itself. Taking it may sleep: never in atomic context.
  * States: free → held by one task → free.
- * Invariants: only the owner unlocks it; a waiter sleeps (is blocked) until
- *   the owner unlocks, or, in an interruptible wait, until it is signalled.
+ * Invariants: only the holder unlocks it; a waiter sleeps (is blocked) until
+ *   the holder unlocks, or, in an interruptible wait, until it is signalled.
  */
 import { Effect, WRITE_IF, type Waitable } from "../kernel/effect.js";
 import { guardLive } from "../kernel/heap.js";
@@ -30,7 +30,7 @@ export class Mutex extends LockObject {
     super(sim, "Mutex", className, "sleep", options);
     this.interruptible = {
       label: this.label,
-      canProceed: (t: Task) => this.owner === null || t.signalPending,
+      canProceed: (t: Task) => this.heldBy === null || t.signalPending,
       wakers: () => this.wakers(),
     };
   }
@@ -57,12 +57,12 @@ export class Mutex extends LockObject {
 
   /** Mirrors lockdep_assert_held() on this exact mutex. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.owner);
+    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
   }
 
   /** Mirrors mutex_is_locked(). A query: no effect. */
   isLocked(): boolean {
-    return this.owner !== null;
+    return this.heldBy !== null;
   }
 }
 
@@ -72,9 +72,9 @@ function* mutexLock(this: Mutex, subclass: number): Generator<Effect, void, unkn
   this.sim.lockdep.acquire(task, this, "mutex_lock", { subclass, sleepReported: slept });
   yield this.lockEffect;
   guardLive(this, "Mutex.lock");
-  this.owner = task;
-  this.ownerSite = this.sim.site("mutex_lock");
-  this.sim.lockdep.acquired(task, this, this.ownerSite);
+  this.heldBy = task;
+  this.acquiredAt = this.sim.site("mutex_lock");
+  this.sim.lockdep.acquired(task, this, this.acquiredAt);
 }
 
 function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unknown> {
@@ -83,29 +83,29 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
   this.sim.lockdep.acquire(task, this, "mutex_lock_interruptible", { sleepReported: slept });
   yield new Effect(LOCK, this, WRITE_IF, this, this.interruptible);
   guardLive(this, "Mutex.lockInterruptible");
-  if (this.owner !== null) {
+  if (this.heldBy !== null) {
     // Woken by the signal with the mutex still held elsewhere: -EINTR.
     this.sim.note("interrupted");
-    this.sim.lockdep.release(task, this, this.owner);
+    this.sim.lockdep.release(task, this, this.heldBy);
     return "interrupted";
   }
-  this.owner = task;
-  this.ownerSite = this.sim.site("mutex_lock_interruptible");
-  this.sim.lockdep.acquired(task, this, this.ownerSite);
+  this.heldBy = task;
+  this.acquiredAt = this.sim.site("mutex_lock_interruptible");
+  this.sim.lockdep.acquired(task, this, this.acquiredAt);
   return "locked";
 }
 
 function* mutexTrylock(this: Mutex): Generator<Effect, boolean, unknown> {
   yield this.trylockEffect;
   guardLive(this, "Mutex.trylock");
-  if (this.owner !== null) {
+  if (this.heldBy !== null) {
     this.sim.note("busy");
     return false;
   }
   this.sim.note("taken");
   const task = current();
-  this.owner = task;
-  this.ownerSite = this.sim.site("mutex_trylock");
+  this.heldBy = task;
+  this.acquiredAt = this.sim.site("mutex_trylock");
   this.sim.lockdep.acquire(task, this, "mutex_trylock", { trylock: true });
   return true;
 }
@@ -115,8 +115,8 @@ function* mutexUnlock(this: Mutex): Generator<Effect, void, unknown> {
   guardLive(this, "Mutex.unlock");
   const task = current();
   // Unlocking someone else's mutex is reported and refused, so the real
-  // owner's state stays consistent.
-  if (!this.sim.lockdep.release(task, this, this.owner) || this.owner !== task) return;
-  this.owner = null;
-  this.ownerSite = null;
+  // holder's state stays consistent.
+  if (!this.sim.lockdep.release(task, this, this.heldBy) || this.heldBy !== task) return;
+  this.heldBy = null;
+  this.acquiredAt = null;
 }

@@ -46,11 +46,11 @@ export class RwSemaphore extends LockObject {
     super(sim, "RwSemaphore", className, "sleep", options);
     this.readSide = {
       label: this.label,
-      canProceed: () => this.owner === null && this.writersWaiting.length === 0,
+      canProceed: () => this.heldBy === null && this.writersWaiting.length === 0,
       // FIX: a reader held off by waiting writers is let in by them (once they
       // took and released the lock); it used to name no waker at all, so a
       // read-recursion deadlock against a queued writer had no cycle.
-      wakers: () => (this.owner !== null ? [this.owner] : [...this.writersWaiting]),
+      wakers: () => (this.heldBy !== null ? [this.heldBy] : [...this.writersWaiting]),
     };
     this.readEffect = new Effect(LOCK_READ, this, WRITE, this, this.readSide);
     this.readTrylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this.readSide);
@@ -60,12 +60,12 @@ export class RwSemaphore extends LockObject {
 
   /** @internal Waitable of a write acquisition: no writer and no reader. */
   override canProceed(_task: Task): boolean {
-    return this.owner === null && this.readers.size === 0;
+    return this.heldBy === null && this.readers.size === 0;
   }
 
   /** @internal */
   override wakers(): readonly Task[] {
-    return this.owner !== null ? [this.owner] : [...this.readers.keys()];
+    return this.heldBy !== null ? [this.heldBy] : [...this.readers.keys()];
   }
 
   /** Mirrors down_read(). */
@@ -105,27 +105,27 @@ export class RwSemaphore extends LockObject {
 
   /** Mirrors lockdep_assert_held(): the current task holds it, either side. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.owner);
+    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
   }
 
   /** Mirrors lockdep_assert_held_write(): the current task holds the write side. */
   assertHeldWrite(): boolean {
     const task = current();
-    if (this.owner === task) return true;
+    if (this.heldBy === task) return true;
     if (this.sim.checks.lockdep) {
-      this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.owner?.label ?? null, held: heldRefs(task) });
+      this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.heldBy?.label ?? null, held: heldRefs(task) });
     }
     return false;
   }
 
   /** Mirrors rwsem_is_locked(). A query: no effect. */
   isLocked(): boolean {
-    return this.owner !== null || this.readers.size > 0;
+    return this.heldBy !== null || this.readers.size > 0;
   }
 
   /** @internal Read holders count as holding it too. */
   protected override holderAtFree(): Task | null {
-    return this.owner ?? this.readers.keys().next().value ?? null;
+    return this.heldBy ?? this.readers.keys().next().value ?? null;
   }
 }
 
@@ -154,9 +154,9 @@ function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void
   yield this.lockEffect;
   this.writersWaiting.splice(this.writersWaiting.indexOf(task), 1);
   guardLive(this, "RwSemaphore.downWrite");
-  this.owner = task;
-  this.ownerSite = this.sim.site("down_write");
-  this.sim.lockdep.acquired(task, this, this.ownerSite);
+  this.heldBy = task;
+  this.acquiredAt = this.sim.site("down_write");
+  this.sim.lockdep.acquired(task, this, this.acquiredAt);
 }
 
 function* downReadTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown> {
@@ -182,8 +182,8 @@ function* downWriteTrylock(this: RwSemaphore): Generator<Effect, boolean, unknow
     return false;
   }
   this.sim.note("taken");
-  this.owner = task;
-  this.ownerSite = this.sim.site("down_write_trylock");
+  this.heldBy = task;
+  this.acquiredAt = this.sim.site("down_write_trylock");
   this.sim.lockdep.acquire(task, this, "down_write_trylock", { trylock: true });
   return true;
 }
@@ -193,7 +193,7 @@ function* upRead(this: RwSemaphore): Generator<Effect, void, unknown> {
   guardLive(this, "RwSemaphore.upRead");
   const task = current();
   const n = this.readers.get(task);
-  if (!this.sim.lockdep.release(task, this, this.owner) || n === undefined) return;
+  if (!this.sim.lockdep.release(task, this, this.heldBy) || n === undefined) return;
   if (n === 1) this.readers.delete(task);
   else this.readers.set(task, n - 1);
 }
@@ -202,24 +202,24 @@ function* upWrite(this: RwSemaphore): Generator<Effect, void, unknown> {
   yield this.unlockEffect;
   guardLive(this, "RwSemaphore.upWrite");
   const task = current();
-  if (!this.sim.lockdep.release(task, this, this.owner) || this.owner !== task) return;
-  this.owner = null;
-  this.ownerSite = null;
+  if (!this.sim.lockdep.release(task, this, this.heldBy) || this.heldBy !== task) return;
+  this.heldBy = null;
+  this.acquiredAt = null;
 }
 
 function* downgrade(this: RwSemaphore): Generator<Effect, void, unknown> {
   yield this.unlockEffect;
   guardLive(this, "RwSemaphore.downgrade");
   const task = current();
-  if (this.owner !== task) {
+  if (this.heldBy !== task) {
     // Not held for write by this task: report, change nothing.
     if (this.sim.checks.lockdep) {
-      this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.owner?.label ?? null, held: heldRefs(task) });
+      this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.heldBy?.label ?? null, held: heldRefs(task) });
     }
     return;
   }
   this.sim.lockdep.downgrade(task, this);
-  this.owner = null;
-  this.ownerSite = null;
+  this.heldBy = null;
+  this.acquiredAt = null;
   addReader(this, task);
 }

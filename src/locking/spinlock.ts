@@ -8,7 +8,7 @@
  * Locking: protects itself; its holder is atomic (preemption off) from the
  *   moment it starts spinning until it unlocks, so nothing may sleep inside.
  * States: free → held by one task → free.
- * Invariants: `owner` holds it exactly once; a waiter is blocked, not
+ * Invariants: `heldBy` holds it exactly once; a waiter is blocked, not
  *   spinning, in the simulation (the scheduler runs others), but keeps its
  *   atomic context while it waits, as a spinning CPU does.
  */
@@ -69,12 +69,12 @@ export class SpinLock extends LockObject {
 
   /** Mirrors lockdep_assert_held() on this exact lock: files `lock-not-held` unless the current task holds it. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.owner);
+    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
   }
 
   /** Mirrors spin_is_locked(). A query: no effect. */
   isLocked(): boolean {
-    return this.owner !== null;
+    return this.heldBy !== null;
   }
 }
 
@@ -85,9 +85,9 @@ function* spinLock(this: SpinLock, op: string, subclass: number): Generator<Effe
   this.sim.lockdep.acquire(task, this, op, { subclass });
   yield this.lockEffect;
   guardLive(this, "SpinLock.lock");
-  this.owner = task;
-  this.ownerSite = this.sim.site(op);
-  this.sim.lockdep.acquired(task, this, this.ownerSite);
+  this.heldBy = task;
+  this.acquiredAt = this.sim.site(op);
+  this.sim.lockdep.acquired(task, this, this.acquiredAt);
 }
 
 function* spinLockIrqsave(this: SpinLock): Generator<Effect, IrqFlags, unknown> {
@@ -106,15 +106,15 @@ function* spinLockBh(this: SpinLock): Generator<Effect, void, unknown> {
 function* spinTrylock(this: SpinLock): Generator<Effect, boolean, unknown> {
   yield this.trylockEffect;
   guardLive(this, "SpinLock.trylock");
-  if (this.owner !== null) {
+  if (this.heldBy !== null) {
     this.sim.note("busy");
     return false;
   }
   this.sim.note("taken");
   const task = current();
   task.preemptCount++;
-  this.owner = task;
-  this.ownerSite = this.sim.site("spin_trylock");
+  this.heldBy = task;
+  this.acquiredAt = this.sim.site("spin_trylock");
   this.sim.lockdep.acquire(task, this, "spin_trylock", { trylock: true });
   return true;
 }
@@ -123,9 +123,9 @@ function* spinTrylock(this: SpinLock): Generator<Effect, boolean, unknown> {
 function release(lock: SpinLock): boolean {
   const task = current();
   guardLive(lock, "SpinLock.unlock");
-  if (!lock.sim.lockdep.release(task, lock, lock.owner) || lock.owner !== task) return false;
-  lock.owner = null;
-  lock.ownerSite = null;
+  if (!lock.sim.lockdep.release(task, lock, lock.heldBy) || lock.heldBy !== task) return false;
+  lock.heldBy = null;
+  lock.acquiredAt = null;
   task.preemptCount--;
   return true;
 }

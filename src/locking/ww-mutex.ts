@@ -132,7 +132,7 @@ export class WwClass {
 
   /**
    * Mirrors DEFINE_WD_CLASS / DEFINE_WW_CLASS. For `"reservation_ww_class"`
-   * the mutex class is lockdep's primed `pseudo.resv`.
+   * the mutex class is lockdep's primed `classes.resv`.
    */
   constructor(
     readonly sim: Sim,
@@ -175,12 +175,12 @@ class CtxWait implements Waitable {
   // after it is freed (the scheduler polls; the task reports on its access).
   canProceed(task: Task): boolean {
     const m = this.lock as WwMutex;
-    return m.owner === null || (this.interruptible && task.signalPending) || (!this.slow && mustBackOff(m, this.ctx));
+    return m.heldBy === null || (this.interruptible && task.signalPending) || (!this.slow && mustBackOff(m, this.ctx));
   }
 
   wakers(): readonly Task[] {
-    const owner = this.lock?.owner ?? null;
-    return owner === null ? [] : [owner];
+    const holder = this.lock?.heldBy ?? null;
+    return holder === null ? [] : [holder];
   }
 }
 
@@ -325,7 +325,7 @@ export class WwMutex extends LockObject {
     super(sim, "WwMutex", wwClass.mutexClass.name, "sleep", options);
     this.interruptible = {
       label: this.label,
-      canProceed: (t: Task) => this.owner === null || t.signalPending,
+      canProceed: (t: Task) => this.heldBy === null || t.signalPending,
       wakers: () => this.wakers(),
     };
     const cls: readonly Access[] = [{ object: wwClass, mode: "write" }];
@@ -384,12 +384,12 @@ export class WwMutex extends LockObject {
 
   /** Mirrors lockdep_assert_held() on this exact mutex (dma_resv_assert_held()). */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.owner);
+    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
   }
 
   /** Mirrors ww_mutex_is_locked(). A query: no effect. */
   isLocked(): boolean {
-    return this.owner !== null;
+    return this.heldBy !== null;
   }
 
   private checkCtx(ctx: WwAcquireCtx | null, nullable = true): WwAcquireCtx | null {
@@ -448,9 +448,9 @@ function checkLockUse(ctx: WwAcquireCtx, m: WwMutex, op: string, slow: boolean):
 
 /** Mirrors ww_mutex_lock_acquired(), plus wound-wait's __ww_mutex_check_waiters() on taking it. */
 function take(m: WwMutex, task: Task, ctx: WwAcquireCtx | null, op: string): void {
-  m.owner = task;
-  m.ownerSite = m.sim.site(op);
-  m.sim.lockdep.acquired(task, m, m.ownerSite);
+  m.heldBy = task;
+  m.acquiredAt = m.sim.site(op);
+  m.sim.lockdep.acquired(task, m, m.acquiredAt);
   if (ctx === null) return;
   m.heldCtx = ctx;
   ctx.nAcquired++;
@@ -476,9 +476,9 @@ function enqueue(m: WwMutex, ctx: WwAcquireCtx): void {
   if (!ctx.waitDie && holder !== null && ctx.nAcquired > 0 && holder.stamp > ctx.stamp) holder.isWounded = true;
 }
 
-// A call, so the compiler does not carry an earlier test of `owner` across a yield.
+// A call, so the compiler does not carry an earlier test of `heldBy` across a yield.
 function isFree(m: WwMutex): boolean {
-  return m.owner === null;
+  return m.heldBy === null;
 }
 
 function dequeue(m: WwMutex, ctx: WwAcquireCtx): void {
@@ -498,8 +498,8 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
     sim.lockdep.acquire(task, this, op, { sleepReported: slept });
     yield new Effect(LOCK_KIND, this, WRITE_IF, this, interruptible ? this.interruptible : this, Infinity, this, this.classAccess);
     guardLive(this, "WwMutex.lock");
-    if (this.owner !== null) {
-      sim.lockdep.release(task, this, this.owner);
+    if (this.heldBy !== null) {
+      sim.lockdep.release(task, this, this.heldBy);
       return "interrupted";
     }
     take(this, task, null, op);
@@ -515,12 +515,13 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
   // Kernel: nobody can wound a context that holds nothing, so a wound from
   // before its last back-off is forgotten here.
   if (ctx.nAcquired === 0) ctx.isWounded = false;
-  const inject =
-    !slow &&
-    ctx.nAcquired > 0 &&
-    (ctx.injectAt === EXPLORE
-      ? ctx.injected < EXPLORED_BACKOFFS && sim.scheduler.choose(2) === 1
-      : ++ctx.attempts === ctx.injectAt);
+  let inject = false;
+  if (!slow && ctx.nAcquired > 0) {
+    // An explored back-off is the public choice op: a step of its own (with
+    // no target) before the attempt, whose outcome the explorer covers.
+    if (ctx.injectAt === EXPLORE) inject = ctx.injected < EXPLORED_BACKOFFS && (yield* sim.choose(2)) === 1;
+    else inject = ++ctx.attempts === ctx.injectAt;
+  }
   if (inject) ctx.injected++;
 
   // A finished context no longer holds its map: it was reported above, and
@@ -534,12 +535,12 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
   if (inject) {
     // Kernel: the slowpath debug option takes the mutex and drops it again
     // on success only; here the n-th attempt backs off whatever the state.
-    sim.lockdep.release(task, this, this.owner);
+    sim.lockdep.release(task, this, this.heldBy);
     ctx.contending = this;
     sim.note("backoff (injected)");
     return "backoff";
   }
-  if (this.owner === null) {
+  if (this.heldBy === null) {
     take(this, task, ctx, op);
     return "locked";
   }
@@ -558,13 +559,13 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
     }
     if (interruptible && task.signalPending) {
       dequeue(this, ctx);
-      sim.lockdep.release(task, this, this.owner);
+      sim.lockdep.release(task, this, this.heldBy);
       sim.note("interrupted");
       return "interrupted";
     }
     if (!slow && mustBackOff(this, ctx)) {
       dequeue(this, ctx);
-      sim.lockdep.release(task, this, this.owner);
+      sim.lockdep.release(task, this, this.heldBy);
       ctx.contending = this;
       sim.note("backoff");
       return "backoff";
@@ -581,7 +582,7 @@ function* wwTrylock(this: WwMutex, ctx: WwAcquireCtx | null): Generator<Effect, 
   }
   yield this.wwTrylockEffect;
   guardLive(this, "WwMutex.trylock");
-  if (this.owner !== null) return false;
+  if (this.heldBy !== null) return false;
   const task = current();
   // Kernel: the context checks run when a trylock succeeds (ww_mutex_lock_acquired()).
   if (ctx !== null) checkLockUse(ctx, this, "ww_mutex_trylock", false);
@@ -596,8 +597,8 @@ function* wwUnlock(this: WwMutex): Generator<Effect, void, unknown> {
   yield this.wwUnlockEffect;
   guardLive(this, "WwMutex.unlock");
   const task = current();
-  const owner = this.owner;
-  if (owner !== task) {
+  const holder = this.heldBy;
+  if (holder !== task) {
     // Refused, so the holder's state stays consistent. Lockdep is not asked:
     // its bad-unlock would report the same bug twice.
     if (!this.sim.checks.lockdep) return;
@@ -607,17 +608,17 @@ function* wwUnlock(this: WwMutex): Generator<Effect, void, unknown> {
       problem: "unlock-not-held",
       ctx: held === null ? "(none)" : held.label,
       lock: this.label,
-      detail: owner === null ? "it is not locked" : `it is held by ${owner.label}`,
+      detail: holder === null ? "it is not locked" : `it is held by ${holder.label}`,
       held: heldRefs(task),
     });
     return;
   }
-  this.sim.lockdep.release(task, this, owner);
+  this.sim.lockdep.release(task, this, holder);
   const ctx = this.heldCtx;
   if (ctx !== null) {
     if (ctx.nAcquired > 0) ctx.nAcquired--;
     this.heldCtx = null;
   }
-  this.owner = null;
-  this.ownerSite = null;
+  this.heldBy = null;
+  this.acquiredAt = null;
 }

@@ -95,7 +95,11 @@ export interface InvalidWaitContextReport extends ReportBase {
 export interface BadUnlockReport extends ReportBase {
   readonly kind: "bad-unlock";
   readonly lock: string;
-  /** Who holds it, if anyone. */
+  /**
+   * The task holding it, if any: the lock's holder. The field keeps the
+   * kernel's word (mutex owner) as part of the stable JSON format; see
+   * "Words" in docs/locking.md.
+   */
   readonly owner: string | null;
   readonly held: readonly HeldRef[];
 }
@@ -119,7 +123,7 @@ export interface LockHeldAtExitReport extends ReportBase {
 export interface LockNotHeldReport extends ReportBase {
   readonly kind: "lock-not-held";
   readonly lock: string;
-  /** Who holds it instead, if anyone. */
+  /** The task holding it instead, if any: the lock's holder (field name as in `bad-unlock`). */
   readonly owner: string | null;
   readonly held: readonly HeldRef[];
 }

@@ -112,7 +112,7 @@ describe("mightSleep: sleeping in atomic context", () => {
     const spin = new SpinLock(sim, "lru_lock");
     sim.run(function* () {
       yield* spin.lock();
-      const resv = { lockClass: sim.lockdep.pseudo.resv, label: "bo->resv" };
+      const resv = { lockClass: sim.lockdep.classes.resv, label: "bo->resv" };
       lockMapAcquire(resv);
       lockMapRelease(resv);
       yield* spin.unlock();
@@ -124,7 +124,7 @@ describe("mightSleep: sleeping in atomic context", () => {
   it("a sleeping class taken through a lock map in a hardirq is forbidden by the hardirq", () => {
     const sim = newSim();
     sim.spawn("irq", "hardirq", function* () {
-      const resv = { lockClass: sim.lockdep.pseudo.resv, label: "bo->resv" };
+      const resv = { lockClass: sim.lockdep.classes.resv, label: "bo->resv" };
       lockMapAcquire(resv);
       lockMapRelease(resv);
     });
@@ -266,21 +266,22 @@ describe("irq and bottom-half sections", () => {
   });
 });
 
-describe("pseudo-locks and the boot-time order", () => {
+describe("boot-time lockdep maps and classes, and their order", () => {
   it("a fresh Lockdep is primed as dma_resv_lockdep() does: mmap_lock -> resv acquire ctx -> resv -> fs_reclaim -> mmu notifier -> dma_fence_map", () => {
     const ld = new Lockdep();
-    const p = ld.pseudo;
+    const { mmapLock, resvAcquire, resv } = ld.classes;
+    const { fsReclaim, mmuNotifier, dmaFence } = ld.maps;
     expect(ld.edgeCount).toBe(5);
-    expect(ld.hasEdge(p.mmapLock, p.resvAcquire)).toBe(true);
-    expect(ld.hasEdge(p.resvAcquire, p.resv)).toBe(true);
-    expect(ld.hasEdge(p.resv, p.fsReclaim.lockClass)).toBe(true);
-    expect(ld.hasEdge(p.fsReclaim.lockClass, p.mmuNotifier.lockClass)).toBe(true);
-    expect(ld.hasEdge(p.mmuNotifier.lockClass, p.dmaFence.lockClass)).toBe(true);
+    expect(ld.hasEdge(mmapLock, resvAcquire)).toBe(true);
+    expect(ld.hasEdge(resvAcquire, resv)).toBe(true);
+    expect(ld.hasEdge(resv, fsReclaim.lockClass)).toBe(true);
+    expect(ld.hasEdge(fsReclaim.lockClass, mmuNotifier.lockClass)).toBe(true);
+    expect(ld.hasEdge(mmuNotifier.lockClass, dmaFence.lockClass)).toBe(true);
   });
 
   it("taking a resv under fs_reclaim closes a cycle with the boot-primed resv -> fs_reclaim at once", () => {
     const sim = newSim();
-    const resv = { lockClass: sim.lockdep.pseudo.resv, label: "resv" };
+    const resv = { lockClass: sim.lockdep.classes.resv, label: "resv" };
     sim.run(function* () {
       fsReclaimAcquire();
       lockMapAcquire(resv);

@@ -3,9 +3,9 @@
  * footprint resolves when it runs.
  */
 import { describe, expect, it } from "vitest";
-import { Completion, defineEffectKind, EffectKind, Kref, Mutex, Sim, SimObject, UsageError } from "../../src/index.js";
+import { Completion, defineEffectKind, Kref, Mutex, Sim, SimObject, UsageError } from "../../src/index.js";
+import { EffectKind, type Effect } from "../../src/kernel/effect.js";
 import { dependent, sigOf } from "../../src/explore/strategy/dfs.js";
-import type { Effect } from "../../src/kernel/effect.js";
 import type { Task } from "../../src/kernel/task.js";
 
 describe("defineEffectKind", () => {

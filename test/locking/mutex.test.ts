@@ -165,7 +165,7 @@ describe("Mutex: lockInterruptible", () => {
 });
 
 describe("Mutex: unlock balance", () => {
-  it("unlocking a mutex nobody holds is bad-unlock with no owner", () => {
+  it("unlocking a mutex nobody holds is bad-unlock with no holder", () => {
     const sim = newSim();
     const m = new Mutex(sim, "M");
     sim.run(function* () {
@@ -186,7 +186,7 @@ describe("Mutex: unlock balance", () => {
     expect(onlyReport(sim, "bad-unlock")).toMatchObject({ lock: m.label, owner: null });
   });
 
-  it("unlocking another task's mutex is bad-unlock naming the owner, who still holds it and unlocks cleanly", () => {
+  it("unlocking another task's mutex is bad-unlock naming the holder, who still holds it and unlocks cleanly", () => {
     // step  owner/1                 other/2
     //  1    start; mutex_lock
     //  2                            start (cond_resched)

@@ -24,7 +24,7 @@ describe("reclaim context", () => {
   it("taking a resv lock in reclaim closes a cycle with the order primed at boot", () => {
     const sim = new Sim({ onReport: "collect", lockdep: new Lockdep() });
     sim.spawn("shrinker", "reclaim", function* () {
-      const resv = { lockClass: sim.lockdep.pseudo.resv, label: "bo->resv" };
+      const resv = { lockClass: sim.lockdep.classes.resv, label: "bo->resv" };
       lockMapAcquire(resv);
       lockMapRelease(resv);
     });

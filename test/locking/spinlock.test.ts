@@ -223,7 +223,7 @@ describe("SpinLock: irqsave and bh variants", () => {
 });
 
 describe("SpinLock: unlock balance", () => {
-  it("unlocking a lock nobody holds is bad-unlock with no owner", () => {
+  it("unlocking a lock nobody holds is bad-unlock with no holder", () => {
     const sim = newSim();
     const l = new SpinLock(sim, "L");
     sim.run(function* () {
@@ -235,7 +235,7 @@ describe("SpinLock: unlock balance", () => {
     expect(r).toMatchObject({ lock: l.label, owner: null, task: "main/1", held: [] });
   });
 
-  it("unlocking another task's lock is bad-unlock naming the owner, who still holds it", () => {
+  it("unlocking another task's lock is bad-unlock naming the holder, who still holds it", () => {
     // step  owner/1                 thief/2
     //  1    start; spin_lock
     //  2                            start (cond_resched)

@@ -18,12 +18,14 @@ import {
   ArgumentRangeError,
   Completion,
   condResched,
+  explore,
   current,
   Lockdep,
   Sim,
   type Effect,
   type Report,
   type ReportKind,
+  type Scenario,
   type SimOptions,
   type Task,
   WwAcquireCtx,
@@ -123,10 +125,10 @@ describe("WwClass and WwMutex construction", () => {
   it("names the lockdep classes <name>_mutex and <name>_acquire; reservation_ww_class is the primed resv class", () => {
     const sim = newSim();
     const cls = new WwClass(sim, "reservation_ww_class", { algorithm: "wait-die" });
-    expect(cls.mutexClass).toBe(sim.lockdep.pseudo.resv);
+    expect(cls.mutexClass).toBe(sim.lockdep.classes.resv);
     expect(cls.acquireClass.name).toBe("reservation_ww_class_acquire");
     const m = new WwMutex(sim, cls, { name: "bo0.resv" });
-    expect(m.lockClass).toBe(sim.lockdep.pseudo.resv);
+    expect(m.lockClass).toBe(sim.lockdep.classes.resv);
     expect(m.label).toBe('WwMutex#1 "bo0.resv"');
     expect(new WwMutex(sim, cls).name).toBe("reservation_ww_class_mutex");
   });
@@ -969,6 +971,33 @@ describe("injected back-offs (CONFIG_DEBUG_WW_MUTEX_SLOWPATH)", () => {
     });
     expect(out).toEqual(["locked", "backoff", "locked", "locked"]);
     expect(sim.reports).toEqual([]);
+  });
+
+  it('"explore" makes each counted attempt a sim.choose() step: DFS runs every outcome, at most EXPLORED_BACKOFFS per context', () => {
+    // One task locks a, b under one context. The choice is the public
+    // sim.choose(2) op, a step of its own before the attempt; its outcome
+    // 1 injects a back-off. Executions (choices in order):
+    //   1. b: 0                     a locked, b locked
+    //   2. b: 1, a: 0               back-off at b; lockSlow b; a locked; b already-held
+    //   3. b: 1, a: 1               back-off at b, then at a; lockSlow a; a already-held;
+    //                               b is the third counted attempt: EXPLORED_BACKOFFS
+    //                               reached, no choice, locked
+    const runs: string[] = [];
+    const scenario: Scenario = (sim) => {
+      const cls = new WwClass(sim, "test_ww_class", { algorithm: "wait-die" });
+      const locks = ["a", "b"].map((name) => new WwMutex(sim, cls, { name, static: true }));
+      sim.spawn("t", "process", function* () {
+        const log: string[] = [];
+        const ctx = WwAcquireCtx.init(sim, cls, { injectBackoffAt: "explore" });
+        const backoffs = yield* lockAll(ctx, locks, log);
+        yield* unlockAll(locks);
+        ctx.fini();
+        runs.push(`${backoffs}: ${log.filter((l) => !l.endsWith("locked")).join(", ")}`);
+      });
+    };
+    const r = explore(scenario, { strategy: "dfs", executions: 100 });
+    expect(r).toMatchObject({ executions: 3, failed: 0, exhausted: true });
+    expect(runs).toEqual(["0: ", "1: t lock b: backoff, t lockSlow b, t lock b: already-held", "2: t lock b: backoff, t lockSlow b, t lock a: backoff, t lockSlow a, t lock a: already-held"]);
   });
 
   it("with two tasks contending, injected and real back-offs together still complete", () => {

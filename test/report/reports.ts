@@ -192,7 +192,7 @@ export const programs: Record<SampledKind, () => Report> = {
     const lru = new SpinLock(sim, "lru_lock");
     sim.run(function* () {
       yield* lru.lock();
-      const resv = { lockClass: sim.lockdep.pseudo.resv, label: "bo->resv" };
+      const resv = { lockClass: sim.lockdep.classes.resv, label: "bo->resv" };
       lockMapAcquire(resv);
       lockMapRelease(resv);
       yield* lru.unlock();
