@@ -194,10 +194,9 @@ describe("dfs: objects are named the same way in every execution", () => {
 
   it("access() refuses plain state that was not shared, naming the argument", () => {
     const sim = new Sim();
-    expect(() =>
-      sim.run(function* () {
+    expect(() => { sim.run(function* () {
         yield* access({ flag: true }, "read");
-      }),
+      }); },
     ).toThrow(/obj.*sim\.share/);
   });
 });
