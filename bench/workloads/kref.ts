@@ -8,7 +8,7 @@ import { Kref, Sim, SimObject, type Checks, type Effect } from "../../src/index.
 import { measure, untargeted, type Entry } from "../harness.js";
 
 const PAIRS = 300_000;
-const CHECKS_OFF: Checks = { lifetimes: false, refcounts: false, deadlock: false, unstartedOps: false, lockdep: false, context: false };
+const CHECKS_OFF: Checks = { lifetimes: false, refcounts: false, deadlock: false, unstartedOps: false, lockdep: false, context: false, footprint: false };
 
 class Obj extends SimObject {
   readonly kref = new Kref(this);

@@ -16,7 +16,7 @@
  */
 import { ArgumentRangeError } from "../errors.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
-import { guardLive, SimObject, type SimObjectOptions } from "./heap.js";
+import { guardLive, touch, SimObject, type SimObjectOptions } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
 import { checkMightSleep } from "./context.js";
@@ -114,16 +114,19 @@ export const TRY_WAIT_COMPLETION = defineEffectKind({ name: "try-wait-completion
 
 function* completeBody(this: Completion): Generator<Effect, void, unknown> {
   yield new Effect(COMPLETE, this, WRITE);
+  touch(this.sim, this, true, "Completion.complete");
   if (guardLive(this, "Completion.complete")) this.add(1);
 }
 
 function* completeAllBody(this: Completion): Generator<Effect, void, unknown> {
   yield new Effect(COMPLETE_ALL, this, WRITE);
+  touch(this.sim, this, true, "Completion.completeAll");
   if (guardLive(this, "Completion.completeAll")) this.add(ALL);
 }
 
 function* reinitBody(this: Completion): Generator<Effect, void, unknown> {
   yield new Effect(REINIT_COMPLETION, this, WRITE);
+  touch(this.sim, this, true, "Completion.reinit");
   if (guardLive(this, "Completion.reinit")) this.clear();
 }
 
@@ -132,6 +135,7 @@ function* waitBody(this: Completion, timeoutNs: number): Generator<Effect, boole
   checkMightSleep(current(), "wait_for_completion");
   guardLive(this, "Completion.waitForCompletion");
   const proceeded = yield new Effect(WAIT_COMPLETION, this, WRITE_IF, this, this, this.sim.now + timeoutNs);
+  touch(this.sim, this, proceeded === true, "Completion.waitForCompletion");
   if (proceeded !== true) {
     this.sim.note("timed out");
     return false;
@@ -142,6 +146,7 @@ function* waitBody(this: Completion, timeoutNs: number): Generator<Effect, boole
 
 function* tryWaitBody(this: Completion): Generator<Effect, boolean, unknown> {
   yield new Effect(TRY_WAIT_COMPLETION, this, WRITE_IF, this, null, Infinity, this);
+  touch(this.sim, this, true, "Completion.tryWaitForCompletion");
   if (!guardLive(this, "Completion.tryWaitForCompletion") || this.done === 0) {
     this.sim.note("not done");
     return false;

@@ -175,6 +175,16 @@ function poison(obj: SimObject): void {
 }
 
 /** @internal The guard for library code that is not a subclass. */
+/**
+ * @internal The footprint check: the running step's op `op` is about to read
+ * or write `obj`. When `checks.footprint` is on, an access its step's effect
+ * did not declare is a `usage` report.
+ */
+export function touch(sim: Sim, obj: object, write: boolean, op: string): void {
+  if (sim.checks.footprint) sim.checkFootprint(obj, write, op);
+}
+
+/** @internal */
 export function guardLive(obj: SimObject, access: string): boolean {
   return obj.life.freeSite === null || useAfterFree(obj, access);
 }
@@ -334,6 +344,7 @@ export const FREE = defineEffectKind({ name: "free" });
 
 function* kfreeBody(this: undefined, obj: SimObject): Generator<Effect, void, unknown> {
   yield new Effect(FREE, obj, WRITE_ALL);
+  touch(obj.sim, obj, true, "kfree");
   obj.sim.heap.free(obj, "kfree");
 }
 

@@ -22,7 +22,7 @@ import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import type { HolderRef, SiteRef } from "../report/report.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
 import type { Task } from "./task.js";
-import { guardLive, objectRef, siteRef, SimObject, type Site } from "./heap.js";
+import { guardLive, objectRef, siteRef, SimObject, touch, type Site } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 
 /** The largest count (INT_MAX), as in the kernel. */
@@ -211,6 +211,7 @@ function checkHolder(holder: string | undefined): void {
 function* krefGet(this: Kref, holder: string | undefined): Generator<Effect, void, unknown> {
   const owner = this.owner;
   yield this.getEffect;
+  touch(this.owner.sim, this, true, "Kref.get");
   const c = this.count;
   // Zero, saturated (negative) or at the maximum: the counter saturates.
   const next = c <= 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
@@ -231,6 +232,7 @@ function* krefGet(this: Kref, holder: string | undefined): Generator<Effect, voi
 function* krefGetUnlessZero(this: Kref, holder: string | undefined): Generator<Effect, boolean, unknown> {
   const owner = this.owner;
   yield this.getUnlessZeroEffect;
+  touch(this.owner.sim, this, true, "Kref.getUnlessZero");
   // Even a failing get_unless_zero reads the counter: on freed memory that is a use-after-free.
   guardLive(owner, "Kref.getUnlessZero");
   const c = this.count;
@@ -258,6 +260,7 @@ function* krefPut(
 ): Generator<Effect, boolean, unknown> {
   const owner = this.owner;
   yield this.putEffect;
+  touch(this.owner.sim, this, true, "Kref.put");
   const sim = owner.sim;
   const c = this.count;
   if (c <= 0) {

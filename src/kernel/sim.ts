@@ -14,8 +14,9 @@
 import { ArgumentError, ArgumentRangeError, ReportError, UsageError } from "../errors.js";
 import type { RefEvent, Report, ReportBody, ScheduleTail } from "../report/report.js";
 import { formatReport } from "../report/text.js";
-import { defineEffectKind, Effect, EVERYTHING, NONE } from "./effect.js";
-import { Heap, type Site, type SimObject } from "./heap.js";
+import { defineEffectKind, Effect, EVERYTHING, NONE, WRITE, WRITE_ALL, WRITE_IF } from "./effect.js";
+import { Heap, SimObject, type Site } from "./heap.js";
+import { Kref } from "./kref.js";
 import { makeOp, type Op } from "./op.js";
 import { deriveSeed, Prng } from "./prng.js";
 import {
@@ -46,7 +47,18 @@ export interface Checks {
   readonly lockdep: boolean;
   /** Sleeping in atomic context (`sleep-in-atomic`). */
   readonly context: boolean;
+  /**
+   * The footprint check (default off; on when the environment variable
+   * GPUVM_SIM_FOOTPRINT is "1", as in this project's test suite): a library
+   * op that reads or changes a simulated object its step did not declare is
+   * a `usage` report. It catches an op that declares too little, which would
+   * make the explorer's reduction unsound. It costs a few comparisons per op.
+   */
+  readonly footprint: boolean;
 }
+
+/** The footprint check's default: see Checks.footprint. */
+const FOOTPRINT_DEFAULT = typeof process !== "undefined" && process.env["GPUVM_SIM_FOOTPRINT"] === "1";
 
 /** Options for a Sim; every field is optional. */
 export interface SimOptions {
@@ -154,6 +166,7 @@ export class Sim {
       unstartedOps: c.unstartedOps ?? true,
       lockdep: c.lockdep ?? true,
       context: c.context ?? true,
+      footprint: c.footprint ?? FOOTPRINT_DEFAULT,
     };
     const lockdep = options.lockdep ?? Lockdep.global;
     if (!(lockdep instanceof Lockdep)) throw new ArgumentError("lockdep", "must be a Lockdep");
@@ -316,6 +329,20 @@ export class Sim {
 
   /** The objects allocated and not yet freed, in allocation order (not static or embedded ones). */
   /**
+   * @internal The footprint check (see Checks.footprint): the running step's
+   * op `op` reads or writes `obj`; file a `usage` report unless the step's
+   * effect declared it.
+   */
+  checkFootprint(obj: object, write: boolean, op: string): void {
+    const task = currentOrNull();
+    const e = task?.pending ?? null;
+    if (e === null || declares(this.heap, e, obj, write)) return;
+    const type = obj instanceof SimObject ? obj.typeName : obj instanceof Kref ? "Kref" : "object";
+    const label = obj instanceof SimObject ? obj.label : obj instanceof Kref ? `Kref of ${obj.owner.label}` : "object";
+    this.file({ kind: "usage", problem: "undeclared-access", op, object: label, objectType: type, mode: write ? "write" : "read", declared: e.describe() });
+  }
+
+  /**
    * Declare `obj`, plain driver state that tasks share (a handle table, a
    * flag), so that `access(obj, mode)` can name it in footprints. Call it
    * where the scenario makes the object (in its setup, or in the task that
@@ -420,4 +447,18 @@ const START_EFFECT = new Effect(START, null, NONE);
 function* chooseBody(this: Sim, n: number): Generator<Effect, number, unknown> {
   yield CHOOSE;
   return this.scheduler.choose(n);
+}
+
+/** Whether effect `e`'s footprint covers a read (or a write) of `obj`. */
+function declares(heap: Heap, e: Effect, obj: object, write: boolean): boolean {
+  if (e.mode === EVERYTHING || e.deadline !== Infinity) return true;
+  const key = heap.keyOf(obj);
+  const o = e.object;
+  if (o !== null && e.mode !== NONE) {
+    const writes = e.mode === WRITE || e.mode === WRITE_IF || e.mode === WRITE_ALL;
+    const same = e.mode === WRITE_ALL ? heap.allocOf(o) === heap.allocOf(obj) : heap.keyOf(o) === key;
+    if (same && (writes || !write)) return true;
+  }
+  for (const a of e.also ?? []) if (heap.keyOf(a.object) === key && (a.mode === "write" || !write)) return true;
+  return false;
 }

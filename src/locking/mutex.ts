@@ -11,7 +11,7 @@
  *   the holder unlocks, or, in an interruptible wait, until it is signalled.
  */
 import { Effect, WRITE_IF, type Waitable } from "../kernel/effect.js";
-import { guardLive } from "../kernel/heap.js";
+import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
@@ -71,6 +71,7 @@ function* mutexLock(this: Mutex, subclass: number): Generator<Effect, void, unkn
   const slept = !checkMightSleep(task, "mutex_lock");
   this.sim.lockdep.acquire(task, this, "mutex_lock", { subclass, sleepReported: slept });
   yield this.lockEffect;
+  touch(this.sim, this, true, "Mutex.lock");
   guardLive(this, "Mutex.lock");
   this.heldBy = task;
   this.acquiredAt = this.sim.site("mutex_lock");
@@ -82,6 +83,7 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
   const slept = !checkMightSleep(task, "mutex_lock_interruptible");
   this.sim.lockdep.acquire(task, this, "mutex_lock_interruptible", { sleepReported: slept });
   yield new Effect(LOCK, this, WRITE_IF, this, this.interruptible);
+  touch(this.sim, this, true, "Mutex.lockInterruptible");
   guardLive(this, "Mutex.lockInterruptible");
   if (this.heldBy !== null) {
     // Woken by the signal with the mutex still held elsewhere: -EINTR.
@@ -97,6 +99,7 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
 
 function* mutexTrylock(this: Mutex): Generator<Effect, boolean, unknown> {
   yield this.trylockEffect;
+  touch(this.sim, this, true, "Mutex.trylock");
   guardLive(this, "Mutex.trylock");
   if (this.heldBy !== null) {
     this.sim.note("busy");
@@ -112,6 +115,7 @@ function* mutexTrylock(this: Mutex): Generator<Effect, boolean, unknown> {
 
 function* mutexUnlock(this: Mutex): Generator<Effect, void, unknown> {
   yield this.unlockEffect;
+  touch(this.sim, this, true, "Mutex.unlock");
   guardLive(this, "Mutex.unlock");
   const task = current();
   // Unlocking someone else's mutex is reported and refused, so the real

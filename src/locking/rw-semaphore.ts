@@ -14,7 +14,7 @@
  *   lockdep reports that as recursive locking.
  */
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "../kernel/effect.js";
-import { guardLive } from "../kernel/heap.js";
+import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
@@ -138,6 +138,7 @@ function* downRead(this: RwSemaphore): Generator<Effect, void, unknown> {
   const slept = !checkMightSleep(task, "down_read");
   this.sim.lockdep.acquire(task, this, "down_read", { read: true, sleepReported: slept });
   yield this.readEffect;
+  touch(this.sim, this, true, "RwSemaphore.downRead");
   guardLive(this, "RwSemaphore.downRead");
   addReader(this, task);
   this.sim.lockdep.acquired(task, this, this.sim.site("down_read"));
@@ -149,9 +150,11 @@ function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void
   this.sim.lockdep.acquire(task, this, "down_write", { subclass, sleepReported: slept });
   // Joining the queue is a step of its own: other tasks see it (new readers wait).
   yield this.queueEffect;
+  touch(this.sim, this, true, "RwSemaphore.downWrite");
   // INVARIANT: from here until it has the lock, this writer holds off new readers.
   this.writersWaiting.push(task);
   yield this.lockEffect;
+  touch(this.sim, this, true, "RwSemaphore.downWrite");
   this.writersWaiting.splice(this.writersWaiting.indexOf(task), 1);
   guardLive(this, "RwSemaphore.downWrite");
   this.heldBy = task;
@@ -161,6 +164,7 @@ function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void
 
 function* downReadTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown> {
   yield this.readTrylockEffect;
+  touch(this.sim, this, true, "RwSemaphore.downReadTrylock");
   guardLive(this, "RwSemaphore.downReadTrylock");
   if (!this.readSide.canProceed(current())) {
     this.sim.note("busy");
@@ -175,6 +179,7 @@ function* downReadTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown
 
 function* downWriteTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown> {
   yield this.trylockEffect;
+  touch(this.sim, this, true, "RwSemaphore.downWriteTrylock");
   guardLive(this, "RwSemaphore.downWriteTrylock");
   const task = current();
   if (!this.canProceed(task)) {
@@ -190,6 +195,7 @@ function* downWriteTrylock(this: RwSemaphore): Generator<Effect, boolean, unknow
 
 function* upRead(this: RwSemaphore): Generator<Effect, void, unknown> {
   yield this.upReadEffect;
+  touch(this.sim, this, true, "RwSemaphore.upRead");
   guardLive(this, "RwSemaphore.upRead");
   const task = current();
   const n = this.readers.get(task);
@@ -200,6 +206,7 @@ function* upRead(this: RwSemaphore): Generator<Effect, void, unknown> {
 
 function* upWrite(this: RwSemaphore): Generator<Effect, void, unknown> {
   yield this.unlockEffect;
+  touch(this.sim, this, true, "RwSemaphore.upWrite");
   guardLive(this, "RwSemaphore.upWrite");
   const task = current();
   if (!this.sim.lockdep.release(task, this, this.heldBy) || this.heldBy !== task) return;
@@ -209,6 +216,7 @@ function* upWrite(this: RwSemaphore): Generator<Effect, void, unknown> {
 
 function* downgrade(this: RwSemaphore): Generator<Effect, void, unknown> {
   yield this.unlockEffect;
+  touch(this.sim, this, true, "RwSemaphore.downgrade");
   guardLive(this, "RwSemaphore.downgrade");
   const task = current();
   if (this.heldBy !== task) {

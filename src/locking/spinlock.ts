@@ -13,7 +13,7 @@
  *   atomic context while it waits, as a spinning CPU does.
  */
 import { Effect } from "../kernel/effect.js";
-import { guardLive } from "../kernel/heap.js";
+import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current } from "../kernel/task.js";
@@ -84,6 +84,7 @@ function* spinLock(this: SpinLock, op: string, subclass: number): Generator<Effe
   task.preemptCount++;
   this.sim.lockdep.acquire(task, this, op, { subclass });
   yield this.lockEffect;
+  touch(this.sim, this, true, "SpinLock.lock");
   guardLive(this, "SpinLock.lock");
   this.heldBy = task;
   this.acquiredAt = this.sim.site(op);
@@ -105,6 +106,7 @@ function* spinLockBh(this: SpinLock): Generator<Effect, void, unknown> {
 
 function* spinTrylock(this: SpinLock): Generator<Effect, boolean, unknown> {
   yield this.trylockEffect;
+  touch(this.sim, this, true, "SpinLock.trylock");
   guardLive(this, "SpinLock.trylock");
   if (this.heldBy !== null) {
     this.sim.note("busy");
@@ -122,6 +124,7 @@ function* spinTrylock(this: SpinLock): Generator<Effect, boolean, unknown> {
 /** @internal The release half shared by every unlock; false if the task did not hold it. */
 function release(lock: SpinLock): boolean {
   const task = current();
+  touch(lock.sim, lock, true, "SpinLock.unlock");
   guardLive(lock, "SpinLock.unlock");
   if (!lock.sim.lockdep.release(task, lock, lock.heldBy) || lock.heldBy !== task) return false;
   lock.heldBy = null;

@@ -29,7 +29,7 @@
  */
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Access, type Waitable } from "../kernel/effect.js";
-import { guardLive } from "../kernel/heap.js";
+import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
@@ -497,6 +497,7 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
     // Kernel: ww_mutex_lock(lock, NULL) is a plain mutex_lock().
     sim.lockdep.acquire(task, this, op, { sleepReported: slept });
     yield new Effect(LOCK_KIND, this, WRITE_IF, this, interruptible ? this.interruptible : this, Infinity, this, this.classAccess);
+    touch(this.sim, this, true, "WwMutex.lock");
     guardLive(this, "WwMutex.lock");
     if (this.heldBy !== null) {
       sim.lockdep.release(task, this, this.heldBy);
@@ -531,6 +532,7 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
   // The attempt is announced first; waiting, if needed, is a second effect,
   // because joining the wait list (and wounding) is visible to other tasks.
   yield this.attemptEffect;
+  touch(this.sim, this, true, "WwMutex.lock");
   guardLive(this, "WwMutex.lock");
   if (inject) {
     // Kernel: the slowpath debug option takes the mutex and drops it again
@@ -571,6 +573,7 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
       return "backoff";
     }
     yield new Effect(WW_WAIT, this, WRITE, this, wait, Infinity, null, this.classAccess);
+    touch(this.sim, this, true, "WwMutex.lock");
     guardLive(this, "WwMutex.lock");
   }
 }
@@ -581,6 +584,7 @@ function* wwTrylock(this: WwMutex, ctx: WwAcquireCtx | null): Generator<Effect, 
     if (ctx.nAcquired === 0) ctx.isWounded = false;
   }
   yield this.wwTrylockEffect;
+  touch(this.sim, this, true, "WwMutex.trylock");
   guardLive(this, "WwMutex.trylock");
   if (this.heldBy !== null) return false;
   const task = current();
@@ -595,6 +599,7 @@ const TRYLOCK: AcquireOptions = { trylock: true };
 
 function* wwUnlock(this: WwMutex): Generator<Effect, void, unknown> {
   yield this.wwUnlockEffect;
+  touch(this.sim, this, true, "WwMutex.unlock");
   guardLive(this, "WwMutex.unlock");
   const task = current();
   const holder = this.heldBy;

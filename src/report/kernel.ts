@@ -27,6 +27,26 @@ export interface KernelReportKinds {
   livelock: LivelockReport;
   "task-exception": TaskExceptionReport;
   "sleep-in-atomic": SleepInAtomicReport;
+  usage: UsageReport;
+}
+
+/**
+ * A library op touched a simulated object outside the footprint its step
+ * declared (the footprint check, `checks.footprint`): a bug in the op, which
+ * the explorer's reduction would silently get wrong.
+ */
+export interface UsageReport extends ReportBase {
+  readonly kind: "usage";
+  readonly problem: "undeclared-access";
+  /** The op that touched it (`mutex_unlock`). */
+  readonly op: string;
+  /** The object it touched (`Mutex#2 "m"`, or `Kref of Bo#3 "bo0"`). */
+  readonly object: string;
+  /** The object's type, for fingerprints (`Mutex`, `Kref`). */
+  readonly objectType: string;
+  readonly mode: "read" | "write";
+  /** The effect the step announced, as schedules show it. */
+  readonly declared: string;
 }
 
 /** A method or accessor of a freed object was used (KASAN: use-after-free). */
@@ -384,4 +404,16 @@ defineReportKind({
       .held(`Locks held by ${taskName(r.task)}`, r.held);
   },
   fingerprint: (r) => [r.op, r.reason, r.lock === null ? "" : r.lock.lockClass],
+});
+
+defineReportKind({
+  kind: "usage",
+  headline: (r) => `BUG: gpuvm-sim: ${r.op} ${r.mode === "write" ? "wrote" : "read"} ${r.object} outside its step's footprint`,
+  body: (r, out) => {
+    out
+      .line(`The step announced: ${r.declared}`)
+      .line("An op must declare every object it touches, from its effect up to its task's next yield;")
+      .line("the explorer reorders steps by what they declare, so an undeclared access can hide a race.");
+  },
+  fingerprint: (r) => [r.problem, r.op, r.objectType, r.mode],
 });

@@ -128,6 +128,7 @@ describe("fingerprint", () => {
         "step-limit": "step-limit: resched",
         "task-exception": "task-exception: RangeError: index # out of range",
         "unstarted-op": "unstarted-op: kref_put / yield",
+        "usage": "usage: undeclared-access / vm_update / Mutex / write",
         "use-after-free": "use-after-free: Bo / Bo.size",
         "ww-mutex-misuse": "ww-mutex-misuse: slow-lock-with-locks-held",
       }

@@ -4,6 +4,7 @@
  * shows those files.
  */
 import {
+  access,
   Completion,
   condResched,
   kfree,
@@ -22,6 +23,7 @@ import {
   type ReportKind,
 } from "../../src/index.js";
 import { Bo, freeIt, leakAtTeardown } from "../fixtures.js";
+import { touch } from "../../src/kernel/heap.js";
 
 function collect(seed = 1): Sim {
   // A fresh lockdep boot per program: the text must not depend on what ran before.
@@ -233,6 +235,20 @@ export const programs: Record<SampledKind, () => Report> = {
       yield* mine.lock();
       other.assertHeld(); // same class, other instance: not good enough
       yield* mine.unlock();
+    });
+    return sim.reports[0] as Report;
+  },
+  usage: () => {
+    // A hand-made op announces that it reads the VM and then changes a mutex
+    // it never declared (as down_write once joined its writer queue in the
+    // step before its own): the footprint check names the op and the mutex.
+    const sim = new Sim({ seed: 1, onReport: "collect", lockdep: new Lockdep(), checks: { footprint: true } });
+    const vm = new Bo(sim, "vm");
+    const m = new Mutex(sim, "vm->update_lock");
+    sim.run(function* () {
+      yield* access(vm, "read");
+      touch(sim, m, true, "vm_update");
+      yield* kfree(vm);
     });
     return sim.reports[0] as Report;
   },
