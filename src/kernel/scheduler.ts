@@ -14,7 +14,7 @@
  * Hot path: `loop()` runs once per step. It allocates nothing itself; the
  * effect objects are allocated by the tasks.
  */
-import { defineEffectKind, Effect, NONE, type Waitable } from "./effect.js";
+import { defineEffectKind, Effect, EVERYTHING, NONE, WRITE, WRITE_ALL, WRITE_IF, type Waitable } from "./effect.js";
 import { Op } from "./op.js";
 import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
@@ -111,9 +111,14 @@ export type RunOutcome = "done" | "deadlock" | "step-limit" | "livelock" | "stop
 
 /**
  * A task that runs this many steps in a row without progress (only
- * cond_resched, trylocks, try-waits and choices) is spinning: it runs only
- * when no task that makes progress is enabled, as a fair scheduler would let
- * the task it waits for run.
+ * cond_resched, failed trylocks, try-waits and choices) has spun its budget:
+ * it is parked, under every strategy, until another task writes something
+ * its spin read (the holder unlocks the lock it keeps trying), or until no
+ * other task can run. Then the clock first moves to the earliest deadline of
+ * a waiting task, as real time would while the spinners spin; failing that,
+ * every spinner is unparked with a fresh budget, as a fair scheduler would
+ * give each a turn. A loop that can never make progress spins on until the
+ * step limit, which is a `livelock` report naming the loop.
  */
 export const SPIN_STEPS = 64;
 
@@ -127,6 +132,8 @@ const FNV_PRIME = 0x01000193;
 
 /** @internal */
 export class Scheduler {
+  /** How many live tasks are parked spinners. */
+  private parked = 0;
   /** Tasks not done yet, in spawn order. */
   readonly live: Task[] = [];
   private readonly enabled: Task[] = [];
@@ -173,22 +180,26 @@ export class Scheduler {
       if (sim.stopped) return "stopped";
       const now = sim.now;
       let n = 0;
-      let spinners = 0;
       const prev = this.prev;
       let prevEnabled = false;
       for (const t of live) {
         const e = t.pending as Effect;
-        if (t.interruptedBy !== null) continue;
+        if (t.interruptedBy !== null || t.parked) continue;
         if (e.waitsFor === null || e.waitsFor.canProceed(t) || e.deadline <= now) {
           enabled[n++] = t;
           if (t === prev) prevEnabled = true;
-          if (t.spinSteps >= SPIN_STEPS) spinners++;
         }
       }
-      if (spinners !== 0 && spinners < n) n = this.dropSpinners(n);
       if (n === 0) {
         if (live.length === 0) return "done";
+        // Every task is blocked or has spun its budget: time passes, as it
+        // would while they spin, to the earliest deadline; failing that, the
+        // spinners get another turn each (a fair scheduler would run them).
         if (this.advanceClock()) continue;
+        if (this.parked !== 0) {
+          this.unparkAll();
+          continue;
+        }
         this.fileDeadlock();
         return "deadlock";
       }
@@ -219,20 +230,71 @@ export class Scheduler {
       }
       this.prev = t;
       strategy.executed?.(t, e);
-      t.spinSteps = e.kind.progress ? 0 : t.spinSteps + 1;
+      // A write wakes the parked spinners that read what it writes.
+      if (this.parked !== 0) this.wakeReaders(t, e);
+      if (e.kind.progress) {
+        t.spinSteps = 0;
+        t.spinRun = 0;
+        if (t.spinReads !== null) t.spinReads.length = 0;
+      } else {
+        t.spinSteps++;
+        t.spinRun++;
+        if (e.object !== null) this.noteSpinRead(t, e.object);
+      }
       this.execute(t, outer);
+      if (t.spinSteps >= SPIN_STEPS && t.pending !== null && !t.pending.kind.progress && !t.parked) {
+        t.parked = true;
+        this.parked++;
+      }
     }
   }
 
-  /** Keep only the enabled tasks that are not spinning (there is at least one). */
-  private dropSpinners(n: number): number {
-    const enabled = this.enabled;
-    let m = 0;
-    for (let i = 0; i < n; i++) {
-      const t = enabled[i] as Task;
-      if (t.spinSteps < SPIN_STEPS) enabled[m++] = t;
+  /** Remember what a spinning task read, so a write to it can wake the task once parked. */
+  private noteSpinRead(t: Task, obj: object): void {
+    const heap = this.sim.heap;
+    const key = heap.keyOf(obj);
+    const reads = (t.spinReads ??= []);
+    for (let i = 0; i < reads.length; i += 2) if (reads[i] === key) return;
+    reads.push(key, heap.allocOf(obj));
+  }
+
+  /**
+   * Task `t` is about to run `e`: unpark every parked spinner that read an
+   * object `e` writes (a busy trylock's lock, when its holder unlocks it).
+   */
+  private wakeReaders(t: Task, e: Effect): void {
+    const mode = e.mode;
+    if (mode === EVERYTHING || e.deadline !== Infinity) {
+      this.unparkAll();
+      return;
     }
-    return m;
+    const heap = this.sim.heap;
+    const o = e.object;
+    const writes = o !== null && (mode === WRITE || mode === WRITE_ALL || (mode === WRITE_IF && (e.probe === null || e.probe.canProceed(t))));
+    const key = writes ? heap.keyOf(o) : 0;
+    const alloc = writes && mode === WRITE_ALL ? heap.allocOf(o) : 0;
+    for (const p of this.live) {
+      if (!p.parked || p === t || p.spinReads === null) continue;
+      const reads = p.spinReads;
+      let hit = false;
+      for (let i = 0; i < reads.length && !hit; i += 2) {
+        if (writes && (alloc !== 0 ? reads[i + 1] === alloc : reads[i] === key)) hit = true;
+        for (const a of e.also ?? []) if (a.mode === "write" && heap.keyOf(a.object) === reads[i]) hit = true;
+      }
+      if (hit) this.unpark(p);
+    }
+  }
+
+  private unpark(p: Task): void {
+    p.parked = false;
+    p.spinSteps = 0;
+    if (p.spinReads !== null) p.spinReads.length = 0;
+    this.parked--;
+  }
+
+  /** Give every parked spinner another turn. */
+  private unparkAll(): void {
+    for (const p of this.live) if (p.parked) this.unpark(p);
   }
 
   private record(value: number, kind: ChoiceKind): void {
@@ -420,13 +482,17 @@ export class Scheduler {
    * loop: the effects it kept repeating), else a plain step-limit report.
    */
   private fileStepLimit(limit: number): RunOutcome {
-    const spinning = this.live.filter((t) => t.spinSteps >= SPIN_STEPS);
+    const spinning = this.live.filter((t) => t.spinRun >= SPIN_STEPS);
     if (spinning.length > 0) {
+      const timeouts = this.live
+        .filter((t) => (t.pending as Effect).deadline !== Infinity && (t.pending as Effect).deadline > this.sim.now)
+        .map((t) => ({ task: t.label, deadlineNs: (t.pending as Effect).deadline }));
       this.sim.file({
         kind: "livelock",
         limit,
-        spinning: spinning.map((t) => ({ task: t.label, steps: t.spinSteps, loop: this.ring.loopOf(this.sim.step, t.id) })),
+        spinning: spinning.map((t) => ({ task: t.label, steps: t.spinRun, loop: this.ring.loopOf(this.sim.step, t.id) })),
         live: this.live.map((t) => ({ task: t.label, next: (t.pending as Effect).describe() })),
+        ...(timeouts.length > 0 ? { timeouts } : {}),
       });
       return "livelock";
     }

@@ -338,7 +338,7 @@ export class Sim {
     const e = task?.pending ?? null;
     if (e === null || declares(this.heap, e, obj, write)) return;
     const type = obj instanceof SimObject ? obj.typeName : obj instanceof Kref ? "Kref" : "object";
-    const label = obj instanceof SimObject ? obj.label : obj instanceof Kref ? `Kref of ${obj.owner.label}` : "object";
+    const label = obj instanceof SimObject ? obj.label : obj instanceof Kref ? `Kref of ${(obj.owner as SimObject).label}` : "object";
     this.file({ kind: "usage", problem: "undeclared-access", op, object: label, objectType: type, mode: write ? "write" : "read", declared: e.describe() });
   }
 

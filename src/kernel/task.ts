@@ -60,7 +60,10 @@ export class Task {
   /** @internal The interrupt task running on this task's CPU, if any. */ interruptedBy: Task | null = null;
   /** @internal For an interrupt task: the task it interrupted. */ interrupts: Task | null = null;
   /** @internal A signal is pending (see kill()): interruptible waits end early. */ signalPending = false;
-  /** @internal Steps in a row without progress (see SPIN_STEPS in scheduler.ts). */ spinSteps = 0;
+  /** @internal Steps without progress since it last made progress or was unparked (see SPIN_STEPS in scheduler.ts). */ spinSteps = 0;
+  /** @internal Steps in a row without progress, whatever happened meanwhile: what a livelock report counts. */ spinRun = 0;
+  /** @internal Spun its budget: not run until something it read changes, or nothing else can run. */ parked = false;
+  /** @internal The footprint keys its spin read, as [key, alloc, key, alloc, ...]; null until it spins. */ spinReads: number[] | null = null;
   /** @internal The step during which another task spawned this one (0: spawned outside any task). */ spawnedAtStep = 0;
   /** @internal Footprint keys this task made (see Heap.newKey). */ keysMade = 0;
   /** The value the body returned, once done. */

@@ -173,6 +173,12 @@ export interface LivelockReport extends ReportBase {
   /** The tasks that kept running without progress, with the effects of their loop. */
   readonly spinning: readonly { readonly task: string; readonly steps: number; readonly loop: readonly string[] }[];
   readonly live: readonly { readonly task: string; readonly next: string }[];
+  /**
+   * Tasks waiting with a timeout that had not expired at the step limit, with
+   * their deadline (ns of simulated time); absent when there are none. Time
+   * moves only when every task is blocked or has spun its budget.
+   */
+  readonly timeouts?: readonly { readonly task: string; readonly deadlineNs: number }[];
 }
 
 /** A task's own code threw (an Oops). */
@@ -367,6 +373,15 @@ defineReportKind({
       .line(...r.spinning.flatMap((t) => [`  ${pad(t.task, 16)}${t.steps} steps, looping over:`, ...t.loop.map((l) => `      ${l}`)]))
       .blank()
       .line(...liveLines(r.live));
+    if (r.timeouts !== undefined && r.timeouts.length > 0) {
+      out
+        .blank()
+        .line(
+          "Waiting with a timeout that has not expired (simulated time moves only when every",
+          "task is blocked or has spun its budget, and these spinners never stopped for long):",
+          ...r.timeouts.map((w) => `  ${pad(w.task, 16)}until ${w.deadlineNs} ns`),
+        );
+    }
   },
   // Each spinning task's loop as a cycle (it may be caught at any point of it), then the set of loops.
   fingerprint: (r) => [[...new Set(r.spinning.map((t) => canonicalCycle(t.loop)))].sort().join(" | ")],

@@ -128,7 +128,7 @@ describe("the footprint check", () => {
           yield* rw.downgrade();
           yield* rw.upRead();
           const ctx = WwAcquireCtx.init(sim, cls);
-          const [first, second] = (name === "x" ? [a, b] : [b, a]) as [WwMutex, WwMutex];
+          const [first, second] = name === "x" ? [a, b] : [b, a];
           let contended: WwMutex | null = null;
           for (;;) {
             // The back-off dance of examples/ww-backoff.ts, for two mutexes.

@@ -3,7 +3,23 @@
  * interrupt may land, and how a deadlock's wait-for graph is drawn.
  */
 import { describe, expect, it } from "vitest";
-import { Completion, condResched, Lockdep, msleep, Sim, SpinLock, type Report } from "../../src/index.js";
+import {
+  access,
+  Completion,
+  condResched,
+  explore,
+  formatReport,
+  Lockdep,
+  msleep,
+  Mutex,
+  Sim,
+  SpinLock,
+  WwClass,
+  WwMutex,
+  type Report,
+  type Scenario,
+} from "../../src/index.js";
+import { SPIN_STEPS } from "../../src/kernel/scheduler.js";
 
 type Deadlock = Extract<Report, { kind: "deadlock" }>;
 
@@ -123,5 +139,152 @@ describe("scheduler", () => {
     const r = s.reports[1] as Deadlock;
     const irq = r.blocked.find((e) => e.task === "irq/2");
     expect(irq).toMatchObject({ blockedIn: "irq-enter", wakers: ["main/1"] });
+  });
+});
+
+/**
+ * Spinning and fairness (issue 7, section 5), on the shapes of the kernel's
+ * kernel/locking/test-ww_mutex.c __test_mutex(): a worker that spins on
+ * ww_mutex_trylock(NULL) while the main task holds the mutex.
+ */
+describe("scheduler: spinning tasks", () => {
+  const TIMEOUT_NS = 62_500_000; // the kernel test's HZ / 16: 1/16 s, in ns
+
+  /**
+   * "Trylock, no spin": the main task waits with a timeout for a completion
+   * only the worker would make, and the worker cannot make it before the
+   * main task lets go. The wait must time out (as in the kernel, where the
+   * timeout is the pass condition), not end in livelock.
+   */
+  const trylockNoSpin: Scenario = (s) => {
+    const cls = new WwClass(s, "test_ww_class", { algorithm: "wound-wait" });
+    const m = new WwMutex(s, cls, { name: "mtx", static: true });
+    const go = new Completion(s, { name: "go", static: true });
+    const done = new Completion(s, { name: "done", static: true });
+    s.spawn("main", "process", function* () {
+      yield* m.lock(null);
+      yield* go.complete();
+      const completed = yield* done.waitForCompletionTimeout(TIMEOUT_NS);
+      if (completed) throw new Error("mutual exclusion failure: done while main held the mutex");
+      yield* m.unlock();
+    });
+    s.spawn("worker", "worker", function* () {
+      yield* go.waitForCompletion();
+      while (!(yield* m.trylock(null))) yield* condResched();
+      yield* done.complete();
+      yield* m.unlock();
+    });
+  };
+
+  it.each(["random", "pct", "dfs"] as const)("trylock, no spin: the main task's wait times out and everything completes (%s)", (strategy) => {
+    const r = explore(trylockNoSpin, { strategy, executions: 30, stopAtFirst: false });
+    expect(r.failures.map((f) => f.report.kind)).toEqual([]);
+    expect(r.stepBoundHits).toBe(0);
+  });
+
+  it("trylock, no spin: the clock moves to the main task's deadline while the worker is parked", () => {
+    const s = sim({ strategy: "round-robin" });
+    trylockNoSpin(s);
+    expect(s.runAll().outcome).toBe("done");
+    expect(s.now).toBe(TIMEOUT_NS);
+    expect(s.reports).toEqual([]);
+  });
+
+  /**
+   * "Trylock, both spin": the main task, holding the mutex, polls a flag
+   * for a bounded number of rounds (the kernel's loop is bounded by jiffies)
+   * with cond_resched; the worker spins on trylock. Neither sleeps. Under a
+   * strategy that always prefers one task (PCT's priorities, DFS's first
+   * schedule) the spinner used to starve the other: a livelock report where
+   * a fair scheduler makes progress.
+   */
+  const bothSpin: Scenario = (s) => {
+    const m = new Mutex(s, "mtx", { static: true });
+    const go = new Completion(s, { name: "go", static: true });
+    const flag = s.share({ done: false });
+    s.spawn("main", "process", function* () {
+      yield* m.lock();
+      yield* go.complete();
+      for (let i = 0; i < 3 * SPIN_STEPS; i++) {
+        yield* access(flag, "read");
+        if (flag.done) throw new Error("mutual exclusion failure");
+        yield* condResched();
+      }
+      yield* m.unlock();
+    });
+    s.spawn("worker", "worker", function* () {
+      yield* go.waitForCompletion();
+      while (!(yield* m.trylock())) yield* condResched();
+      yield* access(flag, "write");
+      flag.done = true;
+      yield* m.unlock();
+    });
+  };
+
+  it.each(["random", "pct", "dfs"] as const)("trylock, both spin: no livelock where a fair scheduler progresses (%s)", (strategy) => {
+    const r = explore(bothSpin, { strategy, executions: 10, stopAtFirst: false, maxSteps: 5000 });
+    expect(r.failures.map((f) => f.report.kind)).toEqual([]);
+    expect(r.stepBoundHits).toBe(0);
+  });
+
+  it("a loop that can never make progress is still a livelock, naming the loop", () => {
+    const never: Scenario = (s) => {
+      const m = new Mutex(s, "m", { static: true });
+      const c = new Completion(s, { name: "never", static: true });
+      const go = new Completion(s, { name: "go", static: true });
+      s.spawn("holder", "process", function* () {
+        yield* m.lock();
+        yield* go.complete();
+        yield* c.waitForCompletion();
+        yield* m.unlock();
+      });
+      s.spawn("poller", "process", function* () {
+        yield* go.waitForCompletion();
+        while (!(yield* m.trylock())) yield* condResched();
+        yield* m.unlock();
+      });
+    };
+    for (const strategy of ["random", "pct", "dfs"] as const) {
+      const r = explore(never, { strategy, executions: 3, maxSteps: 400 });
+      expect([strategy, r.failures[0]?.report]).toMatchObject([strategy, { kind: "livelock", spinning: [{ task: "poller/2", loop: ["resched", 'trylock Mutex#1 "m"'] }] }]);
+    }
+  });
+});
+
+describe("scheduler: time and timeouts", () => {
+  it("tasks that keep making progress keep time still: a step-limit, with the waiter's timeout still ahead", () => {
+    // Two tasks take and drop a lock forever (an unlock is progress): nobody
+    // blocks or spins a budget, so time never moves and the waiter's timeout
+    // cannot expire. A step-limit, not a livelock: work is being done.
+    const s = sim({ maxSteps: 300, strategy: "round-robin" });
+    const m = new Mutex(s, "m", { static: true });
+    const c = new Completion(s, { name: "c", static: true });
+    s.spawn("waiter", "process", function* () {
+      yield* c.waitForCompletionTimeout(1_000_000);
+    });
+    for (const name of ["a", "b"]) {
+      s.spawn(name, "process", function* () {
+        for (;;) if (yield* m.trylock()) yield* m.unlock();
+      });
+    }
+    s.runAll();
+    expect(s.reports[0]).toMatchObject({ kind: "step-limit", limit: 300 });
+    expect(s.now).toBe(0);
+  });
+
+  it("a livelock report lists the tasks whose timeout had not expired", () => {
+    const text = formatReport({
+      kind: "livelock",
+      step: 9,
+      task: null,
+      limit: 9,
+      spinning: [{ task: "poller/2", steps: 8, loop: ["resched"] }],
+      live: [{ task: "waiter/1", next: 'wait-completion Completion#1 "c"' }],
+      timeouts: [{ task: "waiter/1", deadlineNs: 1_000_000 }],
+      schedule: { tasks: [], rows: [] },
+      replay: "gpuvm-sim:1:sim:random:0",
+    });
+    expect(text).toContain("Waiting with a timeout that has not expired");
+    expect(text).toContain("waiter/1        until 1000000 ns");
   });
 });
