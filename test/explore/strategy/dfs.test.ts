@@ -209,20 +209,27 @@ describe("dfs: blocking waits (issue 7, section 0)", () => {
    * because its race check stopped at the holder's unlock, which is never
    * enabled together with the waiter's lock.
    */
-  const alternating: Scenario = (sim) => {
-    const m = new Mutex(sim, "m", { static: true });
-    const records: number[] = [];
-    for (const id of [0, 1]) {
-      sim.spawn(`t${id}`, "process", function* () {
-        for (let k = 0; k < 2; k++) {
-          yield* m.lock();
-          records.push(id);
-          yield* m.unlock();
-        }
-        if (records.join(",") === "0,1,0,1") throw new Error("the records alternate");
-      });
-    }
-  };
+  /** The program; `done` sees the records once both tasks have made theirs. */
+  const twoByTwo =
+    (done: (records: readonly number[]) => void): Scenario =>
+    (sim) => {
+      const m = new Mutex(sim, "m", { static: true });
+      // Shared, but only touched under m: the lock orders every access.
+      const records: number[] = [];
+      for (const id of [0, 1]) {
+        sim.spawn(`t${id}`, "process", function* () {
+          for (let k = 0; k < 2; k++) {
+            yield* m.lock();
+            records.push(id);
+            yield* m.unlock();
+          }
+          if (records.length === 4) done(records);
+        });
+      }
+    };
+  const alternating = twoByTwo((records) => {
+    if (records.join(",") === "0,1,0,1") throw new Error("the records alternate");
+  });
 
   it("finds the alternating order, as unreduced DFS does", () => {
     const r = explore(alternating, { strategy: { name: "dfs", reduction: "dpor" }, executions: 1000 });
@@ -233,20 +240,7 @@ describe("dfs: blocking waits (issue 7, section 0)", () => {
 
   it("runs each of the 6 orders of the critical sections once", () => {
     const orders = new Set<string>();
-    const record: Scenario = (sim) => {
-      const m = new Mutex(sim, "m", { static: true });
-      const records: number[] = [];
-      for (const id of [0, 1]) {
-        sim.spawn(`t${id}`, "process", function* () {
-          for (let k = 0; k < 2; k++) {
-            yield* m.lock();
-            records.push(id);
-            yield* m.unlock();
-          }
-          if (records.length === 4) orders.add(records.join(""));
-        });
-      }
-    };
+    const record = twoByTwo((records) => orders.add(records.join("")));
     expect(executions(record, dpor)).toBe(6);
     expect(orders.size).toBe(6);
   });
