@@ -24,7 +24,12 @@ import type { LockClass, LockdepMap, LockWaitType } from "../kernel/lockdep.js";
  */
 export type LockOptions = SimObjectOptions;
 
-/** A releasing step: mutex_unlock(), spin_unlock(), up_write(), downgrade_write(). */
+/**
+ * A releasing step: mutex_unlock(), spin_unlock(), up_write(),
+ * downgrade_write(). Two holders' unlocks are never enabled together; an
+ * unlock by a task that does not hold the lock only reads it, and the
+ * never-co-enabled rules apply only to steps that wrote.
+ */
 export const UNLOCK = defineEffectKind({ name: "unlock", neverCoEnabledWith: ["self"] });
 /**
  * An exclusive acquisition that blocks until the lock is free. While a task
@@ -43,6 +48,7 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
   /** @internal */ readonly lockEffect: Effect;
   /** @internal */ readonly trylockEffect: Effect;
   /** @internal */ readonly unlockEffect: Effect;
+  /** @internal Whether a task holds it exclusively: what an unlock's footprint asks. */ readonly holdsIt: Waitable;
 
   /**
    * `className` is the lockdep class: locks initialised by the same code share
@@ -55,7 +61,10 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
     this.lockClass = sim.lockdep.lockClass(className, waitType);
     this.lockEffect = new Effect(LOCK, this, WRITE, this, this);
     this.trylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this);
-    this.unlockEffect = new Effect(UNLOCK, this, WRITE);
+    // An unlock changes the lock only when its task holds it; a bad unlock
+    // (reported, refused) only reads it, and can be enabled at any time.
+    this.holdsIt = { label: this.label, canProceed: (t: Task) => this.heldBy === t, wakers: () => null };
+    this.unlockEffect = new Effect(UNLOCK, this, WRITE_IF, this, null, Infinity, this.holdsIt);
   }
 
   /** Waitable (public because Waitable is): an exclusive acquisition can proceed when nobody holds it. A query. */

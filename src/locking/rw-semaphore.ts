@@ -54,7 +54,8 @@ export class RwSemaphore extends LockObject {
     };
     this.readEffect = new Effect(LOCK_READ, this, WRITE, this, this.readSide);
     this.readTrylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this.readSide);
-    this.upReadEffect = new Effect(UP_READ, this, WRITE);
+    const reads: Waitable = { label: this.label, canProceed: (t: Task) => this.readers.has(t), wakers: () => null };
+    this.upReadEffect = new Effect(UP_READ, this, WRITE_IF, this, null, Infinity, reads);
     this.queueEffect = new Effect(LOCK_QUEUE, this, WRITE);
   }
 

@@ -332,7 +332,7 @@ export class WwMutex extends LockObject {
     this.classAccess = cls;
     this.attemptEffect = new Effect(WW_LOCK, this, WRITE, this, null, Infinity, null, cls);
     this.wwTrylockEffect = new Effect(WW_TRYLOCK, this, WRITE, this, null, Infinity, null, cls);
-    this.wwUnlockEffect = new Effect(UNLOCK, this, WRITE, this, null, Infinity, null, cls);
+    this.wwUnlockEffect = new Effect(UNLOCK, this, WRITE_IF, this, null, Infinity, this.holdsIt, cls);
   }
 
   /** @internal Every ww step also writes the class: see WW_LOCK. */ readonly classAccess: readonly Access[];

@@ -125,11 +125,12 @@ export function dependent(a: Sig, b: Sig): boolean {
 /**
  * Whether `later`, as it ran, can never have been enabled in the same state
  * as `earlier` (a lock that took the mutex, and the holder's unlock of it).
+ * Both must have written: a bad unlock, which only reads, is enabled always.
  */
 function neverCoEnabled(earlier: Sig, later: Sig): boolean {
   const a = earlier.main;
   const b = later.main;
-  return a !== null && b !== null && a.key === b.key && b.write && earlier.kind.neverCoEnabledWith(later.kind);
+  return a !== null && b !== null && a.key === b.key && a.write && b.write && earlier.kind.neverCoEnabledWith(later.kind);
 }
 
 /** A branch of a wakeup tree: a step to take, and what to follow it with. */
