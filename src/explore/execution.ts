@@ -57,7 +57,10 @@ export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): Outcom
       return fp;
     },
     stepBound: outcome === "step-limit",
-    simToken: sim.replayToken,
+    // Only failures use the token: made when first read.
+    get simToken() {
+      return sim.replayToken;
+    },
     trace: sim.traceHash,
   };
 }
