@@ -61,7 +61,9 @@ export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): Outcom
     get simToken() {
       return sim.replayToken;
     },
-    trace: sim.traceHash,
+    get trace() {
+      return sim.traceHash;
+    },
   };
 }
 
