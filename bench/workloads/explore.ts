@@ -6,8 +6,13 @@
  *       (20 lock effects per task, 63 steps per execution), random walks;
  *   (b) the catalog's fixed variant with the most steps per execution,
  *       random walks (which one is measured, and named in the row).
- * Targets, for (a): >= 20,000 executions/s in this thread, and on all cores
- * >= 1.7x that.
+ * Targets, for (a): >= 35,000 executions/s in this thread, at most 300
+ * bytes allocated per step, and on all cores >= 1.7x the in-process rate.
+ *
+ * Bytes per step come from a child process whose young generation is so
+ * large that no garbage collection runs while it explores: the growth of
+ * the used heap over a run is then what the run allocated. The child checks
+ * that no collection ran (a `gc` performance entry) and fails otherwise.
  *
  * bench/run.ts runs workloads synchronously and the pool is asynchronous, so
  * the pool's figures come from a child process running this file with
@@ -23,12 +28,17 @@ import { isMainThread } from "node:worker_threads";
 import { explore, Mutex, type ExploreOptions, type Scenario } from "../../src/index.js";
 import { ExplorePool, type ScenarioModule } from "../../src/explore/pool.js";
 import { catalog } from "../../src/scenarios/catalog.js";
-import { atLeast, median, targeted, untargeted, type Entry, type Figure } from "../harness.js";
+import { atLeast, atMost, median, targeted, untargeted, type Entry, type Figure } from "../harness.js";
 
 const POOL_CHILD = "--explore-pool-child";
+const ALLOC_CHILD = "--explore-alloc-child";
+/** Bytes allocated per step of (a), in this thread (issue 7). */
+const TARGET_BYTES_PER_STEP = 300;
+/** Young generation size for the allocation child, in MB: large enough that no collection runs while it counts. */
+const ALLOC_SEMI_SPACE_MB = 1024;
 const EXECUTIONS = 4000;
 const RUNS = 5;
-const TARGET_IN_PROCESS = 20_000;
+const TARGET_IN_PROCESS = 35_000;
 const TARGET_SPEEDUP = 1.7;
 const OPTIONS: ExploreOptions = { strategy: "random", executions: EXECUTIONS, stopAtFirst: false };
 
@@ -136,6 +146,41 @@ async function poolChild(bExport: string, bScenario: Scenario): Promise<void> {
   }
 }
 
+/** In the allocation child: bytes allocated per step of (a), median of 5 runs after a warm-up. */
+async function allocChild(): Promise<void> {
+  const { getHeapStatistics } = await import("node:v8");
+  const { PerformanceObserver } = await import("node:perf_hooks");
+  let collections = 0;
+  const observer = new PerformanceObserver((list) => {
+    collections += list.getEntries().length;
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  const options: ExploreOptions = { ...OPTIONS, executions: 1000 };
+  explore(mutexPingPong, options);
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    globalThis.gc?.();
+    // Let the gc entry of that collection arrive before counting.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    collections = 0;
+    const before = getHeapStatistics().used_heap_size;
+    const r = explore(mutexPingPong, options);
+    const after = getHeapStatistics().used_heap_size;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (collections !== 0) throw new Error("a garbage collection ran while counting allocations: raise ALLOC_SEMI_SPACE_MB");
+    samples.push((after - before) / (r.steps.mean * r.executions));
+  }
+  observer.disconnect();
+  process.stdout.write(`${JSON.stringify(median(samples))}\n`);
+}
+
+function allocFigure(): number {
+  const flags = ["--expose-gc", `--max-semi-space-size=${ALLOC_SEMI_SPACE_MB}`, `--min-semi-space-size=${ALLOC_SEMI_SPACE_MB}`];
+  const child = spawnSync(process.execPath, [...flags, ...process.execArgv, fileURLToPath(HERE), ALLOC_CHILD], { encoding: "utf8" });
+  if (child.status !== 0) throw new Error(`explore allocation bench failed (${child.status ?? child.signal ?? "?"}):\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split("\n").pop() ?? "") as number;
+}
+
 /** Run the measurements in a child process and read them back. */
 function childFigures(bName: string): Figures[] {
   const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(HERE), POOL_CHILD, bName], {
@@ -150,15 +195,20 @@ function childFigures(bName: string): Figures[] {
 export function exploreWorkloads(): Entry[] {
   const largest = largestCatalogScenario();
   const figures = childFigures(largest.name);
+  const bytesPerStep = allocFigure();
   const here = figures[0] as Figures;
   const pools = figures.slice(1);
   const all = pools[pools.length - 1] as Figures;
   const name = (workers: number): string => (workers === 0 ? "in-process explore()" : `pool, ${workers} worker${workers === 1 ? "" : "s"}`);
   const rates = (pick: (f: Figures) => number): Figure[] => figures.map((f) => ({ label: name(f.workers), value: pick(f), unit: "executions/s" }));
   const speedup = (pick: (f: Figures) => number): Figure => ({ label: `pool on ${all.workers} / in-process`, value: pick(all) / pick(here), unit: "x" });
+  // Issue 7's figure: how the pool scales from one worker to all of them.
+  const one = pools[0] as Figures;
+  const poolScaling = (pick: (f: Figures) => number): Figure => ({ label: `pool on ${all.workers} / pool on 1`, value: pick(all) / pick(one), unit: "x" });
   return [
     targeted("explore (a): 3 tasks x 20 mutex effects, random", [rates((f) => f.a)[0] as Figure], atLeast(TARGET_IN_PROCESS, "executions/s")),
-    targeted(`explore (a) on ${all.workers} workers`, [speedup((f) => f.a), ...rates((f) => f.a).slice(1)], atLeast(TARGET_SPEEDUP, "x")),
+    targeted("explore (a): allocation", [{ label: "in-process", value: bytesPerStep, unit: "bytes/step" }], atMost(TARGET_BYTES_PER_STEP, "bytes/step")),
+    targeted(`explore (a) on ${all.workers} workers`, [speedup((f) => f.a), ...rates((f) => f.a).slice(1), poolScaling((f) => f.a)], atLeast(TARGET_SPEEDUP, "x")),
     untargeted(`explore (b): ${largest.name} fixed, ${largest.steps.toFixed(1)} steps/exec`, [...rates((f) => f.b), speedup((f) => f.b)]),
     untargeted(
       "explore pool start-up (threads + first run)",
@@ -173,4 +223,8 @@ if (isMainThread && process.argv[1] !== undefined && pathToFileURL(process.argv[
   const entry = catalog.find((c) => c.name === name);
   if (entry === undefined) throw new Error(`no catalog scenario ${name}`);
   await poolChild(`catalogVariants.${name}.fixed`, entry.variants.fixed);
+}
+
+if (isMainThread && process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === HERE && process.argv[2] === ALLOC_CHILD) {
+  await allocChild();
 }

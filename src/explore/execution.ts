@@ -57,8 +57,13 @@ export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): Outcom
       return fp;
     },
     stepBound: outcome === "step-limit",
-    simToken: sim.replayToken,
-    trace: sim.traceHash,
+    // Only failures use the token: made when first read.
+    get simToken() {
+      return sim.replayToken;
+    },
+    get trace() {
+      return sim.traceHash;
+    },
   };
 }
 

@@ -174,6 +174,18 @@ export class Effect {
     readonly also: readonly Access[] | null = null,
   ) {}
 
+  /** Made on first use; see {@link yielded}. */
+  private yieldedResult: IteratorResult<Effect, never> | null = null;
+
+  /**
+   * @internal The iterator result that yields this effect, made once: a
+   * one-effect op (op.ts, makeStepOp) returns it from next() instead of a
+   * new object per step. Frozen, as every holder only reads it.
+   */
+  get yielded(): IteratorResult<Effect, never> {
+    return (this.yieldedResult ??= Object.freeze({ value: this, done: false }));
+  }
+
   /** `kref-put Bo#3 "bo0"`, for schedules in reports. */
   describe(): string {
     if (this.waitsFor !== null && this.target === null) return `${this.kind.name} ${this.waitsFor.label}`;

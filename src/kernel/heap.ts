@@ -221,8 +221,10 @@ export class Heap {
   }
 
   private setupKeys = 0;
-  private readonly plainKeys = new WeakMap<object, number>();
-  private readonly partOf = new WeakMap<object, SimObject>();
+  // Made on first share(): most Sims share nothing, and a WeakMap costs
+  // the garbage collector ephemeron work even when empty.
+  private plainKeys: WeakMap<object, number> | null = null;
+  private partOf: WeakMap<object, SimObject> | null = null;
 
   /**
    * A new footprint key: the task that makes the object and how many keys
@@ -238,26 +240,28 @@ export class Heap {
 
   /** Give `obj` (not a SimObject) a footprint key, once; `partOf` names the object whose allocation holds it. */
   share(obj: object, partOf?: SimObject): void {
-    if (obj instanceof SimObject || this.plainKeys.has(obj)) return;
-    this.plainKeys.set(obj, this.newKey());
-    if (partOf !== undefined) this.partOf.set(obj, partOf);
+    if (obj instanceof SimObject) return;
+    const keys = (this.plainKeys ??= new WeakMap());
+    if (keys.has(obj)) return;
+    keys.set(obj, this.newKey());
+    if (partOf !== undefined) (this.partOf ??= new WeakMap()).set(obj, partOf);
   }
 
   /** Whether `obj` has a footprint key (a SimObject, or shared with share()). */
   isShared(obj: object): boolean {
-    return obj instanceof SimObject || this.plainKeys.has(obj);
+    return obj instanceof SimObject || this.plainKeys?.has(obj) === true;
   }
 
   /** The footprint key of an object a step touches (0 if it has none). */
   keyOf(obj: object): number {
     if (obj instanceof SimObject) return obj.fpKey;
-    return this.plainKeys.get(obj) ?? 0;
+    return this.plainKeys?.get(obj) ?? 0;
   }
 
   /** The footprint key of the allocation `obj` is part of. */
   allocOf(obj: object): number {
     if (obj instanceof SimObject) return obj.life.owner.fpKey;
-    const owner = this.partOf.get(obj);
+    const owner = this.partOf?.get(obj);
     return owner === undefined ? this.keyOf(obj) : owner.life.owner.fpKey;
   }
 

@@ -21,6 +21,7 @@
 import { ArgumentError } from "../errors.js";
 import type { DependencyRef, HeldRef, Witness } from "../report/report.js";
 import { siteRef, type Site } from "./heap.js";
+import { currentOrNull } from "./current.js";
 import type { Sim } from "./sim.js";
 import type { Task } from "./task.js";
 
@@ -55,22 +56,37 @@ export interface LockdepMap {
   readonly label: string;
 }
 
-/** @internal One entry of a task's held-lock stack. */
+/**
+ * @internal One entry of a task's held-lock stack. Entries are recycled
+ * (see Task.heldFree): nothing may keep one after its release.
+ */
 export interface HeldLock {
-  readonly map: LockdepMap;
-  readonly cls: LockClass;
-  /** Where it was asked for, then (see acquired()) where it was obtained. */
-  site: Site;
-  readonly trylock: boolean;
-  readonly read: boolean;
+  map: LockdepMap;
+  cls: LockClass;
+  /**
+   * Where it was obtained (see acquired()), or null while it is known only
+   * by where it was asked for (`askedBy`, `askedStep`, `askedOp`): most
+   * entries are never reported, so heldSite() makes that Site on demand.
+   */
+  site: Site | null;
+  askedBy: Task | null;
+  askedStep: number;
+  askedOp: string;
+  trylock: boolean;
+  read: boolean;
   /** The nest lock (a ww acquire context) under which same-class locks merge. */
-  readonly nest: LockdepMap | null;
+  nest: LockdepMap | null;
   /** Further instances merged into this entry under `nest`, with where each was taken. */
   extra: { readonly map: LockdepMap; site: Site }[] | null;
   /** 0 process, 1 softirq, 2 hardirq. */
-  readonly irqCtx: number;
+  irqCtx: number;
   /** Key of the chain of held classes up to and including this one. */
   chainKey: number;
+}
+
+/** @internal Where a held lock was obtained, or asked for while it waits. */
+export function heldSite(h: HeldLock): Site {
+  return (h.site ??= { task: h.askedBy, step: h.askedStep, op: h.askedOp, stack: undefined });
 }
 
 /** @internal Options of one acquisition, as the locks' ops pass them. */
@@ -100,7 +116,7 @@ const CHAIN_SEEDS = [mix(0x811c9dc5, 0), mix(0x811c9dc5, 1), mix(0x811c9dc5, 2)]
 
 /** @internal The HeldRef of a held lock, for reports. */
 export function heldRef(h: HeldLock): HeldRef {
-  return { lock: h.map.label, lockClass: h.cls.name, acquired: siteRef(h.site), trylock: h.trylock, read: h.read };
+  return { lock: h.map.label, lockClass: h.cls.name, acquired: siteRef(heldSite(h)), trylock: h.trylock, read: h.read };
 }
 
 /** @internal */
@@ -255,7 +271,30 @@ export class Lockdep {
     let top: HeldLock | undefined = held[held.length - 1];
     if (top !== undefined && top.irqCtx !== irqCtx) top = undefined;
     const chainKey = mix(top === undefined ? (CHAIN_SEEDS[irqCtx] as number) : top.chainKey, (cls.id << 1) | (read ? 1 : 0));
-    const entry: HeldLock = { map, cls, site: sim.site(op), trylock, read, nest, extra: null, irqCtx, chainKey };
+    // A recycled entry when the task has one: lock-heavy runs then allocate
+    // no entry per acquisition. With captureStacks the site (and its stack)
+    // must be taken now.
+    const site = sim.captureStacks ? sim.site(op) : null;
+    const askedBy = currentOrNull();
+    const free = task.heldFree;
+    let entry: HeldLock;
+    if (free.length > 0) {
+      entry = free.pop() as HeldLock;
+      entry.map = map;
+      entry.cls = cls;
+      entry.site = site;
+      entry.askedBy = askedBy;
+      entry.askedStep = sim.step;
+      entry.askedOp = op;
+      entry.trylock = trylock;
+      entry.read = read;
+      entry.nest = nest;
+      entry.extra = null;
+      entry.irqCtx = irqCtx;
+      entry.chainKey = chainKey;
+    } else {
+      entry = { map, cls, site, askedBy, askedStep: sim.step, askedOp: op, trylock, read, nest, extra: null, irqCtx, chainKey };
+    }
 
     if (sim.checks.lockdep) {
       // A cached chain passed the wait-context and graph checks, which depend
@@ -286,7 +325,7 @@ export class Lockdep {
           lock: entry.map.label,
           lockClass: cls.name,
           first: heldRef(h),
-          second: siteRef(entry.site),
+          second: siteRef(heldSite(entry)),
           held: heldRefs(task),
         }));
         return false;
@@ -314,8 +353,8 @@ export class Lockdep {
     const edge: DependencyRef = {
       from: from.name,
       to: to.name,
-      fromSite: this.witness(task, prev.site),
-      toSite: this.witness(task, next.site),
+      fromSite: this.witness(task, heldSite(prev)),
+      toSite: this.witness(task, heldSite(next)),
     };
     // A path back from `to` to `from` closes a cycle with the new edge.
     const back = this.findPath(to, (c) => c === from);
@@ -405,16 +444,16 @@ export class Lockdep {
     // holder), while any acquisition, trylock too, holds the class with
     // whatever is enabled.
     if (!entry.trylock) {
-      if (task.context === "hardirq") ok = this.mark(task, entry.cls, USED_IN_HARDIRQ, entry.site) && ok;
-      else if (task.context === "softirq") ok = this.mark(task, entry.cls, USED_IN_SOFTIRQ, entry.site) && ok;
+      if (task.context === "hardirq") ok = this.mark(task, entry.cls, USED_IN_HARDIRQ, entry) && ok;
+      else if (task.context === "softirq") ok = this.mark(task, entry.cls, USED_IN_SOFTIRQ, entry) && ok;
     }
     // A hardirq task never has irqs on; a softirq task has them on and BHs
     // off. No softirq runs while hardirqs are off, so SOFTIRQ-ON needs both,
     // as in mark_usage() (and as the scheduler's IrqWindow decides where a
     // softirq may start).
     if (task.irqsOff === 0) {
-      ok = this.mark(task, entry.cls, ENABLED_HARDIRQ, entry.site) && ok;
-      if (task.bhOff === 0) ok = this.mark(task, entry.cls, ENABLED_SOFTIRQ, entry.site) && ok;
+      ok = this.mark(task, entry.cls, ENABLED_HARDIRQ, entry) && ok;
+      if (task.bhOff === 0) ok = this.mark(task, entry.cls, ENABLED_SOFTIRQ, entry) && ok;
     }
     return ok;
   }
@@ -428,15 +467,15 @@ export class Lockdep {
   irqsEnabled(task: Task): void {
     if (!task.sim.checks.lockdep || task.irqsOff !== 0) return;
     for (const h of task.held) {
-      this.mark(task, h.cls, ENABLED_HARDIRQ, h.site);
-      if (task.bhOff === 0) this.mark(task, h.cls, ENABLED_SOFTIRQ, h.site);
+      this.mark(task, h.cls, ENABLED_HARDIRQ, h);
+      if (task.bhOff === 0) this.mark(task, h.cls, ENABLED_SOFTIRQ, h);
     }
   }
 
-  private mark(task: Task, cls: LockClass, bit: number, site: Site): boolean {
+  private mark(task: Task, cls: LockClass, bit: number, held: HeldLock): boolean {
     if ((cls.usage & bit) !== 0) return true;
     cls.usage |= bit;
-    cls.usageSites[USAGE_BITS.indexOf(bit as 1)] = this.witness(task, site);
+    cls.usageSites[USAGE_BITS.indexOf(bit as 1)] = this.witness(task, heldSite(held));
     if (bit === USED_IN_HARDIRQ || bit === USED_IN_SOFTIRQ) {
       if ((cls.usage & (USED_IN_HARDIRQ | USED_IN_SOFTIRQ)) === bit) this.irqSafeClasses++;
       const enabled = bit === USED_IN_HARDIRQ ? ENABLED_HARDIRQ : ENABLED_SOFTIRQ;
@@ -530,8 +569,13 @@ export class Lockdep {
           held[i] = { ...h, map: next.map, site: next.site };
           return true;
         }
-        held.splice(i, 1);
-        if (i < held.length) this.rechain(held, i);
+        // Shift the ones above down instead of splice(), which allocates
+        // the array of removed elements on every unlock.
+        const last = held.length - 1;
+        for (let k = i; k < last; k++) held[k] = held[k + 1] as HeldLock;
+        held.pop();
+        task.heldFree.push(h);
+        if (i < last) this.rechain(held, i);
         return true;
       }
       if (h.extra !== null) {

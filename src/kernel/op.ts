@@ -15,22 +15,24 @@ import type { Task } from "./task.js";
 
 type Body<T> = (this: unknown, a: unknown, b: unknown, c: unknown) => Generator<Effect, T, unknown>;
 
-/** An operation on simulated kernel state; run it with `yield*`. */
-export class Op<T> implements Iterable<Effect, T, unknown> {
+/**
+ * An operation on simulated kernel state; run it with `yield*`.
+ *
+ * Two kinds: a generator op runs a generator body; a step op (makeStepOp)
+ * yields exactly one effect and is its own iterator, so the commonest
+ * operations (lock, unlock, cond_resched) cost one object per call and no
+ * generator.
+ */
+export abstract class Op<T> implements Iterable<Effect, T, unknown> {
   /** @internal */ readonly task: Task | null;
   /** @internal The step during which it was created. */ readonly createdStep: number;
   /** @internal Only with `captureStacks`. */ readonly createdStack: string | undefined;
   /** @internal */ started = false;
 
   /** @internal Use {@link defineOp} (or the library's methods) to make ops. */
-  constructor(
+  protected constructor(
     /** The operation's name, as reports show it (`kref_put`). */
     readonly name: string,
-    private readonly body: Body<T>,
-    private readonly self: unknown,
-    private readonly a: unknown,
-    private readonly b: unknown,
-    private readonly c: unknown,
   ) {
     const task = currentOrNull();
     this.task = task;
@@ -44,10 +46,31 @@ export class Op<T> implements Iterable<Effect, T, unknown> {
     }
   }
 
-  [Symbol.iterator](): Generator<Effect, T, unknown> {
+  [Symbol.iterator](): Iterator<Effect, T, unknown> {
     if (this.started) throw new UsageError(`op ${this.name} was already started: an Op runs once`);
     this.started = true;
     if (this.task !== null) this.task.opStarted();
+    return this.start();
+  }
+
+  /** @internal The iterator that runs the op, once. */
+  protected abstract start(): Iterator<Effect, T, unknown>;
+}
+
+/** @internal An op whose body is a generator function, called with up to three arguments. */
+class GeneratorOp<T> extends Op<T> {
+  constructor(
+    name: string,
+    private readonly body: Body<T>,
+    private readonly self: unknown,
+    private readonly a: unknown,
+    private readonly b: unknown,
+    private readonly c: unknown,
+  ) {
+    super(name);
+  }
+
+  protected start(): Iterator<Effect, T, unknown> {
     return this.body.call(this.self, this.a, this.b, this.c);
   }
 }
@@ -64,7 +87,82 @@ export function makeOp<S, T, A = undefined, B = undefined, C = undefined>(
   b?: B,
   c?: C,
 ): Op<T> {
-  return new Op(name, body as Body<T>, self, a, b, c);
+  return new GeneratorOp(name, body as Body<T>, self, a, b, c);
+}
+
+/**
+ * @internal The two halves of an op that yields exactly one effect, as a
+ * generator `{ const e = before(); const ok = yield e; return after(ok); }`
+ * would run them.
+ */
+export interface StepBody<S, A, T> {
+  /** Runs when the op starts (in the step before the effect): checks, then the effect to yield. */
+  readonly before: (self: S, a: A) => Effect;
+  /** Runs when the task resumes after the effect: `proceeded` is what `yield` gives (false: woken by a deadline). */
+  readonly after: (self: S, a: A, proceeded: boolean) => T;
+}
+
+const UNSTARTED = 0;
+const YIELDED = 1;
+const DONE = 2;
+
+/**
+ * What a finished op without a value returns from next(). Shared and
+ * frozen: an iterator result is only read (yield* hands it on unchanged to
+ * the scheduler).
+ */
+const DONE_VOID: IteratorResult<Effect, undefined> = Object.freeze({ value: undefined, done: true });
+const DONE_TRUE: IteratorResult<Effect, boolean> = Object.freeze({ value: true, done: true });
+const DONE_FALSE: IteratorResult<Effect, boolean> = Object.freeze({ value: false, done: true });
+
+/** @internal A one-effect op, its own iterator: see StepBody. */
+class StepOp<S, A, T> extends Op<T> implements Iterator<Effect, T, unknown> {
+  private phase = UNSTARTED;
+
+  constructor(
+    name: string,
+    private readonly body: StepBody<S, A, T>,
+    private readonly self: S,
+    private readonly a: A,
+  ) {
+    super(name);
+  }
+
+  protected start(): Iterator<Effect, T, unknown> {
+    return this;
+  }
+
+  next(proceeded?: unknown): IteratorResult<Effect, T> {
+    const phase = this.phase;
+    if (phase === UNSTARTED) {
+      // As a generator that throws: once before() throws, the op is over.
+      this.phase = DONE;
+      const effect = this.body.before(this.self, this.a);
+      this.phase = YIELDED;
+      return effect.yielded;
+    }
+    if (phase === DONE) return DONE_VOID as IteratorResult<Effect, T>;
+    this.phase = DONE;
+    const value = this.body.after(this.self, this.a, proceeded as boolean);
+    if (value === undefined) return DONE_VOID as IteratorResult<Effect, T>;
+    if (typeof value === "boolean") return (value ? DONE_TRUE : DONE_FALSE) as IteratorResult<Effect, T>;
+    return { value, done: true };
+  }
+
+  return(value?: T): IteratorResult<Effect, T> {
+    this.phase = DONE;
+    return { value: value as T, done: true };
+  }
+
+  throw(error: unknown): IteratorResult<Effect, T> {
+    this.phase = DONE;
+    throw error;
+  }
+}
+
+/** @internal Make a one-effect op (see StepBody): one object per call, no generator. */
+export function makeStepOp<S, T, A = undefined>(name: string, self: S, body: StepBody<S, A, T>, a?: A): Op<T> {
+  return new StepOp(name, body, self, a as A);
 }
 
 /**
@@ -83,5 +181,5 @@ export function defineOp<A extends unknown[], T>(
   const spread = function (this: unknown, args: unknown) {
     return fn(...(args as A));
   };
-  return (...args: A) => new Op<T>(name, spread, undefined, args, undefined, undefined);
+  return (...args: A) => new GeneratorOp<T>(name, spread, undefined, args, undefined, undefined);
 }

@@ -137,6 +137,7 @@ export class Sim {
   // on the first event: most executions of an exploration never need it.
   private ref: RefLog | null = null;
   private refN = 0;
+  private token: string | undefined = undefined;
 
   constructor(options: SimOptions = {}) {
     let seed = options.seed ?? 0;
@@ -184,7 +185,8 @@ export class Sim {
 
   /** The token that reproduces runs of this Sim: pass it as option `replay`. */
   get replayToken(): string {
-    return encodeSimToken({ strategy: this.strategy, seed: this.seed });
+    // Seed and strategy never change: one string per Sim, made when first asked.
+    return (this.token ??= encodeSimToken({ strategy: this.strategy, seed: this.seed }));
   }
 
   /** A hash of every step so far (task, effect kind, target), as 8 hex digits. */

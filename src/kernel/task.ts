@@ -14,7 +14,7 @@
  */
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import { defineEffectKind, Effect, EVERYTHING, NEVER, NONE } from "./effect.js";
-import { makeOp, type Op } from "./op.js";
+import { makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
 import type { Sim } from "./sim.js";
 import { checkMightSleep } from "./context.js";
 import { current } from "./current.js";
@@ -57,6 +57,7 @@ export class Task {
   /** @internal Spinlocks held: preemption is disabled while non-zero. */ preemptCount = 0;
   /** @internal Nesting of dma_fence_begin_signalling() sections. */ fenceSignalling = 0;
   /** @internal Locks held, oldest first, as lockdep sees them. */ readonly held: HeldLock[] = [];
+  /** @internal Released held-lock entries, for lockdep to reuse (a task re-takes its locks many times). */ readonly heldFree: HeldLock[] = [];
   /** @internal The interrupt task running on this task's CPU, if any. */ interruptedBy: Task | null = null;
   /** @internal For an interrupt task: the task it interrupted. */ interrupts: Task | null = null;
   /** @internal A signal is pending (see kill()): interruptible waits end early. */ signalPending = false;
@@ -160,16 +161,18 @@ class Launcher implements Iterator<Effect, unknown, unknown> {
   }
 }
 
-function* reschedBody(): Generator<Effect, void, unknown> {
-  yield RESCHED;
-}
+// cond_resched() yields one effect: a step op (op.ts), no generator per call.
+const RESCHED_BODY: StepBody<undefined, undefined, void> = {
+  before: () => RESCHED,
+  after: () => undefined,
+};
 
 /**
  * Mirrors cond_resched(): a point where the scheduler may switch tasks, with
  * no other effect. Spin loops must call it (or another op) each iteration.
  */
 export function condResched(): Op<void> {
-  return makeOp("cond_resched", undefined, reschedBody);
+  return makeStepOp("cond_resched", undefined, RESCHED_BODY);
 }
 
 function* sleepBody(this: undefined, ns: number): Generator<Effect, void, unknown> {

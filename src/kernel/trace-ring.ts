@@ -24,21 +24,24 @@ export const SWITCH_INTERRUPTED = 5;
 
 /** @internal The scheduler's ring of the last `size` steps. */
 export class TraceRing {
-  private readonly task: Int32Array;
+  // Plain arrays of small integers, not typed arrays: a Sim is made per
+  // explored execution, and each typed array's ArrayBuffer is an external
+  // allocation the garbage collector must track and sweep.
+  private readonly task: number[];
   private readonly effect: (Effect | null)[];
   /** Why the task switched at each step (SWITCH_*), and the previous task and its effect then. */
-  private readonly switched: Uint8Array;
-  private readonly prevTask: Int32Array;
+  private readonly switched: number[];
+  private readonly prevTask: number[];
   private readonly prevEffect: (Effect | null)[];
   /** What an op noted about its outcome at each step (`taken`, `busy`, `-> 0, released`). */
   private readonly note: (string | null)[];
 
   /** @param size How many steps the ring keeps (> 0). */
   constructor(readonly size = 24) {
-    this.task = new Int32Array(size);
+    this.task = new Array<number>(size).fill(0);
     this.effect = new Array<Effect | null>(size).fill(null);
-    this.switched = new Uint8Array(size);
-    this.prevTask = new Int32Array(size);
+    this.switched = new Array<number>(size).fill(0);
+    this.prevTask = new Array<number>(size).fill(0);
     this.prevEffect = new Array<Effect | null>(size).fill(null);
     this.note = new Array<string | null>(size).fill(null);
   }

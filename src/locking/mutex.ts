@@ -12,11 +12,16 @@
  */
 import { Effect, WRITE_IF, type Waitable } from "../kernel/effect.js";
 import { guardLive, touch } from "../kernel/heap.js";
-import { makeOp, type Op } from "../kernel/op.js";
+import { makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
 import { checkMightSleep } from "../kernel/context.js";
+import type { AcquireOptions } from "../kernel/lockdep.js";
 import { LOCK, LockObject, type LockOptions } from "./lock-object.js";
+
+const SLEPT: AcquireOptions = { sleepReported: true };
+const AWAKE: AcquireOptions = { sleepReported: false };
+const TRYLOCK: AcquireOptions = { trylock: true };
 
 /** How a sleeping lock attempt ended (the kernel's 0 or -EINTR). */
 export type LockResult = "locked" | "interrupted";
@@ -37,7 +42,7 @@ export class Mutex extends LockObject {
 
   /** Mirrors mutex_lock() (mutex_lock_nested() with a subclass). */
   lock(subclass = 0): Op<void> {
-    return makeOp("mutex_lock", this, mutexLock, subclass);
+    return makeStepOp("mutex_lock", this, MUTEX_LOCK, subclass);
   }
 
   /** Mirrors mutex_lock_interruptible(): `"interrupted"` if a signal ends the wait. */
@@ -47,12 +52,12 @@ export class Mutex extends LockObject {
 
   /** Mirrors mutex_trylock(): take it if free, never sleep. */
   trylock(): Op<boolean> {
-    return makeOp("mutex_trylock", this, mutexTrylock);
+    return makeStepOp("mutex_trylock", this, MUTEX_TRYLOCK);
   }
 
   /** Mirrors mutex_unlock(). */
   unlock(): Op<void> {
-    return makeOp("mutex_unlock", this, mutexUnlock);
+    return makeStepOp("mutex_unlock", this, MUTEX_UNLOCK);
   }
 
   /** Mirrors lockdep_assert_held() on this exact mutex. */
@@ -66,17 +71,27 @@ export class Mutex extends LockObject {
   }
 }
 
-function* mutexLock(this: Mutex, subclass: number): Generator<Effect, void, unknown> {
-  const task = current();
-  const slept = !checkMightSleep(task, "mutex_lock");
-  this.sim.lockdep.acquire(task, this, "mutex_lock", { subclass, sleepReported: slept });
-  yield this.lockEffect;
-  touch(this.sim, this, true, "Mutex.lock");
-  guardLive(this, "Mutex.lock");
-  this.heldBy = task;
-  this.acquiredAt = this.sim.site("mutex_lock");
-  this.sim.lockdep.acquired(task, this, this.acquiredAt);
-}
+// lock, trylock and unlock yield one effect each: step ops (kernel/op.ts),
+// which cost no generator per call. `before` runs up to the effect, `after`
+// once the task is resumed past it.
+
+const MUTEX_LOCK: StepBody<Mutex, number, void> = {
+  before(m, subclass) {
+    const task = current();
+    const slept = !checkMightSleep(task, "mutex_lock");
+    // Constant options for the usual subclass 0: no object per lock.
+    m.sim.lockdep.acquire(task, m, "mutex_lock", subclass !== 0 ? { subclass, sleepReported: slept } : slept ? SLEPT : AWAKE);
+    return m.lockEffect;
+  },
+  after(m) {
+    touch(m.sim, m, true, "Mutex.lock");
+    guardLive(m, "Mutex.lock");
+    const task = current();
+    m.heldBy = task;
+    m.acquiredAt = m.sim.site("mutex_lock");
+    m.sim.lockdep.acquired(task, m, m.acquiredAt);
+  },
+};
 
 function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unknown> {
   const task = current();
@@ -97,30 +112,34 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
   return "locked";
 }
 
-function* mutexTrylock(this: Mutex): Generator<Effect, boolean, unknown> {
-  yield this.trylockEffect;
-  touch(this.sim, this, true, "Mutex.trylock");
-  guardLive(this, "Mutex.trylock");
-  if (this.heldBy !== null) {
-    this.sim.note("busy");
-    return false;
-  }
-  this.sim.note("taken");
-  const task = current();
-  this.heldBy = task;
-  this.acquiredAt = this.sim.site("mutex_trylock");
-  this.sim.lockdep.acquire(task, this, "mutex_trylock", { trylock: true });
-  return true;
-}
+const MUTEX_TRYLOCK: StepBody<Mutex, undefined, boolean> = {
+  before: (m) => m.trylockEffect,
+  after(m) {
+    touch(m.sim, m, true, "Mutex.trylock");
+    guardLive(m, "Mutex.trylock");
+    if (m.heldBy !== null) {
+      m.sim.note("busy");
+      return false;
+    }
+    m.sim.note("taken");
+    const task = current();
+    m.heldBy = task;
+    m.acquiredAt = m.sim.site("mutex_trylock");
+    m.sim.lockdep.acquire(task, m, "mutex_trylock", TRYLOCK);
+    return true;
+  },
+};
 
-function* mutexUnlock(this: Mutex): Generator<Effect, void, unknown> {
-  yield this.unlockEffect;
-  touch(this.sim, this, true, "Mutex.unlock");
-  guardLive(this, "Mutex.unlock");
-  const task = current();
-  // Unlocking someone else's mutex is reported and refused, so the real
-  // holder's state stays consistent.
-  if (!this.sim.lockdep.release(task, this, this.heldBy) || this.heldBy !== task) return;
-  this.heldBy = null;
-  this.acquiredAt = null;
-}
+const MUTEX_UNLOCK: StepBody<Mutex, undefined, void> = {
+  before: (m) => m.unlockEffect,
+  after(m) {
+    touch(m.sim, m, true, "Mutex.unlock");
+    guardLive(m, "Mutex.unlock");
+    const task = current();
+    // Unlocking someone else's mutex is reported and refused, so the real
+    // holder's state stays consistent.
+    if (!m.sim.lockdep.release(task, m, m.heldBy) || m.heldBy !== task) return;
+    m.heldBy = null;
+    m.acquiredAt = null;
+  },
+};

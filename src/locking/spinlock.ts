@@ -14,7 +14,8 @@
  */
 import { Effect } from "../kernel/effect.js";
 import { guardLive, touch } from "../kernel/heap.js";
-import { makeOp, type Op } from "../kernel/op.js";
+import { makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
+import type { AcquireOptions } from "../kernel/lockdep.js";
 import type { Sim } from "../kernel/sim.js";
 import { current } from "../kernel/task.js";
 import { bhRestore, irqRestore } from "../kernel/context.js";
@@ -34,7 +35,7 @@ export class SpinLock extends LockObject {
 
   /** Mirrors spin_lock(). `subclass` is spin_lock_nested()'s annotation. */
   lock(subclass = 0): Op<void> {
-    return makeOp("spin_lock", this, spinLock, "spin_lock", subclass);
+    return makeStepOp("spin_lock", this, SPIN_LOCK, subclass);
   }
 
   /** Mirrors spin_lock_irqsave(): disable irqs, then lock. Returns the saved state. */
@@ -54,7 +55,7 @@ export class SpinLock extends LockObject {
 
   /** Mirrors spin_unlock(). */
   unlock(): Op<void> {
-    return makeOp("spin_unlock", this, spinUnlock);
+    return makeStepOp("spin_unlock", this, SPIN_UNLOCK);
   }
 
   /** Mirrors spin_unlock_irqrestore(): unlock, then restore the saved irq state. */
@@ -90,6 +91,35 @@ function* spinLock(this: SpinLock, op: string, subclass: number): Generator<Effe
   this.acquiredAt = this.sim.site(op);
   this.sim.lockdep.acquired(task, this, this.acquiredAt);
 }
+
+// spin_lock() and spin_unlock() yield one effect each: step ops
+// (kernel/op.ts), which cost no generator per call; the same halves as
+// spinLock() and spinUnlock().
+const SPIN_LOCK: StepBody<SpinLock, number, void> = {
+  before(l, subclass) {
+    const task = current();
+    task.preemptCount++;
+    l.sim.lockdep.acquire(task, l, "spin_lock", subclass === 0 ? NO_OPTIONS : { subclass });
+    return l.lockEffect;
+  },
+  after(l) {
+    touch(l.sim, l, true, "SpinLock.lock");
+    guardLive(l, "SpinLock.lock");
+    const task = current();
+    l.heldBy = task;
+    l.acquiredAt = l.sim.site("spin_lock");
+    l.sim.lockdep.acquired(task, l, l.acquiredAt);
+  },
+};
+
+const SPIN_UNLOCK: StepBody<SpinLock, undefined, void> = {
+  before: (l) => l.unlockEffect,
+  after(l) {
+    release(l);
+  },
+};
+
+const NO_OPTIONS: AcquireOptions = {};
 
 function* spinLockIrqsave(this: SpinLock): Generator<Effect, IrqFlags, unknown> {
   const task = current();
@@ -131,11 +161,6 @@ function release(lock: SpinLock): boolean {
   lock.acquiredAt = null;
   task.preemptCount--;
   return true;
-}
-
-function* spinUnlock(this: SpinLock): Generator<Effect, void, unknown> {
-  yield this.unlockEffect;
-  release(this);
 }
 
 function* spinUnlockIrqrestore(this: SpinLock, flags: IrqFlags): Generator<Effect, void, unknown> {
