@@ -43,8 +43,13 @@ export interface ExploreResult {
   readonly pruned: number;
   /** Whether DFS explored every schedule (within its bounds). */
   readonly exhausted: boolean;
-  /** Why the run stopped: `failure` (stopAtFirst), `executions`, `time`, or `exhausted`. */
-  readonly stoppedBy: "failure" | "executions" | "time" | "exhausted";
+  /**
+   * Why the run stopped: `failure` (stopAtFirst), `executions`, `time`,
+   * `exhausted` (DFS ran every schedule to its end), or `step-bound` (DFS ran
+   * out of schedules, but some executions reached `maxSteps`, so what lies
+   * beyond them was not explored: raise `maxSteps` for a proof).
+   */
+  readonly stoppedBy: "failure" | "executions" | "time" | "exhausted" | "step-bound";
   /** Wall-clock time of the run, in milliseconds. */
   readonly timeMs: number;
 }
@@ -90,7 +95,8 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     const sim = newSim(execSeed, maxSteps, checks);
     const next = search.next(i, sim);
     if (next === null) {
-      stoppedBy = "exhausted";
+      // DFS ran out of schedules: a proof only if no execution was cut by the step limit.
+      stoppedBy = search.exhausted ? "exhausted" : "step-bound";
       break;
     }
     const outcome = runOne(scenario, sim, next.strategy);

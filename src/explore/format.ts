@@ -45,6 +45,7 @@ const STOPPED_BY: Record<ExploreResult["stoppedBy"], string> = {
   executions: "used its whole budget of executions",
   time: "ran out of time (timeMs)",
   exhausted: "explored every schedule (DFS exhausted)",
+  "step-bound": "DFS ran out of schedules, but some executions reached maxSteps: not a proof (raise maxSteps)",
 };
 
 function stepsText(r: ExploreResult): string {

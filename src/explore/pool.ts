@@ -241,6 +241,8 @@ class ParallelRun {
   /** Where the portfolio's DFS ran out (Infinity: not within the budget); null while not known. */
   private dfsEnd: number | null;
   private dfsDone: boolean;
+  /** The DFS ran out, but some of its executions were cut by the step limit. */
+  private dfsTruncated = false;
   /**
    * The end of explore()'s loop: the budget, or just after the DFS ran out
    * when it made no injected choices (the portfolio then has nothing left).
@@ -345,7 +347,7 @@ class ParallelRun {
       steps: { min: n === 0 ? 0 : this.minSteps, mean: n === 0 ? 0 : this.totalSteps / n, max: this.maxSteps },
       stepBoundHits: this.stepBoundHits,
       pruned: this.pruned,
-      exhausted: this.dfsEnd !== null && this.dfsEnd <= last,
+      exhausted: this.dfsEnd !== null && this.dfsEnd <= last && !this.dfsTruncated,
       stoppedBy,
       timeMs: performance.timeOrigin + performance.now() - this.start,
     };
@@ -470,7 +472,9 @@ class ParallelRun {
     for (const c of dfs.candidates) this.candidates.set(c.index, c);
     this.dfsDone = true;
     this.dfsEnd = dfs.end;
-    if (dfs.end !== null && dfs.end !== Infinity) {
+    this.dfsTruncated = dfs.truncated;
+    // A search cut by the step limit proves nothing: the portfolio goes on to its budget, as explore() does.
+    if (dfs.end !== null && dfs.end !== Infinity && !dfs.truncated) {
       this.runEnd = Math.min(this.budget, dfs.end + 1);
       Atomics.store(this.shared, RUN_END, this.runEnd);
     }

@@ -115,6 +115,8 @@ export interface DfsOutcome {
    * before either (a failure, the deadline, or nothing more needed).
    */
   readonly end: number | null;
+  /** The search ran out, but some execution was cut by the step limit: it proves nothing, and the portfolio goes on. */
+  readonly truncated: boolean;
 }
 
 /** An error crossing from a worker: classes do not survive structured clone, so it is rebuilt by name. */

@@ -130,7 +130,7 @@ function runDfs(scenario: Scenario, t: DfsTask): DfsOutcome {
       break;
     }
   }
-  return { records, candidates, end };
+  return { records, candidates, end, truncated: end !== null && end !== Infinity && !search.exhausted };
 }
 
 function runFailure(scenario: Scenario, t: FailureTask): Failure {

@@ -14,7 +14,7 @@
  * Hot path: `loop()` runs once per step. It allocates nothing itself; the
  * effect objects are allocated by the tasks.
  */
-import { defineEffectKind, Effect, EVERYTHING, NONE, WRITE, WRITE_ALL, WRITE_IF, type Waitable } from "./effect.js";
+import { defineEffectKind, Effect, EVERYTHING, NONE, READ, WRITE, WRITE_ALL, WRITE_IF, type Waitable } from "./effect.js";
 import { Op } from "./op.js";
 import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
@@ -232,7 +232,7 @@ export class Scheduler {
       strategy.executed?.(t, e);
       // A write wakes the parked spinners that read what it writes.
       if (this.parked !== 0) this.wakeReaders(t, e);
-      if (e.kind.progress) {
+      if (e.kind.progress && !readsOnly(t, e)) {
         t.spinSteps = 0;
         t.spinRun = 0;
         if (t.spinReads !== null) t.spinReads.length = 0;
@@ -503,6 +503,19 @@ export class Scheduler {
     });
     return "step-limit";
   }
+}
+
+/**
+ * Whether `e`, run by `t` now, only reads shared state: a read access, a
+ * failed get_unless_zero. Such a step changes nothing another task could
+ * see, so a loop of them is spinning, whatever its kinds say.
+ */
+function readsOnly(t: Task, e: Effect): boolean {
+  const mode = e.mode;
+  if (e.deadline !== Infinity) return false;
+  if (mode === READ) return e.also === null || e.also.every((a) => a.mode === "read");
+  if (mode === WRITE_IF && e.probe !== null && e.waitsFor === null) return !e.probe.canProceed(t);
+  return false;
 }
 
 /** The first cycle in the graph, searching from each node in order; [] if none. */

@@ -131,6 +131,11 @@ export class Sim {
   private stopReport: Report | null = null;
   private taskIds = 0;
   private lastOutcome: RunOutcome = "done";
+
+  /** @internal How the last runAll() ended. */
+  get outcome(): RunOutcome {
+    return this.lastOutcome;
+  }
   /** What teardown() filed; null until it ran. */
   private tornDown: readonly Report[] | null = null;
   // Refcount history: a ring of the last REF_LOG events, any object. Made

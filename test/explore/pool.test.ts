@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError, ArgumentRangeError, explore, type ExploreOptions, type ExploreResult } from "../../src/index.js";
 import { ExplorePool, exploreParallel, type ScenarioModule } from "../../src/explore/pool.js";
-import { abba, abbaFixed, racy } from "./fixtures/scenarios.js";
+import { abba, abbaFixed, racy, busyForever } from "./fixtures/scenarios.js";
 
 const MODULE = new URL("./fixtures/scenarios.ts", import.meta.url).href;
 const target = (name: string): ScenarioModule => ({ module: MODULE, export: name });
@@ -48,6 +48,11 @@ describe("ExplorePool: the result does not depend on the number of workers", () 
     expect(r.stoppedBy).toBe("failure");
     expect(r.failures).toHaveLength(1);
     expect(r.failures[0]?.report.kind).toBe("lock-order-cycle");
+  });
+
+  it("a portfolio whose DFS is cut by the step limit goes on to its budget, as explore() does", async () => {
+    const r = await sameEverywhere("busyForever", busyForever, { executions: 40, maxSteps: 30 });
+    expect(r).toMatchObject({ stoppedBy: "executions", exhausted: false, executions: 40 });
   });
 
   it("AB-BA, lockdep off, random, every failure: the same deadlocks at the same executions", async () => {

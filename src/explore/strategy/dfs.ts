@@ -170,8 +170,13 @@ interface Node {
 /** The search over executions. One per exploration. */
 export class DfsSearch {
   readonly nodes: Node[] = [];
-  /** Every schedule (within the bounds) was run. */
-  exhausted = false;
+  /** The search tree is done: no schedule (within the bounds) is left to start. */
+  done = false;
+  /**
+   * Some execution reached the step limit (or a livelock there): what lies
+   * beyond it was not explored, so the search proves nothing past it.
+   */
+  truncated = false;
   /** Executions cut short because every enabled task was asleep. */
   pruned = 0;
   private current: DfsExecution | null = null;
@@ -187,6 +192,11 @@ export class DfsSearch {
     this.shard = options.shard ?? [0, 1];
   }
 
+  /** Every schedule (within the bounds) was run to its end: the search tree is done and no execution was cut by the step limit. */
+  get exhausted(): boolean {
+    return this.done && !this.truncated;
+  }
+
   /** Whether the reduction runs: not with `reduction: "none"`, nor under a bound. */
   get reducing(): boolean {
     return this.reduction === "dpor" && this.preemptionBound === Infinity && this.delayBound === Infinity;
@@ -200,8 +210,9 @@ export class DfsSearch {
 
   /** The strategy of the next execution, or null when the search is over. */
   next(sim: Sim): Strategy | null {
-    if (this.exhausted) return null;
+    if (this.done) return null;
     const last = this.current;
+    if (last !== null && (last.sim.outcome === "step-limit" || last.sim.outcome === "livelock")) this.truncated = true;
     if (last === null) {
       this.current = new DfsExecution(this, sim, []);
       return this.current;
@@ -227,7 +238,7 @@ export class DfsSearch {
       this.current = new DfsExecution(this, sim, branch.children);
       return this.current;
     }
-    this.exhausted = true;
+    this.done = true;
     this.current = null;
     return null;
   }
@@ -306,7 +317,7 @@ class DfsExecution implements Strategy {
 
   constructor(
     private readonly search: DfsSearch,
-    private readonly sim: Sim,
+    readonly sim: Sim,
     /** The wakeup branches to follow from the first new node on. */
     private pending: Wakeup[],
   ) {}

@@ -201,6 +201,49 @@ describe("dfs: objects are named the same way in every execution", () => {
   });
 });
 
+describe("dfs: never claims a proof it does not have", () => {
+  it("a polling loop of reads is spinning: it is parked, the writer runs, and its bug is found", () => {
+    const poll: Scenario = (sim) => {
+      const flag = sim.share({ v: false });
+      sim.spawn("a", "process", function* () {
+        for (;;) {
+          yield* access(flag, "read");
+          if (flag.v) break;
+          yield* condResched();
+        }
+      });
+      sim.spawn("b", "process", function* () {
+        yield* access(flag, "write");
+        flag.v = true;
+        throw new Error("bug in b");
+      });
+    };
+    const r = explore(poll, { strategy: "dfs", executions: 1000 });
+    expect(r.failures[0]?.report).toMatchObject({ kind: "task-exception", error: "Error: bug in b" });
+  });
+
+  it("an execution cut by the step limit makes the search a non-proof: stoppedBy step-bound, not exhausted", () => {
+    // t makes progress forever (refcount traffic); u's bug is behind it.
+    class Bo extends SimObject {
+      readonly kref = new Kref<Bo>(this);
+    }
+    const busy: Scenario = (sim) => {
+      const bo = new Bo(sim, "Bo", { static: true });
+      sim.spawn("t", "process", function* () {
+        for (;;) {
+          yield* bo.kref.get();
+          yield* bo.kref.put(() => undefined);
+        }
+      });
+    };
+    const r = explore(busy, { strategy: "dfs", executions: 100, maxSteps: 50 });
+    expect(r).toMatchObject({ stoppedBy: "step-bound", exhausted: false, stepBoundHits: 1 });
+    const portfolio = explore(busy, { executions: 12, maxSteps: 50 });
+    // The portfolio does not stop at the DFS's end: it goes on to its budget.
+    expect(portfolio).toMatchObject({ stoppedBy: "executions", exhausted: false, executions: 12 });
+  });
+});
+
 describe("dfs: blocking waits (issue 7, section 0)", () => {
   /**
    * Two tasks each lock a mutex, record their id and unlock it, twice; the
