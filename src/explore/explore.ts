@@ -96,7 +96,7 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     const next = search.next(i, sim);
     if (next === null) {
       // DFS ran out of schedules: a proof only if no execution was cut by the step limit.
-      stoppedBy = search.exhausted ? "exhausted" : "step-bound";
+      stoppedBy = proven(search) ? "exhausted" : "step-bound";
       break;
     }
     const outcome = runOne(scenario, sim, next.strategy);
@@ -131,4 +131,9 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     stoppedBy,
     timeMs: performance.now() - start,
   };
+}
+
+/** Whether the search ran every schedule to its end (read after it ran out, which may change it). */
+function proven(search: { readonly exhausted: boolean }): boolean {
+  return search.exhausted;
 }
