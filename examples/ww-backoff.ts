@@ -16,7 +16,7 @@ class Bo extends SimObject {
 
 // Lock every BO under one context, backing off and retrying as drm_exec does.
 function* lockAll(sim: Sim, cls: WwClass, bos: readonly Bo[]): Generator<Effect, number, unknown> {
-  const ctx = WwAcquireCtx.init(sim, cls);
+  const ctx = yield* WwAcquireCtx.init(sim, cls);
   let backoffs = 0;
   let contended: Bo | null = null;
   for (;;) {

@@ -49,6 +49,14 @@ export const WW_LOCK = defineEffectKind({ name: "ww-lock" });
 export const WW_WAIT = defineEffectKind({ name: "ww-wait" });
 /** ww_mutex_trylock(). */
 export const WW_TRYLOCK = defineEffectKind({ name: "ww-trylock", progress: false });
+/** ww_acquire_init(): takes the class's next stamp. */
+export const WW_ACQUIRE_INIT = defineEffectKind({ name: "ww-acquire-init" });
+
+function* acquireInit(this: Sim, wwClass: WwClass, inject: number): Generator<Effect, WwAcquireCtx, unknown> {
+  yield wwClass.initEffect;
+  touch(this, wwClass, true, "WwAcquireCtx.init");
+  return WwAcquireCtx.make(this, wwClass, inject);
+}
 import type { LockResult } from "./mutex.js";
 
 /** How a class resolves contention between contexts. */
@@ -129,6 +137,7 @@ export class WwClass {
   readonly acquireClass: LockClass;
   /** @internal */ readonly injectBackoffAt: number;
   /** @internal The last stamp handed out; the first context gets 1. */ stamp = 0;
+  /** @internal The step of ww_acquire_init(): it writes the class (its stamp). */ readonly initEffect: Effect;
 
   /**
    * Mirrors DEFINE_WD_CLASS / DEFINE_WW_CLASS. For `"reservation_ww_class"`
@@ -148,6 +157,7 @@ export class WwClass {
     this.injectBackoffAt = checkInjection(options.injectBackoffAt, "options.injectBackoffAt") ?? 0;
     // Every ww step writes the class (see WW_LOCK): it needs a footprint key.
     sim.heap.share(this);
+    this.initEffect = new Effect(WW_ACQUIRE_INIT, null, WRITE, this);
     this.mutexClass = sim.lockdep.lockClass(`${name}_mutex`, "sleep");
     // Kernel: the context's map is a plain lockdep_init_map() with no wait
     // type; initialising a context never sleeps.
@@ -227,14 +237,25 @@ export class WwAcquireCtx implements LockdepMap {
 
   /**
    * Mirrors ww_acquire_init(): a new context of `wwClass` for the current
-   * task, with the class's next stamp. Not a scheduling point: only the
-   * task's own state changes. A second live context of the same class in one
-   * task is a `two-contexts` report.
+   * task, with the class's next stamp; run it with `yield*`:
+   * `const ctx = yield* WwAcquireCtx.init(sim, cls)`. It is a step of its
+   * own, writing the class: which context is older decides who backs off,
+   * so the order of two tasks' inits is one the explorer must try both
+   * ways. A second live context of the same class in one task is a
+   * `two-contexts` report.
+   *
+   * @throws ArgumentError naming `wwClass` (not a WwClass, or of another
+   *   Sim) or `options.injectBackoffAt`.
    */
-  static init(sim: Sim, wwClass: WwClass, options: WwAcquireCtxOptions = {}): WwAcquireCtx {
+  static init(sim: Sim, wwClass: WwClass, options: WwAcquireCtxOptions = {}): Op<WwAcquireCtx> {
     if (!(wwClass instanceof WwClass)) throw new ArgumentError("wwClass", "must be a WwClass");
     if (wwClass.sim !== sim) throw new ArgumentError("wwClass", "belongs to another Sim");
     const inject = checkInjection(options.injectBackoffAt, "options.injectBackoffAt") ?? wwClass.injectBackoffAt;
+    return makeOp("ww_acquire_init", sim, acquireInit, wwClass, inject);
+  }
+
+  /** @internal The body of init(), once its step runs. */
+  static make(sim: Sim, wwClass: WwClass, inject: number): WwAcquireCtx {
     const task = current();
     const ctx = new WwAcquireCtx(sim, wwClass, task, ++wwClass.stamp, inject);
     let other: LockdepMap | null = null;

@@ -43,7 +43,7 @@ function world(sim: Sim): Bo {
   const cls = new WwClass(sim, "reservation_ww_class", { algorithm: "wait-die" });
   const bo = new Bo(sim, cls);
   sim.spawn("alloc", "process", function* () {
-    const ctx = WwAcquireCtx.init(sim, cls);
+    const ctx = yield* WwAcquireCtx.init(sim, cls);
     yield* bo.resv.lock(ctx);
     // A GFP_KERNEL allocation while the BO is locked may enter reclaim.
     fsReclaimAcquire();

@@ -127,7 +127,7 @@ describe("the footprint check", () => {
           yield* rw.downWrite();
           yield* rw.downgrade();
           yield* rw.upRead();
-          const ctx = WwAcquireCtx.init(sim, cls);
+          const ctx = yield* WwAcquireCtx.init(sim, cls);
           const [first, second] = name === "x" ? [a, b] : [b, a];
           let contended: WwMutex | null = null;
           for (;;) {

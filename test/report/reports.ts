@@ -271,7 +271,7 @@ export const programs: Record<SampledKind, () => Report> = {
     const a = new WwMutex(sim, cls, { name: "boA->resv" });
     const b = new WwMutex(sim, cls, { name: "boB->resv" });
     sim.run(function* () {
-      const ctx = WwAcquireCtx.init(sim, cls);
+      const ctx = yield* WwAcquireCtx.init(sim, cls);
       yield* a.lock(ctx);
       if ((yield* b.lock(ctx)) === "backoff") yield* b.lockSlow(ctx); // forgot to unlock a
       yield* b.unlock();
