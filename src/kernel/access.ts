@@ -37,6 +37,9 @@ export function access(obj: object, mode: AccessMode, kind: EffectKind = ACCESS)
   if ((mode as string) !== "read" && (mode as string) !== "write") throw new ArgumentError("mode", 'must be "read" or "write"');
   if (!(kind instanceof EffectKind)) throw new ArgumentError("kind", "must be an EffectKind from defineEffectKind()");
   const task = currentOrNull();
+  if (task !== null && obj instanceof SimObject && obj.sim !== task.sim) {
+    throw new ArgumentError("obj", `${obj.label} belongs to another Sim than the task ${task.label} that accesses it`);
+  }
   if (task !== null && !task.sim.heap.isShared(obj)) {
     throw new ArgumentError(
       "obj",

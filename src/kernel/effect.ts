@@ -21,7 +21,7 @@
  * The value a task receives back from `yield` is `true` when it proceeded
  * normally and `false` when it was woken by its deadline instead.
  */
-import { UsageError } from "../errors.js";
+import { ArgumentError } from "../errors.js";
 import type { SimObject } from "./heap.js";
 import type { Task } from "./task.js";
 
@@ -30,7 +30,7 @@ export type AccessMode = "read" | "write";
 
 /** What a layer says about a kind of effect when it defines it. */
 export interface EffectKindSpec {
-  /** The kind's name, as schedules in reports show it (`lock`, `kref-put`); unique. */
+  /** The kind's name, as schedules in reports show it (`lock`, `kref-put`). */
   readonly name: string;
   /**
    * Whether running a step of this kind is progress (default true). A task
@@ -54,8 +54,6 @@ export interface EffectKindSpec {
    */
   readonly neverCoEnabledWith?: readonly (EffectKind | "self")[];
 }
-
-const KINDS = new Map<string, EffectKind>();
 
 /** A kind of effect: its name, whether it is progress, and what it commutes with. */
 export class EffectKind {
@@ -91,32 +89,52 @@ export class EffectKind {
 
 /**
  * Define a kind of effect. Each layer defines its own kinds, once, at module
- * load (`const LOCK = defineEffectKind({ name: "lock" })`).
+ * load (`const LOCK = defineEffectKind({ name: "lock" })`). A kind is its
+ * object: two kinds may share a name (two scenario files may each define
+ * "list-add"), though schedules then print them alike.
  *
- * @throws UsageError when a kind of that name is already defined, or the
- *   name is not a non-empty string.
+ * @throws ArgumentError naming the field of `spec` that is wrong: `spec`
+ *   not an object; `spec.name` not 1 to 64 printable characters without
+ *   spaces; `spec.progress` not a boolean; `spec.commutesWith` or
+ *   `spec.neverCoEnabledWith` not an array of EffectKinds and "self". Nothing
+ *   is defined or changed then.
  */
 export function defineEffectKind(spec: EffectKindSpec): EffectKind {
-  if ((spec as EffectKindSpec | null) === null || typeof spec !== "object") throw new UsageError("defineEffectKind(spec): spec must be an object");
-  const { name } = spec;
-  if (typeof name !== "string" || name === "") throw new UsageError("defineEffectKind(spec): spec.name must be a non-empty string");
-  if (KINDS.has(name)) throw new UsageError(`defineEffectKind(spec): an effect kind named "${name}" is already defined`);
-  if (spec.progress !== undefined && typeof spec.progress !== "boolean") {
-    throw new UsageError("defineEffectKind(spec): spec.progress must be a boolean");
+  if ((spec as EffectKindSpec | null) === null || typeof spec !== "object") throw new ArgumentError("spec", "must be an object");
+  const { name, progress, commutesWith, neverCoEnabledWith } = spec;
+  if (typeof name !== "string" || !KIND_NAME.test(name)) {
+    throw new ArgumentError("spec.name", "must be 1 to 64 printable characters without spaces, such as \"list-add\"");
   }
-  const kind = new EffectKind(name, spec.progress ?? true);
-  const link = (list: readonly (EffectKind | "self")[] | undefined, field: "commutes" | "exclusive", what: string) => {
-    for (const k of list ?? []) {
-      const other = k === "self" ? kind : k;
-      if (!(other instanceof EffectKind)) throw new UsageError(`defineEffectKind(spec): spec.${what} must list EffectKinds or "self"`);
-      kind[field].add(other);
-      other[field].add(kind);
-    }
-  };
-  link(spec.commutesWith, "commutes", "commutesWith");
-  link(spec.neverCoEnabledWith, "exclusive", "neverCoEnabledWith");
-  KINDS.set(name, kind);
+  if (progress !== undefined && typeof progress !== "boolean") throw new ArgumentError("spec.progress", "must be a boolean");
+  const commutes = kindList(commutesWith, "spec.commutesWith");
+  const exclusive = kindList(neverCoEnabledWith, "spec.neverCoEnabledWith");
+  // Every argument checked: from here on nothing can fail half-way.
+  const kind = new EffectKind(name, progress ?? true);
+  for (const k of commutes) {
+    const other = k === "self" ? kind : k;
+    kind.commutes.add(other);
+    other.commutes.add(kind);
+  }
+  for (const k of exclusive) {
+    const other = k === "self" ? kind : k;
+    kind.exclusive.add(other);
+    other.exclusive.add(kind);
+  }
   return kind;
+}
+
+/** Printable ASCII without spaces, 1 to 64 characters. */
+const KIND_NAME = /^[\x21-\x7e]{1,64}$/;
+
+function kindList(list: unknown, what: string): readonly (EffectKind | "self")[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) throw new ArgumentError(what, 'must be an array of EffectKinds and "self"');
+  const out: (EffectKind | "self")[] = [];
+  for (const k of list as unknown[]) {
+    if (k !== "self" && !(k instanceof EffectKind)) throw new ArgumentError(what, 'must list only EffectKinds (from defineEffectKind) and "self"');
+    out.push(k);
+  }
+  return out;
 }
 
 /** Something a task can block on: a lock, a completion, a fence. */

@@ -54,6 +54,17 @@ describe("access()", () => {
     expect(() => sim.share(42 as unknown as object)).toThrow(/obj/);
   });
 
+  it("refuses an object of another Sim, naming both", () => {
+    const other = new Sim();
+    const foreign = new SimObject(other, "Bo", { name: "theirs", static: true });
+    const sim = new Sim();
+    sim.run(function* () {
+      expect(() => access(foreign, "write")).toThrow(ArgumentError);
+      expect(() => access(foreign, "write")).toThrow(/Bo#1 "theirs" belongs to another Sim than the task main\/1/);
+      yield* access(sim.share({}), "read");
+    });
+  });
+
   it("takes a kind of the driver's own, whose steps may commute", () => {
     const LIST_ADD = defineEffectKind({ name: "test-list-add", commutesWith: ["self"] });
     const adds: Scenario = (sim) => {

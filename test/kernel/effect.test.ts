@@ -3,7 +3,7 @@
  * footprint resolves when it runs.
  */
 import { describe, expect, it } from "vitest";
-import { Completion, defineEffectKind, Kref, Mutex, Sim, SimObject, UsageError } from "../../src/index.js";
+import { ArgumentError, Completion, defineEffectKind, Kref, Mutex, Sim, SimObject } from "../../src/index.js";
 import { EffectKind, type Effect } from "../../src/kernel/effect.js";
 import { dependent, sigOf } from "../../src/explore/strategy/dfs.js";
 import type { Task } from "../../src/kernel/task.js";
@@ -24,12 +24,36 @@ describe("defineEffectKind", () => {
     expect([a.neverCoEnabledWith(b), b.neverCoEnabledWith(a)]).toEqual([true, true]);
   });
 
-  it("refuses a second kind of the same name, and a bad spec", () => {
-    defineEffectKind({ name: "test-dup" });
-    expect(() => defineEffectKind({ name: "test-dup" })).toThrow(/already defined/);
-    expect(() => defineEffectKind({ name: "" })).toThrow(UsageError);
-    expect(() => defineEffectKind({ name: "test-bad", progress: "no" as unknown as boolean })).toThrow(/progress/);
-    expect(() => defineEffectKind({ name: "test-bad2", commutesWith: [42 as unknown as EffectKind] })).toThrow(/commutesWith/);
+  it("lets two kinds share a name: a kind is its object", () => {
+    const a = defineEffectKind({ name: "test-dup", commutesWith: ["self"] });
+    const b = defineEffectKind({ name: "test-dup" });
+    expect(a).not.toBe(b);
+    expect([a.commutesWith(a), b.commutesWith(b), a.commutesWith(b)]).toEqual([true, false, false]);
+  });
+
+  it.each([
+    [null, "spec"],
+    [42, "spec"],
+    [{ name: "" }, "spec.name"],
+    [{ name: "has space" }, "spec.name"],
+    [{ name: "line\nbreak" }, "spec.name"],
+    [{ name: "x".repeat(65) }, "spec.name"],
+    [{ name: 7 }, "spec.name"],
+    [{ name: "ok", progress: "no" }, "spec.progress"],
+    [{ name: "ok", commutesWith: 5 }, "spec.commutesWith"],
+    [{ name: "ok", commutesWith: {} }, "spec.commutesWith"],
+    [{ name: "ok", commutesWith: null }, "spec.commutesWith"],
+    [{ name: "ok", neverCoEnabledWith: ["other"] }, "spec.neverCoEnabledWith"],
+  ])("refuses the spec %j with an ArgumentError naming %s", (spec, argument) => {
+    expect(() => defineEffectKind(spec as never)).toThrow(ArgumentError);
+    expect(() => defineEffectKind(spec as never)).toThrow(expect.objectContaining({ argument }));
+  });
+
+  it("changes nothing when a spec is refused half-way through its lists", () => {
+    const a = defineEffectKind({ name: "test-keep" });
+    expect(() => defineEffectKind({ name: "test-half", commutesWith: [a, 42 as unknown as EffectKind] })).toThrow(ArgumentError);
+    expect(() => defineEffectKind({ name: "test-half", commutesWith: [a], neverCoEnabledWith: ["junk" as "self"] })).toThrow(ArgumentError);
+    expect(a.commutes.size).toBe(0);
   });
 });
 
