@@ -44,6 +44,12 @@ export interface Strategy {
   choose(n: number): number;
   /** Told of every step, chosen or forced, before the task runs it. */
   executed?(task: Task, effect: Effect): void;
+  /**
+   * Told that the running step of `task` also touched `obj`, beyond what its
+   * effect declared: an access the step could not announce (a signal sent
+   * to another task by `kill()`).
+   */
+  touched?(task: Task, obj: object, write: boolean): void;
 }
 
 class RandomStrategy implements Strategy {

@@ -247,6 +247,8 @@ export class Sim {
     const task = new Task(this, ++this.taskIds, name, context, body, start);
     // A task spawned by a running task exists only from that task's current step on.
     if (currentOrNull() !== null) task.spawnedAtStep = this.step;
+    // Its pending signal is state other tasks write (kill()): it needs a footprint key.
+    this.heap.share(task);
     this.tasks.push(task);
     this.scheduler.add(task);
     return task;

@@ -13,6 +13,7 @@
  *   none outside; `pending` is null exactly when the task is done.
  */
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { currentOrNull } from "./current.js";
 import { defineEffectKind, Effect, EVERYTHING, NEVER, NONE } from "./effect.js";
 import { makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
 import type { Sim } from "./sim.js";
@@ -99,6 +100,10 @@ export class Task {
    */
   kill(): void {
     this.signalPending = true;
+    // The signal is state the victim's interruptible waits read: the step
+    // that sends it (if a task sends it) writes it.
+    const sender = currentOrNull();
+    if (sender !== null) this.sim.scheduler.strategy.touched?.(sender, this, true);
   }
 
   get state(): TaskState {

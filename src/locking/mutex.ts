@@ -97,7 +97,8 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
   const task = current();
   const slept = !checkMightSleep(task, "mutex_lock_interruptible");
   this.sim.lockdep.acquire(task, this, "mutex_lock_interruptible", { sleepReported: slept });
-  yield new Effect(LOCK, this, WRITE_IF, this, this.interruptible);
+  // The wait also reads the task's own pending signal (kill()).
+  yield new Effect(LOCK, this, WRITE_IF, this, this.interruptible, Infinity, this, [{ object: task, mode: "read" }]);
   touch(this.sim, this, true, "Mutex.lockInterruptible");
   guardLive(this, "Mutex.lockInterruptible");
   if (this.heldBy !== null) {

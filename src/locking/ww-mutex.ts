@@ -517,7 +517,7 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
   if (ctx === null) {
     // Kernel: ww_mutex_lock(lock, NULL) is a plain mutex_lock().
     sim.lockdep.acquire(task, this, op, { sleepReported: slept });
-    yield new Effect(LOCK_KIND, this, WRITE_IF, this, interruptible ? this.interruptible : this, Infinity, this, this.classAccess);
+    yield new Effect(LOCK_KIND, this, WRITE_IF, this, interruptible ? this.interruptible : this, Infinity, this, interruptible ? [...this.classAccess, { object: task, mode: "read" }] : this.classAccess);
     touch(this.sim, this, true, "WwMutex.lock");
     guardLive(this, "WwMutex.lock");
     if (this.heldBy !== null) {
@@ -593,7 +593,7 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
       sim.note("backoff");
       return "backoff";
     }
-    yield new Effect(WW_WAIT, this, WRITE, this, wait, Infinity, null, this.classAccess);
+    yield new Effect(WW_WAIT, this, WRITE, this, wait, Infinity, null, interruptible ? [...this.classAccess, { object: task, mode: "read" }] : this.classAccess);
     touch(this.sim, this, true, "WwMutex.lock");
     guardLive(this, "WwMutex.lock");
   }

@@ -73,6 +73,12 @@ export class Sig {
     readonly more: readonly Touch[] | null,
     /** The step counts as touching everything. */
     readonly everything: boolean,
+    /**
+     * An interruptible wait whose task had a signal pending: it could have
+     * ended (interrupted) while the lock was held, so the never-co-enabled
+     * rules of its kind do not hold for it.
+     */
+    readonly signalled = false,
   ) {}
 
   /** Whether the step touches nothing at all. */
@@ -89,17 +95,20 @@ function touchOf(sim: Sim, obj: object, write: boolean, whole: boolean): Touch {
 
 /**
  * The footprint of `e` if `task` ran it now: a WRITE_IF step writes only if
- * its probe can proceed; a step with a deadline touches everything (time is
- * shared by every task).
+ * its probe can proceed (or, with `proceeding`, as if it did: a blocked wait
+ * that got what it waits for); a step with a deadline touches everything
+ * (time is shared by every task).
  */
-export function sigOf(sim: Sim, task: Task, e: Effect): Sig {
+export function sigOf(sim: Sim, task: Task, e: Effect, proceeding = false): Sig {
   let mode = e.mode;
   if (e.deadline !== Infinity || mode === EVERYTHING) return new Sig(e.kind, null, null, true);
-  if (mode === WRITE_IF) mode = e.probe === null || e.probe.canProceed(task) ? WRITE : READ;
+  if (mode === WRITE_IF) mode = proceeding || e.probe === null || e.probe.canProceed(task) ? WRITE : READ;
   const main = mode === NONE || e.object === null ? null : touchOf(sim, e.object, mode !== READ, mode === WRITE_ALL);
   const also = e.also;
   const more = also === null ? null : also.map((a) => touchOf(sim, a.object, a.mode === "write", false));
-  return new Sig(e.kind, main, more, false);
+  // An interruptible wait reads its own task's pending signal (see Task.kill()).
+  const signalled = also?.some((a) => (a.object as { signalPending?: unknown }).signalPending === true) ?? false;
+  return new Sig(e.kind, main, more, false, signalled);
 }
 
 function conflict(a: Touch, b: Touch): boolean {
@@ -130,7 +139,7 @@ export function dependent(a: Sig, b: Sig): boolean {
 function neverCoEnabled(earlier: Sig, later: Sig): boolean {
   const a = earlier.main;
   const b = later.main;
-  return a !== null && b !== null && a.key === b.key && a.write && b.write && earlier.kind.neverCoEnabledWith(later.kind);
+  return a !== null && b !== null && a.key === b.key && a.write && b.write && !later.signalled && earlier.kind.neverCoEnabledWith(later.kind);
 }
 
 /** A branch of a wakeup tree: a step to take, and what to follow it with. */
@@ -473,6 +482,17 @@ class DfsExecution implements Strategy {
     }
   }
 
+  /** The running step of `task` touched `obj` beyond its effect: add it to the step's footprint. */
+  touched(task: Task, obj: object, write: boolean): void {
+    const at = this.lastStep.get(task.id);
+    if (at === undefined) return;
+    const s = this.steps[at] as Step;
+    const extra = touchOf(this.sim, obj, write, false);
+    const sig = new Sig(s.sig.kind, s.sig.main, s.sig.more === null ? [extra] : [...s.sig.more, extra], s.sig.everything, s.sig.signalled);
+    this.steps[at] = { ...s, sig };
+    if (this.sleep.size > 0) for (const [t, q] of this.sleep) if (dependent(q, sig)) this.sleep.delete(t);
+  }
+
   /** A forced step while following a wakeup branch: if the branch starts with it, go past it. */
   private followForced(task: number): void {
     const b = this.pending.find((w) => w.task === task);
@@ -484,9 +504,15 @@ class DfsExecution implements Strategy {
    * wakeup tree of the state before its first step.
    */
   reverseRaces(): void {
-    const steps = this.steps;
+    const real = this.steps.length;
+    if (real === 0) return;
+    // A task still blocked when the run ended (a deadlock, a lock never
+    // released, a completion never made) never ran its waiting step, yet
+    // that step races with what blocked it: the acquisition it would have
+    // beaten had it come first. Each such step joins the analysis as if it
+    // ran last, taking what it waits for.
+    const steps: Step[] = this.sim.outcome === "deadlock" ? [...this.steps, ...this.blockedSteps()] : this.steps;
     const n = steps.length;
-    if (n === 0) return;
     let width = 0;
     for (const s of steps) width = Math.max(width, s.task + 1);
     // Vector clocks, flat: clock(j)[t] = 1 + the index of t's latest step that happens before j (or is j).
@@ -531,19 +557,35 @@ class DfsExecution implements Strategy {
       if (s.sig.everything) everything.push(j);
       else for (const t of touches(s.sig)) addTo(byKey, t.alloc, j);
     }
-    for (const [i, j] of races) this.reverse(i, j, clocks, width);
+    for (const [i, j] of races) this.reverse(steps, real, i, j, clocks, width);
   }
 
-  /** Insert v = notdep(e_i, E).e_j into the wakeup tree of the state before e_i. */
-  private reverse(i: number, j: number, clocks: Int32Array, width: number): void {
-    const steps = this.steps;
+  /** The waiting step of every task blocked at the end, as a step that takes what it waits for. */
+  private blockedSteps(): Step[] {
+    const out: Step[] = [];
+    for (const t of this.sim.tasks) {
+      const e = t.pending;
+      if (e?.waitsFor == null) continue;
+      const before = this.lastStep.get(t.id) ?? -1;
+      const parent = before === -1 && t.spawnedAtStep > 0 ? t.spawnedAtStep - 1 : -1;
+      out.push({ task: t.id, sig: sigOf(this.sim, t, e, true), node: -1, before, parent });
+    }
+    return out;
+  }
+
+  /**
+   * Insert v = notdep(e_i, E).e_j into the wakeup tree of the state before
+   * e_i. Steps from `real` on never ran (blocked at the end): only e_j may
+   * be one of them.
+   */
+  private reverse(steps: readonly Step[], real: number, i: number, j: number, clocks: Int32Array, width: number): void {
     const si = steps[i] as Step;
     if (si.node < 0) return; // only one task could run there: the reversal cannot start there
     const node = this.search.nodes[si.node];
     if (node === undefined || node.outcome) return;
     if (this.search.shard[1] > 1 && si.node === 0) return; // a sharded root has every branch already
     const v: { task: number; sig: Sig }[] = [];
-    for (let k = i + 1; k < steps.length; k++) {
+    for (let k = i + 1; k < real; k++) {
       const sk = steps[k] as Step;
       if (k !== j && (clocks[k * width + si.task] as number) < i + 1) v.push({ task: sk.task, sig: sk.sig });
     }

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { access, Completion, condResched, defineOp, explore, Kref, Mutex, Sim, SimObject, type Scenario } from "../../../src/index.js";
+import { access, Completion, condResched, defineOp, explore, kfree, Kref, Mutex, Sim, SimObject, type Scenario } from "../../../src/index.js";
 import { Effect, WRITE, type Access } from "../../../src/kernel/effect.js";
 import { ACCESS } from "../../../src/kernel/access.js";
 import { dependent, DfsSearch, sigOf, type Sig } from "../../../src/explore/strategy/dfs.js";
@@ -241,6 +241,89 @@ describe("dfs: never claims a proof it does not have", () => {
     const portfolio = explore(busy, { executions: 12, maxSteps: 50 });
     // The portfolio does not stop at the DFS's end: it goes on to its budget.
     expect(portfolio).toMatchObject({ stoppedBy: "executions", exhausted: false, executions: 12 });
+  });
+});
+
+describe("dfs: tasks still blocked at the end, and signals (a second review's findings)", () => {
+  /** The outcomes each reduction reaches, recorded by `record` at the end of every execution. */
+  function both(build: (sim: Sim, record: (outcome: string) => void) => void): { dpor: string[]; none: string[] } {
+    const run = (reduction: "dpor" | "none") => {
+      const seen = new Set<string>();
+      const r = explore((sim) => { build(sim, (o) => seen.add(o)); }, { strategy: { name: "dfs", reduction }, executions: 10_000, stopAtFirst: false, shrink: false });
+      expect(r.exhausted).toBe(true);
+      for (const f of r.failures) seen.add(f.fingerprint);
+      return [...seen].sort();
+    };
+    return { dpor: run("dpor"), none: run("none") };
+  }
+
+  it("a lock never released: the order where the other task takes it first is run too", () => {
+    class Obj extends SimObject {
+      readonly kref = new Kref<Obj>(this);
+    }
+    const r = both((sim) => {
+      const m = new Mutex(sim, "m", { static: true });
+      const o = new Obj(sim, "Obj", { name: "o" });
+      sim.spawn("t0", "process", () => m.lock()); // never unlocks
+      sim.spawn("t1", "process", function* () {
+        yield* m.lock();
+        yield* m.unlock();
+        yield* o.kref.put(() => kfree(o));
+        yield* o.kref.put(() => kfree(o)); // BUG: one put too many
+      });
+    });
+    expect(r.dpor).toEqual(r.none);
+    expect(r.dpor.some((f) => f.startsWith("refcount-underflow"))).toBe(true);
+  });
+
+  it("one complete() and two waiters: either waiter may be the one left waiting", () => {
+    const r = both((sim, record) => {
+      const c = new Completion(sim, { name: "c", static: true });
+      const got: string[] = [];
+      sim.spawn("completer", "process", () => c.complete());
+      for (const name of ["w1", "w2"]) {
+        sim.spawn(name, "process", function* () {
+          yield* c.waitForCompletion();
+          got.push(name);
+          record(got.join(","));
+        });
+      }
+    });
+    expect(r.dpor).toEqual(r.none);
+    expect(r.dpor.filter((o) => o === "w1" || o === "w2")).toEqual(["w1", "w2"]);
+  });
+
+  it.each(["setup", "a task"])("a signal sent by %s ends an interruptible wait in the orders the unreduced search finds", (sender) => {
+    const r = both((sim, record) => {
+      const m = new Mutex(sim, "m", { static: true });
+      const out: string[] = [];
+      let done = 0;
+      const tasks = sender === "setup" ? 2 : 3;
+      const fin = () => {
+        if (++done === tasks) record(out.join(","));
+      };
+      sim.spawn("t1", "process", function* () {
+        yield* m.lock();
+        yield* m.unlock();
+        fin();
+      });
+      const t2 = sim.spawn("t2", "process", function* () {
+        const got = yield* m.lockInterruptible();
+        out.push(got);
+        if (got === "locked") yield* m.unlock();
+        fin();
+      });
+      if (sender === "setup") t2.kill();
+      else {
+        sim.spawn("t3", "process", function* () {
+          t2.kill();
+          fin();
+          yield* condResched();
+        });
+      }
+    });
+    expect(r.dpor).toEqual(r.none);
+    expect(r.dpor).toContain("interrupted");
   });
 });
 
