@@ -21,9 +21,22 @@ export function scenarioName(scenario: Scenario, name: string | null | undefined
 /** What "fails the same way" means: built from the report's fields, kind by kind (see report/fingerprint.ts). */
 export { fingerprint };
 
-/** @internal A Sim for one execution: reports collected, its own lockdep boot. */
-export function newSim(seed: number, maxSteps: number, checks: Partial<Checks> | null | undefined, captureStacks = false): Sim {
-  return new Sim({ seed, onReport: "collect", maxSteps, lockdep: new Lockdep(), captureStacks, ...(checks == null ? {} : { checks }) });
+/**
+ * @internal A Sim for one execution: reports collected, a fresh lockdep
+ * boot. With `lockdep`, that boot is `lockdep` rebooted (Lockdep.reboot()):
+ * a run of executions one after another reuses one instance instead of
+ * priming a new boot for each (most of an execution's set-up). The caller
+ * must be done with the previous Sim on it.
+ */
+export function newSim(
+  seed: number,
+  maxSteps: number,
+  checks: Partial<Checks> | null | undefined,
+  captureStacks = false,
+  lockdep: Lockdep | null = null,
+): Sim {
+  if (lockdep !== null) lockdep.reboot();
+  return new Sim({ seed, onReport: "collect", maxSteps, lockdep: lockdep ?? new Lockdep(), captureStacks, ...(checks == null ? {} : { checks }) });
 }
 
 /** @internal What one execution left: the reports that count as failures, and what its token needs. */
@@ -38,6 +51,42 @@ export interface Outcome {
   readonly trace: string;
 }
 
+/**
+ * An execution's Outcome. A class, not an object literal with getters: each
+ * evaluation of a literal with accessors gives the object a map of its own
+ * (its descriptors hold that object's closures), and the transition tree of
+ * old-space maps then keeps every execution's Sim alive through scavenges
+ * until a full collection; measured: most of the young generation survived
+ * each scavenge and was promoted.
+ */
+class ExecutionOutcome implements Outcome {
+  private fpMemo: string | null | undefined = undefined;
+
+  constructor(
+    private readonly sim: Sim,
+    readonly reports: Report[],
+    readonly stepBound: boolean,
+  ) {}
+
+  // Formatting a report costs: only executions that need it pay.
+  get fp(): string | null {
+    if (this.fpMemo === undefined) this.fpMemo = this.reports[0] === undefined ? null : fingerprint(this.reports[0]);
+    return this.fpMemo;
+  }
+
+  // Only failures use the token: made when first read.
+  get simToken(): string {
+    return this.sim.replayToken;
+  }
+
+  get trace(): string {
+    return this.sim.traceHash;
+  }
+}
+
+/** No reports: shared by the executions that filed none (nothing appends to an Outcome's reports). */
+const NO_REPORTS = Object.freeze([]) as unknown as Report[];
+
 /** @internal Run the scenario in `sim` under `strategy`. */
 export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): Outcome {
   sim.setStrategy(strategy);
@@ -47,24 +96,8 @@ export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): Outcom
   // A run cut short by the reduction (the only way an explored run stops)
   // repeats an explored schedule: what it found is found there, with a
   // token that replays to the end.
-  const reports = outcome === "stopped" ? [] : sim.reports.filter((r) => r.kind !== "step-limit");
-  let fp: string | null | undefined;
-  return {
-    reports,
-    // Formatting a report costs: only executions that need it pay.
-    get fp() {
-      if (fp === undefined) fp = reports[0] === undefined ? null : fingerprint(reports[0]);
-      return fp;
-    },
-    stepBound: outcome === "step-limit",
-    // Only failures use the token: made when first read.
-    get simToken() {
-      return sim.replayToken;
-    },
-    get trace() {
-      return sim.traceHash;
-    },
-  };
+  const reports = outcome === "stopped" || sim.reports.length === 0 ? NO_REPORTS : sim.reports.filter((r) => r.kind !== "step-limit");
+  return new ExecutionOutcome(sim, reports, outcome === "step-limit");
 }
 
 /**

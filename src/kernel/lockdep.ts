@@ -188,6 +188,46 @@ export class Lockdep {
     this.prime(resv, fsReclaim.lockClass);
     this.prime(fsReclaim.lockClass, mmuNotifier.lockClass);
     this.prime(mmuNotifier.lockClass, dmaFence.lockClass);
+    this.bootClasses = this.classIds;
+  }
+
+  /** How many classes the boot made (ids 1..bootClasses); see reboot(). */
+  private readonly bootClasses: number;
+  /** The boot-time edges, in priming order, for reboot(). */
+  private readonly bootEdges: [LockClass, LockClass, DependencyRef][] = [];
+
+  /**
+   * @internal Forget everything learned since the boot: the state becomes
+   * that of a `new Lockdep()` (same classes with the same ids, same primed
+   * edges, no chains, no usage), without allocating a new boot. The
+   * explorer gives each execution a fresh boot this way, one after another;
+   * nothing may use a Sim of an earlier execution on this instance after.
+   */
+  reboot(): void {
+    const boot = this.bootClasses;
+    if (this.classIds !== boot) {
+      for (const [key, c] of this.byKey) if (c.id > boot) this.byKey.delete(key);
+      this.classIds = boot;
+    }
+    let edges = 0;
+    for (const c of this.byKey.values()) {
+      c.usage = 0;
+      c.usageSites.length = 0;
+      edges += c.out.size;
+    }
+    // Edges are only ever added: the boot's count means the boot's edges.
+    if (edges !== this.bootEdges.length) {
+      for (const c of this.byKey.values()) {
+        c.out.clear();
+        c.in.clear();
+      }
+      for (const [from, to, edge] of this.bootEdges) {
+        from.out.set(to, edge);
+        to.in.add(from);
+      }
+    }
+    if (this.chains.size !== 0) this.chains.clear();
+    this.irqSafeClasses = 0;
   }
 
   /**
@@ -222,6 +262,7 @@ export class Lockdep {
     const edge: DependencyRef = { from: from.name, to: to.name, fromSite: BOOT, toSite: BOOT };
     from.out.set(to, edge);
     to.in.add(from);
+    this.bootEdges.push([from, to, edge]);
   }
 
   private subclassOf(cls: LockClass, subclass: number): LockClass {

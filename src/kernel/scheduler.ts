@@ -365,6 +365,15 @@ export class Scheduler {
 
   private finish(t: Task): void {
     t.pending = null;
+    // Let go of what a finished task no longer needs: its generator (the
+    // biggest part of a task) and its op ring. A task body made per
+    // explored execution keeps its own closure alive until a full
+    // collection (V8 gives each generator closure an initial map in old
+    // space that points back at it), and through the closure's variables
+    // the Sim and its tasks: what a task drops here is not promoted with it.
+    t.gen = FINISHED;
+    t.opRing = null;
+    t.heldFree.length = 0;
     this.live.splice(this.live.indexOf(t), 1);
     const victim = t.interrupts;
     if (victim !== null) {
@@ -504,6 +513,11 @@ export class Scheduler {
     return "step-limit";
   }
 }
+
+/** A finished task's iterator: never advanced (the scheduler runs only tasks with a pending effect). */
+const FINISHED: Iterator<Effect, unknown, unknown> = {
+  next: () => ({ value: undefined, done: true }),
+};
 
 /**
  * Whether `e`, run by `t` now, only reads shared state: a read access, a

@@ -40,6 +40,27 @@ export const LOCK = defineEffectKind({ name: "lock", neverCoEnabledWith: [UNLOCK
 /** A trylock: takes the lock (a write) if free, else only reads it. Not progress, so a trylock loop counts as spinning. */
 export const TRYLOCK = defineEffectKind({ name: "trylock", progress: false });
 
+/**
+ * The waitable an unlock probes: whether the unlocking task holds the lock.
+ * A class rather than a literal of two closures and a label string: a lock
+ * is made per explored execution, and this keeps it to one small object.
+ */
+class HoldsIt implements Waitable {
+  constructor(private readonly lock: LockObject) {}
+
+  get label(): string {
+    return this.lock.label;
+  }
+
+  canProceed(t: Task): boolean {
+    return this.lock.heldBy === t;
+  }
+
+  wakers(): null {
+    return null;
+  }
+}
+
 export abstract class LockObject extends SimObject implements Waitable, LockdepMap {
   /** @internal The task holding it exclusively (the kernel's `owner` field). */ heldBy: Task | null = null;
   /** @internal Where `heldBy` acquired it. */ acquiredAt: Site | null = null;
@@ -63,7 +84,7 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
     this.trylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this);
     // An unlock changes the lock only when its task holds it; a bad unlock
     // (reported, refused) only reads it, and can be enabled at any time.
-    this.holdsIt = { label: this.label, canProceed: (t: Task) => this.heldBy === t, wakers: () => null };
+    this.holdsIt = new HoldsIt(this);
     this.unlockEffect = new Effect(UNLOCK, this, WRITE_IF, this, null, Infinity, this.holdsIt);
   }
 
