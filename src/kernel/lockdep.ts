@@ -103,8 +103,11 @@ export interface AcquireOptions {
 
 const BOOT: Witness = { task: "swapper/0", step: 0, op: "boot-time lockdep priming", replay: "boot" };
 
+// Signed 32-bit, not `>>> 0`: a key of 2^31 or more is no small integer, and
+// boxing it cost an allocation per lock taken (the Set holds the same keys,
+// one to one, either way).
 function mix(h: number, v: number): number {
-  return Math.imul(h ^ v, 0x01000193) >>> 0;
+  return Math.imul(h ^ v, 0x01000193);
 }
 
 /**
@@ -643,18 +646,28 @@ export class Lockdep {
    * The lock op's wait is over and the task now has `map`: the held entry's
    * site becomes this step, so held-lock lists agree with the schedule.
    * (acquire() ran when the task asked for the lock, before waiting.)
+   * `site` is the lock's own record of it; without one, the entry records
+   * the current task, step and `op`, and heldSite() makes the Site if a
+   * report asks (most acquisitions are never reported).
    */
-  acquired(task: Task, map: LockdepMap, site: Site): void {
+  acquired(task: Task, map: LockdepMap, site: Site | null, op: string): void {
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
       const h = held[i] as HeldLock;
       if (h.map === map) {
-        h.site = site;
+        if (site === null) {
+          h.site = null;
+          h.askedBy = currentOrNull();
+          h.askedStep = task.sim.step;
+          h.askedOp = op;
+        } else {
+          h.site = site;
+        }
         return;
       }
       const x = h.extra?.find((e) => e.map === map);
       if (x !== undefined) {
-        x.site = site;
+        x.site = site ?? task.sim.site(op);
         return;
       }
     }

@@ -26,6 +26,27 @@ const TRYLOCK: AcquireOptions = { trylock: true };
 /** How a sleeping lock attempt ended (the kernel's 0 or -EINTR). */
 export type LockResult = "locked" | "interrupted";
 
+/**
+ * The waitable of a mutex's interruptible waits: the mutex is free, or a
+ * signal is pending. A class rather than a literal of two closures and a
+ * label string, as a mutex may be made per explored execution.
+ */
+class Interruptible implements Waitable {
+  constructor(private readonly m: Mutex) {}
+
+  get label(): string {
+    return this.m.label;
+  }
+
+  canProceed(t: Task): boolean {
+    return this.m.heldBy === null || t.signalPending;
+  }
+
+  wakers(): readonly Task[] {
+    return this.m.wakers();
+  }
+}
+
 export class Mutex extends LockObject {
   /** @internal The waitable of interruptible waits: a pending signal also wakes them. */
   readonly interruptible: Waitable;
@@ -33,11 +54,7 @@ export class Mutex extends LockObject {
   /** `new Mutex(sim, "vm->update_lock", { embeddedIn: vm })`. */
   constructor(sim: Sim, className: string, options: LockOptions = {}) {
     super(sim, "Mutex", className, "sleep", options);
-    this.interruptible = {
-      label: this.label,
-      canProceed: (t: Task) => this.heldBy === null || t.signalPending,
-      wakers: () => this.wakers(),
-    };
+    this.interruptible = new Interruptible(this);
   }
 
   /** Mirrors mutex_lock() (mutex_lock_nested() with a subclass). */
@@ -88,8 +105,7 @@ const MUTEX_LOCK: StepBody<Mutex, number, void> = {
     guardLive(m, "Mutex.lock");
     const task = current();
     m.heldBy = task;
-    m.acquiredAt = m.sim.site("mutex_lock");
-    m.sim.lockdep.acquired(task, m, m.acquiredAt);
+    m.tookNow(task, "mutex_lock");
   },
 };
 
@@ -107,8 +123,7 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
     return "interrupted";
   }
   this.heldBy = task;
-  this.acquiredAt = this.sim.site("mutex_lock_interruptible");
-  this.sim.lockdep.acquired(task, this, this.acquiredAt);
+  this.tookNow(task, "mutex_lock_interruptible");
   return "locked";
 }
 

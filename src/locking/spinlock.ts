@@ -88,8 +88,7 @@ function* spinLock(this: SpinLock, op: string, subclass: number): Generator<Effe
   touch(this.sim, this, true, "SpinLock.lock");
   guardLive(this, "SpinLock.lock");
   this.heldBy = task;
-  this.acquiredAt = this.sim.site(op);
-  this.sim.lockdep.acquired(task, this, this.acquiredAt);
+  this.tookNow(task, op);
 }
 
 // spin_lock() and spin_unlock() yield one effect each: step ops
@@ -107,8 +106,7 @@ const SPIN_LOCK: StepBody<SpinLock, number, void> = {
     guardLive(l, "SpinLock.lock");
     const task = current();
     l.heldBy = task;
-    l.acquiredAt = l.sim.site("spin_lock");
-    l.sim.lockdep.acquired(task, l, l.acquiredAt);
+    l.tookNow(task, "spin_lock");
   },
 };
 

@@ -470,8 +470,7 @@ function checkLockUse(ctx: WwAcquireCtx, m: WwMutex, op: string, slow: boolean):
 /** Mirrors ww_mutex_lock_acquired(), plus wound-wait's __ww_mutex_check_waiters() on taking it. */
 function take(m: WwMutex, task: Task, ctx: WwAcquireCtx | null, op: string): void {
   m.heldBy = task;
-  m.acquiredAt = m.sim.site(op);
-  m.sim.lockdep.acquired(task, m, m.acquiredAt);
+  m.tookNow(task, op);
   if (ctx === null) return;
   m.heldCtx = ctx;
   ctx.nAcquired++;
