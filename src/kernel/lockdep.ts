@@ -23,6 +23,7 @@ import type { DependencyRef, HeldRef, Witness } from "../report/report.js";
 import { siteRef, type Site } from "./heap.js";
 import { currentOrNull } from "./current.js";
 import type { Sim } from "./sim.js";
+import type { HeldStack } from "./held-stack.js";
 import type { Task } from "./task.js";
 
 /** How a lock waits: spinning (atomic context), sleeping, or not at all (lockdep maps that are not locks). */
@@ -304,7 +305,8 @@ export class Lockdep {
           held: heldRefs(task),
         }));
       }
-      for (const h of held) {
+      for (let hi = 0; hi < held.length; hi++) {
+        const h = held.at(hi);
         if (h.cls === cls && h.nest === nest) {
           (h.extra ??= []).push({ map, site: sim.site(op) });
           return;
@@ -312,7 +314,7 @@ export class Lockdep {
       }
     }
 
-    let top: HeldLock | undefined = held[held.length - 1];
+    let top: HeldLock | undefined = held.top();
     if (top !== undefined && top.irqCtx !== irqCtx) top = undefined;
     const chainKey = mix(top === undefined ? (CHAIN_SEEDS[irqCtx] as number) : top.chainKey, (cls.id << 1) | (read ? 1 : 0));
     // A recycled entry when the task has one: lock-heavy runs then allocate
@@ -361,7 +363,7 @@ export class Lockdep {
     if (entry.trylock) return ok;
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
-      const h = held[i] as HeldLock;
+      const h = held.at(i);
       if (h.irqCtx !== entry.irqCtx) break;
       if (h.cls === cls) {
         this.fileOnce(task.sim, `recursive:${cls.id}`, () => ({
@@ -378,7 +380,7 @@ export class Lockdep {
     // Edges from the held locks down to and including the first one not
     // taken by trylock: older locks reach the new one through it.
     for (let i = held.length - 1; i >= 0; i--) {
-      const h = held[i] as HeldLock;
+      const h = held.at(i);
       if (h.irqCtx !== entry.irqCtx) break;
       ok = this.addEdge(task, h, entry) && ok;
       if (!h.trylock) break;
@@ -456,7 +458,8 @@ export class Lockdep {
     if (entry.cls.waitType !== "sleep" || sleepReported || entry.trylock) return true;
     let forbiddenBy: string | null = task.inInterrupt ? task.context : null;
     if (forbiddenBy === null) {
-      for (const h of task.held) {
+      for (let hi = 0; hi < task.held.length; hi++) {
+        const h = task.held.at(hi);
         if (h.cls.waitType === "spin") {
           forbiddenBy = h.map.label;
           break;
@@ -510,7 +513,8 @@ export class Lockdep {
    */
   irqsEnabled(task: Task): void {
     if (!task.sim.checks.lockdep || task.irqsOff !== 0) return;
-    for (const h of task.held) {
+    for (let hi = 0; hi < task.held.length; hi++) {
+      const h = task.held.at(hi);
       this.mark(task, h.cls, ENABLED_HARDIRQ, h);
       if (task.bhOff === 0) this.mark(task, h.cls, ENABLED_SOFTIRQ, h);
     }
@@ -604,20 +608,19 @@ export class Lockdep {
   release(task: Task, map: LockdepMap, holder: Task | null): boolean {
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
-      const h = held[i] as HeldLock;
+      const h = held.at(i);
       if (h.map === map) {
         const extra = h.extra;
         if (extra !== null && extra.length > 0) {
           // The entry stands for several instances: keep it under another one.
           const next = extra.pop() as { map: LockdepMap; site: Site };
-          held[i] = { ...h, map: next.map, site: next.site };
+          held.set(i, { ...h, map: next.map, site: next.site });
           return true;
         }
         // Shift the ones above down instead of splice(), which allocates
         // the array of removed elements on every unlock.
         const last = held.length - 1;
-        for (let k = i; k < last; k++) held[k] = held[k + 1] as HeldLock;
-        held.pop();
+        held.removeAt(i);
         task.heldFree.push(h);
         if (i < last) this.rechain(held, i);
         return true;
@@ -653,7 +656,7 @@ export class Lockdep {
   acquired(task: Task, map: LockdepMap, site: Site | null, op: string): void {
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
-      const h = held[i] as HeldLock;
+      const h = held.at(i);
       if (h.map === map) {
         if (site === null) {
           h.site = null;
@@ -677,19 +680,19 @@ export class Lockdep {
   downgrade(task: Task, map: LockdepMap): void {
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
-      const h = held[i] as HeldLock;
+      const h = held.at(i);
       if (h.map !== map) continue;
-      held[i] = { ...h, read: true };
+      held.set(i, { ...h, read: true });
       this.rechain(held, i);
       return;
     }
   }
 
   /** Recompute the chain keys from `from` up, after the stack changed below them. */
-  private rechain(held: HeldLock[], from: number): void {
+  private rechain(held: HeldStack, from: number): void {
     for (let i = from; i < held.length; i++) {
-      const h = held[i] as HeldLock;
-      const below = held[i - 1];
+      const h = held.at(i);
+      const below = i === 0 ? undefined : held.at(i - 1);
       const base = below?.irqCtx !== h.irqCtx ? (CHAIN_SEEDS[h.irqCtx] as number) : below.chainKey;
       h.chainKey = mix(base, (h.cls.id << 1) | (h.read ? 1 : 0));
     }
@@ -697,7 +700,8 @@ export class Lockdep {
 
   /** Whether `task` holds this exact instance. */
   holds(task: Task, map: LockdepMap): boolean {
-    for (const h of task.held) {
+    for (let hi = 0; hi < task.held.length; hi++) {
+      const h = task.held.at(hi);
       if (h.map === map || h.extra?.some((x) => x.map === map) === true) return true;
     }
     return false;

@@ -373,7 +373,7 @@ export class Scheduler {
     // the Sim and its tasks: what a task drops here is not promoted with it.
     t.gen = FINISHED;
     t.opRing = null;
-    t.heldFree.length = 0;
+    t.heldFree.clear();
     this.live.splice(this.live.indexOf(t), 1);
     const victim = t.interrupts;
     if (victim !== null) {
@@ -382,7 +382,7 @@ export class Scheduler {
     }
     const lockdep = this.sim.lockdep;
     // The fs_reclaim a reclaim task runs in is not a lock it forgot.
-    if (t.context === "reclaim" && t.held[0]?.map === lockdep.maps.fsReclaim) lockdep.release(t, lockdep.maps.fsReclaim, null);
+    if (t.context === "reclaim" && t.held.length > 0 && t.held.at(0).map === lockdep.maps.fsReclaim) lockdep.release(t, lockdep.maps.fsReclaim, null);
     lockdep.taskExit(t);
   }
 

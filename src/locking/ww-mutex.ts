@@ -259,7 +259,8 @@ export class WwAcquireCtx implements LockdepMap {
     const task = current();
     const ctx = new WwAcquireCtx(sim, wwClass, task, ++wwClass.stamp, inject);
     let other: LockdepMap | null = null;
-    for (const h of task.held) {
+    for (let hi = 0; hi < task.held.length; hi++) {
+      const h = task.held.at(hi);
       if (h.cls === wwClass.acquireClass) other = h.map;
     }
     if (other === null) {
