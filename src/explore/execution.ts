@@ -22,21 +22,43 @@ export function scenarioName(scenario: Scenario, name: string | null | undefined
 export { fingerprint };
 
 /**
- * @internal A Sim for one execution: reports collected, a fresh lockdep
- * boot. With `lockdep`, that boot is `lockdep` rebooted (Lockdep.reboot()):
- * a run of executions one after another reuses one instance instead of
- * priming a new boot for each (most of an execution's set-up). The caller
- * must be done with the previous Sim on it.
+ * @internal What a run of executions, one after another, reuses from one
+ * execution's Sim in the next: a lockdep boot, rebooted for each
+ * (Lockdep.reboot()), instead of priming a new boot each time (most of an
+ * execution's set-up), and the last Sim's trace ring. Whoever uses it must
+ * be done with the previous Sim (its run, its outcome) before asking
+ * newSim() for the next.
  */
+export class Reuse {
+  readonly lockdep = new Lockdep();
+  /** @internal The last Sim made with it. */
+  last: Sim | null = null;
+}
+
+/** @internal A Sim for one execution: reports collected, a fresh lockdep boot (see Reuse). */
 export function newSim(
   seed: number,
   maxSteps: number,
   checks: Partial<Checks> | null | undefined,
   captureStacks = false,
-  lockdep: Lockdep | null = null,
+  reuse: Reuse | null = null,
 ): Sim {
-  if (lockdep !== null) lockdep.reboot();
-  return new Sim({ seed, onReport: "collect", maxSteps, lockdep: lockdep ?? new Lockdep(), captureStacks, ...(checks == null ? {} : { checks }) });
+  if (reuse === null) {
+    return new Sim({ seed, onReport: "collect", maxSteps, lockdep: new Lockdep(), captureStacks, ...(checks == null ? {} : { checks }) });
+  }
+  reuse.lockdep.reboot();
+  const traceRing = reuse.last?.scheduler.ring;
+  const sim = new Sim({
+    seed,
+    onReport: "collect",
+    maxSteps,
+    lockdep: reuse.lockdep,
+    captureStacks,
+    ...(checks == null ? {} : { checks }),
+    ...(traceRing === undefined ? {} : { traceRing }),
+  });
+  reuse.last = sim;
+  return sim;
 }
 
 /** @internal What one execution left: the reports that count as failures, and what its token needs. */

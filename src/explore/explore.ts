@@ -16,8 +16,7 @@
  * shrunk and given a replay token (failure.ts).
  */
 import { ArgumentError } from "../errors.js";
-import { Lockdep } from "../kernel/lockdep.js";
-import { newSim, runOne, scenarioName, type Scenario } from "./execution.js";
+import { newSim, Reuse, runOne, scenarioName, type Scenario } from "./execution.js";
 import { makeFailure, type Failure } from "./failure.js";
 import { resolveOptions, type ExploreOptions } from "./options.js";
 import { ExplorePlan } from "./search.js";
@@ -79,7 +78,7 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
   let totalSteps = 0;
   let stoppedBy: ExploreResult["stoppedBy"] = "executions";
   // One boot, rebooted for each execution (see newSim()).
-  const lockdep = new Lockdep();
+  const reuse = new Reuse();
   const start = performance.now();
 
   for (let i = 0; i < budget; i++) {
@@ -95,7 +94,7 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     }
     if (!search.runs(i)) continue;
     const execSeed = plan.seedOf(i);
-    const sim = newSim(execSeed, maxSteps, checks, false, lockdep);
+    const sim = newSim(execSeed, maxSteps, checks, false, reuse);
     const next = search.next(i, sim);
     if (next === null) {
       // DFS ran out of schedules: a proof only if no execution was cut by the step limit.

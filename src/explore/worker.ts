@@ -13,8 +13,7 @@
  * give identical results.
  */
 import { UsageError } from "../errors.js";
-import { Lockdep } from "../kernel/lockdep.js";
-import { newSim, runOne, scenarioName, type Scenario } from "./execution.js";
+import { newSim, Reuse, runOne, scenarioName, type Scenario } from "./execution.js";
 import { explore } from "./explore.js";
 import { makeFailure, type Failure, type FailureContext } from "./failure.js";
 import { loadScenario } from "./load.js";
@@ -42,8 +41,8 @@ function now(): number {
 }
 
 /** One random or PCT execution, as explore() runs it, with PCT's estimate `longest` steps. */
-function runIndexed(scenario: Scenario, run: RunPlan, plan: ExplorePlan, i: number, member: Search, lockdep: Lockdep | null = null) {
-  const sim = newSim(plan.seedOf(i), run.options.maxSteps, run.options.checks, false, lockdep);
+function runIndexed(scenario: Scenario, run: RunPlan, plan: ExplorePlan, i: number, member: Search, reuse: Reuse | null = null) {
+  const sim = newSim(plan.seedOf(i), run.options.maxSteps, run.options.checks, false, reuse);
   const next = member.next(i, sim);
   if (next === null) throw new UsageError(`internal: the ${plan.label} search has no execution ${i}`);
   const outcome = runOne(scenario, sim, next.strategy);
@@ -67,7 +66,7 @@ function runSpan(scenario: Scenario, t: SpanTask): ExecRecord[] {
   const out: ExecRecord[] = [];
   let max = t.startMax;
   // One boot, rebooted for each execution (see newSim()).
-  const lockdep = new Lockdep();
+  const reuse = new Reuse();
   for (let i = t.from; i < t.to; i++) {
     const kind = plan.kindAt(i, t.dfsEnd);
     if (kind === null) continue;
@@ -84,7 +83,7 @@ function runSpan(scenario: Scenario, t: SpanTask): ExecRecord[] {
       if (have[3] === 1 && run.options.stopAtFirst) break;
       continue;
     }
-    const { record } = runIndexed(scenario, run, plan, i, kind === "pct" ? pctWith(plan, max) : random, lockdep);
+    const { record } = runIndexed(scenario, run, plan, i, kind === "pct" ? pctWith(plan, max) : random, reuse);
     out.push(record);
     max = Math.max(max, record.steps);
     if (record.fp !== null) {
@@ -105,14 +104,14 @@ function runDfs(scenario: Scenario, t: DfsTask): DfsOutcome {
   const seen = new Set<string>();
   // Infinity: the search went through the budget without running out.
   let end: number | null = Infinity;
-  const lockdep = new Lockdep();
+  const reuse = new Reuse();
   for (const i of plan.dfsIndices()) {
     // Nothing after a failure that is certain to stand can matter.
     if (now() > run.deadline || Atomics.load(shared, STOP) !== 0 || (run.options.stopAtFirst && Atomics.load(shared, LOWEST_SURE_FAILURE) < i)) {
       end = null;
       break;
     }
-    const sim = newSim(plan.seedOf(i), run.options.maxSteps, run.options.checks, false, lockdep);
+    const sim = newSim(plan.seedOf(i), run.options.maxSteps, run.options.checks, false, reuse);
     const next = search.next(i, sim);
     if (next === null) {
       end = i;

@@ -160,7 +160,17 @@ export class Lockdep {
   static readonly global = new Lockdep();
 
   private readonly byKey = new Map<string, LockClass>();
-  private readonly chains = new Set<number>();
+  /**
+   * Validated chain keys, each with the boot generation that validated it:
+   * a key counts only with the current generation, so reboot() forgets
+   * them all by moving on to the next (Set.clear() allocated a new table
+   * per execution).
+   */
+  private readonly chains = new Map<number, number>();
+  private generation = 0;
+  /** Every class, in creation order (index = id - 1), and its key in byKey. */
+  private readonly order: LockClass[] = [];
+  private readonly orderKeys: string[] = [];
   private classIds = 0;
   /** Classes with a USED_IN_* bit: the irq checks run only when there are any. */
   private irqSafeClasses = 0;
@@ -209,19 +219,23 @@ export class Lockdep {
    */
   reboot(): void {
     const boot = this.bootClasses;
-    if (this.classIds !== boot) {
-      for (const [key, c] of this.byKey) if (c.id > boot) this.byKey.delete(key);
-      this.classIds = boot;
-    }
+    const order = this.order;
+    // Index loops over arrays: a Map's iterators allocate an entry per class.
+    for (let i = boot; i < order.length; i++) this.byKey.delete(this.orderKeys[i] as string);
+    order.length = boot;
+    this.orderKeys.length = boot;
+    this.classIds = boot;
     let edges = 0;
-    for (const c of this.byKey.values()) {
+    for (let i = 0; i < boot; i++) {
+      const c = order[i] as LockClass;
       c.usage = 0;
-      c.usageSites.length = 0;
+      if (c.usageSites.length !== 0) c.usageSites.length = 0;
       edges += c.out.size;
     }
     // Edges are only ever added: the boot's count means the boot's edges.
     if (edges !== this.bootEdges.length) {
-      for (const c of this.byKey.values()) {
+      for (let i = 0; i < boot; i++) {
+        const c = order[i] as LockClass;
         c.out.clear();
         c.in.clear();
       }
@@ -230,7 +244,9 @@ export class Lockdep {
         to.in.add(from);
       }
     }
-    if (this.chains.size !== 0) this.chains.clear();
+    this.generation++;
+    // Keys of earlier boots are dead weight: drop them once they pile up.
+    if (this.chains.size > 4096) this.chains.clear();
     this.irqSafeClasses = 0;
   }
 
@@ -246,6 +262,8 @@ export class Lockdep {
     if (c === undefined) {
       c = new LockClass(++this.classIds, name, waitType);
       this.byKey.set(key, c);
+      this.order.push(c);
+      this.orderKeys.push(key);
     }
     return c;
   }
@@ -345,13 +363,13 @@ export class Lockdep {
     if (sim.checks.lockdep) {
       // A cached chain passed the wait-context and graph checks, which depend
       // only on the held classes and the context, all in the key.
-      const cached = !trylock && this.chains.has(chainKey);
+      const cached = !trylock && this.chains.get(chainKey) === this.generation;
       let ok = cached || this.checkWaitContext(task, entry, options.sleepReported === true);
       // Usage bits are marked on every acquisition, cached chain or not, as
       // the kernel's __lock_acquire() calls mark_usage() before the chain
       // lookup: the key does not say whether irqs were on.
       ok = this.markUsage(task, entry) && ok;
-      if (!cached && this.validate(task, entry) && ok && !trylock) this.chains.add(chainKey);
+      if (!cached && this.validate(task, entry) && ok && !trylock) this.chains.set(chainKey, this.generation);
     }
     held.push(entry);
   }

@@ -159,9 +159,10 @@ export class Scheduler {
     private readonly sim: Sim,
     /** @internal Replaced by an explorer before the run starts. */
     public strategy: Strategy,
-    ringSize = 24,
+    /** The ring's size, or a ring to record into (one a finished run left, see newSim()). */
+    ring: number | TraceRing = 24,
   ) {
-    this.ring = new TraceRing(ringSize);
+    this.ring = typeof ring === "number" ? new TraceRing(ring) : ring;
     this.irqWindow = new IrqWindow(this.live);
   }
 

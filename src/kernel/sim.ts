@@ -32,6 +32,7 @@ import { currentOrNull, setCurrent } from "./current.js";
 import { Lockdep } from "./lockdep.js";
 import { START, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
 import { teardownChecks } from "./teardown.js";
+import type { TraceRing } from "./trace-ring.js";
 
 /** Which checks run. Each defaults to on; switch one off for speed. */
 export interface Checks {
@@ -82,6 +83,13 @@ export interface SimOptions {
    * Give a `new Lockdep()` for a run that must not see orders learned before.
    */
   readonly lockdep?: Lockdep;
+  /**
+   * @internal A trace ring to record into instead of a new one: the ring of
+   * a Sim whose run is over and that nothing uses any more (the explorer
+   * passes the previous execution's; see newSim()). Every slot a report
+   * reads is written by this run first, so what it held does not matter.
+   */
+  readonly traceRing?: TraceRing;
 }
 
 /** What `runAll()` returns. */
@@ -183,8 +191,10 @@ export class Sim {
     this.captureStacks = options.captureStacks ?? false;
     this.maxSteps = maxSteps;
     this.heap = new Heap(this);
-    const s32 = Number(BigInt.asUintN(32, BigInt(seed)));
-    this.scheduler = new Scheduler(this, makeStrategy(strategy, deriveSeed(s32, 0)));
+    // The seed modulo 2^32: `>>> 0` is exact for every safe integer, and
+    // makes no BigInt per Sim.
+    const s32 = seed >>> 0;
+    this.scheduler = new Scheduler(this, makeStrategy(strategy, deriveSeed(s32, 0)), options.traceRing ?? 24);
     this.rng = new Prng(deriveSeed(s32, 1));
   }
 

@@ -752,3 +752,34 @@ describe("lockdep: what is held", () => {
     expect(sim.reports).toEqual([]);
   });
 });
+
+describe("lockdep: reboot() gives a fresh boot", () => {
+  /** Take `first` then `second` in one task of a Sim on `lockdep`; the reports filed. */
+  const nest = (lockdep: Lockdep, first: string, second: string) => {
+    const sim = new Sim({ lockdep, onReport: "collect" });
+    const a = new Mutex(sim, first, { static: true });
+    const b = new Mutex(sim, second, { static: true });
+    sim.run(function* () {
+      yield* a.lock();
+      yield* b.lock();
+      yield* b.unlock();
+      yield* a.unlock();
+    });
+    return sim.reports;
+  };
+
+  it("forgets learned classes, edges and chains, and keeps the boot's order", () => {
+    const fresh = new Lockdep();
+    const ld = new Lockdep();
+    expect(nest(ld, "A", "B")).toEqual([]);
+    expect(ld.edgeCount).toBe(fresh.edgeCount + 1);
+    ld.reboot();
+    expect(ld.edgeCount).toBe(fresh.edgeCount);
+    expect(ld.hasEdge(ld.classes.resv, ld.maps.fsReclaim.lockClass)).toBe(true);
+    // The reverse order is no cycle on a fresh boot, and classes get a fresh boot's ids.
+    expect(nest(ld, "B", "A")).toEqual([]);
+    expect(ld.lockClass("C", "sleep").id).toBe(fresh.lockClass("C", "sleep").id + 2);
+    ld.reboot();
+    expect(ld.lockClass("C", "sleep").id).toBe(fresh.lockClass("C", "sleep").id);
+  });
+});
