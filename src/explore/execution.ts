@@ -25,9 +25,10 @@ export { fingerprint };
  * @internal What a run of executions, one after another, reuses from one
  * execution's Sim in the next: a lockdep boot, rebooted for each
  * (Lockdep.reboot()), instead of priming a new boot each time (most of an
- * execution's set-up), and the last Sim's trace ring. Whoever uses it must
- * be done with the previous Sim (its run, its outcome) before asking
- * newSim() for the next.
+ * execution's set-up), and the last Sim's trace ring; that Sim is retired
+ * (Sim.retire()) so that nothing it held outlives it. Whoever uses it must
+ * be done with the previous Sim (its run, its outcome, its choices and
+ * reports) before asking newSim() for the next.
  */
 export class Reuse {
   readonly lockdep = new Lockdep();
@@ -47,7 +48,9 @@ export function newSim(
     return new Sim({ seed, onReport: "collect", maxSteps, lockdep: new Lockdep(), captureStacks, ...(checks == null ? {} : { checks }) });
   }
   reuse.lockdep.reboot();
-  const traceRing = reuse.last?.scheduler.ring;
+  const last = reuse.last;
+  last?.retire();
+  const traceRing = last?.scheduler.ring;
   const sim = new Sim({
     seed,
     onReport: "collect",

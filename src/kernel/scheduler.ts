@@ -166,6 +166,17 @@ export class Scheduler {
     this.irqWindow = new IrqWindow(this.live);
   }
 
+  /**
+   * @internal The run is over and nothing will use this scheduler again
+   * (see Sim.retire()): let go of its tasks and choices.
+   */
+  retire(): void {
+    this.enabled.length = 0;
+    this.live.length = 0;
+    this.prev = null;
+    this.choices.length = 0;
+  }
+
   add(task: Task): void {
     this.live.push(task);
   }

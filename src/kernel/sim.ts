@@ -231,6 +231,22 @@ export class Sim {
     return makeOp("choose", this, chooseBody, n);
   }
 
+  /**
+   * @internal The explorer is done with this Sim (its run, its outcome, its
+   * failure if any) and will never use it again: drop its tasks, choices
+   * and reports. A task body made per execution stays reachable until a
+   * full collection (V8 keeps each generator closure's initial map, in old
+   * space, pointing at it), and through the variables it captures, this
+   * Sim: what the Sim still held would be copied by every scavenge and
+   * promoted. Only an explorer calls it, on a Sim nothing else was given
+   * but the scenario.
+   */
+  retire(): void {
+    this.tasks.length = 0;
+    this.reports.length = 0;
+    this.scheduler.retire();
+  }
+
   /** @internal Let an explorer decide this run's choices. Call before the run starts. */
   setStrategy(strategy: Strategy): void {
     if (this.step !== 0) throw new UsageError("setStrategy() after the run started");
