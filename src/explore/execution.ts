@@ -116,7 +116,7 @@ const NO_REPORTS = Object.freeze([]) as unknown as Report[];
 export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): Outcome {
   sim.setStrategy(strategy);
   scenario(sim);
-  const outcome = sim.runAll().outcome;
+  const outcome = sim.runOutcome();
   if (outcome === "done") sim.teardown();
   // A run cut short by the reduction (the only way an explored run stops)
   // repeats an explored schedule: what it found is found there, with a

@@ -230,10 +230,12 @@ export class Lockdep {
       const c = order[i] as LockClass;
       c.usage = 0;
       if (c.usageSites.length !== 0) c.usageSites.length = 0;
-      edges += c.out.size;
+      edges += c.out.size + c.in.size;
     }
-    // Edges are only ever added: the boot's count means the boot's edges.
-    if (edges !== this.bootEdges.length) {
+    // Edges are only ever added, and each boot edge is counted twice, once
+    // from each end: any other count means an edge from or to a boot class
+    // was learned (a driver lock taken under fs_reclaim, or over it).
+    if (edges !== 2 * this.bootEdges.length) {
       for (let i = 0; i < boot; i++) {
         const c = order[i] as LockClass;
         c.out.clear();

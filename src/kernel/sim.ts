@@ -297,6 +297,15 @@ export class Sim {
 
   /** Run every spawned task to completion (or deadlock, step limit, report). */
   runAll(): RunResult {
+    const outcome = this.runOutcome();
+    return { outcome, steps: this.step, traceHash: this.traceHash, reports: this.reports };
+  }
+
+  /**
+   * @internal runAll() without its result object: the explorer needs only
+   * the outcome, and formatting the trace hash for each execution cost.
+   */
+  runOutcome(): RunOutcome {
     if (this.running) throw new UsageError("runAll() called while this Sim is running");
     this.running = true;
     const outer = setCurrent(null);
@@ -327,7 +336,7 @@ export class Sim {
       this.stopped = false;
       throw new ReportError(stop, formatReport(stop));
     }
-    return { outcome, steps: this.step, traceHash: this.traceHash, reports: this.reports };
+    return outcome;
   }
 
   /**

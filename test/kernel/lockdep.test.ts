@@ -17,6 +17,8 @@ import {
   localIrqRestore,
   localIrqSave,
   Lockdep,
+  lockMapAcquire,
+  lockMapRelease,
   Mutex,
   RwSemaphore,
   Sim,
@@ -781,5 +783,22 @@ describe("lockdep: reboot() gives a fresh boot", () => {
     expect(ld.lockClass("C", "sleep").id).toBe(fresh.lockClass("C", "sleep").id + 2);
     ld.reboot();
     expect(ld.lockClass("C", "sleep").id).toBe(fresh.lockClass("C", "sleep").id);
+  });
+
+  it("forgets edges into the boot's classes", () => {
+    const ld = new Lockdep();
+    const sim = new Sim({ lockdep: ld, onReport: "collect" });
+    const m = new Mutex(sim, "driver_lock", { static: true });
+    sim.run(function* () {
+      yield* m.lock();
+      lockMapAcquire(ld.maps.fsReclaim);
+      lockMapRelease(ld.maps.fsReclaim);
+      yield* m.unlock();
+    });
+    const driver = m.lockClass;
+    expect(ld.hasEdge(driver, ld.maps.fsReclaim.lockClass)).toBe(true);
+    ld.reboot();
+    expect(ld.edgeCount).toBe(new Lockdep().edgeCount);
+    expect(ld.maps.fsReclaim.lockClass.in.has(driver)).toBe(false);
   });
 });
