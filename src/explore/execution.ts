@@ -5,7 +5,7 @@
  * runs executions through here, so they all run them the same way.
  */
 import type { Strategy } from "../kernel/scheduler.js";
-import { Sim, type Checks } from "../kernel/sim.js";
+import { Sim, type Checks, type SimOptions } from "../kernel/sim.js";
 import { Lockdep } from "../kernel/lockdep.js";
 import { fingerprint } from "../report/fingerprint.js";
 import type { Report } from "../report/report.js";
@@ -50,16 +50,11 @@ export function newSim(
   reuse.lockdep.reboot();
   const last = reuse.last;
   last?.retire();
-  const traceRing = last?.scheduler.ring;
-  const sim = new Sim({
-    seed,
-    onReport: "collect",
-    maxSteps,
-    lockdep: reuse.lockdep,
-    captureStacks,
-    ...(checks == null ? {} : { checks }),
-    ...(traceRing === undefined ? {} : { traceRing }),
-  });
+  // One options object, no spreads: this runs once per execution.
+  const options: { -readonly [K in keyof SimOptions]: SimOptions[K] } = { seed, onReport: "collect", maxSteps, lockdep: reuse.lockdep, captureStacks };
+  if (checks != null) options.checks = checks;
+  if (last !== null) options.traceRing = last.scheduler.ring;
+  const sim = new Sim(options);
   reuse.last = sim;
   return sim;
 }

@@ -44,10 +44,28 @@ export class LockClass {
 
   /** @internal Use `Lockdep.lockClass()`. */
   constructor(
-    readonly id: number,
+    private classId: number,
     readonly name: string,
     readonly waitType: LockWaitType,
   ) {}
+
+  /** Per boot, from 1 in creation order. */
+  get id(): number {
+    return this.classId;
+  }
+
+  /**
+   * @internal Make this class, from an earlier boot of the same Lockdep
+   * (see reboot()), new again under id `id`: as `new LockClass()` would be,
+   * without allocating its collections again.
+   */
+  renew(id: number): void {
+    this.classId = id;
+    this.usage = 0;
+    if (this.usageSites.length !== 0) this.usageSites.length = 0;
+    if (this.out.size !== 0) this.out.clear();
+    if (this.in.size !== 0) this.in.clear();
+  }
 }
 
 /** What lockdep knows of a lock instance (the kernel's struct lockdep_map). */
@@ -171,6 +189,12 @@ export class Lockdep {
   /** Every class, in creation order (index = id - 1), and its key in byKey. */
   private readonly order: LockClass[] = [];
   private readonly orderKeys: string[] = [];
+  /**
+   * Classes of earlier boots (see reboot()), by key: a run of executions
+   * makes the same classes each time, and a class is a Map, a Set and an
+   * array besides itself. Renewed when the name is asked for again.
+   */
+  private readonly spare = new Map<string, LockClass>();
   private classIds = 0;
   /** Classes with a USED_IN_* bit: the irq checks run only when there are any. */
   private irqSafeClasses = 0;
@@ -221,7 +245,12 @@ export class Lockdep {
     const boot = this.bootClasses;
     const order = this.order;
     // Index loops over arrays: a Map's iterators allocate an entry per class.
-    for (let i = boot; i < order.length; i++) this.byKey.delete(this.orderKeys[i] as string);
+    for (let i = boot; i < order.length; i++) {
+      const key = this.orderKeys[i] as string;
+      this.byKey.delete(key);
+      // Kept for the next boot's class of that name (see lockClass()).
+      this.spare.set(key, order[i] as LockClass);
+    }
     order.length = boot;
     this.orderKeys.length = boot;
     this.classIds = boot;
@@ -262,7 +291,12 @@ export class Lockdep {
     const key = `${waitType}:${name}`;
     let c = this.byKey.get(key);
     if (c === undefined) {
-      c = new LockClass(++this.classIds, name, waitType);
+      c = this.spare.get(key);
+      if (c === undefined) {
+        c = new LockClass(++this.classIds, name, waitType);
+      } else {
+        c.renew(++this.classIds);
+      }
       this.byKey.set(key, c);
       this.order.push(c);
       this.orderKeys.push(key);
