@@ -44,11 +44,11 @@ export abstract class Op<T> implements Iterable<Effect, T, unknown> {
    */
   protected state = UNSTARTED;
 
+  /** The operation's name, as reports show it (`kref_put`). */
+  abstract readonly name: string;
+
   /** @internal Use {@link defineOp} (or the library's methods) to make ops. */
-  protected constructor(
-    /** The operation's name, as reports show it (`kref_put`). */
-    readonly name: string,
-  ) {
+  protected constructor() {
     const task = currentOrNull();
     this.task = task;
     if (task === null) {
@@ -88,14 +88,14 @@ export abstract class Op<T> implements Iterable<Effect, T, unknown> {
 /** @internal An op whose body is a generator function, called with up to three arguments. */
 class GeneratorOp<T> extends Op<T> {
   constructor(
-    name: string,
+    readonly name: string,
     private readonly body: Body<T>,
     private readonly self: unknown,
     private readonly a: unknown,
     private readonly b: unknown,
     private readonly c: unknown,
   ) {
-    super(name);
+    super();
   }
 
   protected start(): Iterator<Effect, T, unknown> {
@@ -124,6 +124,8 @@ export function makeOp<S, T, A = undefined, B = undefined, C = undefined>(
  * would run them.
  */
 export interface StepBody<S, A, T> {
+  /** The op's name, as reports show it (`mutex_lock`): a step op's only name, kept here rather than in each op. */
+  readonly name: string;
   /** Runs when the op starts (in the step before the effect): checks, then the effect to yield. */
   readonly before: (self: S, a: A) => Effect;
   /** Runs when the task resumes after the effect: `proceeded` is what `yield` gives (false: woken by a deadline). */
@@ -143,12 +145,15 @@ const DONE_FALSE: IteratorResult<Effect, boolean> = Object.freeze({ value: false
 /** @internal A one-effect op, its own iterator: see StepBody. */
 class StepOp<S, A, T> extends Op<T> implements Iterator<Effect, T, unknown> {
   constructor(
-    name: string,
     private readonly body: StepBody<S, A, T>,
     private readonly self: S,
     private readonly a: A,
   ) {
-    super(name);
+    super();
+  }
+
+  get name(): string {
+    return this.body.name;
   }
 
   protected start(): Iterator<Effect, T, unknown> {
@@ -184,8 +189,8 @@ class StepOp<S, A, T> extends Op<T> implements Iterator<Effect, T, unknown> {
 }
 
 /** @internal Make a one-effect op (see StepBody): one object per call, no generator. */
-export function makeStepOp<S, T, A = undefined>(name: string, self: S, body: StepBody<S, A, T>, a?: A): Op<T> {
-  return new StepOp(name, body, self, a as A);
+export function makeStepOp<S, T, A = undefined>(self: S, body: StepBody<S, A, T>, a?: A): Op<T> {
+  return new StepOp(body, self, a as A);
 }
 
 /**

@@ -163,6 +163,7 @@ class Launcher implements Iterator<Effect, unknown, unknown> {
 
 // cond_resched() yields one effect: a step op (op.ts), no generator per call.
 const RESCHED_BODY: StepBody<undefined, undefined, void> = {
+  name: "cond_resched",
   before: () => RESCHED,
   after: () => undefined,
 };
@@ -172,7 +173,7 @@ const RESCHED_BODY: StepBody<undefined, undefined, void> = {
  * no other effect. Spin loops must call it (or another op) each iteration.
  */
 export function condResched(): Op<void> {
-  return makeStepOp("cond_resched", undefined, RESCHED_BODY);
+  return makeStepOp(undefined, RESCHED_BODY);
 }
 
 function* sleepBody(this: undefined, ns: number): Generator<Effect, void, unknown> {

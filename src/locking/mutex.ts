@@ -59,7 +59,7 @@ export class Mutex extends LockObject {
 
   /** Mirrors mutex_lock() (mutex_lock_nested() with a subclass). */
   lock(subclass = 0): Op<void> {
-    return makeStepOp("mutex_lock", this, MUTEX_LOCK, subclass);
+    return makeStepOp(this, MUTEX_LOCK, subclass);
   }
 
   /** Mirrors mutex_lock_interruptible(): `"interrupted"` if a signal ends the wait. */
@@ -69,12 +69,12 @@ export class Mutex extends LockObject {
 
   /** Mirrors mutex_trylock(): take it if free, never sleep. */
   trylock(): Op<boolean> {
-    return makeStepOp("mutex_trylock", this, MUTEX_TRYLOCK);
+    return makeStepOp(this, MUTEX_TRYLOCK);
   }
 
   /** Mirrors mutex_unlock(). */
   unlock(): Op<void> {
-    return makeStepOp("mutex_unlock", this, MUTEX_UNLOCK);
+    return makeStepOp(this, MUTEX_UNLOCK);
   }
 
   /** Mirrors lockdep_assert_held() on this exact mutex. */
@@ -93,6 +93,7 @@ export class Mutex extends LockObject {
 // once the task is resumed past it.
 
 const MUTEX_LOCK: StepBody<Mutex, number, void> = {
+  name: "mutex_lock",
   before(m, subclass) {
     const task = current();
     const slept = !checkMightSleep(task, "mutex_lock");
@@ -128,6 +129,7 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
 }
 
 const MUTEX_TRYLOCK: StepBody<Mutex, undefined, boolean> = {
+  name: "mutex_trylock",
   before: (m) => m.trylockEffect,
   after(m) {
     touch(m.sim, m, true, "Mutex.trylock");
@@ -146,6 +148,7 @@ const MUTEX_TRYLOCK: StepBody<Mutex, undefined, boolean> = {
 };
 
 const MUTEX_UNLOCK: StepBody<Mutex, undefined, void> = {
+  name: "mutex_unlock",
   before: (m) => m.unlockEffect,
   after(m) {
     touch(m.sim, m, true, "Mutex.unlock");

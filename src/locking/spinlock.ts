@@ -35,7 +35,7 @@ export class SpinLock extends LockObject {
 
   /** Mirrors spin_lock(). `subclass` is spin_lock_nested()'s annotation. */
   lock(subclass = 0): Op<void> {
-    return makeStepOp("spin_lock", this, SPIN_LOCK, subclass);
+    return makeStepOp(this, SPIN_LOCK, subclass);
   }
 
   /** Mirrors spin_lock_irqsave(): disable irqs, then lock. Returns the saved state. */
@@ -55,7 +55,7 @@ export class SpinLock extends LockObject {
 
   /** Mirrors spin_unlock(). */
   unlock(): Op<void> {
-    return makeStepOp("spin_unlock", this, SPIN_UNLOCK);
+    return makeStepOp(this, SPIN_UNLOCK);
   }
 
   /** Mirrors spin_unlock_irqrestore(): unlock, then restore the saved irq state. */
@@ -95,6 +95,7 @@ function* spinLock(this: SpinLock, op: string, subclass: number): Generator<Effe
 // (kernel/op.ts), which cost no generator per call; the same halves as
 // spinLock() and spinUnlock().
 const SPIN_LOCK: StepBody<SpinLock, number, void> = {
+  name: "spin_lock",
   before(l, subclass) {
     const task = current();
     task.preemptCount++;
@@ -111,6 +112,7 @@ const SPIN_LOCK: StepBody<SpinLock, number, void> = {
 };
 
 const SPIN_UNLOCK: StepBody<SpinLock, undefined, void> = {
+  name: "spin_unlock",
   before: (l) => l.unlockEffect,
   after(l) {
     release(l);
