@@ -25,7 +25,7 @@ export { fingerprint };
  * @internal What a run of executions, one after another, reuses from one
  * execution's Sim in the next: a lockdep boot, rebooted for each
  * (Lockdep.reboot()), instead of priming a new boot each time (most of an
- * execution's set-up), and the last Sim's trace ring; that Sim is retired
+ * execution's set-up), and the last Sim's trace ring and scratch; that Sim is retired
  * (Sim.retire()) so that nothing it held outlives it. Whoever uses it must
  * be done with the previous Sim (its run, its outcome, its choices and
  * reports) before asking newSim() for the next.
@@ -53,7 +53,7 @@ export function newSim(
   // One options object, no spreads: this runs once per execution.
   const options: { -readonly [K in keyof SimOptions]: SimOptions[K] } = { seed, onReport: "collect", maxSteps, lockdep: reuse.lockdep, captureStacks };
   if (checks != null) options.checks = checks;
-  if (last !== null) options.traceRing = last.scheduler.ring;
+  if (last !== null) options.retired = last;
   const sim = new Sim(options);
   reuse.last = sim;
   return sim;

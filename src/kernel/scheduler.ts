@@ -136,7 +136,8 @@ export class Scheduler {
   private parked = 0;
   /** Tasks not done yet, in spawn order. */
   readonly live: Task[] = [];
-  private readonly enabled: Task[] = [];
+  /** Scratch: the enabled tasks of the step being chosen, in [0, n); entries past n are stale. */
+  private readonly enabled: Task[];
   private prev: Task | null = null;
   /** The running hash of (task, effect kind, target) over all steps. */
   hash = 0x811c9dc5;
@@ -159,10 +160,20 @@ export class Scheduler {
     private readonly sim: Sim,
     /** @internal Replaced by an explorer before the run starts. */
     public strategy: Strategy,
-    /** The ring's size, or a ring to record into (one a finished run left, see newSim()). */
-    ring: number | TraceRing = 24,
+    /**
+     * The ring's size, or a retired Sim's scheduler (see Sim.retire()) whose
+     * trace ring and scratch array this one takes over instead of making its
+     * own: every slot a report reads is written by this run first.
+     */
+    from: number | Scheduler = 24,
   ) {
-    this.ring = typeof ring === "number" ? new TraceRing(ring) : ring;
+    if (typeof from === "number") {
+      this.ring = new TraceRing(from);
+      this.enabled = [];
+    } else {
+      this.ring = from.ring;
+      this.enabled = from.enabled;
+    }
     this.irqWindow = new IrqWindow(this.live);
   }
 
@@ -171,7 +182,7 @@ export class Scheduler {
    * (see Sim.retire()): let go of its tasks and choices.
    */
   retire(): void {
-    this.enabled.length = 0;
+    // `enabled` is left as it is: the next Sim's scheduler takes it over.
     this.live.length = 0;
     this.prev = null;
     this.choices.length = 0;

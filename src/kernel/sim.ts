@@ -32,7 +32,6 @@ import { currentOrNull, setCurrent } from "./current.js";
 import { Lockdep } from "./lockdep.js";
 import { START, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
 import { teardownChecks } from "./teardown.js";
-import type { TraceRing } from "./trace-ring.js";
 
 /** Which checks run. Each defaults to on; switch one off for speed. */
 export interface Checks {
@@ -84,12 +83,13 @@ export interface SimOptions {
    */
   readonly lockdep?: Lockdep;
   /**
-   * @internal A trace ring to record into instead of a new one: the ring of
-   * a Sim whose run is over and that nothing uses any more (the explorer
-   * passes the previous execution's; see newSim()). Every slot a report
-   * reads is written by this run first, so what it held does not matter.
+   * @internal A retired Sim (see retire(): its run is over and nothing uses
+   * it any more) whose scheduler's trace ring and scratch this Sim takes
+   * over instead of making its own (the explorer passes the previous
+   * execution's; see newSim()). Every slot a report reads is written by this
+   * run first, so what they held does not matter.
    */
-  readonly traceRing?: TraceRing;
+  readonly retired?: Sim;
 }
 
 /** What `runAll()` returns. */
@@ -194,7 +194,7 @@ export class Sim {
     // The seed modulo 2^32: `>>> 0` is exact for every safe integer, and
     // makes no BigInt per Sim.
     const s32 = seed >>> 0;
-    this.scheduler = new Scheduler(this, makeStrategy(strategy, deriveSeed(s32, 0)), options.traceRing ?? 24);
+    this.scheduler = new Scheduler(this, makeStrategy(strategy, deriveSeed(s32, 0)), options.retired?.scheduler ?? 24);
     this.rng = new Prng(deriveSeed(s32, 1));
   }
 
