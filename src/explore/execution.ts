@@ -107,9 +107,9 @@ class ExecutionOutcome implements Outcome {
 /** No reports: shared by the executions that filed none (nothing appends to an Outcome's reports). */
 const NO_REPORTS = Object.freeze([]) as unknown as Report[];
 
-/** @internal Run the scenario in `sim` under `strategy`. */
-export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): Outcome {
-  sim.setStrategy(strategy);
+/** @internal Run the scenario in `sim` under `strategy`; `record` false: keep no choices (see Sim.setStrategy()). */
+export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy, record = true): Outcome {
+  sim.setStrategy(strategy, record);
   scenario(sim);
   const outcome = sim.runOutcome();
   if (outcome === "done") sim.teardown();

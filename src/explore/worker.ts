@@ -45,7 +45,9 @@ function runIndexed(scenario: Scenario, run: RunPlan, plan: ExplorePlan, i: numb
   const sim = newSim(plan.seedOf(i), run.options.maxSteps, run.options.checks, false, reuse);
   const next = member.next(i, sim);
   if (next === null) throw new UsageError(`internal: the ${plan.label} search has no execution ${i}`);
-  const outcome = runOne(scenario, sim, next.strategy);
+  // In a span (reuse given) a random walk's choices are not recorded:
+  // runFailure() runs a failing one again, recording.
+  const outcome = runOne(scenario, sim, next.strategy, reuse === null || next.kind !== "random");
   const record: ExecRecord = { index: i, kind: next.kind, steps: sim.step, stepBound: outcome.stepBound, bound: next.bound, fp: outcome.fp, pruned: 0 };
   return { record, sim, outcome, label: next.label };
 }

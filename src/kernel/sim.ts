@@ -247,11 +247,15 @@ export class Sim {
     this.scheduler.retire();
   }
 
-  /** @internal Let an explorer decide this run's choices. Call before the run starts. */
-  setStrategy(strategy: Strategy): void {
+  /**
+   * @internal Let an explorer decide this run's choices. Call before the run
+   * starts. With `record` false the choices are not kept (`choices` stays
+   * empty): for runs that can be repeated from their seed alone.
+   */
+  setStrategy(strategy: Strategy, record = true): void {
     if (this.step !== 0) throw new UsageError("setStrategy() after the run started");
     this.scheduler.strategy = strategy;
-    this.scheduler.recording = true;
+    this.scheduler.recording = record;
   }
 
   /** @internal The choices made so far (see Scheduler.choices). */
