@@ -205,7 +205,11 @@ export class Scheduler {
       let n = 0;
       const prev = this.prev;
       let prevEnabled = false;
-      for (const t of live) {
+      // An index loop: for-of makes an iterator object per step until the
+      // loop is optimised, which made the bytes allocated per step depend on
+      // when the JIT got to it.
+      for (let k = 0; k < live.length; k++) {
+        const t = live[k] as Task;
         const e = t.pending as Effect;
         if (t.interruptedBy !== null || t.parked) continue;
         if (e.waitsFor === null || e.waitsFor.canProceed(t) || e.deadline <= now) {
