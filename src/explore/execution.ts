@@ -5,7 +5,7 @@
  * runs executions through here, so they all run them the same way.
  */
 import type { Strategy } from "../kernel/scheduler.js";
-import { Sim, type Checks } from "../kernel/sim.js";
+import { Sim, type Checks, type SimOptions } from "../kernel/sim.js";
 import { Lockdep } from "../kernel/lockdep.js";
 import { fingerprint } from "../report/fingerprint.js";
 import type { Report } from "../report/report.js";
@@ -21,9 +21,42 @@ export function scenarioName(scenario: Scenario, name: string | null | undefined
 /** What "fails the same way" means: built from the report's fields, kind by kind (see report/fingerprint.ts). */
 export { fingerprint };
 
-/** @internal A Sim for one execution: reports collected, its own lockdep boot. */
-export function newSim(seed: number, maxSteps: number, checks: Partial<Checks> | null | undefined, captureStacks = false): Sim {
-  return new Sim({ seed, onReport: "collect", maxSteps, lockdep: new Lockdep(), captureStacks, ...(checks == null ? {} : { checks }) });
+/**
+ * @internal What a run of executions, one after another, reuses from one
+ * execution's Sim in the next: a lockdep boot, rebooted for each
+ * (Lockdep.reboot()), instead of priming a new boot each time (most of an
+ * execution's set-up), and the last Sim's trace ring and scratch; that Sim is retired
+ * (Sim.retire()) so that nothing it held outlives it. Whoever uses it must
+ * be done with the previous Sim (its run, its outcome, its choices and
+ * reports) before asking newSim() for the next.
+ */
+export class Reuse {
+  readonly lockdep = new Lockdep();
+  /** @internal The last Sim made with it. */
+  last: Sim | null = null;
+}
+
+/** @internal A Sim for one execution: reports collected, a fresh lockdep boot (see Reuse). */
+export function newSim(
+  seed: number,
+  maxSteps: number,
+  checks: Partial<Checks> | null | undefined,
+  captureStacks = false,
+  reuse: Reuse | null = null,
+): Sim {
+  if (reuse === null) {
+    return new Sim({ seed, onReport: "collect", maxSteps, lockdep: new Lockdep(), captureStacks, ...(checks == null ? {} : { checks }) });
+  }
+  reuse.lockdep.reboot();
+  const last = reuse.last;
+  last?.retire();
+  // One options object, no spreads: this runs once per execution.
+  const options: { -readonly [K in keyof SimOptions]: SimOptions[K] } = { seed, onReport: "collect", maxSteps, lockdep: reuse.lockdep, captureStacks };
+  if (checks != null) options.checks = checks;
+  if (last !== null) options.retired = last;
+  const sim = new Sim(options);
+  reuse.last = sim;
+  return sim;
 }
 
 /** @internal What one execution left: the reports that count as failures, and what its token needs. */
@@ -38,33 +71,53 @@ export interface Outcome {
   readonly trace: string;
 }
 
-/** @internal Run the scenario in `sim` under `strategy`. */
-export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy): Outcome {
-  sim.setStrategy(strategy);
+/**
+ * An execution's Outcome. A class, not an object literal with getters: each
+ * evaluation of a literal with accessors gives the object a map of its own
+ * (its descriptors hold that object's closures), and the transition tree of
+ * old-space maps then keeps every execution's Sim alive through scavenges
+ * until a full collection; measured: most of the young generation survived
+ * each scavenge and was promoted.
+ */
+class ExecutionOutcome implements Outcome {
+  private fpMemo: string | null | undefined = undefined;
+
+  constructor(
+    private readonly sim: Sim,
+    readonly reports: Report[],
+    readonly stepBound: boolean,
+  ) {}
+
+  // Formatting a report costs: only executions that need it pay.
+  get fp(): string | null {
+    if (this.fpMemo === undefined) this.fpMemo = this.reports[0] === undefined ? null : fingerprint(this.reports[0]);
+    return this.fpMemo;
+  }
+
+  // Only failures use the token: made when first read.
+  get simToken(): string {
+    return this.sim.replayToken;
+  }
+
+  get trace(): string {
+    return this.sim.traceHash;
+  }
+}
+
+/** No reports: shared by the executions that filed none (nothing appends to an Outcome's reports). */
+const NO_REPORTS = Object.freeze([]) as unknown as Report[];
+
+/** @internal Run the scenario in `sim` under `strategy`; `record` false: keep no choices (see Sim.setStrategy()). */
+export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy, record = true): Outcome {
+  sim.setStrategy(strategy, record);
   scenario(sim);
-  const outcome = sim.runAll().outcome;
+  const outcome = sim.runOutcome();
   if (outcome === "done") sim.teardown();
   // A run cut short by the reduction (the only way an explored run stops)
   // repeats an explored schedule: what it found is found there, with a
   // token that replays to the end.
-  const reports = outcome === "stopped" ? [] : sim.reports.filter((r) => r.kind !== "step-limit");
-  let fp: string | null | undefined;
-  return {
-    reports,
-    // Formatting a report costs: only executions that need it pay.
-    get fp() {
-      if (fp === undefined) fp = reports[0] === undefined ? null : fingerprint(reports[0]);
-      return fp;
-    },
-    stepBound: outcome === "step-limit",
-    // Only failures use the token: made when first read.
-    get simToken() {
-      return sim.replayToken;
-    },
-    get trace() {
-      return sim.traceHash;
-    },
-  };
+  const reports = outcome === "stopped" || sim.reports.length === 0 ? NO_REPORTS : sim.reports.filter((r) => r.kind !== "step-limit");
+  return new ExecutionOutcome(sim, reports, outcome === "step-limit");
 }
 
 /**

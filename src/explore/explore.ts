@@ -15,11 +15,12 @@
  * fingerprint (built from the report's fields: see report/fingerprint.ts); the first of each is
  * shrunk and given a replay token (failure.ts).
  */
-import { ArgumentError } from "../errors.js";
-import { newSim, runOne, scenarioName, type Scenario } from "./execution.js";
+import { ArgumentError, UsageError } from "../errors.js";
+import { newSim, Reuse, runOne, scenarioName, type Scenario } from "./execution.js";
 import { makeFailure, type Failure } from "./failure.js";
 import { resolveOptions, type ExploreOptions } from "./options.js";
 import { ExplorePlan } from "./search.js";
+import { RandomWalk } from "./strategy/random.js";
 
 export type { Scenario } from "./execution.js";
 export type { Failure } from "./failure.js";
@@ -77,6 +78,8 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
   let maxSeen = 0;
   let totalSteps = 0;
   let stoppedBy: ExploreResult["stoppedBy"] = "executions";
+  // One boot, rebooted for each execution (see newSim()).
+  const reuse = new Reuse();
   const start = performance.now();
 
   for (let i = 0; i < budget; i++) {
@@ -92,14 +95,18 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     }
     if (!search.runs(i)) continue;
     const execSeed = plan.seedOf(i);
-    const sim = newSim(execSeed, maxSteps, checks);
+    const sim = newSim(execSeed, maxSteps, checks, false, reuse);
     const next = search.next(i, sim);
     if (next === null) {
       // DFS ran out of schedules: a proof only if no execution was cut by the step limit.
       stoppedBy = proven(search) ? "exhausted" : "step-bound";
       break;
     }
-    const outcome = runOne(scenario, sim, next.strategy);
+    // A random walk depends on its seed alone (RandomSearch): its choices,
+    // which only a failure needs, are not recorded (about 1 KB of array
+    // growth per execution); a failure's walk is run again to record them.
+    const random = next.kind === "random";
+    const outcome = runOne(scenario, sim, next.strategy, !random);
     search.ran(sim.step);
     executions++;
     totalSteps += sim.step;
@@ -112,7 +119,20 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     if (seen.has(fp)) continue;
     seen.add(fp);
     const ctx = { name, label: next.label, execSeed, index: i, maxSteps, checks, shrink: plan.options.shrink };
-    failures.push(makeFailure(scenario, ctx, { choices: sim.choices, outcome }));
+    if (random) {
+      const again = newSim(execSeed, maxSteps, checks);
+      const repeated = runOne(scenario, again, new RandomWalk(execSeed));
+      if (repeated.fp !== fp) {
+        // As the pool's workers say it when they run a failure again.
+        throw new UsageError(
+          `the scenario is not deterministic: execution ${i} failed as "${fp}" and, run again, as "${repeated.fp ?? "nothing"}" ` +
+            "(scenarios must not depend on anything but the Sim)",
+        );
+      }
+      failures.push(makeFailure(scenario, ctx, { choices: again.choices, outcome: repeated }));
+    } else {
+      failures.push(makeFailure(scenario, ctx, { choices: sim.choices, outcome }));
+    }
     if (stopAtFirst) {
       stoppedBy = "failure";
       break;

@@ -13,7 +13,7 @@
  * give identical results.
  */
 import { UsageError } from "../errors.js";
-import { newSim, runOne, scenarioName, type Scenario } from "./execution.js";
+import { newSim, Reuse, runOne, scenarioName, type Scenario } from "./execution.js";
 import { explore } from "./explore.js";
 import { makeFailure, type Failure, type FailureContext } from "./failure.js";
 import { loadScenario } from "./load.js";
@@ -41,11 +41,13 @@ function now(): number {
 }
 
 /** One random or PCT execution, as explore() runs it, with PCT's estimate `longest` steps. */
-function runIndexed(scenario: Scenario, run: RunPlan, plan: ExplorePlan, i: number, member: Search) {
-  const sim = newSim(plan.seedOf(i), run.options.maxSteps, run.options.checks);
+function runIndexed(scenario: Scenario, run: RunPlan, plan: ExplorePlan, i: number, member: Search, reuse: Reuse | null = null) {
+  const sim = newSim(plan.seedOf(i), run.options.maxSteps, run.options.checks, false, reuse);
   const next = member.next(i, sim);
   if (next === null) throw new UsageError(`internal: the ${plan.label} search has no execution ${i}`);
-  const outcome = runOne(scenario, sim, next.strategy);
+  // In a span (reuse given) a random walk's choices are not recorded:
+  // runFailure() runs a failing one again, recording.
+  const outcome = runOne(scenario, sim, next.strategy, reuse === null || next.kind !== "random");
   const record: ExecRecord = { index: i, kind: next.kind, steps: sim.step, stepBound: outcome.stepBound, bound: next.bound, fp: outcome.fp, pruned: 0 };
   return { record, sim, outcome, label: next.label };
 }
@@ -65,6 +67,8 @@ function runSpan(scenario: Scenario, t: SpanTask): ExecRecord[] {
   for (const e of t.existing) existing.set(e[0], e);
   const out: ExecRecord[] = [];
   let max = t.startMax;
+  // One boot, rebooted for each execution (see newSim()).
+  const reuse = new Reuse();
   for (let i = t.from; i < t.to; i++) {
     const kind = plan.kindAt(i, t.dfsEnd);
     if (kind === null) continue;
@@ -81,7 +85,7 @@ function runSpan(scenario: Scenario, t: SpanTask): ExecRecord[] {
       if (have[3] === 1 && run.options.stopAtFirst) break;
       continue;
     }
-    const { record } = runIndexed(scenario, run, plan, i, kind === "pct" ? pctWith(plan, max) : random);
+    const { record } = runIndexed(scenario, run, plan, i, kind === "pct" ? pctWith(plan, max) : random, reuse);
     out.push(record);
     max = Math.max(max, record.steps);
     if (record.fp !== null) {
@@ -102,13 +106,14 @@ function runDfs(scenario: Scenario, t: DfsTask): DfsOutcome {
   const seen = new Set<string>();
   // Infinity: the search went through the budget without running out.
   let end: number | null = Infinity;
+  const reuse = new Reuse();
   for (const i of plan.dfsIndices()) {
     // Nothing after a failure that is certain to stand can matter.
     if (now() > run.deadline || Atomics.load(shared, STOP) !== 0 || (run.options.stopAtFirst && Atomics.load(shared, LOWEST_SURE_FAILURE) < i)) {
       end = null;
       break;
     }
-    const sim = newSim(plan.seedOf(i), run.options.maxSteps, run.options.checks);
+    const sim = newSim(plan.seedOf(i), run.options.maxSteps, run.options.checks, false, reuse);
     const next = search.next(i, sim);
     if (next === null) {
       end = i;

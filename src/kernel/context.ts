@@ -36,8 +36,8 @@ export function checkMightSleep(task: Task, op: string): boolean {
   if (!task.sim.checks.context) return true;
   let spin = null;
   for (let i = task.held.length - 1; i >= 0 && spin === null; i--) {
-    const h = task.held[i];
-    if (h?.cls.waitType === "spin") spin = h;
+    const h = task.held.at(i);
+    if (h.cls.waitType === "spin") spin = h;
   }
   const reason =
     task.context === "hardirq"

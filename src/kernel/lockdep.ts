@@ -23,6 +23,7 @@ import type { DependencyRef, HeldRef, Witness } from "../report/report.js";
 import { siteRef, type Site } from "./heap.js";
 import { currentOrNull } from "./current.js";
 import type { Sim } from "./sim.js";
+import type { HeldStack } from "./held-stack.js";
 import type { Task } from "./task.js";
 
 /** How a lock waits: spinning (atomic context), sleeping, or not at all (lockdep maps that are not locks). */
@@ -43,10 +44,28 @@ export class LockClass {
 
   /** @internal Use `Lockdep.lockClass()`. */
   constructor(
-    readonly id: number,
+    private classId: number,
     readonly name: string,
     readonly waitType: LockWaitType,
   ) {}
+
+  /** Per boot, from 1 in creation order. */
+  get id(): number {
+    return this.classId;
+  }
+
+  /**
+   * @internal Make this class, from an earlier boot of the same Lockdep
+   * (see reboot()), new again under id `id`: as `new LockClass()` would be,
+   * without allocating its collections again.
+   */
+  renew(id: number): void {
+    this.classId = id;
+    this.usage = 0;
+    if (this.usageSites.length !== 0) this.usageSites.length = 0;
+    if (this.out.size !== 0) this.out.clear();
+    if (this.in.size !== 0) this.in.clear();
+  }
 }
 
 /** What lockdep knows of a lock instance (the kernel's struct lockdep_map). */
@@ -103,8 +122,11 @@ export interface AcquireOptions {
 
 const BOOT: Witness = { task: "swapper/0", step: 0, op: "boot-time lockdep priming", replay: "boot" };
 
+// Signed 32-bit, not `>>> 0`: a key of 2^31 or more is no small integer, and
+// boxing it cost an allocation per lock taken (the Set holds the same keys,
+// one to one, either way).
 function mix(h: number, v: number): number {
-  return Math.imul(h ^ v, 0x01000193) >>> 0;
+  return Math.imul(h ^ v, 0x01000193);
 }
 
 /**
@@ -156,7 +178,23 @@ export class Lockdep {
   static readonly global = new Lockdep();
 
   private readonly byKey = new Map<string, LockClass>();
-  private readonly chains = new Set<number>();
+  /**
+   * Validated chain keys, each with the boot generation that validated it:
+   * a key counts only with the current generation, so reboot() forgets
+   * them all by moving on to the next (Set.clear() allocated a new table
+   * per execution).
+   */
+  private readonly chains = new Map<number, number>();
+  private generation = 0;
+  /** Every class, in creation order (index = id - 1), and its key in byKey. */
+  private readonly order: LockClass[] = [];
+  private readonly orderKeys: string[] = [];
+  /**
+   * Classes of earlier boots (see reboot()), by key: a run of executions
+   * makes the same classes each time, and a class is a Map, a Set and an
+   * array besides itself. Renewed when the name is asked for again.
+   */
+  private readonly spare = new Map<string, LockClass>();
   private classIds = 0;
   /** Classes with a USED_IN_* bit: the irq checks run only when there are any. */
   private irqSafeClasses = 0;
@@ -188,6 +226,59 @@ export class Lockdep {
     this.prime(resv, fsReclaim.lockClass);
     this.prime(fsReclaim.lockClass, mmuNotifier.lockClass);
     this.prime(mmuNotifier.lockClass, dmaFence.lockClass);
+    this.bootClasses = this.classIds;
+  }
+
+  /** How many classes the boot made (ids 1..bootClasses); see reboot(). */
+  private readonly bootClasses: number;
+  /** The boot-time edges, in priming order, for reboot(). */
+  private readonly bootEdges: [LockClass, LockClass, DependencyRef][] = [];
+
+  /**
+   * @internal Forget everything learned since the boot: the state becomes
+   * that of a `new Lockdep()` (same classes with the same ids, same primed
+   * edges, no chains, no usage), without allocating a new boot. The
+   * explorer gives each execution a fresh boot this way, one after another;
+   * nothing may use a Sim of an earlier execution on this instance after.
+   */
+  reboot(): void {
+    const boot = this.bootClasses;
+    const order = this.order;
+    // Index loops over arrays: a Map's iterators allocate an entry per class.
+    for (let i = boot; i < order.length; i++) {
+      const key = this.orderKeys[i] as string;
+      this.byKey.delete(key);
+      // Kept for the next boot's class of that name (see lockClass()).
+      this.spare.set(key, order[i] as LockClass);
+    }
+    order.length = boot;
+    this.orderKeys.length = boot;
+    this.classIds = boot;
+    let edges = 0;
+    for (let i = 0; i < boot; i++) {
+      const c = order[i] as LockClass;
+      c.usage = 0;
+      if (c.usageSites.length !== 0) c.usageSites.length = 0;
+      edges += c.out.size + c.in.size;
+    }
+    // Edges are only ever added, and each boot edge is counted twice, once
+    // from each end: any other count means an edge from or to a boot class
+    // was learned (a driver lock taken under fs_reclaim, or over it).
+    if (edges !== 2 * this.bootEdges.length) {
+      for (let i = 0; i < boot; i++) {
+        const c = order[i] as LockClass;
+        c.out.clear();
+        c.in.clear();
+      }
+      for (const [from, to, edge] of this.bootEdges) {
+        from.out.set(to, edge);
+        to.in.add(from);
+      }
+    }
+    this.generation++;
+    // Keys of earlier boots are dead weight: drop them once they pile up.
+    if (this.chains.size > 4096) this.chains.clear();
+    this.irqSafeClasses = 0;
   }
 
   /**
@@ -200,8 +291,15 @@ export class Lockdep {
     const key = `${waitType}:${name}`;
     let c = this.byKey.get(key);
     if (c === undefined) {
-      c = new LockClass(++this.classIds, name, waitType);
+      c = this.spare.get(key);
+      if (c === undefined) {
+        c = new LockClass(++this.classIds, name, waitType);
+      } else {
+        c.renew(++this.classIds);
+      }
       this.byKey.set(key, c);
+      this.order.push(c);
+      this.orderKeys.push(key);
     }
     return c;
   }
@@ -222,6 +320,7 @@ export class Lockdep {
     const edge: DependencyRef = { from: from.name, to: to.name, fromSite: BOOT, toSite: BOOT };
     from.out.set(to, edge);
     to.in.add(from);
+    this.bootEdges.push([from, to, edge]);
   }
 
   private subclassOf(cls: LockClass, subclass: number): LockClass {
@@ -260,7 +359,8 @@ export class Lockdep {
           held: heldRefs(task),
         }));
       }
-      for (const h of held) {
+      for (let hi = 0; hi < held.length; hi++) {
+        const h = held.at(hi);
         if (h.cls === cls && h.nest === nest) {
           (h.extra ??= []).push({ map, site: sim.site(op) });
           return;
@@ -268,7 +368,7 @@ export class Lockdep {
       }
     }
 
-    let top: HeldLock | undefined = held[held.length - 1];
+    let top: HeldLock | undefined = held.top();
     if (top !== undefined && top.irqCtx !== irqCtx) top = undefined;
     const chainKey = mix(top === undefined ? (CHAIN_SEEDS[irqCtx] as number) : top.chainKey, (cls.id << 1) | (read ? 1 : 0));
     // A recycled entry when the task has one: lock-heavy runs then allocate
@@ -299,13 +399,13 @@ export class Lockdep {
     if (sim.checks.lockdep) {
       // A cached chain passed the wait-context and graph checks, which depend
       // only on the held classes and the context, all in the key.
-      const cached = !trylock && this.chains.has(chainKey);
+      const cached = !trylock && this.chains.get(chainKey) === this.generation;
       let ok = cached || this.checkWaitContext(task, entry, options.sleepReported === true);
       // Usage bits are marked on every acquisition, cached chain or not, as
       // the kernel's __lock_acquire() calls mark_usage() before the chain
       // lookup: the key does not say whether irqs were on.
       ok = this.markUsage(task, entry) && ok;
-      if (!cached && this.validate(task, entry) && ok && !trylock) this.chains.add(chainKey);
+      if (!cached && this.validate(task, entry) && ok && !trylock) this.chains.set(chainKey, this.generation);
     }
     held.push(entry);
   }
@@ -317,7 +417,7 @@ export class Lockdep {
     if (entry.trylock) return ok;
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
-      const h = held[i] as HeldLock;
+      const h = held.at(i);
       if (h.irqCtx !== entry.irqCtx) break;
       if (h.cls === cls) {
         this.fileOnce(task.sim, `recursive:${cls.id}`, () => ({
@@ -334,7 +434,7 @@ export class Lockdep {
     // Edges from the held locks down to and including the first one not
     // taken by trylock: older locks reach the new one through it.
     for (let i = held.length - 1; i >= 0; i--) {
-      const h = held[i] as HeldLock;
+      const h = held.at(i);
       if (h.irqCtx !== entry.irqCtx) break;
       ok = this.addEdge(task, h, entry) && ok;
       if (!h.trylock) break;
@@ -412,7 +512,8 @@ export class Lockdep {
     if (entry.cls.waitType !== "sleep" || sleepReported || entry.trylock) return true;
     let forbiddenBy: string | null = task.inInterrupt ? task.context : null;
     if (forbiddenBy === null) {
-      for (const h of task.held) {
+      for (let hi = 0; hi < task.held.length; hi++) {
+        const h = task.held.at(hi);
         if (h.cls.waitType === "spin") {
           forbiddenBy = h.map.label;
           break;
@@ -466,7 +567,8 @@ export class Lockdep {
    */
   irqsEnabled(task: Task): void {
     if (!task.sim.checks.lockdep || task.irqsOff !== 0) return;
-    for (const h of task.held) {
+    for (let hi = 0; hi < task.held.length; hi++) {
+      const h = task.held.at(hi);
       this.mark(task, h.cls, ENABLED_HARDIRQ, h);
       if (task.bhOff === 0) this.mark(task, h.cls, ENABLED_SOFTIRQ, h);
     }
@@ -560,20 +662,19 @@ export class Lockdep {
   release(task: Task, map: LockdepMap, holder: Task | null): boolean {
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
-      const h = held[i] as HeldLock;
+      const h = held.at(i);
       if (h.map === map) {
         const extra = h.extra;
         if (extra !== null && extra.length > 0) {
           // The entry stands for several instances: keep it under another one.
           const next = extra.pop() as { map: LockdepMap; site: Site };
-          held[i] = { ...h, map: next.map, site: next.site };
+          held.set(i, { ...h, map: next.map, site: next.site });
           return true;
         }
         // Shift the ones above down instead of splice(), which allocates
         // the array of removed elements on every unlock.
         const last = held.length - 1;
-        for (let k = i; k < last; k++) held[k] = held[k + 1] as HeldLock;
-        held.pop();
+        held.removeAt(i);
         task.heldFree.push(h);
         if (i < last) this.rechain(held, i);
         return true;
@@ -602,18 +703,28 @@ export class Lockdep {
    * The lock op's wait is over and the task now has `map`: the held entry's
    * site becomes this step, so held-lock lists agree with the schedule.
    * (acquire() ran when the task asked for the lock, before waiting.)
+   * `site` is the lock's own record of it; without one, the entry records
+   * the current task, step and `op`, and heldSite() makes the Site if a
+   * report asks (most acquisitions are never reported).
    */
-  acquired(task: Task, map: LockdepMap, site: Site): void {
+  acquired(task: Task, map: LockdepMap, site: Site | null, op: string): void {
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
-      const h = held[i] as HeldLock;
+      const h = held.at(i);
       if (h.map === map) {
-        h.site = site;
+        if (site === null) {
+          h.site = null;
+          h.askedBy = currentOrNull();
+          h.askedStep = task.sim.step;
+          h.askedOp = op;
+        } else {
+          h.site = site;
+        }
         return;
       }
       const x = h.extra?.find((e) => e.map === map);
       if (x !== undefined) {
-        x.site = site;
+        x.site = site ?? task.sim.site(op);
         return;
       }
     }
@@ -623,19 +734,19 @@ export class Lockdep {
   downgrade(task: Task, map: LockdepMap): void {
     const held = task.held;
     for (let i = held.length - 1; i >= 0; i--) {
-      const h = held[i] as HeldLock;
+      const h = held.at(i);
       if (h.map !== map) continue;
-      held[i] = { ...h, read: true };
+      held.set(i, { ...h, read: true });
       this.rechain(held, i);
       return;
     }
   }
 
   /** Recompute the chain keys from `from` up, after the stack changed below them. */
-  private rechain(held: HeldLock[], from: number): void {
+  private rechain(held: HeldStack, from: number): void {
     for (let i = from; i < held.length; i++) {
-      const h = held[i] as HeldLock;
-      const below = held[i - 1];
+      const h = held.at(i);
+      const below = i === 0 ? undefined : held.at(i - 1);
       const base = below?.irqCtx !== h.irqCtx ? (CHAIN_SEEDS[h.irqCtx] as number) : below.chainKey;
       h.chainKey = mix(base, (h.cls.id << 1) | (h.read ? 1 : 0));
     }
@@ -643,7 +754,8 @@ export class Lockdep {
 
   /** Whether `task` holds this exact instance. */
   holds(task: Task, map: LockdepMap): boolean {
-    for (const h of task.held) {
+    for (let hi = 0; hi < task.held.length; hi++) {
+      const h = task.held.at(hi);
       if (h.map === map || h.extra?.some((x) => x.map === map) === true) return true;
     }
     return false;

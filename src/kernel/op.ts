@@ -13,6 +13,17 @@ import type { Effect } from "./effect.js";
 import { currentOrNull } from "./current.js";
 import type { Task } from "./task.js";
 
+const UNSTARTED = 0;
+const STARTED = 1;
+const YIELDED = 2;
+const DONE = 3;
+
+/**
+ * The stack where each op was made, with `captureStacks` only: kept aside,
+ * not in a field every op would carry.
+ */
+const createdStacks = new WeakMap<object, string | undefined>();
+
 type Body<T> = (this: unknown, a: unknown, b: unknown, c: unknown) => Generator<Effect, T, unknown>;
 
 /**
@@ -26,29 +37,46 @@ type Body<T> = (this: unknown, a: unknown, b: unknown, c: unknown) => Generator<
 export abstract class Op<T> implements Iterable<Effect, T, unknown> {
   /** @internal */ readonly task: Task | null;
   /** @internal The step during which it was created. */ readonly createdStep: number;
-  /** @internal Only with `captureStacks`. */ readonly createdStack: string | undefined;
-  /** @internal */ started = false;
+  /**
+   * @internal UNSTARTED until it is started; then STARTED, and a step op
+   * goes on to YIELDED and DONE. One field for what `started` and a step
+   * op's phase were: an op is made per lock taken, so each field costs.
+   */
+  protected state = UNSTARTED;
+
+  /** The operation's name, as reports show it (`kref_put`). */
+  abstract readonly name: string;
 
   /** @internal Use {@link defineOp} (or the library's methods) to make ops. */
-  protected constructor(
-    /** The operation's name, as reports show it (`kref_put`). */
-    readonly name: string,
-  ) {
+  protected constructor() {
     const task = currentOrNull();
     this.task = task;
     if (task === null) {
       this.createdStep = 0;
-      this.createdStack = undefined;
     } else {
       this.createdStep = task.sim.step;
-      this.createdStack = task.sim.captureStacks ? new Error().stack : undefined;
+      if (task.sim.captureStacks) createdStacks.set(this, new Error().stack);
       task.registerOp(this);
     }
   }
 
+  /** @internal Where it was created: only with `captureStacks`. */
+  get createdStack(): string | undefined {
+    return createdStacks.get(this);
+  }
+
+  /** @internal Whether it was started (run with `yield*`, or yielded by mistake). */
+  get started(): boolean {
+    return this.state !== UNSTARTED;
+  }
+
+  set started(started: boolean) {
+    if (started && this.state === UNSTARTED) this.state = STARTED;
+  }
+
   [Symbol.iterator](): Iterator<Effect, T, unknown> {
-    if (this.started) throw new UsageError(`op ${this.name} was already started: an Op runs once`);
-    this.started = true;
+    if (this.state !== UNSTARTED) throw new UsageError(`op ${this.name} was already started: an Op runs once`);
+    this.state = STARTED;
     if (this.task !== null) this.task.opStarted();
     return this.start();
   }
@@ -60,14 +88,14 @@ export abstract class Op<T> implements Iterable<Effect, T, unknown> {
 /** @internal An op whose body is a generator function, called with up to three arguments. */
 class GeneratorOp<T> extends Op<T> {
   constructor(
-    name: string,
+    readonly name: string,
     private readonly body: Body<T>,
     private readonly self: unknown,
     private readonly a: unknown,
     private readonly b: unknown,
     private readonly c: unknown,
   ) {
-    super(name);
+    super();
   }
 
   protected start(): Iterator<Effect, T, unknown> {
@@ -96,15 +124,14 @@ export function makeOp<S, T, A = undefined, B = undefined, C = undefined>(
  * would run them.
  */
 export interface StepBody<S, A, T> {
+  /** The op's name, as reports show it (`mutex_lock`): a step op's only name, kept here rather than in each op. */
+  readonly name: string;
   /** Runs when the op starts (in the step before the effect): checks, then the effect to yield. */
   readonly before: (self: S, a: A) => Effect;
   /** Runs when the task resumes after the effect: `proceeded` is what `yield` gives (false: woken by a deadline). */
   readonly after: (self: S, a: A, proceeded: boolean) => T;
 }
 
-const UNSTARTED = 0;
-const YIELDED = 1;
-const DONE = 2;
 
 /**
  * What a finished op without a value returns from next(). Shared and
@@ -117,15 +144,16 @@ const DONE_FALSE: IteratorResult<Effect, boolean> = Object.freeze({ value: false
 
 /** @internal A one-effect op, its own iterator: see StepBody. */
 class StepOp<S, A, T> extends Op<T> implements Iterator<Effect, T, unknown> {
-  private phase = UNSTARTED;
-
   constructor(
-    name: string,
     private readonly body: StepBody<S, A, T>,
     private readonly self: S,
     private readonly a: A,
   ) {
-    super(name);
+    super();
+  }
+
+  get name(): string {
+    return this.body.name;
   }
 
   protected start(): Iterator<Effect, T, unknown> {
@@ -133,16 +161,16 @@ class StepOp<S, A, T> extends Op<T> implements Iterator<Effect, T, unknown> {
   }
 
   next(proceeded?: unknown): IteratorResult<Effect, T> {
-    const phase = this.phase;
-    if (phase === UNSTARTED) {
+    const phase = this.state;
+    if (phase === STARTED || phase === UNSTARTED) {
       // As a generator that throws: once before() throws, the op is over.
-      this.phase = DONE;
+      this.state = DONE;
       const effect = this.body.before(this.self, this.a);
-      this.phase = YIELDED;
+      this.state = YIELDED;
       return effect.yielded;
     }
     if (phase === DONE) return DONE_VOID as IteratorResult<Effect, T>;
-    this.phase = DONE;
+    this.state = DONE;
     const value = this.body.after(this.self, this.a, proceeded as boolean);
     if (value === undefined) return DONE_VOID as IteratorResult<Effect, T>;
     if (typeof value === "boolean") return (value ? DONE_TRUE : DONE_FALSE) as IteratorResult<Effect, T>;
@@ -150,19 +178,19 @@ class StepOp<S, A, T> extends Op<T> implements Iterator<Effect, T, unknown> {
   }
 
   return(value?: T): IteratorResult<Effect, T> {
-    this.phase = DONE;
+    this.state = DONE;
     return { value: value as T, done: true };
   }
 
   throw(error: unknown): IteratorResult<Effect, T> {
-    this.phase = DONE;
+    this.state = DONE;
     throw error;
   }
 }
 
 /** @internal Make a one-effect op (see StepBody): one object per call, no generator. */
-export function makeStepOp<S, T, A = undefined>(name: string, self: S, body: StepBody<S, A, T>, a?: A): Op<T> {
-  return new StepOp(name, body, self, a as A);
+export function makeStepOp<S, T, A = undefined>(self: S, body: StepBody<S, A, T>, a?: A): Op<T> {
+  return new StepOp(body, self, a as A);
 }
 
 /**

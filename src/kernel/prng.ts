@@ -6,15 +6,18 @@ export class Prng {
   private state: number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.state = seed | 0;
   }
 
+  // The state and the steps are signed 32-bit values (the same bits as the
+  // unsigned ones: every operation here works modulo 2^32), so none is boxed
+  // as a heap number; only the result is made unsigned.
   /** The next unsigned 32-bit value. */
   nextU32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let z = this.state;
-    z = Math.imul(z ^ (z >>> 15), z | 1) >>> 0;
-    z = (z ^ (z + Math.imul(z ^ (z >>> 7), z | 61))) >>> 0;
+    const s = (this.state + 0x6d2b79f5) | 0;
+    this.state = s;
+    let z = Math.imul(s ^ (s >>> 15), s | 1);
+    z = z ^ (z + Math.imul(z ^ (z >>> 7), z | 61));
     return (z ^ (z >>> 14)) >>> 0;
   }
 

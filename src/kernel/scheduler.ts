@@ -142,7 +142,8 @@ export class Scheduler {
   private parked = 0;
   /** Tasks not done yet, in spawn order. */
   readonly live: Task[] = [];
-  private readonly enabled: Task[] = [];
+  /** Scratch: the enabled tasks of the step being chosen, in [0, n); entries past n are stale. */
+  private readonly enabled: Task[];
   private prev: Task | null = null;
   /** The running hash of (task, effect kind, target) over all steps. */
   hash = 0x811c9dc5;
@@ -165,10 +166,32 @@ export class Scheduler {
     private readonly sim: Sim,
     /** @internal Replaced by an explorer before the run starts. */
     public strategy: Strategy,
-    ringSize = 24,
+    /**
+     * The ring's size, or a retired Sim's scheduler (see Sim.retire()) whose
+     * trace ring and scratch array this one takes over instead of making its
+     * own: every slot a report reads is written by this run first.
+     */
+    from: number | Scheduler = 24,
   ) {
-    this.ring = new TraceRing(ringSize);
+    if (typeof from === "number") {
+      this.ring = new TraceRing(from);
+      this.enabled = [];
+    } else {
+      this.ring = from.ring;
+      this.enabled = from.enabled;
+    }
     this.irqWindow = new IrqWindow(this.live);
+  }
+
+  /**
+   * @internal The run is over and nothing will use this scheduler again
+   * (see Sim.retire()): let go of its tasks and choices.
+   */
+  retire(): void {
+    // `enabled` is left as it is: the next Sim's scheduler takes it over.
+    this.live.length = 0;
+    this.prev = null;
+    this.choices.length = 0;
   }
 
   add(task: Task): void {
@@ -188,7 +211,11 @@ export class Scheduler {
       let n = 0;
       const prev = this.prev;
       let prevEnabled = false;
-      for (const t of live) {
+      // An index loop: for-of makes an iterator object per step until the
+      // loop is optimised, which made the bytes allocated per step depend on
+      // when the JIT got to it.
+      for (let k = 0; k < live.length; k++) {
+        const t = live[k] as Task;
         const e = t.pending as Effect;
         if (t.interruptedBy !== null || t.parked) continue;
         if (e.waitsFor === null || e.waitsFor.canProceed(t) || e.deadline <= now) {
@@ -371,6 +398,15 @@ export class Scheduler {
 
   private finish(t: Task): void {
     t.pending = null;
+    // Let go of what a finished task no longer needs: its generator (the
+    // biggest part of a task) and its op ring. A task body made per
+    // explored execution keeps its own closure alive until a full
+    // collection (V8 gives each generator closure an initial map in old
+    // space that points back at it), and through the closure's variables
+    // the Sim and its tasks: what a task drops here is not promoted with it.
+    t.gen = FINISHED;
+    t.opRing = null;
+    t.heldFree.clear();
     this.live.splice(this.live.indexOf(t), 1);
     const victim = t.interrupts;
     if (victim !== null) {
@@ -379,7 +415,7 @@ export class Scheduler {
     }
     const lockdep = this.sim.lockdep;
     // The fs_reclaim a reclaim task runs in is not a lock it forgot.
-    if (t.context === "reclaim" && t.held[0]?.map === lockdep.maps.fsReclaim) lockdep.release(t, lockdep.maps.fsReclaim, null);
+    if (t.context === "reclaim" && t.held.length > 0 && t.held.at(0).map === lockdep.maps.fsReclaim) lockdep.release(t, lockdep.maps.fsReclaim, null);
     lockdep.taskExit(t);
   }
 
@@ -510,6 +546,11 @@ export class Scheduler {
     return "step-limit";
   }
 }
+
+/** A finished task's iterator: never advanced (the scheduler runs only tasks with a pending effect). */
+const FINISHED: Iterator<Effect, unknown, unknown> = {
+  next: () => ({ value: undefined, done: true }),
+};
 
 /**
  * Whether `e`, run by `t` now, only reads shared state: a read access, a

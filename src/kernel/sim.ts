@@ -82,6 +82,14 @@ export interface SimOptions {
    * Give a `new Lockdep()` for a run that must not see orders learned before.
    */
   readonly lockdep?: Lockdep;
+  /**
+   * @internal A retired Sim (see retire(): its run is over and nothing uses
+   * it any more) whose scheduler's trace ring and scratch this Sim takes
+   * over instead of making its own (the explorer passes the previous
+   * execution's; see newSim()). Every slot a report reads is written by this
+   * run first, so what they held does not matter.
+   */
+  readonly retired?: Sim;
 }
 
 /** What `runAll()` returns. */
@@ -183,8 +191,10 @@ export class Sim {
     this.captureStacks = options.captureStacks ?? false;
     this.maxSteps = maxSteps;
     this.heap = new Heap(this);
-    const s32 = Number(BigInt.asUintN(32, BigInt(seed)));
-    this.scheduler = new Scheduler(this, makeStrategy(strategy, deriveSeed(s32, 0)));
+    // The seed modulo 2^32: `>>> 0` is exact for every safe integer, and
+    // makes no BigInt per Sim.
+    const s32 = seed >>> 0;
+    this.scheduler = new Scheduler(this, makeStrategy(strategy, deriveSeed(s32, 0)), options.retired?.scheduler ?? 24);
     this.rng = new Prng(deriveSeed(s32, 1));
   }
 
@@ -221,11 +231,31 @@ export class Sim {
     return makeOp("choose", this, chooseBody, n);
   }
 
-  /** @internal Let an explorer decide this run's choices. Call before the run starts. */
-  setStrategy(strategy: Strategy): void {
+  /**
+   * @internal The explorer is done with this Sim (its run, its outcome, its
+   * failure if any) and will never use it again: drop its tasks, choices
+   * and reports. A task body made per execution stays reachable until a
+   * full collection (V8 keeps each generator closure's initial map, in old
+   * space, pointing at it), and through the variables it captures, this
+   * Sim: what the Sim still held would be copied by every scavenge and
+   * promoted. Only an explorer calls it, on a Sim nothing else was given
+   * but the scenario.
+   */
+  retire(): void {
+    this.tasks.length = 0;
+    this.reports.length = 0;
+    this.scheduler.retire();
+  }
+
+  /**
+   * @internal Let an explorer decide this run's choices. Call before the run
+   * starts. With `record` false the choices are not kept (`choices` stays
+   * empty): for runs that can be repeated from their seed alone.
+   */
+  setStrategy(strategy: Strategy, record = true): void {
     if (this.step !== 0) throw new UsageError("setStrategy() after the run started");
     this.scheduler.strategy = strategy;
-    this.scheduler.recording = true;
+    this.scheduler.recording = record;
   }
 
   /** @internal The choices made so far (see Scheduler.choices). */
@@ -273,6 +303,15 @@ export class Sim {
 
   /** Run every spawned task to completion (or deadlock, step limit, report). */
   runAll(): RunResult {
+    const outcome = this.runOutcome();
+    return { outcome, steps: this.step, traceHash: this.traceHash, reports: this.reports };
+  }
+
+  /**
+   * @internal runAll() without its result object: the explorer needs only
+   * the outcome, and formatting the trace hash for each execution cost.
+   */
+  runOutcome(): RunOutcome {
     if (this.running) throw new UsageError("runAll() called while this Sim is running");
     this.running = true;
     const outer = setCurrent(null);
@@ -303,7 +342,7 @@ export class Sim {
       this.stopped = false;
       throw new ReportError(stop, formatReport(stop));
     }
-    return { outcome, steps: this.step, traceHash: this.traceHash, reports: this.reports };
+    return outcome;
   }
 
   /**

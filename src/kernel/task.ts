@@ -19,7 +19,7 @@ import { makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
 import type { Sim } from "./sim.js";
 import { checkMightSleep } from "./context.js";
 import { current } from "./current.js";
-import type { HeldLock } from "./lockdep.js";
+import { HeldStack } from "./held-stack.js";
 
 /** The execution context a task runs in, as the kernel distinguishes them. */
 export type TaskContext = "process" | "softirq" | "hardirq" | "worker" | "reclaim";
@@ -57,8 +57,8 @@ export class Task {
   /** @internal Nesting of bottom-half-disabled sections (spin_lock_bh). */ bhOff: number;
   /** @internal Spinlocks held: preemption is disabled while non-zero. */ preemptCount = 0;
   /** @internal Nesting of dma_fence_begin_signalling() sections. */ fenceSignalling = 0;
-  /** @internal Locks held, oldest first, as lockdep sees them. */ readonly held: HeldLock[] = [];
-  /** @internal Released held-lock entries, for lockdep to reuse (a task re-takes its locks many times). */ readonly heldFree: HeldLock[] = [];
+  /** @internal Locks held, oldest first, as lockdep sees them. */ readonly held = new HeldStack();
+  /** @internal Released held-lock entries, for lockdep to reuse (a task re-takes its locks many times). */ readonly heldFree = new HeldStack();
   /** @internal The interrupt task running on this task's CPU, if any. */ interruptedBy: Task | null = null;
   /** @internal For an interrupt task: the task it interrupted. */ interrupts: Task | null = null;
   /** @internal A signal is pending (see kill()): interruptible waits end early. */ signalPending = false;
@@ -168,6 +168,7 @@ class Launcher implements Iterator<Effect, unknown, unknown> {
 
 // cond_resched() yields one effect: a step op (op.ts), no generator per call.
 const RESCHED_BODY: StepBody<undefined, undefined, void> = {
+  name: "cond_resched",
   before: () => RESCHED,
   after: () => undefined,
 };
@@ -177,7 +178,7 @@ const RESCHED_BODY: StepBody<undefined, undefined, void> = {
  * no other effect. Spin loops must call it (or another op) each iteration.
  */
 export function condResched(): Op<void> {
-  return makeStepOp("cond_resched", undefined, RESCHED_BODY);
+  return makeStepOp(undefined, RESCHED_BODY);
 }
 
 function* sleepBody(this: undefined, ns: number): Generator<Effect, void, unknown> {

@@ -14,6 +14,7 @@
 import { ArgumentError } from "../errors.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "../kernel/effect.js";
 import { siteRef, SimObject, type Site, type SimObjectOptions } from "../kernel/heap.js";
+import { currentOrNull } from "../kernel/current.js";
 import type { Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
 import type { LockClass, LockdepMap, LockWaitType } from "../kernel/lockdep.js";
@@ -40,9 +41,36 @@ export const LOCK = defineEffectKind({ name: "lock", neverCoEnabledWith: [UNLOCK
 /** A trylock: takes the lock (a write) if free, else only reads it. Not progress, so a trylock loop counts as spinning. */
 export const TRYLOCK = defineEffectKind({ name: "trylock", progress: false });
 
+/**
+ * The waitable an unlock probes: whether the unlocking task holds the lock.
+ * A class rather than a literal of two closures and a label string: a lock
+ * is made per explored execution, and this keeps it to one small object.
+ */
+class HoldsIt implements Waitable {
+  constructor(private readonly lock: LockObject) {}
+
+  get label(): string {
+    return this.lock.label;
+  }
+
+  canProceed(t: Task): boolean {
+    return this.lock.heldBy === t;
+  }
+
+  wakers(): null {
+    return null;
+  }
+}
+
 export abstract class LockObject extends SimObject implements Waitable, LockdepMap {
   /** @internal The task holding it exclusively (the kernel's `owner` field). */ heldBy: Task | null = null;
-  /** @internal Where `heldBy` acquired it. */ acquiredAt: Site | null = null;
+  // Where `heldBy` acquired it: the task, step and op, made into a Site only
+  // when a report asks (see acquiredAt), since most never do; with
+  // captureStacks the Site is made at once, as the stack must be taken then.
+  private acqTask: Task | null = null;
+  private acqStep = 0;
+  private acqOp: string | null = null;
+  private acqSite: Site | null = null;
   readonly lockClass: LockClass;
   // Effects are immutable, so each lock makes its own once instead of one per operation.
   /** @internal */ readonly lockEffect: Effect;
@@ -63,8 +91,38 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
     this.trylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this);
     // An unlock changes the lock only when its task holds it; a bad unlock
     // (reported, refused) only reads it, and can be enabled at any time.
-    this.holdsIt = { label: this.label, canProceed: (t: Task) => this.heldBy === t, wakers: () => null };
+    this.holdsIt = new HoldsIt(this);
     this.unlockEffect = new Effect(UNLOCK, this, WRITE_IF, this, null, Infinity, this.holdsIt);
+  }
+
+  /** @internal Where `heldBy` acquired it, or null. */
+  get acquiredAt(): Site | null {
+    if (this.acqOp === null) return null;
+    return (this.acqSite ??= { task: this.acqTask, step: this.acqStep, op: this.acqOp, stack: undefined });
+  }
+
+  set acquiredAt(site: Site | null) {
+    this.acqSite = site;
+    this.acqOp = site === null ? null : site.op;
+    if (site !== null) {
+      this.acqTask = site.task;
+      this.acqStep = site.step;
+    }
+  }
+
+  /**
+   * @internal The current task took the lock now, in op `op`: record where,
+   * here and in its lockdep held entry, without making a Site (see
+   * acquiredAt) unless stacks are captured.
+   */
+  tookNow(task: Task, op: string): void {
+    const sim = this.sim;
+    const site = sim.captureStacks ? sim.site(op) : null;
+    this.acqSite = site;
+    this.acqOp = op;
+    this.acqTask = currentOrNull();
+    this.acqStep = sim.step;
+    sim.lockdep.acquired(task, this, site, op);
   }
 
   /** Waitable (public because Waitable is): an exclusive acquisition can proceed when nobody holds it. A query. */

@@ -26,6 +26,27 @@ const TRYLOCK: AcquireOptions = { trylock: true };
 /** How a sleeping lock attempt ended (the kernel's 0 or -EINTR). */
 export type LockResult = "locked" | "interrupted";
 
+/**
+ * The waitable of a mutex's interruptible waits: the mutex is free, or a
+ * signal is pending. A class rather than a literal of two closures and a
+ * label string, as a mutex may be made per explored execution.
+ */
+class Interruptible implements Waitable {
+  constructor(private readonly m: Mutex) {}
+
+  get label(): string {
+    return this.m.label;
+  }
+
+  canProceed(t: Task): boolean {
+    return this.m.heldBy === null || t.signalPending;
+  }
+
+  wakers(): readonly Task[] {
+    return this.m.wakers();
+  }
+}
+
 export class Mutex extends LockObject {
   /** @internal The waitable of interruptible waits: a pending signal also wakes them. */
   readonly interruptible: Waitable;
@@ -33,16 +54,12 @@ export class Mutex extends LockObject {
   /** `new Mutex(sim, "vm->update_lock", { embeddedIn: vm })`. */
   constructor(sim: Sim, className: string, options: LockOptions = {}) {
     super(sim, "Mutex", className, "sleep", options);
-    this.interruptible = {
-      label: this.label,
-      canProceed: (t: Task) => this.heldBy === null || t.signalPending,
-      wakers: () => this.wakers(),
-    };
+    this.interruptible = new Interruptible(this);
   }
 
   /** Mirrors mutex_lock() (mutex_lock_nested() with a subclass). */
   lock(subclass = 0): Op<void> {
-    return makeStepOp("mutex_lock", this, MUTEX_LOCK, subclass);
+    return makeStepOp(this, MUTEX_LOCK, subclass);
   }
 
   /** Mirrors mutex_lock_interruptible(): `"interrupted"` if a signal ends the wait. */
@@ -52,12 +69,12 @@ export class Mutex extends LockObject {
 
   /** Mirrors mutex_trylock(): take it if free, never sleep. */
   trylock(): Op<boolean> {
-    return makeStepOp("mutex_trylock", this, MUTEX_TRYLOCK);
+    return makeStepOp(this, MUTEX_TRYLOCK);
   }
 
   /** Mirrors mutex_unlock(). */
   unlock(): Op<void> {
-    return makeStepOp("mutex_unlock", this, MUTEX_UNLOCK);
+    return makeStepOp(this, MUTEX_UNLOCK);
   }
 
   /** Mirrors lockdep_assert_held() on this exact mutex. */
@@ -76,6 +93,7 @@ export class Mutex extends LockObject {
 // once the task is resumed past it.
 
 const MUTEX_LOCK: StepBody<Mutex, number, void> = {
+  name: "mutex_lock",
   before(m, subclass) {
     const task = current();
     const slept = !checkMightSleep(task, "mutex_lock");
@@ -88,8 +106,7 @@ const MUTEX_LOCK: StepBody<Mutex, number, void> = {
     guardLive(m, "Mutex.lock");
     const task = current();
     m.heldBy = task;
-    m.acquiredAt = m.sim.site("mutex_lock");
-    m.sim.lockdep.acquired(task, m, m.acquiredAt);
+    m.tookNow(task, "mutex_lock");
   },
 };
 
@@ -108,12 +125,12 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
     return "interrupted";
   }
   this.heldBy = task;
-  this.acquiredAt = this.sim.site("mutex_lock_interruptible");
-  this.sim.lockdep.acquired(task, this, this.acquiredAt);
+  this.tookNow(task, "mutex_lock_interruptible");
   return "locked";
 }
 
 const MUTEX_TRYLOCK: StepBody<Mutex, undefined, boolean> = {
+  name: "mutex_trylock",
   before: (m) => m.trylockEffect,
   after(m) {
     touch(m.sim, m, true, "Mutex.trylock");
@@ -132,6 +149,7 @@ const MUTEX_TRYLOCK: StepBody<Mutex, undefined, boolean> = {
 };
 
 const MUTEX_UNLOCK: StepBody<Mutex, undefined, void> = {
+  name: "mutex_unlock",
   before: (m) => m.unlockEffect,
   after(m) {
     touch(m.sim, m, true, "Mutex.unlock");

@@ -142,7 +142,7 @@ function* downRead(this: RwSemaphore): Generator<Effect, void, unknown> {
   touch(this.sim, this, true, "RwSemaphore.downRead");
   guardLive(this, "RwSemaphore.downRead");
   addReader(this, task);
-  this.sim.lockdep.acquired(task, this, this.sim.site("down_read"));
+  this.sim.lockdep.acquired(task, this, null, "down_read");
 }
 
 function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void, unknown> {
@@ -159,8 +159,7 @@ function* downWrite(this: RwSemaphore, subclass: number): Generator<Effect, void
   this.writersWaiting.splice(this.writersWaiting.indexOf(task), 1);
   guardLive(this, "RwSemaphore.downWrite");
   this.heldBy = task;
-  this.acquiredAt = this.sim.site("down_write");
-  this.sim.lockdep.acquired(task, this, this.acquiredAt);
+  this.tookNow(task, "down_write");
 }
 
 function* downReadTrylock(this: RwSemaphore): Generator<Effect, boolean, unknown> {

@@ -35,7 +35,7 @@ export class SpinLock extends LockObject {
 
   /** Mirrors spin_lock(). `subclass` is spin_lock_nested()'s annotation. */
   lock(subclass = 0): Op<void> {
-    return makeStepOp("spin_lock", this, SPIN_LOCK, subclass);
+    return makeStepOp(this, SPIN_LOCK, subclass);
   }
 
   /** Mirrors spin_lock_irqsave(): disable irqs, then lock. Returns the saved state. */
@@ -55,7 +55,7 @@ export class SpinLock extends LockObject {
 
   /** Mirrors spin_unlock(). */
   unlock(): Op<void> {
-    return makeStepOp("spin_unlock", this, SPIN_UNLOCK);
+    return makeStepOp(this, SPIN_UNLOCK);
   }
 
   /** Mirrors spin_unlock_irqrestore(): unlock, then restore the saved irq state. */
@@ -88,14 +88,14 @@ function* spinLock(this: SpinLock, op: string, subclass: number): Generator<Effe
   touch(this.sim, this, true, "SpinLock.lock");
   guardLive(this, "SpinLock.lock");
   this.heldBy = task;
-  this.acquiredAt = this.sim.site(op);
-  this.sim.lockdep.acquired(task, this, this.acquiredAt);
+  this.tookNow(task, op);
 }
 
 // spin_lock() and spin_unlock() yield one effect each: step ops
 // (kernel/op.ts), which cost no generator per call; the same halves as
 // spinLock() and spinUnlock().
 const SPIN_LOCK: StepBody<SpinLock, number, void> = {
+  name: "spin_lock",
   before(l, subclass) {
     const task = current();
     task.preemptCount++;
@@ -107,12 +107,12 @@ const SPIN_LOCK: StepBody<SpinLock, number, void> = {
     guardLive(l, "SpinLock.lock");
     const task = current();
     l.heldBy = task;
-    l.acquiredAt = l.sim.site("spin_lock");
-    l.sim.lockdep.acquired(task, l, l.acquiredAt);
+    l.tookNow(task, "spin_lock");
   },
 };
 
 const SPIN_UNLOCK: StepBody<SpinLock, undefined, void> = {
+  name: "spin_unlock",
   before: (l) => l.unlockEffect,
   after(l) {
     release(l);

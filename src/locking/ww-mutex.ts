@@ -259,7 +259,8 @@ export class WwAcquireCtx implements LockdepMap {
     const task = current();
     const ctx = new WwAcquireCtx(sim, wwClass, task, ++wwClass.stamp, inject);
     let other: LockdepMap | null = null;
-    for (const h of task.held) {
+    for (let hi = 0; hi < task.held.length; hi++) {
+      const h = task.held.at(hi);
       if (h.cls === wwClass.acquireClass) other = h.map;
     }
     if (other === null) {
@@ -470,8 +471,7 @@ function checkLockUse(ctx: WwAcquireCtx, m: WwMutex, op: string, slow: boolean):
 /** Mirrors ww_mutex_lock_acquired(), plus wound-wait's __ww_mutex_check_waiters() on taking it. */
 function take(m: WwMutex, task: Task, ctx: WwAcquireCtx | null, op: string): void {
   m.heldBy = task;
-  m.acquiredAt = m.sim.site(op);
-  m.sim.lockdep.acquired(task, m, m.acquiredAt);
+  m.tookNow(task, op);
   if (ctx === null) return;
   m.heldCtx = ctx;
   ctx.nAcquired++;

@@ -17,6 +17,8 @@ import {
   localIrqRestore,
   localIrqSave,
   Lockdep,
+  lockMapAcquire,
+  lockMapRelease,
   Mutex,
   RwSemaphore,
   Sim,
@@ -750,5 +752,53 @@ describe("lockdep: what is held", () => {
       yield* kfree(vm);
     });
     expect(sim.reports).toEqual([]);
+  });
+});
+
+describe("lockdep: reboot() gives a fresh boot", () => {
+  /** Take `first` then `second` in one task of a Sim on `lockdep`; the reports filed. */
+  const nest = (lockdep: Lockdep, first: string, second: string) => {
+    const sim = new Sim({ lockdep, onReport: "collect" });
+    const a = new Mutex(sim, first, { static: true });
+    const b = new Mutex(sim, second, { static: true });
+    sim.run(function* () {
+      yield* a.lock();
+      yield* b.lock();
+      yield* b.unlock();
+      yield* a.unlock();
+    });
+    return sim.reports;
+  };
+
+  it("forgets learned classes, edges and chains, and keeps the boot's order", () => {
+    const fresh = new Lockdep();
+    const ld = new Lockdep();
+    expect(nest(ld, "A", "B")).toEqual([]);
+    expect(ld.edgeCount).toBe(fresh.edgeCount + 1);
+    ld.reboot();
+    expect(ld.edgeCount).toBe(fresh.edgeCount);
+    expect(ld.hasEdge(ld.classes.resv, ld.maps.fsReclaim.lockClass)).toBe(true);
+    // The reverse order is no cycle on a fresh boot, and classes get a fresh boot's ids.
+    expect(nest(ld, "B", "A")).toEqual([]);
+    expect(ld.lockClass("C", "sleep").id).toBe(fresh.lockClass("C", "sleep").id + 2);
+    ld.reboot();
+    expect(ld.lockClass("C", "sleep").id).toBe(fresh.lockClass("C", "sleep").id);
+  });
+
+  it("forgets edges into the boot's classes", () => {
+    const ld = new Lockdep();
+    const sim = new Sim({ lockdep: ld, onReport: "collect" });
+    const m = new Mutex(sim, "driver_lock", { static: true });
+    sim.run(function* () {
+      yield* m.lock();
+      lockMapAcquire(ld.maps.fsReclaim);
+      lockMapRelease(ld.maps.fsReclaim);
+      yield* m.unlock();
+    });
+    const driver = m.lockClass;
+    expect(ld.hasEdge(driver, ld.maps.fsReclaim.lockClass)).toBe(true);
+    ld.reboot();
+    expect(ld.edgeCount).toBe(new Lockdep().edgeCount);
+    expect(ld.maps.fsReclaim.lockClass.in.has(driver)).toBe(false);
   });
 });
