@@ -50,6 +50,8 @@ export interface Strategy {
    * to another task by `kill()`).
    */
   touched?(task: Task, obj: object, write: boolean): void;
+  /** Told when the run has ended, and how, while its tasks are still there to look at. */
+  ended?(outcome: RunOutcome): void;
 }
 
 class RandomStrategy implements Strategy {
@@ -214,6 +216,7 @@ export class Scheduler {
       // An index loop: for-of makes an iterator object per step until the
       // loop is optimised, which made the bytes allocated per step depend on
       // when the JIT got to it.
+      // eslint-disable-next-line @typescript-eslint/prefer-for-of -- see above: no iterator per step
       for (let k = 0; k < live.length; k++) {
         const t = live[k] as Task;
         const e = t.pending as Effect;

@@ -323,6 +323,7 @@ export class Sim {
       setCurrent(outer);
     }
     this.lastOutcome = outcome;
+    this.scheduler.strategy.ended?.(outcome);
     if (outcome === "deadlock") {
       // The orders lockdep warned about did deadlock in this run.
       for (let i = 0; i < this.reports.length; i++) {

@@ -34,7 +34,7 @@
  */
 import { UsageError } from "../../errors.js";
 import { EVERYTHING, NONE, READ, WRITE, WRITE_ALL, WRITE_IF, type Effect, type EffectKind } from "../../kernel/effect.js";
-import type { Strategy } from "../../kernel/scheduler.js";
+import type { RunOutcome, Strategy } from "../../kernel/scheduler.js";
 import { CHOOSE_KIND, type Sim } from "../../kernel/sim.js";
 import type { Task } from "../../kernel/task.js";
 
@@ -221,7 +221,7 @@ export class DfsSearch {
   next(sim: Sim): Strategy | null {
     if (this.done) return null;
     const last = this.current;
-    if (last !== null && (last.sim.outcome === "step-limit" || last.sim.outcome === "livelock")) this.truncated = true;
+    if (last !== null && (last.outcome === "step-limit" || last.outcome === "livelock")) this.truncated = true;
     if (last === null) {
       this.current = new DfsExecution(this, sim, []);
       return this.current;
@@ -316,6 +316,10 @@ interface Step {
 /** One execution of the search: replays the kept nodes' choices, then explores with new nodes. */
 class DfsExecution implements Strategy {
   private readonly steps: Step[] = [];
+  /** The waiting steps of the tasks blocked when the run ended in a deadlock. */
+  private blocked: Step[] = [];
+  /** How the run ended (null while it runs). */
+  outcome: RunOutcome | null = null;
   private readonly lastStep = new Map<number, number>();
   private sleep = new Map<number, Sig>();
   private choice = 0;
@@ -511,7 +515,7 @@ class DfsExecution implements Strategy {
     // that step races with what blocked it: the acquisition it would have
     // beaten had it come first. Each such step joins the analysis as if it
     // ran last, taking what it waits for.
-    const steps: Step[] = this.sim.outcome === "deadlock" ? [...this.steps, ...this.blockedSteps()] : this.steps;
+    const steps: Step[] = this.blocked.length > 0 ? [...this.steps, ...this.blocked] : this.steps;
     const n = steps.length;
     let width = 0;
     for (const s of steps) width = Math.max(width, s.task + 1);
@@ -558,6 +562,12 @@ class DfsExecution implements Strategy {
       else for (const t of touches(s.sig)) addTo(byKey, t.alloc, j);
     }
     for (const [i, j] of races) this.reverse(steps, real, i, j, clocks, width);
+  }
+
+  /** The run ended: keep what the race analysis needs of it (it runs once the next execution's Sim exists). */
+  ended(outcome: RunOutcome): void {
+    this.outcome = outcome;
+    if (outcome === "deadlock") this.blocked = this.blockedSteps();
   }
 
   /** The waiting step of every task blocked at the end, as a step that takes what it waits for. */

@@ -545,6 +545,8 @@ describe("dfs: the reduction is optimal", () => {
               steps.push({ task: t.id, sig: sigOf(sim, t, e), label: `${t.id}:${e.describe()}` });
               strategy.executed?.(t, e);
             },
+            touched: (t, o, w) => strategy.touched?.(t, o, w),
+            ended: (o) => strategy.ended?.(o),
           });
           program(tasks, new Set())(sim);
           // A run cut short by a sleep set (possible after an injected choice) is not an execution of a trace.
