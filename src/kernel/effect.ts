@@ -190,7 +190,17 @@ export class Effect {
     readonly probe: Waitable | null = waitsFor,
     /** @internal Further objects the same step touches. */
     readonly also: readonly Access[] | null = null,
-  ) {}
+  ) {
+    this.mayOnlyRead =
+      deadline === Infinity && ((mode === READ && (also === null || also.every((a) => a.mode === "read"))) || (mode === WRITE_IF && probe !== null && waitsFor === null));
+  }
+
+  /**
+   * @internal Whether the step may change nothing another task sees (a read,
+   * or a trylock-like step whose probe may fail): the scheduler asks only
+   * then whether a step counts as progress. Computed once per effect.
+   */
+  readonly mayOnlyRead: boolean;
 
   /** Made on first use; see {@link yielded}. */
   private yieldedResult: IteratorResult<Effect, never> | null = null;

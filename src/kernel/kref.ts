@@ -23,7 +23,7 @@ import type { HolderRef, SiteRef } from "../report/report.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
 import type { Task } from "./task.js";
 import { guardLive, objectRef, siteRef, SimObject, touch, type Site } from "./heap.js";
-import { makeOp, type Op } from "./op.js";
+import { makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
 
 /** The largest count (INT_MAX), as in the kernel. */
 export const REFCOUNT_MAX = 0x7fffffff;
@@ -114,7 +114,7 @@ export class Kref<T extends SimObject = SimObject> {
   /** Mirrors kref_get(): take a reference; the caller must already hold one. */
   get(holder?: string): Op<void> {
     checkHolder(holder);
-    return makeOp("kref_get", this, krefGet, holder);
+    return makeStepOp(this as Kref, KREF_GET_OP, holder);
   }
 
   /**
@@ -123,7 +123,7 @@ export class Kref<T extends SimObject = SimObject> {
    */
   getUnlessZero(holder?: string): Op<boolean> {
     checkHolder(holder);
-    return makeOp("kref_get_unless_zero", this, krefGetUnlessZero, holder);
+    return makeStepOp(this as Kref, KREF_GET_UNLESS_ZERO_OP, holder);
   }
 
   /**
@@ -208,50 +208,59 @@ function checkHolder(holder: string | undefined): void {
 // after free in Kref.put". A freed owner with no anomaly is a plain
 // use-after-free.
 
-function* krefGet(this: Kref, holder: string | undefined): Generator<Effect, void, unknown> {
-  const owner = this.owner;
-  yield this.getEffect;
-  touch(this.owner.sim, this, true, "Kref.get");
-  const c = this.count;
-  // Zero, saturated (negative) or at the maximum: the counter saturates.
-  const next = c <= 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
-  this.count = next;
-  const sim = owner.sim;
-  sim.note(countNote(next));
-  if (sim.checks.refcounts) {
-    if (next > 0) this.addHolder(holder, "kref_get");
-    sim.logRef(owner.id, "get", next, holder);
-    if (c === 0 || c === REFCOUNT_MAX) {
-      this.warn(c === 0 ? "refcount-inc-from-zero" : "refcount-saturated", "kref_get");
-      return;
-    }
-  }
-  guardLive(owner, "Kref.get");
-}
+// get and get_unless_zero yield one effect each: step ops (kernel/op.ts),
+// which cost no generator per call.
 
-function* krefGetUnlessZero(this: Kref, holder: string | undefined): Generator<Effect, boolean, unknown> {
-  const owner = this.owner;
-  yield this.getUnlessZeroEffect;
-  touch(this.owner.sim, this, true, "Kref.getUnlessZero");
-  // Even a failing get_unless_zero reads the counter: on freed memory that is a use-after-free.
-  guardLive(owner, "Kref.getUnlessZero");
-  const c = this.count;
-  const sim = owner.sim;
-  if (c === 0) {
-    sim.note("count 0: not taken");
-    if (sim.checks.refcounts) sim.logRef(owner.id, "get-unless-zero-failed", 0, holder);
-    return false;
-  }
-  const next = c < 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
-  this.count = next;
-  sim.note(countNote(next));
-  if (sim.checks.refcounts) {
-    if (next > 0) this.addHolder(holder, "kref_get_unless_zero");
-    sim.logRef(owner.id, "get-unless-zero", next, holder);
-    if (c === REFCOUNT_MAX) this.warn("refcount-saturated", "kref_get_unless_zero");
-  }
-  return true;
-}
+const KREF_GET_OP: StepBody<Kref, string | undefined, void> = {
+  name: "kref_get",
+  before: (k) => k.getEffect,
+  after(k, holder) {
+    const owner = k.owner;
+    const sim = owner.sim;
+    touch(sim, k, true, "Kref.get");
+    const c = k.count;
+    // Zero, saturated (negative) or at the maximum: the counter saturates.
+    const next = c <= 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
+    k.count = next;
+    sim.note(countNote(next));
+    if (sim.checks.refcounts) {
+      if (next > 0) k.addHolder(holder, "kref_get");
+      sim.logRef(owner.id, "get", next, holder);
+      if (c === 0 || c === REFCOUNT_MAX) {
+        k.warn(c === 0 ? "refcount-inc-from-zero" : "refcount-saturated", "kref_get");
+        return;
+      }
+    }
+    guardLive(owner, "Kref.get");
+  },
+};
+
+const KREF_GET_UNLESS_ZERO_OP: StepBody<Kref, string | undefined, boolean> = {
+  name: "kref_get_unless_zero",
+  before: (k) => k.getUnlessZeroEffect,
+  after(k, holder) {
+    const owner = k.owner;
+    const sim = owner.sim;
+    touch(sim, k, true, "Kref.getUnlessZero");
+    // Even a failing get_unless_zero reads the counter: on freed memory that is a use-after-free.
+    guardLive(owner, "Kref.getUnlessZero");
+    const c = k.count;
+    if (c === 0) {
+      sim.note("count 0: not taken");
+      if (sim.checks.refcounts) sim.logRef(owner.id, "get-unless-zero-failed", 0, holder);
+      return false;
+    }
+    const next = c < 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
+    k.count = next;
+    sim.note(countNote(next));
+    if (sim.checks.refcounts) {
+      if (next > 0) k.addHolder(holder, "kref_get_unless_zero");
+      sim.logRef(owner.id, "get-unless-zero", next, holder);
+      if (c === REFCOUNT_MAX) k.warn("refcount-saturated", "kref_get_unless_zero");
+    }
+    return true;
+  },
+};
 
 function* krefPut(
   this: Kref,

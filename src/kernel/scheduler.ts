@@ -268,7 +268,7 @@ export class Scheduler {
       strategy.executed?.(t, e);
       // A write wakes the parked spinners that read what it writes.
       if (this.parked !== 0) this.wakeReaders(t, e);
-      if (e.kind.progress && !readsOnly(t, e)) {
+      if (e.kind.progress && !(e.mayOnlyRead && readsOnly(t, e))) {
         t.spinSteps = 0;
         t.spinRun = 0;
         if (t.spinReads !== null) t.spinReads.length = 0;
