@@ -575,7 +575,8 @@ class DfsExecution implements Strategy {
     const out: Step[] = [];
     for (const t of this.sim.tasks) {
       const e = t.pending;
-      if (e?.waitsFor == null) continue;
+      // Blocked on what it waits for, or interrupted by a handler that never returned.
+      if (e === null || (e.waitsFor === null && t.interruptedBy === null)) continue;
       const before = this.lastStep.get(t.id) ?? -1;
       const parent = before === -1 && t.spawnedAtStep > 0 ? t.spawnedAtStep - 1 : -1;
       out.push({ task: t.id, sig: sigOf(this.sim, t, e, true), node: -1, before, parent });

@@ -293,6 +293,35 @@ describe("dfs: tasks still blocked at the end, and signals (a second review's fi
     expect(r.dpor.filter((o) => o === "w1" || o === "w2")).toEqual(["w1", "w2"]);
   });
 
+  it("a task interrupted by a handler that never returns still races with the steps it was interrupted before", () => {
+    const r = both((sim, record) => {
+      const m = new Mutex(sim, "m", { static: true });
+      const x = sim.share({ log: [] as string[] });
+      let done = 0;
+      const fin = () => {
+        if (++done === 3) record(x.log.join(","));
+      };
+      sim.spawn("t0", "process", function* () {
+        yield* m.lock();
+        yield* access(x, "write");
+        x.log.push("t0");
+        yield* m.unlock();
+        yield* m.trylock();
+        fin();
+      });
+      sim.spawn("t1", "process", function* () {
+        yield* access(x, "write");
+        x.log.push("t1");
+        fin();
+      });
+      sim.spawn("irq", "hardirq", function* () {
+        yield* m.lock(); // never released: whatever it interrupted never resumes
+        fin();
+      });
+    });
+    expect(r.dpor).toEqual(r.none);
+  });
+
   it.each(["setup", "a task"])("a signal sent by %s ends an interruptible wait in the orders the unreduced search finds", (sender) => {
     const r = both((sim, record) => {
       const m = new Mutex(sim, "m", { static: true });
