@@ -101,6 +101,7 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
     return (this.acqSite ??= { task: this.acqTask, step: this.acqStep, op: this.acqOp, stack: undefined });
   }
 
+  /** @internal */
   set acquiredAt(site: Site | null) {
     this.acqSite = site;
     this.acqOp = site === null ? null : site.op;
