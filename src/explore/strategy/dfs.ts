@@ -26,11 +26,14 @@
  * the holder lets go. The step that enabled it cannot be reversed with it,
  * so races look past steps whose kinds declare that they are never enabled
  * together with the waiting step (a lock and the holder's unlock) and find
- * the acquisition they really race with. A wakeup sequence whose task turns
- * out disabled where it should run is dropped at that state; an execution
- * that reaches a state where every enabled task is asleep is cut short and
- * counted in `pruned`. docs/exploration.md states the contract and the
- * counts this gives.
+ * the acquisition they really race with. A task still blocked when a run
+ * ends (or interrupted by a handler that never returned) joins the analysis
+ * with its waiting step, as if it ran last. A wakeup sequence whose task
+ * turns out disabled where it should run is dropped at that state; an
+ * execution that reaches a state where every enabled task is asleep is cut
+ * short and counted in `pruned`; an execution cut by the step limit makes
+ * the search `truncated`, never `exhausted`. docs/exploration.md states the
+ * contract and the counts this gives.
  */
 import { UsageError } from "../../errors.js";
 import { EVERYTHING, NONE, READ, WRITE, WRITE_ALL, WRITE_IF, type Effect, type EffectKind } from "../../kernel/effect.js";
