@@ -221,6 +221,21 @@ export class Effect {
   }
 }
 
+/**
+ * @internal How `e` uses its object if `task` ran it now: WRITE_IF resolves
+ * to WRITE when its probe can proceed (or, with `proceeding`, as if it did:
+ * a blocked wait that got what it waits for), else READ; a step with a
+ * deadline touches everything (time is shared by every task). The one
+ * place a step's mode is decided, for the explorer, the scheduler's spin
+ * rules and the footprint check.
+ */
+export function modeNow(e: Effect, task: Task, proceeding = false): number {
+  if (e.deadline !== Infinity) return EVERYTHING;
+  const mode = e.mode;
+  if (mode !== WRITE_IF) return mode;
+  return proceeding || e.probe === null || e.probe.canProceed(task) ? WRITE : READ;
+}
+
 /** A waitable that never becomes ready: the target of a plain timed sleep. */
 export const NEVER: Waitable = {
   label: "timer",

@@ -211,6 +211,21 @@ function checkHolder(holder: string | undefined): void {
 // get and get_unless_zero yield one effect each: step ops (kernel/op.ts),
 // which cost no generator per call.
 
+/**
+ * Take one reference on a count of `c`: zero, saturated (negative) or at the
+ * maximum saturates the counter; with the refcounts check on, the holder and
+ * the history record it. Warnings are the caller's.
+ */
+function increment(k: Kref, c: number, holder: string | undefined, op: string, event: "get" | "get-unless-zero"): void {
+  const next = c <= 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
+  k.count = next;
+  const sim = k.owner.sim;
+  sim.note(countNote(next));
+  if (!sim.checks.refcounts) return;
+  if (next > 0) k.addHolder(holder, op);
+  sim.logRef(k.owner.id, event, next, holder);
+}
+
 const KREF_GET_OP: StepBody<Kref, string | undefined, void> = {
   name: "kref_get",
   before: (k) => k.getEffect,
@@ -219,13 +234,8 @@ const KREF_GET_OP: StepBody<Kref, string | undefined, void> = {
     const sim = owner.sim;
     touch(sim, k, true, "Kref.get");
     const c = k.count;
-    // Zero, saturated (negative) or at the maximum: the counter saturates.
-    const next = c <= 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
-    k.count = next;
-    sim.note(countNote(next));
+    increment(k, c, holder, "kref_get", "get");
     if (sim.checks.refcounts) {
-      if (next > 0) k.addHolder(holder, "kref_get");
-      sim.logRef(owner.id, "get", next, holder);
       if (c === 0 || c === REFCOUNT_MAX) {
         k.warn(c === 0 ? "refcount-inc-from-zero" : "refcount-saturated", "kref_get");
         return;
@@ -250,14 +260,8 @@ const KREF_GET_UNLESS_ZERO_OP: StepBody<Kref, string | undefined, boolean> = {
       if (sim.checks.refcounts) sim.logRef(owner.id, "get-unless-zero-failed", 0, holder);
       return false;
     }
-    const next = c < 0 || c === REFCOUNT_MAX ? REFCOUNT_SATURATED : c + 1;
-    k.count = next;
-    sim.note(countNote(next));
-    if (sim.checks.refcounts) {
-      if (next > 0) k.addHolder(holder, "kref_get_unless_zero");
-      sim.logRef(owner.id, "get-unless-zero", next, holder);
-      if (c === REFCOUNT_MAX) k.warn("refcount-saturated", "kref_get_unless_zero");
-    }
+    increment(k, c, holder, "kref_get_unless_zero", "get-unless-zero");
+    if (sim.checks.refcounts && c === REFCOUNT_MAX) k.warn("refcount-saturated", "kref_get_unless_zero");
     return true;
   },
 };

@@ -14,7 +14,7 @@
  * Hot path: `loop()` runs once per step. It allocates nothing itself; the
  * effect objects are allocated by the tasks.
  */
-import { defineEffectKind, Effect, EVERYTHING, NONE, READ, WRITE, WRITE_ALL, WRITE_IF, type Waitable } from "./effect.js";
+import { defineEffectKind, Effect, EVERYTHING, modeNow, NONE, READ, WRITE, WRITE_ALL, WRITE_IF, type Waitable } from "./effect.js";
 import { Op } from "./op.js";
 import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
@@ -299,23 +299,24 @@ export class Scheduler {
    * object `e` writes (a busy trylock's lock, when its holder unlocks it).
    */
   private wakeReaders(t: Task, e: Effect): void {
-    const mode = e.mode;
-    if (mode === EVERYTHING || e.deadline !== Infinity) {
+    if (e.mode === EVERYTHING || e.deadline !== Infinity) {
       this.unparkAll();
       return;
     }
     const heap = this.sim.heap;
     const o = e.object;
-    const writes = o !== null && (mode === WRITE || mode === WRITE_ALL || (mode === WRITE_IF && (e.probe === null || e.probe.canProceed(t))));
+    const resolved = modeNow(e, t);
+    const writes = o !== null && (resolved === WRITE || resolved === WRITE_ALL);
     const key = writes ? heap.keyOf(o) : 0;
-    const alloc = writes && mode === WRITE_ALL ? heap.allocOf(o) : 0;
+    const alloc = writes && resolved === WRITE_ALL ? heap.allocOf(o) : 0;
+    const also = e.also;
     for (const p of this.live) {
       if (!p.parked || p === t || p.spinReads === null) continue;
       const reads = p.spinReads;
       let hit = false;
       for (let i = 0; i < reads.length && !hit; i += 2) {
         if (writes && (alloc !== 0 ? reads[i + 1] === alloc : reads[i] === key)) hit = true;
-        for (const a of e.also ?? []) if (a.mode === "write" && heap.keyOf(a.object) === reads[i]) hit = true;
+        if (also !== null) for (const a of also) if (a.mode === "write" && heap.keyOf(a.object) === reads[i]) hit = true;
       }
       if (hit) this.unpark(p);
     }
@@ -561,11 +562,9 @@ const FINISHED: Iterator<Effect, unknown, unknown> = {
  * see, so a loop of them is spinning, whatever its kinds say.
  */
 function readsOnly(t: Task, e: Effect): boolean {
-  const mode = e.mode;
-  if (e.deadline !== Infinity) return false;
-  if (mode === READ) return e.also === null || e.also.every((a) => a.mode === "read");
-  if (mode === WRITE_IF && e.probe !== null && e.waitsFor === null) return !e.probe.canProceed(t);
-  return false;
+  // A blocking WRITE_IF step (a wait) that proceeds is what it waited for: progress.
+  if (e.mode === WRITE_IF && e.waitsFor !== null) return false;
+  return modeNow(e, t) === READ && (e.also === null || e.also.every((a) => a.mode === "read"));
 }
 
 /** The first cycle in the graph, searching from each node in order; [] if none. */

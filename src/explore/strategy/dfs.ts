@@ -36,7 +36,7 @@
  * contract and the counts this gives.
  */
 import { UsageError } from "../../errors.js";
-import { EVERYTHING, NONE, READ, WRITE, WRITE_ALL, WRITE_IF, type Effect, type EffectKind } from "../../kernel/effect.js";
+import { EVERYTHING, modeNow, NONE, READ, WRITE_ALL, type Effect, type EffectKind } from "../../kernel/effect.js";
 import type { RunOutcome, Strategy } from "../../kernel/scheduler.js";
 import { CHOOSE_KIND, type Sim } from "../../kernel/sim.js";
 import type { Task } from "../../kernel/task.js";
@@ -103,9 +103,8 @@ function touchOf(sim: Sim, obj: object, write: boolean, whole: boolean): Touch {
  * (time is shared by every task).
  */
 export function sigOf(sim: Sim, task: Task, e: Effect, proceeding = false): Sig {
-  let mode = e.mode;
-  if (e.deadline !== Infinity || mode === EVERYTHING) return new Sig(e.kind, null, null, true);
-  if (mode === WRITE_IF) mode = proceeding || e.probe === null || e.probe.canProceed(task) ? WRITE : READ;
+  const mode = modeNow(e, task, proceeding);
+  if (mode === EVERYTHING) return new Sig(e.kind, null, null, true);
   const main = mode === NONE || e.object === null ? null : touchOf(sim, e.object, mode !== READ, mode === WRITE_ALL);
   const also = e.also;
   const more = also === null ? null : also.map((a) => touchOf(sim, a.object, a.mode === "write", false));
