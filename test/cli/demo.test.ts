@@ -1,0 +1,160 @@
+/** `gpuvm-sim demo`: src/cli/demo.ts. */
+import { describe, expect, it } from "vitest";
+import { formatTable, runDemo, type DemoResult } from "../../src/cli/main.js";
+import { condResched, kfree, SimObject } from "../../src/index.js";
+import type { CatalogScenario } from "../../src/scenarios/scenario.js";
+
+/** Run the demo in-process; return its exit code and everything it wrote. */
+function demo(options: Parameters<typeof runDemo>[0]): { code: number; out: string } {
+  let out = "";
+  const code = runDemo(options, (s) => {
+    out += s;
+  });
+  return { code, out };
+}
+
+// Buggy variants are caught in the first execution; fixed ones pass once the
+// portfolio's exhaustive search has run every schedule (or the budget is spent).
+const ROW = {
+  uafBuggy: /^uaf-last-reference\s+buggy\s+caught\s+use-after-free\s+1\s+\d+\.\d$/m,
+  uafFixed: /^uaf-last-reference\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  deadlockBuggy: /^completion-deadlock\s+buggy\s+caught\s+deadlock\s+1\s+\d+\.\d$/m,
+  deadlockFixed: /^completion-deadlock\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  reclaimBuggy: /^shrinker-resv-inversion\s+buggy\s+caught\s+lock-order-cycle\s+1\s+\d+\.\d$/m,
+  reclaimFixed: /^shrinker-resv-inversion\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+};
+
+describe("runDemo", () => {
+  it("catches every buggy variant, passes every fixed one, and exits 0", () => {
+    const { code, out } = demo({ seeds: 50 });
+    expect(code).toBe(0);
+    // Each caught bug's report, as KASAN/lockdep-like text.
+    expect(out).toMatch(/^uaf-last-reference \(buggy\): caught by \S+ in execution 1$/m);
+    expect(out).toContain("BUG: gpuvm-sim: use-after-free in Bo.size");
+    expect(out).toContain("INFO: gpuvm-sim: deadlock: all 2 live tasks are blocked");
+    expect(out).toContain("reset/1 -> sched/2 -> reset/1");
+    // The table: header, then one row per variant, in catalog order.
+    expect(out).toMatch(/^scenario\s+variant\s+verdict\s+report\s+executions\s+time \(ms\)$/m);
+    for (const row of Object.values(ROW)) expect(out).toMatch(row);
+    expect(out).toContain("WARNING: possible circular locking dependency detected");
+    const at = (name: string) => out.search(new RegExp(`^${name}\\s+buggy`, "m"));
+    expect(at("uaf-last-reference")).toBeLessThan(at("completion-deadlock"));
+    expect(at("completion-deadlock")).toBeLessThan(at("shrinker-resv-inversion"));
+    expect(out).toContain("OK: 3 buggy variants caught; 3 fixed variants passed (every schedule, or 50 executions, whichever came first).");
+  });
+
+  it("uses a budget of 200 by default, and the fixed variants are proven before it runs out", () => {
+    const { code, out } = demo({ json: true });
+    expect(code).toBe(0);
+    const fixed = (JSON.parse(out) as DemoResult[]).filter((r) => r.variant === "fixed");
+    for (const r of fixed) expect(r).toMatchObject({ verdict: "pass", stoppedBy: "exhausted" });
+    for (const r of fixed) expect(r.executions).toBeLessThan(200);
+  });
+
+  it("prints only the table with quiet", () => {
+    const { code, out } = demo({ seeds: 10, quiet: true });
+    expect(code).toBe(0);
+    expect(out).not.toContain("BUG:");
+    expect(out).not.toContain("OK:");
+    expect(out.trimEnd().split("\n")).toHaveLength(8);
+  });
+
+  it("prints a JSON array of results with json", () => {
+    const { code, out } = demo({ seeds: 10, json: true });
+    expect(code).toBe(0);
+    const results = JSON.parse(out) as DemoResult[];
+    expect(results.map((r) => [r.scenario, r.variant, r.verdict, r.kind])).toEqual([
+      ["uaf-last-reference", "buggy", "caught", "use-after-free"],
+      ["uaf-last-reference", "fixed", "pass", null],
+      ["completion-deadlock", "buggy", "caught", "deadlock"],
+      ["completion-deadlock", "fixed", "pass", null],
+      ["shrinker-resv-inversion", "buggy", "caught", "lock-order-cycle"],
+      ["shrinker-resv-inversion", "fixed", "pass", null],
+    ]);
+    expect(results[0]?.report?.kind).toBe("use-after-free");
+    expect(results[0]?.token).toMatch(/^gpuvm-sim:2:/);
+    expect(results[1]).toMatchObject({ token: null, strategy: null, report: null });
+  });
+
+  it("exits 1 and says which variant is wrong: a missed bug, an unexpected report", () => {
+    class Thing extends SimObject {}
+    const broken: CatalogScenario = {
+      name: "broken",
+      title: "Swapped variants",
+      description: "The buggy variant is clean. The fixed one frees its object twice.",
+      expect: "use-after-free",
+      variants: {
+        buggy: (sim) => {
+          sim.spawn("clean", "process", function* () {
+            yield* condResched();
+          });
+        },
+        fixed: (sim) => {
+          const t = new Thing(sim, "Thing");
+          sim.spawn("twice", "process", function* () {
+            yield* kfree(t);
+            yield* kfree(t);
+          });
+        },
+      },
+    };
+    const { code, out } = demo({ seeds: 5, scenarios: [broken] });
+    expect(code).toBe(1);
+    expect(out).toMatch(/^broken\s+buggy\s+MISSED\s+-\s+\d+\s/m);
+    expect(out).toMatch(/^broken\s+fixed\s+FAILED\s+double-free\s+1\s/m);
+    // The unexpected report is printed in full.
+    expect(out).toContain("broken (fixed): FAILED, unexpected report in execution 1");
+    expect(out).toContain("BUG: gpuvm-sim: double-free of Thing#1");
+    expect(out).toMatch(/broken \(buggy\): no use-after-free report in \d+ executions \(budget 5\)/);
+    expect(out).toContain("broken (fixed): unexpected double-free report in execution 1");
+  });
+
+  it("counts a buggy variant caught with the wrong kind as missed", () => {
+    const wrongKind: CatalogScenario = {
+      name: "wrong-kind",
+      title: "Reports a leak, expects a deadlock",
+      description: "An object is never freed. The entry expects a deadlock instead.",
+      expect: "deadlock",
+      variants: {
+        buggy: (sim) => {
+          new (class Leaky extends SimObject {})(sim, "Leaky");
+        },
+        fixed: () => undefined,
+      },
+    };
+    const { code, out } = demo({ seeds: 3, scenarios: [wrongKind] });
+    expect(code).toBe(1);
+    expect(out).toMatch(/^wrong-kind\s+buggy\s+MISSED\s+leak\s+1\s/m);
+    expect(out).toContain("wrong-kind (buggy): expected deadlock, but the first report was leak in execution 1");
+  });
+
+  it("rejects a budget that is not a positive integer", () => {
+    expect(() => demo({ seeds: 0 })).toThrow(RangeError);
+  });
+});
+
+describe("formatTable", () => {
+  it("aligns the columns: text left, numbers right", () => {
+    const row = (scenario: string, executions: number, elapsedMs: number): DemoResult => ({
+      scenario,
+      variant: "fixed",
+      verdict: "pass",
+      expected: "leak",
+      kind: null,
+      executions,
+      stoppedBy: "executions",
+      strategy: null,
+      token: null,
+      elapsedMs,
+      report: null,
+    });
+    expect(formatTable([row("a", 200, 12.34), row("longer-name", 5, 0.5)])).toBe(
+      [
+        "scenario     variant  verdict  report  executions  time (ms)",
+        "-----------  -------  -------  ------  ----------  ---------",
+        "a            fixed    pass     -              200       12.3",
+        "longer-name  fixed    pass     -                5        0.5",
+      ].join("\n"),
+    );
+  });
+});

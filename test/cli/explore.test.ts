@@ -1,0 +1,97 @@
+/** `gpuvm-sim explore`: src/cli/explore.ts. */
+import { describe, expect, it } from "vitest";
+import { loadScenarios, replayCommand, shellQuote } from "../../src/cli/main.js";
+import { ArgumentError, type ExploreResult, type Failure } from "../../src/index.js";
+import { ABBA_TOKEN, exploreCmd, FIXTURE, ROOT } from "./helpers.js";
+
+describe("runExplore", () => {
+  it("explores the named export: each failure's report, its replay command, then statistics; exits 1", async () => {
+    const { code, out } = await exploreCmd({ export: "abba" });
+    expect(code).toBe(1);
+    expect(out).toMatch(/^Failure 1 of 1: lock-order-cycle, found by random at execution 0, 1 context switch \(shrinking found no fewer\)\n={66}\nWARNING: possible circular locking dependency detected\n/);
+    expect(out).toContain(`Replay: replay(scenario, "${ABBA_TOKEN}")`);
+    expect(out).toContain(`\nReplay from a shell: gpuvm-sim replay test/cli/fixtures/scenarios.ts abba ${ABBA_TOKEN}\n\n`);
+    expect(out).toMatch(/\nabba: FAILED, 1 distinct failure in 1 execution \(1 failed\); strategy portfolio; stopped by failure; steps min 10, mean 10\.0, max 10; \d+ ms\n$/);
+  });
+
+  it("explores the default export without a name, with the budget and strategy given; exits 0 when it passes", async () => {
+    const { code, out } = await exploreCmd({ executions: 50, strategy: "random" });
+    expect(code).toBe(0);
+    expect(out).toMatch(/^default: passed 50 executions; strategy random; stopped by executions; steps min 10, mean 10\.0, max 10; \d+ ms\n$/);
+  });
+
+  it("explores every exported scenario with all, skipping non-scenarios and the default export's duplicate", async () => {
+    const { code, out } = await exploreCmd({ all: true, executions: 20 });
+    expect(code).toBe(1);
+    expect(out).toMatch(/^abba: FAILED/m);
+    expect(out).toMatch(/^ordered: passed 9 executions/m);
+    expect(out).not.toMatch(/^(default|Helper|taskBody|budget):/m);
+    expect(out).toMatch(/\nFAILED: 1 of 2 scenarios \(abba\)\.\n$/);
+  });
+
+  it("passes the exploration flags to explore()", async () => {
+    const dfs = await exploreCmd({ export: "ordered", strategy: "dfs" });
+    expect(dfs.out).toMatch(/^ordered: passed 2 executions; strategy dfs; stopped by exhausted \(DFS explored every schedule\);/);
+    const all = await exploreCmd({ export: "abba", allFailures: true, executions: 100 });
+    // Both orders close one cycle, so one distinct failure, whichever side closed it.
+    expect(all.out).toContain("Failure 1 of 1: lock-order-cycle");
+    // The portfolio stops once its exhaustive search has run every schedule.
+    expect(all.out).toMatch(/^abba: FAILED, 1 distinct failure in \d+ executions \(\d+ failed\); strategy portfolio; stopped by exhausted /m);
+    const raw = await exploreCmd({ export: "abba", shrink: false, seed: 7, maxSteps: 500 });
+    expect(raw.out).toMatch(/^Failure 1 of 1: lock-order-cycle, found by random at execution 0\n/);
+    expect(raw.out).not.toContain(ABBA_TOKEN);
+    expect(raw.out).toMatch(/^Replay from a shell: gpuvm-sim replay test\/cli\/fixtures\/scenarios\.ts abba '?gpuvm-sim:2:0\.1\.0:abba:random:\d+:[^' ]+'? --max-steps 500$/m);
+    const timed = await exploreCmd({ export: "ordered", timeMs: 1, executions: 1_000_000, strategy: "random" });
+    expect(timed.out).toMatch(/stopped by time;.*\n {2}the time budget ran out first: raise --time-ms to run every execution\n$/);
+  });
+
+  it("prints one JSON document with json", async () => {
+    const { code, out } = await exploreCmd({ export: "abba", json: true });
+    expect(code).toBe(1);
+    const doc = JSON.parse(out) as { module: string; scenarios: (ExploreResult & { export: string; strategy: string; failures: (Failure & { replayCommand: string })[] })[] };
+    expect(doc.module).toBe(FIXTURE);
+    const [run] = doc.scenarios;
+    expect(run).toMatchObject({ export: "abba", strategy: "portfolio", executions: 1, stoppedBy: "failure" });
+    expect(run?.failures[0]?.report.kind).toBe("lock-order-cycle");
+    expect(run?.failures[0]?.token).toBe(ABBA_TOKEN);
+    expect(run?.failures[0]?.replayCommand).toBe(`gpuvm-sim replay ${FIXTURE} abba ${ABBA_TOKEN}`);
+  });
+
+  it("shows which scenario runs on the progress line, and clears it", async () => {
+    const lines: string[] = [];
+    await exploreCmd({ all: true, executions: 2, progress: (l) => lines.push(l) });
+    expect(lines).toEqual(["exploring abba (strategy portfolio)...", "", "exploring ordered (strategy portfolio)...", ""]);
+  });
+});
+
+describe("loadScenarios", () => {
+  it("refuses a missing module, a missing export, and exports that are not scenarios", async () => {
+    await expect(loadScenarios("test/cli/fixtures/nope.ts", undefined, false, ROOT)).rejects.toThrow(
+      new ArgumentError("module", `no such file: ${ROOT}test/cli/fixtures/nope.ts`),
+    );
+    await expect(loadScenarios(FIXTURE, "nope", false, ROOT)).rejects.toThrow(
+      `invalid argument 'export': ${FIXTURE} has no export "nope" (its scenario exports: abba, default, ordered)`,
+    );
+    await expect(loadScenarios(FIXTURE, "budget", false, ROOT)).rejects.toThrow(`"budget" of ${FIXTURE} is a number, not a scenario function`);
+    await expect(loadScenarios(FIXTURE, "Helper", false, ROOT)).rejects.toThrow("is a class, not a scenario function");
+    await expect(loadScenarios(FIXTURE, "taskBody", false, ROOT)).rejects.toThrow("is a generator function (a task body?), not a scenario function");
+    await expect(loadScenarios(FIXTURE, "abba", true, ROOT)).rejects.toThrow(ArgumentError);
+  });
+
+  it("resolves the module from the working directory by default", async () => {
+    const [s] = await loadScenarios(`${ROOT}${FIXTURE}`, "abba", false);
+    expect(s?.exportName).toBe("abba");
+    expect(s?.scenario.name).toBe("abba");
+  });
+});
+
+
+describe("shellQuote and replayCommand", () => {
+  it("quotes only what a shell would change", () => {
+    expect(shellQuote("test/x.ts")).toBe("test/x.ts");
+    expect(shellQuote("a*b")).toBe("'a*b'");
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    expect(shellQuote("")).toBe("''");
+    expect(replayCommand("my dir/s.js", "default", "gpuvm-sim:2:s:dfs:1:0", 200)).toBe("gpuvm-sim replay 'my dir/s.js' default gpuvm-sim:2:s:dfs:1:0 --max-steps 200");
+  });
+});
