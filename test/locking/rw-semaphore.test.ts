@@ -4,10 +4,11 @@
  * write-side assertion and trylocks.
  */
 import { describe, expect, it } from "vitest";
-import { condResched, kfree, Lockdep, RwSemaphore, Sim, SimObject, type Report, type ReportKind, type SimOptions } from "../../src/index.js";
+import { collectingSim } from "../support/collecting-sim.js";
+import { condResched, kfree, RwSemaphore, Sim, SimObject, type Report, type ReportKind, type SimOptions } from "../../src/index.js";
 
 function newSim(options: SimOptions = {}): Sim {
-  return new Sim({ lockdep: new Lockdep(), onReport: "collect", strategy: "round-robin", ...options });
+  return collectingSim(options);
 }
 
 function onlyReport<K extends ReportKind>(sim: Sim, kind: K): Extract<Report, { kind: K }> {
