@@ -1,6 +1,8 @@
 /**
  * gpuvm-sim: the public API. Every export is named here.
  */
+// Loading this copy signs the register of loaded copies (copies.ts), so a second copy in the process can be named.
+export { loadedCopies, type LoadedCopy } from "./copies.js";
 export { ArgumentError, ArgumentRangeError, GpuvmSimError, ReportError, TokenError, UnknownReportKindError, UsageError } from "./errors.js";
 export { Completion } from "./kernel/completion.js";
 export { access } from "./kernel/access.js";

@@ -5,12 +5,14 @@
  * 0 only when every buggy variant is caught with its expected kind and every
  * fixed variant passes its whole budget.
  */
+import { ArgumentError } from "../errors.js";
 import { explore, type ExploreResult } from "../explore/explore.js";
 import { plural } from "../explore/format.js";
 import type { Report, ReportKind } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { catalog } from "../scenarios/catalog.js";
 import type { CatalogScenario, VariantName } from "../scenarios/scenario.js";
+import { arg, checkOptions, is } from "../validate.js";
 
 /** Options of `gpuvm-sim demo`. */
 export interface DemoOptions {
@@ -20,6 +22,8 @@ export interface DemoOptions {
   readonly json?: boolean;
   /** Print only the table (default false). */
   readonly quiet?: boolean;
+  /** Print every report of a caught (or failing) execution, not only the first (default false). */
+  readonly allReports?: boolean;
   /** The scenarios to run (default: the built-in catalog). */
   readonly scenarios?: readonly CatalogScenario[];
 }
@@ -47,6 +51,8 @@ export interface DemoResult {
   readonly elapsedMs: number;
   /** The first report filed, or null. */
   readonly report: Report | null;
+  /** Every report that execution filed (empty if none). */
+  readonly reports: readonly Report[];
 }
 
 /** Executions per variant unless `--seeds` says otherwise. */
@@ -72,6 +78,7 @@ function runVariant(scenario: CatalogScenario, variant: VariantName, seeds: numb
     token: failure?.token ?? null,
     elapsedMs: run.timeMs,
     report,
+    reports: failure?.reports ?? [],
   };
 }
 
@@ -103,12 +110,27 @@ export function formatTable(results: readonly DemoResult[]): string {
 
 /**
  * Run `gpuvm-sim demo`: every variant of every scenario, output through
- * `write` (each call is one chunk ending in a newline). Returns the exit code:
- * 0 when every buggy variant is caught and every fixed variant passes, else 1.
+ * `write` (each call is one chunk ending in a newline; one that throws, as
+ * the command line's does once stdout's reader has gone, stops the demo).
+ * Returns the exit code: 0 when every buggy variant is caught and every fixed
+ * variant passes, else 1.
+ *
+ * @throws ArgumentError naming `options`, an option or `write` when one is
+ *   not of its type; ArgumentRangeError naming `options.seeds` (`seeds`) when
+ *   it is not a positive integer.
  */
 export function runDemo(options: DemoOptions, write: (s: string) => void): number {
+  checkOptions<DemoOptions>("options", options, {
+    seeds: is.positiveInteger,
+    json: is.boolean,
+    quiet: is.boolean,
+    allReports: is.boolean,
+    scenarios: (argument, v) => {
+      if (!Array.isArray(v)) throw new ArgumentError(argument, "must be an array of catalog scenarios");
+    },
+  });
+  arg("write", is.function, write);
   const seeds = options.seeds ?? DEFAULT_SEEDS;
-  if (!Number.isSafeInteger(seeds) || seeds < 1) throw new RangeError(`--seeds must be a positive integer, got ${seeds}`);
   const scenarios = options.scenarios ?? catalog;
   const results: DemoResult[] = [];
   for (const scenario of scenarios) {
@@ -121,7 +143,10 @@ export function runDemo(options: DemoOptions, write: (s: string) => void): numbe
         r.variant === "buggy"
           ? `${r.scenario} (buggy): ${r.verdict === "caught" ? "caught" : "MISSED"} by ${r.strategy ?? "?"} in execution ${r.executions}`
           : `${r.scenario} (fixed): FAILED, unexpected report in execution ${r.executions}`;
-      write(`${heading}\n${formatReport(r.report)}\n\n`);
+      const n = r.reports.length;
+      const shown = options.allReports === true ? r.reports : [r.report];
+      const more = options.allReports !== true && n > 1 ? `\n(1 of ${n} reports of this execution shown; --all-reports shows them all)` : "";
+      write(`${heading}\n${shown.map((rep) => formatReport(rep)).join("\n")}${more}\n\n`);
     }
   }
   const bad = results.filter((r) => !isGood(r));

@@ -4,9 +4,14 @@
  * failure's report and the `gpuvm-sim replay` line that reproduces it.
  */
 import { explore, type ExploreOptions, type ExploreResult } from "../explore/explore.js";
-import { failureHeading, formatSummary, plural } from "../explore/format.js";
-import { loadScenarios } from "../explore/load.js";
+import type { Failure } from "../explore/failure.js";
+import { failureHeading, plural } from "../explore/format.js";
+import { findScenarios } from "../explore/load.js";
+import { DEFAULTS } from "../explore/options.js";
 import { formatReport } from "../report/text.js";
+import { ArgumentError } from "../errors.js";
+import { arg, checkOptions, is } from "../validate.js";
+import { EXIT, PipeClosed } from "./output.js";
 
 /** The strategies `--strategy` accepts. */
 export const STRATEGIES = ["random", "pct", "dfs", "portfolio"] as const;
@@ -17,7 +22,11 @@ export interface ExploreCommandOptions {
   readonly module: string;
   /** The exported scenario to explore (default `"default"`). */
   readonly export?: string | undefined;
-  /** Explore every exported scenario function instead (default false). */
+  /**
+   * Explore every scenario export instead (default false): plain functions of
+   * one parameter and catalog-shaped objects' variants; the rest is skipped,
+   * with a note (see findScenarios()).
+   */
   readonly all?: boolean | undefined;
   /** As explore()'s `strategy` (default `"portfolio"`). */
   readonly strategy?: (typeof STRATEGIES)[number] | undefined;
@@ -29,6 +38,8 @@ export interface ExploreCommandOptions {
   readonly shard?: readonly [number, number] | undefined;
   /** Collect every distinct failure instead of stopping at the first (default false). */
   readonly allFailures?: boolean | undefined;
+  /** Print every report of a failing execution, not only the first (default false). */
+  readonly allReports?: boolean | undefined;
   /** Shrink failing schedules (default true). */
   readonly shrink?: boolean | undefined;
   /** Print one JSON document instead of text (default false). */
@@ -66,49 +77,142 @@ function exploreOptionsOf(o: ExploreCommandOptions): ExploreOptions {
   };
 }
 
+/** How one export's exploration ended: a failure found, passed, every execution cut by the step limit, or the scenario threw. */
+export type ExploreVerdict = "failed" | "passed" | "inconclusive" | "error";
+
+/** One export's run: its result, or the error it threw. */
+type Run =
+  | { readonly exportName: string; readonly verdict: Exclude<ExploreVerdict, "error">; readonly result: ExploreResult; readonly replay: string[] }
+  | { readonly exportName: string; readonly verdict: "error"; readonly error: { readonly name: string; readonly message: string } };
+
+function verdictOf(r: ExploreResult): Exclude<ExploreVerdict, "error"> {
+  if (r.failures.length > 0) return "failed";
+  return r.executions > 0 && r.stepBoundHits === r.executions ? "inconclusive" : "passed";
+}
+
+/**
+ * The statistics of one export's exploration: a verdict line, then a line
+ * per limit that cut the run short, naming the flag to raise.
+ */
+function summary(name: string, r: ExploreResult, strategy: string, maxSteps: number): string {
+  const limit = `the step limit of ${maxSteps} (--max-steps)`;
+  const verdict =
+    r.failures.length > 0
+      ? `FAILED, ${plural(r.failures.length, "distinct failure")} in ${plural(r.executions, "execution")} (${r.failed} failed)`
+      : r.executions > 0 && r.stepBoundHits === r.executions
+        ? `INCONCLUSIVE, every execution (${r.executions}) hit ${limit}: none was checked to its end`
+        : `passed ${plural(r.executions, "execution")}`;
+  const steps = `steps min ${r.steps.min}, mean ${r.steps.mean.toFixed(1)}, max ${r.steps.max}; ${r.timeMs.toFixed(0)} ms`;
+  const lines = [`${name}: ${verdict}; strategy ${strategy}; stopped by ${r.stoppedBy}${r.exhausted ? " (DFS explored every schedule)" : ""}; ${steps}`];
+  if (r.stoppedBy === "time") lines.push("  the time budget ran out first: raise --time-ms to run every execution");
+  if (r.stepBoundHits > 0) {
+    lines.push(
+      r.stepBoundHits === r.executions
+        ? "  raise --max-steps (or make the scenario's tasks finish sooner)"
+        : `  ${r.stepBoundHits} of ${plural(r.executions, "execution")} hit ${limit} and ${r.stepBoundHits === 1 ? "was" : "were"} not checked to the end: raise --max-steps`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** One failure's text: its report (every report with `allReports`, else the first and how many there are). */
+function failureText(f: Failure, i: number, count: number, replay: string, allReports: boolean): string {
+  const n = f.reports.length;
+  const shown = allReports ? f.reports : [f.report];
+  const parts = shown.map((r) => `${failureHeading(f, i, count, r)}\n${formatReport(r)}`);
+  if (!allReports && n > 1) parts.push(`(1 of ${n} reports of this execution shown; --all-reports shows them all)`);
+  return `${parts.join("\n")}\nReplay from a shell: ${replay}\n\n`;
+}
+
+/** The message of something a scenario threw, with its class. */
+function thrown(e: unknown): { name: string; message: string } {
+  return e instanceof Error ? { name: e.name, message: e.message } : { name: "thrown value", message: String(e) };
+}
+
 /**
  * Run `gpuvm-sim explore`: import the module, explore each chosen scenario,
  * and write each failure's report with its replay command, then statistics.
- * Returns the exit code: 1 if any scenario failed, else 0. Throws an
- * ArgumentError for a missing module or export, or a bad option.
+ * A scenario that throws (while building its world, or because explore()
+ * refuses it) is marked as errored with the error's message; the others
+ * still run. Returns the exit code (see EXIT): 2 if a scenario threw, else 1
+ * if one failed, else 3 if every execution of one hit the step limit, else
+ * 0. Throws an ArgumentError (or ArgumentRangeError) naming `module` or
+ * `export` for a missing module or export or a module that loads a second
+ * copy of gpuvm-sim, or naming the option at fault.
  */
 export async function runExplore(options: ExploreCommandOptions, write: (s: string) => void): Promise<number> {
-  const scenarios = await loadScenarios(options.module, options.export, options.all === true, options.cwd);
+  checkOptions<ExploreCommandOptions>("options", options, {
+    module: is.nonEmptyString,
+    export: is.nonEmptyString,
+    all: is.boolean,
+    strategy: is.oneOf(...STRATEGIES),
+    executions: is.positiveInteger,
+    seed: is.safeInteger,
+    maxSteps: is.positiveInteger,
+    timeMs: is.positiveInteger,
+    shard: is.any, // explore() checks it
+    allFailures: is.boolean,
+    allReports: is.boolean,
+    shrink: is.boolean,
+    json: is.boolean,
+    cwd: is.nonEmptyString,
+    progress: (argument, v) => {
+      if (v !== null) is.function(argument, v);
+    },
+  });
+  if (options.module === undefined) throw new ArgumentError("module", "is required: the path of the scenario module");
+  arg("write", is.function, write);
+  const { scenarios, skipped } = await findScenarios(options.module, options.export, options.all === true, options.cwd);
   const exploreOptions = exploreOptionsOf(options);
   const strategy = options.strategy ?? "portfolio";
-  const runs: { exportName: string; result: ExploreResult; replay: string[] }[] = [];
+  const maxSteps = options.maxSteps ?? DEFAULTS.maxSteps;
+  const json = options.json === true;
+  if (!json && skipped.length > 0) {
+    write(`note: --all skipped ${plural(skipped.length, "export")} that ${skipped.length === 1 ? "is" : "are"} not a scenario function (sim) => void: ${skipped.map((s) => `${s.exportName} (${s.why})`).join(", ")}\n\n`);
+  }
+  const runs: Run[] = [];
   for (const { exportName, scenario } of scenarios) {
     // explore() runs synchronously without progress callbacks: the line says what runs, not how far it got.
     options.progress?.(`exploring ${exportName} (strategy ${strategy})...`);
     let result: ExploreResult;
     try {
       result = explore(scenario, exploreOptions);
+    } catch (e) {
+      if (e instanceof PipeClosed) throw e;
+      const error = thrown(e);
+      runs.push({ exportName, verdict: "error", error });
+      if (!json) write(`${exportName}: ERROR, the scenario threw ${error.name}: ${error.message}\n`);
+      continue;
     } finally {
       options.progress?.("");
     }
     const replay = result.failures.map((f) => replayCommand(options.module, exportName, f.token, options.maxSteps));
-    runs.push({ exportName, result, replay });
-    if (options.json === true) continue;
+    runs.push({ exportName, verdict: verdictOf(result), result, replay });
+    if (json) continue;
     const count = result.failures.length;
-    for (const [i, f] of result.failures.entries()) {
-      write(`${failureHeading(f, i, count)}\n${formatReport(f.report)}\nReplay from a shell: ${replay[i] ?? ""}\n\n`);
-    }
-    write(`${formatSummary(exportName, result, strategy)}\n`);
+    for (const [i, f] of result.failures.entries()) write(failureText(f, i, count, replay[i] ?? "", options.allReports === true));
+    write(`${summary(exportName, result, strategy, maxSteps)}\n`);
   }
-  const failed = runs.filter((r) => r.result.failures.length > 0);
-  if (options.json === true) {
-    const scenariosJson = runs.map((r) => ({
-      export: r.exportName,
-      ...r.result,
-      failures: r.result.failures.map((f, i) => ({ ...f, replayCommand: r.replay[i] })),
-    }));
-    write(`${JSON.stringify({ module: options.module, scenarios: scenariosJson }, null, 2)}\n`);
-  } else if (runs.length > 1) {
-    write(
-      failed.length === 0
-        ? `\nOK: ${plural(runs.length, "scenario")} passed.\n`
-        : `\nFAILED: ${failed.length} of ${plural(runs.length, "scenario")} (${failed.map((r) => r.exportName).join(", ")}).\n`,
+  const which = (v: ExploreVerdict) => runs.filter((r) => r.verdict === v).map((r) => r.exportName);
+  const [failed, errored, inconclusive] = [which("failed"), which("error"), which("inconclusive")];
+  if (json) {
+    const scenariosJson = runs.map((r) =>
+      r.verdict === "error"
+        ? { export: r.exportName, verdict: r.verdict, error: r.error }
+        : { export: r.exportName, verdict: r.verdict, ...r.result, failures: r.result.failures.map((f, i) => ({ ...f, replayCommand: r.replay[i] })) },
     );
+    const skippedJson = skipped.map((s) => ({ export: s.exportName, why: s.why }));
+    write(`${JSON.stringify({ module: options.module, maxSteps, scenarios: scenariosJson, skipped: skippedJson }, null, 2)}\n`);
+  } else if (runs.length > 1) {
+    const of = (names: string[]) => `${names.length} of ${plural(runs.length, "scenario")} (${names.join(", ")})`;
+    const lines: string[] = [];
+    if (failed.length > 0) lines.push(`FAILED: ${of(failed)}.`);
+    if (errored.length > 0) lines.push(`ERROR: ${of(errored)} threw.`);
+    if (inconclusive.length > 0) lines.push(`INCONCLUSIVE: ${of(inconclusive)}: every execution hit the step limit of ${maxSteps}.`);
+    if (lines.length === 0) lines.push(`OK: ${plural(runs.length, "scenario")} passed.`);
+    write(`\n${lines.join("\n")}\n`);
   }
-  return failed.length === 0 ? 0 : 1;
+  if (errored.length > 0) return EXIT.error;
+  if (failed.length > 0) return EXIT.bug;
+  return inconclusive.length > 0 ? EXIT.inconclusive : EXIT.ok;
 }

@@ -28,14 +28,16 @@ import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { EXIT, Output, PipeClosed } from "./output.js";
 import { DEFAULT_SEEDS, runDemo } from "./demo.js";
 import { runExplore, STRATEGIES, type ExploreCommandOptions } from "./explore.js";
 import { runReplay } from "./replay.js";
 
 export { formatTable, runDemo, type DemoOptions, type DemoResult, type Verdict } from "./demo.js";
-export { replayCommand, runExplore, shellQuote, type ExploreCommandOptions } from "./explore.js";
+export { replayCommand, runExplore, shellQuote, type ExploreCommandOptions, type ExploreVerdict } from "./explore.js";
 export { runReplay, type ReplayCommandOptions } from "./replay.js";
-export { loadScenarios, type ModuleScenario } from "../explore/load.js";
+export { EXIT, Output, PipeClosed, type OutStream } from "./output.js";
+export { findScenarios, loadScenarios, type ModuleScenario, type ModuleScenarios, type SkippedExport } from "../explore/load.js";
 
 function parsePositive(value: string): number {
   const n = Number(value);
@@ -58,25 +60,53 @@ function parseInteger(value: string): number {
   return n;
 }
 
-/** Run a command; a typed argument error becomes one line on stderr and exit code 2. */
+/** What a command's failure to run looks like on stderr: one line for a usage error, else where it was thrown. */
+function errorText(e: unknown): string {
+  if (e instanceof ArgumentError || e instanceof ArgumentRangeError) return `gpuvm-sim: error: ${e.message}\n`;
+  // Not a usage error: the scenario itself threw, for instance. Show where.
+  return `gpuvm-sim: error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`;
+}
+
+/**
+ * Run a command; a thrown error becomes text on stderr and exit code 2
+ * (EXIT.error), and a closed stdout (PipeClosed) ends it quietly with 0.
+ */
 async function exitCodeOf(run: () => Promise<number>, writeErr: (s: string) => void): Promise<number> {
   try {
     return await run();
   } catch (e) {
-    if (e instanceof ArgumentError || e instanceof ArgumentRangeError) {
-      writeErr(`gpuvm-sim: error: ${e.message}\n`);
-    } else {
-      // Not a usage error: the scenario itself threw, for instance. Show where.
-      writeErr(`gpuvm-sim: error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    }
-    return 2;
+    if (e instanceof PipeClosed) return EXIT.ok;
+    writeErr(errorText(e));
+    return EXIT.error;
   }
 }
 
+/** exitCodeOf() for a synchronous command. */
+function exitCodeOfSync(run: () => number, writeErr: (s: string) => void): number {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof PipeClosed) return EXIT.ok;
+    writeErr(errorText(e));
+    return EXIT.error;
+  }
+}
+
+/** The exit statuses, for `--help`. */
+const EXIT_HELP = `
+Exit status:
+  0  passed (also when the reader of stdout stops reading, as with | head)
+  1  a bug was found (explore: a failure; replay: a report; demo: a wrong verdict)
+  2  usage error, a module that cannot be loaded, a scenario that threw,
+     or a replay that diverged from its token (wins over 1)
+  3  explore found nothing, but every execution of a scenario hit --max-steps
+     (inconclusive: nothing was checked to its end)
+`;
+
 /** On a terminal, a status line on stderr, rewritten in place; elsewhere nothing. */
-function terminalProgress(): ((line: string) => void) | null {
+function terminalProgress(writeErr: (s: string) => void = (s) => process.stderr.write(s)): ((line: string) => void) | null {
   if (!process.stdout.isTTY || !process.stderr.isTTY) return null;
-  return (line) => process.stderr.write(`\r\x1b[K${line}`);
+  return (line) => writeErr(`\r\x1b[K${line}`);
 }
 
 /**
@@ -97,21 +127,24 @@ export function createProgram(
 ): Command {
   const program = new Command("gpuvm-sim");
   program.description("Deterministic simulator of Linux kernel GPU memory objects, with lifetime and deadlock checks.");
+  program.addHelpText("after", EXIT_HELP);
   program
     .command("demo")
     .description("run the built-in scenario catalog, buggy and fixed variants, and print a verdict table")
     .option("--seeds <n>", "executions per variant", parsePositive, DEFAULT_SEEDS)
     .option("--json", "print a JSON array of results instead of text", false)
     .option("--quiet", "print only the table", false)
-    .action((opts: { seeds: number; json: boolean; quiet: boolean }) => {
-      setExitCode(runDemo(opts, write));
+    .option("--all-reports", "print every report of a caught execution, not only the first", false)
+    .addHelpText("after", EXIT_HELP)
+    .action((opts: { seeds: number; json: boolean; quiet: boolean; allReports: boolean }) => {
+      setExitCode(exitCodeOfSync(() => runDemo(opts, write), writeErr));
     });
   program
     .command("explore")
     .description("explore the interleavings of a scenario module's export; print each failure's report and how to replay it")
     .argument("<module>", "the scenario module, a path from the current directory")
     .argument("[export]", 'the exported scenario function (default: "default")')
-    .option("--all", "explore every exported function (classes, generators and async functions are skipped)", false)
+    .option("--all", "explore every scenario export: functions of one parameter (sim), and the variants of catalog-shaped objects; other exports are skipped, with a note", false)
     .addOption(new Option("--strategy <name>", "exploration strategy (default: portfolio)").choices(STRATEGIES))
     .option("--executions <n>", "executions to run (default: 1000)", parsePositive)
     .option("--seed <n>", "the run's seed (default: 0)", parseInteger)
@@ -119,8 +152,10 @@ export function createProgram(
     .option("--time-ms <n>", "wall-clock budget in milliseconds (default: none)", parsePositive)
     .option("--shard <i/n>", "run only shard i of n (from 0), to spread one exploration over machines", parseShard)
     .option("--all-failures", "collect every distinct failure instead of stopping at the first", false)
+    .option("--all-reports", "print every report of a failing execution, not only the first", false)
     .option("--no-shrink", "do not shrink failing schedules to the fewest context switches")
     .option("--json", "print one JSON document instead of text", false)
+    .addHelpText("after", EXIT_HELP)
     .action(async (module: string, exportName: string | undefined, opts: Omit<ExploreCommandOptions, "module" | "export">) => {
       setExitCode(await exitCodeOf(() => runExplore({ ...opts, module, export: exportName, progress }, write), writeErr));
     });
@@ -134,6 +169,7 @@ export function createProgram(
     .option("--max-steps <n>", "as in the explore run that made the token (default: 10000)", parsePositive)
     .option("--no-stacks", "do not record JavaScript stacks")
     .option("--json", "print one JSON document instead of text", false)
+    .addHelpText("after", EXIT_HELP)
     .action(async (module: string, exportOrToken: string, token: string | undefined, opts: { maxSteps?: number; stacks: boolean; json: boolean }) => {
       // `replay <module> <token>` replays the default export.
       const [exportName, tok] = token === undefined ? [undefined, exportOrToken] : [exportOrToken, token];
@@ -166,16 +202,25 @@ export function isEntryPoint(argv1: string | undefined = process.argv[1], url: s
 }
 
 if (isEntryPoint()) {
-  const program = createProgram();
+  // Output through guards against a reader that goes away (`gpuvm-sim demo | head -2`): see output.ts.
+  const out = new Output(process.stdout, process.stderr);
+  const setExitCode = (code: number): void => {
+    process.exitCode = out.exitCode(code);
+  };
+  // A pipe found closed after the command set its status still exits 0.
+  process.stdout.on("error", () => {
+    if (out.stdoutClosed) process.exitCode = EXIT.ok;
+  });
+  const program = createProgram(out.write, setExitCode, out.writeErr, terminalProgress(out.writeErr));
   // A usage error exits 2, like a missing module: exit code 1 means "found a failure".
   for (const cmd of [program, ...program.commands]) {
-    cmd.exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
+    cmd.exitOverride((e) => process.exit(out.exitCode(e.exitCode === 0 ? EXIT.ok : EXIT.error)));
   }
   program
     .parseAsync()
     .catch((e: unknown) => {
-      process.stderr.write(`gpuvm-sim: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 2;
+      if (e instanceof PipeClosed) return;
+      out.writeErr(`gpuvm-sim: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      setExitCode(EXIT.error);
     });
 }
-

@@ -7,6 +7,10 @@ import { loadScenarios, type ModuleScenario } from "../explore/load.js";
 import { replay } from "../explore/replay.js";
 import { decodeToken } from "../kernel/token.js";
 import { formatReport } from "../report/text.js";
+import { ArgumentError } from "../errors.js";
+import { DEFAULTS } from "../explore/options.js";
+import { arg, checkOptions, is } from "../validate.js";
+import { EXIT } from "./output.js";
 
 /** Options of `gpuvm-sim replay`. */
 export interface ReplayCommandOptions {
@@ -30,9 +34,22 @@ export interface ReplayCommandOptions {
  * its token, with stacks, and write its reports and any divergence. Returns
  * the exit code: 2 if the replay diverged from the token, else 1 if the
  * execution filed a report, else 0. Throws an ArgumentError for a bad token,
- * a missing module or export.
+ * a missing module or export, or a module that loads a second copy of
+ * gpuvm-sim; an ArgumentError or ArgumentRangeError naming the option at
+ * fault.
  */
 export async function runReplay(options: ReplayCommandOptions, write: (s: string) => void): Promise<number> {
+  checkOptions<ReplayCommandOptions>("options", options, {
+    module: is.nonEmptyString,
+    export: is.nonEmptyString,
+    token: is.any, // decodeToken() says what is wrong with it
+    maxSteps: is.positiveInteger,
+    stacks: is.boolean,
+    json: is.boolean,
+    cwd: is.nonEmptyString,
+  });
+  if (options.module === undefined) throw new ArgumentError("module", "is required: the path of the scenario module");
+  arg("write", is.function, write);
   const data = decodeToken(options.token);
   const [loaded] = await loadScenarios(options.module, options.export, false, options.cwd);
   const { exportName, scenario } = loaded as ModuleScenario;
@@ -40,9 +57,11 @@ export async function runReplay(options: ReplayCommandOptions, write: (s: string
     stacks: options.stacks !== false,
     ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
   });
-  const code = result.divergence !== null ? 2 : result.report !== null ? 1 : 0;
+  const code = result.divergence !== null ? EXIT.error : result.report !== null ? EXIT.bug : EXIT.ok;
+  const maxSteps = options.maxSteps ?? DEFAULTS.maxSteps;
   if (options.json === true) {
-    write(`${JSON.stringify({ module: options.module, export: exportName, token: options.token, reports: result.reports, divergence: result.divergence }, null, 2)}\n`);
+    const doc = { module: options.module, export: exportName, token: options.token, maxSteps, stepLimit: result.stepLimit, reports: result.reports, divergence: result.divergence };
+    write(`${JSON.stringify(doc, null, 2)}\n`);
     return code;
   }
   const out: string[] = [];
@@ -57,6 +76,15 @@ export async function runReplay(options: ReplayCommandOptions, write: (s: string
       `DIVERGED at choice ${d.choice} (step ${d.step}): ${d.reason}.`,
       "The scenario (or gpuvm-sim) changed since the token was made; the run above followed the token only up to that choice.",
     );
+  }
+  // The token does not record the explore run's step limit: a different one changes where a run ends.
+  if (result.stepLimit) {
+    out.push(
+      `note: this replay hit the step limit of ${maxSteps} (--max-steps); the token does not record the explore run's limit, ` +
+        "and a different --max-steps may change the outcome: replay with the one the explore run used.",
+    );
+  } else if (d !== null) {
+    out.push(`note: if the explore run used a --max-steps other than ${maxSteps}, replay with the same one: the token does not record it.`);
   }
   const what = n === 0 ? "no report" : plural(n, "report");
   out.push(`${exportName}: replayed seed ${data.seed} (${plural(data.choices.length, "choice")}, found by ${data.strategy}): ${what}${d === null ? "" : ", diverged"}`);

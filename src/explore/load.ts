@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { otherCopies, secondCopyMessage, type LoadedCopy } from "../copies.js";
 import { ArgumentError } from "../errors.js";
 import type { Scenario } from "./execution.js";
 
@@ -76,7 +77,7 @@ export async function loadScenario(target: ScenarioModule): Promise<Scenario> {
   const key = `${url}#${target.export}`;
   const cached = loaded.get(key);
   if (cached !== undefined) return cached;
-  let value: unknown = await importUrl(url, "target.module", target.module);
+  let value: unknown = await importScenarioModule(url, "target.module", target.module);
   for (const part of target.export.split(".")) {
     value = typeof value === "object" && value !== null && Object.hasOwn(value, part) ? (value as Record<string, unknown>)[part] : undefined;
   }
@@ -88,36 +89,136 @@ export async function loadScenario(target: ScenarioModule): Promise<Scenario> {
   return scenario;
 }
 
+/** An export `--all` left out, and why (`a number`, `a class`, `takes 2 parameters`). */
+export interface SkippedExport {
+  readonly exportName: string;
+  readonly why: string;
+}
+
+/** What a module offers: its scenarios (one, or every one with `all`) and, with `all`, the exports left out. */
+export interface ModuleScenarios {
+  readonly scenarios: ModuleScenario[];
+  readonly skipped: SkippedExport[];
+}
+
+/**
+ * Why a plain function is not taken as a scenario by `--all`, or null if it
+ * is one: a scenario declares exactly one parameter, the Sim.
+ */
+function arityProblem(f: Function): string | null {
+  if (f.length === 1) return null;
+  return f.length === 0 ? "a function of no parameters" : `a function of ${f.length} parameters`;
+}
+
+/** A catalog-shaped export (`{ variants: { buggy, fixed } }`, as src/scenarios/scenario.ts): its variants, or null. */
+function variantsOf(v: unknown): [string, unknown][] | null {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
+  const variants = (v as { variants?: unknown }).variants;
+  if (typeof variants !== "object" || variants === null) return null;
+  const entries = Object.entries(variants).filter(([, f]) => typeof f === "function");
+  return entries.length === 0 ? null : entries;
+}
+
+/** The value at a dotted export path (`uafLastReference.variants.fixed`), or undefined. */
+function atPath(ns: Record<string, unknown>, path: string): unknown {
+  if (Object.hasOwn(ns, path)) return ns[path];
+  let value: unknown = ns;
+  for (const part of path.split(".")) {
+    value = typeof value === "object" && value !== null && Object.hasOwn(value, part) ? (value as Record<string, unknown>)[part] : undefined;
+  }
+  return value;
+}
+
+/** The copies of gpuvm-sim each module brought into the process when first imported (see copies.ts). */
+const broughtCopies = new Map<string, readonly LoadedCopy[]>();
+
+/**
+ * Import a user's module; throws an ArgumentError naming `argument` if it
+ * cannot be imported or if importing it loaded another copy of gpuvm-sim
+ * (the scenario would build its world from classes this copy does not
+ * know).
+ */
+async function importScenarioModule(url: string, argument: string, path: string): Promise<Record<string, unknown>> {
+  const before = new Set(otherCopies());
+  const ns = await importUrl(url, argument, path);
+  if (!broughtCopies.has(url)) broughtCopies.set(url, otherCopies().filter((c) => !before.has(c)));
+  const brought = broughtCopies.get(url) ?? [];
+  if (brought.length > 0) {
+    throw new ArgumentError(argument, `importing ${path} loaded a second copy of gpuvm-sim: ${secondCopyMessage(brought)}`);
+  }
+  return ns;
+}
+
 /**
  * Import `module` (a path resolved from `cwd`) and take the named export
- * (default `default`) or, with `all`, every exported scenario function,
- * sorted by name; a default export that is also a named one counts once,
- * under its name. Throws an ArgumentError naming `module` or `export` for a
- * missing file, a missing export, or an export that cannot be a scenario (a
- * class, a generator, an async function).
+ * (default `default`; a dotted path reaches into objects:
+ * `uafLastReference.variants.fixed`) or, with `all`, every scenario export,
+ * sorted by name, with the exports left out and why.
+ *
+ * With `all`, a scenario export is a plain function of one parameter (the
+ * Sim), or a catalog-shaped object (`{ variants: { buggy, fixed } }`, as
+ * src/scenarios/scenario.ts), whose variants are taken as
+ * `name.variants.buggy` and so on. Everything else is skipped: values that
+ * are not functions, classes, generator and async functions, and functions
+ * of no or several parameters. A default export that is also a named one
+ * counts once, under its name.
+ *
+ * Throws an ArgumentError naming `module` for a missing file, one that
+ * cannot be imported or that loads a second copy of gpuvm-sim, or, with
+ * `all`, one without a scenario export; naming `export` for a missing export
+ * or one that cannot be a scenario (a class, a generator, an async
+ * function).
  */
-export async function loadScenarios(module: string, exportName: string | undefined, all: boolean, cwd: string = process.cwd()): Promise<ModuleScenario[]> {
+export async function findScenarios(module: string, exportName: string | undefined, all: boolean, cwd: string = process.cwd()): Promise<ModuleScenarios> {
   if (all && exportName !== undefined) throw new ArgumentError("export", "name one export or pass --all, not both");
   const path = resolve(cwd, module);
   if (!existsSync(path)) throw new ArgumentError("module", `no such file: ${path}`);
-  const ns = await importUrl(pathToFileURL(path).href, "module", path);
+  const ns = await importScenarioModule(pathToFileURL(path).href, "module", path);
   // Sorted by name, as Node's module namespaces are (a bundler's or Vitest's may not be).
-  const scenarios = Object.entries(ns)
-    .filter(([, v]) => notAScenario(v) === null)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) as [string, Scenario][];
+  const entries = Object.entries(ns).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const functions = entries.filter(([, v]) => notAScenario(v) === null) as [string, Scenario][];
   if (all) {
-    const named = new Set(scenarios.filter(([k]) => k !== "default").map(([, v]) => v));
-    const list = scenarios.filter(([k, v]) => k !== "default" || !named.has(v)).map(([k, v]) => ({ exportName: k, scenario: v }));
-    if (list.length === 0) throw new ArgumentError("module", `${module} exports no scenario functions`);
-    return list;
+    const found: [string, Scenario][] = [];
+    const skipped: SkippedExport[] = [];
+    for (const [k, v] of entries) {
+      const variants = variantsOf(v);
+      if (variants !== null) {
+        for (const [variant, f] of variants) {
+          const not = notAScenario(f) ?? arityProblem(f as Function);
+          if (not === null) found.push([`${k}.variants.${variant}`, f as Scenario]);
+          else skipped.push({ exportName: `${k}.variants.${variant}`, why: not });
+        }
+        continue;
+      }
+      const not = notAScenario(v) ?? arityProblem(v as Function);
+      if (not === null) found.push([k, v as Scenario]);
+      else skipped.push({ exportName: k, why: not });
+    }
+    const named = new Set(found.filter(([k]) => !k.startsWith("default")).map(([, v]) => v));
+    const scenarios = found.filter(([k, v]) => !(k === "default" || k.startsWith("default.")) || !named.has(v)).map(([k, v]) => ({ exportName: k, scenario: v }));
+    if (scenarios.length === 0) {
+      const why = skipped.map((s) => `${s.exportName} (${s.why})`).join(", ");
+      throw new ArgumentError("module", `${module} exports no scenario functions (sim) => void${why === "" ? "" : `; it exports ${why}`}`);
+    }
+    return { scenarios, skipped };
   }
   const name = exportName ?? "default";
-  if (!(name in ns)) {
-    const names = scenarios.map(([k]) => k).join(", ");
+  const value = atPath(ns, name);
+  if (value === undefined && !Object.hasOwn(ns, name)) {
+    const names = functions.map(([k]) => k).join(", ");
     throw new ArgumentError("export", `${module} has no export "${name}" (its scenario exports: ${names === "" ? "none" : names})`);
   }
-  const value = ns[name];
+  const variants = variantsOf(value);
+  if (variants !== null) {
+    const paths = variants.map(([v]) => `${name}.variants.${v}`).join(" or ");
+    throw new ArgumentError("export", `"${name}" of ${module} is a catalog scenario with variants: name one, ${paths}`);
+  }
   const not = notAScenario(value);
   if (not !== null) throw new ArgumentError("export", `"${name}" of ${module} is ${not}, not a scenario function (sim) => void`);
-  return [{ exportName: name, scenario: value as Scenario }];
+  return { scenarios: [{ exportName: name, scenario: value as Scenario }], skipped: [] };
+}
+
+/** As findScenarios(), without the exports left out. */
+export async function loadScenarios(module: string, exportName: string | undefined, all: boolean, cwd: string = process.cwd()): Promise<ModuleScenario[]> {
+  return (await findScenarios(module, exportName, all, cwd)).scenarios;
 }

@@ -31,6 +31,7 @@ import {
   TraceRing,
 } from "./trace-ring.js";
 import { UsageError } from "../errors.js";
+import { secondCopyMessage } from "../copies.js";
 import type { WaitEdge } from "../report/report.js";
 
 /** How the scheduler picks among enabled tasks. */
@@ -455,7 +456,9 @@ export class Scheduler {
     }
     t.pending = null;
     this.live.splice(this.live.indexOf(t), 1);
-    throw new UsageError(`task ${t.label} yielded ${typeof value}; tasks must yield Effects (use yield* on ops)`);
+    // An Effect of another copy of gpuvm-sim is not one of ours: say so, when there is another copy.
+    const copies = secondCopyMessage();
+    throw new UsageError(`task ${t.label} yielded ${typeof value}; tasks must yield Effects (use yield* on ops)${copies === "" ? "" : `; ${copies}`}`);
   }
 
   /** Report every op the task created since its last yield and never started. */

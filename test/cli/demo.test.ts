@@ -147,6 +147,7 @@ describe("formatTable", () => {
       token: null,
       elapsedMs,
       report: null,
+      reports: [],
     });
     expect(formatTable([row("a", 200, 12.34), row("longer-name", 5, 0.5)])).toBe(
       [
