@@ -1,8 +1,8 @@
 /** `gpuvm-sim explore`: src/cli/explore.ts. */
 import { describe, expect, it } from "vitest";
-import { loadScenarios, replayCommand, shellQuote } from "../../src/cli/main.js";
+import { EXIT, findScenarios, loadScenarios, replayCommand, runExplore, shellQuote, type ExploreCommandOptions } from "../../src/cli/main.js";
 import { ArgumentError, type ExploreResult, type Failure } from "../../src/index.js";
-import { ABBA_TOKEN, exploreCmd, FIXTURE, ROOT } from "./helpers.js";
+import { ABBA_TOKEN, capture, exploreCmd, FIXTURE, ROOT } from "./helpers.js";
 
 describe("runExplore", () => {
   it("explores the named export: each failure's report, its replay command, then statistics; exits 1", async () => {
@@ -93,5 +93,110 @@ describe("shellQuote and replayCommand", () => {
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
     expect(shellQuote("")).toBe("''");
     expect(replayCommand("my dir/s.js", "default", "gpuvm-sim:2:s:dfs:1:0", 200)).toBe("gpuvm-sim replay 'my dir/s.js' default gpuvm-sim:2:s:dfs:1:0 --max-steps 200");
+  });
+});
+
+const MIXED = "test/cli/fixtures/mixed.ts";
+const mixed = (o: Omit<ExploreCommandOptions, "module" | "cwd">) => capture(runExplore, { module: MIXED, cwd: ROOT, ...o });
+
+describe("runExplore --all over a module with exports of every sort", () => {
+  it("says which exports it skipped, marks the one that threw, reports every other one, and exits 2", async () => {
+    const { code, out } = await mixed({ all: true, strategy: "dfs", maxSteps: 20 });
+    expect(code).toBe(EXIT.error);
+    expect(out).toMatch(
+      /^note: --all skipped 3 exports that are not a scenario function \(sim\) => void: budget \(a number\), main \(a function of no parameters\), makeState \(a function of 2 parameters\)\n\n/,
+    );
+    expect(out).toContain("\nbroken: ERROR, the scenario threw Error: setup broke: no device\n");
+    expect(out).toMatch(/^good: passed 1 execution; strategy dfs;/m);
+    expect(out).toMatch(/^twoBugs: FAILED, 1 distinct failure/m);
+    expect(out).toMatch(/^pair\.variants\.fixed: passed/m);
+    expect(out).toMatch(/\nFAILED: 1 of 7 scenarios \(twoBugs\)\.\nERROR: 1 of 7 scenarios \(broken\) threw\.\nINCONCLUSIVE: 2 of 7 scenarios \(long, pair\.variants\.buggy\): every execution hit the step limit of 20\.\n$/);
+  });
+
+  it("prints one JSON document with the errored export, each verdict, and the skipped exports", async () => {
+    const { code, out } = await mixed({ all: true, strategy: "dfs", maxSteps: 20, json: true });
+    expect(code).toBe(EXIT.error);
+    const doc = JSON.parse(out) as { maxSteps: number; scenarios: { export: string; verdict: string; error?: { name: string; message: string } }[]; skipped: { export: string; why: string }[] };
+    expect(doc.maxSteps).toBe(20);
+    expect(doc.scenarios.map((s) => [s.export, s.verdict])).toEqual([
+      ["broken", "error"],
+      ["good", "passed"],
+      ["long", "inconclusive"],
+      ["pair.variants.buggy", "inconclusive"],
+      ["pair.variants.fixed", "passed"],
+      ["sometimesLong", "passed"],
+      ["twoBugs", "failed"],
+    ]);
+    expect(doc.scenarios[0]?.error).toEqual({ name: "Error", message: "setup broke: no device" });
+    expect(doc.skipped).toEqual([
+      { export: "budget", why: "a number" },
+      { export: "main", why: "a function of no parameters" },
+      { export: "makeState", why: "a function of 2 parameters" },
+    ]);
+  });
+
+  it("exits 1 when a scenario failed and none threw", async () => {
+    const failing = await mixed({ export: "twoBugs" });
+    expect(failing.code).toBe(EXIT.bug);
+  });
+});
+
+describe("runExplore and the step limit", () => {
+  it("calls a run whose every execution hit --max-steps inconclusive, and exits 3", async () => {
+    const { code, out } = await mixed({ export: "long", maxSteps: 20, executions: 5, strategy: "random" });
+    expect(code).toBe(EXIT.inconclusive);
+    expect(out).toMatch(
+      /^long: INCONCLUSIVE, every execution \(5\) hit the step limit of 20 \(--max-steps\): none was checked to its end; strategy random; stopped by executions; steps min 20, mean 20\.0, max 20; \d+ ms\n {2}raise --max-steps \(or make the scenario's tasks finish sooner\)\n$/,
+    );
+    // With room for the whole run it passes.
+    expect((await mixed({ export: "long", executions: 5, strategy: "random" })).code).toBe(EXIT.ok);
+  });
+
+  it("says how many executions a partly cut run lost, with the default limit named when none was given", async () => {
+    const { code, out } = await mixed({ export: "sometimesLong", maxSteps: 20, strategy: "dfs" });
+    expect(code).toBe(EXIT.ok);
+    expect(out).toMatch(/^sometimesLong: passed 2 executions; strategy dfs; stopped by step-bound;.*\n {2}1 of 2 executions hit the step limit of 20 \(--max-steps\) and was not checked to the end: raise --max-steps\n$/);
+    const json = JSON.parse((await mixed({ export: "good", json: true })).out) as { maxSteps: number };
+    expect(json.maxSteps).toBe(10_000);
+  });
+});
+
+describe("runExplore: several reports in one execution", () => {
+  it("shows the first and says how many there are", async () => {
+    const { out } = await mixed({ export: "twoBugs" });
+    expect(out).toContain("BUG: gpuvm-sim: double-free of Bo#1");
+    expect(out).not.toContain("leak");
+    expect(out).toContain("\n(1 of 2 reports of this execution shown; --all-reports shows them all)\nReplay from a shell: ");
+  });
+
+  it("shows them all with allReports", async () => {
+    const { out } = await mixed({ export: "twoBugs", allReports: true });
+    expect(out).toMatch(/^Failure 1 of 1: double-free, found by /m);
+    expect(out).toMatch(/^Failure 1 of 1: leak, found by .* \(report 2 of 2 in that execution\)$/m);
+    expect(out).not.toContain("--all-reports");
+  });
+});
+
+describe("findScenarios", () => {
+  it("takes a catalog variant by its dotted path, and refuses the catalog object itself", async () => {
+    const [s] = await loadScenarios(MIXED, "pair.variants.fixed", false, ROOT);
+    expect(s?.exportName).toBe("pair.variants.fixed");
+    expect(s?.scenario.name).toBe("good");
+    await expect(loadScenarios(MIXED, "pair", false, ROOT)).rejects.toThrow(
+      `invalid argument 'export': "pair" of ${MIXED} is a catalog scenario with variants: name one, pair.variants.buggy or pair.variants.fixed`,
+    );
+  });
+
+  it("lists what --all skipped, and names them when nothing is left", async () => {
+    const { skipped } = await findScenarios(FIXTURE, undefined, true, ROOT);
+    expect(skipped).toEqual([
+      { exportName: "Helper", why: "a class" },
+      { exportName: "budget", why: "a number" },
+      { exportName: "taskBody", why: "a generator function (a task body?)" },
+    ]);
+    const e = await findScenarios("test/cli/fixtures/no-scenarios.ts", undefined, true, ROOT).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ArgumentError);
+    expect(e).toMatchObject({ argument: "module" });
+    expect((e as Error).message).toContain("exports no scenario functions (sim) => void; it exports helper (a function of 2 parameters), limit (a number)");
   });
 });
