@@ -1,0 +1,77 @@
+/** Which copies of gpuvm-sim are loaded: src/copies.ts, and what loading a second one does. */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadScenarios } from "../src/cli/main.js";
+import { otherCopies, secondCopyMessage, THIS_COPY } from "../src/copies.js";
+import { ArgumentError, loadedCopies } from "../src/index.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const register = (globalThis as Record<symbol, unknown>)[Symbol.for("gpuvm-sim.copies")] as { url: string }[];
+
+/** Run `node --import tsx <args>` from the repository's root: status, stdout, stderr. */
+function run(args: readonly string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, out, err }));
+  });
+}
+
+describe("the register of loaded copies", () => {
+  afterEach(() => {
+    // Remove what the fixture signed, so other tests see one copy.
+    for (let i = register.length - 1; i >= 0; i--) if (register[i]?.url.startsWith("file:///elsewhere/")) register.splice(i, 1);
+  });
+
+  it("holds this copy once, however often its file is evaluated", () => {
+    expect(loadedCopies().filter((c) => c.url === THIS_COPY.url && c.format === THIS_COPY.format)).toHaveLength(1);
+    expect(THIS_COPY.url).toMatch(/src\/copies\.ts$/);
+    expect(otherCopies()).toEqual([]);
+    expect(secondCopyMessage()).toBe("");
+  });
+
+  it("makes loading a scenario module that brings a second copy an error naming `module`, both copies and the fix", async () => {
+    const e = await loadScenarios("test/cli/fixtures/second-copy.ts", "scenario", false, ROOT).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ArgumentError);
+    expect(e).toMatchObject({ argument: "module" });
+    const message = (e as Error).message;
+    expect(message).toContain(`importing ${ROOT}test/cli/fixtures/second-copy.ts loaded a second copy of gpuvm-sim: two copies of gpuvm-sim are loaded in this process: `);
+    // (Under Vitest, whose module runner gives modules a `module` object, this copy reads as CommonJS.)
+    const self = `${THIS_COPY.url} (${THIS_COPY.format === "esm" ? "ES module" : "CommonJS"}, version 0.1.0)`;
+    expect(message).toContain(`${self} and file:///elsewhere/node_modules/gpuvm-sim/dist/index.js (ES module, version 0.0.9)`);
+    expect(message).toContain('Import the library as "gpuvm-sim" everywhere');
+    // Asked again (the module is cached now), it says the same.
+    await expect(loadScenarios("test/cli/fixtures/second-copy.ts", "scenario", false, ROOT)).rejects.toThrow("loaded a second copy of gpuvm-sim");
+  });
+});
+
+describe("a real second copy (CommonJS next to the ES module copy), in a child process", { timeout: 30_000 }, () => {
+  it("explore() throws a UsageError that names both copies when a task yields the other copy's effect", async () => {
+    const script = [
+      'import { createRequire } from "node:module";',
+      'import { explore, loadedCopies } from "./src/index.ts";',
+      'const copy = createRequire(import.meta.url)("./src/index.ts");',
+      "const scenario = (sim) => { sim.spawn('t', 'process', function* () { yield* copy.condResched(); }); };",
+      "try { explore(scenario, { executions: 1 }); } catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message, copies: loadedCopies().length })); }",
+    ].join("\n");
+    const { out, err } = await run(["--input-type=module", "-e", script]);
+    expect(err).toBe("");
+    const thrown = JSON.parse(out) as { name: string; message: string; copies: number };
+    expect(thrown.name).toBe("UsageError");
+    expect(thrown.copies).toBe(2);
+    expect(thrown.message).toMatch(/^task t\/1 yielded object; tasks must yield Effects \(use yield\* on ops\); two copies of gpuvm-sim are loaded in this process: \S+src\/copies\.ts \(ES module, version 0\.1\.0\) and \S+src\/copies\.ts \(CommonJS, version 0\.1\.0\)/);
+  });
+
+  it("the command line refuses the module with one line on stderr and exit 2", async () => {
+    const { code, out, err } = await run(["src/cli/main.ts", "explore", "test/cli/fixtures/cjs-copy.ts", "scenario"]);
+    expect(code).toBe(2);
+    expect(out).toBe("");
+    expect(err).toMatch(/^gpuvm-sim: error: invalid argument 'module': importing \S+test\/cli\/fixtures\/cjs-copy\.ts loaded a second copy of gpuvm-sim: .*\(CommonJS, version 0\.1\.0\).*Import the library as "gpuvm-sim" everywhere/);
+    expect(err.trimEnd().split("\n")).toHaveLength(1);
+  });
+});
