@@ -71,20 +71,20 @@ export async function runReplay(options: ReplayCommandOptions, write: (s: string
   const n = result.reports.length;
   for (const [i, r] of result.reports.entries()) out.push(...(n > 1 ? [`Report ${i + 1} of ${n}:`] : []), formatReport(r), "");
   const d = result.divergence;
+  // The token does not record the explore run's step limit: a different one changes where a run ends.
+  const limit = `the step limit of ${maxSteps} (--max-steps)`;
   if (d !== null) {
     out.push(
       `DIVERGED at choice ${d.choice} (step ${d.step}): ${d.reason}.`,
-      "The scenario (or gpuvm-sim) changed since the token was made; the run above followed the token only up to that choice.",
+      result.stepLimit
+        ? `The replay ran into ${limit}: if the explore run that made the token used another --max-steps, replay with that one (the token does not record it).`
+        : "The scenario (or gpuvm-sim) changed since the token was made; the run above followed the token only up to that choice.",
     );
-  }
-  // The token does not record the explore run's step limit: a different one changes where a run ends.
-  if (result.stepLimit) {
-    out.push(
-      `note: this replay hit the step limit of ${maxSteps} (--max-steps); the token does not record the explore run's limit, ` +
-        "and a different --max-steps may change the outcome: replay with the one the explore run used.",
-    );
-  } else if (d !== null) {
-    out.push(`note: if the explore run used a --max-steps other than ${maxSteps}, replay with the same one: the token does not record it.`);
+    if (!result.stepLimit && options.maxSteps !== undefined) {
+      out.push(`note: if the explore run used another --max-steps than ${maxSteps}, replay with that one: a different step limit changes where a run ends.`);
+    }
+  } else if (result.stepLimit) {
+    out.push(`note: this execution ran into ${limit}, as the recorded one did; a different --max-steps may change the outcome.`);
   }
   const what = n === 0 ? "no report" : plural(n, "report");
   out.push(`${exportName}: replayed seed ${data.seed} (${plural(data.choices.length, "choice")}, found by ${data.strategy}): ${what}${d === null ? "" : ", diverged"}`);

@@ -103,7 +103,7 @@ export interface ReplayResult {
   readonly report: Report | null;
   /** Where the replay stopped following the token, or null if it followed it to the end. */
   readonly divergence: Divergence | null;
-  /** Whether the replay stopped at `maxSteps` (a different step limit than the explore run's changes where it ends). */
+  /** Whether the replay ran to `maxSteps` (cut there, or a livelock found there): another step limit than the explore run's changes where it ends. */
   readonly stepLimit: boolean;
 }
 
@@ -131,7 +131,7 @@ export function replay(scenario: Scenario, token: string, options: ReplayOptions
   const maxSteps = positive("maxSteps", options.maxSteps, DEFAULTS.maxSteps);
   const sim = newSim(data.seed, maxSteps, options.checks, options.stacks ?? true);
   const strategy = new ReplayStrategy(sim, data.choices);
-  const { reports, stepBound } = runOne(scenario, sim, strategy);
+  const { reports } = runOne(scenario, sim, strategy);
   let divergence = strategy.divergence;
   if (divergence === null && !strategy.complete) {
     divergence = { choice: strategy.used, step: sim.step, reason: `the run ended after ${strategy.used} of the ${data.choices.length} recorded choices` };
@@ -147,7 +147,7 @@ export function replay(scenario: Scenario, token: string, options: ReplayOptions
     divergence = { ...divergence, reason: `${divergence.reason} (the token was made by gpuvm-sim ${data.version}; this is ${VERSION})` };
   }
   const withTok = withToken(reports, token, sim.replayToken);
-  return { reports: withTok, report: withTok[0] ?? null, divergence, stepLimit: stepBound };
+  return { reports: withTok, report: withTok[0] ?? null, divergence, stepLimit: sim.step >= maxSteps };
 }
 
 /** A report without its JavaScript stacks: what a replay with stacks must equal. */

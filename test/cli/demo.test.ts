@@ -133,6 +133,49 @@ describe("runDemo", () => {
   });
 });
 
+describe("runDemo: several reports in one execution", () => {
+  class Bo extends SimObject {}
+  // The buggy variant frees one object twice and leaks another: a double free, then a leak at teardown.
+  const twoBugs: CatalogScenario = {
+    name: "two-bugs",
+    title: "A double free and a leak",
+    description: "One object is freed twice; another is never freed.",
+    expect: "double-free",
+    variants: {
+      buggy: (sim) => {
+        const a = new Bo(sim, "Bo", { name: "a" });
+        new Bo(sim, "Bo", { name: "leaked" });
+        sim.spawn("t", "process", function* () {
+          yield* kfree(a);
+          yield* kfree(a);
+        });
+      },
+      fixed: (sim) => {
+        sim.spawn("t", "process", function* () {
+          yield* condResched();
+        });
+      },
+    },
+  };
+
+  it("shows the first report and how many there are", () => {
+    const { code, out } = demo({ seeds: 3, scenarios: [twoBugs] });
+    expect(code).toBe(0);
+    expect(out).toContain("BUG: gpuvm-sim: double-free of Bo#1");
+    expect(out).toContain("\n(1 of 2 reports of this execution shown; --all-reports shows them all)\n");
+    expect(out).not.toContain("still live at teardown");
+  });
+
+  it("shows them all with allReports, and lists them in JSON", () => {
+    const { out } = demo({ seeds: 3, scenarios: [twoBugs], allReports: true });
+    expect(out).toContain("BUG: gpuvm-sim: double-free of Bo#1");
+    expect(out).toContain("BUG: gpuvm-sim: 1 object still live at teardown (leak)");
+    expect(out).not.toContain("--all-reports");
+    const [buggy] = JSON.parse(demo({ seeds: 3, scenarios: [twoBugs], json: true }).out) as DemoResult[];
+    expect(buggy?.reports.map((r) => r.kind)).toEqual(["double-free", "leak"]);
+  });
+});
+
 describe("formatTable", () => {
   it("aligns the columns: text left, numbers right", () => {
     const row = (scenario: string, executions: number, elapsedMs: number): DemoResult => ({

@@ -1,7 +1,8 @@
 /** `gpuvm-sim replay`: src/cli/replay.ts. */
 import { describe, expect, it } from "vitest";
+import { EXIT, runReplay, type ReplayCommandOptions } from "../../src/cli/main.js";
 import { ArgumentError } from "../../src/index.js";
-import { ABBA_TOKEN, FIXTURE, replayCmd } from "./helpers.js";
+import { ABBA_TOKEN, capture, FIXTURE, replayCmd, ROOT } from "./helpers.js";
 
 describe("runReplay", () => {
   it("reproduces the report with stacks and exits 1", async () => {
@@ -39,5 +40,42 @@ describe("runReplay", () => {
 
   it("refuses a token that is not an explore token", async () => {
     await expect(replayCmd({ export: "abba", token: "gpuvm-sim:1:sim:random:3" })).rejects.toThrow(ArgumentError);
+  });
+});
+
+describe("runReplay and the step limit, which tokens do not record", () => {
+  const SPINNER = "test/cli/fixtures/spinner.ts";
+  // What explore --max-steps 100 finds first in the spinner: a livelock at step 100.
+  const SPIN_TOKEN = "gpuvm-sim:2:0.1.0:spinner:random:3298878556:d03b47d9:";
+  const spin = (o: Omit<ReplayCommandOptions, "module" | "cwd" | "export" | "token">) =>
+    capture(runReplay, { module: SPINNER, cwd: ROOT, export: "spinner", token: SPIN_TOKEN, stacks: false, ...o });
+
+  it("with the explore run's limit: reproduces the livelock and notes that the limit shapes the outcome", async () => {
+    const { code, out } = await spin({ maxSteps: 100 });
+    expect(code).toBe(EXIT.bug);
+    expect(out).toContain("\nnote: this execution ran into the step limit of 100 (--max-steps), as the recorded one did; a different --max-steps may change the outcome.\n");
+  });
+
+  it("with another limit: the divergence says to replay with the explore run's --max-steps", async () => {
+    const { code, out } = await spin({});
+    expect(code).toBe(EXIT.error);
+    expect(out).toMatch(/\nDIVERGED at choice 0 \(step 10000\): .*\nThe replay ran into the step limit of 10000 \(--max-steps\): if the explore run that made the token used another --max-steps, replay with that one \(the token does not record it\)\.\n/);
+    const short = await replayCmd({ export: "abba", token: ABBA_TOKEN, maxSteps: 3, stacks: false });
+    expect(short.code).toBe(EXIT.error);
+    expect(short.out).toContain("The replay ran into the step limit of 3 (--max-steps)");
+    expect(short.out).not.toContain("changed since the token was made");
+  });
+
+  it("says so in JSON too", async () => {
+    const doc = JSON.parse((await spin({ maxSteps: 100, json: true })).out) as { maxSteps: number; stepLimit: boolean };
+    expect(doc).toMatchObject({ maxSteps: 100, stepLimit: true });
+    const abba = JSON.parse((await replayCmd({ export: "abba", token: ABBA_TOKEN, json: true, stacks: false })).out) as { maxSteps: number; stepLimit: boolean };
+    expect(abba).toMatchObject({ maxSteps: 10_000, stepLimit: false });
+  });
+
+  it("replays a catalog variant named by its dotted path", async () => {
+    const { code, out } = await capture(runReplay, { module: "test/cli/fixtures/mixed.ts", cwd: ROOT, export: "pair.variants.fixed", token: SPIN_TOKEN, stacks: false });
+    expect(code).toBe(EXIT.error);
+    expect(out).toContain('note: the token was made for scenario "spinner"; replaying export "pair.variants.fixed" of test/cli/fixtures/mixed.ts');
   });
 });
