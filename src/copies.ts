@@ -46,7 +46,8 @@ function whereLoaded(): string {
 
 function formatOf(): "esm" | "cjs" {
   // CommonJS wraps a module in a function whose `module` parameter has `exports`; an ES module has none.
-  return typeof module === "object" && module !== null && typeof (module as { exports?: unknown }).exports === "object" ? "cjs" : "esm";
+  const wrapper: unknown = typeof module === "undefined" ? undefined : module;
+  return typeof wrapper === "object" && wrapper !== null && typeof (wrapper as { exports?: unknown }).exports === "object" ? "cjs" : "esm";
 }
 
 /** This copy. */

@@ -18,7 +18,9 @@ function run(args: readonly string[]): Promise<{ code: number | null; out: strin
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, out, err }));
+    child.on("close", (code) => {
+      resolve({ code, out, err });
+    });
   });
 }
 

@@ -160,7 +160,7 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
       if (v !== null) is.function(argument, v);
     },
   });
-  if (options.module === undefined) throw new ArgumentError("module", "is required: the path of the scenario module");
+  if ((options.module as string | undefined) === undefined) throw new ArgumentError("module", "is required: the path of the scenario module");
   arg("write", is.function, write);
   const { scenarios, skipped } = await findScenarios(options.module, options.export, options.all === true, options.cwd);
   const exploreOptions = exploreOptionsOf(options);

@@ -104,9 +104,11 @@ Exit status:
 `;
 
 /** On a terminal, a status line on stderr, rewritten in place; elsewhere nothing. */
-function terminalProgress(writeErr: (s: string) => void = (s) => process.stderr.write(s)): ((line: string) => void) | null {
+function terminalProgress(writeErr: (s: string) => void = (s) => void process.stderr.write(s)): ((line: string) => void) | null {
   if (!process.stdout.isTTY || !process.stderr.isTTY) return null;
-  return (line) => writeErr(`\r\x1b[K${line}`);
+  return (line) => {
+    writeErr(`\r\x1b[K${line}`);
+  };
 }
 
 /**

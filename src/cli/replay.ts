@@ -48,7 +48,7 @@ export async function runReplay(options: ReplayCommandOptions, write: (s: string
     json: is.boolean,
     cwd: is.nonEmptyString,
   });
-  if (options.module === undefined) throw new ArgumentError("module", "is required: the path of the scenario module");
+  if ((options.module as string | undefined) === undefined) throw new ArgumentError("module", "is required: the path of the scenario module");
   arg("write", is.function, write);
   const data = decodeToken(options.token);
   const [loaded] = await loadScenarios(options.module, options.export, false, options.cwd);

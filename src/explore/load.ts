@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { otherCopies, secondCopyMessage, type LoadedCopy } from "../copies.js";
 import { ArgumentError } from "../errors.js";
+import { arg, is } from "../validate.js";
 import type { Scenario } from "./execution.js";
 
 /**
@@ -105,7 +106,7 @@ export interface ModuleScenarios {
  * Why a plain function is not taken as a scenario by `--all`, or null if it
  * is one: a scenario declares exactly one parameter, the Sim.
  */
-function arityProblem(f: Function): string | null {
+function arityProblem(f: (...args: never[]) => unknown): string | null {
   if (f.length === 1) return null;
   return f.length === 0 ? "a function of no parameters" : `a function of ${f.length} parameters`;
 }
@@ -163,13 +164,18 @@ async function importScenarioModule(url: string, argument: string, path: string)
  * of no or several parameters. A default export that is also a named one
  * counts once, under its name.
  *
- * Throws an ArgumentError naming `module` for a missing file, one that
+ * Throws an ArgumentError naming `module`, `export`, `all` or `cwd` when it
+ * is not of its type; naming `module` for a missing file, one that
  * cannot be imported or that loads a second copy of gpuvm-sim, or, with
  * `all`, one without a scenario export; naming `export` for a missing export
  * or one that cannot be a scenario (a class, a generator, an async
  * function).
  */
 export async function findScenarios(module: string, exportName: string | undefined, all: boolean, cwd: string = process.cwd()): Promise<ModuleScenarios> {
+  arg("module", is.nonEmptyString, module);
+  if (exportName !== undefined) arg("export", is.nonEmptyString, exportName);
+  arg("all", is.boolean, all);
+  arg("cwd", is.nonEmptyString, cwd);
   if (all && exportName !== undefined) throw new ArgumentError("export", "name one export or pass --all, not both");
   const path = resolve(cwd, module);
   if (!existsSync(path)) throw new ArgumentError("module", `no such file: ${path}`);
@@ -184,13 +190,13 @@ export async function findScenarios(module: string, exportName: string | undefin
       const variants = variantsOf(v);
       if (variants !== null) {
         for (const [variant, f] of variants) {
-          const not = notAScenario(f) ?? arityProblem(f as Function);
+          const not = notAScenario(f) ?? arityProblem(f as Scenario);
           if (not === null) found.push([`${k}.variants.${variant}`, f as Scenario]);
           else skipped.push({ exportName: `${k}.variants.${variant}`, why: not });
         }
         continue;
       }
-      const not = notAScenario(v) ?? arityProblem(v as Function);
+      const not = notAScenario(v) ?? arityProblem(v as Scenario);
       if (not === null) found.push([k, v as Scenario]);
       else skipped.push({ exportName: k, why: not });
     }

@@ -48,6 +48,8 @@ export function spawnCli(args: readonly string[], close: "stdout" | "stderr" | n
     if (close === "stderr") child.stderr.destroy();
     else child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, out, err }));
+    child.on("close", (code, signal) => {
+      resolve({ code, signal, out, err });
+    });
   });
 }

@@ -26,7 +26,9 @@ describe("Output", () => {
     out.write("one\n");
     expect(out.exitCode(EXIT.bug)).toBe(EXIT.bug);
     stdout.fail("EPIPE");
-    expect(() => out.write("two\n")).toThrow(PipeClosed);
+    expect(() => {
+      out.write("two\n");
+    }).toThrow(PipeClosed);
     expect(stdout.written).toBe("one\n");
     expect(out.stdoutClosed).toBe(true);
     for (const code of Object.values(EXIT)) expect(out.exitCode(code)).toBe(0);
@@ -50,7 +52,9 @@ describe("Output", () => {
   it("leaves other stream errors alone: they are real failures", () => {
     const stdout = new FakeStream();
     new Output(stdout, new FakeStream());
-    expect(() => stdout.fail("EIO")).toThrow("write EIO");
+    expect(() => {
+      stdout.fail("EIO");
+    }).toThrow("write EIO");
   });
 });
 
