@@ -48,6 +48,7 @@ describe("public API", () => {
         "fsReclaimAcquire",
         "fsReclaimRelease",
         "kfree",
+        "loadedCopies",
         "localBhDisable",
         "localBhEnable",
         "localIrqRestore",

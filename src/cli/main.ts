@@ -10,11 +10,14 @@
  *
  * `gpuvm-sim explore <module> [export]` imports a user's scenario module and
  * explores one exported scenario (or, with `--all`, every one), printing each
- * failure's report and the `gpuvm-sim replay` line that reproduces it; it
- * exits 1 if it found a failure. `gpuvm-sim replay <module> [export] <token>`
- * replays one execution with stacks; it exits 1 if the execution filed a
- * report, 2 if the replay diverged from the token (the scenario changed).
- * A missing module or export, or a bad option, is a one-line error and exit 2.
+ * failure's report and the `gpuvm-sim replay` line that reproduces it.
+ * `gpuvm-sim replay <module> [export] <token>` replays one execution with
+ * stacks. A missing module or export, or a bad option, is a one-line error.
+ *
+ * Exit statuses (output.ts, EXIT): 0 passed, or stdout's reader went away;
+ * 1 a bug was found; 2 a usage or load error, a scenario that threw, a
+ * replay that diverged; 3 inconclusive (every execution of a scenario hit
+ * --max-steps). `--help` lists them.
  *
  * One file per command (demo.ts, explore.ts, replay.ts); this one wires
  * them into commander. The work is done by `runDemo`, `runExplore` and `runReplay`, which write
