@@ -153,7 +153,7 @@ export function createProgram(
     .addOption(new Option("--strategy <name>", "exploration strategy (default: portfolio)").choices(STRATEGIES))
     .option("--executions <n>", "executions to run (default: 1000)", parsePositive)
     .option("--seed <n>", "the run's seed (default: 0)", parseInteger)
-    .option("--max-steps <n>", "steps per execution before it counts as hitting the bound (default: 10000)", parsePositive)
+    .option("--max-steps <n>", "steps per execution; one cut there is not checked to its end, and a run whose every execution is cut is inconclusive (exit 3) (default: 10000)", parsePositive)
     .option("--time-ms <n>", "wall-clock budget in milliseconds (default: none)", parsePositive)
     .option("--shard <i/n>", "run only shard i of n (from 0), to spread one exploration over machines", parseShard)
     .option("--all-failures", "collect every distinct failure instead of stopping at the first", false)

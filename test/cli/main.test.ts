@@ -117,6 +117,42 @@ describe("createProgram: explore and replay", () => {
     expect(badToken.err).toMatch(/^gpuvm-sim: error: invalid argument 'token': not a gpuvm-sim explore token/);
   });
 
+  it("lists the exit statuses in --help", async () => {
+    for (const args of [["--help"], ["explore", "--help"], ["replay", "--help"], ["demo", "--help"]]) {
+      const e = await parseAsync(args).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(CommanderError);
+      expect(e).toMatchObject({ exitCode: 0 });
+    }
+    const help = createProgram().commands.find((c) => c.name() === "explore")?.helpInformation() ?? "";
+    expect(help).toContain("--all-reports");
+    let out = "";
+    const program = createProgram();
+    program.configureOutput({ writeOut: (s) => (out += s) });
+    program.exitOverride();
+    try {
+      program.parse(["--help"], { from: "user" });
+    } catch {
+      // commander ends --help with a CommanderError of exit code 0.
+    }
+    expect(out).toMatch(/\nExit status:\n {2}0 {2}passed \(also when the reader of stdout stops reading, as with \| head\)\n {2}1 {2}a bug was found/);
+    expect(out).toMatch(/\n {2}3 {2}explore found nothing, but every execution of a scenario hit --max-steps\n/);
+  });
+
+  it("explores every export of a module with one that throws: the others reported, exit 2", async () => {
+    const { code, out, err } = await parseAsync(["explore", `${ROOT}test/cli/fixtures/mixed.ts`, "--all", "--strategy", "dfs", "--max-steps", "20"]);
+    expect(code).toBe(2);
+    expect(err).toBe("");
+    expect(out).toContain("broken: ERROR, the scenario threw Error: setup broke: no device\n");
+    expect(out).toMatch(/^good: passed/m);
+  });
+
+  it("a module that throws while it loads: one line on stderr, exit 2, even with --json", async () => {
+    const { code, out, err } = await parseAsync(["explore", `${ROOT}test/cli/fixtures/throws-at-load.ts`, "--all", "--json"]);
+    expect(code).toBe(2);
+    expect(out).toBe("");
+    expect(err).toMatch(/^gpuvm-sim: error: invalid argument 'module': cannot import \S+throws-at-load\.ts: no GPU found at load time\n$/);
+  });
+
   it("refuses bad flag values", async () => {
     for (const args of [
       ["--strategy", "greedy"],
