@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadScenarios } from "../src/cli/main.js";
 import { otherCopies, secondCopyMessage, THIS_COPY } from "../src/copies.js";
+import { loadScenario } from "../src/explore/load.js";
 import { ArgumentError, loadedCopies } from "../src/index.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -49,6 +50,13 @@ describe("the register of loaded copies", () => {
     expect(message).toContain('Import the library as "gpuvm-sim" everywhere');
     // Asked again (the module is cached now), it says the same.
     await expect(loadScenarios("test/cli/fixtures/second-copy.ts", "scenario", false, ROOT)).rejects.toThrow("loaded a second copy of gpuvm-sim");
+  });
+
+  it("makes a worker's load of such a module an error naming `target.module`", async () => {
+    const e = await loadScenario({ module: `${ROOT}test/cli/fixtures/second-copy.ts`, export: "scenario" }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ArgumentError);
+    expect(e).toMatchObject({ argument: "target.module" });
+    expect((e as Error).message).toContain("loaded a second copy of gpuvm-sim: two copies of gpuvm-sim are loaded in this process");
   });
 });
 
