@@ -90,3 +90,24 @@ export class UnknownReportKindError extends GpuvmSimError {
     super(`unknown report kind '${kind}': no layer defines it`);
   }
 }
+
+/**
+ * An object of one Sim was used by a task of another (or given to another
+ * Sim's API). Objects belong to the Sim they were made in. Names both Sims
+ * (`Sim#3 (seed 7)`) and the object; nothing was changed in either Sim.
+ */
+export class ForeignSimError extends UsageError {
+  override name = "ForeignSimError";
+  constructor(
+    /** The operation refused (`kfree`, `kref_get`, `spawn`). */
+    readonly op: string,
+    /** The object's label, as reports print it. */
+    readonly object: string,
+    /** The Sim the object belongs to. */
+    readonly objectSim: string,
+    /** The Sim of the task (or the call) that used it. */
+    readonly usedIn: string,
+  ) {
+    super(`${op}: ${object} belongs to ${objectSim} but is used in ${usedIn}; objects must not cross Sims`);
+  }
+}

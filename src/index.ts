@@ -1,7 +1,7 @@
 /**
  * gpuvm-sim: the public API. Every export is named here.
  */
-export { ArgumentError, ArgumentRangeError, GpuvmSimError, ReportError, TokenError, UnknownReportKindError, UsageError } from "./errors.js";
+export { ArgumentError, ArgumentRangeError, ForeignSimError, GpuvmSimError, ReportError, TokenError, UnknownReportKindError, UsageError } from "./errors.js";
 export { Completion } from "./kernel/completion.js";
 export { access } from "./kernel/access.js";
 export { defineEffectKind, type AccessMode, type EffectKind, type Effect, type EffectKindSpec, type Waitable } from "./kernel/effect.js";
@@ -78,6 +78,7 @@ export type {
   SiteRef,
   StepLimitReport,
   TaskExceptionReport,
+  TaskMisuseReport,
   UnstartedOpReport,
   UseAfterFreeReport,
   WaitEdge,
