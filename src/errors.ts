@@ -93,12 +93,15 @@ export class UnknownReportKindError extends GpuvmSimError {
 
 /**
  * An object of one Sim was used by a task of another (or given to another
- * Sim's API). Objects belong to the Sim they were made in. Names both Sims
- * (`Sim#3 (seed 7)`) and the object; nothing was changed in either Sim.
+ * Sim's API). Objects belong to the Sim they were made in. `argument` names
+ * the argument that carried it (`this` for the object a method was called
+ * on); the message names the object and both Sims (`Sim#3 (seed 7)`).
+ * Nothing was changed in either Sim.
  */
-export class ForeignSimError extends UsageError {
+export class ForeignSimError extends ArgumentError {
   override name = "ForeignSimError";
   constructor(
+    argument: string,
     /** The operation refused (`kfree`, `kref_get`, `spawn`). */
     readonly op: string,
     /** The object's label, as reports print it. */
@@ -108,6 +111,6 @@ export class ForeignSimError extends UsageError {
     /** The Sim of the task (or the call) that used it. */
     readonly usedIn: string,
   ) {
-    super(`${op}: ${object} belongs to ${objectSim} but is used in ${usedIn}; objects must not cross Sims`);
+    super(argument, `${op}: ${object} belongs to ${objectSim} but is used in ${usedIn}; objects must not cross Sims`);
   }
 }

@@ -19,6 +19,7 @@
 import { ForeignSimError, UsageError } from "../errors.js";
 import type { Effect } from "./effect.js";
 import { allSims, currentOrNull } from "./current.js";
+import { is } from "../validate.js";
 import type { Task } from "./task.js";
 
 const UNSTARTED = 0;
@@ -118,11 +119,11 @@ export abstract class Op<T> implements Iterable<Effect, T, unknown> {
  * @internal The Sim check of one operand: null when `x` belongs to no Sim or
  * to `task`'s, else the error naming both. Allocates nothing on the usual path.
  */
-function foreignIn(op: Op<unknown>, task: Task, x: unknown): ForeignSimError | null {
+function foreignIn(op: Op<unknown>, task: Task, x: unknown, argument: string): ForeignSimError | null {
   if (typeof x !== "object" || x === null || (x as { readonly sim?: unknown }).sim === task.sim) return null;
   const sim = simOf(x);
   if (sim === null || sim === task.sim) return null;
-  return new ForeignSimError(op.name, labelOf(x), (sim as { readonly label: string }).label, `${task.sim.label} (task ${task.label})`);
+  return new ForeignSimError(argument, op.name, labelOf(x), (sim as { readonly label: string }).label, `${task.sim.label} (task ${task.label})`);
 }
 
 /**
@@ -162,7 +163,7 @@ class GeneratorOp<T> extends Op<T> {
   }
 
   protected foreign(task: Task): ForeignSimError | null {
-    return foreignIn(this, task, this.self) ?? foreignIn(this, task, this.a) ?? foreignIn(this, task, this.b) ?? foreignIn(this, task, this.c);
+    return foreignIn(this, task, this.self, "this") ?? foreignIn(this, task, this.a, "obj") ?? foreignIn(this, task, this.b, "arguments[1]") ?? foreignIn(this, task, this.c, "arguments[2]");
   }
 }
 
@@ -224,7 +225,7 @@ class StepOp<S, A, T> extends Op<T> implements Iterator<Effect, T, unknown> {
   }
 
   protected foreign(task: Task): ForeignSimError | null {
-    return foreignIn(this, task, this.self) ?? foreignIn(this, task, this.a);
+    return foreignIn(this, task, this.self, "this") ?? foreignIn(this, task, this.a, "obj");
   }
 
   next(proceeded?: unknown): IteratorResult<Effect, T> {
@@ -270,11 +271,16 @@ export function makeStepOp<S, T, A = undefined>(self: S, body: StepBody<S, A, T>
  * const useBo = defineOp("use_bo", function* (bo: Bo) { ... });
  * yield* useBo(bo);
  * ```
+ *
+ * @throws ArgumentError naming `name` when it is not a non-empty string,
+ *   `fn` when it is not a function.
  */
 export function defineOp<A extends unknown[], T>(
   name: string,
   fn: (...args: A) => Generator<Effect, T, unknown>,
 ): (...args: A) => Op<T> {
+  is.nonEmptyString("name", name);
+  is.function("fn", fn);
   const spread = function (this: unknown, args: unknown) {
     return fn(...(args as A));
   };

@@ -324,7 +324,7 @@ export class Sim {
     if (typeof body !== "function") throw new ArgumentError("body", `must be a generator function, got ${describeValue(body)}`);
     if (this.tornDown !== null) throw new UsageError(`spawn("${name}") after teardown(): the Sim's run is over`);
     const caller = currentOrNull();
-    if (caller !== null && caller.sim !== this) throw new ForeignSimError("spawn", `task "${name}"`, this.label, `${caller.sim.label} (task ${caller.label})`);
+    if (caller !== null && caller.sim !== this) throw new ForeignSimError("this", "spawn", `task "${name}"`, this.label, `${caller.sim.label} (task ${caller.label})`);
     const interrupt = context === "hardirq" || context === "softirq";
     const start = interrupt ? new Effect(IRQ_ENTER, null, EVERYTHING, null, this.scheduler.irqWindow) : START_EFFECT;
     const task = new Task(this, ++this.taskIds, name, context, body, start);
