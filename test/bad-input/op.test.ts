@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { ArgumentError, condResched, defineOp, ForeignSimError, Sim, UsageError } from "../../src/index.js";
+import { collectingSim } from "../support/collecting-sim.js";
+import { expectThrows } from "./helpers.js";
+
+describe("bad input: ops (defineOp, driving ops, choose)", () => {
+  it("defineOp(): a bad name or body names the argument", () => {
+    expectThrows(() => defineOp("", function* () {}), ArgumentError, "name");
+    expectThrows(() => defineOp(5 as never, function* () {}), ArgumentError, "name");
+    expectThrows(() => defineOp("x", 5 as never), ArgumentError, "fn");
+  });
+
+  it("an op driven outside any task (for-of, spread, next()) is a UsageError; its body never runs", () => {
+    let ran = 0;
+    const op = defineOp("count", function* () {
+      ran++;
+      yield* condResched();
+    });
+    expectThrows(() => {
+      for (const _ of op()) break;
+    }, UsageError);
+    expectThrows(() => [...op()], UsageError);
+    expectThrows(() => op()[Symbol.iterator]().next(), UsageError);
+    expectThrows(() => (condResched() as unknown as Iterator<unknown>).next(), UsageError);
+    expect(ran).toBe(0);
+  });
+
+  it("an op started twice is a UsageError", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const op = condResched();
+      yield* op;
+      expectThrows(() => op[Symbol.iterator](), UsageError);
+    });
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("another Sim's choose() in a task is a ForeignSimError naming both Sims; no choice is made", () => {
+    const sim = collectingSim();
+    const other = new Sim();
+    sim.run(function* () {
+      let e: unknown;
+      try {
+        yield* other.choose(2);
+      } catch (error) {
+        e = error;
+      }
+      expect(e).toBeInstanceOf(ForeignSimError);
+      expect((e as ForeignSimError).argument).toBe("this");
+      expect((e as Error).message).toContain(other.label);
+    });
+    expect([sim.step, other.step, other.choices.length]).toEqual([1, 0, 0]);
+  });
+});
