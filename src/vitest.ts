@@ -94,7 +94,6 @@ export function exploreTest(name: string, scenario: Scenario, options: ExploreTe
   is.nonEmptyString("name", name);
   if (typeof scenario !== "function") throw new ArgumentError("scenario", `must be a function (sim) => void, got ${describeValue(scenario)}`);
   resolveOptions(options, EXPLORE_TEST_OPTIONS);
-  options ??= {};
   const { expect: kind, timeout, ...exploreOptions } = options;
   const ms = timeout ?? (exploreOptions.timeMs === undefined ? undefined : exploreOptions.timeMs + TIMEOUT_SLACK_MS);
   // The test body runs later, from Vitest: a failure's stack points here instead, at the exploreTest() line.

@@ -145,8 +145,8 @@ export interface ResolvedOptions {
  * ArgumentError or ArgumentRangeError naming the option.
  */
 export function resolveOptions(options: ExploreOptions, spec: Spec<ExploreOptions> = EXPLORE_OPTIONS): ResolvedOptions {
+  // `null` is refused here: from now on `options` is an object.
   checkOptions("options", options, spec);
-  options ??= {};
   const strategy = resolveStrategy(options.strategy);
   const budget = positive("executions", options.executions, DEFAULTS.executions);
   const maxSteps = positive("maxSteps", options.maxSteps, DEFAULTS.maxSteps);

@@ -112,7 +112,7 @@ function checkTarget(target: unknown): void {
     throw new ArgumentError("target", `must be a scenario function or { module, export }, got ${describeValue(target)}`);
   }
   checkOptions("target", target as ScenarioModule, { module: is.nonEmptyString, export: is.nonEmptyString });
-  if ((target as ScenarioModule).module === undefined) throw new ArgumentError("target.module", "must be a non-empty string (the scenario's module path)");
+  if ((target as Partial<ScenarioModule>).module === undefined) throw new ArgumentError("target.module", "must be a non-empty string (the scenario's module path)");
 }
 
 function checkWorkers(workers: number): void {

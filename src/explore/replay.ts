@@ -134,7 +134,6 @@ export interface ReplayOptions {
 export function replay(scenario: Scenario, token: string, options: ReplayOptions = {}): ReplayResult {
   if (typeof scenario !== "function") throw new ArgumentError("scenario", "must be a function (sim) => void");
   checkOptions("options", options, REPLAY_OPTIONS);
-  options ??= {};
   const data = decodeToken(token);
   const maxSteps = positive("maxSteps", options.maxSteps, DEFAULTS.maxSteps);
   const sim = newSim(data.seed, maxSteps, options.checks, options.stacks ?? true);

@@ -110,7 +110,6 @@ export class SimObject {
     }
     if (typeof typeName !== "string" || typeName === "") throw new ArgumentError("typeName", "must be a non-empty string");
     checkOptions("options", options, SIM_OBJECT_OPTIONS);
-    options ??= {};
     const container = options.embeddedIn;
     const task = currentOrNull();
     if (task !== null && task.sim !== sim) {

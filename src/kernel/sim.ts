@@ -405,7 +405,7 @@ export class Sim {
   private checkNotInTask(what: string): void {
     const task = currentOrNull();
     if (task !== null) {
-      const whose = task.sim === this ? "this Sim" : `${task.sim.label}`;
+      const whose = task.sim === this ? "this Sim" : task.sim.label;
       throw new UsageError(`${what} of ${this.label} called inside task ${task.label} of ${whose}: a task cannot run a simulation; spawn a task instead, or call ${what} outside any task`);
     }
   }

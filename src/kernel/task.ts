@@ -149,8 +149,11 @@ const MAX_MILLISECONDS = MAX_NANOSECONDS / 1e6;
  * generator (a number, a promise from an async function...): the scheduler
  * turns it into a `task-misuse` report of the execution, not an exception.
  */
-export class NotAGenerator {
-  constructor(readonly value: unknown) {}
+export class NotAGenerator extends Error {
+  override name = "NotAGenerator";
+  constructor(readonly value: unknown) {
+    super("the task body returned no generator");
+  }
 }
 
 /**

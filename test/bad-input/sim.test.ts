@@ -43,9 +43,15 @@ describe("bad input: Sim", () => {
 
   it("spawn(): bad name, context and body name the argument; no task is added", () => {
     const sim = new Sim();
-    expectThrows(() => sim.spawn("", "process", function* () {}), ArgumentError, "name");
-    expectThrows(() => sim.spawn(5 as never, "process", function* () {}), ArgumentError, "name");
-    expectThrows(() => sim.spawn("t", "irq" as never, function* () {}), ArgumentError, "context");
+    expectThrows(() => sim.spawn("", "process", function* () {
+      yield* [];
+    }), ArgumentError, "name");
+    expectThrows(() => sim.spawn(5 as never, "process", function* () {
+      yield* [];
+    }), ArgumentError, "name");
+    expectThrows(() => sim.spawn("t", "irq" as never, function* () {
+      yield* [];
+    }), ArgumentError, "context");
     expectThrows(() => sim.spawn("t", "process", null as never), ArgumentError, "body");
     expect(sim.tasks.length).toBe(0);
   });
@@ -67,7 +73,9 @@ describe("bad input: Sim", () => {
     sim.run(function* () {
       tasksBefore = sim.tasks.length;
       stepBefore = sim.step;
-      expectThrows(() => sim.run(function* () {}), UsageError);
+      expectThrows(() => { sim.run(function* () {
+      yield* [];
+    }); }, UsageError);
       expectThrows(() => sim.runAll(), UsageError);
       expect(sim.tasks.length).toBe(tasksBefore);
       expect(sim.step).toBe(stepBefore);
@@ -80,7 +88,9 @@ describe("bad input: Sim", () => {
     const sim = collectingSim();
     const other = collectingSim();
     sim.run(function* () {
-      const e = expectThrows(() => other.run(function* () {}), UsageError);
+      const e = expectThrows(() => { other.run(function* () {
+      yield* [];
+    }); }, UsageError);
       expect(e.message).toContain(other.label);
       expectThrows(() => other.runAll(), UsageError);
       yield* [];
@@ -93,7 +103,9 @@ describe("bad input: Sim", () => {
     const sim = collectingSim();
     const other = collectingSim();
     sim.run(function* () {
-      const e = expectThrows(() => other.spawn("t", "process", function* () {}), ForeignSimError, "this");
+      const e = expectThrows(() => other.spawn("t", "process", function* () {
+      yield* [];
+    }), ForeignSimError, "this");
       expect(e.message).toContain(other.label);
       expect(e.message).toContain(sim.label);
       yield* [];

@@ -119,10 +119,14 @@ describe("runDemo", () => {
         buggy: (sim) => {
           new (class Leaky extends SimObject {})(sim, "Leaky");
           // A scenario must spawn a task (explore() refuses one that spawns none).
-          sim.spawn("idle", "process", function* () {});
+          sim.spawn("idle", "process", function* () {
+      yield* [];
+    });
         },
         fixed: (sim) => {
-          sim.spawn("idle", "process", function* () {});
+          sim.spawn("idle", "process", function* () {
+      yield* [];
+    });
         },
       },
     };
