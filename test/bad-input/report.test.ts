@@ -26,7 +26,7 @@ describe("bad input: formatReport()", () => {
 
   it("an unknown kind is an UnknownReportKindError naming the kind", () => {
     const e = expectThrows(() => formatReport({ kind: "nope", ...base } as never), UnknownReportKindError);
-    expect((e as UnknownReportKindError).kind).toBe("nope");
+    expect((e as unknown as { kind: string }).kind).toBe("nope");
   });
 });
 

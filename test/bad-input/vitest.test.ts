@@ -13,9 +13,15 @@ const scenario: Scenario = (sim) => {
 
 describe("bad input: exploreTest()", () => {
   it("a bad name or scenario names the argument", () => {
-    expectThrows(() => exploreTest("", scenario), ArgumentError, "name");
-    expectThrows(() => exploreTest(5 as never, scenario), ArgumentError, "name");
-    expectThrows(() => exploreTest("t", null as never), ArgumentError, "scenario");
+    expectThrows(() => {
+      exploreTest("", scenario);
+    }, ArgumentError, "name");
+    expectThrows(() => {
+      exploreTest(5 as never, scenario);
+    }, ArgumentError, "name");
+    expectThrows(() => {
+      exploreTest("t", null as never);
+    }, ArgumentError, "scenario");
   });
 
   const cases: [string, unknown, typeof ArgumentError | typeof ArgumentRangeError, string][] = [
@@ -30,7 +36,9 @@ describe("bad input: exploreTest()", () => {
   for (const [what, options, cls, argument] of cases) {
     it(`${what} names '${argument}' when exploreTest() is called; the scenario is not run`, () => {
       const before = runs;
-      expectThrows(() => exploreTest("t", scenario, options as ExploreTestOptions), cls, argument);
+      expectThrows(() => {
+      exploreTest("t", scenario, options as ExploreTestOptions);
+    }, cls, argument);
       expect(runs).toBe(before);
     });
   }

@@ -93,7 +93,9 @@ describe("task-misuse", () => {
 
   it("sim.run() of a misused main task throws the task's UsageError in collect mode", () => {
     const sim = collectingSim();
-    expect(() => sim.run(gen(7))).toThrow(UsageError);
+    expect(() => {
+      sim.run(gen(7));
+    }).toThrow(UsageError);
     expect(sim.reports).toMatchObject([{ kind: "task-misuse" }]);
   });
 
