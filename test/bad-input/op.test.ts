@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ArgumentError, condResched, defineOp, ForeignSimError, Sim, UsageError } from "../../src/index.js";
+import { ArgumentError, condResched, defineOp, ForeignSimError, Lockdep, Mutex, RwSemaphore, Sim, SpinLock, UsageError } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
 import { expectThrows } from "./helpers.js";
 
@@ -54,5 +54,28 @@ describe("bad input: ops (defineOp, driving ops, choose)", () => {
       expect((e as Error).message).toContain(other.label);
     });
     expect([sim.step, other.step, other.choices.length]).toEqual([1, 0, 0]);
+  });
+
+  it("lock ops go through the same machinery: outside a task a UsageError, on another Sim's lock a ForeignSimError; no lock is taken", () => {
+    const theirs = new Sim({ lockdep: new Lockdep() });
+    const locks = [new Mutex(theirs, "m", { static: true }), new SpinLock(theirs, "s", { static: true }), new RwSemaphore(theirs, "r", { static: true })];
+    const ops = [() => (locks[0] as Mutex).lock(), () => (locks[1] as SpinLock).lock(), () => (locks[2] as RwSemaphore).downWrite(), () => (locks[0] as Mutex).unlock()];
+    for (const op of ops) expectThrows(() => [...op()], UsageError);
+    const mine = collectingSim();
+    mine.run(function* () {
+      for (const op of ops) {
+        let e: unknown;
+        try {
+          yield* op();
+        } catch (error) {
+          e = error;
+        }
+        expect(e).toBeInstanceOf(ForeignSimError);
+        expect((e as ForeignSimError).argument).toBe("this");
+      }
+    });
+    expect(locks.map((l) => l.holder)).toEqual([null, null, null]);
+    expect(mine.reports).toEqual([]);
+    expect(theirs.reports).toEqual([]);
   });
 });
