@@ -120,7 +120,12 @@ export abstract class Op<T> implements Iterable<Effect, T, unknown> {
  * to `task`'s, else the error naming both. Allocates nothing on the usual path.
  */
 function foreignIn(op: Op<unknown>, task: Task, x: unknown, argument: string): ForeignSimError | null {
-  if (typeof x !== "object" || x === null || (x as { readonly sim?: unknown }).sim === task.sim) return null;
+  if (typeof x !== "object" || x === null || x === task.sim) return null;
+  // The usual cases first, without a WeakSet lookup: a SimObject (its `sim`), a Kref (its owner's).
+  const o = x as { readonly sim?: unknown; readonly owner?: unknown };
+  if (o.sim === task.sim) return null;
+  const owner = o.owner;
+  if (typeof owner === "object" && owner !== null && (owner as { readonly sim?: unknown }).sim === task.sim) return null;
   const sim = simOf(x);
   if (sim === null || sim === task.sim) return null;
   return new ForeignSimError(argument, op.name, labelOf(x), (sim as { readonly label: string }).label, `${task.sim.label} (task ${task.label})`);
