@@ -56,6 +56,13 @@ describe("bad input: ops (defineOp, driving ops, choose)", () => {
     expect([sim.step, other.step, other.choices.length]).toEqual([1, 0, 0]);
   });
 
+  it("a lock's options that are not an object name 'options' (SimObject's check); nothing is allocated", () => {
+    const sim = new Sim({ lockdep: new Lockdep() });
+    expectThrows(() => new Mutex(sim, "m", null as never), ArgumentError, "options");
+    expectThrows(() => new SpinLock(sim, "s", { nmae: "x" } as never), ArgumentError, "nmae");
+    expect(sim.liveObjects()).toEqual([]);
+  });
+
   it("lock ops go through the same machinery: outside a task a UsageError, on another Sim's lock a ForeignSimError; no lock is taken", () => {
     const theirs = new Sim({ lockdep: new Lockdep() });
     const locks = [new Mutex(theirs, "m", { static: true }), new SpinLock(theirs, "s", { static: true }), new RwSemaphore(theirs, "r", { static: true })];
