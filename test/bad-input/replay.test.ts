@@ -3,7 +3,7 @@ import { ArgumentError, ArgumentRangeError, condResched, explore, replay, TokenE
 import { expectThrows } from "./helpers.js";
 
 let runs = 0;
-const freeTwice: Scenario = (sim) => {
+const oneTask: Scenario = (sim) => {
   runs++;
   sim.spawn("t", "process", function* () {
     yield* condResched();
@@ -26,8 +26,8 @@ describe("bad input: replay()", () => {
   });
 
   it("a malformed token is a TokenError naming 'token'", () => {
-    expectThrows(() => replay(freeTwice, "gpuvm-sim:garbage"), TokenError, "token");
-    expectThrows(() => replay(freeTwice, 5 as never), TokenError, "token");
+    expectThrows(() => replay(oneTask, "gpuvm-sim:garbage"), TokenError, "token");
+    expectThrows(() => replay(oneTask, 5 as never), TokenError, "token");
   });
 
   const cases: [string, unknown, typeof ArgumentError | typeof ArgumentRangeError, string][] = [
@@ -40,7 +40,7 @@ describe("bad input: replay()", () => {
   for (const [what, options, cls, argument] of cases) {
     it(`${what} names '${argument}'; the scenario is not run`, () => {
       const before = runs;
-      expectThrows(() => replay(freeTwice, token, options as ReplayOptions), cls, argument);
+      expectThrows(() => replay(oneTask, token, options as ReplayOptions), cls, argument);
       expect(runs).toBe(before);
     });
   }
