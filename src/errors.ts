@@ -90,3 +90,27 @@ export class UnknownReportKindError extends GpuvmSimError {
     super(`unknown report kind '${kind}': no layer defines it`);
   }
 }
+
+/**
+ * An object of one Sim was used by a task of another (or given to another
+ * Sim's API). Objects belong to the Sim they were made in. `argument` names
+ * the argument that carried it (`this` for the object a method was called
+ * on); the message names the object and both Sims (`Sim#3 (seed 7)`).
+ * Nothing was changed in either Sim.
+ */
+export class ForeignSimError extends ArgumentError {
+  override name = "ForeignSimError";
+  constructor(
+    argument: string,
+    /** The operation refused (`kfree`, `kref_get`, `spawn`). */
+    readonly op: string,
+    /** The object's label, as reports print it. */
+    readonly object: string,
+    /** The Sim the object belongs to. */
+    readonly objectSim: string,
+    /** The Sim of the task (or the call) that used it. */
+    readonly usedIn: string,
+  ) {
+    super(argument, `${op}: ${object} belongs to ${objectSim} but is used in ${usedIn}; objects must not cross Sims`);
+  }
+}

@@ -30,6 +30,10 @@ import { ArgumentError } from "./errors.js";
 import { explore, type ExploreOptions, type ExploreResult, type ExploreStrategy, type Failure, type Scenario } from "./explore/explore.js";
 import { formatFailure, formatFailures, formatStatistics, plural } from "./explore/format.js";
 import type { Report, ReportKind } from "./report/report.js";
+import { EXPLORE_OPTIONS, resolveOptions } from "./explore/options.js";
+import { registeredReportKinds } from "./report/registry.js";
+import "./report/kinds.js";
+import { describeValue, is, type Spec } from "./validate.js";
 
 export { formatStatistics } from "./explore/format.js";
 
@@ -57,6 +61,17 @@ export interface MatcherResult {
 /** What the matchers accept: a scenario to explore, or what explore() returned. */
 export type ExplorationSubject = Scenario | ExploreResult;
 
+/** The rules of exploreTest()'s options: explore()'s, `expect` and `timeout`. */
+const EXPLORE_TEST_OPTIONS: Spec<ExploreTestOptions> = {
+  ...EXPLORE_OPTIONS,
+  expect: (argument, v) => {
+    if (typeof v !== "string" || !registeredReportKinds().includes(v)) {
+      throw new ArgumentError(argument, `must be the name of a report kind (such as "deadlock"), got ${describeValue(v)}`);
+    }
+  },
+  timeout: is.positiveInteger,
+};
+
 /** Slack on top of `timeMs` for the test's timeout: the last execution and shrinking. */
 const TIMEOUT_SLACK_MS = 10_000;
 
@@ -64,8 +79,21 @@ const TIMEOUT_SLACK_MS = 10_000;
  * Register a Vitest test that explores `scenario`: it passes when no
  * execution files a report or, with `expect: kind`, when exploration finds a
  * report of that kind.
+ *
+ * Its arguments are checked when it is called (when the test file is
+ * collected), not when the test runs: a bad one is an error of the file.
+ *
+ * @throws ArgumentError naming `name` (not a non-empty string), `scenario`
+ *   (not a function), `options` (not an object), or the option at fault, as
+ *   explore() names them; `expect` when it is not a report kind's name;
+ *   ArgumentRangeError naming `timeout` when it is not a positive integer.
+ *   A scenario that returns a promise or spawns no task fails the test with
+ *   explore()'s ArgumentError naming `scenario`.
  */
 export function exploreTest(name: string, scenario: Scenario, options: ExploreTestOptions = {}): void {
+  is.nonEmptyString("name", name);
+  if (typeof scenario !== "function") throw new ArgumentError("scenario", `must be a function (sim) => void, got ${describeValue(scenario)}`);
+  resolveOptions(options, EXPLORE_TEST_OPTIONS);
   const { expect: kind, timeout, ...exploreOptions } = options;
   const ms = timeout ?? (exploreOptions.timeMs === undefined ? undefined : exploreOptions.timeMs + TIMEOUT_SLACK_MS);
   // The test body runs later, from Vitest: a failure's stack points here instead, at the exploreTest() line.

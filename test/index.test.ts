@@ -13,6 +13,7 @@ describe("public API", () => {
         "ArgumentRangeError",
         "Completion",
         "ExplorePool",
+        "ForeignSimError",
         "GpuvmSimError",
         "Kref",
         "LockClass",

@@ -9,6 +9,7 @@ import { Sim, type Checks, type SimOptions } from "../kernel/sim.js";
 import { Lockdep } from "../kernel/lockdep.js";
 import { fingerprint } from "../report/fingerprint.js";
 import type { Report } from "../report/report.js";
+import { ArgumentError } from "../errors.js";
 
 /** Builds a world in the given Sim and spawns its tasks; must not run it. */
 export type Scenario = (sim: Sim) => void;
@@ -107,10 +108,33 @@ class ExecutionOutcome implements Outcome {
 /** No reports: shared by the executions that filed none (nothing appends to an Outcome's reports). */
 const NO_REPORTS = Object.freeze([]) as unknown as Report[];
 
+/**
+ * @internal Build the scenario's world in `sim` (call it), and check that it
+ * is a scenario: it returned no promise (an async scenario would spawn its
+ * tasks after the run, which would then pass having run nothing) and spawned
+ * at least one task. Every explorer runs its executions through here, so
+ * each refuses such a scenario at its first execution, before a step runs.
+ *
+ * @throws ArgumentError naming `scenario`.
+ */
+export function setUp(scenario: Scenario, sim: Sim): void {
+  // A Scenario's type says void; what an async one returns is what is checked here.
+  // eslint-disable-next-line @typescript-eslint/no-confusing-void-expression
+  const returned: unknown = scenario(sim);
+  if (typeof returned === "object" && returned !== null && typeof (returned as { then?: unknown }).then === "function") {
+    // Whatever it rejects with later is the same mistake: do not let it surface as an unhandled rejection.
+    (returned as Promise<unknown>).then(undefined, () => undefined);
+    throw new ArgumentError("scenario", "returned a promise: a scenario must be a plain (not async) function that builds the world and spawns its tasks synchronously");
+  }
+  if (sim.tasks.length === 0) {
+    throw new ArgumentError("scenario", "spawned no task: a scenario must spawn the tasks to explore (sim.spawn(name, context, function* () { ... }))");
+  }
+}
+
 /** @internal Run the scenario in `sim` under `strategy`; `record` false: keep no choices (see Sim.setStrategy()). */
 export function runOne(scenario: Scenario, sim: Sim, strategy: Strategy, record = true): Outcome {
   sim.setStrategy(strategy, record);
-  scenario(sim);
+  setUp(scenario, sim);
   const outcome = sim.runOutcome();
   if (outcome === "done") sim.teardown();
   // A run cut short by the reduction (the only way an explored run stops)

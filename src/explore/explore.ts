@@ -60,8 +60,12 @@ export interface ExploreResult {
  * failures found; never throws for a failure (use the Vitest matchers, or
  * check `failures`).
  *
- * @throws ArgumentError naming `scenario` if it is not a function, or the
- *   option at fault (ArgumentError or ArgumentRangeError) for a bad option.
+ * @throws ArgumentError naming `scenario` if it is not a function, or, at
+ *   the first execution before any step runs, if it returns a promise (an
+ *   async scenario) or spawns no task; naming `options` when it is not an
+ *   object; naming the option at fault (ArgumentError or
+ *   ArgumentRangeError) for a bad or unknown option (`strategy.depth`,
+ *   `checks.lifetimes`, `stopAtFirst`...).
  */
 export function explore(scenario: Scenario, options: ExploreOptions = {}): ExploreResult {
   if (typeof scenario !== "function") throw new ArgumentError("scenario", "must be a function (sim) => void");

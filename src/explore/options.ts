@@ -5,6 +5,7 @@
  */
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import type { Checks } from "../kernel/sim.js";
+import { checkOptions, describeValue, is, type Rule, type Spec } from "../validate.js";
 import type { DfsOptions } from "./strategy/dfs.js";
 
 /** How to explore. */
@@ -58,14 +59,17 @@ export function resolveStrategy(s: ExploreStrategy | undefined): Resolved {
   const none: DfsOptions = {};
   if (s === undefined || s === "portfolio") return { kind: "portfolio", depth: DEFAULTS.pctDepth, dfs: none };
   if (s === "random" || s === "pct" || s === "dfs") return { kind: s, depth: DEFAULTS.pctDepth, dfs: none };
+  if (typeof s !== "object" || (s as object | null) === null || Array.isArray(s)) {
+    throw new ArgumentError("strategy", `${STRATEGY_FORMS}, got ${describeValue(s)}`);
+  }
+  if (s.name === "pct") checkOptions("strategy", s, PCT_SPEC);
+  else if ((s.name as string) === "dfs") checkOptions("strategy", s, DFS_SPEC);
   if (s.name === "pct") {
     const depth = s.depth ?? DEFAULTS.pctDepth;
     if (!Number.isSafeInteger(depth) || depth < 1) throw new ArgumentRangeError("strategy.depth", `must be a positive integer, got ${depth}`);
     return { kind: "pct", depth, dfs: none };
   }
-  if ((s.name as string) !== "dfs") {
-    throw new ArgumentError("strategy", 'must be "random", "pct", "dfs", "portfolio", or { name: "pct" | "dfs", ... }');
-  }
+  if ((s.name as string) !== "dfs") throw new ArgumentError("strategy.name", `${STRATEGY_FORMS}, got name ${describeValue(s.name)}`);
   for (const b of ["preemptionBound", "delayBound"] as const) {
     const v = s[b];
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new ArgumentRangeError(`strategy.${b}`, `must be an integer >= 0, got ${v}`);
@@ -74,9 +78,45 @@ export function resolveStrategy(s: ExploreStrategy | undefined): Resolved {
   return { kind: "dfs", depth: DEFAULTS.pctDepth, dfs: s };
 }
 
+const STRATEGY_FORMS = 'must be "random", "pct", "dfs", "portfolio", or { name: "pct" | "dfs", ... }';
+
+/** The keys of a PCT strategy object (depth is checked with its own message below). */
+const PCT_SPEC: Spec<{ name: "pct"; depth?: number }> = { name: is.any, depth: is.any };
+
+/** The keys of a DFS strategy object (values checked below, with their own messages). */
+const DFS_SPEC: Spec<{ name: "dfs" } & DfsOptions> = { name: is.any, reduction: is.any, preemptionBound: is.any, delayBound: is.any, shard: is.any };
+
+/** A [index, count] pair (checked in full by resolveOptions). */
+const pair: Rule = (argument, v) => {
+  if (!Array.isArray(v) || v.length !== 2) throw new ArgumentError(argument, `must be [index, count], got ${describeValue(v)}`);
+};
+
+/** The rules of explore()'s options; the range checks with their messages follow in resolveOptions. */
+export const EXPLORE_OPTIONS: Spec<ExploreOptions> = {
+  strategy: is.any, // resolveStrategy()
+  executions: is.any,
+  timeMs: is.any,
+  maxSteps: is.any,
+  seed: is.safeInteger,
+  stopAtFirst: is.boolean,
+  shrink: is.boolean,
+  name: is.nonEmptyString,
+  shard: pair,
+  checks: is.options<Partial<Checks>>({
+    lifetimes: is.boolean,
+    refcounts: is.boolean,
+    deadlock: is.boolean,
+    unstartedOps: is.boolean,
+    lockdep: is.boolean,
+    context: is.boolean,
+    footprint: is.boolean,
+  }),
+};
+
 /** @internal `v` (default `dflt`), or an ArgumentRangeError naming `name` if it is not a positive safe integer. */
 export function positive(name: string, v: number | undefined, dflt: number): number {
   const x = v ?? dflt;
+  if (typeof x !== "number") throw new ArgumentError(name, `must be a positive integer, got ${describeValue(x)}`);
   if (!Number.isSafeInteger(x) || x < 1) throw new ArgumentRangeError(name, `must be a positive integer, got ${x}`);
   return x;
 }
@@ -104,13 +144,16 @@ export interface ResolvedOptions {
  * @internal Check `options` and fill in the defaults. Throws an
  * ArgumentError or ArgumentRangeError naming the option.
  */
-export function resolveOptions(options: ExploreOptions): ResolvedOptions {
+export function resolveOptions(options: ExploreOptions, spec: Spec<ExploreOptions> = EXPLORE_OPTIONS): ResolvedOptions {
+  // `null` is refused here: from now on `options` is an object.
+  checkOptions("options", options, spec);
   const strategy = resolveStrategy(options.strategy);
   const budget = positive("executions", options.executions, DEFAULTS.executions);
   const maxSteps = positive("maxSteps", options.maxSteps, DEFAULTS.maxSteps);
   const seed = options.seed ?? DEFAULTS.seed;
   if (!Number.isSafeInteger(seed)) throw new ArgumentRangeError("seed", `must be a safe integer, got ${seed}`);
   const timeMs = options.timeMs ?? Infinity;
+  if (typeof timeMs !== "number") throw new ArgumentError("timeMs", `must be a number of milliseconds, got ${describeValue(timeMs)}`);
   if (!(timeMs > 0)) throw new ArgumentRangeError("timeMs", `must be > 0, got ${timeMs}`);
   const [shardIndex, shardCount] = options.shard ?? [0, 1];
   if (!Number.isSafeInteger(shardCount) || shardCount < 1 || !Number.isSafeInteger(shardIndex) || shardIndex < 0 || shardIndex >= shardCount) {

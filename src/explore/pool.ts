@@ -43,7 +43,8 @@ import { Tinypool } from "tinypool";
 import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { explore, type ExploreOptions, type ExploreResult, type Failure, type Scenario } from "./explore.js";
 import { moduleUrl, type ScenarioModule } from "./load.js";
-import { resolveOptions } from "./options.js";
+import { EXPLORE_OPTIONS, resolveOptions } from "./options.js";
+import { checkOptions, describeValue, is, type Spec } from "../validate.js";
 import {
   LOWEST_FAILURE,
   LOWEST_SURE_FAILURE,
@@ -85,8 +86,13 @@ export interface PoolRunStats {
  * for why. A scenario given as a function runs in this thread.
  */
 export async function exploreParallel(target: Scenario | ScenarioModule, options: ParallelExploreOptions): Promise<ExploreResult> {
+  // Every option checked before a thread starts: explore()'s and `workers`.
+  checkOptions("options", options, PARALLEL_OPTIONS);
+  if ((options as ParallelExploreOptions | undefined) === undefined) throw new ArgumentError("options", "must be an options object with `workers`");
   const { workers, ...rest } = options;
   checkWorkers(workers);
+  resolveOptions(rest);
+  checkTarget(target);
   if (typeof target === "function") return explore(target, rest);
   const pool = new ExplorePool({ workers });
   try {
@@ -96,7 +102,21 @@ export async function exploreParallel(target: Scenario | ScenarioModule, options
   }
 }
 
+/** exploreParallel()'s options: explore()'s and `workers`. */
+const PARALLEL_OPTIONS: Spec<ParallelExploreOptions> = { ...EXPLORE_OPTIONS, workers: is.any };
+
+/** A scenario function, or `{ module, export }` naming one. */
+function checkTarget(target: unknown): void {
+  if (typeof target === "function") return;
+  if (typeof target !== "object" || target === null || Array.isArray(target)) {
+    throw new ArgumentError("target", `must be a scenario function or { module, export }, got ${describeValue(target)}`);
+  }
+  checkOptions("target", target as ScenarioModule, { module: is.nonEmptyString, export: is.nonEmptyString });
+  if ((target as Partial<ScenarioModule>).module === undefined) throw new ArgumentError("target.module", "must be a non-empty string (the scenario's module path)");
+}
+
 function checkWorkers(workers: number): void {
+  if (typeof workers !== "number") throw new ArgumentError("workers", `must be a positive integer, got ${describeValue(workers)}`);
   if (!Number.isSafeInteger(workers) || workers < 1) throw new ArgumentRangeError("workers", `must be a positive integer, got ${workers}`);
 }
 
@@ -112,7 +132,10 @@ export class ExplorePool {
   private destroyed = false;
   private readonly worker = workerFile();
 
+  /** @throws ArgumentError naming `options` (not an object) or an unknown key; `workers` when it is not a positive integer. */
   constructor(options: { readonly workers: number }) {
+    checkOptions("options", options, { workers: is.any });
+    if ((options as { readonly workers: number } | undefined) === undefined) throw new ArgumentError("options", "must be an options object with `workers`");
     checkWorkers(options.workers);
     this.workers = options.workers;
   }
@@ -120,6 +143,8 @@ export class ExplorePool {
   /** Explore `target` in this pool's workers. Explorations may overlap; they share the threads. */
   async explore(target: ScenarioModule, options: ExploreOptions = {}): Promise<ExploreResult> {
     if (this.destroyed) throw new UsageError("explore() on an ExplorePool after destroy()");
+    checkTarget(target);
+    if (typeof target === "function") throw new ArgumentError("target", "must be { module, export }: a function cannot cross into a worker");
     const start = performance.timeOrigin + performance.now();
     const url = moduleUrl(target);
     if (!existsSync(fileURLToPath(url))) throw new ArgumentError("target.module", `not found: ${target.module}`);

@@ -11,7 +11,11 @@ import { ChoiceKind, choiceCheck, choiceKind, choiceValue, decodeToken, Recorded
 import type { Report } from "../report/report.js";
 import { VERSION } from "../version.js";
 import { newSim, runOne, withToken, type Scenario } from "./execution.js";
-import { DEFAULTS, positive } from "./options.js";
+import { DEFAULTS, EXPLORE_OPTIONS, positive } from "./options.js";
+import { checkOptions, is, type Spec } from "../validate.js";
+
+/** The rules of replay()'s options. */
+const REPLAY_OPTIONS: Spec<ReplayOptions> = { stacks: is.boolean, maxSteps: is.any, checks: EXPLORE_OPTIONS.checks };
 
 /** Where and why a replay stopped following its token. */
 export interface Divergence {
@@ -121,12 +125,17 @@ export interface ReplayOptions {
  * Replay one execution from its token. If the scenario changed since, the
  * result says at which choice and step the replay diverged, and why.
  *
- * @throws ArgumentError naming `scenario` if it is not a function.
+ * @throws ArgumentError naming `scenario` if it is not a function, or if it
+ *   returns a promise or spawns no task (see explore()).
+ * @throws ArgumentError naming `options` or the option at fault (unknown
+ *   key, `stacks` not a boolean, `checks.*` not booleans);
+ *   ArgumentRangeError naming `maxSteps`.
  * @throws TokenError (an ArgumentError naming `token`) if `token` is not an explorer token.
  * @throws ArgumentRangeError naming `maxSteps` if it is not a positive integer.
  */
 export function replay(scenario: Scenario, token: string, options: ReplayOptions = {}): ReplayResult {
   if (typeof scenario !== "function") throw new ArgumentError("scenario", "must be a function (sim) => void");
+  checkOptions("options", options, REPLAY_OPTIONS);
   const data = decodeToken(token);
   const maxSteps = positive("maxSteps", options.maxSteps, DEFAULTS.maxSteps);
   const sim = newSim(data.seed, maxSteps, options.checks, options.stacks ?? true);

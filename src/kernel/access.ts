@@ -9,11 +9,14 @@
  * changes it, and with `"read"` before code that only looks at it. The call
  * is a scheduling point.
  */
-import { ArgumentError } from "../errors.js";
+import { ArgumentError, ForeignSimError } from "../errors.js";
+import { describeValue, is } from "../validate.js";
 import { defineEffectKind, Effect, EffectKind, READ, WRITE, type AccessMode } from "./effect.js";
 import { SimObject } from "./heap.js";
 import { currentOrNull } from "./current.js";
 import { makeOp, type Op } from "./op.js";
+
+const ACCESS_MODE = is.oneOf("read", "write");
 
 /** The kind of an access() step. Two accesses conflict when one writes. */
 export const ACCESS = defineEffectKind({ name: "access" });
@@ -28,17 +31,19 @@ function* accessBody(this: undefined, obj: object, mode: AccessMode, kind: Effec
  * (default {@link ACCESS}) lets a driver declare steps that commute, with a
  * kind of its own from `defineEffectKind`.
  *
+ * @throws ForeignSimError when `obj` is a SimObject of another Sim than the
+ *   running task's (at the call, or when the op starts).
  * @throws ArgumentError naming `obj` when it is not an object, or is plain
  *   state that was not shared; `mode` when it is neither "read" nor "write";
  *   `kind` when it is not an EffectKind.
  */
 export function access(obj: object, mode: AccessMode, kind: EffectKind = ACCESS): Op<void> {
-  if (typeof obj !== "object" || (obj as object | null) === null) throw new ArgumentError("obj", "must be an object (the state the step touches)");
-  if ((mode as string) !== "read" && (mode as string) !== "write") throw new ArgumentError("mode", 'must be "read" or "write"');
-  if (!(kind instanceof EffectKind)) throw new ArgumentError("kind", "must be an EffectKind from defineEffectKind()");
+  if (typeof obj !== "object" || (obj as object | null) === null) throw new ArgumentError("obj", `must be an object (the state the step touches), got ${describeValue(obj)}`);
+  ACCESS_MODE("mode", mode);
+  if (!(kind instanceof EffectKind)) throw new ArgumentError("kind", `must be an EffectKind from defineEffectKind(), got ${describeValue(kind)}`);
   const task = currentOrNull();
   if (task !== null && obj instanceof SimObject && obj.sim !== task.sim) {
-    throw new ArgumentError("obj", `${obj.label} belongs to another Sim than the task ${task.label} that accesses it`);
+    throw new ForeignSimError("obj", "access", obj.label, obj.sim.label, `${task.sim.label} (task ${task.label})`);
   }
   if (task !== null && !task.sim.heap.isShared(obj)) {
     throw new ArgumentError(

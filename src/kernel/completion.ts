@@ -14,7 +14,7 @@
  *   `done` is "all". Which of several waiters wakes is a scheduling choice
  *   (the kernel wakes in FIFO order; the simulation explores every order).
  */
-import { ArgumentRangeError } from "../errors.js";
+import { is } from "../validate.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
 import { guardLive, touch, SimObject, type SimObjectOptions } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
@@ -28,6 +28,7 @@ const ALL = 0xffffffff;
 export class Completion extends SimObject implements Waitable {
   /** @internal */ done = 0;
 
+  /** @throws as SimObject's constructor: ArgumentError naming `sim`, `options` or the option. */
   constructor(sim: Sim, options: SimObjectOptions = {}) {
     super(sim, "Completion", options);
   }
@@ -74,9 +75,13 @@ export class Completion extends SimObject implements Waitable {
   /**
    * Mirrors wait_for_completion_timeout(): block at most `timeoutNs` of
    * simulated time. Returns whether it was completed (false: timed out).
+   *
+   * @throws ArgumentError naming `timeoutNs` when it is not a number;
+   *   ArgumentRangeError when it is not finite, negative or above
+   *   MAX_NANOSECONDS (validate.ts).
    */
   waitForCompletionTimeout(timeoutNs: number): Op<boolean> {
-    if (!(timeoutNs >= 0)) throw new ArgumentRangeError("timeoutNs", `must be >= 0, got ${timeoutNs}`);
+    is.nanoseconds("timeoutNs", timeoutNs);
     return makeOp("wait_for_completion_timeout", this, waitBody, timeoutNs);
   }
 

@@ -29,6 +29,13 @@ export function currentOrNull(): Task | null {
   return running;
 }
 
+/**
+ * @internal Every Sim made (Sim's constructor adds itself): how the op
+ * machinery tells a Sim from any other value of an object's `sim` field
+ * without importing Sim (which imports it).
+ */
+export const allSims = new WeakSet<object>();
+
 /** @internal The scheduler's switch; returns the previous task. */
 export function setCurrent(task: Task | null): Task | null {
   const prev = running;

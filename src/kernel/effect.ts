@@ -22,6 +22,7 @@
  * normally and `false` when it was woken by its deadline instead.
  */
 import { ArgumentError } from "../errors.js";
+import { checkOptions, describeValue, is, type Spec } from "../validate.js";
 import type { SimObject } from "./heap.js";
 import type { Task } from "./task.js";
 
@@ -94,13 +95,16 @@ export class EffectKind {
  * "list-add"), though schedules then print them alike.
  *
  * @throws ArgumentError naming the field of `spec` that is wrong: `spec`
- *   not an object; `spec.name` not 1 to 64 printable characters without
+ *   not an object; an unknown key (`spec.progres`, listing the known ones); `spec.name` not 1 to 64 printable characters without
  *   spaces; `spec.progress` not a boolean; `spec.commutesWith` or
  *   `spec.neverCoEnabledWith` not an array of EffectKinds and "self". Nothing
  *   is defined or changed then.
  */
 export function defineEffectKind(spec: EffectKindSpec): EffectKind {
-  if ((spec as EffectKindSpec | null) === null || typeof spec !== "object") throw new ArgumentError("spec", "must be an object");
+  if ((spec as EffectKindSpec | null) === null || typeof spec !== "object" || Array.isArray(spec)) {
+    throw new ArgumentError("spec", `must be an object { name, progress?, commutesWith?, neverCoEnabledWith? }, got ${describeValue(spec)}`);
+  }
+  checkOptions("spec", spec, EFFECT_KIND_SPEC);
   const { name, progress, commutesWith, neverCoEnabledWith } = spec;
   if (typeof name !== "string" || !KIND_NAME.test(name)) {
     throw new ArgumentError("spec.name", "must be 1 to 64 printable characters without spaces, such as \"list-add\"");
@@ -122,6 +126,9 @@ export function defineEffectKind(spec: EffectKindSpec): EffectKind {
   }
   return kind;
 }
+
+/** The keys of an EffectKindSpec (each value is checked in defineEffectKind, with its own message). */
+const EFFECT_KIND_SPEC: Spec<EffectKindSpec> = { name: is.any, progress: is.any, commutesWith: is.any, neverCoEnabledWith: is.any };
 
 /** Printable ASCII without spaces, 1 to 64 characters. */
 const KIND_NAME = /^[\x21-\x7e]{1,64}$/;

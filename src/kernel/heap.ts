@@ -20,7 +20,8 @@
  * subclasses are covered without writing anything. Own data fields are not
  * trapped: expose mutable state through methods or getters.
  */
-import { ArgumentError } from "../errors.js";
+import { ArgumentError, ForeignSimError } from "../errors.js";
+import { checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { currentOrNull } from "./current.js";
 import type { ObjectRef, ReportBody, SiteRef } from "../report/report.js";
 import { defineEffectKind, Effect, WRITE_ALL } from "./effect.js";
@@ -69,6 +70,15 @@ export interface SimObjectOptions {
   readonly static?: boolean;
 }
 
+/** The rules of SimObjectOptions (validate.ts). */
+const SIM_OBJECT_OPTIONS: Spec<SimObjectOptions> = {
+  name: is.string,
+  embeddedIn: (argument, v) => {
+    if (!(v instanceof SimObject)) throw new ArgumentError(argument, `must be a SimObject, got ${describeValue(v)}`);
+  },
+  static: is.boolean,
+};
+
 /**
  * Base class of every simulated kernel object. Driver models extend it; once
  * the object is freed, calling any of its methods or reading any of its
@@ -87,11 +97,26 @@ export class SimObject {
   /** @internal Refcounts embedded in this object, for leak reports. */ krefs: Kref[] | null = null;
   /** @internal Its footprint key: stable across executions (see Heap.newKey). */ readonly fpKey: number;
 
+  /**
+   * @throws ArgumentError naming `sim` when it is not a Sim (checked as a
+   *   Sim's heap), `typeName` when it is not a non-empty string, `options`
+   *   when it is not an object, an unknown key (listing the known ones),
+   *   `name` (not a string), `static` (not a boolean), `embeddedIn` (not a
+   *   SimObject, or one of another Sim). Nothing is allocated then.
+   */
   constructor(sim: Sim, typeName: string, options: SimObjectOptions = {}) {
+    if (typeof sim !== "object" || (sim as Sim | null) === null || !(sim.heap instanceof Heap)) {
+      throw new ArgumentError("sim", `must be a Sim, got ${describeValue(sim)}`);
+    }
     if (typeof typeName !== "string" || typeName === "") throw new ArgumentError("typeName", "must be a non-empty string");
+    checkOptions("options", options, SIM_OBJECT_OPTIONS);
     const container = options.embeddedIn;
+    const task = currentOrNull();
+    if (task !== null && task.sim !== sim) {
+      throw new ForeignSimError("sim", `new ${typeName}`, `a ${typeName}`, sim.label, `${task.sim.label} (task ${task.label})`);
+    }
     if (container !== undefined && container.sim !== sim) {
-      throw new ArgumentError("options.embeddedIn", "belongs to another Sim");
+      throw new ArgumentError("embeddedIn", `${container.label} belongs to ${container.sim.label}, not to ${sim.label}`);
     }
     this.sim = sim;
     this.typeName = typeName;

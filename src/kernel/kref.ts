@@ -23,6 +23,7 @@ import type { HolderRef, SiteRef } from "../report/report.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
 import type { Task } from "./task.js";
 import { guardLive, objectRef, siteRef, SimObject, touch, type Site } from "./heap.js";
+import { checkOptions, is, type Spec } from "../validate.js";
 import { makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
 
 /** The largest count (INT_MAX), as in the kernel. */
@@ -38,6 +39,9 @@ export interface KrefOptions {
   /** Tag for the initial reference (default: untagged). */
   readonly holder?: string;
 }
+
+/** The rules of KrefOptions (validate.ts). */
+const KREF_OPTIONS: Spec<KrefOptions> = { holder: is.string };
 
 interface HolderRecord {
   readonly holder: string;
@@ -74,8 +78,8 @@ export class Kref<T extends SimObject = SimObject> {
     options: KrefOptions = {},
   ) {
     if (!(owner instanceof SimObject)) throw new ArgumentError("owner", "must be a SimObject");
-    const holder = options.holder;
-    if (holder !== undefined && typeof holder !== "string") throw new ArgumentError("options.holder", "must be a string");
+    checkOptions("options", options, KREF_OPTIONS);
+    const holder = (options as KrefOptions | undefined)?.holder;
     const sim = owner.sim;
     // The footprint is the refcount itself, not its owner: a get commutes
     // with a lock of the owner's mutex.

@@ -7,10 +7,19 @@
  * task; if the task yields again (or ends) before the op was started, the
  * caller forgot its `yield*` and the scheduler files an `unstarted-op` report
  * naming the op. An Op runs at most once.
+ *
+ * Every op is started here ({@link Op}'s iterator), so the rules every op
+ * follows are checked in one place, before the op does anything:
+ * - it runs inside a simulated task (driving `kfree(bo)` by hand is a
+ *   UsageError, and the object is left as it was);
+ * - the objects it works on (its receiver and arguments that belong to a
+ *   Sim: SimObjects, Krefs) belong to the running task's Sim (else a
+ *   ForeignSimError naming both Sims, thrown into the task's code).
  */
-import { UsageError } from "../errors.js";
+import { ForeignSimError, UsageError } from "../errors.js";
 import type { Effect } from "./effect.js";
-import { currentOrNull } from "./current.js";
+import { allSims, currentOrNull } from "./current.js";
+import { is } from "../validate.js";
 import type { Task } from "./task.js";
 
 const UNSTARTED = 0;
@@ -75,14 +84,70 @@ export abstract class Op<T> implements Iterable<Effect, T, unknown> {
   }
 
   [Symbol.iterator](): Iterator<Effect, T, unknown> {
-    if (this.state !== UNSTARTED) throw new UsageError(`op ${this.name} was already started: an Op runs once`);
-    this.state = STARTED;
-    if (this.task !== null) this.task.opStarted();
+    this.begin();
     return this.start();
   }
 
+  /**
+   * @internal Check that the op may start now (see the file header), then
+   * mark it started. On a refusal it is marked started too (it counts as
+   * run, not as a missing `yield*`) but nothing else happened.
+   */
+  protected begin(): void {
+    if (this.state !== UNSTARTED) throw new UsageError(`op ${this.name} was already started: an Op runs once`);
+    const task = currentOrNull();
+    if (task === null) {
+      throw new UsageError(`op ${this.name} driven outside a simulated task: run it with yield* inside a task body (sim.run(function* () { ... }) or sim.spawn())`);
+    }
+    const foreign = this.foreign(task);
+    this.state = STARTED;
+    if (this.task !== null) this.task.opStarted();
+    if (foreign !== null) {
+      this.state = DONE;
+      throw foreign;
+    }
+  }
+
+  /** @internal The Sim check of the objects the op works on (its receiver and arguments): the error, or null. */
+  protected abstract foreign(task: Task): ForeignSimError | null;
+
   /** @internal The iterator that runs the op, once. */
   protected abstract start(): Iterator<Effect, T, unknown>;
+}
+
+/**
+ * @internal The Sim check of one operand: null when `x` belongs to no Sim or
+ * to `task`'s, else the error naming both. Allocates nothing on the usual path.
+ */
+function foreignIn(op: Op<unknown>, task: Task, x: unknown, argument: string): ForeignSimError | null {
+  if (typeof x !== "object" || x === null || x === task.sim) return null;
+  // The usual cases first, without a WeakSet lookup: a SimObject (its `sim`), a Kref (its owner's).
+  const o = x as { readonly sim?: unknown; readonly owner?: unknown };
+  if (o.sim === task.sim) return null;
+  const owner = o.owner;
+  if (typeof owner === "object" && owner !== null && (owner as { readonly sim?: unknown }).sim === task.sim) return null;
+  const sim = simOf(x);
+  if (sim === null || sim === task.sim) return null;
+  return new ForeignSimError(argument, op.name, labelOf(x), (sim as { readonly label: string }).label, `${task.sim.label} (task ${task.label})`);
+}
+
+/**
+ * The Sim a value belongs to: its `sim` (a SimObject) or its owner's (a
+ * Kref), or the value itself if it is a Sim; null for anything else.
+ */
+function simOf(x: unknown): object | null {
+  if (typeof x !== "object" || x === null) return null;
+  if (allSims.has(x)) return x;
+  const o = x as { readonly sim?: unknown; readonly owner?: { readonly sim?: unknown } | null };
+  const s = o.sim ?? (typeof o.owner === "object" && o.owner !== null ? o.owner.sim : undefined);
+  return typeof s === "object" && s !== null && allSims.has(s) ? s : null;
+}
+
+function labelOf(x: unknown): string {
+  const label = (x as { label?: unknown }).label;
+  if (typeof label === "string") return label;
+  const owner = (x as { owner?: { label?: unknown } }).owner;
+  return typeof owner?.label === "string" ? `${(x as object).constructor.name} of ${owner.label}` : "an object";
 }
 
 /** @internal An op whose body is a generator function, called with up to three arguments. */
@@ -100,6 +165,10 @@ class GeneratorOp<T> extends Op<T> {
 
   protected start(): Iterator<Effect, T, unknown> {
     return this.body.call(this.self, this.a, this.b, this.c);
+  }
+
+  protected foreign(task: Task): ForeignSimError | null {
+    return foreignIn(this, task, this.self, "this") ?? foreignIn(this, task, this.a, "obj") ?? foreignIn(this, task, this.b, "arguments[1]") ?? foreignIn(this, task, this.c, "arguments[2]");
   }
 }
 
@@ -160,9 +229,15 @@ class StepOp<S, A, T> extends Op<T> implements Iterator<Effect, T, unknown> {
     return this;
   }
 
+  protected foreign(task: Task): ForeignSimError | null {
+    return foreignIn(this, task, this.self, "this") ?? foreignIn(this, task, this.a, "obj");
+  }
+
   next(proceeded?: unknown): IteratorResult<Effect, T> {
+    // next() called without [Symbol.iterator]() first (by hand): start it as yield* would.
+    if (this.state === UNSTARTED) this.begin();
     const phase = this.state;
-    if (phase === STARTED || phase === UNSTARTED) {
+    if (phase === STARTED) {
       // As a generator that throws: once before() throws, the op is over.
       this.state = DONE;
       const effect = this.body.before(this.self, this.a);
@@ -201,11 +276,16 @@ export function makeStepOp<S, T, A = undefined>(self: S, body: StepBody<S, A, T>
  * const useBo = defineOp("use_bo", function* (bo: Bo) { ... });
  * yield* useBo(bo);
  * ```
+ *
+ * @throws ArgumentError naming `name` when it is not a non-empty string,
+ *   `fn` when it is not a function.
  */
 export function defineOp<A extends unknown[], T>(
   name: string,
   fn: (...args: A) => Generator<Effect, T, unknown>,
 ): (...args: A) => Op<T> {
+  is.nonEmptyString("name", name);
+  is.function("fn", fn);
   const spread = function (this: unknown, args: unknown) {
     return fn(...(args as A));
   };

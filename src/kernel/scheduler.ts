@@ -19,7 +19,9 @@ import { Op } from "./op.js";
 import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
 import { setCurrent } from "./current.js";
-import { RESCHED_KIND, type Task } from "./task.js";
+import { NotAGenerator, RESCHED_KIND, type Task } from "./task.js";
+import { describeValue } from "../validate.js";
+import type { TaskMisuseReport } from "../report/kernel.js";
 import { ChoiceKind, packChoice } from "./token.js";
 import {
   SWITCH_BLOCKED,
@@ -369,7 +371,8 @@ export class Scheduler {
     try {
       r = t.gen.next(proceeded);
     } catch (error) {
-      this.died(t, error);
+      if (error instanceof NotAGenerator) this.misused(t, "not-a-generator", error.value);
+      else this.died(t, error);
       setCurrent(outer);
       return;
     }
@@ -454,11 +457,25 @@ export class Scheduler {
       t.pending = new Effect(RESCHED_KIND, null, NONE);
       return;
     }
-    t.pending = null;
-    this.live.splice(this.live.indexOf(t), 1);
-    // An Effect of another copy of gpuvm-sim is not one of ours: say so, when there is another copy.
-    const copies = secondCopyMessage();
-    throw new UsageError(`task ${t.label} yielded ${typeof value}; tasks must yield Effects (use yield* on ops)${copies === "" ? "" : `; ${copies}`}`);
+    this.misused(t, "bad-yield", value);
+  }
+
+  /**
+   * The task broke the protocol every task follows (it yielded something
+   * that is not an effect, or its body made no generator): a bug in the
+   * driver code, so a `task-misuse` report of this execution, and the task
+   * ends there as if it had died. Its `error` is a UsageError saying the
+   * same, which `sim.run()` hands to its caller.
+   */
+  private misused(t: Task, misuse: TaskMisuseReport["misuse"], value: unknown): void {
+    const described = describeValue(value);
+    const hint = misuseHint(misuse, value);
+    t.error = new UsageError(
+      misuse === "bad-yield" ? `task ${t.label} yielded ${described}, not an effect (${hint})` : `the body of task ${t.label} returned ${described}, not a generator (${hint})`,
+    );
+    t.unstartedOps = 0;
+    this.sim.file({ kind: "task-misuse", misuse, value: described, hint });
+    this.finish(t);
   }
 
   /** Report every op the task created since its last yield and never started. */
@@ -552,6 +569,25 @@ export class Scheduler {
     });
     return "step-limit";
   }
+}
+
+/** What to tell the author of a task that broke the protocol, judging by what it gave. */
+function misuseHint(misuse: TaskMisuseReport["misuse"], value: unknown): string {
+  const o = typeof value === "object" && value !== null ? (value as Record<symbol | string, unknown>) : null;
+  const promise = o !== null && typeof o["then"] === "function";
+  const asyncIterable = o !== null && typeof o[Symbol.asyncIterator] === "function";
+  if (misuse === "not-a-generator") {
+    if (promise) return "task bodies must be generator functions (function*), not async functions";
+    if (asyncIterable) return "task bodies must be generator functions (function*), not async generator functions";
+    return "task bodies must be generator functions (function*), or functions returning an Op";
+  }
+  if (promise) return "a task cannot await a promise: yield* an op instead (msleep(), a Completion's wait)";
+  if (value === undefined) return "a bare yield hands the scheduler nothing: yield* an op (cond_resched() for a scheduling point)";
+  if (o !== null && typeof o[Symbol.iterator] === "function") return "it is iterable: did you forget yield* ?";
+  // An Effect of another copy of gpuvm-sim is not one of ours: say so, when there is another copy.
+  const copies = secondCopyMessage();
+  if (copies !== "") return `an effect of another copy of gpuvm-sim? ${copies}`;
+  return "tasks yield only effects, made by ops: did you forget yield* ?";
 }
 
 /** A finished task's iterator: never advanced (the scheduler runs only tasks with a pending effect). */

@@ -11,7 +11,8 @@
  * Invariants: the same options and the same task code give the same
  *   sequence of effects, hence the same `traceHash`, on every run.
  */
-import { ArgumentError, ArgumentRangeError, ReportError, UsageError } from "../errors.js";
+import { ArgumentError, ArgumentRangeError, ForeignSimError, ReportError, UsageError } from "../errors.js";
+import { checkOptions, describeValue, is, type Spec } from "../validate.js";
 import type { RefEvent, Report, ReportBody, ScheduleTail } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { defineEffectKind, Effect, EVERYTHING, NONE, WRITE, WRITE_ALL, WRITE_IF } from "./effect.js";
@@ -28,7 +29,7 @@ import {
   type StrategyName,
 } from "./scheduler.js";
 import { decodeSimToken, encodeSimToken, MAX_CHOICE_VALUE } from "./token.js";
-import { currentOrNull, setCurrent } from "./current.js";
+import { allSims, currentOrNull, setCurrent } from "./current.js";
 import { Lockdep } from "./lockdep.js";
 import { START, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
 import { teardownChecks } from "./teardown.js";
@@ -114,7 +115,40 @@ class RefLog {
 }
 const STRATEGIES: readonly StrategyName[] = ["random", "round-robin"];
 
+/** The rules of `checks`: each a boolean. */
+const CHECKS_SPEC: Spec<Partial<Checks>> = {
+  lifetimes: is.boolean,
+  refcounts: is.boolean,
+  deadlock: is.boolean,
+  unstartedOps: is.boolean,
+  lockdep: is.boolean,
+  context: is.boolean,
+  footprint: is.boolean,
+};
+
+/** The rules of SimOptions (see validate.ts). */
+const SIM_OPTIONS: Spec<SimOptions> = {
+  seed: is.safeInteger,
+  strategy: is.oneOf(...STRATEGIES),
+  checks: is.options(CHECKS_SPEC),
+  onReport: is.oneOf("throw", "collect"),
+  captureStacks: is.boolean,
+  maxSteps: is.positiveInteger,
+  replay: is.any, // decodeSimToken() checks it, with a TokenError
+  lockdep: is.instanceOf(Lockdep),
+  retired: is.any,
+};
+
+/** Sims made in this process: only for the printable identity of a Sim in errors (`Sim#3 (seed 7)`). */
+let simCount = 0;
+
 export class Sim {
+  /**
+   * This Sim's number in the process (1, 2, ...), for errors that must tell
+   * two Sims apart. Not part of any trace or report: it depends on how many
+   * Sims the process made before.
+   */
+  readonly id: number;
   readonly seed: number;
   readonly strategy: StrategyName;
   readonly checks: Readonly<Checks>;
@@ -152,7 +186,17 @@ export class Sim {
   private refN = 0;
   private token: string | undefined = undefined;
 
+  /**
+   * @throws ArgumentError naming `options` when it is not an object, the key
+   *   when it is unknown (listing the known ones) or has the wrong type
+   *   (`seed`, `strategy`, `checks.lifetimes`, `onReport`, `captureStacks`,
+   *   `lockdep`); ArgumentRangeError naming `seed` or `maxSteps` out of
+   *   range; TokenError naming `replay` for a malformed token.
+   */
   constructor(options: SimOptions = {}) {
+    // The explorer's own Sims (given a retired one) skip the check: they
+    // are made per execution from options it already checked.
+    if ((options as SimOptions | null) === null || typeof options !== "object" || options.retired === undefined) checkOptions("options", options, SIM_OPTIONS);
     let seed = options.seed ?? 0;
     let strategy = options.strategy ?? "random";
     if (options.replay !== undefined) {
@@ -196,6 +240,13 @@ export class Sim {
     const s32 = seed >>> 0;
     this.scheduler = new Scheduler(this, makeStrategy(strategy, deriveSeed(s32, 0)), options.retired?.scheduler ?? 24);
     this.rng = new Prng(deriveSeed(s32, 1));
+    this.id = ++simCount;
+    allSims.add(this);
+  }
+
+  /** `Sim#3 (seed 7)`: how errors name this Sim. */
+  get label(): string {
+    return `Sim#${this.id} (seed ${this.seed})`;
   }
 
   /** The token that reproduces runs of this Sim: pass it as option `replay`. */
@@ -268,10 +319,12 @@ export class Sim {
    * called from inside another task.
    */
   spawn<T>(name: string, context: TaskContext, body: TaskBody<T>): Task {
-    if (typeof name !== "string" || name === "") throw new ArgumentError("name", "must be a non-empty string");
-    if (!TASK_CONTEXTS.includes(context)) throw new ArgumentError("context", `must be one of ${TASK_CONTEXTS.join(", ")}`);
-    if (typeof body !== "function") throw new ArgumentError("body", "must be a generator function");
+    if (typeof name !== "string" || name === "") throw new ArgumentError("name", `must be a non-empty string, got ${describeValue(name)}`);
+    if (!TASK_CONTEXTS.includes(context)) throw new ArgumentError("context", `must be one of ${TASK_CONTEXTS.join(", ")}, got ${describeValue(context)}`);
+    if (typeof body !== "function") throw new ArgumentError("body", `must be a generator function, got ${describeValue(body)}`);
     if (this.tornDown !== null) throw new UsageError(`spawn("${name}") after teardown(): the Sim's run is over`);
+    const caller = currentOrNull();
+    if (caller !== null && caller.sim !== this) throw new ForeignSimError("this", "spawn", `task "${name}"`, this.label, `${caller.sim.label} (task ${caller.label})`);
     const interrupt = context === "hardirq" || context === "softirq";
     const start = interrupt ? new Effect(IRQ_ENTER, null, EVERYTHING, null, this.scheduler.irqWindow) : START_EFFECT;
     const task = new Task(this, ++this.taskIds, name, context, body, start);
@@ -290,6 +343,7 @@ export class Sim {
    * what `body` returned.
    */
   run<T>(body: TaskBody<T>): T {
+    this.checkNotInTask("run()");
     const main = this.spawn("main", "process", body);
     this.runAll();
     if (main.pending !== null) {
@@ -312,6 +366,7 @@ export class Sim {
    * the outcome, and formatting the trace hash for each execution cost.
    */
   runOutcome(): RunOutcome {
+    this.checkNotInTask("runAll()");
     if (this.running) throw new UsageError("runAll() called while this Sim is running");
     this.running = true;
     const outer = setCurrent(null);
@@ -344,6 +399,15 @@ export class Sim {
       throw new ReportError(stop, formatReport(stop));
     }
     return outcome;
+  }
+
+  /** run() and runAll() drive tasks: refused from inside one (of any Sim), before anything changes. */
+  private checkNotInTask(what: string): void {
+    const task = currentOrNull();
+    if (task !== null) {
+      const whose = task.sim === this ? "this Sim" : task.sim.label;
+      throw new UsageError(`${what} of ${this.label} called inside task ${task.label} of ${whose}: a task cannot run a simulation; spawn a task instead, or call ${what} outside any task`);
+    }
   }
 
   /**

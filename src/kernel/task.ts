@@ -13,6 +13,7 @@
  *   none outside; `pending` is null exactly when the task is done.
  */
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { describeValue, MAX_NANOSECONDS } from "../validate.js";
 import { currentOrNull } from "./current.js";
 import { defineEffectKind, Effect, EVERYTHING, NEVER, NONE } from "./effect.js";
 import { makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
@@ -140,6 +141,21 @@ export const SLEEP = defineEffectKind({ name: "sleep" });
 
 const RESCHED = new Effect(RESCHED_KIND, null, NONE);
 
+/** The longest msleep(): MAX_NANOSECONDS in milliseconds. */
+const MAX_MILLISECONDS = MAX_NANOSECONDS / 1e6;
+
+/**
+ * @internal Thrown by a task's first step when its body returned no
+ * generator (a number, a promise from an async function...): the scheduler
+ * turns it into a `task-misuse` report of the execution, not an exception.
+ */
+export class NotAGenerator extends Error {
+  override name = "NotAGenerator";
+  constructor(readonly value: unknown) {
+    super("the task body returned no generator");
+  }
+}
+
 /**
  * Stands in for a task's iterator until its first step, then calls the body
  * and hands over to the body's iterator, so the scheduler's step needs no
@@ -156,10 +172,9 @@ class Launcher implements Iterator<Effect, unknown, unknown> {
     // A reclaim task (kswapd, a shrinker) runs inside fs_reclaim throughout.
     if (task.context === "reclaim") task.sim.lockdep.acquire(task, task.sim.lockdep.maps.fsReclaim, "reclaim context");
     const iterable = this.body() as unknown;
-    const start = (iterable as Partial<Iterable<Effect>> | null | undefined)?.[Symbol.iterator];
-    if (typeof start !== "function") {
-      throw new ArgumentError("body", `task ${this.task.label}: must return a generator or an Op, got ${typeof iterable}`);
-    }
+    // A string is iterable, but a body that returns one is no generator.
+    const start = typeof iterable === "object" && iterable !== null ? (iterable as Partial<Iterable<Effect>>)[Symbol.iterator] : undefined;
+    if (typeof start !== "function") throw new NotAGenerator(iterable);
     const it = start.call(iterable) as Iterator<Effect, unknown, unknown>;
     this.task.gen = it;
     return it.next();
@@ -193,8 +208,15 @@ function* sleepBody(this: undefined, ns: number): Generator<Effect, void, unknow
  * Mirrors msleep(): block for `ms` milliseconds of simulated time. Simulated
  * time only moves when every task is blocked (see docs/simulation.md), so a
  * sleep never lets another task's busy loop run out of steps.
+ *
+ * @throws ArgumentError naming `ms` when it is not a number;
+ *   ArgumentRangeError naming `ms` when it is not finite, negative, or
+ *   longer than MAX_NANOSECONDS (validate.ts) once in nanoseconds.
  */
 export function msleep(ms: number): Op<void> {
-  if (!Number.isFinite(ms) || ms < 0) throw new ArgumentRangeError("ms", `must be a finite number >= 0, got ${ms}`);
+  if (typeof ms !== "number") throw new ArgumentError("ms", `must be a number of milliseconds, got ${describeValue(ms)}`);
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_MILLISECONDS) {
+    throw new ArgumentRangeError("ms", `must be a finite number of milliseconds from 0 to ${MAX_MILLISECONDS}, got ${ms}`);
+  }
   return makeOp("msleep", undefined, sleepBody, ms * 1e6);
 }

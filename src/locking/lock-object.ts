@@ -85,7 +85,8 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
    */
   protected constructor(sim: Sim, typeName: string, className: string, waitType: LockWaitType, options: LockOptions) {
     if (typeof className !== "string" || className === "") throw new ArgumentError("className", "a lock needs a lockdep class name");
-    super(sim, typeName, { ...options, name: options.name ?? className });
+    // Options that are not an object go to SimObject as they are: its check names them (`options`).
+    super(sim, typeName, typeof options === "object" && (options as LockOptions | null) !== null ? { ...options, name: options.name ?? className } : options);
     this.lockClass = sim.lockdep.lockClass(className, waitType);
     this.lockEffect = new Effect(LOCK, this, WRITE, this, this);
     this.trylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this);

@@ -26,6 +26,7 @@ export interface KernelReportKinds {
   "step-limit": StepLimitReport;
   livelock: LivelockReport;
   "task-exception": TaskExceptionReport;
+  "task-misuse": TaskMisuseReport;
   "sleep-in-atomic": SleepInAtomicReport;
   usage: UsageReport;
 }
@@ -186,6 +187,22 @@ export interface TaskExceptionReport extends ReportBase {
   readonly kind: "task-exception";
   readonly error: string;
   readonly stack?: string;
+}
+
+/**
+ * A task broke the protocol every task follows: it yielded something that is
+ * not an effect (`bad-yield`: a number, a promise, a generator it meant to
+ * `yield*`), or its body returned no generator (`not-a-generator`: an async
+ * function's promise, a number). The task ends there. A `yield op` for
+ * `yield* op` is not this kind but `unstarted-op` (noticed `yielded-op`).
+ */
+export interface TaskMisuseReport extends ReportBase {
+  readonly kind: "task-misuse";
+  readonly misuse: "bad-yield" | "not-a-generator";
+  /** What the task yielded, or what its body returned, described (`number 3`, `a promise`, `undefined`). */
+  readonly value: string;
+  /** What was probably meant (`did you forget yield* ?`). */
+  readonly hint: string;
 }
 
 /** Something that may sleep was called in atomic context. */
@@ -385,6 +402,19 @@ defineReportKind({
   },
   // Each spinning task's loop as a cycle (it may be caught at any point of it), then the set of loops.
   fingerprint: (r) => [[...new Set(r.spinning.map((t) => canonicalCycle(t.loop)))].sort().join(" | ")],
+});
+
+defineReportKind({
+  kind: "task-misuse",
+  headline: (r) =>
+    r.misuse === "bad-yield"
+      ? `BUG: gpuvm-sim: task ${taskName(r.task)} yielded ${r.value}, not an effect`
+      : `BUG: gpuvm-sim: body of task ${taskName(r.task)} returned ${r.value}, not a generator`,
+  body: (r, out) => {
+    out.line(`(${r.hint})`);
+  },
+  // What was given, by its description; numbers in it are masked.
+  fingerprint: (r) => [r.misuse, r.value],
 });
 
 defineReportKind({

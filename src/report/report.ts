@@ -138,6 +138,7 @@ export type {
   SleepInAtomicReport,
   StepLimitReport,
   TaskExceptionReport,
+  TaskMisuseReport,
   UnstartedOpReport,
   UseAfterFreeReport,
   WaitEdge,

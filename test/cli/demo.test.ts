@@ -118,8 +118,16 @@ describe("runDemo", () => {
       variants: {
         buggy: (sim) => {
           new (class Leaky extends SimObject {})(sim, "Leaky");
+          // A scenario must spawn a task (explore() refuses one that spawns none).
+          sim.spawn("idle", "process", function* () {
+      yield* [];
+    });
         },
-        fixed: () => undefined,
+        fixed: (sim) => {
+          sim.spawn("idle", "process", function* () {
+      yield* [];
+    });
+        },
       },
     };
     const { code, out } = demo({ seeds: 3, scenarios: [wrongKind] });

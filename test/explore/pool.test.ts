@@ -137,3 +137,13 @@ describe("exploreParallel", () => {
     expect(timeless(r)).toEqual(timeless(explore(abba, { executions: 200, seed: 3 })));
   });
 });
+
+describe("scenario misuse in workers", () => {
+  it("an async scenario or one that spawns no task is an ArgumentError naming 'scenario', from the workers too", async () => {
+    for (const name of ["asyncScenario", "noTasks"]) {
+      const e: unknown = await one.explore(target(name), { executions: 3, strategy: "random" }).catch((error: unknown) => error);
+      expect(e).toBeInstanceOf(ArgumentError);
+      expect((e as ArgumentError).argument).toBe("scenario");
+    }
+  });
+});

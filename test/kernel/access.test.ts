@@ -60,7 +60,7 @@ describe("access()", () => {
     const sim = new Sim();
     sim.run(function* () {
       expect(() => access(foreign, "write")).toThrow(ArgumentError);
-      expect(() => access(foreign, "write")).toThrow(/Bo#1 "theirs" belongs to another Sim than the task main\/1/);
+      expect(() => access(foreign, "write")).toThrow(/Bo#1 "theirs" belongs to Sim#\d+ \(seed 0\) but is used in Sim#\d+ \(seed 0\) \(task main\/1\)/);
       yield* access(sim.share({}), "read");
     });
   });

@@ -58,10 +58,22 @@ describe("Task", () => {
     expect(t?.result).toBe(2);
   });
 
-  it("rejects a body that returns neither a generator nor an Op", () => {
+  it("reports a body that returns neither a generator nor an Op (task-misuse), and the run goes on", () => {
+    const sim = new Sim({ onReport: "collect" });
+    sim.spawn("bad", "process", (() => 42) as never);
+    const ok = sim.spawn("ok", "process", function* () {
+      yield* condResched();
+      return 1;
+    });
+    expect(sim.runAll().outcome).toBe("done");
+    expect(sim.reports).toMatchObject([{ kind: "task-misuse", misuse: "not-a-generator", value: "number 42", task: "bad/1" }]);
+    expect(ok.result).toBe(1);
+  });
+
+  it("in throw mode, a misused task ends the run with a ReportError carrying the task-misuse report", () => {
     const sim = new Sim();
     sim.spawn("bad", "process", (() => 42) as never);
-    expect(() => sim.runAll()).toThrow(expect.objectContaining({ argument: "body" }) as Error);
+    expect(() => sim.runAll()).toThrow(expect.objectContaining({ report: expect.objectContaining({ kind: "task-misuse" }) as unknown }) as Error);
   });
 
   it("msleep blocks for simulated milliseconds", () => {

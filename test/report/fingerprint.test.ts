@@ -127,6 +127,7 @@ describe("fingerprint", () => {
         "sleep-in-atomic": "sleep-in-atomic: down_read / spinlock / vm->list_lock",
         "step-limit": "step-limit: resched",
         "task-exception": "task-exception: RangeError: index # out of range",
+        "task-misuse": "task-misuse: bad-yield / number #",
         "unstarted-op": "unstarted-op: kref_put / yield",
         "usage": "usage: undeclared-access / vm_update / Mutex / write",
         "use-after-free": "use-after-free: Bo / Bo.size",

@@ -312,4 +312,14 @@ export const programs: Record<SampledKind, () => Report> = {
     // The JavaScript stack names files on this machine: keep it out of the pinned text.
     return { ...r, stack: undefined } as unknown as Report;
   },
+  "task-misuse": () => {
+    // 1. worker: cond_resched   2. worker: yields 42, not an effect
+    const sim = collect();
+    sim.spawn("worker", "process", function* () {
+      yield* condResched();
+      yield 42 as never;
+    });
+    sim.runAll();
+    return sim.reports[0] as Report;
+  },
 };
