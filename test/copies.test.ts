@@ -61,22 +61,21 @@ describe("the register of loaded copies", () => {
 });
 
 describe("a real second copy (CommonJS next to the ES module copy), in a child process", { timeout: 30_000 }, () => {
-  it("explore() files a task-misuse report whose hint names both copies when a task yields the other copy's effect", async () => {
+  it("an op of the other copy run in a task is a task-exception whose UsageError names both copies", async () => {
     const script = [
       'import { createRequire } from "node:module";',
       'import { explore, loadedCopies } from "./src/index.ts";',
       'const copy = createRequire(import.meta.url)("./src/index.ts");',
       "const scenario = (sim) => { sim.spawn('t', 'process', function* () { yield* copy.condResched(); }); };",
       "const r = explore(scenario, { executions: 1 }).failures[0].report;",
-      "console.log(JSON.stringify({ kind: r.kind, misuse: r.misuse, hint: r.hint, copies: loadedCopies().length }));",
+      "console.log(JSON.stringify({ kind: r.kind, error: r.error, copies: loadedCopies().length }));",
     ].join("\n");
     const { out, err } = await run(["--input-type=module", "-e", script]);
     expect(err).toBe("");
-    const filed = JSON.parse(out) as { kind: string; misuse: string; hint: string; copies: number };
-    expect(filed.kind).toBe("task-misuse");
-    expect(filed.misuse).toBe("bad-yield");
+    const filed = JSON.parse(out) as { kind: string; error: string; copies: number };
+    expect(filed.kind).toBe("task-exception");
     expect(filed.copies).toBe(2);
-    expect(filed.hint).toMatch(/^an effect of another copy of gpuvm-sim\? two copies of gpuvm-sim are loaded in this process: \S+src\/copies\.ts \(ES module, version 0\.1\.0\) and \S+src\/copies\.ts \(CommonJS, version 0\.1\.0\)/);
+    expect(filed.error).toMatch(/^UsageError: op cond_resched driven outside a simulated task: .*; two copies of gpuvm-sim are loaded in this process: \S+src\/copies\.ts \(CommonJS, version 0\.1\.0\) and \S+src\/copies\.ts \(ES module, version 0\.1\.0\)/);
   });
 
   it("the command line refuses the module with one line on stderr and exit 2", async () => {

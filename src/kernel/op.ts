@@ -16,6 +16,7 @@
  *   Sim: SimObjects, Krefs) belong to the running task's Sim (else a
  *   ForeignSimError naming both Sims, thrown into the task's code).
  */
+import { secondCopyMessage } from "../copies.js";
 import { ForeignSimError, UsageError } from "../errors.js";
 import type { Effect } from "./effect.js";
 import { allSims, currentOrNull } from "./current.js";
@@ -97,7 +98,11 @@ export abstract class Op<T> implements Iterable<Effect, T, unknown> {
     if (this.state !== UNSTARTED) throw new UsageError(`op ${this.name} was already started: an Op runs once`);
     const task = currentOrNull();
     if (task === null) {
-      throw new UsageError(`op ${this.name} driven outside a simulated task: run it with yield* inside a task body (sim.run(function* () { ... }) or sim.spawn())`);
+      // With two copies of the library loaded, the likeliest cause is an op of the other copy run in a task of this one.
+      const copies = secondCopyMessage();
+      throw new UsageError(
+        `op ${this.name} driven outside a simulated task: run it with yield* inside a task body (sim.run(function* () { ... }) or sim.spawn())${copies === "" ? "" : `; ${copies}`}`,
+      );
     }
     const foreign = this.foreign(task);
     this.state = STARTED;
