@@ -58,10 +58,9 @@ export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 
-/** The command line that replays a token. */
-export function replayCommand(module: string, exportName: string, token: string, maxSteps?: number): string {
-  const steps = maxSteps === undefined ? "" : ` --max-steps ${maxSteps}`;
-  return `gpuvm-sim replay ${shellQuote(module)} ${shellQuote(exportName)} ${shellQuote(token)}${steps}`;
+/** The command line that replays a token (which records the step limit it ran under). */
+export function replayCommand(module: string, exportName: string, token: string): string {
+  return `gpuvm-sim replay ${shellQuote(module)} ${shellQuote(exportName)} ${shellQuote(token)}`;
 }
 
 function exploreOptionsOf(o: ExploreCommandOptions): ExploreOptions {
@@ -186,7 +185,7 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
     } finally {
       options.progress?.("");
     }
-    const replay = result.failures.map((f) => replayCommand(options.module, exportName, f.token, options.maxSteps));
+    const replay = result.failures.map((f) => replayCommand(options.module, exportName, f.token));
     runs.push({ exportName, verdict: verdictOf(result), result, replay });
     if (json) continue;
     const count = result.failures.length;

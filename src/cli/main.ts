@@ -171,7 +171,7 @@ export function createProgram(
     .argument("<module>", "the scenario module, a path from the current directory")
     .argument("<export>", 'the exported scenario function (may be left out for "default")')
     .argument("[token]", "the replay token printed by explore")
-    .option("--max-steps <n>", "as in the explore run that made the token (default: 10000)", parsePositive)
+    .option("--max-steps <n>", "steps before the replay is cut (default: the limit the token records, 10000 when it records none)", parsePositive)
     .option("--no-stacks", "do not record JavaScript stacks")
     .option("--json", "print one JSON document instead of text", false)
     .addHelpText("after", EXIT_HELP)

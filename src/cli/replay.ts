@@ -8,7 +8,6 @@ import { replay } from "../explore/replay.js";
 import { decodeToken } from "../kernel/token.js";
 import { formatReport } from "../report/text.js";
 import { ArgumentError } from "../errors.js";
-import { DEFAULTS } from "../explore/options.js";
 import { arg, checkOptions, is } from "../validate.js";
 import { EXIT } from "./output.js";
 
@@ -58,9 +57,18 @@ export async function runReplay(options: ReplayCommandOptions, write: (s: string
     ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
   });
   const code = result.divergence !== null ? EXIT.error : result.report !== null ? EXIT.bug : EXIT.ok;
-  const maxSteps = options.maxSteps ?? DEFAULTS.maxSteps;
+  const maxSteps = result.maxSteps;
   if (options.json === true) {
-    const doc = { module: options.module, export: exportName, token: options.token, maxSteps, stepLimit: result.stepLimit, reports: result.reports, divergence: result.divergence };
+    const doc = {
+      module: options.module,
+      export: exportName,
+      token: options.token,
+      maxSteps,
+      recordedMaxSteps: result.recordedMaxSteps,
+      stepLimit: result.stepLimit,
+      reports: result.reports,
+      divergence: result.divergence,
+    };
     write(`${JSON.stringify(doc, null, 2)}\n`);
     return code;
   }
@@ -71,20 +79,20 @@ export async function runReplay(options: ReplayCommandOptions, write: (s: string
   const n = result.reports.length;
   for (const [i, r] of result.reports.entries()) out.push(...(n > 1 ? [`Report ${i + 1} of ${n}:`] : []), formatReport(r), "");
   const d = result.divergence;
-  // The token does not record the explore run's step limit: a different one changes where a run ends.
   const limit = `the step limit of ${maxSteps} (--max-steps)`;
+  const other = result.recordedMaxSteps;
+  if (other !== null) {
+    out.push(`note: replaying with --max-steps ${maxSteps}, but the explore run that made the token used ${other}: the run may end elsewhere.`);
+  }
   if (d !== null) {
     out.push(
       `DIVERGED at choice ${d.choice} (step ${d.step}): ${d.reason}.`,
-      result.stepLimit
-        ? `The replay ran into ${limit}: if the explore run that made the token used another --max-steps, replay with that one (the token does not record it).`
+      result.stepLimit && other !== null
+        ? `The replay ran into ${limit}; replay without --max-steps to use the recorded ${other}.`
         : "The scenario (or gpuvm-sim) changed since the token was made; the run above followed the token only up to that choice.",
     );
-    if (!result.stepLimit && options.maxSteps !== undefined) {
-      out.push(`note: if the explore run used another --max-steps than ${maxSteps}, replay with that one: a different step limit changes where a run ends.`);
-    }
   } else if (result.stepLimit) {
-    out.push(`note: this execution ran into ${limit}, as the recorded one did; a different --max-steps may change the outcome.`);
+    out.push(`note: this execution ran into ${limit}${other === null ? ", as the recorded one did" : ""}; a different --max-steps may change the outcome.`);
   }
   const what = n === 0 ? "no report" : plural(n, "report");
   out.push(`${exportName}: replayed seed ${data.seed} (${plural(data.choices.length, "choice")}, found by ${data.strategy}): ${what}${d === null ? "" : ", diverged"}`);

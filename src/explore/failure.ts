@@ -9,6 +9,7 @@ import { encodeToken } from "../kernel/token.js";
 import type { Report } from "../report/report.js";
 import { VERSION } from "../version.js";
 import { newSim, runOne, withToken, type Outcome, type Scenario } from "./execution.js";
+import { DEFAULTS } from "./options.js";
 import { GuidedStrategy, shrinkChoices, type Trial } from "./shrink.js";
 import { Pct } from "./strategy/pct.js";
 import { RandomWalk } from "./strategy/random.js";
@@ -87,7 +88,7 @@ export function makeFailure(scenario: Scenario, ctx: FailureContext, found: Foun
       shrunk = { from: original.fails ? original.switches : best.switches, to: best.switches };
     }
   }
-  const token = encodeToken({ version: VERSION, scenario: ctx.name, strategy: ctx.label, seed: ctx.execSeed, trace: outcome.trace, choices });
+  const token = encodeToken({ version: VERSION, scenario: ctx.name, strategy: ctx.label, seed: ctx.execSeed, maxSteps: recordedLimit(ctx), trace: outcome.trace, choices });
   const reports = withToken(outcome.reports, token, outcome.simToken);
   const first = reports[0] as Report;
   return {
@@ -100,6 +101,11 @@ export function makeFailure(scenario: Scenario, ctx: FailureContext, found: Foun
     shrunk,
     deadlock: first.kind === "lock-order-cycle" && !first.actual ? findDeadlock(scenario, ctx) : null,
   };
+}
+
+/** The step limit a token records: none for the default, which replay() assumes. */
+function recordedLimit(ctx: FailureContext): number | null {
+  return ctx.maxSteps === DEFAULTS.maxSteps ? null : ctx.maxSteps;
 }
 
 /**
@@ -116,7 +122,7 @@ function findDeadlock(scenario: Scenario, ctx: FailureContext): Failure["deadloc
     // A deadlock in which some task waits for a lock: the cycle, come true.
     const deadlock = reports.find((r) => r.kind === "deadlock" && r.blocked.some((e) => e.blockedIn === "lock"));
     if (deadlock === undefined) continue;
-    const token = encodeToken({ version: VERSION, scenario: ctx.name, strategy: pct ? "pct(3)" : "random", seed, trace, choices: sim.choices });
+    const token = encodeToken({ version: VERSION, scenario: ctx.name, strategy: pct ? "pct(3)" : "random", seed, maxSteps: recordedLimit(ctx), trace, choices: sim.choices });
     return { token, report: withToken([deadlock], token, simToken)[0] as Report };
   }
   return null;

@@ -109,13 +109,21 @@ export interface ReplayResult {
   readonly divergence: Divergence | null;
   /** Whether the replay ran to `maxSteps` (cut there, or a livelock found there): another step limit than the explore run's changes where it ends. */
   readonly stepLimit: boolean;
+  /** The step limit the replay ran under: `options.maxSteps`, else the token's, else explore()'s default. */
+  readonly maxSteps: number;
+  /**
+   * The step limit the token records (explore()'s default when it records
+   * none), when `options.maxSteps` is another: the replay may then end
+   * elsewhere than the recorded run. Null when they agree.
+   */
+  readonly recordedMaxSteps: number | null;
 }
 
 /** Options of replay(). */
 export interface ReplayOptions {
   /** Record a JavaScript stack at every site (default true). */
   readonly stacks?: boolean;
-  /** As in explore() (default 10,000); must match the run that made the token. */
+  /** As in explore(). Default: the limit the token records (tokens record any but the default of 10,000). */
   readonly maxSteps?: number;
   /** As in explore(); must match the run that made the token. */
   readonly checks?: Partial<Checks>;
@@ -137,7 +145,8 @@ export function replay(scenario: Scenario, token: string, options: ReplayOptions
   if (typeof scenario !== "function") throw new ArgumentError("scenario", "must be a function (sim) => void");
   checkOptions("options", options, REPLAY_OPTIONS);
   const data = decodeToken(token);
-  const maxSteps = positive("maxSteps", options.maxSteps, DEFAULTS.maxSteps);
+  const recorded = data.maxSteps ?? DEFAULTS.maxSteps;
+  const maxSteps = positive("maxSteps", options.maxSteps, recorded);
   const sim = newSim(data.seed, maxSteps, options.checks, options.stacks ?? true);
   const strategy = new ReplayStrategy(sim, data.choices);
   const { reports } = runOne(scenario, sim, strategy);
@@ -156,7 +165,14 @@ export function replay(scenario: Scenario, token: string, options: ReplayOptions
     divergence = { ...divergence, reason: `${divergence.reason} (the token was made by gpuvm-sim ${data.version}; this is ${VERSION})` };
   }
   const withTok = withToken(reports, token, sim.replayToken);
-  return { reports: withTok, report: withTok[0] ?? null, divergence, stepLimit: sim.step >= maxSteps };
+  return {
+    reports: withTok,
+    report: withTok[0] ?? null,
+    divergence,
+    stepLimit: sim.step >= maxSteps,
+    maxSteps,
+    recordedMaxSteps: maxSteps === recorded ? null : recorded,
+  };
 }
 
 /** A report without its JavaScript stacks: what a replay with stacks must equal. */

@@ -7,11 +7,13 @@
  *   gpuvm-sim:1:sim:<strategy>:<seed>
  *       a plain Sim's run (`Sim.replayToken`, option `replay`): the Sim's
  *       own strategy (`random` or `round-robin`) and seed.
- *   gpuvm-sim:2:<version>:<scenario>:<strategy>:<seed>:<trace>:<choices>
+ *   gpuvm-sim:2:<version>:<scenario>:<strategy>:<seed>[@<steps>]:<trace>:<choices>
  *       an explored execution: the library version that made it, the
  *       scenario's and the strategy's names (URI-component escaped), the
- *       execution's seed, its final trace hash, and every choice the
- *       scheduler made.
+ *       execution's seed, the step limit it ran under when that was not the
+ *       explorer's default (`@` and a decimal count; tokens made before the
+ *       field existed have none and ran under the default), its final trace
+ *       hash, and every choice the scheduler made.
  *
  * A recorded choice is one number: `value * 32 + kind * 16 + check`, where
  * `kind` is ChoiceKind (a pick of a task, whose id is the value, or a
@@ -162,6 +164,12 @@ export interface TokenData {
   readonly strategy: string;
   /** The execution's seed (a safe integer). */
   readonly seed: number;
+  /**
+   * The step limit the execution ran under, or null when it was the
+   * explorer's default (then the token does not say it). A replay under
+   * another limit may end elsewhere.
+   */
+  readonly maxSteps?: number | null;
   /** The execution's final trace hash (Sim.traceHash, 8 hex digits): catches a change after the last choice. */
   readonly trace: string;
   /** The recorded choices (packed; see packChoice). */
@@ -208,19 +216,21 @@ export function encodeToken(data: TokenData): string {
     const text = v.toString(36);
     parts.push(run >= 3 ? `${text}*${run.toString(36)}` : run === 2 ? `${text}.${text}` : text);
   }
-  return `${PREFIX}${data.version}:${encodeURIComponent(data.scenario)}:${encodeURIComponent(data.strategy)}:${data.seed}:${data.trace}:${parts.join(".")}`;
+  const steps = data.maxSteps == null ? "" : `@${data.maxSteps}`;
+  return `${PREFIX}${data.version}:${encodeURIComponent(data.scenario)}:${encodeURIComponent(data.strategy)}:${data.seed}${steps}:${data.trace}:${parts.join(".")}`;
 }
 
 /**
  * Read an explored execution's token, in one pass over its text. Throws a
  * TokenError naming `argument` (default `token`) for anything that is not
  * such a token: another prefix, a field too many or too few, a seed that is
- * not a decimal safe integer, a trace that is not 8 hex digits, a bad escape
+ * not a decimal safe integer, a step limit that is not a positive decimal
+ * safe integer, a trace that is not 8 hex digits, a bad escape
  * in a name, a choice that is not a base-36 number up to MAX_CHOICE, a run
  * count of 0 or more than MAX_CHOICES in all, or text longer than
  * MAX_TOKEN_LENGTH.
  */
-export function decodeToken(token: string, argument = "token"): TokenData & { readonly choices: RecordedChoices } {
+export function decodeToken(token: string, argument = "token"): TokenData & { readonly choices: RecordedChoices; readonly maxSteps: number | null } {
   const bad = (why: string): never => {
     throw new TokenError(argument, why, token, "explore token");
   };
@@ -252,9 +262,16 @@ export function decodeToken(token: string, argument = "token"): TokenData & { re
   };
   const scenarioName = name(scenario, "scenario name");
   const strategyName = name(strategy, "strategy name");
-  const seed = readSeed(seedText, bad);
+  const atSign = seedText.indexOf("@");
+  const seed = readSeed(atSign < 0 ? seedText : seedText.slice(0, atSign), bad);
+  let maxSteps: number | null = null;
+  if (atSign >= 0) {
+    const steps = seedText.slice(atSign + 1);
+    if (!/^[1-9][0-9]{0,15}$/.test(steps) || !Number.isSafeInteger(Number(steps))) bad("the step limit is not a positive decimal integer");
+    maxSteps = Number(steps);
+  }
   if (!/^[0-9a-f]{8}$/.test(trace)) bad("the trace hash is not 8 hex digits");
-  return { version, scenario: scenarioName, strategy: strategyName, seed, trace, choices: readChoices(token, at, bad) };
+  return { version, scenario: scenarioName, strategy: strategyName, seed, maxSteps, trace, choices: readChoices(token, at, bad) };
 }
 
 /** A decimal safe integer: `0` or an optional `-` and digits without a leading zero. */

@@ -40,7 +40,7 @@ describe("runExplore", () => {
     const raw = await exploreCmd({ export: "abba", shrink: false, seed: 7, maxSteps: 500 });
     expect(raw.out).toMatch(/^Failure 1 of 1: lock-order-cycle, found by random at execution 0\n/);
     expect(raw.out).not.toContain(ABBA_TOKEN);
-    expect(raw.out).toMatch(/^Replay from a shell: gpuvm-sim replay test\/cli\/fixtures\/scenarios\.ts abba '?gpuvm-sim:2:0\.1\.0:abba:random:\d+:[^' ]+'? --max-steps 500$/m);
+    expect(raw.out).toMatch(/^Replay from a shell: gpuvm-sim replay test\/cli\/fixtures\/scenarios\.ts abba '?gpuvm-sim:2:0\.1\.0:abba:random:\d+@500:[^' ]+'?$/m);
     const timed = await exploreCmd({ export: "ordered", timeMs: 1, executions: 1_000_000, strategy: "random" });
     expect(timed.out).toMatch(/stopped by time;.*\n {2}the time budget ran out first: raise --time-ms to run every execution\n$/);
   });
@@ -92,7 +92,7 @@ describe("shellQuote and replayCommand", () => {
     expect(shellQuote("a*b")).toBe("'a*b'");
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
     expect(shellQuote("")).toBe("''");
-    expect(replayCommand("my dir/s.js", "default", "gpuvm-sim:2:s:dfs:1:0", 200)).toBe("gpuvm-sim replay 'my dir/s.js' default gpuvm-sim:2:s:dfs:1:0 --max-steps 200");
+    expect(replayCommand("my dir/s.js", "default", "gpuvm-sim:2:s:dfs:1@200:0")).toBe("gpuvm-sim replay 'my dir/s.js' default gpuvm-sim:2:s:dfs:1@200:0");
   });
 });
 

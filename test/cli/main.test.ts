@@ -81,7 +81,7 @@ describe("createProgram: explore and replay", () => {
     const bad = await parseAsync(["explore", fixture, "abba", "--strategy", "pct", "--executions", "30", "--seed", "-4", "--max-steps", "99"]);
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/found by pct\(3\) at execution \d+/);
-    expect(bad.out).toMatch(/' --max-steps 99\n/);
+    expect(bad.out).toMatch(/gpuvm-sim replay \S+ abba '?gpuvm-sim:2:[^:]+:abba:pct\(3\):-?\d+@99:[^ ]+\n/);
     expect(bad.progress).toEqual(["exploring abba (strategy pct)...", ""]);
     const good = await parseAsync(["explore", fixture, "--executions", "5", "--all-failures", "--no-shrink"]);
     expect(good.code).toBe(0);

@@ -43,34 +43,42 @@ describe("runReplay", () => {
   });
 });
 
-describe("runReplay and the step limit, which tokens do not record", () => {
+describe("runReplay and the step limit, which tokens record", () => {
   const SPINNER = "test/cli/fixtures/spinner.ts";
   // What explore --max-steps 100 finds first in the spinner: a livelock at step 100.
-  const SPIN_TOKEN = "gpuvm-sim:2:0.1.0:spinner:random:3298878556:d03b47d9:";
+  const SPIN_TOKEN = "gpuvm-sim:2:0.1.0:spinner:random:3298878556@100:d03b47d9:";
   const spin = (o: Omit<ReplayCommandOptions, "module" | "cwd" | "export" | "token">) =>
     capture(runReplay, { module: SPINNER, cwd: ROOT, export: "spinner", token: SPIN_TOKEN, stacks: false, ...o });
 
-  it("with the explore run's limit: reproduces the livelock and notes that the limit shapes the outcome", async () => {
-    const { code, out } = await spin({ maxSteps: 100 });
-    expect(code).toBe(EXIT.bug);
-    expect(out).toContain("\nnote: this execution ran into the step limit of 100 (--max-steps), as the recorded one did; a different --max-steps may change the outcome.\n");
+  it("with the token's limit (by default, or given again): reproduces the livelock and notes that the limit shapes the outcome", async () => {
+    for (const o of [{}, { maxSteps: 100 }]) {
+      const { code, out } = await spin(o);
+      expect(code).toBe(EXIT.bug);
+      expect(out).toContain("\nnote: this execution ran into the step limit of 100 (--max-steps), as the recorded one did; a different --max-steps may change the outcome.\n");
+      expect(out).not.toContain("but the explore run that made the token used");
+    }
   });
 
-  it("with another limit: the divergence says to replay with the explore run's --max-steps", async () => {
-    const { code, out } = await spin({});
+  it("with another limit: says the token recorded another, and the divergence says how to replay with it", async () => {
+    const { code, out } = await spin({ maxSteps: 10_000 });
     expect(code).toBe(EXIT.error);
-    expect(out).toMatch(/\nDIVERGED at choice 0 \(step 10000\): .*\nThe replay ran into the step limit of 10000 \(--max-steps\): if the explore run that made the token used another --max-steps, replay with that one \(the token does not record it\)\.\n/);
+    expect(out).toContain("\nnote: replaying with --max-steps 10000, but the explore run that made the token used 100: the run may end elsewhere.\n");
+    expect(out).toMatch(/\nDIVERGED at choice 0 \(step 10000\): .*\nThe replay ran into the step limit of 10000 \(--max-steps\); replay without --max-steps to use the recorded 100\.\n/);
+    // A token without a limit ran under the default.
     const short = await replayCmd({ export: "abba", token: ABBA_TOKEN, maxSteps: 3, stacks: false });
     expect(short.code).toBe(EXIT.error);
-    expect(short.out).toContain("The replay ran into the step limit of 3 (--max-steps)");
+    expect(short.out).toContain("note: replaying with --max-steps 3, but the explore run that made the token used 10000");
+    expect(short.out).toContain("The replay ran into the step limit of 3 (--max-steps); replay without --max-steps to use the recorded 10000.");
     expect(short.out).not.toContain("changed since the token was made");
   });
 
   it("says so in JSON too", async () => {
-    const doc = JSON.parse((await spin({ maxSteps: 100, json: true })).out) as { maxSteps: number; stepLimit: boolean };
-    expect(doc).toMatchObject({ maxSteps: 100, stepLimit: true });
+    const doc = JSON.parse((await spin({ json: true })).out) as { maxSteps: number; stepLimit: boolean };
+    expect(doc).toMatchObject({ maxSteps: 100, recordedMaxSteps: null, stepLimit: true });
+    const other = JSON.parse((await spin({ maxSteps: 200, json: true })).out) as { maxSteps: number; stepLimit: boolean };
+    expect(other).toMatchObject({ maxSteps: 200, recordedMaxSteps: 100, stepLimit: true });
     const abba = JSON.parse((await replayCmd({ export: "abba", token: ABBA_TOKEN, json: true, stacks: false })).out) as { maxSteps: number; stepLimit: boolean };
-    expect(abba).toMatchObject({ maxSteps: 10_000, stepLimit: false });
+    expect(abba).toMatchObject({ maxSteps: 10_000, recordedMaxSteps: null, stepLimit: false });
   });
 
   it("replays a catalog variant named by its dotted path", async () => {

@@ -38,11 +38,19 @@ describe("explore tokens", () => {
     const token = encodeToken(data);
     expect(token).toBe("gpuvm-sim:2:0.1.0:my%20scenario%3Av2:pct(3):42:0badf00d:z*4.1.100.0");
     expect(isExploreToken(token)).toBe(true);
-    expect(plain(decodeToken(token))).toEqual(data);
+    expect(plain(decodeToken(token))).toEqual({ ...data, maxSteps: null });
+  });
+
+  it("record a step limit after the seed, and read tokens made without one as the default", () => {
+    const token = encodeToken({ ...data, maxSteps: 500 });
+    expect(token).toBe("gpuvm-sim:2:0.1.0:my%20scenario%3Av2:pct(3):42@500:0badf00d:z*4.1.100.0");
+    expect(plain(decodeToken(token))).toEqual({ ...data, maxSteps: 500 });
+    expect(decodeToken(encodeToken({ ...data, seed: -7, maxSteps: 1 })).seed).toBe(-7);
+    expect(decodeToken("gpuvm-sim:2:0.1.0:s:random:1:00000000:").maxSteps).toBeNull();
   });
 
   it("round-trip an execution with no choices", () => {
-    expect(plain(decodeToken(encodeToken({ ...data, choices: [] })))).toEqual({ ...data, choices: [] });
+    expect(plain(decodeToken(encodeToken({ ...data, choices: [] })))).toEqual({ ...data, maxSteps: null, choices: [] });
   });
 
   it("keep choices exact up to 2^32, whatever their kind and check bits", () => {
@@ -77,6 +85,13 @@ describe("explore tokens", () => {
       `${base.replace(":1:", "::")}0`, // an empty seed
       `${base.replace(":1:", ":1e3:")}0`,
       `${base.replace(":1:", ":99999999999999999:")}0`, // not a safe integer
+      `${base.replace(":1:", ":1@:")}0`, // an empty step limit
+      `${base.replace(":1:", ":1@0:")}0`, // a step limit of 0
+      `${base.replace(":1:", ":1@-5:")}0`,
+      `${base.replace(":1:", ":1@05:")}0`, // a leading zero
+      `${base.replace(":1:", ":1@5@5:")}0`,
+      `${base.replace(":1:", ":@5:")}0`, // no seed
+      `${base.replace(":1:", ":1@99999999999999999:")}0`, // not a safe integer
       `${base.replace("00000000", "xyz")}0`,
       `${base}0*0`, // a run of none
       `${base}-1`, // a negative choice
