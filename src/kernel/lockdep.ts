@@ -586,8 +586,8 @@ export class Lockdep {
     if (match(start, onlyXr)) return root;
     const seen = new Map<LockClass, boolean>([[start, onlyXr]]);
     const queue: Hop[] = [root];
-    for (let qi = 0; qi < queue.length; qi++) {
-      const hop = queue[qi] as Hop;
+    // The queue grows while it is walked: for-of sees the new entries.
+    for (const hop of queue) {
       const c = hop.cls;
       const nexts: Iterable<LockClass> = backward ? c.in : c.out.keys();
       for (const n of nexts) {
@@ -597,7 +597,7 @@ export class Lockdep {
         if (dep === 0) continue;
         const nextOnlyXr = (dep & (DEP_SN | DEP_EN)) === 0;
         const before = seen.get(n);
-        if (before !== undefined && (before === false || before === nextOnlyXr)) continue;
+        if (before !== undefined && (!before || before === nextOnlyXr)) continue;
         seen.set(n, nextOnlyXr);
         const edge = (backward ? n.out.get(c) : c.out.get(n)) as DependencyRef;
         const next: Hop = { cls: n, onlyXr: nextOnlyXr, parent: hop, edge };
@@ -715,7 +715,7 @@ export class Lockdep {
     const enabled = hard ? ENABLED_HARDIRQ : ENABLED_SOFTIRQ;
     if ((cls.usage & USED_IN_ANY) === 0 && (bit & USED_IN_ANY) !== 0) this.irqSafeClasses++;
     cls.usage |= bit;
-    cls.usageSites[USAGE_BITS.indexOf(bit as 1)] = this.witness(task, heldSite(held));
+    cls.usageSites[USAGE_BITS.indexOf(bit)] = this.witness(task, heldSite(held));
     if (plain === usedIn) {
       // Forward: anything taken under this irq-safe class must be irq-safe too.
       const want = enabled | (enabled << READ_SHIFT);
@@ -758,7 +758,7 @@ export class Lockdep {
     const enabledBit = usedInBit === USED_IN_HARDIRQ ? ENABLED_HARDIRQ : ENABLED_SOFTIRQ;
     // The write usage's site if the class has it, else the read usage's.
     const siteOf = (c: LockClass, bit: number): Witness =>
-      c.usageSites[USAGE_BITS.indexOf(bit as 1)] ?? c.usageSites[USAGE_BITS.indexOf((bit << READ_SHIFT) as 1)] ?? BOOT;
+      c.usageSites[USAGE_BITS.indexOf(bit)] ?? c.usageSites[USAGE_BITS.indexOf((bit << READ_SHIFT))] ?? BOOT;
     this.fileOnce(task.sim, `irq:${irq}:${safe.id}:${unsafe.id}`, () => ({
       kind: "irq-lock-inversion",
       irq,

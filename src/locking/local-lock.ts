@@ -59,12 +59,12 @@ export class LocalLock extends LockObject {
 
   /** Mirrors local_lock(): preempt_disable(), then take this CPU's instance. */
   lock(): Op<void> {
-    return makeOp("local_lock", this, localLock, "preempt" as Mode);
+    return makeOp("local_lock", this, localLock, "preempt");
   }
 
   /** Mirrors local_lock_irq(): local_irq_disable(), then take it. */
   lockIrq(): Op<void> {
-    return makeOp("local_lock_irq", this, localLock, "irq" as Mode);
+    return makeOp("local_lock_irq", this, localLock, "irq");
   }
 
   /** Mirrors local_lock_irqsave(): save and disable irqs, then take it. Returns the saved state. */
@@ -74,17 +74,17 @@ export class LocalLock extends LockObject {
 
   /** Mirrors local_unlock(). */
   unlock(): Op<void> {
-    return makeOp("local_unlock", this, localUnlock, "preempt" as Mode);
+    return makeOp("local_unlock", this, localUnlock, "preempt");
   }
 
   /** Mirrors local_unlock_irq(). */
   unlockIrq(): Op<void> {
-    return makeOp("local_unlock_irq", this, localUnlock, "irq" as Mode);
+    return makeOp("local_unlock_irq", this, localUnlock, "irq");
   }
 
   /** Mirrors local_unlock_irqrestore(). */
   unlockIrqrestore(flags: IrqFlags): Op<void> {
-    return makeOp("local_unlock_irqrestore", this, localUnlock, "irqsave" as Mode, flags);
+    return makeOp("local_unlock_irqrestore", this, localUnlock, "irqsave", flags);
   }
 
   /** Mirrors lockdep_assert_held() on this CPU's instance. */

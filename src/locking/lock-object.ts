@@ -189,6 +189,8 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
   }
 
   /** @internal The kernel's init function for this lock type, as reports name it. */
+  // A getter, not a field: each lock type overrides it.
+  // eslint-disable-next-line @typescript-eslint/class-literal-property-style
   get initName(): string {
     return "lock_init";
   }

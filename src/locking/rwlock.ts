@@ -80,12 +80,12 @@ export class RwLock extends LockObject {
 
   /** Mirrors read_lock(). */
   readLock(): Op<void> {
-    return makeOp("read_lock", this, readLock, "none" as Around);
+    return makeOp("read_lock", this, readLock, "none");
   }
 
   /** Mirrors read_lock_irq(): disable irqs, then read_lock(). */
   readLockIrq(): Op<void> {
-    return makeOp("read_lock_irq", this, readLock, "irq" as Around);
+    return makeOp("read_lock_irq", this, readLock, "irq");
   }
 
   /** Mirrors read_lock_irqsave(): disable irqs, then read_lock(). Returns the saved state. */
@@ -95,7 +95,7 @@ export class RwLock extends LockObject {
 
   /** Mirrors read_lock_bh(). */
   readLockBh(): Op<void> {
-    return makeOp("read_lock_bh", this, readLock, "bh" as Around);
+    return makeOp("read_lock_bh", this, readLock, "bh");
   }
 
   /** Mirrors read_trylock(): take the read side unless a writer holds it, never wait. */
@@ -105,32 +105,32 @@ export class RwLock extends LockObject {
 
   /** Mirrors read_unlock(). */
   readUnlock(): Op<void> {
-    return makeOp("read_unlock", this, readUnlock, "none" as Around);
+    return makeOp("read_unlock", this, readUnlock, "none");
   }
 
   /** Mirrors read_unlock_irq(): read_unlock(), then enable irqs. */
   readUnlockIrq(): Op<void> {
-    return makeOp("read_unlock_irq", this, readUnlock, "irq" as Around);
+    return makeOp("read_unlock_irq", this, readUnlock, "irq");
   }
 
   /** Mirrors read_unlock_irqrestore(). */
   readUnlockIrqrestore(flags: IrqFlags): Op<void> {
-    return makeOp("read_unlock_irqrestore", this, readUnlock, "irqsave" as Around, flags);
+    return makeOp("read_unlock_irqrestore", this, readUnlock, "irqsave", flags);
   }
 
   /** Mirrors read_unlock_bh(). */
   readUnlockBh(): Op<void> {
-    return makeOp("read_unlock_bh", this, readUnlock, "bh" as Around);
+    return makeOp("read_unlock_bh", this, readUnlock, "bh");
   }
 
   /** Mirrors write_lock(). */
   writeLock(): Op<void> {
-    return makeOp("write_lock", this, writeLock, "none" as Around);
+    return makeOp("write_lock", this, writeLock, "none");
   }
 
   /** Mirrors write_lock_irq(). */
   writeLockIrq(): Op<void> {
-    return makeOp("write_lock_irq", this, writeLock, "irq" as Around);
+    return makeOp("write_lock_irq", this, writeLock, "irq");
   }
 
   /** Mirrors write_lock_irqsave(). Returns the saved state. */
@@ -140,7 +140,7 @@ export class RwLock extends LockObject {
 
   /** Mirrors write_lock_bh(). */
   writeLockBh(): Op<void> {
-    return makeOp("write_lock_bh", this, writeLock, "bh" as Around);
+    return makeOp("write_lock_bh", this, writeLock, "bh");
   }
 
   /** Mirrors write_trylock(): take it if nobody holds it, never wait. */
@@ -150,22 +150,22 @@ export class RwLock extends LockObject {
 
   /** Mirrors write_unlock(). */
   writeUnlock(): Op<void> {
-    return makeOp("write_unlock", this, writeUnlock, "none" as Around);
+    return makeOp("write_unlock", this, writeUnlock, "none");
   }
 
   /** Mirrors write_unlock_irq(). */
   writeUnlockIrq(): Op<void> {
-    return makeOp("write_unlock_irq", this, writeUnlock, "irq" as Around);
+    return makeOp("write_unlock_irq", this, writeUnlock, "irq");
   }
 
   /** Mirrors write_unlock_irqrestore(). */
   writeUnlockIrqrestore(flags: IrqFlags): Op<void> {
-    return makeOp("write_unlock_irqrestore", this, writeUnlock, "irqsave" as Around, flags);
+    return makeOp("write_unlock_irqrestore", this, writeUnlock, "irqsave", flags);
   }
 
   /** Mirrors write_unlock_bh(). */
   writeUnlockBh(): Op<void> {
-    return makeOp("write_unlock_bh", this, writeUnlock, "bh" as Around);
+    return makeOp("write_unlock_bh", this, writeUnlock, "bh");
   }
 
   /** Mirrors lockdep_assert_held(): the current task holds it, either side. */
