@@ -224,10 +224,11 @@ describe("RwSemaphore: trylocks", () => {
     //  2                       start (cond_resched)
     //  3                                           start (cond_resched)
     //  4    lock-read: reading
-    //  5                       down_write: waits
-    //  6                                           down_read_trylock
+    //  5                       resched; down_write
+    //  6                                           resched; down_read_trylock
     //  7    cond_resched
-    //  8                                           trylock: false (w/2 waits)
+    //  8                       lock-queue: waits
+    //  9                                           trylock: false (w/2 waits)
     const sim = newSim();
     const sem = new RwSemaphore(sim, "S");
     let tried: boolean | undefined;
@@ -245,7 +246,7 @@ describe("RwSemaphore: trylocks", () => {
     sim.spawn("r2", "process", function* () {
       yield* condResched();
       tried = yield* sem.downReadTrylock();
-      expect(sim.step).toBe(8);
+      expect(sim.step).toBe(9);
       if (tried) yield* sem.upRead();
     });
     expect(sim.runAll().outcome).toBe("done");
