@@ -1,0 +1,150 @@
+/**
+ * RwLock (rwlock_t): readers share, a writer excludes everyone, holders
+ * are atomic, the irq variants, trylocks, lockdep's recursive reads and the
+ * checks on unlock and free. The lockdep selftests for rwlocks are in
+ * selftest.test.ts.
+ */
+import { describe, expect, it } from "vitest";
+import { condResched, current, kfree, Mutex, RwLock, SimObject } from "../../src/index.js";
+import { collectingSim } from "../support/collecting-sim.js";
+
+describe("RwLock: readers and writers", () => {
+  it("two tasks hold the read side at once; a writer waits for both", () => {
+    // step  r1/1             r2/2             w/3
+    //  1    start; read_lock
+    //  2                     start; read_lock
+    //  3                                      start; write_lock
+    //  4    read-lock
+    //  5                     read-lock
+    //  -                                      (blocked: readers)
+    const sim = collectingSim();
+    const l = new RwLock(sim, "L");
+    const log: string[] = [];
+    for (const name of ["r1", "r2"]) {
+      sim.spawn(name, "process", function* () {
+        yield* l.readLock();
+        log.push(`${name} reads (${l.readers.size} readers)`);
+        yield* condResched();
+        yield* l.readUnlock();
+      });
+    }
+    sim.spawn("w", "process", function* () {
+      yield* l.writeLock();
+      log.push(`w writes (${l.readers.size} readers)`);
+      expect(l.assertHeldWrite()).toBe(true);
+      yield* l.writeUnlock();
+    });
+    expect(sim.runAll().outcome).toBe("done");
+    expect(log).toEqual(["r1 reads (1 readers)", "r2 reads (2 readers)", "w writes (0 readers)"]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("a reader may take the read side again while holding it, even with a writer waiting (recursive read)", () => {
+    const sim = collectingSim();
+    const l = new RwLock(sim, "L");
+    sim.spawn("r", "process", function* () {
+      yield* l.readLock();
+      yield* condResched();
+      yield* condResched();
+      yield* l.readLock();
+      yield* l.readUnlock();
+      yield* l.readUnlock();
+    });
+    sim.spawn("w", "process", function* () {
+      yield* l.writeLock();
+      yield* l.writeUnlock();
+    });
+    expect(sim.runAll().outcome).toBe("done");
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("holders are atomic: sleeping under the read or the write side is sleep-in-atomic naming the rwlock", () => {
+    const sim = collectingSim();
+    const l = new RwLock(sim, "L");
+    const m = new Mutex(sim, "M");
+    sim.run(function* () {
+      yield* l.readLock();
+      yield* m.lock();
+      yield* m.unlock();
+      yield* l.readUnlock();
+    });
+    expect(sim.reports.map((r) => r.kind)).toEqual(["sleep-in-atomic"]);
+    expect(sim.reports[0]).toMatchObject({ reason: "spinlock", lock: { lockClass: "L", read: true } });
+  });
+
+  it("the _irq, _irqsave and _bh variants disable and restore irqs and bottom halves", () => {
+    const sim = collectingSim();
+    const l = new RwLock(sim, "L");
+    sim.run(function* () {
+      const t = current();
+      yield* l.readLockIrq();
+      expect(t.irqsOff).toBe(1);
+      yield* l.readUnlockIrq();
+      expect(t.irqsOff).toBe(0);
+      const f = yield* l.writeLockIrqsave();
+      expect(t.irqsOff).toBe(1);
+      yield* l.writeUnlockIrqrestore(f);
+      expect(t.irqsOff).toBe(0);
+      const g = yield* l.readLockIrqsave();
+      yield* l.readUnlockIrqrestore(g);
+      yield* l.writeLockIrq();
+      yield* l.writeUnlockIrq();
+      yield* l.readLockBh();
+      expect(t.bhOff).toBe(1);
+      yield* l.readUnlockBh();
+      yield* l.writeLockBh();
+      yield* l.writeUnlockBh();
+      expect([t.irqsOff, t.bhOff, t.preemptCount]).toEqual([0, 0, 0]);
+    });
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("read_trylock fails only while a writer holds it; write_trylock fails while anyone does", () => {
+    const sim = collectingSim();
+    const l = new RwLock(sim, "L");
+    const got: boolean[] = [];
+    sim.spawn("holder", "process", function* () {
+      yield* l.readLock();
+      yield* condResched();
+      yield* l.readUnlock();
+      yield* l.writeLock();
+      yield* condResched();
+      yield* l.writeUnlock();
+    });
+    sim.spawn("trier", "process", function* () {
+      got.push(yield* l.writeTrylock()); // step 4: a reader holds it
+      if (yield* l.readTrylock()) {
+        got.push(true);
+        yield* l.readUnlock();
+      }
+      yield* condResched();
+      got.push(yield* l.readTrylock()); // the writer holds it
+    });
+    expect(sim.runAll().outcome).toBe("done");
+    expect(got).toEqual([false, true, false]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("read_unlock by a task that does not hold it is bad-unlock and changes nothing", () => {
+    const sim = collectingSim();
+    const l = new RwLock(sim, "L");
+    sim.run(function* () {
+      yield* l.readUnlock();
+      expect(l.isLocked()).toBe(false);
+      expect(current().preemptCount).toBe(0);
+    });
+    expect(sim.reports.map((r) => r.kind)).toEqual(["bad-unlock"]);
+    expect(sim.reports[0]).toMatchObject({ lock: l.label, owner: null });
+  });
+
+  it("freeing it read-held is lock-held-at-free naming the reader", () => {
+    const sim = collectingSim();
+    const obj = new SimObject(sim, "Obj", { name: "o" });
+    const l = new RwLock(sim, "L", { embeddedIn: obj });
+    sim.run(function* () {
+      yield* l.readLock();
+      yield* kfree(obj);
+    });
+    expect(sim.reports.map((r) => r.kind)).toContain("lock-held-at-free");
+  });
+});
