@@ -32,8 +32,10 @@ import { heldRef, heldRefs, LockClass, spins, type HeldLock, type LockdepMap } f
  * Files `sleep-in-atomic` naming what makes the context atomic: a held
  * spinlock, disabled irqs or bottom halves, or an interrupt handler.
  * Returns false if it reported.
+ * @throws ArgumentError naming `op` unless a non-empty string.
  */
 export function mightSleep(op = "might_sleep"): boolean {
+  arg("op", is.nonEmptyString, op);
   return checkMightSleep(current(), op);
 }
 
