@@ -376,7 +376,7 @@ export class Lockdep {
   lockClass(name: string, waitType: LockWaitType): LockClass {
     if (typeof name !== "string" || name === "") throw new ArgumentError("name", "a lock class needs a non-empty name");
     if (!Object.prototype.hasOwnProperty.call(WAIT_LEVEL, waitType)) {
-      throw new ArgumentError("waitType", `must be one of "raw-spin", "spin", "sleep", "none", got ${String(waitType)}`);
+      throw new ArgumentError("waitType", `must be one of "raw-spin", "spin", "sleep", "none", got ${String(waitType as unknown)}`);
     }
     const key = `${waitType}:${name}`;
     let c = this.byKey.get(key);
