@@ -19,6 +19,7 @@
  * new edges.
  */
 import { ArgumentError } from "../errors.js";
+import { describeValue } from "../validate.js";
 import type { DependencyRef, HeldRef, Witness } from "../report/report.js";
 import { siteRef, type Site } from "./heap.js";
 import { currentOrNull } from "./current.js";
@@ -376,7 +377,7 @@ export class Lockdep {
   lockClass(name: string, waitType: LockWaitType): LockClass {
     if (typeof name !== "string" || name === "") throw new ArgumentError("name", "a lock class needs a non-empty name");
     if (!Object.prototype.hasOwnProperty.call(WAIT_LEVEL, waitType)) {
-      throw new ArgumentError("waitType", `must be one of "raw-spin", "spin", "sleep", "none", got ${String(waitType as unknown)}`);
+      throw new ArgumentError("waitType", `must be one of "raw-spin", "spin", "sleep", "none", got ${describeValue(waitType)}`);
     }
     const key = `${waitType}:${name}`;
     let c = this.byKey.get(key);
