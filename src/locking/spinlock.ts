@@ -38,7 +38,8 @@ export class SpinLock extends LockObject {
    * @throws ArgumentError naming `sim`, `className` or an option.
    */
   constructor(sim: Sim, className: string, options: LockOptions = {}) {
-    const raw = new.target === RawSpinLock;
+    // RawSpinLock and its subclasses are raw: the class decides the wait type.
+    const raw = new.target === RawSpinLock || new.target.prototype instanceof RawSpinLock;
     super(sim, raw ? "RawSpinLock" : "SpinLock", className, raw ? "raw-spin" : "spin", options);
   }
 

@@ -5,7 +5,7 @@
  * selftest.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { condResched, current, kfree, Mutex, RwLock, SimObject } from "../../src/index.js";
+import { access, condResched, current, explore, kfree, Mutex, RwLock, SimObject, type Sim } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
 
 describe("RwLock: readers and writers", () => {
@@ -146,5 +146,69 @@ describe("RwLock: readers and writers", () => {
       yield* kfree(obj);
     });
     expect(sim.reports.map((r) => r.kind)).toContain("lock-held-at-free");
+  });
+});
+
+describe("RwLock under the explorer", () => {
+  it("DFS with reduction reaches every outcome the unreduced search does (readers see the writer's value or not)", () => {
+    const outcomes = (reduction: "dpor" | "none") => {
+      const seen = new Set<string>();
+      const s = (sim: Sim) => {
+        const l = new RwLock(sim, "L", { static: true });
+        const data = sim.share({ value: 0 });
+        const saw: number[] = [];
+        for (const name of ["r1", "r2"]) {
+          sim.spawn(name, "process", function* () {
+            yield* l.readLock();
+            yield* access(data, "read");
+            saw.push(data.value);
+            // The second reader records the pair, in spawn-independent order.
+            if (saw.length === 2) seen.add([...saw].sort().join(","));
+            yield* l.readUnlock();
+          });
+        }
+        sim.spawn("w", "process", function* () {
+          yield* l.writeLock();
+          yield* access(data, "write");
+          data.value = 1;
+          yield* l.writeUnlock();
+        });
+      };
+      explore(s, { strategy: { name: "dfs", reduction }, executions: 20_000, stopAtFirst: false });
+      return [...seen].sort();
+    };
+    expect(outcomes("none")).toEqual(["0,0", "0,1", "1,1"]);
+    expect(outcomes("dpor")).toEqual(outcomes("none"));
+  });
+
+  it("no reader ever sees a half-done write under 100 random seeds", () => {
+    for (let seed = 0; seed < 100; seed++) {
+      const sim = collectingSim({ seed, strategy: "random" });
+      const l = new RwLock(sim, "L");
+      const pair = { a: 0, b: 0 };
+      let torn = 0;
+      sim.spawn("writer", "process", function* () {
+        for (let i = 1; i <= 3; i++) {
+          const flags = yield* l.writeLockIrqsave();
+          pair.a = i;
+          yield* condResched();
+          pair.b = i;
+          yield* l.writeUnlockIrqrestore(flags);
+        }
+      });
+      for (const name of ["r1", "r2"]) {
+        sim.spawn(name, "process", function* () {
+          for (let i = 0; i < 3; i++) {
+            yield* l.readLock();
+            if (pair.a !== pair.b) torn++;
+            yield* condResched();
+            yield* l.readUnlock();
+          }
+        });
+      }
+      expect(sim.runAll().outcome).toBe("done");
+      expect(torn).toBe(0);
+      expect(sim.reports).toEqual([]);
+    }
   });
 });
