@@ -359,10 +359,12 @@ export class Lockdep {
       for (let i = 0; i < boot; i++) (order[i] as LockClass).dep.clear();
       for (const [from, to, edge] of this.bootEdges) {
         from.out.set(to, edge);
-        from.dep.set(to, DEP_EN);
         to.in.add(from);
       }
     }
+    // A boot edge may have learned more dependency types (mmap_lock held for
+    // reading over a resv): back to the primed -(EN)-> only.
+    for (const [from, to] of this.bootEdges) from.dep.set(to, DEP_EN);
     this.generation++;
     // Keys of earlier boots are dead weight: drop them once they pile up.
     if (this.chains.size > 4096) this.chains.clear();
