@@ -2,21 +2,24 @@
  * Lockdep: lock classes, held-lock stacks and the dependency graph.
  *
  * Mirrors: kernel/locking/lockdep.c as Documentation/locking/lockdep-design.rst
- *   describes it — classes, the "B taken while A held" graph, irq usage
- *   states, chain caching, lockdep_assert_held(), lock_map_acquire().
+ *   describes it — classes, the "B taken while A held" graph with its
+ *   dependency types and strong paths (recursive reads), irq usage states
+ *   (read and write), wait contexts (LD_WAIT_*), nest locks, chain caching,
+ *   lockdep_assert_held(), lock_map_acquire().
  * Ownership: a Lockdep instance is one boot. Sims share the process-wide
  *   `Lockdep.global` unless given their own, so an order learned in one run
  *   is checked in the next, as a kernel learns orders over its uptime. Its
  *   classes and edges hold labels and witnesses only, never live objects.
  * Locking: single-threaded; called by lock ops of the running task.
  * Invariants: an edge A→B exists iff some task took B while holding A (not
- *   by trylock); a chain key is cached only after the acquisition it stands
+ *   by trylock, and A ≠ B), and its DEP_* bits say every way that happened
+ *   (A held for writing or reading, B taken recursively-read or not); a chain key is cached only after the acquisition it stands
  *   for passed every check; each distinct problem is reported once per Sim.
  *
  * Hot path: acquire() and release() run on every lock operation. A repeated
  * lock sequence costs one chain-cache lookup (a 32-bit key in a Set), the
  * usage-bit checks and one held-lock record; the graph is searched only for
- * new edges.
+ * new edges, or new dependency types of an edge.
  */
 import { ArgumentError } from "../errors.js";
 import { describeValue } from "../validate.js";
