@@ -9,12 +9,15 @@
  *   waiters are atomic, as a spinlock's: nothing may sleep inside. Wait type
  *   LD_WAIT_CONFIG, as spinlock_t.
  * States: free → read-held by one or more tasks, or write-held by one.
- * Invariants: never readers and a writer at once. A reader waits only while
- *   a writer holds the lock, never for a writer that merely waits, so a
- *   task may take the read side again while holding it (readers share):
- *   lockdep treats read_lock() as a recursive read (the kernel's read == 2,
- *   as lib/locking-selftest.c runs it), and only write/read mixes can
- *   deadlock.
+ * Invariants: never readers and a writer at once. By default a reader waits
+ *   only while a writer holds the lock, never for a writer that merely
+ *   waits, so a task may take the read side again while holding it (readers
+ *   share): lockdep treats read_lock() as a recursive read (the kernel's
+ *   read == 2, as lib/locking-selftest.c runs it), and only write/read
+ *   mixes can deadlock. With `{ queued: true }` it is the kernel's qrwlock:
+ *   a waiting writer holds off new readers outside interrupts (in_interrupt():
+ *   an irq context or bottom halves disabled), and lockdep then sees those
+ *   readers as plain reads (read == 1, read_lock_is_recursive() false).
  */
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "../kernel/effect.js";
 import { guardLive, touch } from "../kernel/heap.js";
@@ -22,9 +25,10 @@ import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
 import { bhRestore, irqRestore } from "../kernel/context.js";
-import { heldRefs, type AcquireOptions } from "../kernel/lockdep.js";
-import { LockObject, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
-import { UP_READ } from "./rw-semaphore.js";
+import { heldRefs, irqCtxOf, type AcquireOptions } from "../kernel/lockdep.js";
+import { checkOptions, is } from "../validate.js";
+import { LOCK_OPTIONS_SPEC, LockObject, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
+import { LOCK_QUEUE, UP_READ } from "./rw-semaphore.js";
 import type { IrqFlags } from "./spinlock.js";
 
 /**
@@ -34,6 +38,23 @@ import type { IrqFlags } from "./spinlock.js";
 export const READ_LOCK = defineEffectKind({ name: "read-lock", commutesWith: ["self"], neverCoEnabledWith: [UNLOCK] });
 
 const RECURSIVE_READ: AcquireOptions = { recursive: true };
+const PLAIN_READ: AcquireOptions = { read: true };
+
+/** Options of an RwLock: a lock's, and whether it is a queued rwlock. */
+export interface RwLockOptions extends LockOptions {
+  /**
+   * The kernel's qrwlock (CONFIG_QUEUED_RWLOCKS, x86's default): a waiting
+   * writer holds off new readers except in interrupt context, so a
+   * process-context read_lock() is a plain read for lockdep and re-taking
+   * the read side can deadlock against a queued writer. Default false.
+   */
+  readonly queued?: boolean;
+}
+
+/** @internal in_interrupt(): a hardirq or softirq context, or bottom halves disabled. */
+function inInterrupt(task: Task): boolean {
+  return irqCtxOf(task) > 0 || task.bhOff > 0;
+}
 const WRITE_SIDE: AcquireOptions = {};
 
 /** How a variant changes the irq state around the lock: nothing, irqs (_irq, _irqsave) or bottom halves (_bh). */
@@ -45,18 +66,25 @@ export class RwLock extends LockObject {
   /** @internal */ readonly readEffect: Effect;
   /** @internal */ readonly readTrylockEffect: Effect;
   /** @internal */ readonly readUnlockEffect: Effect;
+  /** Whether it is a queued rwlock (see RwLockOptions). */
+  readonly queued: boolean;
+  /** @internal Writers announced and waiting (queued rwlocks only), in arrival order. */ readonly writersWaiting: Task[] = [];
+  /** @internal */ readonly queueEffect: Effect;
 
   /**
-   * `new RwLock(sim, "tasklist_lock")`.
+   * `new RwLock(sim, "tasklist_lock")`, `new RwLock(sim, "l", { queued: true })`.
    * @throws ArgumentError naming `sim`, `className` or an option.
    */
-  constructor(sim: Sim, className: string, options: LockOptions = {}) {
-    super(sim, "RwLock", className, "spin", options);
+  constructor(sim: Sim, className: string, options: RwLockOptions = {}) {
+    const { queued, ...lockOptions } = checkOptions("options", options, { ...LOCK_OPTIONS_SPEC, queued: is.boolean });
+    super(sim, "RwLock", className, "spin", lockOptions);
+    this.queued = queued === true;
     this.readSide = {
       label: this.label,
-      canProceed: () => this.heldBy === null,
-      wakers: () => (this.heldBy === null ? [] : [this.heldBy]),
+      canProceed: (t: Task) => this.heldBy === null && (this.writersWaiting.length === 0 || inInterrupt(t)),
+      wakers: () => (this.heldBy !== null ? [this.heldBy] : [...this.writersWaiting]),
     };
+    this.queueEffect = new Effect(LOCK_QUEUE, this, WRITE, this);
     this.readEffect = new Effect(READ_LOCK, this, WRITE, this, this.readSide);
     this.readTrylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this.readSide);
     const reads: Waitable = { label: this.label, canProceed: (t: Task) => this.readers.has(t), wakers: () => null };
@@ -217,7 +245,8 @@ function* readLock(this: RwLock, around: Around): Generator<Effect, void, unknow
   // Preemption goes off before spinning: a waiter is atomic too.
   task.preemptCount++;
   const op = around === "none" ? "read_lock" : `read_lock_${around}`;
-  this.sim.lockdep.acquire(task, this, op, RECURSIVE_READ);
+  // read_lock_is_recursive(): always, unless queued outside interrupts.
+  this.sim.lockdep.acquire(task, this, op, !this.queued || inInterrupt(task) ? RECURSIVE_READ : PLAIN_READ);
   yield this.readEffect;
   touch(this.sim, this, true, "RwLock.readLock");
   guardLive(this, "RwLock.readLock");
@@ -237,8 +266,16 @@ function* writeLock(this: RwLock, around: Around): Generator<Effect, void, unkno
   task.preemptCount++;
   const op = around === "none" ? "write_lock" : `write_lock_${around}`;
   this.sim.lockdep.acquire(task, this, op, WRITE_SIDE);
+  if (this.queued) {
+    // Joining the queue is a step of its own: other tasks see it (new readers wait).
+    yield this.queueEffect;
+    touch(this.sim, this, true, "RwLock.writeLock");
+    // INVARIANT: from here until it has the lock, this writer holds off new process-context readers.
+    this.writersWaiting.push(task);
+  }
   yield this.lockEffect;
   touch(this.sim, this, true, "RwLock.writeLock");
+  if (this.queued) this.writersWaiting.splice(this.writersWaiting.indexOf(task), 1);
   guardLive(this, "RwLock.writeLock");
   this.heldBy = task;
   this.tookNow(task, op);
@@ -262,7 +299,7 @@ function* readTrylock(this: RwLock): Generator<Effect, boolean, unknown> {
   this.sim.note("taken");
   task.preemptCount++;
   this.readers.set(task, (this.readers.get(task) ?? 0) + 1);
-  this.sim.lockdep.acquire(task, this, "read_trylock", { trylock: true, recursive: true });
+  this.sim.lockdep.acquire(task, this, "read_trylock", { trylock: true, read: true, recursive: !this.queued || inInterrupt(task) });
   return true;
 }
 

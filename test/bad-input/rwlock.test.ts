@@ -10,7 +10,8 @@ describe("RwLock: bad input", () => {
     const before = nextId(sim);
     expectArgError(() => new RwLock(sim, ""), ArgumentError, "className");
     expectArgError(() => new RwLock(sim, "l", null as never), ArgumentError, "options");
-    expectArgError(() => new RwLock(sim, "l", { queued: true } as never), ArgumentError, "queued");
+    expectArgError(() => new RwLock(sim, "l", { queue: true } as never), ArgumentError, "queue");
+    expectArgError(() => new RwLock(sim, "l", { queued: "yes" } as never), ArgumentError, "queued");
     expectArgError(() => new RwLock(sim, "l", { name: {} } as never), ArgumentError, "name");
     expect(nextId(sim)).toBe(before + 1);
   });

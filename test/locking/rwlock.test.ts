@@ -5,7 +5,7 @@
  * selftest.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { access, condResched, current, explore, kfree, Mutex, RwLock, SimObject, type Sim } from "../../src/index.js";
+import { access, condResched, current, explore, kfree, Mutex, RwLock, SimObject, softirqEnter, softirqExit, type Sim } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
 
 describe("RwLock: readers and writers", () => {
@@ -210,5 +210,66 @@ describe("RwLock under the explorer", () => {
       expect(torn).toBe(0);
       expect(sim.reports).toEqual([]);
     }
+  });
+});
+
+describe("RwLock { queued: true } (qrwlock)", () => {
+  /** A reader that takes the read side twice, with a writer arriving in between; `section` wraps the second read_lock. */
+  const readTwice = (section: "process" | "softirq") => {
+    // step  r/1                     w/2
+    //  1    start; read_lock
+    //  2                            start; write_lock
+    //  3    read-lock: reading
+    //  4                            lock-queue: w/2 waits, holding off new readers
+    //  5    read_lock again: process context waits behind w/2 (deadlock); in a softirq section it goes in
+    const sim = collectingSim();
+    const l = new RwLock(sim, "L", { queued: true });
+    sim.spawn("r", "process", function* () {
+      yield* l.readLock();
+      if (section === "softirq") softirqEnter();
+      yield* l.readLock();
+      yield* l.readUnlock();
+      if (section === "softirq") softirqExit();
+      yield* l.readUnlock();
+    });
+    // The writer keeps softirqs off: a softirq reader must not spin on it (lockdep would say so).
+    sim.spawn("w", "process", function* () {
+      yield* l.writeLockBh();
+      yield* l.writeUnlockBh();
+    });
+    return { sim, outcome: sim.runAll().outcome };
+  };
+
+  it("a process-context reader re-taking the read side behind a queued writer deadlocks, and lockdep saw it coming (plain reads)", () => {
+    const { sim, outcome } = readTwice("process");
+    expect(outcome).toBe("deadlock");
+    const kinds = sim.reports.map((r) => r.kind);
+    expect(kinds[0]).toBe("recursive-locking");
+    expect(sim.reports[0]).toMatchObject({ lockClass: "L", first: { read: true } });
+    expect(kinds).toContain("deadlock");
+  });
+
+  it("in interrupt context (a softirq section) the reader goes past the queued writer: no deadlock, no report", () => {
+    const { sim, outcome } = readTwice("softirq");
+    expect(outcome).toBe("done");
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("without queued, the same reader never waits for the writer", () => {
+    const sim = collectingSim();
+    const l = new RwLock(sim, "L");
+    expect(l.queued).toBe(false);
+    sim.spawn("r", "process", function* () {
+      yield* l.readLock();
+      yield* l.readLock();
+      yield* l.readUnlock();
+      yield* l.readUnlock();
+    });
+    sim.spawn("w", "process", function* () {
+      yield* l.writeLock();
+      yield* l.writeUnlock();
+    });
+    expect(sim.runAll().outcome).toBe("done");
+    expect(sim.reports).toEqual([]);
   });
 });
