@@ -146,6 +146,36 @@ describe("lib/locking-selftest.c: the deadlock families over every lock type", (
   }
 });
 
+describe("lib/locking-selftest.c: double unlock and unlock order over every lock type", () => {
+  for (const type of TYPES) {
+    it(`double_unlock_${type}: bad-unlock, and the lock stays released`, () => {
+      const reports = run((sim) => {
+        const a = make(sim, type, "A", "A");
+        return function* () {
+          yield* a.lock();
+          yield* a.unlock();
+          yield* a.unlock();
+        };
+      });
+      check(reports, { kind: "bad-unlock", owner: null });
+    });
+
+    it(`bad_unlock_order_${type}: releasing out of order is fine for lockdep`, () => {
+      const reports = run((sim) => {
+        const a = make(sim, type, "A", "A");
+        const b = make(sim, type, "B", "B");
+        return function* () {
+          yield* a.lock();
+          yield* b.lock();
+          yield* a.unlock();
+          yield* b.unlock();
+        };
+      });
+      check(reports, null);
+    });
+  }
+});
+
 // -- read/write mixes --------------------------------------------------------
 
 /** A script over rwlocks (RL/WL), rwsems (RSL/WSL) and spinlocks/mutexes (L/ML): "RL X1, L Y1, U Y1, RU X1". */
