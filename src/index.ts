@@ -29,13 +29,23 @@ export {
   localIrqSave,
   lockMapAcquire,
   lockMapRelease,
+  hardirqEnter,
+  hardirqExit,
+  lockdepSetSubclass,
   mightSleep,
+  preemptCount,
+  preemptDisable,
+  preemptEnable,
+  softirqEnter,
+  softirqExit,
 } from "./kernel/context.js";
 export type { LockObject, LockOptions } from "./locking/lock-object.js";
 export { LockClass, Lockdep, type LockdepMap, type KernelLockClasses, type KernelLockMaps, type LockWaitType } from "./kernel/lockdep.js";
 export { Mutex, type LockResult } from "./locking/mutex.js";
 export { RwSemaphore } from "./locking/rw-semaphore.js";
-export { SpinLock, type IrqFlags } from "./locking/spinlock.js";
+export { RwLock, type RwLockOptions } from "./locking/rwlock.js";
+export { LocalLock } from "./locking/local-lock.js";
+export { RawSpinLock, SpinLock, type IrqFlags } from "./locking/spinlock.js";
 export {
   WwAcquireCtx,
   WwClass,

@@ -4,6 +4,7 @@ import { main as firstExample } from "../examples/first-use-after-free.js";
 import { main as leakExample } from "../examples/leak-with-holders.js";
 import { main as lockOrderExample } from "../examples/lock-order.js";
 import { main as wwExample } from "../examples/ww-backoff.js";
+import { main as rwlockIrqExample } from "../examples/rwlock-irq.js";
 import { main as exploreExample } from "../examples/explore-lookup-race.js";
 import { main as reportKindExample } from "../examples/report-kind.js";
 import { docBlocks } from "../scripts/doc-blocks.js";
@@ -41,6 +42,10 @@ describe("docs", () => {
     await expect(text + "\n").toMatchFileSnapshot("report/__snapshots__/docs-lock-order.txt");
     expect(text).toContain("WARNING: possible circular locking dependency detected");
     expect(text).toContain("no deadlock happened in this run");
+  });
+
+  it("the rwlock example: reads in and out of the irq are fine, the irq-unsafe write is reported once", () => {
+    expect(rwlockIrqExample()).toBe("irq-lock-inversion: hardirq inconsistent dev->table_lock");
   });
 
   it("the ww example backs off sometimes and never deadlocks", () => {

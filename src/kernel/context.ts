@@ -3,54 +3,176 @@
  *
  * Mirrors: might_sleep() and its "BUG: sleeping function called from invalid
  *   context", local_irq_save()/restore(), local_bh_disable()/enable(),
+ *   preempt_disable()/preempt_enable(), the hardirq and softirq entry and
+ *   exit lockdep sees (lockdep_hardirq_enter(), lockdep_softirq_enter(), as
+ *   lib/locking-selftest.c's HARDIRQ_ENTER()/SOFTIRQ_ENTER() use them),
+ *   lockdep_set_subclass(),
  *   fs_reclaim_acquire()/release(), dma_fence_begin/end_signalling(),
  *   __dma_fence_might_wait(), lock_map_acquire()/release().
  * Ownership: the state lives on the Task (irqsOff, bhOff, preemptCount,
- *   fenceSignalling, held); only the task itself changes it.
+ *   preemptDisabled, hardirqEntered, softirqEntered, fenceSignalling, held);
+ *   only the task itself changes it.
  * Locking: none; these act on current().
- * Invariants: a task is atomic while it holds a spinlock, has irqs or bottom
- *   halves disabled, or runs a hardirq or softirq handler; anything that may
- *   sleep calls mightSleep() first, which reports sleeping there.
+ * Invariants: a task is atomic while it holds a spinlock, has preemption,
+ *   irqs or bottom halves disabled, or runs a hardirq or softirq handler (or
+ *   section); anything that may sleep calls mightSleep() first, which
+ *   reports sleeping there.
  *
  * None of these is an effect: they change only the calling task's own state,
  * which no other task can observe.
  */
-import { UsageError } from "../errors.js";
+import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
+import { arg, checkOptions, is } from "../validate.js";
 import { current } from "./current.js";
 import type { Task } from "./task.js";
-import { heldRef, heldRefs, type LockdepMap } from "./lockdep.js";
+import { heldRef, heldRefs, LockClass, spins, type HeldLock, type LockdepMap } from "./lockdep.js";
 
 /**
  * Mirrors might_sleep(): called first by every operation that can sleep.
  * Files `sleep-in-atomic` naming what makes the context atomic: a held
  * spinlock, disabled irqs or bottom halves, or an interrupt handler.
  * Returns false if it reported.
+ * @throws ArgumentError naming `op` unless a non-empty string.
  */
 export function mightSleep(op = "might_sleep"): boolean {
+  arg("op", is.nonEmptyString, op);
   return checkMightSleep(current(), op);
 }
 
 /** @internal */
 export function checkMightSleep(task: Task, op: string): boolean {
-  if (task.preemptCount === 0 && task.irqsOff === 0 && task.bhOff === 0 && !task.inInterrupt) return true;
+  const hardirq = task.context === "hardirq" || task.hardirqEntered > 0;
+  const softirq = task.context === "softirq" || task.softirqEntered > 0;
+  if (task.preemptCount === 0 && task.preemptDisabled === 0 && task.irqsOff === 0 && task.bhOff === 0 && !hardirq && !softirq) return true;
   if (!task.sim.checks.context) return true;
-  let spin = null;
+  // The innermost spinning lock held, else the innermost local lock.
+  let spin: HeldLock | null = null;
+  let percpu: HeldLock | null = null;
   for (let i = task.held.length - 1; i >= 0 && spin === null; i--) {
     const h = task.held.at(i);
-    if (h.cls.waitType === "spin") spin = h;
+    if (h.map.lockType === "percpu") percpu ??= h;
+    else if (spins(h.cls.waitType)) spin = h;
   }
-  const reason =
-    task.context === "hardirq"
-      ? "hardirq"
-      : task.context === "softirq"
-        ? "softirq"
-        : spin !== null
-          ? "spinlock"
-          : task.irqsOff > 0
-            ? "irqs-disabled"
-            : "bh-disabled";
-  task.sim.file({ kind: "sleep-in-atomic", op, reason, lock: spin === null ? null : heldRef(spin), held: heldRefs(task) });
+  const reason = hardirq
+    ? "hardirq"
+    : softirq
+      ? "softirq"
+      : spin !== null
+        ? "spinlock"
+        : task.irqsOff > 0
+          ? "irqs-disabled"
+          : task.bhOff > 0
+            ? "bh-disabled"
+            : "preempt-disabled";
+  const lock = spin ?? (reason === "preempt-disabled" ? percpu : null);
+  task.sim.file({ kind: "sleep-in-atomic", op, reason, lock: lock === null ? null : heldRef(lock), held: heldRefs(task) });
   return false;
+}
+
+/**
+ * Mirrors preempt_disable(): preemption off on this task's CPU (nests).
+ * Sleeping until the matching preemptEnable() is `sleep-in-atomic` with
+ * reason `"preempt-disabled"`.
+ */
+export function preemptDisable(): void {
+  current().preemptDisabled++;
+}
+
+/**
+ * Mirrors preempt_enable(). Without a matching preemptDisable() it files
+ * `bad-preempt-enable` (the kernel's preempt_count underflow warning) and
+ * changes nothing. Returns false if it reported.
+ */
+export function preemptEnable(): boolean {
+  const task = current();
+  if (task.preemptDisabled > 0) {
+    task.preemptDisabled--;
+    return true;
+  }
+  if (task.sim.checks.context) task.sim.file({ kind: "bad-preempt-enable", op: "preempt_enable", held: heldRefs(task) });
+  return false;
+}
+
+/** Mirrors preempt_count() != 0 as in_atomic() sees it, for tests: spinlocks, local locks and preemptDisable() sections. A query. */
+export function preemptCount(): number {
+  const task = current();
+  return task.preemptCount + task.preemptDisabled;
+}
+
+/**
+ * Mirrors HARDIRQ_ENTER() of lib/locking-selftest.c: local_irq_disable(),
+ * then irq entry as lockdep sees it (lockdep_hardirq_enter(), the handler
+ * treated as threadable). Until hardirqExit() the task is in hardirq
+ * context: locks it takes are marked used in hardirq (which feeds the
+ * irq-inversion check), are checked as hardirq acquisitions for wait
+ * context and recursion, and sleeping is `sleep-in-atomic` with reason
+ * `"hardirq"`. Nests. Not a scheduling point, as local_irq_save().
+ */
+export function hardirqEnter(): void {
+  const task = current();
+  task.irqsOff++;
+  task.hardirqEntered++;
+}
+
+/**
+ * Mirrors HARDIRQ_EXIT(): irq exit, then local_irq_enable() (so locks still
+ * held become held with irqs enabled, as mark_held_locks() does).
+ * @throws UsageError without a matching hardirqEnter() (nothing changes).
+ */
+export function hardirqExit(): void {
+  const task = current();
+  if (task.hardirqEntered === 0) throw new UsageError(`hardirqExit() in ${task.label} without a matching hardirqEnter()`);
+  task.hardirqEntered--;
+  irqRestore(task);
+}
+
+/**
+ * Mirrors SOFTIRQ_ENTER() as a softirq runs: bottom halves disabled, then
+ * softirq entry as lockdep sees it (lockdep_softirq_enter()). Irqs stay as
+ * they were (a softirq runs with them on). Until softirqExit() locks are
+ * marked used in softirq, and sleeping is `sleep-in-atomic` with reason
+ * `"softirq"`. Nests.
+ */
+export function softirqEnter(): void {
+  const task = current();
+  task.bhOff++;
+  task.softirqEntered++;
+}
+
+/**
+ * Mirrors SOFTIRQ_EXIT(): softirq exit, then local_bh_enable().
+ * @throws UsageError without a matching softirqEnter() (nothing changes).
+ */
+export function softirqExit(): void {
+  const task = current();
+  if (task.softirqEntered === 0) throw new UsageError(`softirqExit() in ${task.label} without a matching softirqEnter()`);
+  task.softirqEntered--;
+  bhRestore(task);
+}
+
+/**
+ * @internal Check a nesting annotation: an integer in [0, 7] (MAX_LOCKDEP_SUBCLASSES).
+ * @throws ArgumentError or ArgumentRangeError naming `subclass`.
+ */
+export function checkSubclass(subclass: unknown): void {
+  arg("subclass", is.count, subclass);
+  if ((subclass as number) > 7) throw new ArgumentRangeError("subclass", `must be an integer in [0, 7], got ${subclass as number}`);
+}
+
+/**
+ * Mirrors lockdep_set_subclass(): from now on, acquisitions of `lock`
+ * without a nesting annotation (`lock()`, not `lock(n)`) use subclass
+ * `subclass` of its class, as if annotated. `lock(n)` with n > 0 still
+ * means subclass n. Not a scheduling point.
+ * @throws ArgumentError naming `lock` if it is not a lock;
+ *   ArgumentRangeError naming `subclass` unless an integer in [0, 7].
+ */
+export function lockdepSetSubclass(lock: LockdepMap & { defaultSubclass?: number }, subclass: number): void {
+  if (typeof lock !== "object" || (lock as object | null) === null || !(lock.lockClass instanceof LockClass)) {
+    throw new ArgumentError("lock", "must be a lock (a SpinLock, Mutex, RwLock, ...)");
+  }
+  checkSubclass(subclass);
+  (lock as { defaultSubclass?: number }).defaultSubclass = subclass;
 }
 
 /** Mirrors local_irq_save(): disable hardirqs on this task's CPU (nests). */
@@ -98,6 +220,10 @@ export function bhRestore(task: Task): void {
  * for a wait or a context, not a real lock).
  */
 export function lockMapAcquire(map: LockdepMap, options: { readonly read?: boolean } = {}): void {
+  if (typeof map !== "object" || (map as LockdepMap | null) === null || !(map.lockClass instanceof LockClass)) {
+    throw new ArgumentError("map", "must be a lockdep map (sim.lockdep.maps.*, or a lock)");
+  }
+  checkOptions("options", options, { read: is.boolean });
   const task = current();
   task.sim.lockdep.acquire(task, map, "lock_map_acquire", options.read === true ? { read: true } : {});
 }

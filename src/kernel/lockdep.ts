@@ -2,23 +2,27 @@
  * Lockdep: lock classes, held-lock stacks and the dependency graph.
  *
  * Mirrors: kernel/locking/lockdep.c as Documentation/locking/lockdep-design.rst
- *   describes it — classes, the "B taken while A held" graph, irq usage
- *   states, chain caching, lockdep_assert_held(), lock_map_acquire().
+ *   describes it — classes, the "B taken while A held" graph with its
+ *   dependency types and strong paths (recursive reads), irq usage states
+ *   (read and write), wait contexts (LD_WAIT_*), nest locks, chain caching,
+ *   lockdep_assert_held(), lock_map_acquire().
  * Ownership: a Lockdep instance is one boot. Sims share the process-wide
  *   `Lockdep.global` unless given their own, so an order learned in one run
  *   is checked in the next, as a kernel learns orders over its uptime. Its
  *   classes and edges hold labels and witnesses only, never live objects.
  * Locking: single-threaded; called by lock ops of the running task.
  * Invariants: an edge A→B exists iff some task took B while holding A (not
- *   by trylock); a chain key is cached only after the acquisition it stands
+ *   by trylock, and A ≠ B), and its DEP_* bits say every way that happened
+ *   (A held for writing or reading, B taken recursively-read or not); a chain key is cached only after the acquisition it stands
  *   for passed every check; each distinct problem is reported once per Sim.
  *
  * Hot path: acquire() and release() run on every lock operation. A repeated
  * lock sequence costs one chain-cache lookup (a 32-bit key in a Set), the
  * usage-bit checks and one held-lock record; the graph is searched only for
- * new edges.
+ * new edges, or new dependency types of an edge.
  */
 import { ArgumentError } from "../errors.js";
+import { describeValue } from "../validate.js";
 import type { DependencyRef, HeldRef, Witness } from "../report/report.js";
 import { siteRef, type Site } from "./heap.js";
 import { currentOrNull } from "./current.js";
@@ -26,20 +30,80 @@ import type { Sim } from "./sim.js";
 import type { HeldStack } from "./held-stack.js";
 import type { Task } from "./task.js";
 
-/** How a lock waits: spinning (atomic context), sleeping, or not at all (lockdep maps that are not locks). */
-export type LockWaitType = "spin" | "sleep" | "none";
+/**
+ * How a lock waits, as lockdep's wait types (include/linux/lockdep_types.h):
+ * `"raw-spin"` is LD_WAIT_SPIN (raw_spinlock_t: spins even on PREEMPT_RT),
+ * `"spin"` is LD_WAIT_CONFIG (spinlock_t, rwlock_t, local_lock_t: spin here,
+ * sleep on PREEMPT_RT), `"sleep"` is LD_WAIT_SLEEP (mutexes, semaphores),
+ * `"none"` is LD_WAIT_INV (lockdep maps that are not locks: never checked).
+ * A lock may be taken only where every lock held (in the same irq context)
+ * waits no more than it may: raw-spin < spin < sleep.
+ */
+export type LockWaitType = "raw-spin" | "spin" | "sleep" | "none";
 
+/** The wait levels of check_wait_context(): 0 is "not checked"; hardirq and softirq contexts allow up to WAIT_CONFIG. */
+const WAIT_LEVEL: Readonly<Record<LockWaitType, number>> = { none: 0, "raw-spin": 2, spin: 3, sleep: 4 };
+const WAIT_CONFIG = 3;
+const WAIT_MAX = 5;
+
+/** @internal Whether a lock of this wait type spins, so that holding it (or waiting for it) is atomic. */
+export function spins(waitType: LockWaitType): boolean {
+  return waitType === "spin" || waitType === "raw-spin";
+}
+
+// Usage bits: the write variants, then the read variants (bit << 4), as the
+// kernel's LOCK_USED_IN_HARDIRQ ... LOCK_ENABLED_SOFTIRQ_READ.
 const USED_IN_HARDIRQ = 1;
 const USED_IN_SOFTIRQ = 2;
 const ENABLED_HARDIRQ = 4;
 const ENABLED_SOFTIRQ = 8;
-const USAGE_BITS = [USED_IN_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_HARDIRQ, ENABLED_SOFTIRQ] as const;
+const READ_SHIFT = 4;
+const USED_IN_ANY = USED_IN_HARDIRQ | USED_IN_SOFTIRQ | ((USED_IN_HARDIRQ | USED_IN_SOFTIRQ) << READ_SHIFT);
+const WRITE_BITS = 0xf;
+const USAGE_BITS = [
+  USED_IN_HARDIRQ,
+  USED_IN_SOFTIRQ,
+  ENABLED_HARDIRQ,
+  ENABLED_SOFTIRQ,
+  USED_IN_HARDIRQ << READ_SHIFT,
+  USED_IN_SOFTIRQ << READ_SHIFT,
+  ENABLED_HARDIRQ << READ_SHIFT,
+  ENABLED_SOFTIRQ << READ_SHIFT,
+] as const;
+
+// Dependency types of an edge prev -> next, as lockdep.c's DEP_*_BIT: prev
+// held Exclusively (a write) or Shared (any read); next taken Recursive-read
+// (read_lock) or Non-recursive (anything else). A path is "strong" (can
+// deadlock) unless a -(*R)-> step is followed by a -(S*)-> step: two
+// recursive readers of one lock never wait for each other.
+const DEP_SR = 1;
+const DEP_ER = 2;
+const DEP_SN = 4;
+const DEP_EN = 8;
+
+function depOf(prevRead: boolean, nextRecursive: boolean): number {
+  return 1 << ((prevRead ? 0 : 1) + (nextRecursive ? 0 : 2));
+}
+
+/** The dependency bits of an edge walked backwards (lockdep's calc_depb()): E<->N and S<->R swap sides. */
+function depBackwards(dep: number): number {
+  return (dep & (DEP_SR | DEP_EN)) | ((dep & DEP_ER) << 1) | ((dep & DEP_SN) >> 1);
+}
+
+/** One step of a strong-path search: the class reached, whether only by -(*R)-> edges, and how. */
+interface Hop {
+  readonly cls: LockClass;
+  readonly onlyXr: boolean;
+  readonly parent: Hop | null;
+  readonly edge: DependencyRef | null;
+}
 
 /** A lock class: every lock initialised by the same code, as lockdep groups them. */
 export class LockClass {
   /** @internal Usage bits (USED_IN_*, ENABLED_*). */ usage = 0;
   /** @internal Where each usage bit was first seen, by bit index. */ readonly usageSites: (Witness | undefined)[] = [];
   /** @internal Edges to classes taken while this one was held. */ readonly out = new Map<LockClass, DependencyRef>();
+  /** @internal The dependency types (DEP_* bits) of each edge in `out`. */ readonly dep = new Map<LockClass, number>();
   /** @internal Classes this one was taken under. */ readonly in = new Set<LockClass>();
 
   /** @internal Use `Lockdep.lockClass()`. */
@@ -64,6 +128,7 @@ export class LockClass {
     this.usage = 0;
     if (this.usageSites.length !== 0) this.usageSites.length = 0;
     if (this.out.size !== 0) this.out.clear();
+    if (this.dep.size !== 0) this.dep.clear();
     if (this.in.size !== 0) this.in.clear();
   }
 }
@@ -73,6 +138,13 @@ export interface LockdepMap {
   readonly lockClass: LockClass;
   /** The instance, as reports print it. */
   readonly label: string;
+  /**
+   * The subclass an acquisition without a nesting annotation uses (0 unless
+   * lockdepSetSubclass() changed it): lockdep_set_subclass().
+   */
+  readonly defaultSubclass?: number;
+  /** `"percpu"` for a local_lock_t (the kernel's LD_LOCK_PERCPU): it makes the holder atomic by disabling preemption, not by spinning. */
+  readonly lockType?: "percpu";
 }
 
 /**
@@ -93,6 +165,8 @@ export interface HeldLock {
   askedOp: string;
   trylock: boolean;
   read: boolean;
+  /** A recursive read (the kernel's read == 2: read_lock() of an rwlock_t); implies `read`. */
+  recursive: boolean;
   /** The nest lock (a ww acquire context) under which same-class locks merge. */
   nest: LockdepMap | null;
   /** Further instances merged into this entry under `nest`, with where each was taken. */
@@ -112,6 +186,8 @@ export function heldSite(h: HeldLock): Site {
 export interface AcquireOptions {
   readonly trylock?: boolean;
   readonly read?: boolean;
+  /** A recursive read (lock_acquire_shared_recursive(): read_lock() of an rwlock_t); implies `read`. */
+  readonly recursive?: boolean;
   /** Nesting annotation: a distinct subclass of the lock's class (spin_lock_nested). */
   readonly subclass?: number;
   /** The nest lock: same-class locks taken under it are one entry (ww acquire contexts). */
@@ -136,6 +212,13 @@ function mix(h: number, v: number): number {
  */
 const CHAIN_SEEDS = [mix(0x811c9dc5, 0), mix(0x811c9dc5, 1), mix(0x811c9dc5, 2)] as const;
 
+/** The edges of a search's path, in graph order (from the start for a forward search, to it for a backward one). */
+function pathOf(hop: Hop, backward: boolean): DependencyRef[] {
+  const path: DependencyRef[] = [];
+  for (let h: Hop | null = hop; h !== null && h.edge !== null; h = h.parent) path.push(h.edge);
+  return backward ? path : path.reverse();
+}
+
 /** @internal The HeldRef of a held lock, for reports. */
 export function heldRef(h: HeldLock): HeldRef {
   return { lock: h.map.label, lockClass: h.cls.name, acquired: siteRef(heldSite(h)), trylock: h.trylock, read: h.read };
@@ -146,8 +229,14 @@ export function heldRefs(task: Task | null): HeldRef[] {
   return task === null ? [] : task.held.map(heldRef);
 }
 
-function irqCtxOf(task: Task): number {
-  return task.context === "hardirq" ? 2 : task.context === "softirq" ? 1 : 0;
+/** @internal 2 in hardirq context (a hardirq task, or inside hardirqEnter()), 1 in softirq context, else 0. */
+export function irqCtxOf(task: Task): number {
+  return task.context === "hardirq" || task.hardirqEntered > 0 ? 2 : task.context === "softirq" || task.softirqEntered > 0 ? 1 : 0;
+}
+
+/** The chain-key contribution of one held lock: its class and how it is read (0 write, 1 read, 2 recursive read). */
+function chainPart(cls: LockClass, read: boolean, recursive: boolean): number {
+  return (cls.id << 2) | (recursive ? 2 : read ? 1 : 0);
 }
 
 /**
@@ -270,11 +359,15 @@ export class Lockdep {
         c.out.clear();
         c.in.clear();
       }
+      for (let i = 0; i < boot; i++) (order[i] as LockClass).dep.clear();
       for (const [from, to, edge] of this.bootEdges) {
         from.out.set(to, edge);
         to.in.add(from);
       }
     }
+    // A boot edge may have learned more dependency types (mmap_lock held for
+    // reading over a resv): back to the primed -(EN)-> only.
+    for (const [from, to] of this.bootEdges) from.dep.set(to, DEP_EN);
     this.generation++;
     // Keys of earlier boots are dead weight: drop them once they pile up.
     if (this.chains.size > 4096) this.chains.clear();
@@ -288,6 +381,9 @@ export class Lockdep {
    */
   lockClass(name: string, waitType: LockWaitType): LockClass {
     if (typeof name !== "string" || name === "") throw new ArgumentError("name", "a lock class needs a non-empty name");
+    if (!Object.prototype.hasOwnProperty.call(WAIT_LEVEL, waitType)) {
+      throw new ArgumentError("waitType", `must be one of "raw-spin", "spin", "sleep", "none", got ${describeValue(waitType)}`);
+    }
     const key = `${waitType}:${name}`;
     let c = this.byKey.get(key);
     if (c === undefined) {
@@ -319,6 +415,7 @@ export class Lockdep {
   private prime(from: LockClass, to: LockClass): void {
     const edge: DependencyRef = { from: from.name, to: to.name, fromSite: BOOT, toSite: BOOT };
     from.out.set(to, edge);
+    from.dep.set(to, DEP_EN);
     to.in.add(from);
     this.bootEdges.push([from, to, edge]);
   }
@@ -340,9 +437,11 @@ export class Lockdep {
   acquire(task: Task, map: LockdepMap, op: string, options: AcquireOptions = {}): void {
     const sim = task.sim;
     const trylock = options.trylock === true;
-    const read = options.read === true;
+    const recursive = options.recursive === true;
+    const read = recursive || options.read === true;
     const nest = options.nest ?? null;
-    const cls = this.subclassOf(map.lockClass, options.subclass ?? 0);
+    const subclass = options.subclass ?? 0;
+    const cls = this.subclassOf(map.lockClass, subclass !== 0 ? subclass : (map.defaultSubclass ?? 0));
     const held = task.held;
     const irqCtx = irqCtxOf(task);
 
@@ -370,7 +469,7 @@ export class Lockdep {
 
     let top: HeldLock | undefined = held.top();
     if (top !== undefined && top.irqCtx !== irqCtx) top = undefined;
-    const chainKey = mix(top === undefined ? (CHAIN_SEEDS[irqCtx] as number) : top.chainKey, (cls.id << 1) | (read ? 1 : 0));
+    const chainKey = mix(top === undefined ? (CHAIN_SEEDS[irqCtx] as number) : top.chainKey, chainPart(cls, read, recursive));
     // A recycled entry when the task has one: lock-heavy runs then allocate
     // no entry per acquisition. With captureStacks the site (and its stack)
     // must be taken now.
@@ -388,12 +487,13 @@ export class Lockdep {
       entry.askedOp = op;
       entry.trylock = trylock;
       entry.read = read;
+      entry.recursive = recursive;
       entry.nest = nest;
       entry.extra = null;
       entry.irqCtx = irqCtx;
       entry.chainKey = chainKey;
     } else {
-      entry = { map, cls, site, askedBy, askedStep: sim.step, askedOp: op, trylock, read, nest, extra: null, irqCtx, chainKey };
+      entry = { map, cls, site, askedBy, askedStep: sim.step, askedOp: op, trylock, read, recursive, nest, extra: null, irqCtx, chainKey };
     }
 
     if (sim.checks.lockdep) {
@@ -416,20 +516,22 @@ export class Lockdep {
     let ok = true;
     if (entry.trylock) return ok;
     const held = task.held;
+    // As check_deadlock(): every held lock, whatever its irq context (a lock
+    // held when a hardirq section was entered is still held in it).
     for (let i = held.length - 1; i >= 0; i--) {
       const h = held.at(i);
-      if (h.irqCtx !== entry.irqCtx) break;
-      if (h.cls === cls) {
-        this.fileOnce(task.sim, `recursive:${cls.id}`, () => ({
-          kind: "recursive-locking",
-          lock: entry.map.label,
-          lockClass: cls.name,
-          first: heldRef(h),
-          second: siteRef(heldSite(entry)),
-          held: heldRefs(task),
-        }));
-        return false;
-      }
+      if (h.cls !== cls) continue;
+      // read_lock() under a read hold of the same class: readers share.
+      if (entry.recursive && h.read) continue;
+      this.fileOnce(task.sim, `recursive:${cls.id}`, () => ({
+        kind: "recursive-locking",
+        lock: entry.map.label,
+        lockClass: cls.name,
+        first: heldRef(h),
+        second: siteRef(heldSite(entry)),
+        held: heldRefs(task),
+      }));
+      return false;
     }
     // Edges from the held locks down to and including the first one not
     // taken by trylock: older locks reach the new one through it.
@@ -449,50 +551,66 @@ export class Lockdep {
   private addEdge(task: Task, prev: HeldLock, next: HeldLock): boolean {
     const from = prev.cls;
     const to = next.cls;
-    if (from.out.has(to)) return true;
-    const edge: DependencyRef = {
+    // A recursive read under a read hold of its own class (allowed by
+    // validate()) adds no edge: a class never reaches more through itself.
+    if (from === to) return true;
+    const bit = depOf(prev.read, next.recursive);
+    const known = from.dep.get(to) ?? 0;
+    if ((known & bit) !== 0) return true;
+    const edge: DependencyRef = from.out.get(to) ?? {
       from: from.name,
       to: to.name,
       fromSite: this.witness(task, heldSite(prev)),
       toSite: this.witness(task, heldSite(next)),
     };
-    // A path back from `to` to `from` closes a cycle with the new edge.
-    const back = this.findPath(to, (c) => c === from);
+    // As check_noncircular(): a strong path back from `to` to `from` closes
+    // a cycle with the new edge. The search leaves `to` only by edges that
+    // held it exclusively if `to` is now read recursively, and the path
+    // must end in a non-recursive step unless the new edge holds `from`
+    // exclusively (hlock_conflict()).
+    const back = this.search(to, next.recursive, false, (c, onlyXr) => c === from && (!prev.read || !onlyXr));
     from.out.set(to, edge);
+    from.dep.set(to, known | bit);
     to.in.add(from);
     let ok = true;
     if (back !== null) {
-      const cycle = [edge, ...back.path];
+      const cycle = [edge, ...pathOf(back, false)];
       const key = `cycle:${cycle.map((e) => e.from).sort().join("|")}`;
       this.fileOnce(task.sim, key, () => ({ kind: "lock-order-cycle", cycle, held: heldRefs(task), actual: false }));
       ok = false;
     }
-    if (this.irqSafeClasses > 0) ok = this.checkIrqEdge(task, from, to) && ok;
+    if (this.irqSafeClasses > 0) ok = this.checkIrqEdge(task, prev, next) && ok;
     return ok;
   }
 
   /**
-   * Breadth-first search along edges from `start` for a class matching
-   * `goal`: that class and the edges leading to it, or null.
+   * Mirrors __bfs(): breadth-first search along strong dependency paths
+   * from `start` (forwards along `out`, or backwards along `in`) for a class
+   * matching `match`, which also sees whether the class was reached only
+   * by -(*R)-> steps. `onlyXr` is that state for `start` itself. A class is
+   * visited again only if it is now reached by a stronger path.
    */
-  private findPath(start: LockClass, goal: (c: LockClass) => boolean): { end: LockClass; path: DependencyRef[] } | null {
-    if (goal(start)) return { end: start, path: [] };
-    const prev = new Map<LockClass, LockClass>([[start, start]]);
-    const queue: LockClass[] = [start];
+  private search(start: LockClass, onlyXr: boolean, backward: boolean, match: (c: LockClass, onlyXr: boolean) => boolean): Hop | null {
+    const root: Hop = { cls: start, onlyXr, parent: null, edge: null };
+    if (match(start, onlyXr)) return root;
+    const seen = new Map<LockClass, boolean>([[start, onlyXr]]);
+    const queue: Hop[] = [root];
     // The queue grows while it is walked: for-of sees the new entries.
-    for (const c of queue) {
-      for (const next of c.out.keys()) {
-        if (prev.has(next)) continue;
-        prev.set(next, c);
-        if (goal(next)) {
-          const path: DependencyRef[] = [];
-          for (let at = next; at !== start; ) {
-            const from = prev.get(at) as LockClass;
-            path.unshift(from.out.get(at) as DependencyRef);
-            at = from;
-          }
-          return { end: next, path };
-        }
+    for (const hop of queue) {
+      const c = hop.cls;
+      const nexts: Iterable<LockClass> = backward ? c.in : c.out.keys();
+      for (const n of nexts) {
+        let dep = backward ? depBackwards(n.dep.get(c) ?? DEP_EN) : (c.dep.get(n) ?? DEP_EN);
+        // -(*R)-> then -(S*)-> is no strong path.
+        if (hop.onlyXr) dep &= ~(DEP_SR | DEP_SN);
+        if (dep === 0) continue;
+        const nextOnlyXr = (dep & (DEP_SN | DEP_EN)) === 0;
+        const before = seen.get(n);
+        if (before !== undefined && (!before || before === nextOnlyXr)) continue;
+        seen.set(n, nextOnlyXr);
+        const edge = (backward ? n.out.get(c) : c.out.get(n)) as DependencyRef;
+        const next: Hop = { cls: n, onlyXr: nextOnlyXr, parent: hop, edge };
+        if (match(n, nextOnlyXr)) return next;
         queue.push(next);
       }
     }
@@ -502,31 +620,44 @@ export class Lockdep {
   // -- wait context ---------------------------------------------------------
 
   /**
-   * Mirrors check_wait_context(): a sleeping lock taken where the task may
-   * not sleep. A trylock never waits, so it is exempt, as in the kernel (TTM
-   * trylocks resvs under its LRU spinlock). A sleeping lock's own sleep check
-   * usually reports first (`sleep-in-atomic`); this catches the acquisitions
-   * that have none, such as a sleeping class taken through lockMapAcquire().
+   * Mirrors check_wait_context() (with CONFIG_PROVE_RAW_LOCK_NESTING): a lock
+   * taken where something held in the same irq context, or the context
+   * itself, allows less waiting than it needs — a sleeping lock under a
+   * spinlock or in an interrupt, a spinlock_t (which sleeps on PREEMPT_RT)
+   * under a raw_spinlock_t. Hardirq and softirq contexts allow spinlock_t,
+   * as for threaded handlers. A trylock never waits, so it is exempt, as in
+   * the kernel (TTM trylocks resvs under its LRU spinlock). A sleeping
+   * lock's own sleep check usually reports first (`sleep-in-atomic`); then
+   * this stays quiet.
    */
   private checkWaitContext(task: Task, entry: HeldLock, sleepReported: boolean): boolean {
-    if (entry.cls.waitType !== "sleep" || sleepReported || entry.trylock) return true;
-    let forbiddenBy: string | null = task.inInterrupt ? task.context : null;
-    if (forbiddenBy === null) {
-      for (let hi = 0; hi < task.held.length; hi++) {
-        const h = task.held.at(hi);
-        if (h.cls.waitType === "spin") {
-          forbiddenBy = h.map.label;
-          break;
-        }
+    const need = WAIT_LEVEL[entry.cls.waitType];
+    if (need === 0 || entry.trylock || (sleepReported && entry.cls.waitType === "sleep")) return true;
+    let allowed = entry.irqCtx === 0 ? WAIT_MAX : WAIT_CONFIG;
+    let by: string | null = entry.irqCtx === 2 ? "hardirq" : entry.irqCtx === 1 ? "softirq" : null;
+    let byType: LockWaitType | null = null;
+    const held = task.held;
+    let start = held.length;
+    while (start > 0 && held.at(start - 1).irqCtx === entry.irqCtx) start--;
+    for (let hi = start; hi < held.length; hi++) {
+      const h = held.at(hi);
+      const level = WAIT_LEVEL[h.cls.waitType];
+      if (level !== 0 && level < allowed) {
+        allowed = level;
+        by = h.map.label;
+        byType = h.cls.waitType;
       }
     }
-    if (forbiddenBy === null) return true;
-    const by = forbiddenBy;
-    this.fileOnce(task.sim, `wait:${entry.cls.id}:${by}`, () => ({
+    if (need <= allowed || by === null) return true;
+    const forbiddenBy = by;
+    const waitType = entry.cls.waitType as "raw-spin" | "spin" | "sleep";
+    this.fileOnce(task.sim, `wait:${entry.cls.id}:${forbiddenBy}`, () => ({
       kind: "invalid-wait-context",
       lock: entry.map.label,
       lockClass: entry.cls.name,
-      forbiddenBy: by,
+      forbiddenBy,
+      ...(waitType === "sleep" ? {} : { waitType }),
+      ...(byType === "raw-spin" ? { forbiddenByWaitType: byType } : {}),
       held: heldRefs(task),
     }));
     return false;
@@ -536,25 +667,27 @@ export class Lockdep {
 
   /**
    * Set the usage bits of this acquisition; false if that revealed an
-   * inversion. Mirrors the kernel's mark_usage().
+   * inversion. Mirrors the kernel's mark_usage(): a read acquisition sets
+   * the _READ variant of each bit.
    */
   private markUsage(task: Task, entry: HeldLock): boolean {
     let ok = true;
+    const shift = entry.read ? READ_SHIFT : 0;
     // As mark_usage() does: only a real acquisition makes a class irq-safe
     // (a trylock in an interrupt cannot spin on the CPU's interrupted
     // holder), while any acquisition, trylock too, holds the class with
     // whatever is enabled.
     if (!entry.trylock) {
-      if (task.context === "hardirq") ok = this.mark(task, entry.cls, USED_IN_HARDIRQ, entry) && ok;
-      else if (task.context === "softirq") ok = this.mark(task, entry.cls, USED_IN_SOFTIRQ, entry) && ok;
+      if (task.context === "hardirq" || task.hardirqEntered > 0) ok = this.mark(task, entry.cls, USED_IN_HARDIRQ << shift, entry) && ok;
+      if (task.context === "softirq" || task.softirqEntered > 0) ok = this.mark(task, entry.cls, USED_IN_SOFTIRQ << shift, entry) && ok;
     }
     // A hardirq task never has irqs on; a softirq task has them on and BHs
     // off. No softirq runs while hardirqs are off, so SOFTIRQ-ON needs both,
     // as in mark_usage() (and as the scheduler's IrqWindow decides where a
     // softirq may start).
     if (task.irqsOff === 0) {
-      ok = this.mark(task, entry.cls, ENABLED_HARDIRQ, entry) && ok;
-      if (task.bhOff === 0) ok = this.mark(task, entry.cls, ENABLED_SOFTIRQ, entry) && ok;
+      ok = this.mark(task, entry.cls, ENABLED_HARDIRQ << shift, entry) && ok;
+      if (task.bhOff === 0) ok = this.mark(task, entry.cls, ENABLED_SOFTIRQ << shift, entry) && ok;
     }
     return ok;
   }
@@ -569,69 +702,62 @@ export class Lockdep {
     if (!task.sim.checks.lockdep || task.irqsOff !== 0) return;
     for (let hi = 0; hi < task.held.length; hi++) {
       const h = task.held.at(hi);
-      this.mark(task, h.cls, ENABLED_HARDIRQ, h);
-      if (task.bhOff === 0) this.mark(task, h.cls, ENABLED_SOFTIRQ, h);
+      const shift = h.read ? READ_SHIFT : 0;
+      this.mark(task, h.cls, ENABLED_HARDIRQ << shift, h);
+      if (task.bhOff === 0) this.mark(task, h.cls, ENABLED_SOFTIRQ << shift, h);
     }
   }
 
+  /**
+   * Mirrors mark_lock_irq(): set one usage bit and check it against the
+   * class itself and along strong paths. A USED_IN bit looks forwards for
+   * a class taken with that irq enabled, an ENABLED bit backwards for one
+   * used in that irq; a class reached only by -(*R)-> steps (or the class
+   * itself, when this acquisition is a read) counts only with its write
+   * usage, so read_lock() in an irq and with irqs on is fine (readers share).
+   */
   private mark(task: Task, cls: LockClass, bit: number, held: HeldLock): boolean {
     if ((cls.usage & bit) !== 0) return true;
+    const plain = bit >= 1 << READ_SHIFT ? bit >> READ_SHIFT : bit;
+    const hard = plain === USED_IN_HARDIRQ || plain === ENABLED_HARDIRQ;
+    const usedIn = hard ? USED_IN_HARDIRQ : USED_IN_SOFTIRQ;
+    const enabled = hard ? ENABLED_HARDIRQ : ENABLED_SOFTIRQ;
+    if ((cls.usage & USED_IN_ANY) === 0 && (bit & USED_IN_ANY) !== 0) this.irqSafeClasses++;
     cls.usage |= bit;
-    cls.usageSites[USAGE_BITS.indexOf(bit as 1)] = this.witness(task, heldSite(held));
-    if (bit === USED_IN_HARDIRQ || bit === USED_IN_SOFTIRQ) {
-      if ((cls.usage & (USED_IN_HARDIRQ | USED_IN_SOFTIRQ)) === bit) this.irqSafeClasses++;
-      const enabled = bit === USED_IN_HARDIRQ ? ENABLED_HARDIRQ : ENABLED_SOFTIRQ;
+    cls.usageSites[USAGE_BITS.indexOf(bit)] = this.witness(task, heldSite(held));
+    if (plain === usedIn) {
       // Forward: anything taken under this irq-safe class must be irq-safe too.
-      const fwd = this.findPath(cls, (c) => (c.usage & enabled) !== 0);
-      if (fwd !== null) return this.fileIrq(task, bit, cls, fwd.end, fwd.path);
-    } else {
-      const usedIn = bit === ENABLED_HARDIRQ ? USED_IN_HARDIRQ : USED_IN_SOFTIRQ;
-      if (this.irqSafeClasses > 0) {
-        const back = this.findPathBack(cls, (c) => (c.usage & usedIn) !== 0);
-        if (back !== null) return this.fileIrq(task, usedIn, back.start, cls, back.path);
-      }
+      const want = enabled | (enabled << READ_SHIFT);
+      const fwd = this.search(cls, held.recursive, false, (c, onlyXr) => (c.usage & want & (onlyXr ? WRITE_BITS : 0xff)) !== 0);
+      if (fwd !== null) return this.fileIrq(task, usedIn, cls, fwd.cls, pathOf(fwd, false));
+    } else if (this.irqSafeClasses > 0) {
+      const want = usedIn | (usedIn << READ_SHIFT);
+      const back = this.search(cls, held.read, true, (c, onlyXr) => (c.usage & want & (onlyXr ? WRITE_BITS : 0xff)) !== 0);
+      if (back !== null) return this.fileIrq(task, usedIn, back.cls, cls, pathOf(back, true));
     }
     return true;
   }
 
-  /** A path of edges from some class matching `goal` to `end`, searching backwards. */
-  private findPathBack(end: LockClass, goal: (c: LockClass) => boolean): { start: LockClass; path: DependencyRef[] } | null {
-    if (goal(end)) return { start: end, path: [] };
-    const next = new Map<LockClass, LockClass>();
-    const queue: LockClass[] = [end];
-    next.set(end, end);
-    for (const c of queue) {
-      for (const p of c.in) {
-        if (next.has(p)) continue;
-        next.set(p, c);
-        if (goal(p)) {
-          const path: DependencyRef[] = [];
-          let at = p;
-          while (at !== end) {
-            const to = next.get(at) as LockClass;
-            path.push(at.out.get(to) as DependencyRef);
-            at = to;
-          }
-          return { start: p, path };
-        }
-        queue.push(p);
-      }
-    }
-    return null;
-  }
-
-  /** A new edge from → to: an irq-safe class before it reaching an irq-unsafe class after it. */
-  private checkIrqEdge(task: Task, from: LockClass, to: LockClass): boolean {
+  /**
+   * A new edge prev → next: an irq-safe class at or before `prev` reaching
+   * an irq-unsafe class at or after `next` along a strong path through the
+   * new edge (check_irq_usage()).
+   */
+  private checkIrqEdge(task: Task, prev: HeldLock, next: HeldLock): boolean {
+    const from = prev.cls;
+    const to = next.cls;
     for (const [usedIn, enabled] of [
       [USED_IN_HARDIRQ, ENABLED_HARDIRQ],
       [USED_IN_SOFTIRQ, ENABLED_SOFTIRQ],
     ] as const) {
-      const back = this.findPathBack(from, (c) => (c.usage & usedIn) !== 0);
+      const safeBits = usedIn | (usedIn << READ_SHIFT);
+      const back = this.search(from, prev.read, true, (c, onlyXr) => (c.usage & safeBits & (onlyXr ? WRITE_BITS : 0xff)) !== 0);
       if (back === null) continue;
-      const fwd = this.findPath(to, (c) => (c.usage & enabled) !== 0);
+      const unsafeBits = enabled | (enabled << READ_SHIFT);
+      const fwd = this.search(to, next.recursive, false, (c, onlyXr) => (c.usage & unsafeBits & (onlyXr ? WRITE_BITS : 0xff)) !== 0);
       if (fwd === null) continue;
       const edge = from.out.get(to) as DependencyRef;
-      return this.fileIrq(task, usedIn, back.start, fwd.end, [...back.path, edge, ...fwd.path]);
+      return this.fileIrq(task, usedIn, back.cls, fwd.cls, [...pathOf(back, true), edge, ...pathOf(fwd, false)]);
     }
     return true;
   }
@@ -639,7 +765,9 @@ export class Lockdep {
   private fileIrq(task: Task, usedInBit: number, safe: LockClass, unsafe: LockClass, path: DependencyRef[]): boolean {
     const irq = usedInBit === USED_IN_HARDIRQ ? "hardirq" : "softirq";
     const enabledBit = usedInBit === USED_IN_HARDIRQ ? ENABLED_HARDIRQ : ENABLED_SOFTIRQ;
-    const siteOf = (c: LockClass, bit: number): Witness => c.usageSites[USAGE_BITS.indexOf(bit as 1)] ?? BOOT;
+    // The write usage's site if the class has it, else the read usage's.
+    const siteOf = (c: LockClass, bit: number): Witness =>
+      c.usageSites[USAGE_BITS.indexOf(bit)] ?? c.usageSites[USAGE_BITS.indexOf((bit << READ_SHIFT))] ?? BOOT;
     this.fileOnce(task.sim, `irq:${irq}:${safe.id}:${unsafe.id}`, () => ({
       kind: "irq-lock-inversion",
       irq,
@@ -736,7 +864,7 @@ export class Lockdep {
     for (let i = held.length - 1; i >= 0; i--) {
       const h = held.at(i);
       if (h.map !== map) continue;
-      held.set(i, { ...h, read: true });
+      held.set(i, { ...h, read: true, recursive: false });
       this.rechain(held, i);
       return;
     }
@@ -748,7 +876,7 @@ export class Lockdep {
       const h = held.at(i);
       const below = i === 0 ? undefined : held.at(i - 1);
       const base = below?.irqCtx !== h.irqCtx ? (CHAIN_SEEDS[h.irqCtx] as number) : below.chainKey;
-      h.chainKey = mix(base, (h.cls.id << 1) | (h.read ? 1 : 0));
+      h.chainKey = mix(base, chainPart(h.cls, h.read, h.recursive));
     }
   }
 

@@ -57,6 +57,9 @@ export class Task {
   /** @internal Nesting of irq-disabled sections (local_irq_save, spin_lock_irqsave). */ irqsOff: number;
   /** @internal Nesting of bottom-half-disabled sections (spin_lock_bh). */ bhOff: number;
   /** @internal Spinlocks held: preemption is disabled while non-zero. */ preemptCount = 0;
+  /** @internal Nesting of preemptDisable() sections and local locks held (preemption is off while non-zero too). */ preemptDisabled = 0;
+  /** @internal Nesting of hardirqEnter() sections: the task runs a hardirq section in its own body. */ hardirqEntered = 0;
+  /** @internal Nesting of softirqEnter() sections. */ softirqEntered = 0;
   /** @internal Nesting of dma_fence_begin_signalling() sections. */ fenceSignalling = 0;
   /** @internal Locks held, oldest first, as lockdep sees them. */ readonly held = new HeldStack();
   /** @internal Released held-lock entries, for lockdep to reuse (a task re-takes its locks many times). */ readonly heldFree = new HeldStack();

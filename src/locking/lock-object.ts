@@ -9,11 +9,15 @@
  *   protects (`{ embeddedIn: vm }`), freed with it.
  * Locking: the lock's own state changes only in its ops, one step each.
  * Invariants: `heldBy` is the task that last acquired it exclusively and has
- *   not released it; freeing a held lock is a `lock-held-at-free` report.
+ *   not released it; freeing a held lock is a `lock-held-at-free` report,
+ *   and so is initialising it again (reinit()) while held, as the kernel's
+ *   debug_check_no_locks_freed() in mutex_init()/spin_lock_init() finds it.
  */
 import { ArgumentError } from "../errors.js";
+import { checkOptions, is } from "../validate.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "../kernel/effect.js";
-import { siteRef, SimObject, type Site, type SimObjectOptions } from "../kernel/heap.js";
+import { guardLive, siteRef, SimObject, touch, type Site, type SimObjectOptions } from "../kernel/heap.js";
+import { makeOp, type Op } from "../kernel/op.js";
 import { currentOrNull } from "../kernel/current.js";
 import type { Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
@@ -40,6 +44,36 @@ export const UNLOCK = defineEffectKind({ name: "unlock", neverCoEnabledWith: ["s
 export const LOCK = defineEffectKind({ name: "lock", neverCoEnabledWith: [UNLOCK] });
 /** A trylock: takes the lock (a write) if free, else only reads it. Not progress, so a trylock loop counts as spinning. */
 export const TRYLOCK = defineEffectKind({ name: "trylock", progress: false });
+/** mutex_init() / spin_lock_init() on an existing lock: writes the lock, never waits. */
+export const LOCK_INIT = defineEffectKind({ name: "lock-init" });
+
+/**
+ * @internal Check a nest lock argument (spin_lock_nest_lock(), mutex_lock_nest_lock()).
+ * @throws ArgumentError naming `nest` unless it is a lock or lockdep map.
+ */
+export function checkNestLock(nest: unknown): void {
+  const cls = (nest as { lockClass?: unknown } | null)?.lockClass;
+  if (typeof nest !== "object" || nest === null || typeof cls !== "object" || cls === null || !("waitType" in cls)) {
+    throw new ArgumentError("nest", "must be a lock or lockdep map (the outer lock held while taking this one)");
+  }
+}
+
+/** @internal The options every lock constructor accepts (a SimObject's), for checkOptions(). */
+export const LOCK_OPTIONS_SPEC = {
+  name: is.string,
+  embeddedIn: is.instanceOf(SimObject),
+  static: is.boolean,
+} as const;
+
+/**
+ * @internal Check a lock constructor's arguments before anything is made.
+ * @throws ArgumentError naming `sim`, `className` or `options` (or one of its keys).
+ */
+export function checkLockArgs(sim: unknown, className: unknown, options: unknown): void {
+  if (typeof sim !== "object" || sim === null || !("lockdep" in sim) || !("heap" in sim)) throw new ArgumentError("sim", "must be a Sim");
+  if (typeof className !== "string" || className === "") throw new ArgumentError("className", "a lock needs a lockdep class name");
+  checkOptions("options", options as LockOptions | undefined, LOCK_OPTIONS_SPEC);
+}
 
 /**
  * The waitable an unlock probes: whether the unlocking task holds the lock.
@@ -72,6 +106,7 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
   private acqOp: string | null = null;
   private acqSite: Site | null = null;
   readonly lockClass: LockClass;
+  /** @internal The subclass of plain acquisitions (lockdepSetSubclass()). */ defaultSubclass = 0;
   // Effects are immutable, so each lock makes its own once instead of one per operation.
   /** @internal */ readonly lockEffect: Effect;
   /** @internal */ readonly trylockEffect: Effect;
@@ -84,9 +119,8 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
    * embedded in its object prints as `Mutex#7 "bo->lock" in Bo#6`.
    */
   protected constructor(sim: Sim, typeName: string, className: string, waitType: LockWaitType, options: LockOptions) {
-    if (typeof className !== "string" || className === "") throw new ArgumentError("className", "a lock needs a lockdep class name");
-    // Options that are not an object go to SimObject as they are: its check names them (`options`).
-    super(sim, typeName, typeof options === "object" && (options as LockOptions | null) !== null ? { ...options, name: options.name ?? className } : options);
+    checkLockArgs(sim, className, options);
+    super(sim, typeName, { ...options, name: options.name ?? className });
     this.lockClass = sim.lockdep.lockClass(className, waitType);
     this.lockEffect = new Effect(LOCK, this, WRITE, this, this);
     this.trylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this);
@@ -142,6 +176,25 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
     return this.heldBy;
   }
 
+  /**
+   * Mirrors mutex_init() / spin_lock_init() / rwlock_init() called again on
+   * this lock: it becomes a freshly initialised lock of its class (its
+   * lockdepSetSubclass() annotation is dropped). On a held lock it files
+   * `lock-held-at-free` with the init as the freeing op (the kernel's
+   * "held lock freed!" from debug_check_no_locks_freed()) and changes
+   * nothing, so the holder's unlock stays consistent.
+   */
+  reinit(): Op<void> {
+    return makeOp(this.initName, this, lockReinit);
+  }
+
+  /** @internal The kernel's init function for this lock type, as reports name it. */
+  // A getter, not a field: each lock type overrides it.
+  // eslint-disable-next-line @typescript-eslint/class-literal-property-style
+  get initName(): string {
+    return "lock_init";
+  }
+
   /** @internal Who holds the lock, for the check at free: the exclusive holder here. */
   protected holderAtFree(): Task | null {
     return this.heldBy;
@@ -149,14 +202,29 @@ export abstract class LockObject extends SimObject implements Waitable, LockdepM
 
   /** @internal */
   override onFree(): void {
+    this.checkNotHeld("kfree");
+  }
+
+  /** @internal Files `lock-held-at-free` if the lock is held; true if it was not. */
+  checkNotHeld(op: string): boolean {
     const holder = this.holderAtFree();
-    if (holder === null || !this.sim.checks.lockdep) return;
+    if (holder === null) return true;
+    if (!this.sim.checks.lockdep) return false;
     this.sim.file({
       kind: "lock-held-at-free",
       lock: this.label,
       holder: holder.label,
       acquired: this.acquiredAt === null ? null : siteRef(this.acquiredAt),
-      freed: siteRef(this.sim.site("kfree")),
+      freed: siteRef(this.sim.site(op)),
     });
+    return false;
   }
+}
+
+function* lockReinit(this: LockObject): Generator<Effect, void, unknown> {
+  yield new Effect(LOCK_INIT, this, WRITE, this);
+  touch(this.sim, this, true, "LockObject.reinit");
+  guardLive(this, "LockObject.reinit");
+  if (!this.checkNotHeld(this.initName)) return;
+  this.defaultSubclass = 0;
 }

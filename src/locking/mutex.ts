@@ -2,8 +2,9 @@
  * Mutex: a sleeping lock.
  *
  * Mirrors: struct mutex — mutex_lock(), mutex_lock_interruptible(),
- *   mutex_trylock(), mutex_unlock(), mutex_is_locked(), mutex_lock_nested(),
- *   lockdep_assert_held().
+ *   mutex_lock_killable(), mutex_trylock(), mutex_unlock(),
+ *   mutex_is_locked(), mutex_lock_nested(), mutex_lock_nest_lock(),
+ *   mutex_init(), lockdep_assert_held().
  * Ownership: usually embedded in the object whose fields it protects.
  * Locking: protects itself. Taking it may sleep: never in atomic context.
  * States: free → held by one task → free.
@@ -15,9 +16,9 @@ import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { checkMightSleep } from "../kernel/context.js";
-import type { AcquireOptions } from "../kernel/lockdep.js";
-import { LOCK, LockObject, type LockOptions } from "./lock-object.js";
+import { checkMightSleep, checkSubclass } from "../kernel/context.js";
+import type { AcquireOptions, LockdepMap } from "../kernel/lockdep.js";
+import { checkNestLock, LOCK, LockObject, type LockOptions } from "./lock-object.js";
 
 const SLEPT: AcquireOptions = { sleepReported: true };
 const AWAKE: AcquireOptions = { sleepReported: false };
@@ -51,20 +52,53 @@ export class Mutex extends LockObject {
   /** @internal The waitable of interruptible waits: a pending signal also wakes them. */
   readonly interruptible: Waitable;
 
-  /** `new Mutex(sim, "vm->update_lock", { embeddedIn: vm })`. */
+  /**
+   * `new Mutex(sim, "vm->update_lock", { embeddedIn: vm })`.
+   * @throws ArgumentError naming `sim`, `className` or an option.
+   */
   constructor(sim: Sim, className: string, options: LockOptions = {}) {
     super(sim, "Mutex", className, "sleep", options);
     this.interruptible = new Interruptible(this);
   }
 
-  /** Mirrors mutex_lock() (mutex_lock_nested() with a subclass). */
+  /** @internal */
+  override get initName(): string {
+    return "mutex_init";
+  }
+
+  /**
+   * Mirrors mutex_lock() (mutex_lock_nested() with a subclass).
+   * @throws ArgumentRangeError naming `subclass` unless an integer in [0, 7].
+   */
   lock(subclass = 0): Op<void> {
+    if (subclass !== 0) checkSubclass(subclass);
     return makeStepOp(this, MUTEX_LOCK, subclass);
+  }
+
+  /**
+   * Mirrors mutex_lock_nest_lock(): take this mutex while holding `nest`, an
+   * outer lock that serialises every taker of this mutex's class; mutexes
+   * of one class taken under the same held nest lock are not recursive
+   * locking. Without `nest` held, lockdep files `lock-not-held` naming it.
+   * @throws ArgumentError naming `nest` if it is not a lock.
+   */
+  lockNestLock(nest: LockdepMap): Op<void> {
+    checkNestLock(nest);
+    return makeOp("mutex_lock_nest_lock", this, mutexLockNestLock, nest);
   }
 
   /** Mirrors mutex_lock_interruptible(): `"interrupted"` if a signal ends the wait. */
   lockInterruptible(): Op<LockResult> {
-    return makeOp("mutex_lock_interruptible", this, mutexLockInterruptible);
+    return makeOp("mutex_lock_interruptible", this, mutexLockInterruptible, "mutex_lock_interruptible");
+  }
+
+  /**
+   * Mirrors mutex_lock_killable(): `"interrupted"` (-EINTR) if a fatal
+   * signal (`task.kill()`) ends the wait. The simulation's only signals are
+   * fatal, so it waits as lockInterruptible() does.
+   */
+  lockKillable(): Op<LockResult> {
+    return makeOp("mutex_lock_killable", this, mutexLockInterruptible, "mutex_lock_killable");
   }
 
   /** Mirrors mutex_trylock(): take it if free, never sleep. */
@@ -110,14 +144,26 @@ const MUTEX_LOCK: StepBody<Mutex, number, void> = {
   },
 };
 
-function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unknown> {
+function* mutexLockNestLock(this: Mutex, nest: LockdepMap): Generator<Effect, void, unknown> {
   const task = current();
-  const slept = !checkMightSleep(task, "mutex_lock_interruptible");
-  this.sim.lockdep.acquire(task, this, "mutex_lock_interruptible", { sleepReported: slept });
+  const slept = !checkMightSleep(task, "mutex_lock_nest_lock");
+  this.sim.lockdep.acquire(task, this, "mutex_lock_nest_lock", { nest, sleepReported: slept });
+  yield this.lockEffect;
+  touch(this.sim, this, true, "Mutex.lock");
+  guardLive(this, "Mutex.lock");
+  this.heldBy = task;
+  this.tookNow(task, "mutex_lock_nest_lock");
+}
+
+function* mutexLockInterruptible(this: Mutex, op: string): Generator<Effect, LockResult, unknown> {
+  const task = current();
+  const slept = !checkMightSleep(task, op);
+  this.sim.lockdep.acquire(task, this, op, { sleepReported: slept });
   // The wait also reads the task's own pending signal (kill()).
   yield new Effect(LOCK, this, WRITE_IF, this, this.interruptible, Infinity, this, [{ object: task, mode: "read" }]);
   touch(this.sim, this, true, "Mutex.lockInterruptible");
   guardLive(this, "Mutex.lockInterruptible");
+  const killable = op === "mutex_lock_killable";
   if (this.heldBy !== null) {
     // Woken by the signal with the mutex still held elsewhere: -EINTR.
     this.sim.note("interrupted");
@@ -125,7 +171,7 @@ function* mutexLockInterruptible(this: Mutex): Generator<Effect, LockResult, unk
     return "interrupted";
   }
   this.heldBy = task;
-  this.tookNow(task, "mutex_lock_interruptible");
+  this.tookNow(task, killable ? "mutex_lock_killable" : "mutex_lock_interruptible");
   return "locked";
 }
 

@@ -18,7 +18,7 @@ import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { checkMightSleep } from "../kernel/context.js";
+import { checkMightSleep, checkSubclass } from "../kernel/context.js";
 import { heldRefs } from "../kernel/lockdep.js";
 import { LOCK, LockObject, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
 
@@ -41,7 +41,7 @@ export class RwSemaphore extends LockObject {
   /** @internal */ readonly upReadEffect: Effect;
   /** @internal */ readonly queueEffect: Effect;
 
-  /** `new RwSemaphore(sim, "&mm->mmap_lock")`. */
+  /** `new RwSemaphore(sim, "&mm->mmap_lock")`. @throws ArgumentError naming `sim`, `className` or an option. */
   constructor(sim: Sim, className: string, options: LockOptions = {}) {
     super(sim, "RwSemaphore", className, "sleep", options);
     this.readSide = {
@@ -74,8 +74,17 @@ export class RwSemaphore extends LockObject {
     return makeOp("down_read", this, downRead);
   }
 
-  /** Mirrors down_write() (down_write_nested() with a subclass). */
+  /** @internal */
+  override get initName(): string {
+    return "init_rwsem";
+  }
+
+  /**
+   * Mirrors down_write() (down_write_nested() with a subclass).
+   * @throws ArgumentRangeError naming `subclass` unless an integer in [0, 7].
+   */
   downWrite(subclass = 0): Op<void> {
+    if (subclass !== 0) checkSubclass(subclass);
     return makeOp("down_write", this, downWrite, subclass);
   }
 

@@ -1,9 +1,14 @@
 /**
- * SpinLock: a lock whose waiters spin, in atomic context.
+ * SpinLock: a lock whose waiters spin, in atomic context; RawSpinLock: the
+ * same, of the raw kind.
  *
  * Mirrors: spinlock_t — spin_lock(), spin_trylock(), spin_unlock(),
  *   spin_lock_irqsave()/spin_unlock_irqrestore(), spin_lock_bh()/
- *   spin_unlock_bh(), spin_lock_nested(), lockdep_assert_held().
+ *   spin_unlock_bh(), spin_lock_nested(), spin_lock_nest_lock(),
+ *   spin_lock_init(), lockdep_assert_held(); and raw_spinlock_t with the
+ *   raw_spin_*() twins. A spinlock_t is wait type LD_WAIT_CONFIG (it sleeps
+ *   on PREEMPT_RT), a raw_spinlock_t LD_WAIT_SPIN: a spinlock_t taken under
+ *   a raw one is `invalid-wait-context`.
  * Ownership: usually embedded in the object whose fields it protects.
  * Locking: protects itself; its holder is atomic (preemption off) from the
  *   moment it starts spinning until it unlocks, so nothing may sleep inside.
@@ -15,11 +20,11 @@
 import { Effect } from "../kernel/effect.js";
 import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
-import type { AcquireOptions } from "../kernel/lockdep.js";
+import type { AcquireOptions, LockdepMap } from "../kernel/lockdep.js";
 import type { Sim } from "../kernel/sim.js";
 import { current } from "../kernel/task.js";
-import { bhRestore, irqRestore } from "../kernel/context.js";
-import { LockObject, type LockOptions } from "./lock-object.js";
+import { bhRestore, checkSubclass, irqRestore } from "../kernel/context.js";
+import { checkNestLock, LockObject, type LockOptions } from "./lock-object.js";
 
 /** The irq state saved by lockIrqsave(), for unlockIrqrestore(). */
 export interface IrqFlags {
@@ -28,14 +33,41 @@ export interface IrqFlags {
 }
 
 export class SpinLock extends LockObject {
-  /** `new SpinLock(sim, "vm->list_lock", { embeddedIn: vm })`. */
+  /**
+   * `new SpinLock(sim, "vm->list_lock", { embeddedIn: vm })`.
+   * @throws ArgumentError naming `sim`, `className` or an option.
+   */
   constructor(sim: Sim, className: string, options: LockOptions = {}) {
-    super(sim, "SpinLock", className, "spin", options);
+    // RawSpinLock and its subclasses are raw: the class decides the wait type.
+    const raw = new.target === RawSpinLock || new.target.prototype instanceof RawSpinLock;
+    super(sim, raw ? "RawSpinLock" : "SpinLock", className, raw ? "raw-spin" : "spin", options);
   }
 
-  /** Mirrors spin_lock(). `subclass` is spin_lock_nested()'s annotation. */
+  /** @internal */
+  override get initName(): string {
+    return "spin_lock_init";
+  }
+
+  /**
+   * Mirrors spin_lock(). `subclass` is spin_lock_nested()'s annotation.
+   * @throws ArgumentRangeError naming `subclass` unless an integer in [0, 7].
+   */
   lock(subclass = 0): Op<void> {
+    if (subclass !== 0) checkSubclass(subclass);
     return makeStepOp(this, SPIN_LOCK, subclass);
+  }
+
+  /**
+   * Mirrors spin_lock_nest_lock(): take this lock while holding `nest`, an
+   * outer lock that serialises every taker of this lock's class. Locks of
+   * one class taken under the same held nest lock are not recursive
+   * locking (lockdep merges them); without `nest` held, lockdep files
+   * `lock-not-held` naming it.
+   * @throws ArgumentError naming `nest` if it is not a lock.
+   */
+  lockNestLock(nest: LockdepMap): Op<void> {
+    checkNestLock(nest);
+    return makeOp("spin_lock_nest_lock", this, spinLockNestLock, nest);
   }
 
   /** Mirrors spin_lock_irqsave(): disable irqs, then lock. Returns the saved state. */
@@ -79,11 +111,11 @@ export class SpinLock extends LockObject {
   }
 }
 
-function* spinLock(this: SpinLock, op: string, subclass: number): Generator<Effect, void, unknown> {
+function* spinLock(this: SpinLock, op: string, subclass: number, nest: LockdepMap | null = null): Generator<Effect, void, unknown> {
   const task = current();
   // Preemption goes off before spinning: a waiter is atomic too.
   task.preemptCount++;
-  this.sim.lockdep.acquire(task, this, op, { subclass });
+  this.sim.lockdep.acquire(task, this, op, nest === null ? { subclass } : { nest });
   yield this.lockEffect;
   touch(this.sim, this, true, "SpinLock.lock");
   guardLive(this, "SpinLock.lock");
@@ -120,6 +152,10 @@ const SPIN_UNLOCK: StepBody<SpinLock, undefined, void> = {
 };
 
 const NO_OPTIONS: AcquireOptions = {};
+
+function* spinLockNestLock(this: SpinLock, nest: LockdepMap): Generator<Effect, void, unknown> {
+  yield* spinLock.call(this, "spin_lock_nest_lock", 0, nest);
+}
 
 function* spinLockIrqsave(this: SpinLock): Generator<Effect, IrqFlags, unknown> {
   const task = current();
@@ -177,4 +213,23 @@ function* spinUnlockBh(this: SpinLock): Generator<Effect, void, unknown> {
   release(this);
   const task = current();
   if (task.bhOff > 0) bhRestore(task);
+}
+
+/**
+ * RawSpinLock: raw_spinlock_t, a spinlock that spins even on PREEMPT_RT
+ * (wait type LD_WAIT_SPIN). Same operations as SpinLock (raw_spin_lock(),
+ * raw_spin_lock_irqsave(), ...). Under it only other raw spinlocks may be
+ * taken: a SpinLock, RwLock or LocalLock is `invalid-wait-context`, as with
+ * CONFIG_PROVE_RAW_LOCK_NESTING, and so is anything that sleeps.
+ */
+export class RawSpinLock extends SpinLock {
+  /** `new RawSpinLock(sim, "rq->__lock")`. @throws ArgumentError naming `sim`, `className` or an option. */
+  constructor(sim: Sim, className: string, options: LockOptions = {}) {
+    super(sim, className, options);
+  }
+
+  /** @internal */
+  override get initName(): string {
+    return "raw_spin_lock_init";
+  }
 }

@@ -211,8 +211,8 @@ export interface SleepInAtomicReport extends ReportBase {
   /** The operation that may sleep, such as `mutex_lock`. */
   readonly op: string;
   /** Why the context is atomic. */
-  readonly reason: "spinlock" | "irqs-disabled" | "bh-disabled" | "hardirq" | "softirq";
-  /** The spinlock that made it atomic, when that is the reason. */
+  readonly reason: "spinlock" | "irqs-disabled" | "bh-disabled" | "preempt-disabled" | "hardirq" | "softirq";
+  /** The spinlock that made it atomic, when that is the reason; for `preempt-disabled`, the local lock held, if any. */
   readonly lock: HeldRef | null;
   readonly held: readonly HeldRef[];
 }
@@ -431,6 +431,7 @@ const ATOMIC_WHY: Record<SleepInAtomicReport["reason"], string> = {
   spinlock: "",
   "irqs-disabled": "with interrupts disabled",
   "bh-disabled": "with bottom halves disabled",
+  "preempt-disabled": "with preemption disabled",
   hardirq: "in hardirq context",
   softirq: "in softirq context",
 };

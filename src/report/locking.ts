@@ -23,6 +23,7 @@ export interface LockingReportKinds {
   "lock-held-at-exit": LockHeldAtExitReport;
   "lock-not-held": LockNotHeldReport;
   "ww-mutex-misuse": WwMutexMisuseReport;
+  "bad-preempt-enable": BadPreemptEnableReport;
 }
 
 /** Where lockdep saw an acquisition: across simulations, so with the run's replay token. */
@@ -86,8 +87,20 @@ export interface InvalidWaitContextReport extends ReportBase {
   readonly kind: "invalid-wait-context";
   readonly lock: string;
   readonly lockClass: string;
-  /** What forbids sleeping: a held spinlock's label, or the context (`hardirq`, `softirq`). */
+  /** What forbids waiting that way: a held lock's label, or the context (`hardirq`, `softirq`). */
   readonly forbiddenBy: string;
+  /** How the lock waits, when it does not sleep: `"spin"` for a spinlock_t, rwlock_t or local_lock_t taken where only raw spinlocks may be (absent: a sleeping lock). */
+  readonly waitType?: "raw-spin" | "spin";
+  /** `"raw-spin"` when `forbiddenBy` is a held raw spinlock (absent otherwise). */
+  readonly forbiddenByWaitType?: "raw-spin";
+  readonly held: readonly HeldRef[];
+}
+
+/** preempt_enable() without a matching preempt_disable(): the kernel's preempt_count underflow warning. */
+export interface BadPreemptEnableReport extends ReportBase {
+  readonly kind: "bad-preempt-enable";
+  /** The operation, `preempt_enable`. */
+  readonly op: string;
   readonly held: readonly HeldRef[];
 }
 
@@ -265,8 +278,20 @@ defineReportKind({
   kind: "invalid-wait-context",
   headline: () => "BUG: Invalid wait context",
   body: (r, out) => {
-    const where = r.forbiddenBy === "hardirq" || r.forbiddenBy === "softirq" ? `in ${r.forbiddenBy} context` : `holding spinlock ${r.forbiddenBy}`;
-    out.line(`${taskName(r.task)} is trying to take sleeping lock ${r.lock} where it may not sleep: ${where}.`).blank();
+    const where =
+      r.forbiddenBy === "hardirq" || r.forbiddenBy === "softirq"
+        ? `in ${r.forbiddenBy} context`
+        : `holding ${r.forbiddenByWaitType === "raw-spin" ? "raw spinlock" : "spinlock"} ${r.forbiddenBy}`;
+    if (r.waitType === undefined) {
+      out.line(`${taskName(r.task)} is trying to take sleeping lock ${r.lock} where it may not sleep: ${where}.`).blank();
+    } else {
+      out
+        .line(
+          `${taskName(r.task)} is trying to take ${r.lock}, a lock that sleeps on PREEMPT_RT (LD_WAIT_CONFIG),`,
+          `where only raw spinlocks may be taken: ${where}.`,
+        )
+        .blank();
+    }
     heldBy(r, out);
   },
   // forbiddenBy is a context name or a spinlock's label; its id is masked.
@@ -312,6 +337,16 @@ defineReportKind({
     heldBy(r, out);
   },
   fingerprint: (r) => [r.lock, r.owner === null ? "unowned" : "owned by another task"],
+});
+
+defineReportKind({
+  kind: "bad-preempt-enable",
+  headline: () => "WARNING: preempt_count underflow",
+  body: (r, out) => {
+    out.line(`${taskName(r.task)} called ${r.op} without a matching preempt_disable().`).blank();
+    heldBy(r, out);
+  },
+  fingerprint: (r) => [r.op],
 });
 
 const WW_PROBLEMS: Record<string, string> = {

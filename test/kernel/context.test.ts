@@ -13,6 +13,8 @@ import {
   dmaFenceMightWait,
   fsReclaimAcquire,
   fsReclaimRelease,
+  hardirqEnter,
+  hardirqExit,
   localBhDisable,
   localBhEnable,
   localIrqRestore,
@@ -20,11 +22,17 @@ import {
   lockMapAcquire,
   lockMapRelease,
   Lockdep,
+  lockdepSetSubclass,
   mightSleep,
   msleep,
   Mutex,
+  preemptCount,
+  preemptDisable,
+  preemptEnable,
   RwSemaphore,
   Sim,
+  softirqEnter,
+  softirqExit,
   SpinLock,
   UsageError,
   current,
@@ -387,5 +395,168 @@ describe("boot-time lockdep maps and classes, and their order", () => {
       yield* msleep(0);
     });
     expect(onlyReport(sim, "bad-unlock")).toMatchObject({ lock: "fs_reclaim", owner: null });
+  });
+});
+
+describe("preemptDisable / preemptEnable", () => {
+  it("nest; sleeping inside is sleep-in-atomic with reason preempt-disabled; balanced sections leave nothing behind", () => {
+    const sim = newSim();
+    const m = new Mutex(sim, "m");
+    sim.run(function* () {
+      preemptDisable();
+      preemptDisable();
+      expect(preemptCount()).toBe(2);
+      preemptEnable();
+      mightSleep("kmalloc(GFP_KERNEL)");
+      preemptEnable();
+      expect(preemptCount()).toBe(0);
+      yield* m.lock(); // preemption on again: no report
+      yield* m.unlock();
+    });
+    const r = onlyReport(sim, "sleep-in-atomic");
+    expect(r).toMatchObject({ op: "kmalloc(GFP_KERNEL)", reason: "preempt-disabled", lock: null });
+  });
+
+  it("an unbalanced preemptEnable() is bad-preempt-enable and leaves the count at zero", () => {
+    const sim = newSim();
+    sim.run(function* () {
+      expect(preemptEnable()).toBe(false);
+      expect(preemptCount()).toBe(0);
+      yield* condResched();
+    });
+    expect(onlyReport(sim, "bad-preempt-enable")).toMatchObject({ op: "preempt_enable", held: [] });
+  });
+
+  it("preemptEnable() cannot cancel a spinlock's own preemption count", () => {
+    const sim = newSim();
+    const s = new SpinLock(sim, "s");
+    sim.run(function* () {
+      yield* s.lock();
+      preemptEnable();
+      mightSleep("msleep");
+      yield* s.unlock();
+    });
+    expect(sim.reports.map((r) => r.kind)).toEqual(["bad-preempt-enable", "sleep-in-atomic"]);
+    expect(sim.reports[1]).toMatchObject({ reason: "spinlock" });
+  });
+});
+
+describe("hardirqEnter / softirqEnter: an irq section inside a task", () => {
+  it("hardirqEnter disables irqs and makes the task a hardirq context until hardirqExit", () => {
+    const sim = newSim();
+    sim.run(function* () {
+      hardirqEnter();
+      expect(current().irqsOff).toBe(1);
+      mightSleep("mutex_lock");
+      hardirqExit();
+      expect(current().irqsOff).toBe(0);
+      mightSleep("mutex_lock"); // process context again: fine
+      yield* condResched();
+    });
+    expect(onlyReport(sim, "sleep-in-atomic")).toMatchObject({ reason: "hardirq" });
+  });
+
+  it("softirqEnter disables bottom halves; sleeping inside is reason softirq", () => {
+    const sim = newSim();
+    sim.run(function* () {
+      softirqEnter();
+      expect(current().bhOff).toBe(1);
+      expect(current().irqsOff).toBe(0);
+      mightSleep("msleep");
+      softirqExit();
+      expect(current().bhOff).toBe(0);
+      yield* condResched();
+    });
+    expect(onlyReport(sim, "sleep-in-atomic")).toMatchObject({ reason: "softirq" });
+  });
+
+  it("a spinlock taken in a hardirq section and later with irqs on: inconsistent {IN-HARDIRQ-W} -> {HARDIRQ-ON-W}", () => {
+    const sim = newSim();
+    const s = new SpinLock(sim, "fence->lock");
+    sim.run(function* () {
+      hardirqEnter();
+      yield* s.lock();
+      yield* s.unlock();
+      hardirqExit();
+      yield* s.lock();
+      yield* s.unlock();
+    });
+    const r = onlyReport(sim, "irq-lock-inversion");
+    expect(r).toMatchObject({ irq: "hardirq", variant: "inconsistent", safe: { lockClass: "fence->lock" }, unsafe: { lockClass: "fence->lock" } });
+  });
+
+  it("a lock held with irqs saved, taken again in a hardirq section, is recursive locking (held locks of every irq context count)", () => {
+    const sim = newSim();
+    const a = new SpinLock(sim, "a", { name: "a1" });
+    const b = new SpinLock(sim, "a", { name: "a2" });
+    sim.run(function* () {
+      const flags = yield* a.lockIrqsave();
+      hardirqEnter();
+      yield* b.lock();
+      yield* b.unlock();
+      hardirqExit();
+      yield* a.unlockIrqrestore(flags);
+    });
+    expect(onlyReport(sim, "recursive-locking")).toMatchObject({ lockClass: "a" });
+  });
+
+  it("a hardirq section adds no edge from the locks held outside it (a new irq context), as lockdep's check_prevs_add()", () => {
+    const sim = newSim();
+    const a = new SpinLock(sim, "A");
+    const b = new SpinLock(sim, "B");
+    sim.run(function* () {
+      const flags = yield* a.lockIrqsave();
+      hardirqEnter();
+      yield* b.lock();
+      yield* b.unlock();
+      hardirqExit();
+      yield* a.unlockIrqrestore(flags);
+    });
+    expect(sim.lockdep.hasEdge(a.lockClass, b.lockClass)).toBe(false);
+  });
+
+  it("exits without a matching enter throw UsageError and change nothing", () => {
+    const sim = newSim();
+    sim.run(function* () {
+      expect(() => { hardirqExit(); }).toThrow(UsageError);
+      expect(() => { softirqExit(); }).toThrow(UsageError);
+      expect(current().irqsOff).toBe(0);
+      expect(current().bhOff).toBe(0);
+      yield* condResched();
+    });
+    expect(sim.reports).toEqual([]);
+  });
+});
+
+describe("lockdepSetSubclass", () => {
+  it("plain acquisitions of the lock use the subclass: no recursive-locking for the annotated inner lock", () => {
+    const sim = newSim();
+    const outer = new Mutex(sim, "obj", { name: "outer" });
+    const inner = new Mutex(sim, "obj", { name: "inner" });
+    lockdepSetSubclass(inner, 1);
+    sim.run(function* () {
+      yield* outer.lock();
+      yield* inner.lock();
+      yield* inner.unlock();
+      yield* outer.unlock();
+    });
+    expect(sim.reports).toEqual([]);
+    const sub = sim.lockdep.lockClass("obj/1", "sleep");
+    expect(sim.lockdep.hasEdge(outer.lockClass, sub)).toBe(true);
+  });
+
+  it("reinit() drops the annotation, as mutex_init() makes a fresh map", () => {
+    const sim = newSim();
+    const outer = new Mutex(sim, "obj", { name: "outer" });
+    const inner = new Mutex(sim, "obj", { name: "inner" });
+    lockdepSetSubclass(inner, 1);
+    sim.run(function* () {
+      yield* inner.reinit();
+      yield* outer.lock();
+      yield* inner.lock();
+      yield* inner.unlock();
+      yield* outer.unlock();
+    });
+    expect(onlyReport(sim, "recursive-locking")).toMatchObject({ lockClass: "obj" });
   });
 });

@@ -20,6 +20,7 @@ import {
   lockMapAcquire,
   lockMapRelease,
   Mutex,
+  RwLock,
   RwSemaphore,
   Sim,
   SimObject,
@@ -800,5 +801,73 @@ describe("lockdep: reboot() gives a fresh boot", () => {
     ld.reboot();
     expect(ld.edgeCount).toBe(new Lockdep().edgeCount);
     expect(ld.maps.fsReclaim.lockClass.in.has(driver)).toBe(false);
+  });
+
+  it("forgets dependency types a boot edge learned (mmap_lock held for reading over an acquire context)", () => {
+    const ld = new Lockdep();
+    const sim = new Sim({ lockdep: ld, onReport: "collect" });
+    const mmap = new RwSemaphore(sim, "&mm->mmap_lock", { static: true });
+    const ctx = { lockClass: ld.classes.resvAcquire, label: "ctx" };
+    sim.run(function* () {
+      yield* mmap.downRead();
+      lockMapAcquire(ctx);
+      lockMapRelease(ctx);
+      yield* mmap.upRead();
+    });
+    const { mmapLock, resvAcquire } = ld.classes;
+    // -(EN)-> primed, -(SN)-> learned.
+    expect(mmapLock.dep.get(resvAcquire)).toBe(8 | 4);
+    ld.reboot();
+    expect(mmapLock.dep.get(resvAcquire)).toBe(8);
+  });
+});
+
+describe("lockdep: dependency types and strong paths", () => {
+  it("an edge learns each way its locks were taken: write->write, read->write, write->recursive-read", () => {
+    const sim = newSim();
+    const a = new RwLock(sim, "A");
+    const b = new RwLock(sim, "B");
+    sim.run(function* () {
+      yield* a.writeLock();
+      yield* b.writeLock();
+      yield* b.writeUnlock();
+      yield* a.writeUnlock();
+      yield* a.readLock();
+      yield* b.writeLock();
+      yield* b.writeUnlock();
+      yield* a.readUnlock();
+      yield* a.writeLock();
+      yield* b.readLock();
+      yield* b.readUnlock();
+      yield* a.writeUnlock();
+    });
+    // DEP_EN 8, DEP_SN 4, DEP_ER 2.
+    expect(a.lockClass.dep.get(b.lockClass)).toBe(8 | 4 | 2);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("a new dependency type on an existing edge is checked for cycles again", () => {
+    const sim = newSim();
+    const a = new RwLock(sim, "A");
+    const b = new RwLock(sim, "B");
+    sim.run(function* () {
+      // B -> A with A read recursively: A -(S?)-> ... cannot come back through it.
+      yield* b.writeLock();
+      yield* a.readLock();
+      yield* a.readUnlock();
+      yield* b.writeUnlock();
+      // A read, then B: A -(SN)-> B. B -(ER)-> A then A -(SN)-> B is not strong: no cycle yet.
+      yield* a.readLock();
+      yield* b.writeLock();
+      yield* b.writeUnlock();
+      yield* a.readUnlock();
+      expect(sim.reports).toEqual([]);
+      // Now B -> A with A written: B -(EN)-> A, the same edge with a new type, closes A -> B -> A.
+      yield* b.writeLock();
+      yield* a.writeLock();
+      yield* a.writeUnlock();
+      yield* b.writeUnlock();
+    });
+    expect(onlyReport(sim, "lock-order-cycle").cycle.map((e) => e.from).sort()).toEqual(["A", "B"]);
   });
 });

@@ -4,7 +4,7 @@
  * in test/kernel/context.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { condResched, Lockdep, Mutex, Sim, type Report, type ReportKind, type SimOptions, type Task } from "../../src/index.js";
+import { condResched, Lockdep, Mutex, Sim, SpinLock, type Report, type ReportKind, type SimOptions, type Task } from "../../src/index.js";
 
 function newSim(options: SimOptions = {}): Sim {
   return new Sim({ lockdep: new Lockdep(), onReport: "collect", strategy: "round-robin", ...options });
@@ -215,5 +215,57 @@ describe("Mutex: unlock balance", () => {
     expect(seen).toEqual(["6 after bad unlock: holder owner/1", "7 holder owner/1, assertHeld true"]);
     expect(onlyReport(sim, "bad-unlock")).toMatchObject({ lock: m.label, owner: "owner/1", task: "other/2", step: 6, held: [] });
     expect(m.isLocked()).toBe(false);
+  });
+});
+
+describe("Mutex: lockKillable", () => {
+  // step  holder/1            waiter/2                     killer/3
+  //  1    start; mutex_lock
+  //  2                        start; mutex_lock_killable
+  //  3                                                     start (cond_resched)
+  //  4    lock: holds M
+  //  -                        (blocked: M held by holder/1)
+  //  5                                                     cond_resched; kill
+  //  6    cond_resched
+  //  7                        woken by the fatal signal: "interrupted"
+  for (const kill of [true, false]) {
+    it(`returns ${kill ? '"interrupted" (-EINTR) on a fatal signal' : '"locked" when nobody kills it'}, leaving lockdep clean`, () => {
+      const sim = newSim();
+      const m = new Mutex(sim, "M");
+      let got: string | undefined;
+      sim.spawn("holder", "process", function* () {
+        yield* m.lock();
+        yield* condResched();
+        yield* condResched();
+        yield* m.unlock();
+      });
+      const waiter = sim.spawn("waiter", "process", function* () {
+        got = yield* m.lockKillable();
+        if (got === "locked") {
+          expect(m.assertHeld()).toBe(true);
+          yield* m.unlock();
+        }
+      });
+      sim.spawn("killer", "process", function* () {
+        yield* condResched();
+        if (kill) waiter.kill();
+      });
+      expect(sim.runAll().outcome).toBe("done");
+      expect(got).toBe(kill ? "interrupted" : "locked");
+      expect(sim.reports).toEqual([]);
+    });
+  }
+
+  it("under a spinlock it is sleep-in-atomic naming mutex_lock_killable", () => {
+    const sim = newSim();
+    const m = new Mutex(sim, "M");
+    const s = new SpinLock(sim, "s");
+    sim.run(function* () {
+      yield* s.lock();
+      if ((yield* m.lockKillable()) === "locked") yield* m.unlock();
+      yield* s.unlock();
+    });
+    expect(sim.reports.map((r) => r.kind)).toEqual(["sleep-in-atomic"]);
+    expect(sim.reports[0]).toMatchObject({ op: "mutex_lock_killable", reason: "spinlock" });
   });
 });

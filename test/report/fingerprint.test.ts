@@ -108,6 +108,7 @@ describe("fingerprint", () => {
     const all = Object.fromEntries(registeredReportKinds().map((k) => [k, fingerprint(programs[k as SampledKind]())]));
     expect(all).toMatchInlineSnapshot(`
       {
+        "bad-preempt-enable": "bad-preempt-enable: preempt_enable",
         "bad-unlock": "bad-unlock: Mutex "vm->update_lock" / unowned",
         "deadlock": "deadlock: cycle / wait-completion on Completion "x" -> wait-completion on Completion "y"",
         "double-free": "double-free: Thing / kfree",

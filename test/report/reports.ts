@@ -12,6 +12,8 @@ import {
   lockMapAcquire,
   lockMapRelease,
   Mutex,
+  preemptDisable,
+  preemptEnable,
   RwSemaphore,
   Sim,
   SimObject,
@@ -261,6 +263,17 @@ export const programs: Record<SampledKind, () => Report> = {
       yield* sem.downRead();
       yield* sem.upRead();
       yield* spin.unlock();
+    });
+    return sim.reports[0] as Report;
+  },
+  "bad-preempt-enable": () => {
+    // One preempt_enable() too many.
+    const sim = collect();
+    sim.run(function* () {
+      preemptDisable();
+      preemptEnable();
+      preemptEnable();
+      yield* condResched();
     });
     return sim.reports[0] as Report;
   },

@@ -1,0 +1,347 @@
+/**
+ * RwLock: a spinning reader/writer lock.
+ *
+ * Mirrors: rwlock_t — read_lock(), read_unlock(), write_lock(),
+ *   write_unlock(), their _irq, _irqsave/_irqrestore and _bh variants,
+ *   read_trylock(), write_trylock(), rwlock_init(), lockdep_assert_held().
+ * Ownership: usually embedded in the object whose fields it protects.
+ * Locking: protects itself; its holders (readers and the writer) and its
+ *   waiters are atomic, as a spinlock's: nothing may sleep inside. Wait type
+ *   LD_WAIT_CONFIG, as spinlock_t.
+ * States: free → read-held by one or more tasks, or write-held by one.
+ * Invariants: never readers and a writer at once. By default a reader waits
+ *   only while a writer holds the lock, never for a writer that merely
+ *   waits, so a task may take the read side again while holding it (readers
+ *   share): lockdep treats read_lock() as a recursive read (the kernel's
+ *   read == 2, as lib/locking-selftest.c runs it), and only write/read
+ *   mixes can deadlock. With `{ queued: true }` it is the kernel's qrwlock:
+ *   a waiting writer holds off new readers outside interrupts (in_interrupt():
+ *   an irq context or bottom halves disabled), and lockdep then sees those
+ *   readers as plain reads (read == 1, read_lock_is_recursive() false).
+ */
+import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "../kernel/effect.js";
+import { guardLive, touch } from "../kernel/heap.js";
+import { makeOp, type Op } from "../kernel/op.js";
+import type { Sim } from "../kernel/sim.js";
+import { current, type Task } from "../kernel/task.js";
+import { bhRestore, irqRestore } from "../kernel/context.js";
+import { heldRefs, irqCtxOf, type AcquireOptions } from "../kernel/lockdep.js";
+import { checkOptions, is } from "../validate.js";
+import { LOCK_OPTIONS_SPEC, LockObject, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
+import { LOCK_QUEUE, UP_READ } from "./rw-semaphore.js";
+import type { IrqFlags } from "./spinlock.js";
+
+/**
+ * read_lock(): two readers' acquisitions commute. No reader's acquisition is
+ * enabled while the writer holds the lock (and so may be at its unlock).
+ */
+export const READ_LOCK = defineEffectKind({ name: "read-lock", commutesWith: ["self"], neverCoEnabledWith: [UNLOCK] });
+
+const RECURSIVE_READ: AcquireOptions = { recursive: true };
+const PLAIN_READ: AcquireOptions = { read: true };
+
+/** Options of an RwLock: a lock's, and whether it is a queued rwlock. */
+export interface RwLockOptions extends LockOptions {
+  /**
+   * The kernel's qrwlock (CONFIG_QUEUED_RWLOCKS, x86's default): a waiting
+   * writer holds off new readers except in interrupt context, so a
+   * process-context read_lock() is a plain read for lockdep and re-taking
+   * the read side can deadlock against a queued writer. Default false.
+   */
+  readonly queued?: boolean;
+}
+
+/** @internal in_interrupt(): a hardirq or softirq context, or bottom halves disabled. */
+function inInterrupt(task: Task): boolean {
+  return irqCtxOf(task) > 0 || task.bhOff > 0;
+}
+const WRITE_SIDE: AcquireOptions = {};
+
+/** How a variant changes the irq state around the lock: nothing, irqs (_irq, _irqsave) or bottom halves (_bh). */
+type Around = "none" | "irq" | "irqsave" | "bh";
+
+export class RwLock extends LockObject {
+  /** @internal Tasks holding the read side, with how many times each. */ readonly readers = new Map<Task, number>();
+  /** @internal The waitable of a read acquisition: no writer holds it. */ readonly readSide: Waitable;
+  /** @internal */ readonly readEffect: Effect;
+  /** @internal */ readonly readTrylockEffect: Effect;
+  /** @internal */ readonly readUnlockEffect: Effect;
+  /** Whether it is a queued rwlock (see RwLockOptions). */
+  readonly queued: boolean;
+  /** @internal Writers announced and waiting (queued rwlocks only), in arrival order. */ readonly writersWaiting: Task[] = [];
+  /** @internal */ readonly queueEffect: Effect;
+
+  /**
+   * `new RwLock(sim, "tasklist_lock")`, `new RwLock(sim, "l", { queued: true })`.
+   * @throws ArgumentError naming `sim`, `className` or an option.
+   */
+  constructor(sim: Sim, className: string, options: RwLockOptions = {}) {
+    const { queued, ...lockOptions } = checkOptions("options", options, { ...LOCK_OPTIONS_SPEC, queued: is.boolean });
+    super(sim, "RwLock", className, "spin", lockOptions);
+    this.queued = queued === true;
+    this.readSide = {
+      label: this.label,
+      canProceed: (t: Task) => this.heldBy === null && (this.writersWaiting.length === 0 || inInterrupt(t)),
+      wakers: () => (this.heldBy !== null ? [this.heldBy] : [...this.writersWaiting]),
+    };
+    this.queueEffect = new Effect(LOCK_QUEUE, this, WRITE, this);
+    this.readEffect = new Effect(READ_LOCK, this, WRITE, this, this.readSide);
+    this.readTrylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this.readSide);
+    const reads: Waitable = { label: this.label, canProceed: (t: Task) => this.readers.has(t), wakers: () => null };
+    this.readUnlockEffect = new Effect(UP_READ, this, WRITE_IF, this, null, Infinity, reads);
+  }
+
+  /** @internal */
+  override get initName(): string {
+    return "rwlock_init";
+  }
+
+  /** @internal Waitable of a write acquisition: no writer and no reader. */
+  override canProceed(_task: Task): boolean {
+    return this.heldBy === null && this.readers.size === 0;
+  }
+
+  /** @internal */
+  override wakers(): readonly Task[] {
+    return this.heldBy !== null ? [this.heldBy] : [...this.readers.keys()];
+  }
+
+  /** Mirrors read_lock(). */
+  readLock(): Op<void> {
+    return makeOp("read_lock", this, readLock, "none");
+  }
+
+  /** Mirrors read_lock_irq(): disable irqs, then read_lock(). */
+  readLockIrq(): Op<void> {
+    return makeOp("read_lock_irq", this, readLock, "irq");
+  }
+
+  /** Mirrors read_lock_irqsave(): disable irqs, then read_lock(). Returns the saved state. */
+  readLockIrqsave(): Op<IrqFlags> {
+    return makeOp("read_lock_irqsave", this, readLockIrqsave);
+  }
+
+  /** Mirrors read_lock_bh(). */
+  readLockBh(): Op<void> {
+    return makeOp("read_lock_bh", this, readLock, "bh");
+  }
+
+  /** Mirrors read_trylock(): take the read side unless a writer holds it, never wait. */
+  readTrylock(): Op<boolean> {
+    return makeOp("read_trylock", this, readTrylock);
+  }
+
+  /** Mirrors read_unlock(). */
+  readUnlock(): Op<void> {
+    return makeOp("read_unlock", this, readUnlock, "none");
+  }
+
+  /** Mirrors read_unlock_irq(): read_unlock(), then enable irqs. */
+  readUnlockIrq(): Op<void> {
+    return makeOp("read_unlock_irq", this, readUnlock, "irq");
+  }
+
+  /** Mirrors read_unlock_irqrestore(). */
+  readUnlockIrqrestore(flags: IrqFlags): Op<void> {
+    return makeOp("read_unlock_irqrestore", this, readUnlock, "irqsave", flags);
+  }
+
+  /** Mirrors read_unlock_bh(). */
+  readUnlockBh(): Op<void> {
+    return makeOp("read_unlock_bh", this, readUnlock, "bh");
+  }
+
+  /** Mirrors write_lock(). */
+  writeLock(): Op<void> {
+    return makeOp("write_lock", this, writeLock, "none");
+  }
+
+  /** Mirrors write_lock_irq(). */
+  writeLockIrq(): Op<void> {
+    return makeOp("write_lock_irq", this, writeLock, "irq");
+  }
+
+  /** Mirrors write_lock_irqsave(). Returns the saved state. */
+  writeLockIrqsave(): Op<IrqFlags> {
+    return makeOp("write_lock_irqsave", this, writeLockIrqsave);
+  }
+
+  /** Mirrors write_lock_bh(). */
+  writeLockBh(): Op<void> {
+    return makeOp("write_lock_bh", this, writeLock, "bh");
+  }
+
+  /** Mirrors write_trylock(): take it if nobody holds it, never wait. */
+  writeTrylock(): Op<boolean> {
+    return makeOp("write_trylock", this, writeTrylock);
+  }
+
+  /** Mirrors write_unlock(). */
+  writeUnlock(): Op<void> {
+    return makeOp("write_unlock", this, writeUnlock, "none");
+  }
+
+  /** Mirrors write_unlock_irq(). */
+  writeUnlockIrq(): Op<void> {
+    return makeOp("write_unlock_irq", this, writeUnlock, "irq");
+  }
+
+  /** Mirrors write_unlock_irqrestore(). */
+  writeUnlockIrqrestore(flags: IrqFlags): Op<void> {
+    return makeOp("write_unlock_irqrestore", this, writeUnlock, "irqsave", flags);
+  }
+
+  /** Mirrors write_unlock_bh(). */
+  writeUnlockBh(): Op<void> {
+    return makeOp("write_unlock_bh", this, writeUnlock, "bh");
+  }
+
+  /** Mirrors lockdep_assert_held(): the current task holds it, either side. */
+  assertHeld(): boolean {
+    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
+  }
+
+  /** Mirrors lockdep_assert_held_write(): the current task holds the write side. */
+  assertHeldWrite(): boolean {
+    const task = current();
+    if (this.heldBy === task) return true;
+    if (this.sim.checks.lockdep) {
+      this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.heldBy?.label ?? null, held: heldRefs(task) });
+    }
+    return false;
+  }
+
+  /** Mirrors rwlock_is_contended()'s cousin: whether anyone holds it, either side. A query: no effect. */
+  isLocked(): boolean {
+    return this.heldBy !== null || this.readers.size > 0;
+  }
+
+  /** @internal Read holders count as holding it too. */
+  protected override holderAtFree(): Task | null {
+    return this.heldBy ?? this.readers.keys().next().value ?? null;
+  }
+}
+
+function disable(task: Task, around: Around): void {
+  if (around === "irq" || around === "irqsave") task.irqsOff++;
+  else if (around === "bh") task.bhOff++;
+}
+
+function restore(task: Task, around: Around, flags: IrqFlags | undefined): void {
+  if (around === "irq") {
+    if (task.irqsOff > 0) irqRestore(task);
+  } else if (around === "irqsave" && flags !== undefined) {
+    // Restore exactly what was saved, as local_irq_restore() does.
+    while (task.irqsOff > flags.irqsOff) irqRestore(task);
+    task.irqsOff = Math.max(task.irqsOff, flags.irqsOff);
+  } else if (around === "bh") {
+    if (task.bhOff > 0) bhRestore(task);
+  }
+}
+
+function* readLock(this: RwLock, around: Around): Generator<Effect, void, unknown> {
+  const task = current();
+  disable(task, around);
+  // Preemption goes off before spinning: a waiter is atomic too.
+  task.preemptCount++;
+  const op = around === "none" ? "read_lock" : `read_lock_${around}`;
+  // read_lock_is_recursive(): always, unless queued outside interrupts.
+  this.sim.lockdep.acquire(task, this, op, !this.queued || inInterrupt(task) ? RECURSIVE_READ : PLAIN_READ);
+  yield this.readEffect;
+  touch(this.sim, this, true, "RwLock.readLock");
+  guardLive(this, "RwLock.readLock");
+  this.readers.set(task, (this.readers.get(task) ?? 0) + 1);
+  this.sim.lockdep.acquired(task, this, null, op);
+}
+
+function* readLockIrqsave(this: RwLock): Generator<Effect, IrqFlags, unknown> {
+  const flags: IrqFlags = { irqsOff: current().irqsOff };
+  yield* readLock.call(this, "irqsave");
+  return flags;
+}
+
+function* writeLock(this: RwLock, around: Around): Generator<Effect, void, unknown> {
+  const task = current();
+  disable(task, around);
+  task.preemptCount++;
+  const op = around === "none" ? "write_lock" : `write_lock_${around}`;
+  this.sim.lockdep.acquire(task, this, op, WRITE_SIDE);
+  if (this.queued) {
+    // Joining the queue is a step of its own: other tasks see it (new readers wait).
+    yield this.queueEffect;
+    touch(this.sim, this, true, "RwLock.writeLock");
+    // INVARIANT: from here until it has the lock, this writer holds off new process-context readers.
+    this.writersWaiting.push(task);
+  }
+  yield this.lockEffect;
+  touch(this.sim, this, true, "RwLock.writeLock");
+  if (this.queued) this.writersWaiting.splice(this.writersWaiting.indexOf(task), 1);
+  guardLive(this, "RwLock.writeLock");
+  this.heldBy = task;
+  this.tookNow(task, op);
+}
+
+function* writeLockIrqsave(this: RwLock): Generator<Effect, IrqFlags, unknown> {
+  const flags: IrqFlags = { irqsOff: current().irqsOff };
+  yield* writeLock.call(this, "irqsave");
+  return flags;
+}
+
+function* readTrylock(this: RwLock): Generator<Effect, boolean, unknown> {
+  yield this.readTrylockEffect;
+  touch(this.sim, this, true, "RwLock.readTrylock");
+  guardLive(this, "RwLock.readTrylock");
+  const task = current();
+  if (!this.readSide.canProceed(task)) {
+    this.sim.note("busy");
+    return false;
+  }
+  this.sim.note("taken");
+  task.preemptCount++;
+  this.readers.set(task, (this.readers.get(task) ?? 0) + 1);
+  this.sim.lockdep.acquire(task, this, "read_trylock", { trylock: true, read: true, recursive: !this.queued || inInterrupt(task) });
+  return true;
+}
+
+function* writeTrylock(this: RwLock): Generator<Effect, boolean, unknown> {
+  yield this.trylockEffect;
+  touch(this.sim, this, true, "RwLock.writeTrylock");
+  guardLive(this, "RwLock.writeTrylock");
+  const task = current();
+  if (!this.canProceed(task)) {
+    this.sim.note("busy");
+    return false;
+  }
+  this.sim.note("taken");
+  task.preemptCount++;
+  this.heldBy = task;
+  this.acquiredAt = this.sim.site("write_trylock");
+  this.sim.lockdep.acquire(task, this, "write_trylock", { trylock: true });
+  return true;
+}
+
+function* readUnlock(this: RwLock, around: Around, flags?: IrqFlags): Generator<Effect, void, unknown> {
+  yield this.readUnlockEffect;
+  touch(this.sim, this, true, "RwLock.readUnlock");
+  guardLive(this, "RwLock.readUnlock");
+  const task = current();
+  const n = this.readers.get(task);
+  // Not held: reported by lockdep (bad-unlock), and nothing changes.
+  if (!this.sim.lockdep.release(task, this, this.heldBy) || n === undefined) return;
+  if (n === 1) this.readers.delete(task);
+  else this.readers.set(task, n - 1);
+  task.preemptCount--;
+  restore(task, around, flags);
+}
+
+function* writeUnlock(this: RwLock, around: Around, flags?: IrqFlags): Generator<Effect, void, unknown> {
+  yield this.unlockEffect;
+  touch(this.sim, this, true, "RwLock.writeUnlock");
+  guardLive(this, "RwLock.writeUnlock");
+  const task = current();
+  if (!this.sim.lockdep.release(task, this, this.heldBy) || this.heldBy !== task) return;
+  this.heldBy = null;
+  this.acquiredAt = null;
+  task.preemptCount--;
+  restore(task, around, flags);
+}

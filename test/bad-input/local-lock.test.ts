@@ -1,0 +1,16 @@
+/** LocalLock refuses bad arguments with typed errors naming them, and changes nothing. */
+import { describe, expect, it } from "vitest";
+import { ArgumentError, LocalLock } from "../../src/index.js";
+import { collectingSim } from "../support/collecting-sim.js";
+import { expectArgError, nextId } from "./lock-helpers.js";
+
+describe("LocalLock: bad input", () => {
+  it("constructor: empty class name, bad options; nothing is made", () => {
+    const sim = collectingSim();
+    const before = nextId(sim);
+    expectArgError(() => new LocalLock(sim, ""), ArgumentError, "className");
+    expectArgError(() => new LocalLock(sim, "l", 3 as never), ArgumentError, "options");
+    expectArgError(() => new LocalLock(sim, "l", { static: null } as never), ArgumentError, "static");
+    expect(nextId(sim)).toBe(before + 1);
+  });
+});

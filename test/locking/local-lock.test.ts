@@ -1,0 +1,69 @@
+/**
+ * LocalLock (local_lock_t): a per-CPU lock that never waits, disables
+ * preemption (or irqs), and is seen by lockdep. Its selftests (local_lock_2,
+ * irq usage) are in selftest.test.ts.
+ */
+import { describe, expect, it } from "vitest";
+import { condResched, current, LocalLock, Mutex } from "../../src/index.js";
+import { collectingSim } from "../support/collecting-sim.js";
+
+describe("LocalLock", () => {
+  it("two tasks (two CPUs) hold their own instances at once, never waiting", () => {
+    const sim = collectingSim();
+    const l = new LocalLock(sim, "pcp->lock");
+    const held: number[] = [];
+    for (const name of ["cpu0", "cpu1"]) {
+      sim.spawn(name, "process", function* () {
+        yield* l.lock();
+        held.push(l.holders.size);
+        expect(l.assertHeld()).toBe(true);
+        yield* condResched();
+        yield* l.unlock();
+      });
+    }
+    expect(sim.runAll().outcome).toBe("done");
+    expect(held).toEqual([1, 2]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("local_lock disables preemption: sleeping inside is sleep-in-atomic, reason preempt-disabled, naming the lock", () => {
+    const sim = collectingSim();
+    const l = new LocalLock(sim, "pcp->lock");
+    const m = new Mutex(sim, "m");
+    sim.run(function* () {
+      yield* l.lock();
+      expect(current().preemptDisabled).toBe(1);
+      yield* m.lock();
+      yield* m.unlock();
+      yield* l.unlock();
+      expect(current().preemptDisabled).toBe(0);
+    });
+    expect(sim.reports.map((r) => r.kind)).toEqual(["sleep-in-atomic"]);
+    expect(sim.reports[0]).toMatchObject({ reason: "preempt-disabled", lock: { lockClass: "pcp->lock" } });
+  });
+
+  it("local_lock_irq and local_lock_irqsave disable irqs instead, and restore them", () => {
+    const sim = collectingSim();
+    const l = new LocalLock(sim, "pcp->lock");
+    sim.run(function* () {
+      yield* l.lockIrq();
+      expect([current().irqsOff, current().preemptDisabled]).toEqual([1, 0]);
+      yield* l.unlockIrq();
+      const flags = yield* l.lockIrqsave();
+      expect(current().irqsOff).toBe(1);
+      yield* l.unlockIrqrestore(flags);
+      expect(current().irqsOff).toBe(0);
+    });
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("unlocking it without holding it is bad-unlock and changes nothing", () => {
+    const sim = collectingSim();
+    const l = new LocalLock(sim, "pcp->lock");
+    sim.run(function* () {
+      yield* l.unlock();
+      expect(current().preemptDisabled).toBe(0);
+    });
+    expect(sim.reports.map((r) => r.kind)).toEqual(["bad-unlock"]);
+  });
+});
