@@ -9,15 +9,17 @@
  *   waiters are atomic, as a spinlock's: nothing may sleep inside. Wait type
  *   LD_WAIT_CONFIG, as spinlock_t.
  * States: free → read-held by one or more tasks, or write-held by one.
- * Invariants: never readers and a writer at once. By default a reader waits
- *   only while a writer holds the lock, never for a writer that merely
- *   waits, so a task may take the read side again while holding it (readers
- *   share): lockdep treats read_lock() as a recursive read (the kernel's
- *   read == 2, as lib/locking-selftest.c runs it), and only write/read
- *   mixes can deadlock. With `{ queued: true }` it is the kernel's qrwlock:
- *   a waiting writer holds off new readers outside interrupts (in_interrupt():
- *   an irq context or bottom halves disabled), and lockdep then sees those
- *   readers as plain reads (read == 1, read_lock_is_recursive() false).
+ * Invariants: never readers and a writer at once. By default it is the
+ *   kernel's qrwlock (CONFIG_QUEUED_RWLOCKS, what x86 and arm64 build): a
+ *   waiting writer holds off new readers outside interrupts (in_interrupt():
+ *   an irq context or bottom halves disabled), so re-taking the read side
+ *   in process context can deadlock, and lockdep sees those readers as plain
+ *   reads (read == 1: read_lock_is_recursive() is false there). With
+ *   `{ queued: false }` it is the generic rwlock: a reader waits only while
+ *   a writer holds the lock, never for one that merely waits, and lockdep
+ *   treats every read_lock() as a recursive read (read == 2, as
+ *   lib/locking-selftest.c forces for its rlock tests); only write/read
+ *   mixes can deadlock.
  */
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "../kernel/effect.js";
 import { guardLive, touch } from "../kernel/heap.js";
@@ -43,10 +45,12 @@ const PLAIN_READ: AcquireOptions = { read: true };
 /** Options of an RwLock: a lock's, and whether it is a queued rwlock. */
 export interface RwLockOptions extends LockOptions {
   /**
-   * The kernel's qrwlock (CONFIG_QUEUED_RWLOCKS, x86's default): a waiting
-   * writer holds off new readers except in interrupt context, so a
-   * process-context read_lock() is a plain read for lockdep and re-taking
-   * the read side can deadlock against a queued writer. Default false.
+   * The kernel's qrwlock (CONFIG_QUEUED_RWLOCKS, x86's and arm64's choice):
+   * a waiting writer holds off new readers except in interrupt context, so
+   * a process-context read_lock() is a plain read for lockdep and re-taking
+   * the read side can deadlock against a queued writer. Default true;
+   * `false` is the generic rwlock, whose read_lock() is always a recursive
+   * read (as the kernel's lock selftests force).
    */
   readonly queued?: boolean;
 }
@@ -72,13 +76,13 @@ export class RwLock extends LockObject {
   /** @internal */ readonly queueEffect: Effect;
 
   /**
-   * `new RwLock(sim, "tasklist_lock")`, `new RwLock(sim, "l", { queued: true })`.
+   * `new RwLock(sim, "tasklist_lock")`, `new RwLock(sim, "l", { queued: false })`.
    * @throws ArgumentError naming `sim`, `className` or an option.
    */
   constructor(sim: Sim, className: string, options: RwLockOptions = {}) {
     const { queued, ...lockOptions } = checkOptions("options", options, { ...LOCK_OPTIONS_SPEC, queued: is.boolean });
     super(sim, "RwLock", className, "spin", lockOptions);
-    this.queued = queued === true;
+    this.queued = queued !== false;
     this.readSide = {
       label: this.label,
       canProceed: (t: Task) => this.heldBy === null && (this.writersWaiting.length === 0 || inInterrupt(t)),

@@ -825,8 +825,8 @@ describe("lockdep: reboot() gives a fresh boot", () => {
 describe("lockdep: dependency types and strong paths", () => {
   it("an edge learns each way its locks were taken: write->write, read->write, write->recursive-read", () => {
     const sim = newSim();
-    const a = new RwLock(sim, "A");
-    const b = new RwLock(sim, "B");
+    const a = new RwLock(sim, "A", { queued: false });
+    const b = new RwLock(sim, "B", { queued: false });
     sim.run(function* () {
       yield* a.writeLock();
       yield* b.writeLock();
@@ -848,8 +848,8 @@ describe("lockdep: dependency types and strong paths", () => {
 
   it("a new dependency type on an existing edge is checked for cycles again", () => {
     const sim = newSim();
-    const a = new RwLock(sim, "A");
-    const b = new RwLock(sim, "B");
+    const a = new RwLock(sim, "A", { queued: false });
+    const b = new RwLock(sim, "B", { queued: false });
     sim.run(function* () {
       // B -> A with A read recursively: A -(S?)-> ... cannot come back through it.
       yield* b.writeLock();

@@ -39,9 +39,9 @@ describe("RwLock: readers and writers", () => {
     expect(sim.reports).toEqual([]);
   });
 
-  it("a reader may take the read side again while holding it, even with a writer waiting (recursive read)", () => {
+  it("a generic (queued: false) reader may take the read side again while holding it, even with a writer waiting (recursive read)", () => {
     const sim = collectingSim();
-    const l = new RwLock(sim, "L");
+    const l = new RwLock(sim, "L", { queued: false });
     sim.spawn("r", "process", function* () {
       yield* l.readLock();
       yield* condResched();
@@ -213,7 +213,7 @@ describe("RwLock under the explorer", () => {
   });
 });
 
-describe("RwLock { queued: true } (qrwlock)", () => {
+describe("RwLock: queued (the qrwlock, the default) or not", () => {
   /** A reader that takes the read side twice, with a writer arriving in between; `section` wraps the second read_lock. */
   const readTwice = (section: "process" | "softirq") => {
     // step  r/1                     w/2
@@ -223,7 +223,7 @@ describe("RwLock { queued: true } (qrwlock)", () => {
     //  4                            lock-queue: w/2 waits, holding off new readers
     //  5    read_lock again: process context waits behind w/2 (deadlock); in a softirq section it goes in
     const sim = collectingSim();
-    const l = new RwLock(sim, "L", { queued: true });
+    const l = new RwLock(sim, "L");
     sim.spawn("r", "process", function* () {
       yield* l.readLock();
       if (section === "softirq") softirqEnter();
@@ -255,10 +255,11 @@ describe("RwLock { queued: true } (qrwlock)", () => {
     expect(sim.reports).toEqual([]);
   });
 
-  it("without queued, the same reader never waits for the writer", () => {
+  it("with queued: false, the same reader never waits for the writer", () => {
     const sim = collectingSim();
-    const l = new RwLock(sim, "L");
+    const l = new RwLock(sim, "L", { queued: false });
     expect(l.queued).toBe(false);
+    expect(new RwLock(sim, "M").queued).toBe(true);
     sim.spawn("r", "process", function* () {
       yield* l.readLock();
       yield* l.readLock();

@@ -58,7 +58,7 @@ function make(sim: Sim, type: TypeName, cls: string, name: string): L {
     }
     case "wlock":
     case "rlock": {
-      const l = new RwLock(sim, cls, { name });
+      const l = new RwLock(sim, cls, { name, queued: false });
       return type === "wlock" ? { lock: () => l.writeLock(), unlock: () => l.writeUnlock() } : { lock: () => l.readLock(), unlock: () => l.readUnlock() };
     }
     case "mutex": {
@@ -271,7 +271,7 @@ function script(sim: Sim, ops: readonly Op[]): () => Step {
   };
   return function* () {
     for (const [verb, n] of ops) {
-      const r = () => get(rw, n, () => new RwLock(sim, cls(n), { name: n }));
+      const r = () => get(rw, n, () => new RwLock(sim, cls(n), { name: n, queued: false }));
       const s = () => get(sem, n, () => new RwSemaphore(sim, cls(n), { name: n }));
       switch (verb) {
         case "RL": yield* r().readLock(); break;
@@ -526,8 +526,8 @@ describe("lib/locking-selftest.c: irq-safe and irq-unsafe usage, hardirq and sof
           it(`${c.name}_${irq}_${type}_${order}: ${fails ? `irq-lock-inversion (${irq}irq, ${c.variant})` : "no report"}`, () => {
             const reports = run((sim) => {
               // The read-recursion cases take A as LOCK() (rlock: read_lock, wlock: write_lock) and RL(A) on the same rwlock.
-              const rwA = new RwLock(sim, "A", { name: "A" });
-              const rwB = new RwLock(sim, "B", { name: "B" });
+              const rwA = new RwLock(sim, "A", { name: "A", queued: false });
+              const rwB = new RwLock(sim, "B", { name: "B", queued: false });
               const plainB = new SpinLock(sim, "B", { name: "B" });
               const asL = (l: RwLock, write: boolean): L =>
                 write ? { lock: () => l.writeLock(), unlock: () => l.writeUnlock() } : { lock: () => l.readLock(), unlock: () => l.readUnlock() };
@@ -582,7 +582,7 @@ describe("lib/locking-selftest.c: wait context tests", () => {
               return [() => l.lock(), () => l.unlock()];
             }
             case "rwlock": {
-              const l = new RwLock(sim, name);
+              const l = new RwLock(sim, name, { queued: false });
               return [() => l.readLock(), () => l.readUnlock()];
             }
             case "local_lock": {
@@ -769,7 +769,7 @@ describe("lib/locking-selftest.c: init_held_* (re-initialising a held lock)", ()
   const types = [
     { name: "spin", op: "spin_lock_init", make: (sim: Sim) => new SpinLock(sim, "A"), lock: (l: SpinLock) => l.lock(), unlock: (l: SpinLock) => l.unlock() },
     { name: "mutex", op: "mutex_init", make: (sim: Sim) => new Mutex(sim, "A"), lock: (l: Mutex) => l.lock(), unlock: (l: Mutex) => l.unlock() },
-    { name: "wlock", op: "rwlock_init", make: (sim: Sim) => new RwLock(sim, "A"), lock: (l: RwLock) => l.writeLock(), unlock: (l: RwLock) => l.writeUnlock() },
+    { name: "wlock", op: "rwlock_init", make: (sim: Sim) => new RwLock(sim, "A", { queued: false }), lock: (l: RwLock) => l.writeLock(), unlock: (l: RwLock) => l.writeUnlock() },
     { name: "rsem", op: "init_rwsem", make: (sim: Sim) => new RwSemaphore(sim, "A"), lock: (l: RwSemaphore) => l.downRead(), unlock: (l: RwSemaphore) => l.upRead() },
   ] as const;
   for (const t of types) {
