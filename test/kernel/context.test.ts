@@ -5,6 +5,7 @@
  * primed with at boot.
  */
 import { describe, expect, it } from "vitest";
+import { expectTaskExceptions } from "../support/collecting-sim.js";
 import {
   Completion,
   condResched,
@@ -246,7 +247,7 @@ describe("irq and bottom-half sections", () => {
     ["localBhEnable", "process", localBhEnable],
     ["localBhEnable", "softirq", localBhEnable],
   ] as const)("%s without a matching save in a %s task is a usage error", (_name, ctx, restore) => {
-    const sim = newSim();
+    const sim = expectTaskExceptions(newSim());
     const t = sim.spawn("t", ctx, function* () {
       restore();
       yield* msleep(0);
@@ -379,7 +380,7 @@ describe("boot-time lockdep maps and classes, and their order", () => {
   });
 
   it("dmaFenceEndSignalling outside a section is a usage error", () => {
-    const sim = newSim();
+    const sim = expectTaskExceptions(newSim());
     const t = sim.spawn("t", "process", function* () {
       dmaFenceEndSignalling(false);
       yield* msleep(0);

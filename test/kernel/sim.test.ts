@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { expectTaskExceptions } from "../support/collecting-sim.js";
 import {
   ArgumentError,
   ArgumentRangeError,
@@ -195,7 +196,7 @@ describe("Sim: reports and errors", () => {
   });
 
   it("in collect mode records a task's exception as a report and runs the others", () => {
-    const sim = new Sim({ onReport: "collect" });
+    const sim = expectTaskExceptions(new Sim({ onReport: "collect" }));
     let finished = false;
     sim.spawn("crash", "process", function* () {
       yield* condResched();

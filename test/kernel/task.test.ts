@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { expectTaskExceptions } from "../support/collecting-sim.js";
 import { ArgumentRangeError, condResched, current, defineOp, msleep, Sim, type Task } from "../../src/index.js";
 
 describe("Task", () => {
@@ -28,7 +29,7 @@ describe("Task", () => {
   });
 
   it("keeps the body's return value and exception", () => {
-    const sim = new Sim({ onReport: "collect" });
+    const sim = expectTaskExceptions(new Sim({ onReport: "collect" }));
     const ok = sim.spawn("ok", "process", function* () {
       yield* condResched();
       return "value";

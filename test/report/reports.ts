@@ -25,6 +25,7 @@ import {
   type ReportKind,
 } from "../../src/index.js";
 import { Bo, freeIt, leakAtTeardown } from "../fixtures.js";
+import { expectTaskExceptions } from "../support/collecting-sim.js";
 import { touch } from "../../src/kernel/heap.js";
 
 function collect(seed = 1): Sim {
@@ -315,7 +316,7 @@ export const programs: Record<SampledKind, () => Report> = {
     return sim.reports[0] as Report;
   },
   "task-exception": () => {
-    const sim = collect();
+    const sim = expectTaskExceptions(collect());
     sim.spawn("crash", "process", function* () {
       yield* condResched();
       throw new RangeError("index 7 out of range");

@@ -1,20 +1,22 @@
 /**
- * The one way tests make a Sim that collects reports instead of throwing.
+ * Collecting Sims that cannot hide a failed assertion.
  *
- * A collecting Sim turns an exception thrown inside a task (a failed
- * `expect` among them) into a `task-exception` report and goes on, so an
- * assertion inside a task could fail without failing the test. Every Sim
- * made here is checked after the test (test/support/setup.ts, a vitest
- * setup file): a `task-exception` report fails the test, unless the test
- * said it expects them (`{ taskExceptions: "expected" }`).
+ * A Sim with `onReport: "collect"` turns an exception thrown inside a task
+ * (a failed `expect` among them) into a `task-exception` report and goes
+ * on, so an assertion inside a task could fail without failing the test.
+ * The setup file (test/support/setup.ts) watches every Sim a test runs
+ * (`run()` or `runAll()`) and, after the test, fails it if one of them
+ * collected a `task-exception` report, unless the test said it expects them
+ * (`expectTaskExceptions(sim)`, or `collectingSim(..., { taskExceptions:
+ * "expected" })`).
+ *
+ * `collectingSim()` is the usual way to make one: collecting, round-robin,
+ * with a fresh Lockdep, unless `options` says otherwise.
  */
 import { Lockdep, Sim, type SimOptions, type TaskExceptionReport } from "../../src/index.js";
 
-interface Entry {
-  readonly sim: Sim;
-  readonly expected: boolean;
-}
-const made: Entry[] = [];
+const watched = new Set<Sim>();
+const expected = new WeakSet<Sim>();
 
 /** What a collecting Sim may see. */
 export interface CollectingOptions {
@@ -22,24 +24,37 @@ export interface CollectingOptions {
   readonly taskExceptions?: "fail" | "expected";
 }
 
-/**
- * A Sim with `onReport: "collect"`, round-robin scheduling and a fresh
- * Lockdep, unless `options` says otherwise.
- */
+/** A Sim with `onReport: "collect"`, round-robin scheduling and a fresh Lockdep, unless `options` says otherwise. */
 export function collectingSim(options: SimOptions = {}, how: CollectingOptions = {}): Sim {
   const sim = new Sim({ lockdep: new Lockdep(), onReport: "collect", strategy: "round-robin", ...options });
-  made.push({ sim, expected: how.taskExceptions === "expected" });
+  if (how.taskExceptions === "expected") expected.add(sim);
+  watched.add(sim);
   return sim;
 }
 
-/** @internal For the setup file: forget the Sims made so far, and throw if one of them saw an unexpected task exception. */
+/** The test asserts `sim`'s task-exception reports itself: they do not fail it. */
+export function expectTaskExceptions(sim: Sim): Sim {
+  expected.add(sim);
+  return sim;
+}
+
+/** @internal For the setup file: watch a Sim that ran. */
+export function watchSim(sim: Sim): void {
+  watched.add(sim);
+}
+
+/** @internal For the setup file: forget the Sims watched so far, and throw if one of them saw an unexpected task exception. */
 export function checkCollectingSims(): void {
-  const entries = made.splice(0);
-  for (const { sim, expected } of entries) {
-    if (expected) continue;
+  const sims = [...watched];
+  watched.clear();
+  for (const sim of sims) {
+    if (expected.has(sim)) continue;
     const r = sim.reports.find((x): x is TaskExceptionReport => x.kind === "task-exception");
     if (r !== undefined) {
-      throw new Error(`a task of a collecting Sim threw (unexpected task-exception) in ${r.task ?? "(setup)"}: ${r.error}`);
+      throw new Error(
+        `a task of a collecting Sim threw (unexpected task-exception) in ${r.task ?? "(setup)"}: ${r.error}; ` +
+          "if the test expects it, mark the Sim with expectTaskExceptions(sim) (test/support/collecting-sim.ts)",
+      );
     }
   }
 }
