@@ -59,6 +59,12 @@ export interface UseAfterFreeReport extends ReportBase {
   readonly allocated: SiteRef;
   readonly freed: SiteRef;
   readonly refHistory: readonly RefEvent[];
+  /**
+   * How many earlier refcount events of the object the history ring dropped
+   * (it keeps the last 512 events of all objects); 0 when `refHistory` is
+   * the whole history.
+   */
+  readonly refHistoryDropped: number;
 }
 
 /** `kfree()` of an object already freed. */
@@ -81,6 +87,12 @@ export interface RefcountUnderflowReport extends ReportBase {
   /** Where the object was freed, if it was (the extra put then touched freed memory). */
   readonly freed: SiteRef | null;
   readonly refHistory: readonly RefEvent[];
+  /**
+   * How many earlier refcount events of the object the history ring dropped
+   * (it keeps the last 512 events of all objects); 0 when `refHistory` is
+   * the whole history.
+   */
+  readonly refHistoryDropped: number;
 }
 
 /** A get with the count at zero (`refcount_t: addition on 0`). */
@@ -92,6 +104,12 @@ export interface RefcountIncFromZeroReport extends ReportBase {
   /** Where the object was freed, if it was. */
   readonly freed: SiteRef | null;
   readonly refHistory: readonly RefEvent[];
+  /**
+   * How many earlier refcount events of the object the history ring dropped
+   * (it keeps the last 512 events of all objects); 0 when `refHistory` is
+   * the whole history.
+   */
+  readonly refHistoryDropped: number;
 }
 
 /** A get at `REFCOUNT_MAX`: the count saturates and the object leaks. */
@@ -100,6 +118,12 @@ export interface RefcountSaturatedReport extends ReportBase {
   readonly object: ObjectRef;
   readonly site: SiteRef;
   readonly refHistory: readonly RefEvent[];
+  /**
+   * How many earlier refcount events of the object the history ring dropped
+   * (it keeps the last 512 events of all objects); 0 when `refHistory` is
+   * the whole history.
+   */
+  readonly refHistoryDropped: number;
 }
 
 /** A put by a holder that holds no reference (ref_tracker). */
@@ -215,7 +239,7 @@ defineReportKind({
       .site("allocated", r.allocated)
       .site("freed", r.freed)
       .blank()
-      .refHistory(refHistoryOf(r.object), r.refHistory);
+      .refHistory(refHistoryOf(r.object), r.refHistory, r.refHistoryDropped);
   },
   fingerprint: (r) => [r.object.type, r.access],
 });
@@ -240,7 +264,7 @@ defineReportKind({
       .site("zeroed by", r.zeroedBy)
       .site("freed", r.freed)
       .blank()
-      .refHistory(refHistoryOf(r.object), r.refHistory);
+      .refHistory(refHistoryOf(r.object), r.refHistory, r.refHistoryDropped);
   },
   fingerprint: (r) => [r.object.type, r.put.op],
 });
@@ -256,7 +280,7 @@ defineReportKind({
       .site("zeroed by", r.zeroedBy)
       .site("freed", r.freed)
       .blank()
-      .refHistory(refHistoryOf(r.object), r.refHistory);
+      .refHistory(refHistoryOf(r.object), r.refHistory, r.refHistoryDropped);
   },
   fingerprint: (r) => [r.object.type, r.get.op],
 });
@@ -270,7 +294,7 @@ defineReportKind({
       .blank()
       .site("at", r.site)
       .blank()
-      .refHistory(refHistoryOf(r.object), r.refHistory);
+      .refHistory(refHistoryOf(r.object), r.refHistory, r.refHistoryDropped);
   },
   fingerprint: (r) => [r.object.type, r.site.op],
 });
@@ -324,9 +348,12 @@ defineReportKind({
   body: (r, out) => {
     out
       .blank()
-      .line("Wait-for cycle:", ...r.cycle.map(waitLine), ...cycleLines(r.cycle))
+      .line("Wait-for cycle:")
+      .each(r.cycle.map(waitLine))
+      .each(cycleLines(r.cycle))
       .blank()
-      .line("Blocked tasks:", ...r.blocked.map(waitLine));
+      .line("Blocked tasks:")
+      .each(r.blocked.map(waitLine));
   },
   // The wait-for cycle from its smallest edge; with no cycle, the set of waits.
   fingerprint: (r) =>
@@ -347,14 +374,16 @@ defineReportKind({
 });
 
 function liveLines(live: readonly { readonly task: string; readonly next: string }[]): string[] {
-  return ["Live tasks and their next effect:", ...live.map((l) => `  ${pad(l.task, 16)}${l.next}`)];
+  const lines = ["Live tasks and their next effect:"];
+  for (const l of live) lines.push(`  ${pad(l.task, 16)}${l.next}`);
+  return lines;
 }
 
 defineReportKind({
   kind: "step-limit",
   headline: (r) => `gpuvm-sim: step limit reached (${r.limit} steps in one run)`,
   body: (r, out) => {
-    out.line("Raise the Sim option maxSteps, or look for a task that spins without blocking.").blank().line(...liveLines(r.live));
+    out.line("Raise the Sim option maxSteps, or look for a task that spins without blocking.").blank().each(liveLines(r.live));
   },
   // Which effects the live tasks were about to take, as a set.
   fingerprint: (r) => [[...new Set(r.live.map((l) => fingerprintName(l.next)))].sort().join(", ")],
@@ -370,17 +399,17 @@ defineReportKind({
         "try-waits and choices), and nothing they wait for changed:",
       )
       .blank()
-      .line(...r.spinning.flatMap((t) => [`  ${pad(t.task, 16)}${t.steps} steps, looping over:`, ...t.loop.map((l) => `      ${l}`)]))
+      .each(r.spinning.flatMap((t) => [`  ${pad(t.task, 16)}${t.steps} steps, looping over:`, ...t.loop.map((l) => `      ${l}`)]))
       .blank()
-      .line(...liveLines(r.live));
+      .each(liveLines(r.live));
     if (r.timeouts !== undefined && r.timeouts.length > 0) {
       out
         .blank()
         .line(
           "Waiting with a timeout that has not expired (simulated time moves only when every",
           "task is blocked or has spun its budget, and these spinners never stopped for long):",
-          ...r.timeouts.map((w) => `  ${pad(w.task, 16)}until ${w.deadlineNs} ns`),
-        );
+        )
+        .each(r.timeouts.map((w) => `  ${pad(w.task, 16)}until ${w.deadlineNs} ns`));
     }
   },
   // Each spinning task's loop as a cycle (it may be caught at any point of it), then the set of loops.

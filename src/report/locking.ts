@@ -198,7 +198,7 @@ defineReportKind({
     }
     out
       .blank()
-      .line(...cycleScenario(r.cycle.map((e) => e.from)))
+      .each(cycleScenario(r.cycle.map((e) => e.from)))
       .blank();
     heldBy(r, out);
   },
