@@ -106,8 +106,8 @@ export const REF_LOG = 512;
 
 /** The refcount history ring's columns. */
 class RefLog {
-  /** Per object id, how many of its events the ring overwrote (made at the first overwrite). */
-  dropped: Map<number, number> | null = null;
+  /** By object id, how many of its events the ring overwrote (grown as ids need; ids are small and dense). */
+  readonly dropped: number[] = [];
   readonly obj = new Int32Array(REF_LOG);
   readonly step = new Int32Array(REF_LOG);
   readonly count = new Int32Array(REF_LOG);
@@ -465,8 +465,9 @@ export class Sim {
     if (n >= REF_LOG) {
       // The slot's event falls out of the ring: its object's history is cut.
       const gone = ref.obj[i] as number;
-      const dropped = (ref.dropped ??= new Map());
-      dropped.set(gone, (dropped.get(gone) ?? 0) + 1);
+      const dropped = ref.dropped;
+      while (dropped.length <= gone) dropped.push(0);
+      dropped[gone] = (dropped[gone] as number) + 1;
     }
     ref.obj[i] = objId;
     ref.step[i] = this.step;
@@ -482,7 +483,7 @@ export class Sim {
    * refHistory() returns is missing this many events before its first.
    */
   refHistoryDropped(obj: SimObject): number {
-    return this.ref?.dropped?.get(obj.id) ?? 0;
+    return this.ref?.dropped[obj.id] ?? 0;
   }
 
   /** @internal The recorded refcount events of one object, oldest first. */
