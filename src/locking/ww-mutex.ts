@@ -265,6 +265,8 @@ export class WwAcquireCtx implements LockdepMap {
     }
     if (other === null) {
       sim.lockdep.acquire(task, ctx, "ww_acquire_init");
+      // Taken in this step, the init's own: held lists and witnesses name it.
+      sim.lockdep.acquired(task, ctx, null, "ww_acquire_init");
       ctx.mapHeld = true;
     } else {
       // Kernel: lockdep reports this as recursive locking of the acquire

@@ -63,6 +63,11 @@ function holderRows(hs: readonly HolderRef[]): string[] {
   });
 }
 
+/** When a held lock was taken: `step 5 (mutex_lock)`, or `after step 5 (lock_map_acquire)` for one with no step of its own. */
+export function heldWhen(h: HeldRef): string {
+  return `${h.after === true ? "after " : ""}step ${h.acquired.step} (${h.acquired.op})`;
+}
+
 function heldList(title: string, held: readonly HeldRef[]): string[] {
   if (held.length === 0) return [`${title}: none`];
   return [
@@ -70,7 +75,7 @@ function heldList(title: string, held: readonly HeldRef[]): string[] {
     ...held.map((h, i) => {
       const how = [h.read ? "read" : "", h.trylock ? "trylock" : ""].filter((x) => x !== "").join(", ");
       const cls = h.lock.includes(`"${h.lockClass}"`) ? "" : ` (class ${h.lockClass})`;
-      return `  #${i}: ${h.lock}${cls}${how === "" ? "" : ` [${how}]`}, acquired at step ${h.acquired.step} (${h.acquired.op})`;
+      return `  #${i}: ${h.lock}${cls}${how === "" ? "" : ` [${how}]`}, acquired ${h.after === true ? "" : "at "}${heldWhen(h)}`;
     }),
   ];
 }
@@ -103,7 +108,7 @@ export class ReportText {
 
   #append(lines: readonly string[]): this {
     const out = this.#lines;
-    for (let i = 0; i < lines.length; i++) out.push(lines[i] as string);
+    for (const l of lines) out.push(l);
     return this;
   }
 

@@ -440,7 +440,7 @@ defineReportKind({
   body: (r, out) => {
     const why =
       r.reason === "spinlock"
-        ? `while holding spinlock ${r.lock?.lock ?? "?"} (acquired at step ${r.lock?.acquired.step ?? "?"}, ${r.lock?.acquired.op ?? "?"})`
+        ? `while holding spinlock ${r.lock?.lock ?? "?"} (acquired ${r.lock?.after === true ? "after" : "at"} step ${r.lock?.acquired.step ?? "?"}, ${r.lock?.acquired.op ?? "?"})`
         : ATOMIC_WHY[r.reason];
     out
       .line(`${r.op} may sleep; ${taskName(r.task)} called it ${why}.`)

@@ -5,7 +5,7 @@
  * mutexes' misuse. Each kind is its data type, listed in {@link LockingReportKinds},
  * and its definition: headline, rows, fingerprint.
  */
-import { pad, type ReportText, taskName } from "./frame.js";
+import { heldWhen, pad, type ReportText, taskName } from "./frame.js";
 import { canonicalCycle, defineReportKind } from "./registry.js";
 import type { HeldRef, ReportBase, SiteRef } from "./report.js";
 
@@ -32,6 +32,13 @@ export interface Witness {
   readonly op: string;
   /** The replay token of the run it happened in ("boot" for the primed order). */
   readonly replay: string;
+  /**
+   * True when the lock was not taken in a step of its own when lockdep saw
+   * it: it was being asked for (the acquisition a report is about), or it is
+   * a lock map, which has no step. `step` is then the task's step after
+   * which that happened. Absent once the lock op took the lock at `step`.
+   */
+  readonly after?: true;
 }
 
 /** One edge of the lock dependency graph: `to` was taken while `from` was held. */
@@ -113,7 +120,7 @@ export interface LockHeldAtFreeReport extends ReportBase {
   readonly freed: SiteRef;
 }
 
-/** A task ended holding locks. */
+/** A task ended holding locks; the report's `task` is the task that ended. */
 export interface LockHeldAtExitReport extends ReportBase {
   readonly kind: "lock-held-at-exit";
   readonly held: readonly HeldRef[];
@@ -147,7 +154,8 @@ export interface WwMutexMisuseReport extends ReportBase {
 }
 
 function witness(w: Witness): string {
-  return w.replay === "boot" ? "boot" : `${w.task} at step ${w.step} (${w.op})`;
+  if (w.replay === "boot") return "boot";
+  return w.after === true ? `${w.task} after its step ${w.step} (${w.op})` : `${w.task} at step ${w.step} (${w.op})`;
 }
 
 /** The locks the reporting task holds, under the title every lockdep report uses. */
@@ -212,8 +220,8 @@ defineReportKind({
   body: (r, out) => {
     out
       .line(
-        `${taskName(r.task)} is trying to acquire ${r.lock} (class ${r.lockClass}) at step ${r.second.step} (${r.second.op}),`,
-        `but already holds ${r.first.lock}, of the same class, since step ${r.first.acquired.step} (${r.first.acquired.op}).`,
+        `${taskName(r.task)} is trying to acquire ${r.lock} (class ${r.lockClass}) after its step ${r.second.step} (${r.second.op}),`,
+        `but already holds ${r.first.lock}, of the same class, since ${heldWhen(r.first)}.`,
       )
       .blank()
       .line("Possible unsafe locking scenario:", "", "  CPU0", "  ----", `  lock(${r.lockClass});`, `  lock(${r.lockClass});`, "", "  *** DEADLOCK ***")
@@ -295,7 +303,7 @@ defineReportKind({
 
 defineReportKind({
   kind: "lock-held-at-exit",
-  headline: () => "BUG: task exited with locks held",
+  headline: (r) => `BUG: task ${taskName(r.task)} exited with locks held`,
   body: (r, out) => {
     out.blank();
     heldBy(r, out);

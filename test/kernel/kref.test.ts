@@ -9,7 +9,6 @@ import {
   Sim,
   type Report,
 } from "../../src/index.js";
-import { formatReport } from "../../src/report/text.js";
 import { Bo, freeIt, leakAtTeardown } from "../fixtures.js";
 import { collectingSim } from "../support/collecting-sim.js";
 
