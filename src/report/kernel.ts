@@ -160,7 +160,11 @@ export interface WaitEdge {
   readonly waitsFor: string;
   /** The tasks that could unblock it. */
   readonly wakers: readonly string[];
-  /** True when the waitable has no owner and `wakers` was inferred as "every other blocked task". */
+  /**
+   * True when the waitable has no owner (a completion) and `wakers` was
+   * inferred: every other live task, blocked or not, since any of them
+   * could still call complete() once it runs on.
+   */
   readonly inferred: boolean;
 }
 
@@ -334,7 +338,7 @@ function cycleLines(cycle: readonly WaitEdge[]): string[] {
   if (first === undefined) return ["  (no cycle: nothing left that could wake them)"];
   const path = `  ${cycle.map((e) => e.task).join(" -> ")} -> ${first.task}`;
   const inferred = cycle.some((e) => e.inferred);
-  return inferred ? [path, "  (inferred: a completion has no owner, so any other blocked task counts as its waker)"] : [path];
+  return inferred ? [path, "  (inferred: a completion has no owner, so every other live task counts as a possible waker)"] : [path];
 }
 
 /** What a blocked task waits in and on, without ids: `lock on Mutex "B"`. */
