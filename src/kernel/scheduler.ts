@@ -394,10 +394,18 @@ export class Scheduler {
   /** An interrupt task starts: it takes over the CPU of one task that can be interrupted. */
   private enterIrq(irq: Task): void {
     const { victims } = this.irqWindow.victims(irq);
-    if (victims.length === 0) return; // an idle CPU
+    const step = this.sim.step;
+    // The schedule row says where it landed: an idle CPU, or the task it interrupts.
+    if (victims.length === 0) {
+      this.ring.noteAt(step, "on an idle CPU: no task was running");
+      return;
+    }
     const victim = victims[this.choose(victims.length)] as Task;
     victim.interruptedBy = irq;
     irq.interrupts = victim;
+    const e = victim.pending as Effect;
+    const blocked = e.waitsFor !== null && !e.waitsFor.canProceed(victim) && e.deadline > this.sim.now;
+    this.ring.noteAt(step, blocked ? `on an idle CPU: ${victim.label} was blocked` : `interrupts ${victim.label}`);
   }
 
   private finish(t: Task): void {
