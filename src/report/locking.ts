@@ -139,14 +139,23 @@ export interface LockNotHeldReport extends ReportBase {
 export interface WwMutexMisuseReport extends ReportBase {
   readonly kind: "ww-mutex-misuse";
   readonly problem:
+    | "slow-lock-without-backoff"
     | "slow-lock-with-locks-held"
     | "slow-lock-wrong-mutex"
+    | "class-mismatch"
     | "fini-with-locks-held"
     | "used-after-fini"
     | "acquire-after-done"
     | "done-twice"
     | "unlock-not-held"
     | "two-contexts";
+  /**
+   * The kernel's check that fires for this problem, as a debug kernel
+   * words it (`!ctx->contending_lock in ww_mutex_lock_slow()`): two
+   * problems of one call (a slow lock with no back-off pending, and one of
+   * another mutex than the one that backed off) name different checks.
+   */
+  readonly check: string;
   readonly ctx: string;
   readonly lock: string | null;
   readonly detail: string;
@@ -323,6 +332,8 @@ defineReportKind({
 });
 
 const WW_PROBLEMS: Record<string, string> = {
+  "slow-lock-without-backoff": "ww_mutex_lock_slow() with no back-off pending",
+  "class-mismatch": "mutex locked under an acquire context of another ww class",
   "slow-lock-with-locks-held": "locking after a back-off while the context still holds locks",
   "slow-lock-wrong-mutex": "locking after a back-off a mutex other than the one that backed off",
   "fini-with-locks-held": "ww_acquire_fini() while the context still holds locks",
@@ -337,7 +348,7 @@ defineReportKind({
   kind: "ww-mutex-misuse",
   headline: (r) => `WARNING: ww_mutex misuse: ${WW_PROBLEMS[r.problem] ?? r.problem}`,
   body: (r, out) => {
-    out.line(`context ${r.ctx}${r.lock === null ? "" : `, mutex ${r.lock}`}: ${r.detail}`).blank();
+    out.line(`context ${r.ctx}${r.lock === null ? "" : `, mutex ${r.lock}`}: ${r.detail}`, `(the kernel's check: ${r.check})`).blank();
     heldBy(r, out);
   },
   // The problem alone: the context's and the mutex's labels name instances, not classes.
