@@ -18,7 +18,8 @@
  * counter; like the kernel's WARN_ONCE, a counter reports once and then
  * stays saturated silently.
  */
-import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { ArgumentRangeError } from "../errors.js";
+import { arg, checkOptions, is } from "../validate.js";
 import type { HolderRef, SiteRef } from "../report/report.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
 import type { Task } from "./task.js";
@@ -83,9 +84,8 @@ export class Kref<T extends SimObject = SimObject> {
     readonly owner: T,
     options: KrefOptions = {},
   ) {
-    if (!(owner instanceof SimObject)) throw new ArgumentError("owner", "must be a SimObject");
-    const holder = options.holder;
-    if (holder !== undefined && typeof holder !== "string") throw new ArgumentError("options.holder", "must be a string");
+    arg("owner", is.instanceOf(SimObject), owner);
+    const holder = checkOptions("options", options, KREF_OPTIONS).holder;
     const sim = owner.sim;
     // The footprint is the refcount itself, not its owner: a get commutes
     // with a lock of the owner's mutex.
@@ -113,9 +113,8 @@ export class Kref<T extends SimObject = SimObject> {
    * set this way are untagged.
    */
   set(count: number): void {
-    if (!Number.isInteger(count) || count < 0 || count > REFCOUNT_MAX) {
-      throw new ArgumentRangeError("count", `must be an integer in [0, ${REFCOUNT_MAX}], got ${count}`);
-    }
+    arg("count", is.count, count);
+    if (count > REFCOUNT_MAX) throw new ArgumentRangeError("count", `must be an integer in [0, ${REFCOUNT_MAX}], got ${count}`);
     guardLive(this.owner, "Kref.set");
     this.count = count;
     this.untagged = count - this.tagged;
@@ -141,7 +140,7 @@ export class Kref<T extends SimObject = SimObject> {
    * Returns whether this put released the object.
    */
   put(release: Release<T>, holder?: string): Op<boolean> {
-    if (typeof release !== "function") throw new ArgumentError("release", "must be a function");
+    arg("release", is.function, release);
     checkHolder(holder);
     return makeOp("kref_put", this as Kref, krefPut, release as Release<SimObject>, holder);
   }
@@ -241,8 +240,11 @@ function countNote(count: number): string {
   return count === REFCOUNT_SATURATED ? "saturated" : `count ${count}`;
 }
 
+/** The Kref constructor's options. */
+const KREF_OPTIONS = { holder: is.string } as const;
+
 function checkHolder(holder: string | undefined): void {
-  if (holder !== undefined && typeof holder !== "string") throw new ArgumentError("holder", "must be a string");
+  if (holder !== undefined) is.string("holder", holder);
 }
 
 // Each body below first computes the refcount_t outcome. An anomaly (zero,

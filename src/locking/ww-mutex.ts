@@ -170,6 +170,12 @@ export class WwClass {
   /**
    * Mirrors DEFINE_WD_CLASS / DEFINE_WW_CLASS. For `"reservation_ww_class"`
    * the mutex class is lockdep's primed `classes.resv`.
+   *
+   * @throws ArgumentError naming `sim` (not a Sim), `name` (not a non-empty
+   *   string), `options` (missing or not an options object), an unknown
+   *   option's key, `algorithm` (missing or not "wait-die"/"wound-wait"), or
+   *   `injectBackoffAt` (ArgumentRangeError when negative or not an
+   *   integer). Nothing is created then: no stamp, no lockdep class.
    */
   constructor(
     readonly sim: Sim,
@@ -182,7 +188,7 @@ export class WwClass {
     if ((options as WwClassOptions | undefined) === undefined) throw new ArgumentError("options", "a ww class needs options with its algorithm");
     CLASS_OPTIONS("options", options);
     const algorithm = options.algorithm as WwAlgorithm | undefined;
-    if (algorithm === undefined) throw new ArgumentError("options.algorithm", 'is required: "wait-die" or "wound-wait"');
+    if (algorithm === undefined) throw new ArgumentError("algorithm", 'is a required option: "wait-die" or "wound-wait"');
     this.algorithm = algorithm;
     this.injectBackoffAt = checkInjection(options.injectBackoffAt) ?? 0;
     // Every ww step writes the class (see WW_LOCK): it needs a footprint key.
@@ -276,8 +282,8 @@ export class WwAcquireCtx implements LockdepMap {
    * context of the same class in one task is a `two-contexts` report.
    *
    * @throws ArgumentError naming `wwClass` (not a WwClass, or not of `sim`),
-   *   `sim` (given and not a Sim), `options` (not an options object, or an
-   *   unknown key) or `options.injectBackoffAt` (ArgumentRangeError when
+   *   `sim` (given and not a Sim), `options` (not an options object), an
+   *   unknown option's key, or `injectBackoffAt` (ArgumentRangeError when
    *   negative or not an integer).
    */
   static init(wwClass: WwClass, options?: WwAcquireCtxOptions): Op<WwAcquireCtx>;
@@ -383,6 +389,11 @@ export class WwMutex extends LockObject {
    * Mirrors ww_mutex_init(): `new WwMutex(sim, resvClass, { name: "bo->resv", embeddedIn: bo })`.
    * Its lockdep class is always the class's `<name>_mutex`; `name` names the
    * instance (default: that class name).
+   *
+   * @throws ArgumentError naming `sim`, `wwClass` (not a WwClass, or of
+   *   another Sim), `options` (not an options object), an unknown option's
+   *   key, `name`, `embeddedIn` or `static` (wrong type), or
+   *   `options.embeddedIn` (of another Sim).
    */
   constructor(
     sim: Sim,
@@ -393,7 +404,6 @@ export class WwMutex extends LockObject {
     arg("wwClass", is.instanceOf(WwClass), wwClass);
     if (wwClass.sim !== sim) throw new ArgumentError("wwClass", "belongs to another Sim");
     MUTEX_OPTIONS("options", options);
-    if (options.embeddedIn !== undefined && options.embeddedIn.sim !== sim) throw new ArgumentError("options.embeddedIn", "belongs to another Sim");
     super(sim, "WwMutex", wwClass.mutexClass.name, "sleep", options);
     this.interruptible = {
       label: this.label,
@@ -420,7 +430,13 @@ export class WwMutex extends LockObject {
   /**
    * Mirrors ww_mutex_lock(). With a context: `"already-held"` if the context
    * holds it, `"backoff"` if the context must release everything and
-   * `lockSlow` this mutex. With null: a plain mutex lock.
+   * `lockSlow` this mutex. With null: a plain mutex lock. A context of
+   * another ww class is a `class-mismatch` report, and the lock goes on.
+   * The same holds for every lock op below.
+   *
+   * @throws ArgumentError naming `ctx` when it is neither null nor a
+   *   WwAcquireCtx of this mutex's Sim (`lockSlow*` take no null); no op is
+   *   made then.
    */
   lock(ctx: WwAcquireCtx | null): Op<WwLockResult> {
     return makeOp("ww_mutex_lock", this, wwLock, this.checkCtx(ctx), LOCK);
