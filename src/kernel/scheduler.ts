@@ -19,7 +19,7 @@ import { Op } from "./op.js";
 import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
 import { setCurrent } from "./current.js";
-import { RESCHED_KIND, type Task } from "./task.js";
+import { RESCHED_KIND, START, type Task } from "./task.js";
 import { ChoiceKind, packChoice } from "./token.js";
 import {
   SWITCH_BLOCKED,
@@ -403,9 +403,11 @@ export class Scheduler {
     const victim = victims[this.choose(victims.length)] as Task;
     victim.interruptedBy = irq;
     irq.interrupts = victim;
+    // A task that is blocked, or has not started, is not running there: the CPU was idle.
     const e = victim.pending as Effect;
     const blocked = e.waitsFor !== null && !e.waitsFor.canProceed(victim) && e.deadline > this.sim.now;
-    this.ring.noteAt(step, blocked ? `on an idle CPU: ${victim.label} was blocked` : `interrupts ${victim.label}`);
+    const why = blocked ? "was blocked" : e.kind === START ? "had not started" : null;
+    this.ring.noteAt(step, why !== null ? `on an idle CPU: ${victim.label} ${why}` : `interrupts ${victim.label}`);
   }
 
   private finish(t: Task): void {

@@ -1,7 +1,7 @@
 /**
  * The schedule tail's interrupt rows: where the interrupt landed. On a CPU
- * with no task running, or whose task was blocked, it is an idle CPU; else
- * it names the task it interrupts.
+ * with no task running, or whose task was blocked or had not started, it is
+ * an idle CPU; else it names the task it interrupts.
  */
 import { describe, expect, it } from "vitest";
 import { Completion, condResched, formatReport, Mutex, type Report, type Sim } from "../../src/index.js";
@@ -45,6 +45,22 @@ describe("interrupt rows of the schedule", () => {
     const { result, text } = irqRow(sim);
     expect(result).toBe("on an idle CPU: main/1 was blocked");
     expect(text).toContain("irq-enter a CPU with irqs enabled -> on an idle CPU: main/1 was blocked");
+  });
+
+  it("say the interrupt landed on an idle CPU when the task there had not started", () => {
+    // 1. irq: irq-enter, before main/1 ran its first step
+    const sim = collectingSim();
+    const m = new Mutex(sim, "m");
+    sim.spawn("irq", "hardirq", function* () {
+      yield* m.unlock();
+    });
+    sim.spawn("main", "process", function* () {
+      yield* condResched();
+    });
+    sim.runAll();
+    const { result, text } = irqRow(sim);
+    expect(result).toBe("on an idle CPU: main/2 had not started");
+    expect(text).toContain("irq-enter a CPU with irqs enabled -> on an idle CPU: main/2 had not started");
   });
 
   it("name the task the interrupt stopped when it was running", () => {
