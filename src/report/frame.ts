@@ -59,7 +59,7 @@ function holderRows(hs: readonly HolderRef[]): string[] {
     const who = h.count === 1 ? `      held by "${h.holder}"` : `      held by "${h.holder}" x${h.count}`;
     if (h.site === null) return who;
     const taken = h.count === 1 ? "taken" : "first taken";
-    return `${who.padEnd(34)}${taken} by ${taskName(h.site.task)} at step ${h.site.step} (${h.site.op})`;
+    return `${pad(who, 34)}${taken} by ${taskName(h.site.task)} at step ${h.site.step} (${h.site.op})`;
   });
 }
 

@@ -49,6 +49,16 @@ describe("leak report with many holders", () => {
     expect(lines).toContain("      1 untagged reference");
   });
 
+  it("a holder tag longer than its column is still set apart from where it was taken", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const bo = new Bo(sim, "bo0");
+      yield* bo.kref.get("drm_gpuvm_bo_obtain_prealloc");
+    });
+    const leak = leakAtTeardown(sim);
+    expect(formatReport(leak as NonNullable<typeof leak>)).toContain('      held by "drm_gpuvm_bo_obtain_prealloc" taken by main/1 at step 2 (kref_get)');
+  });
+
   it("a leak of many objects formats too", () => {
     const N = 20_000;
     const sim = collectingSim({ maxSteps: 10 * N });
