@@ -345,6 +345,7 @@ export class Heap {
       allocated: siteRef(obj.allocSite),
       freed: siteRef(freedSite),
       refHistory: this.sim.refHistory(obj),
+      refHistoryDropped: this.sim.refHistoryDropped(obj),
     });
   }
 }

@@ -18,12 +18,12 @@
  * counter; like the kernel's WARN_ONCE, a counter reports once and then
  * stays saturated silently.
  */
-import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { ArgumentRangeError } from "../errors.js";
+import { arg, checkOptions, is, type Spec } from "../validate.js";
 import type { HolderRef, SiteRef } from "../report/report.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
 import type { Task } from "./task.js";
 import { guardLive, objectRef, siteRef, SimObject, touch, type Site } from "./heap.js";
-import { checkOptions, is, type Spec } from "../validate.js";
 import { makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
 
 /** The largest count (INT_MAX), as in the kernel. */
@@ -43,9 +43,16 @@ export interface KrefOptions {
 /** The rules of KrefOptions (validate.ts). */
 const KREF_OPTIONS: Spec<KrefOptions> = { holder: is.string };
 
+/**
+ * One tagged reference. The records form one list, oldest first (for leak
+ * reports), and each tag keeps a stack of its own records (for puts), so a
+ * get or a put is O(1) whatever the order of puts.
+ */
 interface HolderRecord {
   readonly holder: string;
   readonly site: Site;
+  prev: HolderRecord | null;
+  next: HolderRecord | null;
 }
 
 /** kref_get(): two gets commute (the count ends the same either way). */
@@ -57,7 +64,10 @@ export const KREF_PUT = defineEffectKind({ name: "kref-put" });
 
 export class Kref<T extends SimObject = SimObject> {
   /** @internal */ count = 1;
-  /** @internal Tagged references, oldest first. */ readonly holders: HolderRecord[] = [];
+  /** @internal The oldest tagged reference; the list runs to the newest. */ private oldest: HolderRecord | null = null;
+  /** @internal The newest tagged reference. */ private newest: HolderRecord | null = null;
+  /** @internal Each tag's references, newest last. */ private readonly byTag = new Map<string, HolderRecord[]>();
+  /** @internal How many tagged references are outstanding. */ tagged = 0;
   /** @internal Untagged references. */ untagged = 0;
   private zeroSite: Site | null = null;
   private reported = false;
@@ -77,9 +87,8 @@ export class Kref<T extends SimObject = SimObject> {
     readonly owner: T,
     options: KrefOptions = {},
   ) {
-    if (!(owner instanceof SimObject)) throw new ArgumentError("owner", "must be a SimObject");
-    checkOptions("options", options, KREF_OPTIONS);
-    const holder = (options as KrefOptions | undefined)?.holder;
+    arg("owner", is.instanceOf(SimObject), owner);
+    const holder = checkOptions("options", options, KREF_OPTIONS).holder;
     const sim = owner.sim;
     // The footprint is the refcount itself, not its owner: a get commutes
     // with a lock of the owner's mutex.
@@ -90,7 +99,7 @@ export class Kref<T extends SimObject = SimObject> {
     sim.heap.share(this, owner);
     if (sim.checks.refcounts) {
       if (holder === undefined) this.untagged = 1;
-      else this.holders.push({ holder, site: sim.site("kref_init") });
+      else this.addHolder(holder, "kref_init");
       sim.logRef(owner.id, "init", 1, holder);
     }
   }
@@ -107,12 +116,11 @@ export class Kref<T extends SimObject = SimObject> {
    * set this way are untagged.
    */
   set(count: number): void {
-    if (!Number.isInteger(count) || count < 0 || count > REFCOUNT_MAX) {
-      throw new ArgumentRangeError("count", `must be an integer in [0, ${REFCOUNT_MAX}], got ${count}`);
-    }
+    arg("count", is.count, count);
+    if (count > REFCOUNT_MAX) throw new ArgumentRangeError("count", `must be an integer in [0, ${REFCOUNT_MAX}], got ${count}`);
     guardLive(this.owner, "Kref.set");
     this.count = count;
-    this.untagged = count - this.holders.length;
+    this.untagged = count - this.tagged;
   }
 
   /** Mirrors kref_get(): take a reference; the caller must already hold one. */
@@ -135,39 +143,71 @@ export class Kref<T extends SimObject = SimObject> {
    * Returns whether this put released the object.
    */
   put(release: Release<T>, holder?: string): Op<boolean> {
-    if (typeof release !== "function") throw new ArgumentError("release", "must be a function");
+    arg("release", is.function, release);
     checkHolder(holder);
     return makeOp("kref_put", this as Kref, krefPut, release as Release<SimObject>, holder);
   }
 
-  /** @internal Outstanding references by holder, for leak reports. */
+  /**
+   * @internal Outstanding references by holder, for leak reports: one entry
+   * per holder tag, task and operation, with how many references it stands
+   * for and the site of the oldest (in the order of those oldest sites),
+   * then the untagged references. Linear in the references held; no
+   * recursion and no argument spreading, so any number of holders fits.
+   */
   holderRefs(): HolderRef[] {
-    const out: HolderRef[] = this.holders.map((h) => ({ holder: h.holder, count: 1, site: siteRef(h.site) }));
+    const groups = new Map<string, { holder: string; count: number; site: Site }>();
+    for (let r = this.oldest; r !== null; r = r.next) {
+      const task = r.site.task;
+      const key = `${r.holder}\u0000${task === null ? "" : task.label}\u0000${r.site.op}`;
+      const g = groups.get(key);
+      if (g === undefined) groups.set(key, { holder: r.holder, count: 1, site: r.site });
+      else g.count++;
+    }
+    const out: HolderRef[] = [];
+    for (const g of groups.values()) out.push({ holder: g.holder, count: g.count, site: siteRef(g.site) });
     if (this.untagged > 0) out.push({ holder: null, count: this.untagged, site: null });
     return out;
   }
 
-  /** @internal */
+  /** @internal Record a reference taken by `holder` (untagged when undefined) in op `op`. O(1). */
   addHolder(holder: string | undefined, op: string): void {
-    if (holder === undefined) this.untagged++;
-    else this.holders.push({ holder, site: this.owner.sim.site(op) });
+    if (holder === undefined) {
+      this.untagged++;
+      return;
+    }
+    const r: HolderRecord = { holder, site: this.owner.sim.site(op), prev: this.newest, next: null };
+    if (this.newest === null) this.oldest = r;
+    else this.newest.next = r;
+    this.newest = r;
+    const stack = this.byTag.get(holder);
+    if (stack === undefined) this.byTag.set(holder, [r]);
+    else stack.push(r);
+    this.tagged++;
   }
 
-  /** @internal Drop a holder record; false if the holder held nothing. */
+  /**
+   * @internal Drop the newest reference of `holder`; false if the holder
+   * held nothing. O(1).
+   */
   dropHolder(holder: string | undefined): boolean {
     if (holder === undefined) {
       if (this.untagged === 0) return false;
       this.untagged--;
       return true;
     }
-    const hs = this.holders;
-    for (let i = hs.length - 1; i >= 0; i--) {
-      if (hs[i]?.holder === holder) {
-        hs.splice(i, 1);
-        return true;
-      }
-    }
-    return false;
+    const stack = this.byTag.get(holder);
+    const r = stack?.pop();
+    if (stack === undefined || r === undefined) return false;
+    if (stack.length === 0) this.byTag.delete(holder);
+    if (r.prev === null) this.oldest = r.next;
+    else r.prev.next = r.next;
+    if (r.next === null) this.newest = r.prev;
+    else r.next.prev = r.prev;
+    r.prev = null;
+    r.next = null;
+    this.tagged--;
+    return true;
   }
 
   /**
@@ -185,11 +225,12 @@ export class Kref<T extends SimObject = SimObject> {
     const site = siteRef(sim.site(op));
     const object = objectRef(this.owner);
     const refHistory = sim.refHistory(this.owner);
+    const refHistoryDropped = sim.refHistoryDropped(this.owner);
     const zeroedBy: SiteRef | null = this.zeroSite === null ? null : siteRef(this.zeroSite);
     const freed: SiteRef | null = freedSite === null ? null : siteRef(freedSite);
-    if (kind === "refcount-inc-from-zero") sim.file({ kind, object, get: site, zeroedBy, freed, refHistory });
-    else if (kind === "refcount-underflow") sim.file({ kind, object, put: site, zeroedBy, freed, refHistory });
-    else sim.file({ kind, object, site, refHistory });
+    if (kind === "refcount-inc-from-zero") sim.file({ kind, object, get: site, zeroedBy, freed, refHistory, refHistoryDropped });
+    else if (kind === "refcount-underflow") sim.file({ kind, object, put: site, zeroedBy, freed, refHistory, refHistoryDropped });
+    else sim.file({ kind, object, site, refHistory, refHistoryDropped });
   }
 
   /** @internal */
@@ -203,7 +244,7 @@ function countNote(count: number): string {
 }
 
 function checkHolder(holder: string | undefined): void {
-  if (holder !== undefined && typeof holder !== "string") throw new ArgumentError("holder", "must be a string");
+  if (holder !== undefined) is.string("holder", holder);
 }
 
 // Each body below first computes the refcount_t outcome. An anomaly (zero,

@@ -25,7 +25,7 @@ import { ArgumentError } from "../errors.js";
 import { describeValue } from "../validate.js";
 import type { DependencyRef, HeldRef, Witness } from "../report/report.js";
 import { siteRef, type Site } from "./heap.js";
-import { currentOrNull } from "./current.js";
+import { currentOrNull, setCurrent } from "./current.js";
 import type { Sim } from "./sim.js";
 import type { HeldStack } from "./held-stack.js";
 import type { Task } from "./task.js";
@@ -163,6 +163,19 @@ export interface HeldLock {
   askedBy: Task | null;
   askedStep: number;
   askedOp: string;
+  /**
+   * Whether the lock was taken in a step of its own, the step its site
+   * names: a trylock's step, or acquired() once the lock op's wait is over.
+   * Until then the site names the task's step after which it was asked for
+   * (for a lock map, which has no step, after which it was taken).
+   */
+  taken: boolean;
+  /**
+   * The witness made for this acquisition while it was not yet taken, and
+   * what it was stored in (edges learned, usage bits marked): acquired()
+   * puts the step that took the lock in its place. Null when there is none.
+   */
+  pending: { readonly witness: Witness; readonly uses: (readonly [LockClass, LockClass | number])[] } | null;
   trylock: boolean;
   read: boolean;
   /** A recursive read (the kernel's read == 2: read_lock() of an rwlock_t); implies `read`. */
@@ -221,7 +234,8 @@ function pathOf(hop: Hop, backward: boolean): DependencyRef[] {
 
 /** @internal The HeldRef of a held lock, for reports. */
 export function heldRef(h: HeldLock): HeldRef {
-  return { lock: h.map.label, lockClass: h.cls.name, acquired: siteRef(heldSite(h)), trylock: h.trylock, read: h.read };
+  const ref = { lock: h.map.label, lockClass: h.cls.name, acquired: siteRef(heldSite(h)), trylock: h.trylock, read: h.read };
+  return h.taken ? ref : { ...ref, after: true };
 }
 
 /** @internal */
@@ -485,6 +499,8 @@ export class Lockdep {
       entry.askedBy = askedBy;
       entry.askedStep = sim.step;
       entry.askedOp = op;
+      entry.taken = trylock;
+      entry.pending = null;
       entry.trylock = trylock;
       entry.read = read;
       entry.recursive = recursive;
@@ -493,7 +509,7 @@ export class Lockdep {
       entry.irqCtx = irqCtx;
       entry.chainKey = chainKey;
     } else {
-      entry = { map, cls, site, askedBy, askedStep: sim.step, askedOp: op, trylock, read, recursive, nest, extra: null, irqCtx, chainKey };
+      entry = { map, cls, site, askedBy, askedStep: sim.step, askedOp: op, taken: trylock, pending: null, trylock, read, recursive, nest, extra: null, irqCtx, chainKey };
     }
 
     if (sim.checks.lockdep) {
@@ -548,6 +564,23 @@ export class Lockdep {
     return { task: task.label, step: site.step, op: site.op, replay: task.sim.replayToken };
   }
 
+  /**
+   * The witness of held entry `h`. Not yet taken, it says "after step N"
+   * and is remembered with `use` (an edge's `from`/`to` classes, or a class
+   * and usage bit index), so acquired() can replace it with the step that
+   * took the lock.
+   */
+  private heldWitness(task: Task, h: HeldLock, use: readonly [LockClass, LockClass | number]): Witness {
+    if (h.taken) return this.witness(task, heldSite(h));
+    let p = h.pending;
+    if (p === null) {
+      p = { witness: { ...this.witness(task, heldSite(h)), after: true }, uses: [] };
+      h.pending = p;
+    }
+    p.uses.push(use);
+    return p.witness;
+  }
+
   private addEdge(task: Task, prev: HeldLock, next: HeldLock): boolean {
     const from = prev.cls;
     const to = next.cls;
@@ -560,8 +593,8 @@ export class Lockdep {
     const edge: DependencyRef = from.out.get(to) ?? {
       from: from.name,
       to: to.name,
-      fromSite: this.witness(task, heldSite(prev)),
-      toSite: this.witness(task, heldSite(next)),
+      fromSite: prev.taken ? this.witness(task, heldSite(prev)) : { ...this.witness(task, heldSite(prev)), after: true },
+      toSite: this.heldWitness(task, next, [from, to]),
     };
     // As check_noncircular(): a strong path back from `to` to `from` closes
     // a cycle with the new edge. The search leaves `to` only by edges that
@@ -724,7 +757,8 @@ export class Lockdep {
     const enabled = hard ? ENABLED_HARDIRQ : ENABLED_SOFTIRQ;
     if ((cls.usage & USED_IN_ANY) === 0 && (bit & USED_IN_ANY) !== 0) this.irqSafeClasses++;
     cls.usage |= bit;
-    cls.usageSites[USAGE_BITS.indexOf(bit)] = this.witness(task, heldSite(held));
+    const index = USAGE_BITS.indexOf(bit);
+    cls.usageSites[index] = this.heldWitness(task, held, [cls, index]);
     if (plain === usedIn) {
       // Forward: anything taken under this irq-safe class must be irq-safe too.
       const want = enabled | (enabled << READ_SHIFT);
@@ -848,6 +882,8 @@ export class Lockdep {
         } else {
           h.site = site;
         }
+        h.taken = true;
+        if (h.pending !== null) this.settle(task, h);
         return;
       }
       const x = h.extra?.find((e) => e.map === map);
@@ -855,6 +891,26 @@ export class Lockdep {
         x.site = site ?? task.sim.site(op);
         return;
       }
+    }
+  }
+
+  /**
+   * Put the step that took `h` in place of the "after step N" witness its
+   * ask left in edges and usage bits, where nothing replaced it since.
+   * Reports already filed keep theirs: they were made before the lock was
+   * taken.
+   */
+  private settle(task: Task, h: HeldLock): void {
+    const p = h.pending as NonNullable<HeldLock["pending"]>;
+    h.pending = null;
+    const now = this.witness(task, heldSite(h));
+    for (const [cls, use] of p.uses) {
+      if (typeof use === "number") {
+        if (cls.usageSites[use] === p.witness) cls.usageSites[use] = now;
+        continue;
+      }
+      const e = cls.out.get(use);
+      if (e?.toSite === p.witness) cls.out.set(use, { ...e, toSite: now });
     }
   }
 
@@ -906,7 +962,14 @@ export class Lockdep {
   /** @internal The scheduler's check when a task ends: nothing may still be held. */
   taskExit(task: Task): void {
     if (task.held.length === 0 || !task.sim.checks.lockdep) return;
-    task.sim.file({ kind: "lock-held-at-exit", held: heldRefs(task) });
+    // As the kernel's do_exit() checks in the exiting task: the report is
+    // that task's (its `task` names it), not the scheduler's.
+    const outer = setCurrent(task);
+    try {
+      task.sim.file({ kind: "lock-held-at-exit", held: heldRefs(task) });
+    } finally {
+      setCurrent(outer);
+    }
   }
 
   /** File a report built by `make` unless this Sim already filed one under `key`. */

@@ -19,7 +19,7 @@ import { Op } from "./op.js";
 import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
 import { setCurrent } from "./current.js";
-import { NotAGenerator, RESCHED_KIND, type Task } from "./task.js";
+import { NotAGenerator, RESCHED_KIND, START, type Task } from "./task.js";
 import { describeValue } from "../validate.js";
 import type { TaskMisuseReport } from "../report/kernel.js";
 import { ChoiceKind, packChoice } from "./token.js";
@@ -398,10 +398,20 @@ export class Scheduler {
   /** An interrupt task starts: it takes over the CPU of one task that can be interrupted. */
   private enterIrq(irq: Task): void {
     const { victims } = this.irqWindow.victims(irq);
-    if (victims.length === 0) return; // an idle CPU
+    const step = this.sim.step;
+    // The schedule row says where it landed: an idle CPU, or the task it interrupts.
+    if (victims.length === 0) {
+      this.ring.noteAt(step, "on an idle CPU: no task was running");
+      return;
+    }
     const victim = victims[this.choose(victims.length)] as Task;
     victim.interruptedBy = irq;
     irq.interrupts = victim;
+    // A task that is blocked, or has not started, is not running there: the CPU was idle.
+    const e = victim.pending as Effect;
+    const blocked = e.waitsFor !== null && !e.waitsFor.canProceed(victim) && e.deadline > this.sim.now;
+    const why = blocked ? "was blocked" : e.kind === START ? "had not started" : null;
+    this.ring.noteAt(step, why !== null ? `on an idle CPU: ${victim.label} ${why}` : `interrupts ${victim.label}`);
   }
 
   private finish(t: Task): void {
@@ -505,10 +515,20 @@ export class Scheduler {
     return true;
   }
 
+  /**
+   * Every live task is blocked: file the deadlock report. Each blocked task
+   * gets its possible wakers: the holder for a lock, the interrupt for an
+   * interrupted task, and for a waitable with no owner (a completion)
+   * every other live task, blocked or not (any of them, once running,
+   * could call complete(); the waiter itself cannot). Those edges are
+   * marked inferred. The cycle named is the most certain one (see
+   * pickCycle()).
+   */
   private fileDeadlock(): void {
     if (!this.sim.checks.deadlock) return;
+    const live = this.live;
     const edges = new Map<Task, { wakers: readonly Task[]; inferred: boolean }>();
-    for (const t of this.live) {
+    for (const t of live) {
       if (t.interruptedBy !== null) {
         edges.set(t, { wakers: [t.interruptedBy], inferred: false });
         continue;
@@ -516,13 +536,8 @@ export class Scheduler {
       const w = (t.pending as Effect).waitsFor;
       if (w === null) continue;
       const wakers = w.wakers();
-      if (wakers !== null) {
-        edges.set(t, { wakers, inferred: false });
-      } else {
-        // Anyone could complete it: every other blocked task not waiting on the same thing.
-        const others = this.live.filter((o) => o !== t && (o.pending as Effect).waitsFor !== w);
-        edges.set(t, { wakers: others, inferred: true });
-      }
+      if (wakers !== null) edges.set(t, { wakers, inferred: false });
+      else edges.set(t, { wakers: live.filter((o) => o !== t), inferred: true });
     }
     const edge = (t: Task): WaitEdge => {
       const e = edges.get(t);
@@ -538,8 +553,8 @@ export class Scheduler {
     };
     this.sim.file({
       kind: "deadlock",
-      blocked: this.live.map(edge),
-      cycle: findCycle(this.live, (t) => edges.get(t)?.wakers ?? []).map(edge),
+      blocked: live.map(edge),
+      cycle: pickCycle(live, edges).map(edge),
     });
   }
 
@@ -606,29 +621,84 @@ function readsOnly(t: Task, e: Effect): boolean {
   return modeNow(e, t) === READ && (e.also === null || e.also.every((a) => a.mode === "read"));
 }
 
-/** The first cycle in the graph, searching from each node in order; [] if none. */
+/**
+ * The wait-for cycle a deadlock report names, the most certain first, as
+ * tasks each woken by the next (the last by the first), starting at the
+ * earliest spawned; [] if there is none. In order of preference:
+ *   1. a cycle of owner edges only (locks, interrupts): a certain deadlock;
+ *   2. one inferred edge: a task W blocked on a completion and a task X
+ *      that waits for W through an owner edge (X waits for a lock W
+ *      holds): W -> X -> W, W the earliest spawned that has one. It goes
+ *      through the task that holds what another waiter needs, and through
+ *      the waiter, which only W's progress can let on to signal;
+ *   3. two tasks blocked on completions, each a possible waker of the
+ *      other: the two earliest spawned.
+ * Iterative throughout: no recursion however many tasks are blocked.
+ */
+function pickCycle(nodes: readonly Task[], edges: ReadonlyMap<Task, { wakers: readonly Task[]; inferred: boolean }>): Task[] {
+  const order = new Map<Task, number>();
+  nodes.forEach((t, i) => order.set(t, i));
+  const definite = (t: Task): readonly Task[] => {
+    const e = edges.get(t);
+    return e === undefined || e.inferred ? [] : e.wakers;
+  };
+  const rotate = (cycle: Task[]): Task[] => {
+    let k = 0;
+    for (let i = 1; i < cycle.length; i++) if ((order.get(cycle[i] as Task) ?? 0) < (order.get(cycle[k] as Task) ?? 0)) k = i;
+    return [...cycle.slice(k), ...cycle.slice(0, k)];
+  };
+  const certain = findCycle(nodes, definite);
+  if (certain.length > 0) return rotate(certain);
+
+  // Who waits, through owner edges, for whom: the reverse of `definite`.
+  const waitedOnBy = new Map<Task, Task[]>();
+  for (const t of nodes) {
+    for (const u of definite(t)) {
+      const list = waitedOnBy.get(u);
+      if (list === undefined) waitedOnBy.set(u, [t]);
+      else list.push(t);
+    }
+  }
+  const inferred = nodes.filter((t) => edges.get(t)?.inferred === true);
+  for (const w of inferred) {
+    // x waits (through an owner edge) for w, and x is live, so it could
+    // complete what w waits for: w -> x -> w. A longer chain ending at w
+    // passes through such an x, so this one is the shortest.
+    const x = waitedOnBy.get(w)?.[0];
+    if (x !== undefined) return rotate([w, x]);
+  }
+  const [a, b] = inferred;
+  return a !== undefined && b !== undefined ? [a, b] : [];
+}
+
+/** The first cycle in the graph, searching from each node in order; [] if none. Iterative. */
 function findCycle(nodes: readonly Task[], next: (t: Task) => readonly Task[]): Task[] {
   const state = new Map<Task, 1 | 2>(); // 1: on the path, 2: finished
-  const path: Task[] = [];
-  const visit = (t: Task): Task[] | null => {
-    state.set(t, 1);
-    path.push(t);
-    for (const u of next(t)) {
+  for (const root of nodes) {
+    if (state.has(root)) continue;
+    const path: Task[] = [root];
+    const cursor: number[] = [0];
+    state.set(root, 1);
+    while (path.length > 0) {
+      const t = path[path.length - 1] as Task;
+      const out = next(t);
+      const i = cursor[cursor.length - 1] as number;
+      if (i >= out.length) {
+        path.pop();
+        cursor.pop();
+        state.set(t, 2);
+        continue;
+      }
+      cursor[cursor.length - 1] = i + 1;
+      const u = out[i] as Task;
       const s = state.get(u);
       if (s === 1) return path.slice(path.indexOf(u));
       if (s === undefined) {
-        const found = visit(u);
-        if (found !== null) return found;
+        state.set(u, 1);
+        path.push(u);
+        cursor.push(0);
       }
     }
-    path.pop();
-    state.set(t, 2);
-    return null;
-  };
-  for (const t of nodes) {
-    if (state.has(t)) continue;
-    const found = visit(t);
-    if (found !== null) return found;
   }
   return [];
 }

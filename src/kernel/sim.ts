@@ -102,10 +102,13 @@ export interface RunResult {
   readonly reports: readonly Report[];
 }
 
-const REF_LOG = 512;
+/** How many refcount events the history ring keeps, over all objects. */
+export const REF_LOG = 512;
 
 /** The refcount history ring's columns. */
 class RefLog {
+  /** By object id, how many of its events the ring overwrote (grown as ids need; ids are small and dense). */
+  readonly dropped: number[] = [];
   readonly obj = new Int32Array(REF_LOG);
   readonly step = new Int32Array(REF_LOG);
   readonly count = new Int32Array(REF_LOG);
@@ -521,13 +524,30 @@ export class Sim {
   /** @internal Append to the refcount history ring. */
   logRef(objId: number, op: RefEvent["op"], count: number, holder: string | undefined): void {
     const ref = (this.ref ??= new RefLog());
-    const i = this.refN++ % REF_LOG;
+    const n = this.refN++;
+    const i = n % REF_LOG;
+    if (n >= REF_LOG) {
+      // The slot's event falls out of the ring: its object's history is cut.
+      const gone = ref.obj[i] as number;
+      const dropped = ref.dropped;
+      while (dropped.length <= gone) dropped.push(0);
+      dropped[gone] = (dropped[gone] as number) + 1;
+    }
     ref.obj[i] = objId;
     ref.step[i] = this.step;
     ref.count[i] = count;
     ref.task[i] = currentOrNull();
     ref.op[i] = op;
     ref.holder[i] = holder;
+  }
+
+  /**
+   * @internal How many refcount events of `obj` the history ring dropped
+   * (it keeps the last REF_LOG events of all objects): the history that
+   * refHistory() returns is missing this many events before its first.
+   */
+  refHistoryDropped(obj: SimObject): number {
+    return this.ref?.dropped[obj.id] ?? 0;
   }
 
   /** @internal The recorded refcount events of one object, oldest first. */

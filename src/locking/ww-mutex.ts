@@ -27,11 +27,12 @@
  *
  * Differences from the kernel are listed where they happen (search "Kernel:").
  */
-import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { ArgumentError } from "../errors.js";
+import { arg, describeValue, is, type Rule } from "../validate.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Access, type Waitable } from "../kernel/effect.js";
-import { guardLive, touch } from "../kernel/heap.js";
+import { guardLive, SimObject, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
-import type { Sim } from "../kernel/sim.js";
+import { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
 import type { WwMutexMisuseReport } from "../report/report.js";
 import { checkMightSleep } from "../kernel/context.js";
@@ -110,6 +111,8 @@ export type WwMutexOptions = LockOptions;
 type Problem = WwMutexMisuseReport["problem"];
 
 const PROBLEM_BITS: Record<Problem, number> = {
+  "slow-lock-without-backoff": 256,
+  "class-mismatch": 512,
   "slow-lock-with-locks-held": 1,
   "slow-lock-wrong-mutex": 2,
   "fini-with-locks-held": 4,
@@ -120,13 +123,38 @@ const PROBLEM_BITS: Record<Problem, number> = {
   "done-twice": 128,
 };
 
-function checkInjection(value: number | "explore" | undefined, argument: string): number | undefined {
-  if (value === "explore") return EXPLORE;
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
-    throw new ArgumentRangeError(argument, `must be a safe integer >= 0, got ${value}`);
-  }
-  return value;
+/**
+ * The kernel's check each problem stands for: the DEBUG_LOCKS_WARN_ON
+ * condition (or lockdep report) that fires, and where. Reports carry it as
+ * `check`, so two problems found at one call are told apart by what the
+ * kernel tested.
+ */
+const PROBLEM_CHECKS: Record<Problem, string> = {
+  "slow-lock-without-backoff": "!ctx->contending_lock in ww_mutex_lock_slow()",
+  "slow-lock-wrong-mutex": "ww_ctx->contending_lock != ww in ww_mutex_lock_acquired()",
+  "slow-lock-with-locks-held": "ww_ctx->acquired > 0 after -EDEADLK, in ww_mutex_lock_acquired()",
+  "class-mismatch": "ww_ctx->ww_class != ww->ww_class in ww_mutex_lock_acquired()",
+  "acquire-after-done": "ww_ctx->done_acquire in ww_mutex_lock_acquired()",
+  "done-twice": "ctx->done_acquire in ww_acquire_done()",
+  "fini-with-locks-held": "ctx->acquired in ww_acquire_fini()",
+  "used-after-fini": "the context is used after ww_acquire_fini() (a freed stack object in the kernel)",
+  "unlock-not-held": "the owner is not current in ww_mutex_unlock()",
+  "two-contexts": "lockdep: recursive locking of the class's acquire map in ww_acquire_init()",
+};
+
+/** `injectBackoffAt`: a count >= 0, or "explore". */
+const injection: Rule = (argument, v) => {
+  if (v !== "explore") is.count(argument, v);
+};
+
+function checkInjection(value: number | "explore" | undefined): number | undefined {
+  return value === "explore" ? EXPLORE : value;
 }
+
+const CLASS_OPTIONS = is.options<WwClassOptions>({ algorithm: is.oneOf("wait-die", "wound-wait"), injectBackoffAt: injection });
+const CTX_OPTIONS = is.options<WwAcquireCtxOptions>({ injectBackoffAt: injection });
+const MUTEX_OPTIONS = is.options<WwMutexOptions>({ name: is.string, embeddedIn: is.instanceOf(SimObject), static: is.boolean });
+
 
 /** A ww class: the stamp counter and lockdep classes shared by its mutexes and contexts. */
 export class WwClass {
@@ -142,19 +170,27 @@ export class WwClass {
   /**
    * Mirrors DEFINE_WD_CLASS / DEFINE_WW_CLASS. For `"reservation_ww_class"`
    * the mutex class is lockdep's primed `classes.resv`.
+   *
+   * @throws ArgumentError naming `sim` (not a Sim), `name` (not a non-empty
+   *   string), `options` (missing or not an options object), an unknown
+   *   option's key, `algorithm` (missing or not "wait-die"/"wound-wait"), or
+   *   `injectBackoffAt` (ArgumentRangeError when negative or not an
+   *   integer). Nothing is created then: no stamp, no lockdep class.
    */
   constructor(
     readonly sim: Sim,
     readonly name: string,
     options: WwClassOptions,
   ) {
-    if (typeof name !== "string" || name === "") throw new ArgumentError("name", "a ww class needs a non-empty name");
-    const algorithm = (options as Partial<WwClassOptions> | undefined)?.algorithm;
-    if (algorithm !== "wait-die" && algorithm !== "wound-wait") {
-      throw new ArgumentError("options.algorithm", 'must be "wait-die" or "wound-wait"');
-    }
+    arg("sim", is.instanceOf(Sim), sim);
+    arg("name", is.nonEmptyString, name);
+    // Required, though the type says so: JavaScript callers may leave it out.
+    if ((options as WwClassOptions | undefined) === undefined) throw new ArgumentError("options", "a ww class needs options with its algorithm");
+    CLASS_OPTIONS("options", options);
+    const algorithm = options.algorithm as WwAlgorithm | undefined;
+    if (algorithm === undefined) throw new ArgumentError("algorithm", 'is a required option: "wait-die" or "wound-wait"');
     this.algorithm = algorithm;
-    this.injectBackoffAt = checkInjection(options.injectBackoffAt, "options.injectBackoffAt") ?? 0;
+    this.injectBackoffAt = checkInjection(options.injectBackoffAt) ?? 0;
     // Every ww step writes the class (see WW_LOCK): it needs a footprint key.
     sim.heap.share(this);
     this.initEffect = new Effect(WW_ACQUIRE_INIT, null, WRITE, this);
@@ -238,19 +274,34 @@ export class WwAcquireCtx implements LockdepMap {
   /**
    * Mirrors ww_acquire_init(): a new context of `wwClass` for the current
    * task, with the class's next stamp; run it with `yield*`:
-   * `const ctx = yield* WwAcquireCtx.init(sim, cls)`. It is a step of its
-   * own, writing the class: which context is older decides who backs off,
-   * so the order of two tasks' inits is one the explorer must try both
-   * ways. A second live context of the same class in one task is a
-   * `two-contexts` report.
+   * `const ctx = yield* WwAcquireCtx.init(cls)`. The class knows its Sim;
+   * the older form `WwAcquireCtx.init(sim, cls, options?)` still works, and
+   * then `sim` must be the class's. It is a step of its own, writing the
+   * class: which context is older decides who backs off, so the order of
+   * two tasks' inits is one the explorer must try both ways. A second live
+   * context of the same class in one task is a `two-contexts` report.
    *
-   * @throws ArgumentError naming `wwClass` (not a WwClass, or of another
-   *   Sim) or `options.injectBackoffAt`.
+   * @throws ArgumentError naming `wwClass` (not a WwClass, or not of `sim`),
+   *   `sim` (given and not a Sim), `options` (not an options object), an
+   *   unknown option's key, or `injectBackoffAt` (ArgumentRangeError when
+   *   negative or not an integer).
    */
-  static init(sim: Sim, wwClass: WwClass, options: WwAcquireCtxOptions = {}): Op<WwAcquireCtx> {
-    if (!(wwClass instanceof WwClass)) throw new ArgumentError("wwClass", "must be a WwClass");
-    if (wwClass.sim !== sim) throw new ArgumentError("wwClass", "belongs to another Sim");
-    const inject = checkInjection(options.injectBackoffAt, "options.injectBackoffAt") ?? wwClass.injectBackoffAt;
+  static init(wwClass: WwClass, options?: WwAcquireCtxOptions): Op<WwAcquireCtx>;
+  static init(sim: Sim, wwClass: WwClass, options?: WwAcquireCtxOptions): Op<WwAcquireCtx>;
+  static init(first: Sim | WwClass, second?: WwClass | WwAcquireCtxOptions, third?: WwAcquireCtxOptions): Op<WwAcquireCtx> {
+    let wwClass: WwClass;
+    let options: WwAcquireCtxOptions | undefined;
+    if (first instanceof Sim) {
+      wwClass = arg("wwClass", is.instanceOf(WwClass), second as WwClass);
+      if (wwClass.sim !== first) throw new ArgumentError("wwClass", "belongs to another Sim than `sim`");
+      options = third;
+    } else {
+      wwClass = arg("wwClass", is.instanceOf(WwClass), first);
+      options = second;
+    }
+    if (options !== undefined) CTX_OPTIONS("options", options);
+    const inject = checkInjection(options?.injectBackoffAt) ?? wwClass.injectBackoffAt;
+    const sim = wwClass.sim;
     return makeOp("ww_acquire_init", sim, acquireInit, wwClass, inject);
   }
 
@@ -265,6 +316,8 @@ export class WwAcquireCtx implements LockdepMap {
     }
     if (other === null) {
       sim.lockdep.acquire(task, ctx, "ww_acquire_init");
+      // Taken in this step, the init's own: held lists and witnesses name it.
+      sim.lockdep.acquired(task, ctx, null, "ww_acquire_init");
       ctx.mapHeld = true;
     } else {
       // Kernel: lockdep reports this as recursive locking of the acquire
@@ -336,14 +389,21 @@ export class WwMutex extends LockObject {
    * Mirrors ww_mutex_init(): `new WwMutex(sim, resvClass, { name: "bo->resv", embeddedIn: bo })`.
    * Its lockdep class is always the class's `<name>_mutex`; `name` names the
    * instance (default: that class name).
+   *
+   * @throws ArgumentError naming `sim`, `wwClass` (not a WwClass, or of
+   *   another Sim), `options` (not an options object), an unknown option's
+   *   key, `name`, `embeddedIn` or `static` (wrong type), or
+   *   `embeddedIn` (of another Sim).
    */
   constructor(
     sim: Sim,
     readonly wwClass: WwClass,
     options: WwMutexOptions = {},
   ) {
-    if (!(wwClass instanceof WwClass)) throw new ArgumentError("wwClass", "must be a WwClass");
+    arg("sim", is.instanceOf(Sim), sim);
+    arg("wwClass", is.instanceOf(WwClass), wwClass);
     if (wwClass.sim !== sim) throw new ArgumentError("wwClass", "belongs to another Sim");
+    MUTEX_OPTIONS("options", options);
     super(sim, "WwMutex", wwClass.mutexClass.name, "sleep", options);
     this.interruptible = {
       label: this.label,
@@ -370,7 +430,13 @@ export class WwMutex extends LockObject {
   /**
    * Mirrors ww_mutex_lock(). With a context: `"already-held"` if the context
    * holds it, `"backoff"` if the context must release everything and
-   * `lockSlow` this mutex. With null: a plain mutex lock.
+   * `lockSlow` this mutex. With null: a plain mutex lock. A context of
+   * another ww class is a `class-mismatch` report, and the lock goes on.
+   * The same holds for every lock op below.
+   *
+   * @throws ArgumentError naming `ctx` when it is neither null nor a
+   *   WwAcquireCtx of this mutex's Sim (`lockSlow*` take no null); no op is
+   *   made then.
    */
   lock(ctx: WwAcquireCtx | null): Op<WwLockResult> {
     return makeOp("ww_mutex_lock", this, wwLock, this.checkCtx(ctx), LOCK);
@@ -414,14 +480,17 @@ export class WwMutex extends LockObject {
     return this.heldBy !== null;
   }
 
+  /**
+   * The `ctx` argument of a lock op: a WwAcquireCtx of this Sim (or null
+   * where the op takes one). A context of another ww class is not refused:
+   * as the kernel's debug build warns and goes on (ww_test_diff_class), it
+   * is a `class-mismatch` report when the op runs.
+   */
   private checkCtx(ctx: WwAcquireCtx | null, nullable = true): WwAcquireCtx | null {
     if (ctx === null && nullable) return null;
-    if (!(ctx instanceof WwAcquireCtx)) throw new ArgumentError("ctx", nullable ? "must be a WwAcquireCtx or null" : "must be a WwAcquireCtx");
-    // Kernel: a debug-build warning (ww_test_diff_class). It is wrong input
-    // at the call, not a state the simulated code drifted into.
-    if (ctx.wwClass !== this.wwClass) {
-      throw new ArgumentError("ctx", `is of ww class ${ctx.wwClass.name}, ${this.label} of ${this.wwClass.name}`);
-    }
+    // Not is.instanceOf(): the context's constructor is private.
+    if (!(ctx instanceof WwAcquireCtx)) throw new ArgumentError("ctx", `must be ${nullable ? "a WwAcquireCtx or null" : "a WwAcquireCtx"}, got ${describeValue(ctx)}`);
+    if (ctx.sim !== this.sim) throw new ArgumentError("ctx", `belongs to another Sim than ${this.label}`);
     return ctx;
   }
 }
@@ -436,7 +505,8 @@ function misuse(ctx: WwAcquireCtx, problem: Problem, lock: WwMutex | null, detai
   const bit = PROBLEM_BITS[problem];
   if (!sim.checks.lockdep || (ctx.reported & bit) !== 0) return;
   ctx.reported |= bit;
-  sim.file({ kind: "ww-mutex-misuse", problem, ctx: ctx.label, lock: lock === null ? null : lock.label, detail, held: heldRefs(ctx.task) });
+  const check = PROBLEM_CHECKS[problem];
+  sim.file({ kind: "ww-mutex-misuse", problem, check, ctx: ctx.label, lock: lock === null ? null : lock.label, detail, held: heldRefs(ctx.task) });
 }
 
 /**
@@ -466,6 +536,10 @@ function checkLockUse(ctx: WwAcquireCtx, m: WwMutex, op: string, slow: boolean):
     misuse(ctx, "slow-lock-with-locks-held", m, `${op}()${after} with ${ctx.nAcquired} lock(s) still held under the context`);
   }
   if (ctx.isDone) misuse(ctx, "acquire-after-done", m, `${op}() after ww_acquire_done()`);
+  // Kernel: warned, then the mutex is taken under the context all the same.
+  if (ctx.wwClass !== m.wwClass) {
+    misuse(ctx, "class-mismatch", m, `${op}() of a mutex of ww class ${m.wwClass.name} under a context of ww class ${ctx.wwClass.name}`);
+  }
 }
 
 /** Mirrors ww_mutex_lock_acquired(), plus wound-wait's __ww_mutex_check_waiters() on taking it. */
@@ -531,7 +605,7 @@ function* wwLock(this: WwMutex, ctx: WwAcquireCtx | null, mode: number): Generat
   const slow = (mode & SLOW) !== 0;
   if (ctx.isFinished) misuse(ctx, "used-after-fini", this, `${op}() after ww_acquire_fini()`);
   // Kernel: ww_mutex_lock_slow() warns before anything else when nothing backed off.
-  if (slow && ctx.contending === null) misuse(ctx, "slow-lock-wrong-mutex", this, `${op}() with no back-off pending`);
+  if (slow && ctx.contending === null) misuse(ctx, "slow-lock-without-backoff", this, `${op}() with no back-off pending`);
   if (this.heldCtx === ctx) return "already-held";
   checkLockUse(ctx, this, op, slow);
   // Kernel: nobody can wound a context that holds nothing, so a wound from
@@ -632,6 +706,7 @@ function* wwUnlock(this: WwMutex): Generator<Effect, void, unknown> {
     this.sim.file({
       kind: "ww-mutex-misuse",
       problem: "unlock-not-held",
+      check: PROBLEM_CHECKS["unlock-not-held"],
       ctx: held === null ? "(none)" : held.label,
       lock: this.label,
       detail: holder === null ? "it is not locked" : `it is held by ${holder.label}`,

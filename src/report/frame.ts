@@ -40,9 +40,10 @@ export function indentStack(stack: string): string {
     .join("\n");
 }
 
-function history(title: string, events: readonly RefEvent[]): string[] {
-  if (events.length === 0) return [];
+function history(title: string, events: readonly RefEvent[], dropped: number): string[] {
+  if (events.length === 0 && dropped === 0) return [];
   const lines = [`${title}:`];
+  if (dropped > 0) lines.push(`  (${dropped} earlier event${dropped === 1 ? "" : "s"} dropped: the history keeps the last 512 refcount events of all objects)`);
   for (const e of events) {
     const who = e.holder === undefined ? "" : ` (${e.holder})`;
     const count = e.count === SATURATED ? "saturated" : String(e.count);
@@ -51,12 +52,20 @@ function history(title: string, events: readonly RefEvent[]): string[] {
   return lines;
 }
 
+/** One row per holder entry; an entry standing for several references says how many, and where the first was taken. */
 function holderRows(hs: readonly HolderRef[]): string[] {
-  return hs.map((h) =>
-    h.holder === null
-      ? `      ${h.count} untagged reference${h.count === 1 ? "" : "s"}`
-      : `      held by "${h.holder}"`.padEnd(34) + (h.site === null ? "" : `taken by ${taskName(h.site.task)} at step ${h.site.step} (${h.site.op})`),
-  );
+  return hs.map((h) => {
+    if (h.holder === null) return `      ${h.count} untagged reference${h.count === 1 ? "" : "s"}`;
+    const who = h.count === 1 ? `      held by "${h.holder}"` : `      held by "${h.holder}" x${h.count}`;
+    if (h.site === null) return who;
+    const taken = h.count === 1 ? "taken" : "first taken";
+    return `${pad(who, 34)}${taken} by ${taskName(h.site.task)} at step ${h.site.step} (${h.site.op})`;
+  });
+}
+
+/** When a held lock was taken: `step 5 (mutex_lock)`, or `after step 5 (lock_map_acquire)` for one with no step of its own. */
+export function heldWhen(h: HeldRef): string {
+  return `${h.after === true ? "after " : ""}step ${h.acquired.step} (${h.acquired.op})`;
 }
 
 function heldList(title: string, held: readonly HeldRef[]): string[] {
@@ -66,7 +75,7 @@ function heldList(title: string, held: readonly HeldRef[]): string[] {
     ...held.map((h, i) => {
       const how = [h.read ? "read" : "", h.trylock ? "trylock" : ""].filter((x) => x !== "").join(", ");
       const cls = h.lock.includes(`"${h.lockClass}"`) ? "" : ` (class ${h.lockClass})`;
-      return `  #${i}: ${h.lock}${cls}${how === "" ? "" : ` [${how}]`}, acquired at step ${h.acquired.step} (${h.acquired.op})`;
+      return `  #${i}: ${h.lock}${cls}${how === "" ? "" : ` [${how}]`}, acquired ${h.after === true ? "" : "at "}${heldWhen(h)}`;
     }),
   ];
 }
@@ -85,7 +94,21 @@ export class ReportText {
 
   /** Append lines as they are. */
   line(...lines: readonly string[]): this {
-    this.#lines.push(...lines);
+    return this.#append(lines);
+  }
+
+  /**
+   * Append every line of `lines`, as they are: for lists as long as the
+   * data (holders, tasks), which must never be spread into an argument list
+   * (a few hundred thousand arguments overflow the stack).
+   */
+  each(lines: readonly string[]): this {
+    return this.#append(lines);
+  }
+
+  #append(lines: readonly string[]): this {
+    const out = this.#lines;
+    for (const l of lines) out.push(l);
     return this;
   }
 
@@ -101,21 +124,25 @@ export class ReportText {
     return this;
   }
 
-  /** Append a refcount history under `title` (`Refcount history of Bo#1 "bo0"`); nothing when it is empty. */
-  refHistory(title: string, events: readonly RefEvent[]): this {
-    this.#lines.push(...history(title, events));
+  /**
+   * Append a refcount history under `title` (`Refcount history of Bo#1
+   * "bo0"`), saying first how many earlier events the ring dropped if any;
+   * nothing when it is empty and nothing was dropped.
+   */
+  refHistory(title: string, events: readonly RefEvent[], dropped = 0): this {
+    this.each(history(title, events, dropped));
     return this;
   }
 
   /** Append the outstanding holders of a refcount, one row each. */
   holders(hs: readonly HolderRef[]): this {
-    this.#lines.push(...holderRows(hs));
+    this.each(holderRows(hs));
     return this;
   }
 
   /** Append the locks a task holds, innermost last (`<title>: none` when it holds none). */
   held(title: string, held: readonly HeldRef[]): this {
-    this.#lines.push(...heldList(title, held));
+    this.each(heldList(title, held));
     return this;
   }
 }
@@ -125,7 +152,9 @@ export function scheduleColumns(s: ScheduleTail): string[] {
   if (s.rows.length === 0) return [];
   const cell = (r: ScheduleRow) => (r.result === undefined ? r.effect : `${r.effect} -> ${r.result}`);
   // Each column as wide as its widest cell; the offsets follow.
-  const widths = s.tasks.map((t, c) => Math.max(t.length, ...s.rows.filter((r) => r.column === c).map((r) => cell(r).length)) + 3);
+  // A loop, not Math.max(...cells): the rows are as many as the ring holds.
+  const widths = s.tasks.map((t) => t.length + 3);
+  for (const r of s.rows) widths[r.column] = Math.max(widths[r.column] ?? 0, cell(r).length + 3);
   const offsets = widths.map((_, c) => widths.slice(0, c).reduce((a, b) => a + b, 0));
   const total = widths.reduce((a, b) => a + b, 0);
   const lines = [`Last ${s.rows.length} steps:`, `  ${pad("step", 6)}${s.tasks.map((t, c) => pad(t, widths[c] ?? 0)).join("")}`.trimEnd()];

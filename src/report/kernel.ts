@@ -60,6 +60,12 @@ export interface UseAfterFreeReport extends ReportBase {
   readonly allocated: SiteRef;
   readonly freed: SiteRef;
   readonly refHistory: readonly RefEvent[];
+  /**
+   * How many earlier refcount events of the object the history ring dropped
+   * (it keeps the last 512 events of all objects); 0 when `refHistory` is
+   * the whole history.
+   */
+  readonly refHistoryDropped: number;
 }
 
 /** `kfree()` of an object already freed. */
@@ -82,6 +88,12 @@ export interface RefcountUnderflowReport extends ReportBase {
   /** Where the object was freed, if it was (the extra put then touched freed memory). */
   readonly freed: SiteRef | null;
   readonly refHistory: readonly RefEvent[];
+  /**
+   * How many earlier refcount events of the object the history ring dropped
+   * (it keeps the last 512 events of all objects); 0 when `refHistory` is
+   * the whole history.
+   */
+  readonly refHistoryDropped: number;
 }
 
 /** A get with the count at zero (`refcount_t: addition on 0`). */
@@ -93,6 +105,12 @@ export interface RefcountIncFromZeroReport extends ReportBase {
   /** Where the object was freed, if it was. */
   readonly freed: SiteRef | null;
   readonly refHistory: readonly RefEvent[];
+  /**
+   * How many earlier refcount events of the object the history ring dropped
+   * (it keeps the last 512 events of all objects); 0 when `refHistory` is
+   * the whole history.
+   */
+  readonly refHistoryDropped: number;
 }
 
 /** A get at `REFCOUNT_MAX`: the count saturates and the object leaks. */
@@ -101,6 +119,12 @@ export interface RefcountSaturatedReport extends ReportBase {
   readonly object: ObjectRef;
   readonly site: SiteRef;
   readonly refHistory: readonly RefEvent[];
+  /**
+   * How many earlier refcount events of the object the history ring dropped
+   * (it keeps the last 512 events of all objects); 0 when `refHistory` is
+   * the whole history.
+   */
+  readonly refHistoryDropped: number;
 }
 
 /** A put by a holder that holds no reference (ref_tracker). */
@@ -137,7 +161,11 @@ export interface WaitEdge {
   readonly waitsFor: string;
   /** The tasks that could unblock it. */
   readonly wakers: readonly string[];
-  /** True when the waitable has no owner and `wakers` was inferred as "every other blocked task". */
+  /**
+   * True when the waitable has no owner (a completion) and `wakers` was
+   * inferred: every other live task, blocked or not, since any of them
+   * could still call complete() once it runs on.
+   */
   readonly inferred: boolean;
 }
 
@@ -232,7 +260,7 @@ defineReportKind({
       .site("allocated", r.allocated)
       .site("freed", r.freed)
       .blank()
-      .refHistory(refHistoryOf(r.object), r.refHistory);
+      .refHistory(refHistoryOf(r.object), r.refHistory, r.refHistoryDropped);
   },
   fingerprint: (r) => [r.object.type, r.access],
 });
@@ -257,7 +285,7 @@ defineReportKind({
       .site("zeroed by", r.zeroedBy)
       .site("freed", r.freed)
       .blank()
-      .refHistory(refHistoryOf(r.object), r.refHistory);
+      .refHistory(refHistoryOf(r.object), r.refHistory, r.refHistoryDropped);
   },
   fingerprint: (r) => [r.object.type, r.put.op],
 });
@@ -273,7 +301,7 @@ defineReportKind({
       .site("zeroed by", r.zeroedBy)
       .site("freed", r.freed)
       .blank()
-      .refHistory(refHistoryOf(r.object), r.refHistory);
+      .refHistory(refHistoryOf(r.object), r.refHistory, r.refHistoryDropped);
   },
   fingerprint: (r) => [r.object.type, r.get.op],
 });
@@ -287,7 +315,7 @@ defineReportKind({
       .blank()
       .site("at", r.site)
       .blank()
-      .refHistory(refHistoryOf(r.object), r.refHistory);
+      .refHistory(refHistoryOf(r.object), r.refHistory, r.refHistoryDropped);
   },
   fingerprint: (r) => [r.object.type, r.site.op],
 });
@@ -327,7 +355,7 @@ function cycleLines(cycle: readonly WaitEdge[]): string[] {
   if (first === undefined) return ["  (no cycle: nothing left that could wake them)"];
   const path = `  ${cycle.map((e) => e.task).join(" -> ")} -> ${first.task}`;
   const inferred = cycle.some((e) => e.inferred);
-  return inferred ? [path, "  (inferred: a completion has no owner, so any other blocked task counts as its waker)"] : [path];
+  return inferred ? [path, "  (inferred: a completion has no owner, so every other live task counts as a possible waker)"] : [path];
 }
 
 /** What a blocked task waits in and on, without ids: `lock on Mutex "B"`. */
@@ -341,9 +369,12 @@ defineReportKind({
   body: (r, out) => {
     out
       .blank()
-      .line("Wait-for cycle:", ...r.cycle.map(waitLine), ...cycleLines(r.cycle))
+      .line("Wait-for cycle:")
+      .each(r.cycle.map(waitLine))
+      .each(cycleLines(r.cycle))
       .blank()
-      .line("Blocked tasks:", ...r.blocked.map(waitLine));
+      .line("Blocked tasks:")
+      .each(r.blocked.map(waitLine));
   },
   // The wait-for cycle from its smallest edge; with no cycle, the set of waits.
   fingerprint: (r) =>
@@ -364,14 +395,16 @@ defineReportKind({
 });
 
 function liveLines(live: readonly { readonly task: string; readonly next: string }[]): string[] {
-  return ["Live tasks and their next effect:", ...live.map((l) => `  ${pad(l.task, 16)}${l.next}`)];
+  const lines = ["Live tasks and their next effect:"];
+  for (const l of live) lines.push(`  ${pad(l.task, 16)}${l.next}`);
+  return lines;
 }
 
 defineReportKind({
   kind: "step-limit",
   headline: (r) => `gpuvm-sim: step limit reached (${r.limit} steps in one run)`,
   body: (r, out) => {
-    out.line("Raise the Sim option maxSteps, or look for a task that spins without blocking.").blank().line(...liveLines(r.live));
+    out.line("Raise the Sim option maxSteps, or look for a task that spins without blocking.").blank().each(liveLines(r.live));
   },
   // Which effects the live tasks were about to take, as a set.
   fingerprint: (r) => [[...new Set(r.live.map((l) => fingerprintName(l.next)))].sort().join(", ")],
@@ -387,17 +420,17 @@ defineReportKind({
         "try-waits and choices), and nothing they wait for changed:",
       )
       .blank()
-      .line(...r.spinning.flatMap((t) => [`  ${pad(t.task, 16)}${t.steps} steps, looping over:`, ...t.loop.map((l) => `      ${l}`)]))
+      .each(r.spinning.flatMap((t) => [`  ${pad(t.task, 16)}${t.steps} steps, looping over:`, ...t.loop.map((l) => `      ${l}`)]))
       .blank()
-      .line(...liveLines(r.live));
+      .each(liveLines(r.live));
     if (r.timeouts !== undefined && r.timeouts.length > 0) {
       out
         .blank()
         .line(
           "Waiting with a timeout that has not expired (simulated time moves only when every",
           "task is blocked or has spun its budget, and these spinners never stopped for long):",
-          ...r.timeouts.map((w) => `  ${pad(w.task, 16)}until ${w.deadlineNs} ns`),
-        );
+        )
+        .each(r.timeouts.map((w) => `  ${pad(w.task, 16)}until ${w.deadlineNs} ns`));
     }
   },
   // Each spinning task's loop as a cycle (it may be caught at any point of it), then the set of loops.
@@ -442,7 +475,7 @@ defineReportKind({
   body: (r, out) => {
     const why =
       r.reason === "spinlock"
-        ? `while holding spinlock ${r.lock?.lock ?? "?"} (acquired at step ${r.lock?.acquired.step ?? "?"}, ${r.lock?.acquired.op ?? "?"})`
+        ? `while holding spinlock ${r.lock?.lock ?? "?"} (acquired ${r.lock?.after === true ? "after" : "at"} step ${r.lock?.acquired.step ?? "?"}, ${r.lock?.acquired.op ?? "?"})`
         : ATOMIC_WHY[r.reason];
     out
       .line(`${r.op} may sleep; ${taskName(r.task)} called it ${why}.`)

@@ -5,7 +5,7 @@
  * mutexes' misuse. Each kind is its data type, listed in {@link LockingReportKinds},
  * and its definition: headline, rows, fingerprint.
  */
-import { pad, type ReportText, taskName } from "./frame.js";
+import { heldWhen, pad, type ReportText, taskName } from "./frame.js";
 import { canonicalCycle, defineReportKind } from "./registry.js";
 import type { HeldRef, ReportBase, SiteRef } from "./report.js";
 
@@ -33,6 +33,13 @@ export interface Witness {
   readonly op: string;
   /** The replay token of the run it happened in ("boot" for the primed order). */
   readonly replay: string;
+  /**
+   * True when the lock was not taken in a step of its own when lockdep saw
+   * it: it was being asked for (the acquisition a report is about), or it is
+   * a lock map, which has no step. `step` is then the task's step after
+   * which that happened. Absent once the lock op took the lock at `step`.
+   */
+  readonly after?: true;
 }
 
 /** One edge of the lock dependency graph: `to` was taken while `from` was held. */
@@ -126,7 +133,7 @@ export interface LockHeldAtFreeReport extends ReportBase {
   readonly freed: SiteRef;
 }
 
-/** A task ended holding locks. */
+/** A task ended holding locks; the report's `task` is the task that ended. */
 export interface LockHeldAtExitReport extends ReportBase {
   readonly kind: "lock-held-at-exit";
   readonly held: readonly HeldRef[];
@@ -145,14 +152,23 @@ export interface LockNotHeldReport extends ReportBase {
 export interface WwMutexMisuseReport extends ReportBase {
   readonly kind: "ww-mutex-misuse";
   readonly problem:
+    | "slow-lock-without-backoff"
     | "slow-lock-with-locks-held"
     | "slow-lock-wrong-mutex"
+    | "class-mismatch"
     | "fini-with-locks-held"
     | "used-after-fini"
     | "acquire-after-done"
     | "done-twice"
     | "unlock-not-held"
     | "two-contexts";
+  /**
+   * The kernel's check that fires for this problem, as a debug kernel
+   * words it (`!ctx->contending_lock in ww_mutex_lock_slow()`): two
+   * problems of one call (a slow lock with no back-off pending, and one of
+   * another mutex than the one that backed off) name different checks.
+   */
+  readonly check: string;
   readonly ctx: string;
   readonly lock: string | null;
   readonly detail: string;
@@ -160,7 +176,8 @@ export interface WwMutexMisuseReport extends ReportBase {
 }
 
 function witness(w: Witness): string {
-  return w.replay === "boot" ? "boot" : `${w.task} at step ${w.step} (${w.op})`;
+  if (w.replay === "boot") return "boot";
+  return w.after === true ? `${w.task} after its step ${w.step} (${w.op})` : `${w.task} at step ${w.step} (${w.op})`;
 }
 
 /** The locks the reporting task holds, under the title every lockdep report uses. */
@@ -211,7 +228,7 @@ defineReportKind({
     }
     out
       .blank()
-      .line(...cycleScenario(r.cycle.map((e) => e.from)))
+      .each(cycleScenario(r.cycle.map((e) => e.from)))
       .blank();
     heldBy(r, out);
   },
@@ -225,8 +242,8 @@ defineReportKind({
   body: (r, out) => {
     out
       .line(
-        `${taskName(r.task)} is trying to acquire ${r.lock} (class ${r.lockClass}) at step ${r.second.step} (${r.second.op}),`,
-        `but already holds ${r.first.lock}, of the same class, since step ${r.first.acquired.step} (${r.first.acquired.op}).`,
+        `${taskName(r.task)} is trying to acquire ${r.lock} (class ${r.lockClass}) after its step ${r.second.step} (${r.second.op}),`,
+        `but already holds ${r.first.lock}, of the same class, since ${heldWhen(r.first)}.`,
       )
       .blank()
       .line("Possible unsafe locking scenario:", "", "  CPU0", "  ----", `  lock(${r.lockClass});`, `  lock(${r.lockClass});`, "", "  *** DEADLOCK ***")
@@ -320,7 +337,7 @@ defineReportKind({
 
 defineReportKind({
   kind: "lock-held-at-exit",
-  headline: () => "BUG: task exited with locks held",
+  headline: (r) => `BUG: task ${taskName(r.task)} exited with locks held`,
   body: (r, out) => {
     out.blank();
     heldBy(r, out);
@@ -350,6 +367,8 @@ defineReportKind({
 });
 
 const WW_PROBLEMS: Record<string, string> = {
+  "slow-lock-without-backoff": "ww_mutex_lock_slow() with no back-off pending",
+  "class-mismatch": "mutex locked under an acquire context of another ww class",
   "slow-lock-with-locks-held": "locking after a back-off while the context still holds locks",
   "slow-lock-wrong-mutex": "locking after a back-off a mutex other than the one that backed off",
   "fini-with-locks-held": "ww_acquire_fini() while the context still holds locks",
@@ -364,7 +383,7 @@ defineReportKind({
   kind: "ww-mutex-misuse",
   headline: (r) => `WARNING: ww_mutex misuse: ${WW_PROBLEMS[r.problem] ?? r.problem}`,
   body: (r, out) => {
-    out.line(`context ${r.ctx}${r.lock === null ? "" : `, mutex ${r.lock}`}: ${r.detail}`).blank();
+    out.line(`context ${r.ctx}${r.lock === null ? "" : `, mutex ${r.lock}`}: ${r.detail}`, `(the kernel's check: ${r.check})`).blank();
     heldBy(r, out);
   },
   // The problem alone: the context's and the mutex's labels name instances, not classes.

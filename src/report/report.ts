@@ -89,6 +89,13 @@ export interface HeldRef {
   readonly lock: string;
   readonly lockClass: string;
   readonly acquired: SiteRef;
+  /**
+   * True when the lock was not taken in a step of its own: a lock map
+   * (fs_reclaim, dma_fence_map), or a lock still being asked for.
+   * `acquired.step` is then the task's step after which that happened.
+   * Absent when `acquired.step` is the step that took it.
+   */
+  readonly after?: true;
   readonly trylock: boolean;
   readonly read: boolean;
 }

@@ -93,10 +93,15 @@ function format(r: Report): string {
   const kind = definitionOf(r);
   const body = new ReportText();
   kind.body(r, body);
+  // Array literals and loops, never push(...rows): a body can hold as many
+  // rows as the data (a leak's holders), more than an argument list takes.
   const lines = [RULE, kind.headline(r), ...body.lines];
   while (lines[lines.length - 1] === "") lines.pop();
   const sched = scheduleColumns(r.schedule);
-  if (sched.length > 0) lines.push("", ...sched);
+  if (sched.length > 0) {
+    lines.push("");
+    for (const l of sched) lines.push(l);
+  }
   lines.push("", replayLine(r.replay), RULE);
   return lines.join("\n");
 }

@@ -20,6 +20,7 @@ import {
   condResched,
   explore,
   current,
+  formatReport,
   Lockdep,
   Sim,
   type Effect,
@@ -143,23 +144,78 @@ describe("WwClass and WwMutex construction", () => {
     expect(() => new WwMutex(other, cls)).toThrow(ArgumentError);
   });
 
-  it("ww_test_diff_class: a context of another class is an ArgumentError at the call", () => {
+  it("ww_test_diff_class: a context of another class is a class-mismatch report, and the lock is taken as after the kernel's WARN", () => {
     const sim = newSim();
-    const m = new WwMutex(sim, new WwClass(sim, "one", { algorithm: "wait-die" }));
+    const one = new WwClass(sim, "one", { algorithm: "wait-die" });
+    const m = new WwMutex(sim, one, { name: "m" });
     const two = new WwClass(sim, "two", { algorithm: "wait-die" });
-    const err = sim.run(function* () {
-      const ctx = yield* WwAcquireCtx.init(sim, two);
-      let caught: unknown = null;
-      try {
-        m.lock(ctx);
-      } catch (e) {
-        caught = e;
-      }
+    const out = sim.run(function* () {
+      const ctx = yield* WwAcquireCtx.init(two);
+      const result = yield* m.lock(ctx);
+      // As ww_mutex_lock_acquired() goes on after its warning: held under the context.
+      const state = { result, heldCtx: m.ctx === ctx, acquired: ctx.acquired, locked: m.isLocked() };
+      yield* m.unlock();
       ctx.fini();
-      return caught;
+      return { ...state, after: ctx.acquired };
     });
-    expect(err).toBeInstanceOf(ArgumentError);
-    expect((err as ArgumentError).argument).toBe("ctx");
+    expect(out).toEqual({ result: "locked", heldCtx: true, acquired: 1, locked: true, after: 0 });
+    const r = onlyReport(sim, "ww-mutex-misuse");
+    expect([r.problem, r.check, r.ctx, r.lock, r.task]).toEqual([
+      "class-mismatch",
+      "ww_ctx->ww_class != ww->ww_class in ww_mutex_lock_acquired()",
+      'WwAcquireCtx "two" stamp 1',
+      'WwMutex#1 "m"',
+      "main/1",
+    ]);
+    expect(r.detail).toBe("ww_mutex_lock() of a mutex of ww class one under a context of ww class two");
+    const text = formatReport(r).split("\n");
+    expect(text[1]).toBe("WARNING: ww_mutex misuse: mutex locked under an acquire context of another ww class");
+    expect(text[3]).toBe("(the kernel's check: ww_ctx->ww_class != ww->ww_class in ww_mutex_lock_acquired())");
+  });
+
+  it("a trylock under a context of another class is a class-mismatch report too, once it takes the mutex", () => {
+    const sim = newSim();
+    const m = new WwMutex(sim, new WwClass(sim, "one", { algorithm: "wound-wait" }));
+    const two = new WwClass(sim, "two", { algorithm: "wound-wait" });
+    const took = sim.run(function* () {
+      const ctx = yield* WwAcquireCtx.init(two);
+      const ok = yield* m.trylock(ctx);
+      yield* m.unlock();
+      ctx.fini();
+      return ok;
+    });
+    expect(took).toBe(true);
+    expect(onlyReport(sim, "ww-mutex-misuse").problem).toBe("class-mismatch");
+  });
+});
+
+describe("WwAcquireCtx.init: the class knows its Sim", () => {
+  it("init(cls) and init(sim, cls) make the same context, with options either way", () => {
+    const sim = newSim();
+    const cls = new WwClass(sim, "test_ww_class", { algorithm: "wait-die" });
+    const out = sim.run(function* () {
+      const a = yield* WwAcquireCtx.init(cls);
+      a.fini();
+      const b = yield* WwAcquireCtx.init(sim, cls);
+      b.fini();
+      const c = yield* WwAcquireCtx.init(cls, { injectBackoffAt: 1 });
+      c.fini();
+      return [a, b, c].map((x) => [x.label, x.wwClass === cls, x.task.label]);
+    });
+    expect(out).toEqual([
+      ['WwAcquireCtx "test_ww_class" stamp 1', true, "main/1"],
+      ['WwAcquireCtx "test_ww_class" stamp 2', true, "main/1"],
+      ['WwAcquireCtx "test_ww_class" stamp 3', true, "main/1"],
+    ]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("init(sim, cls) with a class of another Sim is an ArgumentError naming wwClass, and hands out no stamp", () => {
+    const sim = newSim();
+    const other = newSim();
+    const cls = new WwClass(other, "test_ww_class", { algorithm: "wait-die" });
+    expect(() => WwAcquireCtx.init(sim, cls)).toThrow(expect.objectContaining({ argument: "wwClass" }) as Error);
+    expect(cls.stamp).toBe(0);
   });
 });
 
@@ -278,6 +334,9 @@ describe("ww contexts (lib/locking-selftest.c)", () => {
     });
     const r = onlyReport(sim, "ww-mutex-misuse");
     expect([r.problem, r.lock]).toEqual(["slow-lock-wrong-mutex", 'WwMutex#3 "c"']);
+    // Told apart from a slow lock with no back-off pending by the check and the text.
+    expect(r.check).toBe("ww_ctx->contending_lock != ww in ww_mutex_lock_acquired()");
+    expect(formatReport(r).split("\n")[1]).toBe("WARNING: ww_mutex misuse: locking after a back-off a mutex other than the one that backed off");
     expect(r.detail).toContain('WwMutex#2 "b"');
   });
 
@@ -307,7 +366,12 @@ describe("ww contexts (lib/locking-selftest.c)", () => {
       ctx.fini();
     });
     const r = onlyReport(sim, "ww-mutex-misuse");
-    expect([r.problem, r.detail]).toEqual(["slow-lock-wrong-mutex", "ww_mutex_lock_slow() with no back-off pending"]);
+    expect([r.problem, r.check, r.detail]).toEqual([
+      "slow-lock-without-backoff",
+      "!ctx->contending_lock in ww_mutex_lock_slow()",
+      "ww_mutex_lock_slow() with no back-off pending",
+    ]);
+    expect(formatReport(r).split("\n")[1]).toBe("WARNING: ww_mutex misuse: ww_mutex_lock_slow() with no back-off pending");
   });
 
   it("ww_test_object_unlock_twice: unlocking a mutex not held is unlock-not-held, not also bad-unlock, and changes nothing", () => {
@@ -728,7 +792,7 @@ describe.each(ALGORITHMS)("ww mutex behaviour under %s (kernel/locking/test-ww_m
       expect(result).toBe("interrupted");
       expect(m.waiters).toEqual([]);
       // lockSlowInterruptible with no back-off pending is misuse; nothing else is reported.
-      expect(sim.reports.map((r) => (r.kind === "ww-mutex-misuse" ? r.problem : r.kind))).toEqual(slow ? ["slow-lock-wrong-mutex"] : []);
+      expect(sim.reports.map((r) => (r.kind === "ww-mutex-misuse" ? r.problem : r.kind))).toEqual(slow ? ["slow-lock-without-backoff"] : []);
     }
   });
 
