@@ -12,18 +12,18 @@ import {
   UsageError,
 } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
-import { expectArgError } from "./lock-helpers.js";
+import { expectThrows } from "./helpers.js";
 
 describe("context: bad input", () => {
   it("lockMapAcquire(): not a map, bad options; nothing is held", () => {
     const sim = collectingSim();
     sim.run(function* () {
       const map = sim.lockdep.maps.fsReclaim;
-      expectArgError(() => { lockMapAcquire(null as never); }, ArgumentError, "map");
-      expectArgError(() => { lockMapAcquire({ label: "x" } as never); }, ArgumentError, "map");
-      expectArgError(() => { lockMapAcquire(map, null as never); }, ArgumentError, "options");
-      expectArgError(() => { lockMapAcquire(map, { reed: true } as never); }, ArgumentError, "reed");
-      expectArgError(() => { lockMapAcquire(map, { read: 1 } as never); }, ArgumentError, "read");
+      expectThrows(() => { lockMapAcquire(null as never); }, ArgumentError, "map");
+      expectThrows(() => { lockMapAcquire({ label: "x" } as never); }, ArgumentError, "map");
+      expectThrows(() => { lockMapAcquire(map, null as never); }, ArgumentError, "options");
+      expectThrows(() => { lockMapAcquire(map, { reed: true } as never); }, ArgumentError, "reed");
+      expectThrows(() => { lockMapAcquire(map, { read: 1 } as never); }, ArgumentError, "read");
       expect(current().held.length).toBe(0);
       yield* [];
     });
@@ -33,8 +33,8 @@ describe("context: bad input", () => {
   it("mightSleep(op) needs a non-empty op name; nothing is reported", () => {
     const sim = collectingSim();
     sim.run(function* () {
-      expectArgError(() => mightSleep(""), ArgumentError, "op");
-      expectArgError(() => mightSleep(3 as never), ArgumentError, "op");
+      expectThrows(() => mightSleep(""), ArgumentError, "op");
+      expectThrows(() => mightSleep(3 as never), ArgumentError, "op");
       yield* [];
     });
     expect(sim.reports).toEqual([]);

@@ -4,6 +4,7 @@
  * nothing changed.
  */
 import { expect } from "vitest";
+import { SimObject, type Sim } from "../../src/index.js";
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -37,4 +38,10 @@ export async function expectRejects(p: () => Promise<unknown>, cls: ErrorClass, 
   expect(caught).toBeInstanceOf(cls);
   if (argument !== undefined) expect((caught as { argument?: unknown }).argument).toBe(argument);
   return caught as Error;
+}
+
+/** The id the next object of `sim` will get: unchanged by a constructor that threw (it allocated nothing). */
+export function nextId(sim: Sim): number {
+  const probe = new SimObject(sim, "Probe", { static: true });
+  return probe.id + 1;
 }

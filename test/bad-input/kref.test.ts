@@ -5,6 +5,7 @@
  * `unstarted-op` either).
  */
 import { describe, expect, it } from "vitest";
+import { expectThrows } from "./helpers.js";
 import { ArgumentError, ArgumentRangeError, Kref, REFCOUNT_MAX, SimObject, type Sim } from "../../src/index.js";
 import { Bo } from "../fixtures.js";
 import { collectingSim } from "../support/collecting-sim.js";
@@ -13,16 +14,6 @@ function snapshot(sim: Sim, bo: Bo): unknown {
   return { count: bo.kref.read(), holders: bo.kref.holderRefs(), krefs: bo.krefs?.length, step: sim.step, reports: sim.reports.length, live: sim.liveObjects().length };
 }
 
-function expectError(f: () => unknown, cls: typeof ArgumentError, argument: string): void {
-  let caught: unknown = null;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  expect((caught as ArgumentError).argument).toBe(argument);
-}
 
 describe("Kref: bad input", () => {
   const cases: readonly [string, (bo: Bo) => unknown, typeof ArgumentError, string][] = [
@@ -48,7 +39,7 @@ describe("Kref: bad input", () => {
       const sim = collectingSim();
       const bo = new Bo(sim, "bo0", "creator");
       const before = snapshot(sim, bo);
-      expectError(() => call(bo), cls, argument);
+      expectThrows(() => call(bo), cls, argument);
       expect(snapshot(sim, bo)).toEqual(before);
     });
   }
@@ -61,7 +52,7 @@ describe("Kref: bad input", () => {
       const before = snapshot(sim, bo);
       for (const [, call, cls, argument] of cases) {
         if (call.length === 0) continue;
-        expectError(() => call(bo), cls, argument);
+        expectThrows(() => call(bo), cls, argument);
       }
       const after = snapshot(sim, bo);
       yield* bo.kref.put(() => undefined, "vm");

@@ -2,15 +2,15 @@
 import { describe, expect, it } from "vitest";
 import { ArgumentError, LocalLock } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
-import { expectArgError, nextId } from "./lock-helpers.js";
+import { expectThrows, nextId } from "./helpers.js";
 
 describe("LocalLock: bad input", () => {
   it("constructor: empty class name, bad options; nothing is made", () => {
     const sim = collectingSim();
     const before = nextId(sim);
-    expectArgError(() => new LocalLock(sim, ""), ArgumentError, "className");
-    expectArgError(() => new LocalLock(sim, "l", 3 as never), ArgumentError, "options");
-    expectArgError(() => new LocalLock(sim, "l", { static: null } as never), ArgumentError, "static");
+    expectThrows(() => new LocalLock(sim, ""), ArgumentError, "className");
+    expectThrows(() => new LocalLock(sim, "l", 3 as never), ArgumentError, "options");
+    expectThrows(() => new LocalLock(sim, "l", { static: null } as never), ArgumentError, "static");
     expect(nextId(sim)).toBe(before + 1);
   });
 });

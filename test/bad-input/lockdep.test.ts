@@ -2,14 +2,14 @@
 import { describe, expect, it } from "vitest";
 import { ArgumentError, ArgumentRangeError, Lockdep, lockdepSetSubclass, Mutex } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
-import { expectArgError } from "./lock-helpers.js";
+import { expectThrows } from "./helpers.js";
 
 describe("Lockdep: bad input", () => {
   it("lockClass(): empty name or unknown wait type; no class is made", () => {
     const lockdep = new Lockdep();
     const before = lockdep.lockClass("probe", "spin").id;
-    expectArgError(() => lockdep.lockClass("", "spin"), ArgumentError, "name");
-    expectArgError(() => lockdep.lockClass("x", "spinning" as never), ArgumentError, "waitType");
+    expectThrows(() => lockdep.lockClass("", "spin"), ArgumentError, "name");
+    expectThrows(() => lockdep.lockClass("x", "spinning" as never), ArgumentError, "waitType");
     expect(lockdep.lockClass("probe2", "spin").id).toBe(before + 1);
   });
 
@@ -17,11 +17,11 @@ describe("Lockdep: bad input", () => {
     const sim = collectingSim();
     const m = new Mutex(sim, "m");
     lockdepSetSubclass(m, 2);
-    expectArgError(() => { lockdepSetSubclass(null as never, 1); }, ArgumentError, "lock");
-    expectArgError(() => { lockdepSetSubclass({ label: "x" } as never, 1); }, ArgumentError, "lock");
-    expectArgError(() => { lockdepSetSubclass(m, 8); }, ArgumentRangeError, "subclass");
-    expectArgError(() => { lockdepSetSubclass(m, -1); }, ArgumentRangeError, "subclass");
-    expectArgError(() => { lockdepSetSubclass(m, "1" as never); }, ArgumentError, "subclass");
+    expectThrows(() => { lockdepSetSubclass(null as never, 1); }, ArgumentError, "lock");
+    expectThrows(() => { lockdepSetSubclass({ label: "x" } as never, 1); }, ArgumentError, "lock");
+    expectThrows(() => { lockdepSetSubclass(m, 8); }, ArgumentRangeError, "subclass");
+    expectThrows(() => { lockdepSetSubclass(m, -1); }, ArgumentRangeError, "subclass");
+    expectThrows(() => { lockdepSetSubclass(m, "1" as never); }, ArgumentError, "subclass");
     expect(m.defaultSubclass).toBe(2);
   });
 });

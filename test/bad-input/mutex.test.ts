@@ -2,16 +2,16 @@
 import { describe, expect, it } from "vitest";
 import { ArgumentError, ArgumentRangeError, Mutex } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
-import { expectArgError, nextId } from "./lock-helpers.js";
+import { expectThrows, nextId } from "./helpers.js";
 
 describe("Mutex: bad input", () => {
   it("constructor: empty class name, bad options; nothing is made", () => {
     const sim = collectingSim();
     const before = nextId(sim);
-    expectArgError(() => new Mutex(sim, ""), ArgumentError, "className");
-    expectArgError(() => new Mutex(sim, "m", null as never), ArgumentError, "options");
-    expectArgError(() => new Mutex(sim, "m", { embedded: {} } as never), ArgumentError, "embedded");
-    expectArgError(() => new Mutex(sim, "m", { static: 1 } as never), ArgumentError, "static");
+    expectThrows(() => new Mutex(sim, ""), ArgumentError, "className");
+    expectThrows(() => new Mutex(sim, "m", null as never), ArgumentError, "options");
+    expectThrows(() => new Mutex(sim, "m", { embedded: {} } as never), ArgumentError, "embedded");
+    expectThrows(() => new Mutex(sim, "m", { static: 1 } as never), ArgumentError, "static");
     expect(nextId(sim)).toBe(before + 1);
   });
 
@@ -19,10 +19,10 @@ describe("Mutex: bad input", () => {
     const sim = collectingSim();
     const m = new Mutex(sim, "m");
     sim.run(function* () {
-      expectArgError(() => m.lock(8), ArgumentRangeError, "subclass");
-      expectArgError(() => m.lock(Number.NaN), ArgumentRangeError, "subclass");
-      expectArgError(() => m.lockNestLock(undefined as never), ArgumentError, "nest");
-      expectArgError(() => m.lockNestLock({ lockClass: 3 } as never), ArgumentError, "nest");
+      expectThrows(() => m.lock(8), ArgumentRangeError, "subclass");
+      expectThrows(() => m.lock(Number.NaN), ArgumentRangeError, "subclass");
+      expectThrows(() => m.lockNestLock(undefined as never), ArgumentError, "nest");
+      expectThrows(() => m.lockNestLock({ lockClass: 3 } as never), ArgumentError, "nest");
       yield* m.lock();
       yield* m.unlock();
     });

@@ -2,15 +2,15 @@
 import { describe, expect, it } from "vitest";
 import { ArgumentError, ArgumentRangeError, RwSemaphore } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
-import { expectArgError, nextId } from "./lock-helpers.js";
+import { expectThrows, nextId } from "./helpers.js";
 
 describe("RwSemaphore: bad input", () => {
   it("constructor: empty class name, bad options; nothing is made", () => {
     const sim = collectingSim();
     const before = nextId(sim);
-    expectArgError(() => new RwSemaphore(sim, ""), ArgumentError, "className");
-    expectArgError(() => new RwSemaphore(sim, "s", [] as never), ArgumentError, "options");
-    expectArgError(() => new RwSemaphore(sim, "s", { nam: "x" } as never), ArgumentError, "nam");
+    expectThrows(() => new RwSemaphore(sim, ""), ArgumentError, "className");
+    expectThrows(() => new RwSemaphore(sim, "s", [] as never), ArgumentError, "options");
+    expectThrows(() => new RwSemaphore(sim, "s", { nam: "x" } as never), ArgumentError, "nam");
     expect(nextId(sim)).toBe(before + 1);
   });
 
@@ -18,8 +18,8 @@ describe("RwSemaphore: bad input", () => {
     const sim = collectingSim();
     const s = new RwSemaphore(sim, "s");
     sim.run(function* () {
-      expectArgError(() => s.downWrite(9), ArgumentRangeError, "subclass");
-      expectArgError(() => s.downWrite("x" as never), ArgumentError, "subclass");
+      expectThrows(() => s.downWrite(9), ArgumentRangeError, "subclass");
+      expectThrows(() => s.downWrite("x" as never), ArgumentError, "subclass");
       yield* s.downWrite();
       yield* s.upWrite();
     });

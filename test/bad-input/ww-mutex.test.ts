@@ -5,6 +5,7 @@
  * made (so no `unstarted-op`), no report, the mutex still free.
  */
 import { describe, expect, it } from "vitest";
+import { expectThrows } from "./helpers.js";
 import { ArgumentError, ArgumentRangeError, SimObject, WwAcquireCtx, WwClass, WwMutex, type Sim } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
 
@@ -39,16 +40,6 @@ function snapshot(w: World): unknown {
   };
 }
 
-function expectError(f: () => unknown, cls: typeof ArgumentError, argument: string): void {
-  let caught: unknown = null;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected ${cls.name} naming ${argument}`).toBeInstanceOf(cls);
-  expect((caught as ArgumentError).argument).toBe(argument);
-}
 
 type Case = readonly [string, (w: World) => unknown, typeof ArgumentError, string];
 
@@ -93,7 +84,7 @@ describe("ww-mutex: bad input", () => {
     it(`${name}: ${cls.name} naming ${argument}, state unchanged`, () => {
       const w = world();
       const before = snapshot(w);
-      expectError(() => call(w), cls, argument);
+      expectThrows(() => call(w), cls, argument);
       expect(snapshot(w)).toEqual(before);
     });
   }
@@ -102,7 +93,7 @@ describe("ww-mutex: bad input", () => {
     const w = world();
     const out = w.sim.run(function* () {
       const before = snapshot(w);
-      for (const [, call, cls, argument] of outsideTask) expectError(() => call(w), cls, argument);
+      for (const [, call, cls, argument] of outsideTask) expectThrows(() => call(w), cls, argument);
       const after = snapshot(w);
       return JSON.stringify(after) === JSON.stringify(before);
     });
@@ -119,9 +110,9 @@ describe("ww-mutex: bad input", () => {
       return ctx;
     });
     const before = snapshot(w);
-    expectError(() => w.m.lock(foreign), ArgumentError, "ctx");
-    expectError(() => w.m.lockSlow(foreign), ArgumentError, "ctx");
-    expectError(() => w.m.trylock(foreign), ArgumentError, "ctx");
+    expectThrows(() => w.m.lock(foreign), ArgumentError, "ctx");
+    expectThrows(() => w.m.lockSlow(foreign), ArgumentError, "ctx");
+    expectThrows(() => w.m.trylock(foreign), ArgumentError, "ctx");
     expect(snapshot(w)).toEqual(before);
   });
 
