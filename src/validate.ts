@@ -105,8 +105,13 @@ export function checkOptions<T extends object>(argument: string, value: T | unde
   return value;
 }
 
-/** The largest time in nanoseconds the simulation accepts: about 104 days, so that `now + t` stays exact. */
-export const MAX_NANOSECONDS = 2 ** 53 / 1000;
+/**
+ * The longest time argument the simulation accepts, in nanoseconds: 2^52
+ * (about 52 days). Half the exact range of a double, so a deadline
+ * `now + t` stays an exact integer number of nanoseconds while simulated
+ * time is under another 52 days.
+ */
+export const MAX_NANOSECONDS = 2 ** 52;
 
 /** Rules for {@link checkOptions}, and for single arguments (`is.nanoseconds("deadline", d)`). */
 export const is = {

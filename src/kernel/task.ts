@@ -144,8 +144,8 @@ export const SLEEP = defineEffectKind({ name: "sleep" });
 
 const RESCHED = new Effect(RESCHED_KIND, null, NONE);
 
-/** The longest msleep(): MAX_NANOSECONDS in milliseconds. */
-const MAX_MILLISECONDS = MAX_NANOSECONDS / 1e6;
+/** The longest msleep(): MAX_NANOSECONDS in whole milliseconds (4,503,599,627 ms). */
+const MAX_MILLISECONDS = Math.floor(MAX_NANOSECONDS / 1e6);
 
 /**
  * @internal Thrown by a task's first step when its body returned no

@@ -13,6 +13,21 @@ describe("bad input: tasks (msleep, cond_resched)", () => {
     for (const ms of [-1, NaN, Infinity, 1e308, MAX_NANOSECONDS / 1e6 + 1]) expectThrows(() => msleep(ms), ArgumentRangeError, "ms");
   });
 
+  it("msleep() takes hours and weeks, to the limit, and the clock lands exactly on the deadline", () => {
+    const sim = collectingSim();
+    const three = 3 * 3600 * 1000;
+    const max = Math.floor(MAX_NANOSECONDS / 1e6);
+    const r = sim.run(function* () {
+      yield* msleep(three);
+      const after = sim.now;
+      yield* msleep(max);
+      return [after, sim.now];
+    });
+    expect(r).toEqual([three * 1e6, three * 1e6 + max * 1e6]);
+    expect(Number.isSafeInteger(sim.now)).toBe(true);
+    expect(() => msleep(max + 1)).toThrow(/from 0 to 4503599627, got 4503599628/);
+  });
+
   it("msleep(1e308) in a task throws at the call; the clock and the task's state are unchanged", () => {
     const sim = collectingSim();
     const r = sim.run(function* () {
