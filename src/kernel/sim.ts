@@ -28,7 +28,7 @@ import {
   type Strategy,
   type StrategyName,
 } from "./scheduler.js";
-import { decodeSimToken, encodeSimToken, MAX_CHOICE_VALUE } from "./token.js";
+import { decodeSimToken, encodeSimToken, MAX_CHOICE_VALUE, SIM_DEFAULT_MAX_STEPS } from "./token.js";
 import { allSims, currentOrNull, setCurrent } from "./current.js";
 import { Lockdep } from "./lockdep.js";
 import { START, Task, TASK_CONTEXTS, type TaskBody, type TaskContext } from "./task.js";
@@ -75,7 +75,11 @@ export interface SimOptions {
   readonly captureStacks?: boolean;
   /** Steps per `run()`/`runAll()` before a `step-limit` report (default 1,000,000). */
   readonly maxSteps?: number;
-  /** A replay token from a report: sets seed and strategy to reproduce that run. */
+  /**
+   * A replay token from a report: sets seed, strategy and step limit to
+   * reproduce that run (a `seed`, `strategy` or `maxSteps` that contradicts
+   * the token is an ArgumentError naming it).
+   */
   readonly replay?: string;
   /**
    * The lockdep "boot" whose dependency graph this Sim learns into and checks
@@ -202,18 +206,23 @@ export class Sim {
     if ((options as SimOptions | null) === null || typeof options !== "object" || options.retired === undefined) checkOptions("options", options, SIM_OPTIONS);
     let seed = options.seed ?? 0;
     let strategy = options.strategy ?? "random";
+    let maxSteps = options.maxSteps ?? SIM_DEFAULT_MAX_STEPS;
     if (options.replay !== undefined) {
       const parsed = decodeSimToken(options.replay);
       if (options.seed !== undefined && options.seed !== parsed.seed) throw new ArgumentError("seed", "conflicts with options.replay");
       if (options.strategy !== undefined && options.strategy !== parsed.strategy) {
         throw new ArgumentError("strategy", "conflicts with options.replay");
       }
+      const steps = parsed.maxSteps ?? SIM_DEFAULT_MAX_STEPS;
+      if (options.maxSteps !== undefined && options.maxSteps !== steps) {
+        throw new ArgumentError("maxSteps", `conflicts with options.replay, which ran under a step limit of ${steps}`);
+      }
       seed = parsed.seed;
       strategy = parsed.strategy;
+      maxSteps = steps;
     }
     if (!Number.isSafeInteger(seed)) throw new ArgumentRangeError("seed", `must be a safe integer, got ${seed}`);
     if (!STRATEGIES.includes(strategy)) throw new ArgumentError("strategy", `must be one of ${STRATEGIES.join(", ")}`);
-    const maxSteps = options.maxSteps ?? 1_000_000;
     if (!Number.isSafeInteger(maxSteps) || maxSteps < 1) {
       throw new ArgumentRangeError("maxSteps", `must be a positive safe integer, got ${maxSteps}`);
     }
@@ -255,7 +264,7 @@ export class Sim {
   /** The token that reproduces runs of this Sim: pass it as option `replay`. */
   get replayToken(): string {
     // Seed and strategy never change: one string per Sim, made when first asked.
-    return (this.token ??= encodeSimToken({ strategy: this.strategy, seed: this.seed }));
+    return (this.token ??= encodeSimToken({ strategy: this.strategy, seed: this.seed, maxSteps: this.maxSteps }));
   }
 
   /** A hash of every step so far (task, effect kind, target), as 8 hex digits. */

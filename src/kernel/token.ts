@@ -4,9 +4,10 @@
  * A token is text that reproduces one run. Two forms share one grammar, told
  * apart by the format number after `gpuvm-sim:`:
  *
- *   gpuvm-sim:1:sim:<strategy>:<seed>
+ *   gpuvm-sim:1:sim:<strategy>:<seed>[@<steps>]
  *       a plain Sim's run (`Sim.replayToken`, option `replay`): the Sim's
- *       own strategy (`random` or `round-robin`) and seed.
+ *       own strategy (`random` or `round-robin`), seed, and step limit
+ *       when it is not a Sim's default (SIM_DEFAULT_MAX_STEPS).
  *   gpuvm-sim:2:<version>:<scenario>:<strategy>:<seed>[@<steps>]:<trace>:<choices>
  *       an explored execution: the library version that made it, the
  *       scenario's and the strategy's names (URI-component escaped), the
@@ -176,10 +177,15 @@ export interface TokenData {
   readonly choices: readonly number[] | RecordedChoices;
 }
 
+/** A Sim's step limit when its options give none: a token records any other. */
+export const SIM_DEFAULT_MAX_STEPS = 1_000_000;
+
 /** What a plain Sim's token says. */
 export interface SimTokenData {
   readonly strategy: "random" | "round-robin";
   readonly seed: number;
+  /** The Sim's step limit, or null for SIM_DEFAULT_MAX_STEPS. */
+  readonly maxSteps?: number | null;
 }
 
 /** Whether `token` is an explored execution's token (format 2), not a plain Sim's; says nothing of the rest. */
@@ -189,14 +195,15 @@ export function isExploreToken(token: string): boolean {
 
 /** A plain Sim's token. */
 export function encodeSimToken(data: SimTokenData): string {
-  return `${SIM_PREFIX}${data.strategy}:${data.seed}`;
+  const steps = data.maxSteps == null || data.maxSteps === SIM_DEFAULT_MAX_STEPS ? "" : `@${data.maxSteps}`;
+  return `${SIM_PREFIX}${data.strategy}:${data.seed}${steps}`;
 }
 
 /**
  * Read a plain Sim's token. Throws a TokenError naming `argument` (default
  * `replay`, the Sim's option) if it is not one.
  */
-export function decodeSimToken(token: string, argument = "replay"): SimTokenData {
+export function decodeSimToken(token: string, argument = "replay"): SimTokenData & { readonly maxSteps: number | null } {
   const bad = (why: string): never => {
     throw new TokenError(argument, why, token);
   };
@@ -205,7 +212,8 @@ export function decodeSimToken(token: string, argument = "replay"): SimTokenData
   const [strategy = "", seed = "", ...rest] = token.slice(SIM_PREFIX.length).split(":");
   if (rest.length !== 0) bad("too many fields");
   if (strategy !== "random" && strategy !== "round-robin") bad('the strategy must be "random" or "round-robin"');
-  return { strategy: strategy as SimTokenData["strategy"], seed: readSeed(seed, bad) };
+  const [seedText, maxSteps] = readSeedAndSteps(seed, bad);
+  return { strategy: strategy as SimTokenData["strategy"], seed: readSeed(seedText, bad), maxSteps };
 }
 
 /** An explored execution's token. `choices` must be packed choices (see packChoice). */
@@ -262,16 +270,19 @@ export function decodeToken(token: string, argument = "token"): TokenData & { re
   };
   const scenarioName = name(scenario, "scenario name");
   const strategyName = name(strategy, "strategy name");
-  const atSign = seedText.indexOf("@");
-  const seed = readSeed(atSign < 0 ? seedText : seedText.slice(0, atSign), bad);
-  let maxSteps: number | null = null;
-  if (atSign >= 0) {
-    const steps = seedText.slice(atSign + 1);
-    if (!/^[1-9][0-9]{0,15}$/.test(steps) || !Number.isSafeInteger(Number(steps))) bad("the step limit is not a positive decimal integer");
-    maxSteps = Number(steps);
-  }
+  const [seedOnly, maxSteps] = readSeedAndSteps(seedText, bad);
+  const seed = readSeed(seedOnly, bad);
   if (!/^[0-9a-f]{8}$/.test(trace)) bad("the trace hash is not 8 hex digits");
   return { version, scenario: scenarioName, strategy: strategyName, seed, maxSteps, trace, choices: readChoices(token, at, bad) };
+}
+
+/** Split `<seed>[@<steps>]`: the seed's text, and the step limit (a positive decimal safe integer) or null. */
+function readSeedAndSteps(text: string, bad: (why: string) => never): [string, number | null] {
+  const atSign = text.indexOf("@");
+  if (atSign < 0) return [text, null];
+  const steps = text.slice(atSign + 1);
+  if (!/^[1-9][0-9]{0,15}$/.test(steps) || !Number.isSafeInteger(Number(steps))) bad("the step limit is not a positive decimal integer");
+  return [text.slice(0, atSign), Number(steps)];
 }
 
 /** A decimal safe integer: `0` or an optional `-` and digits without a leading zero. */

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ArgumentError, ArgumentRangeError, Sim, TokenError } from "../../src/index.js";
+import { ArgumentError, ArgumentRangeError, condResched, Sim, TokenError } from "../../src/index.js";
 import {
   ChoiceKind,
   choiceCheck,
@@ -159,10 +159,47 @@ describe("RecordedChoices", () => {
 describe("Sim tokens", () => {
   it("round-trip and reject anything else with a TokenError naming the option", () => {
     expect(encodeSimToken({ strategy: "random", seed: 99 })).toBe("gpuvm-sim:1:sim:random:99");
-    expect(decodeSimToken("gpuvm-sim:1:sim:round-robin:-3")).toEqual({ strategy: "round-robin", seed: -3 });
-    for (const bad of ["", "gpuvm-sim:1:sim:random:", "gpuvm-sim:1:sim:random:0x10", "gpuvm-sim:1:sim:fifo:1", "gpuvm-sim:1:sim:random:1:2"]) {
+    expect(decodeSimToken("gpuvm-sim:1:sim:round-robin:-3")).toEqual({ strategy: "round-robin", seed: -3, maxSteps: null });
+    for (const bad of [
+      "",
+      "gpuvm-sim:1:sim:random:",
+      "gpuvm-sim:1:sim:random:0x10",
+      "gpuvm-sim:1:sim:fifo:1",
+      "gpuvm-sim:1:sim:random:1:2",
+      "gpuvm-sim:1:sim:random:1@",
+      "gpuvm-sim:1:sim:random:1@0",
+      "gpuvm-sim:1:sim:random:@5",
+      "gpuvm-sim:1:sim:random:1@x",
+    ]) {
       expect(() => new Sim({ replay: bad })).toThrow(expect.objectContaining({ name: "TokenError", argument: "replay" }) as Error);
     }
+  });
+});
+
+describe("Sim tokens and the step limit", () => {
+  it("record a step limit other than the default, and a Sim made from the token runs under it", () => {
+    const sim = new Sim({ seed: 5, maxSteps: 20, onReport: "collect" });
+    expect(sim.replayToken).toBe("gpuvm-sim:1:sim:random:5@20");
+    expect(new Sim({ seed: 5 }).replayToken).toBe("gpuvm-sim:1:sim:random:5");
+    expect(new Sim({ seed: 5, maxSteps: 1_000_000 }).replayToken).toBe("gpuvm-sim:1:sim:random:5");
+    const spin = (s: Sim) => {
+      s.spawn("t", "process", function* () {
+        for (let i = 0; i < 100; i++) yield* condResched();
+      });
+      s.runAll();
+      return s.reports.map((r) => [r.kind, r.step]);
+    };
+    const first = spin(sim);
+    expect(first).toEqual([["step-limit", 20]]);
+    const again = new Sim({ replay: sim.replayToken, onReport: "collect" });
+    expect(again.maxSteps).toBe(20);
+    expect(spin(again)).toEqual(first);
+  });
+
+  it("refuse a maxSteps option that contradicts the token's, naming maxSteps; agree with one that matches", () => {
+    expect(() => new Sim({ replay: "gpuvm-sim:1:sim:random:5@20", maxSteps: 30 })).toThrow(expect.objectContaining({ name: "ArgumentError", argument: "maxSteps" }) as Error);
+    expect(() => new Sim({ replay: "gpuvm-sim:1:sim:random:5", maxSteps: 30 })).toThrow(/step limit of 1000000/);
+    expect(new Sim({ replay: "gpuvm-sim:1:sim:random:5@20", maxSteps: 20 }).maxSteps).toBe(20);
   });
 });
 
