@@ -83,9 +83,30 @@ function describe(c: LoadedCopy): string {
  */
 export function secondCopyMessage(others: readonly LoadedCopy[] = otherCopies()): string {
   if (others.length === 0) return "";
+  const both = `two copies of gpuvm-sim are loaded in this process: ${describe(THIS_COPY)} and ${others.map(describe).join(" and ")}; objects of one copy are not recognised by the other. `;
+  // In a clone, the command line run from src/ with `tsx` and a module that
+  // imports "gpuvm-sim" (which resolves to the clone's own dist/): the
+  // import is right, the way the command line was started is not.
+  if (others.some((c) => sourcesAndBuildOfOnePackage(THIS_COPY.url, c.url))) {
+    return (
+      both +
+      'In a clone of gpuvm-sim, "gpuvm-sim" resolves to its dist/ unless the sources are asked for: run the command line as ' +
+      "`npm run cli -- <command> ...` (tsx with --conditions=gpuvm-sim-source), or `npm run build` and then `node --import tsx dist/cli.js`"
+    );
+  }
   return (
-    `two copies of gpuvm-sim are loaded in this process: ${describe(THIS_COPY)} and ${others.map(describe).join(" and ")}; ` +
-    'objects of one copy are not recognised by the other. Import the library as "gpuvm-sim" everywhere ' +
-    "(not through a relative path to its src/ or dist/), and load scenario modules as ES modules"
+    both +
+    'Import the library as "gpuvm-sim" everywhere (not through a relative path to its src/ or dist/), and load scenario modules as ES modules'
   );
+}
+
+/** Whether one URL is under a package's src/ and the other under the same package's dist/. */
+function sourcesAndBuildOfOnePackage(a: string, b: string): boolean {
+  const root = (u: string): [string, string] | null => {
+    const m = /^(.*)\/(src|dist)\/[^/]+$/.exec(u);
+    return m === null ? null : [m[1] ?? "", m[2] ?? ""];
+  };
+  const ra = root(a);
+  const rb = root(b);
+  return ra !== null && rb !== null && ra[0] === rb[0] && ra[1] !== rb[1];
 }

@@ -44,7 +44,8 @@ export function describeValue(v: unknown): string {
       if (typeof (v as { then?: unknown }).then === "function") return "a promise";
       const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
       const name = proto?.constructor?.name;
-      return name !== undefined && name !== "Object" && name !== "" ? `a ${name}` : "an object";
+      if (name === undefined || name === "Object" || name === "") return "an object";
+      return /^[AEIOU]/i.test(name) ? `an ${name}` : `a ${name}`;
     }
   }
 }

@@ -52,6 +52,15 @@ describe("the register of loaded copies", () => {
     await expect(loadScenarios("test/cli/fixtures/second-copy.ts", "scenario", false, ROOT)).rejects.toThrow("loaded a second copy of gpuvm-sim");
   });
 
+  it("tells a clone's user, whose command line runs from src/ while the module's \"gpuvm-sim\" loads dist/, to run npm run cli", () => {
+    const dist = { ...THIS_COPY, url: THIS_COPY.url.replace(/\/src\/copies\.ts$/, "/dist/chunk-ABC.js") };
+    const message = secondCopyMessage([dist]);
+    expect(message).toContain("In a clone of gpuvm-sim, \"gpuvm-sim\" resolves to its dist/ unless the sources are asked for: run the command line as `npm run cli -- <command> ...`");
+    expect(message).not.toContain("Import the library as");
+    // Another package's copy is not this clone's build.
+    expect(secondCopyMessage([{ ...dist, url: "file:///elsewhere/node_modules/gpuvm-sim/dist/index.js" }])).toContain('Import the library as "gpuvm-sim" everywhere');
+  });
+
   it("makes a worker's load of such a module an error naming `target.module`", async () => {
     const e = await loadScenario({ module: `${ROOT}test/cli/fixtures/second-copy.ts`, export: "scenario" }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ArgumentError);
@@ -84,5 +93,14 @@ describe("a real second copy (CommonJS next to the ES module copy), in a child p
     expect(out).toBe("");
     expect(err).toMatch(/^gpuvm-sim: error: invalid argument 'module': importing \S+test\/cli\/fixtures\/cjs-copy\.ts loaded a second copy of gpuvm-sim: .*\(CommonJS, version 0\.1\.0\).*Import the library as "gpuvm-sim" everywhere/);
     expect(err.trimEnd().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("npm run cli: the sources, with the gpuvm-sim-source condition", { timeout: 30_000 }, () => {
+  it("runs a scenario module that imports \"gpuvm-sim\" on the same copy as the command line", async () => {
+    const { code, out, err } = await run(["--conditions=gpuvm-sim-source", "src/cli/main.ts", "explore", "test/cli/fixtures/imports-package.ts", "doubleFree", "--executions", "1"]);
+    expect(err).toBe("");
+    expect(out).toContain("BUG: gpuvm-sim: double-free of Bo#1");
+    expect(code).toBe(1);
   });
 });
