@@ -226,7 +226,8 @@ export class Kref<T extends SimObject = SimObject> {
       this.untagged--;
       return true;
     }
-    const r = this.newestByTask.get(task)?.get(holder) ?? this.newestOfTag.get(holder);
+    const mine = this.newestByTask.get(task);
+    const r = mine?.get(holder) ?? this.newestOfTag.get(holder);
     if (r === undefined) return false;
     if (r.prev === null) this.oldest = r.next;
     else r.prev.next = r.next;
@@ -240,7 +241,7 @@ export class Kref<T extends SimObject = SimObject> {
     if (r.newerOfTask !== null) r.newerOfTask.olderOfTask = r.olderOfTask;
     else {
       // r is the newest its task took of this tag, so the task's map has it.
-      const theirs = this.newestByTask.get(r.site.task) as Map<string, HolderRecord>;
+      const theirs = r.site.task === task && mine !== undefined ? mine : (this.newestByTask.get(r.site.task) as Map<string, HolderRecord>);
       if (r.olderOfTask !== null) theirs.set(holder, r.olderOfTask);
       else theirs.delete(holder);
     }
