@@ -23,6 +23,7 @@ import { arg, checkOptions, is, type Spec } from "../validate.js";
 import type { HolderRef, SiteRef } from "../report/report.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
 import type { Task } from "./task.js";
+import { currentOrNull } from "./current.js";
 import { guardLive, objectRef, siteRef, SimObject, touch, type Site } from "./heap.js";
 import { makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
 
@@ -44,15 +45,22 @@ export interface KrefOptions {
 const KREF_OPTIONS: Spec<KrefOptions> = { holder: is.string };
 
 /**
- * One tagged reference. The records form one list, oldest first (for leak
- * reports), and each tag keeps a stack of its own records (for puts), so a
- * get or a put is O(1) whatever the order of puts.
+ * One tagged reference, in three doubly-linked lists at once: all tagged
+ * references oldest first (for leak reports), those of its tag, and those of
+ * its tag taken by its task (both for puts). Each list unlinks in O(1), so a
+ * get or a put is O(1) whatever the order of puts, and a reference costs one
+ * record and no other allocation.
  */
 interface HolderRecord {
   readonly holder: string;
+  /** Where it was taken; `site.task` is the task that took it. */
   readonly site: Site;
   prev: HolderRecord | null;
   next: HolderRecord | null;
+  olderOfTag: HolderRecord | null;
+  newerOfTag: HolderRecord | null;
+  olderOfTask: HolderRecord | null;
+  newerOfTask: HolderRecord | null;
 }
 
 /** kref_get(): two gets commute (the count ends the same either way). */
@@ -66,7 +74,13 @@ export class Kref<T extends SimObject = SimObject> {
   /** @internal */ count = 1;
   /** @internal The oldest tagged reference; the list runs to the newest. */ private oldest: HolderRecord | null = null;
   /** @internal The newest tagged reference. */ private newest: HolderRecord | null = null;
-  /** @internal Each tag's references, newest last. */ private readonly byTag = new Map<string, HolderRecord[]>();
+  /** @internal Each tag's newest reference (the head of the tag's list). */ private readonly newestOfTag = new Map<string, HolderRecord>();
+  /**
+   * @internal Per task that took tagged references (null: setup), each tag's
+   * newest reference that task took. One map per task, not per tag: the
+   * inner maps stay when they empty, so a task's get/put pairs allocate none.
+   */
+  private readonly newestByTask = new Map<Task | null, Map<string, HolderRecord>>();
   /** @internal How many tagged references are outstanding. */ tagged = 0;
   /** @internal Untagged references. */ untagged = 0;
   private zeroSite: Site | null = null;
@@ -141,6 +155,12 @@ export class Kref<T extends SimObject = SimObject> {
   /**
    * Mirrors kref_put(): drop a reference; the last one calls `release`.
    * Returns whether this put released the object.
+   *
+   * With a holder tag, the put drops the newest reference of that tag taken
+   * by the putting task if there is one, else the newest of the tag (a
+   * reference handed to another task and put there): as if each task kept
+   * its own ref_tracker handles. A tag with no reference outstanding files
+   * `refcount-holder-mismatch`.
    */
   put(release: Release<T>, holder?: string): Op<boolean> {
     arg("release", is.function, release);
@@ -176,36 +196,56 @@ export class Kref<T extends SimObject = SimObject> {
       this.untagged++;
       return;
     }
-    const r: HolderRecord = { holder, site: this.owner.sim.site(op), prev: this.newest, next: null };
+    const site = this.owner.sim.site(op);
+    let mine = this.newestByTask.get(site.task);
+    if (mine === undefined) {
+      mine = new Map();
+      this.newestByTask.set(site.task, mine);
+    }
+    const olderOfTag = this.newestOfTag.get(holder) ?? null;
+    const olderOfTask = mine.get(holder) ?? null;
+    const r: HolderRecord = { holder, site, prev: this.newest, next: null, olderOfTag, newerOfTag: null, olderOfTask, newerOfTask: null };
     if (this.newest === null) this.oldest = r;
     else this.newest.next = r;
     this.newest = r;
-    const stack = this.byTag.get(holder);
-    if (stack === undefined) this.byTag.set(holder, [r]);
-    else stack.push(r);
+    if (olderOfTag !== null) olderOfTag.newerOfTag = r;
+    this.newestOfTag.set(holder, r);
+    if (olderOfTask !== null) olderOfTask.newerOfTask = r;
+    mine.set(holder, r);
     this.tagged++;
   }
 
   /**
-   * @internal Drop the newest reference of `holder`; false if the holder
-   * held nothing. O(1).
+   * @internal Drop a reference of `holder` for a put by `task`: the newest
+   * of that tag `task` took, else the newest of the tag (see put()); false
+   * if the tag holds nothing. O(1).
    */
-  dropHolder(holder: string | undefined): boolean {
+  dropHolder(holder: string | undefined, task: Task | null): boolean {
     if (holder === undefined) {
       if (this.untagged === 0) return false;
       this.untagged--;
       return true;
     }
-    const stack = this.byTag.get(holder);
-    const r = stack?.pop();
-    if (stack === undefined || r === undefined) return false;
-    if (stack.length === 0) this.byTag.delete(holder);
+    const mine = this.newestByTask.get(task);
+    const r = mine?.get(holder) ?? this.newestOfTag.get(holder);
+    if (r === undefined) return false;
     if (r.prev === null) this.oldest = r.next;
     else r.prev.next = r.next;
     if (r.next === null) this.newest = r.prev;
     else r.next.prev = r.prev;
-    r.prev = null;
-    r.next = null;
+    if (r.olderOfTag !== null) r.olderOfTag.newerOfTag = r.newerOfTag;
+    if (r.newerOfTag !== null) r.newerOfTag.olderOfTag = r.olderOfTag;
+    else if (r.olderOfTag !== null) this.newestOfTag.set(holder, r.olderOfTag);
+    else this.newestOfTag.delete(holder);
+    if (r.olderOfTask !== null) r.olderOfTask.newerOfTask = r.newerOfTask;
+    if (r.newerOfTask !== null) r.newerOfTask.olderOfTask = r.olderOfTask;
+    else {
+      // r is the newest its task took of this tag, so the task's map has it.
+      const theirs = r.site.task === task && mine !== undefined ? mine : (this.newestByTask.get(r.site.task) as Map<string, HolderRecord>);
+      if (r.olderOfTask !== null) theirs.set(holder, r.olderOfTask);
+      else theirs.delete(holder);
+    }
+    r.prev = r.next = r.olderOfTag = r.newerOfTag = r.olderOfTask = r.newerOfTask = null;
     this.tagged--;
     return true;
   }
@@ -339,7 +379,7 @@ function* krefPut(
   sim.note(c === 1 ? "count 0, released" : countNote(c - 1));
   if (sim.checks.refcounts) {
     sim.logRef(owner.id, c === 1 ? "put-release" : "put", c - 1, holder);
-    if (!this.dropHolder(holder) && live) {
+    if (!this.dropHolder(holder, currentOrNull()) && live) {
       sim.file({
         kind: "refcount-holder-mismatch",
         object: objectRef(owner),

@@ -25,9 +25,25 @@ export function taskName(task: string | null): string {
   return task ?? "(setup)";
 }
 
-/** One aligned site row (`  freed        closer/2        step 5     kfree`), then its stack if it has one. */
-export function siteRow(label: string, site: SiteRef): string {
-  const row = `  ${pad(label, 13)}${pad(taskName(site.task), 16)}${pad(`step ${site.step}`, 11)}${site.op}`;
+/** The narrowest a `step N` column is: `step 12345` and a space. */
+const STEP_COLUMN = 11;
+
+/**
+ * The width of a column of `step N` cells that fits `step` with a space
+ * after it, and at least `width` (the widest so far). Columns widen with the
+ * step numbers they show, so rows stay aligned at any step count.
+ */
+function stepColumn(width: number, step: number): number {
+  return Math.max(width, `step ${step}`.length + 1);
+}
+
+/**
+ * One aligned site row (`  freed        closer/2        step 5     kfree`),
+ * then its stack if it has one. `stepWidth` is the width of the `step N`
+ * column (default 11); rows drawn together pass the same one.
+ */
+export function siteRow(label: string, site: SiteRef, stepWidth = STEP_COLUMN): string {
+  const row = `  ${pad(label, 13)}${pad(taskName(site.task), 16)}${pad(`step ${site.step}`, stepWidth)}${site.op}`;
   return site.stack === undefined ? row : `${row}\n${indentStack(site.stack)}`;
 }
 
@@ -43,11 +59,14 @@ export function indentStack(stack: string): string {
 function history(title: string, events: readonly RefEvent[], dropped: number): string[] {
   if (events.length === 0 && dropped === 0) return [];
   const lines = [`${title}:`];
+  // A loop, not Math.max(...events): any number of events fits.
+  let width = STEP_COLUMN;
+  for (const e of events) width = stepColumn(width, e.step);
   if (dropped > 0) lines.push(`  (${dropped} earlier event${dropped === 1 ? "" : "s"} dropped: the history keeps the last 512 refcount events of all objects)`);
   for (const e of events) {
     const who = e.holder === undefined ? "" : ` (${e.holder})`;
     const count = e.count === SATURATED ? "saturated" : String(e.count);
-    lines.push(`  ${pad(`step ${e.step}`, 11)}${pad(taskName(e.task), 16)}${pad(e.op + who, 28)}${count}`);
+    lines.push(`  ${pad(`step ${e.step}`, width)}${pad(taskName(e.task), 16)}${pad(e.op + who, 28)}${count}`);
   }
   return lines;
 }
@@ -86,6 +105,13 @@ function heldList(title: string, held: readonly HeldRef[]): string[] {
  */
 export class ReportText {
   readonly #lines: string[] = [];
+  /**
+   * The site rows written one after another up to now (where each is in
+   * `#lines`), and the width of their `step N` column: a row whose step is
+   * wider redraws the others, so each group of site rows stays aligned.
+   */
+  #sites: { index: number; label: string; site: SiteRef }[] = [];
+  #siteWidth = STEP_COLUMN;
 
   /** The rows written so far. */
   get lines(): readonly string[] {
@@ -107,6 +133,7 @@ export class ReportText {
   }
 
   #append(lines: readonly string[]): this {
+    this.#endSites();
     const out = this.#lines;
     for (const l of lines) out.push(l);
     return this;
@@ -114,14 +141,29 @@ export class ReportText {
 
   /** Append an empty line (trailing ones are dropped by the frame). */
   blank(): this {
+    this.#endSites();
     this.#lines.push("");
     return this;
   }
 
   /** Append an aligned site row; nothing when `site` is null (the event was not seen). */
   site(label: string, site: SiteRef | null): this {
-    if (site !== null) this.#lines.push(siteRow(label, site));
+    if (site === null) return this;
+    const width = stepColumn(this.#siteWidth, site.step);
+    if (width !== this.#siteWidth) {
+      this.#siteWidth = width;
+      for (const s of this.#sites) this.#lines[s.index] = siteRow(s.label, s.site, width);
+    }
+    this.#sites.push({ index: this.#lines.length, label, site });
+    this.#lines.push(siteRow(label, site, width));
     return this;
+  }
+
+  /** Any row but a site row ends a group of site rows. */
+  #endSites(): void {
+    if (this.#sites.length === 0) return;
+    this.#sites = [];
+    this.#siteWidth = STEP_COLUMN;
   }
 
   /**
@@ -155,13 +197,16 @@ export function scheduleColumns(s: ScheduleTail): string[] {
   // A loop, not Math.max(...cells): the rows are as many as the ring holds.
   const widths = s.tasks.map((t) => t.length + 3);
   for (const r of s.rows) widths[r.column] = Math.max(widths[r.column] ?? 0, cell(r).length + 3);
+  // The step column fits the longest step number and a space, and `step  `.
+  let stepWidth = 6;
+  for (const r of s.rows) stepWidth = Math.max(stepWidth, String(r.step).length + 1);
   const offsets = widths.map((_, c) => widths.slice(0, c).reduce((a, b) => a + b, 0));
   const total = widths.reduce((a, b) => a + b, 0);
-  const lines = [`Last ${s.rows.length} steps:`, `  ${pad("step", 6)}${s.tasks.map((t, c) => pad(t, widths[c] ?? 0)).join("")}`.trimEnd()];
+  const lines = [`Last ${s.rows.length} steps:`, `  ${pad("step", stepWidth)}${s.tasks.map((t, c) => pad(t, widths[c] ?? 0)).join("")}`.trimEnd()];
   for (const r of s.rows) {
-    const row = `  ${pad(String(r.step), 6)}${" ".repeat(offsets[r.column] ?? 0)}${cell(r)}`;
+    const row = `  ${pad(String(r.step), stepWidth)}${" ".repeat(offsets[r.column] ?? 0)}${cell(r)}`;
     // The reason for a switch goes after the last column, where it cannot be mistaken for an effect.
-    lines.push(r.switched === undefined ? row : `${pad(row, 8 + total)}(${r.switched})`);
+    lines.push(r.switched === undefined ? row : `${pad(row, 2 + stepWidth + total)}(${r.switched})`);
   }
   return lines;
 }

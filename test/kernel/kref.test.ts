@@ -1,13 +1,18 @@
 import { describe, expect, it } from "vitest";
 import {
   kfree,
+  Completion,
+  condResched,
+  formatReport,
   ArgumentError,
   ArgumentRangeError,
   Kref,
   REFCOUNT_MAX,
   REFCOUNT_SATURATED,
   Sim,
+  type Effect,
   type Report,
+  type SimOptions,
 } from "../../src/index.js";
 import { Bo, freeIt, leakAtTeardown } from "../fixtures.js";
 import { collectingSim } from "../support/collecting-sim.js";
@@ -306,5 +311,168 @@ describe("Kref holder tracking at scale", () => {
       ["a", 1, 2],
       ["b", 1, 3],
     ]);
+  });
+});
+
+/**
+ * Which reference a tagged put drops: the newest of its tag the putting task
+ * took, else the newest of the tag. A leak report then points at the get
+ * whose reference was never put, as the kernel's per-reference ref_tracker
+ * handles do, whatever the interleaving.
+ */
+describe("Kref tagged puts match the putting task's own reference", () => {
+  function* rel(): Generator<Effect, void, unknown> {
+    // the creator's reference is never put: nothing to free
+  }
+
+  /** Three users each take "user"; all but user1 put theirs back. */
+  function threeUsers(options: SimOptions): { sim: Sim; leakedGet: { step: number } } {
+    const sim = collectingSim(options);
+    const bo = new Bo(sim, "shared", "creator");
+    const leakedGet = { step: -1 };
+    for (let t = 0; t < 3; t++) {
+      sim.spawn(`user${t}`, "process", function* () {
+        yield* bo.kref.get("user");
+        if (t === 1) leakedGet.step = sim.step;
+        yield* condResched();
+        if (t !== 1) yield* bo.kref.put(rel, "user");
+      });
+    }
+    sim.runAll();
+    return { sim, leakedGet };
+  }
+
+  const schedules: SimOptions[] = [{ strategy: "round-robin" }, ...Array.from({ length: 12 }, (_, seed) => ({ seed }))];
+  for (const options of schedules) {
+    it(`a leak names the task whose get was never put (${JSON.stringify(options)})`, () => {
+      const { sim, leakedGet } = threeUsers(options);
+      const leak = leakAtTeardown(sim);
+      expect(sim.reports.map((r) => r.kind)).toEqual(["leak"]);
+      expect(leak?.objects[0]?.refcounts[0]?.holders).toEqual([
+        { holder: "creator", count: 1, site: { task: null, step: 0, op: "kref_init" } },
+        { holder: "user", count: 1, site: { task: "user1/2", step: leakedGet.step, op: "kref_get" } },
+      ]);
+      expect(formatReport(leak as Report)).toContain(`held by "user"              taken by user1/2 at step ${leakedGet.step} (kref_get)`);
+    });
+  }
+
+  it("a put drops the putting task's newest reference of the tag, not another task's newer one", () => {
+    // a takes "h" twice, then b takes "h" (the tag's newest); a puts "h": its own second one goes.
+    const sim = collectingSim({ strategy: "round-robin" });
+    const bo = new Bo(sim, "bo", "creator");
+    const steps: Record<string, number> = {};
+    const aTook = new Completion(sim, { name: "a took", static: true });
+    const bTook = new Completion(sim, { name: "b took", static: true });
+    sim.spawn("a", "process", function* () {
+      yield* bo.kref.get("h");
+      steps["a"] = sim.step;
+      yield* bo.kref.get("h");
+      yield* aTook.complete();
+      yield* bTook.waitForCompletion();
+      yield* bo.kref.put(rel, "h");
+    });
+    sim.spawn("b", "process", function* () {
+      yield* aTook.waitForCompletion();
+      yield* bo.kref.get("h");
+      steps["b"] = sim.step;
+      yield* bTook.complete();
+    });
+    sim.runAll();
+    expect(sim.reports).toEqual([]);
+    expect(steps["b"]).toBeGreaterThan(steps["a"] as number);
+    expect(bo.kref.holderRefs().map((h) => [h.holder, h.site?.task, h.site?.step])).toEqual([
+      ["creator", null, 0],
+      ["h", "a/1", steps["a"]],
+      ["h", "b/2", steps["b"]],
+    ]);
+  });
+
+  it("a reference handed to another task is put there by tag, without a report", () => {
+    const sim = collectingSim({ strategy: "round-robin" });
+    const bo = new Bo(sim, "bo", "creator");
+    const handed = new Completion(sim, { name: "handed", static: true });
+    sim.spawn("producer", "process", function* () {
+      yield* bo.kref.get("job");
+      yield* bo.kref.get("job");
+      yield* handed.complete();
+    });
+    sim.spawn("consumer", "process", function* () {
+      yield* handed.waitForCompletion();
+      yield* bo.kref.put(freeIt, "job");
+      yield* bo.kref.put(freeIt, "job");
+      yield* bo.kref.put(freeIt, "creator");
+    });
+    sim.runAll();
+    expect(sim.reports).toEqual([]);
+    expect(bo.isFreed).toBe(true);
+    expect(leakAtTeardown(sim)).toBeNull();
+  });
+
+  it("a put falls back to another task's newest of the tag, and drops that one", () => {
+    // b took "h" twice, a once in between; a puts twice: its own, then b's newest.
+    const sim = collectingSim({ strategy: "round-robin" });
+    const bo = new Bo(sim, "bo", "creator");
+    const steps: number[] = [];
+    sim.spawn("b", "process", function* () {
+      yield* bo.kref.get("h");
+      steps.push(sim.step);
+      yield* condResched();
+      yield* bo.kref.get("h");
+    });
+    sim.spawn("a", "process", function* () {
+      yield* bo.kref.get("h");
+      yield* condResched();
+      yield* condResched();
+      yield* bo.kref.put(rel, "h");
+      yield* bo.kref.put(rel, "h");
+    });
+    sim.runAll();
+    expect(sim.reports).toEqual([]);
+    expect(bo.kref.holderRefs().map((h) => [h.holder, h.site?.task, h.site?.step])).toEqual([
+      ["creator", null, 0],
+      ["h", "b/1", steps[0]],
+    ]);
+  });
+
+  it("a put of a tag nobody holds any more is still a holder mismatch naming what is outstanding", () => {
+    const sim = collectingSim({ strategy: "round-robin" });
+    const bo = new Bo(sim, "bo", "creator");
+    sim.spawn("a", "process", function* () {
+      yield* bo.kref.get("h");
+      yield* bo.kref.get("other");
+      yield* bo.kref.put(rel, "h");
+      yield* bo.kref.put(rel, "h"); // a's "h" is gone, and nobody else took one
+    });
+    sim.spawn("b", "process", function* () {
+      yield* bo.kref.get("h");
+      yield* bo.kref.put(rel, "h");
+    });
+    sim.runAll();
+    const r = only(sim, "refcount-holder-mismatch");
+    expect(r.holder).toBe("h");
+    expect(r.put.task).toBe("a/1");
+    expect(r.outstanding.map((h) => [h.holder, h.site?.task])).toEqual([
+      ["creator", null],
+      ["other", "a/1"],
+    ]);
+    expect(bo.kref.read()).toBe(1);
+  });
+
+  it("100000 references of one tag taken by one task and put by another stay O(1) per put", () => {
+    const N = 100_000;
+    const sim = collectingSim({ maxSteps: 10 * N, strategy: "round-robin" });
+    const bo = new Bo(sim, "bo", "creator");
+    const handed = new Completion(sim, { name: "handed", static: true });
+    sim.spawn("taker", "process", function* () {
+      for (let i = 0; i < N; i++) yield* bo.kref.get("h");
+      yield* handed.complete();
+    });
+    sim.spawn("putter", "process", function* () {
+      yield* handed.waitForCompletion();
+      for (let i = 0; i < N; i++) yield* bo.kref.put(rel, "h");
+    });
+    sim.runAll();
+    expect(sim.reports).toEqual([]);
+    expect(bo.kref.holderRefs()).toEqual([{ holder: "creator", count: 1, site: { task: null, step: 0, op: "kref_init" } }]);
   });
 });
