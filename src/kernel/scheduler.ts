@@ -102,8 +102,22 @@ export class IrqWindow implements Waitable {
   }
 
   canProceed(irq: Task): boolean {
-    const v = this.victims(irq);
-    return v.idle || v.victims.length > 0;
+    return this.openFor(irq.context === "softirq");
+  }
+
+  /**
+   * Whether a hardirq (or, with `soft`, a softirq) could enter now: some
+   * task it could interrupt, or no busy CPU. The same rule as victims(),
+   * without making the list.
+   */
+  openFor(soft: boolean): boolean {
+    let busy = 0;
+    for (const t of this.live) {
+      if (t.inInterrupt) continue;
+      busy++;
+      if (t.interruptedBy === null && t.irqsOff === 0 && (!soft || t.bhOff === 0)) return true;
+    }
+    return busy === 0;
   }
 
   /** The tasks that could open the window by enabling irqs. */

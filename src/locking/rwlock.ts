@@ -29,7 +29,7 @@ import { current, type Task } from "../kernel/task.js";
 import { bhRestore, irqRestore } from "../kernel/context.js";
 import { heldRefs, irqCtxOf, type AcquireOptions } from "../kernel/lockdep.js";
 import { checkOptions, is } from "../validate.js";
-import { LOCK_OPTIONS_SPEC, LockObject, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
+import { LOCK, LOCK_OPTIONS_SPEC, LockObject, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
 import { LOCK_QUEUE, UP_READ } from "./rw-semaphore.js";
 import type { IrqFlags } from "./spinlock.js";
 
@@ -38,6 +38,17 @@ import type { IrqFlags } from "./spinlock.js";
  * enabled while the writer holds the lock (and so may be at its unlock).
  */
 export const READ_LOCK = defineEffectKind({ name: "read-lock", commutesWith: ["self"], neverCoEnabledWith: [UNLOCK] });
+/**
+ * A read_lock() that is never enabled while a writer is at its acquisition
+ * (LOCK): one by a task that already holds the read side (the writer waits
+ * for it), or one of a queued rwlock outside interrupts (the writer queued
+ * first and holds such readers off until it is done). The promise lets the
+ * race analysis look past the writer's LOCK to the step such a reader
+ * really races with: the reader's first acquisition, or the writer's
+ * LOCK_QUEUE. Any other reader may be enabled together with a writer's
+ * acquisition, and takes READ_LOCK.
+ */
+export const READ_LOCK_NO_WRITER = defineEffectKind({ name: "read-lock", commutesWith: ["self", READ_LOCK], neverCoEnabledWith: [UNLOCK, LOCK] });
 
 const RECURSIVE_READ: AcquireOptions = { recursive: true };
 const PLAIN_READ: AcquireOptions = { read: true };
@@ -68,6 +79,7 @@ export class RwLock extends LockObject {
   /** @internal Tasks holding the read side, with how many times each. */ readonly readers = new Map<Task, number>();
   /** @internal The waitable of a read acquisition: no writer holds it. */ readonly readSide: Waitable;
   /** @internal */ readonly readEffect: Effect;
+  /** @internal A read acquisition no writer's acquisition is enabled with (READ_LOCK_NO_WRITER). */ readonly readNoWriterEffect: Effect;
   /** @internal */ readonly readTrylockEffect: Effect;
   /** @internal */ readonly readUnlockEffect: Effect;
   /** Whether it is a queued rwlock (see RwLockOptions). */
@@ -90,6 +102,7 @@ export class RwLock extends LockObject {
     };
     this.queueEffect = new Effect(LOCK_QUEUE, this, WRITE, this);
     this.readEffect = new Effect(READ_LOCK, this, WRITE, this, this.readSide);
+    this.readNoWriterEffect = new Effect(READ_LOCK_NO_WRITER, this, WRITE, this, this.readSide);
     this.readTrylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this.readSide);
     const reads: Waitable = { label: this.label, canProceed: (t: Task) => this.readers.has(t), wakers: () => null };
     this.readUnlockEffect = new Effect(UP_READ, this, WRITE_IF, this, null, Infinity, reads);
@@ -250,8 +263,9 @@ function* readLock(this: RwLock, around: Around): Generator<Effect, void, unknow
   task.preemptCount++;
   const op = around === "none" ? "read_lock" : `read_lock_${around}`;
   // read_lock_is_recursive(): always, unless queued outside interrupts.
-  this.sim.lockdep.acquire(task, this, op, !this.queued || inInterrupt(task) ? RECURSIVE_READ : PLAIN_READ);
-  yield this.readEffect;
+  const passesWriters = !this.queued || inInterrupt(task);
+  this.sim.lockdep.acquire(task, this, op, passesWriters ? RECURSIVE_READ : PLAIN_READ);
+  yield passesWriters && !this.readers.has(task) ? this.readEffect : this.readNoWriterEffect;
   touch(this.sim, this, true, "RwLock.readLock");
   guardLive(this, "RwLock.readLock");
   this.readers.set(task, (this.readers.get(task) ?? 0) + 1);

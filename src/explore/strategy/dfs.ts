@@ -37,7 +37,7 @@
  */
 import { UsageError } from "../../errors.js";
 import { EVERYTHING, modeNow, NONE, READ, WRITE_ALL, type Effect, type EffectKind } from "../../kernel/effect.js";
-import type { RunOutcome, Strategy } from "../../kernel/scheduler.js";
+import { IRQ_ENTER, type RunOutcome, type Strategy } from "../../kernel/scheduler.js";
 import { CHOOSE_KIND, type Sim } from "../../kernel/sim.js";
 import type { Task } from "../../kernel/task.js";
 
@@ -313,11 +313,26 @@ interface Step {
   readonly before: number;
   /** For a task's first step: the step during which it was spawned, or -1. */
   readonly parent: number;
+  /**
+   * Which interrupts could have entered in the state before this step
+   * (WINDOW_HARD, WINDOW_SOFT): an interrupt's entry is never enabled
+   * together with a step taken while every CPU had them off. Both bits
+   * when the run has no interrupt task (nothing reads them then).
+   */
+  readonly window: number;
 }
+
+/** Step.window: a hardirq could have entered before the step. */
+const WINDOW_HARD = 1;
+/** Step.window: a softirq could have entered before the step. */
+const WINDOW_SOFT = 2;
 
 /** One execution of the search: replays the kept nodes' choices, then explores with new nodes. */
 class DfsExecution implements Strategy {
   private readonly steps: Step[] = [];
+  /** How many of the Sim's tasks window() has looked at, and whether one of them is an interrupt task. */
+  private tasksSeen = 0;
+  private interrupts = false;
   /** The waiting steps of the tasks blocked when the run ended in a deadlock. */
   private blocked: Step[] = [];
   /** How the run ended (null while it runs). */
@@ -479,13 +494,25 @@ class DfsExecution implements Strategy {
     const before = this.lastStep.get(task.id) ?? -1;
     const parent = before === -1 && task.spawnedAtStep > 0 ? task.spawnedAtStep - 1 : -1;
     this.lastStep.set(task.id, this.steps.length);
-    this.steps.push({ task: task.id, sig, node, before, parent });
+    this.steps.push({ task: task.id, sig, node, before, parent, window: this.window() });
     this.prev = task.id;
     // Whatever ran wakes the sleepers it is dependent with.
     if (this.sleep.size > 0) {
       this.sleep.delete(task.id);
       for (const [t, s] of this.sleep) if (dependent(s, sig)) this.sleep.delete(t);
     }
+  }
+
+  /** Which interrupts could enter now (Step.window); both, cheaply, while the run has no interrupt task. */
+  private window(): number {
+    const tasks = this.sim.tasks;
+    if (tasks.length !== this.tasksSeen) {
+      for (let k = this.tasksSeen; k < tasks.length; k++) if ((tasks[k] as Task).inInterrupt) this.interrupts = true;
+      this.tasksSeen = tasks.length;
+    }
+    if (!this.interrupts) return WINDOW_HARD | WINDOW_SOFT;
+    const w = this.sim.scheduler.irqWindow;
+    return (w.openFor(false) ? WINDOW_HARD : 0) | (w.openFor(true) ? WINDOW_SOFT : 0);
   }
 
   /** The running step of `task` touched `obj` beyond its effect: add it to the step's footprint. */
@@ -543,6 +570,8 @@ class DfsExecution implements Strategy {
         for (const t of touches(s.sig)) for (const i of byKey.get(t.alloc) ?? []) candidates.push(i);
       }
       const racing: number[] = [];
+      // An interrupt's entry races only with steps before which it could have entered.
+      const closed = s.sig.kind === IRQ_ENTER ? (this.sim.tasks[s.task - 1]?.context === "softirq" ? WINDOW_SOFT : WINDOW_HARD) : 0;
       let last = -1;
       candidates.sort((a, b) => a - b);
       for (const i of candidates) {
@@ -552,7 +581,7 @@ class DfsExecution implements Strategy {
         if (si.task === s.task || !dependent(si.sig, s.sig)) continue;
         const inherited = (base[si.task] as number) >= i + 1;
         join(clocks, cj, i * width, width);
-        if (!inherited && !neverCoEnabled(si.sig, s.sig)) racing.push(i);
+        if (!inherited && !neverCoEnabled(si.sig, s.sig) && (si.window & closed) === closed) racing.push(i);
       }
       clocks[cj + s.task] = j + 1;
       // A race has no other racing step between its two in happens-before.
@@ -581,7 +610,7 @@ class DfsExecution implements Strategy {
       if (e === null || (e.waitsFor === null && t.interruptedBy === null)) continue;
       const before = this.lastStep.get(t.id) ?? -1;
       const parent = before === -1 && t.spawnedAtStep > 0 ? t.spawnedAtStep - 1 : -1;
-      out.push({ task: t.id, sig: sigOf(this.sim, t, e, true), node: -1, before, parent });
+      out.push({ task: t.id, sig: sigOf(this.sim, t, e, true), node: -1, before, parent, window: WINDOW_HARD | WINDOW_SOFT });
     }
     return out;
   }
