@@ -384,25 +384,44 @@ export class Scheduler {
     let r: IteratorResult<Effect, unknown>;
     try {
       r = t.gen.next(proceeded);
+      // Not a result object at all: the iterator breaks the protocol.
+      if (typeof r !== "object" || (r as IteratorResult<Effect, unknown> | null) === null) throw new NotAGenerator(r);
     } catch (error) {
-      if (error instanceof NotAGenerator) this.misused(t, "not-a-generator", error.value);
+      if (isNotAGenerator(error)) this.misused(t, "not-a-generator", error.value);
       else this.died(t, error);
       setCurrent(outer);
       return;
     }
-    if (r.done === true) {
+    // The body's iterator is driver code: a next() that returned no result
+    // object, or one whose fields throw, is that task's misuse, not ours.
+    let done: unknown;
+    let next: unknown;
+    try {
+      done = r.done;
+      next = r.value;
+    } catch (error) {
+      this.died(t, error);
+      setCurrent(outer);
+      return;
+    }
+    if (done === true) {
       if (t.unstartedOps !== 0) this.checkOps(t, "exit");
       setCurrent(outer);
-      t.result = r.value;
+      t.result = next;
       this.finish(t);
       return;
     }
-    const next = r.value as unknown;
-    if (next instanceof Effect) {
+    let isEffect = false;
+    try {
+      isEffect = next instanceof Effect;
+    } catch {
+      // A revoked Proxy, or one whose getPrototypeOf trap throws: not an effect.
+    }
+    if (isEffect) {
       if (t.unstartedOps !== 0) this.checkOps(t, "yield");
       t.opsCreated = 0;
       setCurrent(outer);
-      t.pending = next;
+      t.pending = next as Effect;
     } else {
       this.badYield(t, next);
       setCurrent(outer);
@@ -461,12 +480,19 @@ export class Scheduler {
       sim.stopped = true;
       return;
     }
-    const base = { kind: "task-exception" as const, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
-    sim.file(error instanceof Error && error.stack !== undefined ? { ...base, stack: error.stack } : base);
+    const { text, stack } = thrownText(error);
+    const base = { kind: "task-exception" as const, error: text };
+    sim.file(stack !== undefined ? { ...base, stack } : base);
   }
 
   private badYield(t: Task, value: unknown): void {
-    if (value instanceof Op) {
+    let isOp = false;
+    try {
+      isOp = value instanceof Op;
+    } catch {
+      // A revoked Proxy, or one whose getPrototypeOf trap throws: not an Op.
+    }
+    if (isOp) {
       // `yield op` where `yield* op` was meant: report it as such (not also as
       // a plain unstarted op), and carry on as if the task had passed a
       // scheduling point.
@@ -492,8 +518,15 @@ export class Scheduler {
    * same, which `sim.run()` hands to its caller.
    */
   private misused(t: Task, misuse: TaskMisuseReport["misuse"], value: unknown): void {
-    const described = describeValue(value);
-    const hint = misuseHint(misuse, value);
+    // The value is the driver's: reading it may throw (a Proxy's traps).
+    let described = "a value that cannot be described";
+    let hint = misuse === "bad-yield" ? "tasks yield only effects, made by ops" : "task bodies must be generator functions (function*)";
+    try {
+      described = describeValue(value);
+      hint = misuseHint(misuse, value);
+    } catch {
+      // Keep the plain words above.
+    }
     t.error = new UsageError(
       misuse === "bad-yield" ? `task ${t.label} yielded ${described}, not an effect (${hint})` : `the body of task ${t.label} returned ${described}, not a generator (${hint})`,
     );
@@ -617,6 +650,36 @@ function misuseHint(misuse: TaskMisuseReport["misuse"], value: unknown): string 
   const copies = secondCopyMessage();
   if (copies !== "") return `an effect of another copy of gpuvm-sim? ${copies}`;
   return "tasks yield only effects, made by ops: did you forget yield* ?";
+}
+
+/** `error instanceof NotAGenerator`, for any thrown value (a revoked Proxy makes instanceof throw). */
+function isNotAGenerator(error: unknown): error is NotAGenerator {
+  try {
+    return error instanceof NotAGenerator;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What a task threw, as report text: `Name: message` for an Error, else the
+ * value described. Never throws, whatever was thrown (a null-prototype
+ * object, a revoked Proxy, an Error whose name or stack getter throws).
+ */
+function thrownText(error: unknown): { text: string; stack: string | undefined } {
+  try {
+    if (error instanceof Error) {
+      const name: unknown = error.name;
+      const message: unknown = error.message;
+      const stack: unknown = error.stack;
+      const part = (v: unknown) => (typeof v === "string" ? v : describeValue(v));
+      return { text: `${part(name)}: ${part(message)}`, stack: typeof stack === "string" ? stack : undefined };
+    }
+    if (typeof error === "string") return { text: error, stack: undefined };
+    return { text: describeValue(error), stack: undefined };
+  } catch {
+    return { text: "an exception that cannot be described (its fields throw)", stack: undefined };
+  }
 }
 
 /** A finished task's iterator: never advanced (the scheduler runs only tasks with a pending effect). */
