@@ -126,15 +126,25 @@ export class Kref<T extends SimObject = SimObject> {
 
   /**
    * Mirrors refcount_set(), for initialising a counter before the object is
-   * published (tests of saturation start near REFCOUNT_MAX). The references
-   * set this way are untagged.
+   * published (tests of saturation start near REFCOUNT_MAX). The counter is
+   * overwritten, so what holder tracking knew goes with it: every reference
+   * set this way is untagged, and tagged references held before are
+   * forgotten (a later put of their tag is a holder mismatch).
+   *
+   * @throws ArgumentError naming `count` when it is not a number;
+   *   ArgumentRangeError when it is not an integer in [0, REFCOUNT_MAX].
    */
   set(count: number): void {
     arg("count", is.count, count);
     if (count > REFCOUNT_MAX) throw new ArgumentRangeError("count", `must be an integer in [0, ${REFCOUNT_MAX}], got ${count}`);
     guardLive(this.owner, "Kref.set");
     this.count = count;
-    this.untagged = count - this.tagged;
+    this.oldest = null;
+    this.newest = null;
+    this.newestOfTag.clear();
+    this.newestByTask.clear();
+    this.tagged = 0;
+    this.untagged = count;
   }
 
   /** Mirrors kref_get(): take a reference; the caller must already hold one. */

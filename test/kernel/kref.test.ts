@@ -237,6 +237,21 @@ describe("Kref", () => {
     expect(sim.reports).toEqual([]);
   });
 
+  it("set() overwrites the counter and what holder tracking knew: set(0) on a tagged Kref holds nothing, set(2) holds two untagged", () => {
+    const sim = collectingSim();
+    const bo = new Bo(sim, "bo", "creator");
+    bo.kref.set(0);
+    expect(bo.kref.holderRefs()).toEqual([]);
+    bo.kref.set(2);
+    expect(bo.kref.holderRefs()).toEqual([{ holder: null, count: 2, site: null }]);
+    sim.run(function* () {
+      yield* bo.kref.put(freeIt, "creator");
+    });
+    // The tag was forgotten with the old counter: its put is a mismatch, and drops an untagged reference.
+    expect(sim.reports.map((r) => r.kind)).toEqual(["refcount-holder-mismatch"]);
+    expect(bo.kref.read()).toBe(1);
+  });
+
   it("rejects bad arguments with typed errors and leaves the count intact", () => {
     const sim = new Sim();
     const bo = new Bo(sim);
