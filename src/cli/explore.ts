@@ -10,7 +10,7 @@ import { findScenarios } from "../explore/load.js";
 import { DEFAULTS } from "../explore/options.js";
 import { formatReport } from "../report/text.js";
 import { ArgumentError } from "../errors.js";
-import { arg, checkOptions, is } from "../validate.js";
+import { arg, checkOptions, is, isInstance, thrownText } from "../validate.js";
 import { EXIT, PipeClosed } from "./output.js";
 
 /** The strategies `--strategy` accepts. */
@@ -123,9 +123,10 @@ function failureText(f: Failure, i: number, count: number, replay: string, allRe
   return `${parts.join("\n")}\nReplay from a shell: ${replay}\n\n`;
 }
 
-/** The message of something a scenario threw, with its class. */
+/** The message of something a scenario threw, with its class (never throws, whatever was thrown). */
 function thrown(e: unknown): { name: string; message: string } {
-  return e instanceof Error ? { name: e.name, message: e.message } : { name: "thrown value", message: String(e) };
+  const { name, message } = thrownText(e);
+  return { name, message };
 }
 
 /**
@@ -177,7 +178,7 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
     try {
       result = explore(scenario, exploreOptions);
     } catch (e) {
-      if (e instanceof PipeClosed) throw e;
+      if (isInstance(e, PipeClosed)) throw e;
       const error = thrown(e);
       runs.push({ exportName, verdict: "error", error });
       if (!json) write(`${exportName}: ERROR, the scenario threw ${error.name}: ${error.message}\n`);

@@ -44,7 +44,7 @@ import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { explore, type ExploreOptions, type ExploreResult, type Failure, type Scenario } from "./explore.js";
 import { moduleUrl, type ScenarioModule } from "./load.js";
 import { EXPLORE_OPTIONS, resolveOptions } from "./options.js";
-import { checkOptions, describeValue, is, type Spec } from "../validate.js";
+import { checkOptions, describeValue, is, isInstance, thrownText, type Spec } from "../validate.js";
 import {
   LOWEST_FAILURE,
   LOWEST_SURE_FAILURE,
@@ -179,7 +179,7 @@ export class ExplorePool {
       reply = (await this.pool.run(task, { filename })) as WorkerReply<T>;
     } catch (error) {
       // The worker itself failed (it could not load, or it died).
-      throw new UsageError(`an exploration worker failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new UsageError(`an exploration worker failed: ${thrownText(error).message}`);
     }
     if (!reply.ok) throw rebuildError(reply.error);
     return reply.value;
@@ -481,7 +481,7 @@ class ParallelRun {
     this.tasks++;
     const promise = this.owner.call<unknown>(task, this.filename).then(
       (value): Landed => ({ id, ok: true, value }),
-      (error: unknown): Landed => ({ id, ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
+      (error: unknown): Landed => ({ id, ok: false, error: isInstance(error, Error) ? error : new Error(thrownText(error).message) }),
     );
     this.flights.set(id, { id, kind, from, to, cell, promise });
   }
