@@ -115,9 +115,14 @@ function checkTarget(target: unknown): void {
   if ((target as Partial<ScenarioModule>).module === undefined) throw new ArgumentError("target.module", "must be a non-empty string (the scenario's module path)");
 }
 
+/** The most worker threads a pool starts: each is a thread with its own copy of the simulator. */
+export const MAX_WORKERS = 256;
+
 function checkWorkers(workers: number): void {
   if (typeof workers !== "number") throw new ArgumentError("workers", `must be a positive integer, got ${describeValue(workers)}`);
-  if (!Number.isSafeInteger(workers) || workers < 1) throw new ArgumentRangeError("workers", `must be a positive integer, got ${workers}`);
+  if (!Number.isSafeInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+    throw new ArgumentRangeError("workers", `must be an integer from 1 to ${MAX_WORKERS}, got ${workers}`);
+  }
 }
 
 /**
@@ -132,7 +137,7 @@ export class ExplorePool {
   private destroyed = false;
   private readonly worker = workerFile();
 
-  /** @throws ArgumentError naming `options` (not an object) or an unknown key; `workers` when it is not a positive integer. */
+  /** @throws ArgumentError naming `options` (not an object) or an unknown key; `workers` when it is not an integer from 1 to MAX_WORKERS (256). */
   constructor(options: { readonly workers: number }) {
     checkOptions("options", options, { workers: is.any });
     if ((options as { readonly workers: number } | undefined) === undefined) throw new ArgumentError("options", "must be an options object with `workers`");

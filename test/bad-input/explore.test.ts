@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ArgumentError, ArgumentRangeError, condResched, explore, type ExploreOptions, type Scenario } from "../../src/index.js";
 import { expectThrows } from "./helpers.js";
+import { MAX_EXECUTIONS, MAX_PCT_DEPTH } from "../../src/explore/options.js";
 
 /** A scenario that counts how often it was set up. */
 function counted(): { scenario: Scenario; calls: () => number } {
@@ -45,6 +46,21 @@ describe("bad input: explore()", () => {
     ["an unknown DFS key", { strategy: { name: "dfs", preemptions: 2 } }, ArgumentError, "strategy.preemptions"],
     ["a negative preemption bound", { strategy: { name: "dfs", preemptionBound: -1 } }, ArgumentRangeError, "strategy.preemptionBound"],
     ["a reduction not known", { strategy: { name: "dfs", reduction: "sleep-sets" } }, ArgumentError, "strategy.reduction"],
+    ["a preemption bound that is a string", { strategy: { name: "dfs", preemptionBound: "2" } }, ArgumentError, "strategy.preemptionBound"],
+    ["a delay bound of 1.5", { strategy: { name: "dfs", delayBound: 1.5 } }, ArgumentRangeError, "strategy.delayBound"],
+    ["a DFS shard that is a string", { strategy: { name: "dfs", shard: "x" } }, ArgumentError, "strategy.shard"],
+    ["a DFS shard of three", { strategy: { name: "dfs", shard: [0, 1, 2] } }, ArgumentError, "strategy.shard"],
+    ["a DFS shard of strings", { strategy: { name: "dfs", shard: ["0", "2"] } }, ArgumentError, "strategy.shard"],
+    ["a DFS shard index past its count", { strategy: { name: "dfs", shard: [3, 2] } }, ArgumentRangeError, "strategy.shard"],
+    ["a DFS shard count 0", { strategy: { name: "dfs", shard: [0, 0] } }, ArgumentRangeError, "strategy.shard"],
+    ["a DFS shard index -1", { strategy: { name: "dfs", shard: [-1, 2] } }, ArgumentRangeError, "strategy.shard"],
+    ["a DFS shard of fractions", { strategy: { name: "dfs", shard: [0.5, 2] } }, ArgumentRangeError, "strategy.shard"],
+    ["shard of strings", { shard: ["0", "2"] }, ArgumentError, "shard"],
+    ["PCT depth 1e9", { strategy: { name: "pct", depth: 1e9 } }, ArgumentRangeError, "strategy.depth"],
+    ["PCT depth past the maximum", { strategy: { name: "pct", depth: MAX_PCT_DEPTH + 1 } }, ArgumentRangeError, "strategy.depth"],
+    ["PCT depth a string", { strategy: { name: "pct", depth: "3" } }, ArgumentError, "strategy.depth"],
+    ["executions past the maximum", { executions: MAX_EXECUTIONS + 1 }, ArgumentRangeError, "executions"],
+    ["executions 2^53 - 1", { executions: Number.MAX_SAFE_INTEGER }, ArgumentRangeError, "executions"],
   ];
   for (const [what, options, cls, argument] of cases) {
     it(`${what} names '${argument}'; no execution runs`, () => {
