@@ -3,6 +3,7 @@
  * stacks; the exit code says whether it filed a report or diverged.
  */
 import { plural } from "../explore/format.js";
+import { functionName } from "../explore/execution.js";
 import { loadScenarios, type ModuleScenario } from "../explore/load.js";
 import { replay } from "../explore/replay.js";
 import { decodeToken } from "../kernel/token.js";
@@ -73,7 +74,7 @@ export async function runReplay(options: ReplayCommandOptions, write: (s: string
     return code;
   }
   const out: string[] = [];
-  if (data.scenario !== exportName && data.scenario !== scenario.name) {
+  if (data.scenario !== exportName && data.scenario !== functionName(scenario)) {
     out.push(`note: the token was made for scenario "${data.scenario}"; replaying export "${exportName}" of ${options.module}`, "");
   }
   const n = result.reports.length;

@@ -7,6 +7,7 @@ import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import type { Checks } from "../kernel/sim.js";
 import { checkOptions, describeValue, is, type Rule, type Spec } from "../validate.js";
 import type { DfsOptions } from "./strategy/dfs.js";
+import { tokenNameProblem } from "./execution.js";
 
 /** How to explore. */
 export type ExploreStrategy =
@@ -33,7 +34,11 @@ export interface ExploreOptions {
   readonly stopAtFirst?: boolean;
   /** Shrink failing schedules (default true). */
   readonly shrink?: boolean;
-  /** The scenario's name in tokens (default: the function's name, or "scenario"). */
+  /**
+   * The scenario's name in tokens (default: the function's own name, made
+   * fit: see docs/exploration.md). Non-empty, well-formed UTF-16, at most
+   * 1,024 characters (MAX_NAME_LENGTH); else an ArgumentError naming `name`.
+   */
   readonly name?: string;
   /** Run only shard `index` of `count` (default [0, 1]); see docs/exploration.md. */
   readonly shard?: readonly [number, number];
@@ -136,7 +141,11 @@ export const EXPLORE_OPTIONS: Spec<ExploreOptions> = {
   seed: is.safeInteger,
   stopAtFirst: is.boolean,
   shrink: is.boolean,
-  name: is.nonEmptyString,
+  name: (argument, v) => {
+    is.nonEmptyString(argument, v);
+    const problem = tokenNameProblem(v as string);
+    if (problem !== null) throw new ArgumentError(argument, problem);
+  },
   shard: pair,
   checks: is.options<Partial<Checks>>({
     lifetimes: is.boolean,

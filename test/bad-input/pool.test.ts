@@ -22,6 +22,8 @@ describe("bad input: exploreParallel() and ExplorePool", () => {
     ["workers a string", { workers: "2" }, ArgumentError, "workers"],
     ["workers 0", { workers: 0 }, ArgumentRangeError, "workers"],
     ["workers past the maximum", { workers: 257 }, ArgumentRangeError, "workers"],
+    ["a name with a lone surrogate", { workers: 1, name: "\ud800" }, ArgumentError, "name"],
+    ["a name past MAX_NAME_LENGTH", { workers: 1, name: "n".repeat(1025) }, ArgumentError, "name"],
     ["workers 1e9", { workers: 1e9 }, ArgumentRangeError, "workers"],
     ["executions past the maximum", { workers: 1, executions: 2 ** 40 }, ArgumentRangeError, "executions"],
     ["PCT depth 1e9", { workers: 1, strategy: { name: "pct", depth: 1e9 } }, ArgumentRangeError, "strategy.depth"],
