@@ -114,16 +114,16 @@ describe("bad input: explore()", () => {
 describe("bad input: a scenario function's own name", () => {
   /** abba under another function, whose `name` is defined by `define`. */
   function named(define: PropertyDescriptor): Scenario {
-    const f = (sim: Parameters<Scenario>[0]): void => abba(sim);
+    const f = (sim: Parameters<Scenario>[0]): void => { abba(sim); };
     Object.defineProperty(f, "name", define);
     return f;
   }
   const run = (scenario: Scenario) => explore(scenario, { executions: 300 });
 
   const cases: [string, PropertyDescriptor, (name: string) => void][] = [
-    ["a lone surrogate is replaced by U+FFFD", { value: "a\ud800b" }, (n) => expect(n).toBe("a\ufffdb")],
-    ["a name past MAX_NAME_LENGTH is cut to it", { value: "n".repeat(5000) }, (n) => expect(n).toBe("n".repeat(MAX_NAME_LENGTH))],
-    ["a name too long once escaped is cut at a code point", { value: "\u{1f600}".repeat(1000) }, (n) => expect(encodeURIComponent(n).length).toBeLessThanOrEqual(3 * MAX_NAME_LENGTH)],
+    ["a lone surrogate is replaced by U+FFFD", { value: "a\ud800b" }, (n) => { expect(n).toBe("a\ufffdb"); }],
+    ["a name past MAX_NAME_LENGTH is cut to it", { value: "n".repeat(5000) }, (n) => { expect(n).toBe("n".repeat(MAX_NAME_LENGTH)); }],
+    ["a name too long once escaped is cut at a code point", { value: "\u{1f600}".repeat(1000) }, (n) => { expect(encodeURIComponent(n).length).toBeLessThanOrEqual(3 * MAX_NAME_LENGTH); }],
     [
       "a throwing name getter gives 'scenario'",
       {
@@ -131,9 +131,9 @@ describe("bad input: a scenario function's own name", () => {
           throw new Error("name getter");
         },
       },
-      (n) => expect(n).toBe("scenario"),
+      (n) => { expect(n).toBe("scenario"); },
     ],
-    ["a name that is not a string gives 'scenario'", { value: 42 }, (n) => expect(n).toBe("scenario")],
+    ["a name that is not a string gives 'scenario'", { value: 42 }, (n) => { expect(n).toBe("scenario"); }],
   ];
   for (const [what, define, check] of cases) {
     it(`${what}, and the token replays`, () => {
