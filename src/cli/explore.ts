@@ -11,7 +11,7 @@ import { DEFAULTS } from "../explore/options.js";
 import { formatReport } from "../report/text.js";
 import { ArgumentError } from "../errors.js";
 import { arg, checkOptions, is, isInstance, thrownText } from "../validate.js";
-import { EXIT, PipeClosed } from "./output.js";
+import { EXIT, jsonErrorDocument, PipeClosed } from "./output.js";
 
 /** The strategies `--strategy` accepts. */
 export const STRATEGIES = ["random", "pct", "dfs", "portfolio"] as const;
@@ -162,7 +162,15 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
   });
   if ((options.module as string | undefined) === undefined) throw new ArgumentError("module", "is required: the path of the scenario module");
   arg("write", is.function, write);
-  const { scenarios, skipped } = await findScenarios(options.module, options.export, options.all === true, options.cwd);
+  let found: Awaited<ReturnType<typeof findScenarios>>;
+  try {
+    found = await findScenarios(options.module, options.export, options.all === true, options.cwd);
+  } catch (e) {
+    // With --json, stdout still gets one document, saying what went wrong; the error goes on (stderr, exit 2).
+    if (options.json === true) write(jsonErrorDocument(options.module, e));
+    throw e;
+  }
+  const { scenarios, skipped } = found;
   const exploreOptions = exploreOptionsOf(options);
   const strategy = options.strategy ?? "portfolio";
   const maxSteps = options.maxSteps ?? DEFAULTS.maxSteps;
