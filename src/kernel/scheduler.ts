@@ -325,16 +325,20 @@ export class Scheduler {
     }
   }
 
-  private unpark(p: Task): void {
+  /** Unpark `p`; `keepReads`: what it read stays noted (a fair turn, not a write to it). */
+  private unpark(p: Task, keepReads = false): void {
     p.parked = false;
     p.spinSteps = 0;
-    if (p.spinReads !== null) p.spinReads.length = 0;
+    if (!keepReads && p.spinReads !== null) p.spinReads.length = 0;
     this.parked--;
   }
 
-  /** Give every parked spinner another turn. */
+  /**
+   * Give every parked spinner another turn. Nothing it read was written, so
+   * what it read stays noted: the evidence fileStepLimit() needs.
+   */
   private unparkAll(): void {
-    for (const p of this.live) if (p.parked) this.unpark(p);
+    for (const p of this.live) if (p.parked) this.unpark(p, true);
   }
 
   private record(value: number, kind: ChoiceKind): void {
@@ -561,9 +565,14 @@ export class Scheduler {
   /**
    * The step limit: a livelock if some task was spinning (it names the
    * loop: the effects it kept repeating), else a plain step-limit report.
+   * Spinning takes evidence: at least SPIN_STEPS steps without progress,
+   * reading something (a flag, a busy lock) that nothing has written since
+   * (a write to it clears what the task read). A task that only yields (a
+   * long cond_resched loop) reads nothing it could be waiting for: it may
+   * well end, so the run is cut, not a livelock.
    */
   private fileStepLimit(limit: number): RunOutcome {
-    const spinning = this.live.filter((t) => t.spinRun >= SPIN_STEPS);
+    const spinning = this.live.filter((t) => t.spinRun >= SPIN_STEPS && t.spinReads !== null && t.spinReads.length > 0);
     if (spinning.length > 0) {
       const timeouts = this.live
         .filter((t) => (t.pending as Effect).deadline !== Infinity && (t.pending as Effect).deadline > this.sim.now)

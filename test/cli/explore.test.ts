@@ -230,3 +230,21 @@ describe("explore: scenarios that throw values without text", () => {
     expect(doc.skipped).toEqual([{ export: "trap", why: "an export that throws when read (trap get)" }]);
   });
 });
+
+describe("explore: the step limit's verdict (docs/exploration.md, Spinning)", () => {
+  const RESCHED = "test/cli/fixtures/resched.ts";
+  it("a finite cond_resched loop cut by --max-steps is inconclusive (exit 3), not a livelock", async () => {
+    const { code, out } = await capture(runExplore, { module: RESCHED, export: "reschedLoop", cwd: ROOT, maxSteps: 100, executions: 5 });
+    expect(code).toBe(EXIT.inconclusive);
+    expect(out).toMatch(/^reschedLoop: INCONCLUSIVE, every execution \(5\) hit the step limit of 100/);
+    expect(out).not.toContain("livelock");
+    // Given the steps it needs, it passes.
+    expect((await capture(runExplore, { module: RESCHED, export: "reschedLoop", cwd: ROOT, maxSteps: 1000, executions: 5 })).code).toBe(EXIT.ok);
+  });
+
+  it("a spin on a flag nobody sets is still a livelock (exit 1)", async () => {
+    const { code, out } = await capture(runExplore, { module: RESCHED, export: "flagSpin", cwd: ROOT, maxSteps: 100, executions: 5 });
+    expect(code).toBe(EXIT.bug);
+    expect(out).toContain("livelock: step limit (100) reached with tasks spinning");
+  });
+});
