@@ -20,7 +20,7 @@ import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
 import { setCurrent } from "./current.js";
 import { NotAGenerator, RESCHED_KIND, START, type Task } from "./task.js";
-import { describeValue } from "../validate.js";
+import { describeValue, isInstance, thrownText } from "../validate.js";
 import type { TaskMisuseReport } from "../report/kernel.js";
 import { ChoiceKind, packChoice } from "./token.js";
 import {
@@ -375,7 +375,7 @@ export class Scheduler {
     try {
       r = t.gen.next(proceeded);
     } catch (error) {
-      if (error instanceof NotAGenerator) this.misused(t, "not-a-generator", error.value);
+      if (isInstance(error, NotAGenerator)) this.misused(t, "not-a-generator", error.value);
       else this.died(t, error);
       setCurrent(outer);
       return;
@@ -451,8 +451,10 @@ export class Scheduler {
       sim.stopped = true;
       return;
     }
-    const base = { kind: "task-exception" as const, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
-    sim.file(error instanceof Error && error.stack !== undefined ? { ...base, stack: error.stack } : base);
+    // Whatever was thrown (a revoked Proxy, throwing getters) reads as text without throwing.
+    const text = thrownText(error);
+    const base = { kind: "task-exception" as const, error: text.name === "thrown value" ? text.message : `${text.name}: ${text.message}` };
+    sim.file(text.stack !== null ? { ...base, stack: text.stack } : base);
   }
 
   private badYield(t: Task, value: unknown): void {

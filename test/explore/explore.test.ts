@@ -225,6 +225,21 @@ describe("explore", () => {
     }
   });
 
+  it("a task that throws a value without text (no prototype, a revoked Proxy) is a task-exception report", () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    for (const value of [Object.create(null) as unknown, proxy, Symbol("s")]) {
+      const thrower: Scenario = (sim) => {
+        sim.spawn("t", "process", function* () {
+          yield* condResched();
+          throw value;
+        });
+      };
+      const r = explore(thrower, { strategy: "random", executions: 1 });
+      expect(r.failures[0]?.report).toMatchObject({ kind: "task-exception", error: expect.stringMatching(/^an? /) as unknown });
+    }
+  });
+
   it("counts step-bound hits without a livelock as statistics, not failures", () => {
     const busy: Scenario = (sim) => {
       const bo = new Bo(sim, "Bo", { static: true });
