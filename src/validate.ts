@@ -23,8 +23,20 @@ export type Rule = (argument: string, value: unknown) => void;
 /** The rules of an options object, one per key it may have. */
 export type Spec<T> = { readonly [K in keyof T]-?: Rule };
 
-/** How a value reads in an error message: short, and never the value's own (possibly huge or throwing) toString. */
+/**
+ * How a value reads in an error message: short, and never the value's own
+ * (possibly huge or throwing) toString. Never throws: a revoked Proxy, a
+ * throwing getter or `instanceof` hook reads as "an object".
+ */
 export function describeValue(v: unknown): string {
+  try {
+    return describeUnsafe(v);
+  } catch {
+    return typeof v === "function" ? "a function" : "an object";
+  }
+}
+
+function describeUnsafe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return `an array of ${v.length}`;
   switch (typeof v) {
@@ -42,12 +54,61 @@ export function describeValue(v: unknown): string {
       return "a function";
     default: {
       if (typeof (v as { then?: unknown }).then === "function") return "a promise";
-      const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
+      const proto = Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null;
       const name = proto?.constructor?.name;
-      if (name === undefined || name === "Object" || name === "") return "an object";
+      if (typeof name !== "string" || name === "Object" || name === "") return "an object";
       return /^[AEIOU]/i.test(name) ? `an ${name}` : `a ${name}`;
     }
   }
+}
+
+/** `v instanceof C`, or false where that throws (a revoked Proxy, a throwing `Symbol.hasInstance`). */
+export function isInstance<T>(v: unknown, C: abstract new (...args: never[]) => T): v is T {
+  try {
+    return v instanceof C;
+  } catch {
+    return false;
+  }
+}
+
+/** The longest text {@link thrownText} returns for a name or a message. */
+const MAX_THROWN_TEXT = 10_000;
+
+/** `v` if it is a string, cut to {@link MAX_THROWN_TEXT}, else null. */
+function textOf(v: unknown): string | null {
+  if (typeof v !== "string") return null;
+  return v.length > MAX_THROWN_TEXT ? `${v.slice(0, MAX_THROWN_TEXT)}...` : v;
+}
+
+/** Read `o[key]`, or undefined if reading throws (a getter, a revoked Proxy). */
+function safeGet(o: unknown, key: string): unknown {
+  try {
+    return (o as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a thrown value says, as text, for error output: its name and
+ * message (and stack, when it has one). Never throws, whatever was thrown:
+ * an Error reads as its `name` and `message`; a string or number as itself
+ * (name "thrown value"); anything else (an object without a prototype, one
+ * whose getters or toString throw, a revoked Proxy) by
+ * {@link describeValue}. Getters are read once each, inside try/catch.
+ */
+export function thrownText(e: unknown): { name: string; message: string; stack: string | null } {
+  if (isInstance(e, Error)) {
+    const name = textOf(safeGet(e, "name")) ?? "Error";
+    const message = textOf(safeGet(e, "message")) ?? "";
+    const stack = textOf(safeGet(e, "stack"));
+    return { name, message, stack };
+  }
+  if (typeof e === "string") return { name: "thrown value", message: textOf(e) ?? "", stack: null };
+  if (typeof e === "number" || typeof e === "boolean" || typeof e === "bigint" || e === undefined || e === null) {
+    return { name: "thrown value", message: String(e), stack: null };
+  }
+  return { name: "thrown value", message: describeValue(e), stack: null };
 }
 
 /** Levenshtein distance, for suggesting the key a typo meant. Keys are short. */

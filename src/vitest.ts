@@ -31,6 +31,7 @@ import { explore, type ExploreOptions, type ExploreResult, type ExploreStrategy,
 import { formatFailure, formatFailures, formatStatistics, plural } from "./explore/format.js";
 import type { Report, ReportKind } from "./report/report.js";
 import { EXPLORE_OPTIONS, resolveOptions } from "./explore/options.js";
+import { scenarioName } from "./explore/execution.js";
 import { registeredReportKinds } from "./report/registry.js";
 import "./report/kinds.js";
 import { describeValue, is, type Spec } from "./validate.js";
@@ -149,7 +150,7 @@ function exploreSubject(received: unknown, options: ExploreOptions | undefined, 
   }
   const scenario = received as Scenario;
   const opts: ExploreOptions = { ...defaults, ...options };
-  const name = opts.name ?? (scenario.name === "" ? "scenario" : scenario.name);
+  const name = scenarioName(scenario, opts.name);
   return { result: explore(scenario, opts), subject: `scenario ${name}`, strategy: describeStrategy(opts.strategy) };
 }
 

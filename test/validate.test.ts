@@ -1,7 +1,7 @@
 /** The shared argument checks (src/validate.ts). */
 import { describe, expect, it } from "vitest";
 import { ArgumentError, ArgumentRangeError } from "../src/errors.js";
-import { arg, checkOptions, describeValue, is, MAX_NANOSECONDS } from "../src/validate.js";
+import { arg, checkOptions, describeValue, is, isInstance, MAX_NANOSECONDS, thrownText } from "../src/validate.js";
 
 interface Opts {
   readonly flag?: boolean;
@@ -80,5 +80,57 @@ describe("describeValue", () => {
     expect(describeValue({})).toBe("an object");
     expect(describeValue("x".repeat(100))).toMatch(/^the string "x{40}\.\.\."$/);
     expect(describeValue(Symbol("s"))).toBe("a symbol");
+  });
+});
+
+describe("describeValue and thrownText never throw", () => {
+  const revoked = (): unknown => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy;
+  };
+  const throwingGetters = (): Error => {
+    const e = new Error("x");
+    for (const key of ["stack", "name", "message"]) {
+      Object.defineProperty(e, key, {
+        get() {
+          throw new Error(`${key} getter`);
+        },
+      });
+    }
+    return e;
+  };
+  const hostile = new Proxy(
+    {},
+    {
+      get() {
+        throw new Error("get");
+      },
+      getPrototypeOf() {
+        throw new Error("proto");
+      },
+    },
+  );
+
+  it("describes a revoked Proxy, a prototype-less object and a Proxy whose traps throw", () => {
+    expect(describeValue(revoked())).toBe("an object");
+    expect(describeValue(Object.create(null))).toBe("an object");
+    expect(describeValue(hostile)).toBe("an object");
+  });
+
+  it("gives a name and a message for whatever was thrown", () => {
+    expect(thrownText(new TypeError("bad"))).toMatchObject({ name: "TypeError", message: "bad" });
+    expect(thrownText("text")).toEqual({ name: "thrown value", message: "text", stack: null });
+    expect(thrownText(Symbol("s"))).toEqual({ name: "thrown value", message: "a symbol", stack: null });
+    expect(thrownText(Object.create(null))).toEqual({ name: "thrown value", message: "an object", stack: null });
+    expect(thrownText(revoked())).toEqual({ name: "thrown value", message: "an object", stack: null });
+    expect(thrownText(hostile)).toEqual({ name: "thrown value", message: "an object", stack: null });
+    expect(thrownText(throwingGetters())).toEqual({ name: "Error", message: "", stack: null });
+    expect(thrownText("x".repeat(20_000)).message).toHaveLength(10_003);
+  });
+
+  it("isInstance is false where instanceof throws", () => {
+    expect(isInstance(revoked(), Error)).toBe(false);
+    expect(isInstance(new RangeError("r"), Error)).toBe(true);
   });
 });

@@ -10,8 +10,8 @@ import { findScenarios } from "../explore/load.js";
 import { DEFAULTS } from "../explore/options.js";
 import { formatReport } from "../report/text.js";
 import { ArgumentError } from "../errors.js";
-import { arg, checkOptions, is } from "../validate.js";
-import { EXIT, PipeClosed } from "./output.js";
+import { arg, checkOptions, is, isInstance, thrownText } from "../validate.js";
+import { EXIT, jsonErrorDocument, PipeClosed } from "./output.js";
 
 /** The strategies `--strategy` accepts. */
 export const STRATEGIES = ["random", "pct", "dfs", "portfolio"] as const;
@@ -123,9 +123,10 @@ function failureText(f: Failure, i: number, count: number, replay: string, allRe
   return `${parts.join("\n")}\nReplay from a shell: ${replay}\n\n`;
 }
 
-/** The message of something a scenario threw, with its class. */
+/** The message of something a scenario threw, with its class (never throws, whatever was thrown). */
 function thrown(e: unknown): { name: string; message: string } {
-  return e instanceof Error ? { name: e.name, message: e.message } : { name: "thrown value", message: String(e) };
+  const { name, message } = thrownText(e);
+  return { name, message };
 }
 
 /**
@@ -161,7 +162,15 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
   });
   if ((options.module as string | undefined) === undefined) throw new ArgumentError("module", "is required: the path of the scenario module");
   arg("write", is.function, write);
-  const { scenarios, skipped } = await findScenarios(options.module, options.export, options.all === true, options.cwd);
+  let found: Awaited<ReturnType<typeof findScenarios>>;
+  try {
+    found = await findScenarios(options.module, options.export, options.all === true, options.cwd);
+  } catch (e) {
+    // With --json, stdout still gets one document, saying what went wrong; the error goes on (stderr, exit 2).
+    if (options.json === true) write(jsonErrorDocument(options.module, e));
+    throw e;
+  }
+  const { scenarios, skipped } = found;
   const exploreOptions = exploreOptionsOf(options);
   const strategy = options.strategy ?? "portfolio";
   const maxSteps = options.maxSteps ?? DEFAULTS.maxSteps;
@@ -177,7 +186,7 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
     try {
       result = explore(scenario, exploreOptions);
     } catch (e) {
-      if (e instanceof PipeClosed) throw e;
+      if (isInstance(e, PipeClosed)) throw e;
       const error = thrown(e);
       runs.push({ exportName, verdict: "error", error });
       if (!json) write(`${exportName}: ERROR, the scenario threw ${error.name}: ${error.message}\n`);

@@ -31,6 +31,7 @@ import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { isInstance, thrownText } from "../validate.js";
 import { EXIT, Output, PipeClosed } from "./output.js";
 import { DEFAULT_SEEDS, runDemo } from "./demo.js";
 import { runExplore, STRATEGIES, type ExploreCommandOptions } from "./explore.js";
@@ -65,9 +66,10 @@ function parseInteger(value: string): number {
 
 /** What a command's failure to run looks like on stderr: one line for a usage error, else where it was thrown. */
 function errorText(e: unknown): string {
-  if (e instanceof ArgumentError || e instanceof ArgumentRangeError) return `gpuvm-sim: error: ${e.message}\n`;
+  const t = thrownText(e);
+  if (isInstance(e, ArgumentError) || isInstance(e, ArgumentRangeError)) return `gpuvm-sim: error: ${t.message}\n`;
   // Not a usage error: the scenario itself threw, for instance. Show where.
-  return `gpuvm-sim: error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`;
+  return `gpuvm-sim: error: ${t.stack ?? (t.name === "thrown value" ? `${t.name}: ${t.message}` : t.message)}\n`;
 }
 
 /**
@@ -78,7 +80,7 @@ async function exitCodeOf(run: () => Promise<number>, writeErr: (s: string) => v
   try {
     return await run();
   } catch (e) {
-    if (e instanceof PipeClosed) return EXIT.ok;
+    if (isInstance(e, PipeClosed)) return EXIT.ok;
     writeErr(errorText(e));
     return EXIT.error;
   }
@@ -89,7 +91,7 @@ function exitCodeOfSync(run: () => number, writeErr: (s: string) => void): numbe
   try {
     return run();
   } catch (e) {
-    if (e instanceof PipeClosed) return EXIT.ok;
+    if (isInstance(e, PipeClosed)) return EXIT.ok;
     writeErr(errorText(e));
     return EXIT.error;
   }
@@ -224,8 +226,9 @@ if (isEntryPoint()) {
   program
     .parseAsync()
     .catch((e: unknown) => {
-      if (e instanceof PipeClosed) return;
-      out.writeErr(`gpuvm-sim: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      if (isInstance(e, PipeClosed)) return;
+      const t = thrownText(e);
+      out.writeErr(`gpuvm-sim: ${t.stack ?? `${t.name}: ${t.message}`}\n`);
       setExitCode(EXIT.error);
     });
 }

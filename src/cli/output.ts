@@ -8,6 +8,7 @@
  * closes, what would go there is dropped and the command carries on with its
  * usual exit status.
  */
+import { thrownText } from "../validate.js";
 
 /** Exit statuses of every command. */
 export const EXIT = {
@@ -92,4 +93,21 @@ export class Output {
   exitCode(code: number): number {
     return this.stdoutClosed || this.stdout.destroyed ? EXIT.ok : code;
   }
+}
+
+/**
+ * The JSON document `--json` prints for a command that could not run (a
+ * missing module or export, a module that throws while it loads, a bad
+ * token): `{ module, error: { name, message, argument } }`, `argument` the
+ * one at fault (`module`, `export`, `token`) or null. Never throws.
+ */
+export function jsonErrorDocument(module: string, e: unknown): string {
+  const { name, message } = thrownText(e);
+  let argument: unknown;
+  try {
+    argument = (e as { argument?: unknown } | null)?.argument ?? null;
+  } catch {
+    argument = null;
+  }
+  return `${JSON.stringify({ module, error: { name, message, argument: typeof argument === "string" ? argument : null } }, null, 2)}\n`;
 }

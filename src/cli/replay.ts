@@ -3,13 +3,14 @@
  * stacks; the exit code says whether it filed a report or diverged.
  */
 import { plural } from "../explore/format.js";
+import { functionName } from "../explore/execution.js";
 import { loadScenarios, type ModuleScenario } from "../explore/load.js";
 import { replay } from "../explore/replay.js";
 import { decodeToken } from "../kernel/token.js";
 import { formatReport } from "../report/text.js";
 import { ArgumentError } from "../errors.js";
 import { arg, checkOptions, is } from "../validate.js";
-import { EXIT } from "./output.js";
+import { EXIT, jsonErrorDocument } from "./output.js";
 
 /** Options of `gpuvm-sim replay`. */
 export interface ReplayCommandOptions {
@@ -49,13 +50,22 @@ export async function runReplay(options: ReplayCommandOptions, write: (s: string
   });
   if ((options.module as string | undefined) === undefined) throw new ArgumentError("module", "is required: the path of the scenario module");
   arg("write", is.function, write);
-  const data = decodeToken(options.token);
-  const [loaded] = await loadScenarios(options.module, options.export, false, options.cwd);
-  const { exportName, scenario } = loaded as ModuleScenario;
-  const result = replay(scenario, options.token, {
-    stacks: options.stacks !== false,
-    ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
-  });
+  let data: ReturnType<typeof decodeToken>;
+  let loaded: ModuleScenario;
+  let result: ReturnType<typeof replay>;
+  try {
+    data = decodeToken(options.token);
+    loaded = (await loadScenarios(options.module, options.export, false, options.cwd))[0] as ModuleScenario;
+    result = replay(loaded.scenario, options.token, {
+      stacks: options.stacks !== false,
+      ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
+    });
+  } catch (e) {
+    // With --json, stdout still gets one document, saying what went wrong; the error goes on (stderr, exit 2).
+    if (options.json === true) write(jsonErrorDocument(options.module, e));
+    throw e;
+  }
+  const { exportName, scenario } = loaded;
   const code = result.divergence !== null ? EXIT.error : result.report !== null ? EXIT.bug : EXIT.ok;
   const maxSteps = result.maxSteps;
   if (options.json === true) {
@@ -73,7 +83,7 @@ export async function runReplay(options: ReplayCommandOptions, write: (s: string
     return code;
   }
   const out: string[] = [];
-  if (data.scenario !== exportName && data.scenario !== scenario.name) {
+  if (data.scenario !== exportName && data.scenario !== functionName(scenario)) {
     out.push(`note: the token was made for scenario "${data.scenario}"; replaying export "${exportName}" of ${options.module}`, "");
   }
   const n = result.reports.length;

@@ -10,13 +10,63 @@ import { Lockdep } from "../kernel/lockdep.js";
 import { fingerprint } from "../report/fingerprint.js";
 import type { Report } from "../report/report.js";
 import { ArgumentError } from "../errors.js";
+import { MAX_NAME_LENGTH } from "../kernel/token.js";
 
 /** Builds a world in the given Sim and spawns its tasks; must not run it. */
 export type Scenario = (sim: Sim) => void;
 
-/** The name of a scenario in tokens: `name` if given, else the function's name, else "scenario". */
+/** Lone surrogates replaced by U+FFFD (String.prototype.toWellFormed, Node 20). */
+function wellFormed(s: string): string {
+  return (s as string & { toWellFormed(): string }).toWellFormed();
+}
+
+/**
+ * Why `name` cannot be a scenario name in a token, or null if it can: it
+ * must be a non-empty string of well-formed UTF-16 (no lone surrogate), at
+ * most MAX_NAME_LENGTH (1,024) code units long, whose %-escaped form is at
+ * most 3 x MAX_NAME_LENGTH characters (what replay() reads back).
+ */
+export function tokenNameProblem(name: string): string | null {
+  if (name === "") return "must be a non-empty string";
+  if (wellFormed(name) !== name) return "must be well-formed UTF-16 (it holds a lone surrogate)";
+  if (name.length > MAX_NAME_LENGTH || encodeURIComponent(name).length > 3 * MAX_NAME_LENGTH) {
+    return `must be at most ${MAX_NAME_LENGTH} characters (${3 * MAX_NAME_LENGTH} once %-escaped), got ${name.length}`;
+  }
+  return null;
+}
+
+/**
+ * A function's own name made fit for a token: read without letting a
+ * throwing `name` getter out; "scenario" when it is not a non-empty string;
+ * lone surrogates replaced by U+FFFD; cut at a code point so it fits (see
+ * {@link tokenNameProblem}).
+ */
+export function functionName(f: unknown): string {
+  let raw: unknown;
+  try {
+    raw = (f as { name?: unknown }).name;
+  } catch {
+    return "scenario";
+  }
+  if (typeof raw !== "string" || raw === "") return "scenario";
+  let name = wellFormed(raw);
+  if (tokenNameProblem(name) === null) return name;
+  let cut = "";
+  for (const ch of name) {
+    if (tokenNameProblem(cut + ch) !== null) break;
+    cut += ch;
+  }
+  name = cut;
+  return name === "" ? "scenario" : name;
+}
+
+/**
+ * The name of a scenario in tokens: `name` if given (explore() checked it
+ * with {@link tokenNameProblem}), else the function's name made fit
+ * ({@link functionName}), else "scenario".
+ */
 export function scenarioName(scenario: Scenario, name: string | null | undefined): string {
-  return name ?? (scenario.name === "" ? "scenario" : scenario.name);
+  return name ?? functionName(scenario);
 }
 
 /** What "fails the same way" means: built from the report's fields, kind by kind (see report/fingerprint.ts). */

@@ -8,7 +8,7 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { otherCopies, secondCopyMessage, type LoadedCopy } from "../copies.js";
 import { ArgumentError } from "../errors.js";
-import { arg, is } from "../validate.js";
+import { arg, is, thrownText } from "../validate.js";
 import type { Scenario } from "./execution.js";
 
 /**
@@ -34,11 +34,25 @@ export interface ModuleScenario {
 /** What a value that is not a scenario function is (`a class`, `null`), or null for a plain function. */
 export function notAScenario(v: unknown): string | null {
   if (typeof v !== "function") return v === null ? "null" : `a ${typeof v}`;
-  if (/^class\b/.test(Function.prototype.toString.call(v))) return "a class";
-  const kind = (Object.getPrototypeOf(v) as { constructor: { name: string } }).constructor.name;
+  let source: string;
+  let kind: unknown;
+  try {
+    source = Function.prototype.toString.call(v);
+    kind = (Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  } catch (e) {
+    // A Proxy whose traps throw (or a revoked one).
+    return `a function that throws when read (${thrownText(e).message})`;
+  }
+  if (/^class\b/.test(source)) return "a class";
   if (kind === "GeneratorFunction" || kind === "AsyncGeneratorFunction") return "a generator function (a task body?)";
   if (kind === "AsyncFunction") return "an async function";
   return null;
+}
+
+/** An error's message, or what a thrown non-Error is (never throws). */
+function thrownMessage(e: unknown): string {
+  const t = thrownText(e);
+  return t.name === "thrown value" ? `threw ${t.message}` : t.message;
 }
 
 /**
@@ -49,9 +63,14 @@ async function importUrl(url: string, argument: string, what: string): Promise<R
   try {
     return (await import(url)) as Record<string, unknown>;
   } catch (e) {
-    const typescript = (e as { code?: unknown }).code === "ERR_UNKNOWN_FILE_EXTENSION";
+    let typescript = false;
+    try {
+      typescript = (e as { code?: unknown }).code === "ERR_UNKNOWN_FILE_EXTENSION";
+    } catch {
+      // A thrown value whose `code` cannot be read: no hint.
+    }
     const hint = typescript ? " (a TypeScript module needs a loader: node --import tsx node_modules/gpuvm-sim/dist/cli.js ...)" : "";
-    throw new ArgumentError(argument, `cannot import ${what}: ${e instanceof Error ? e.message : String(e)}${hint}`);
+    throw new ArgumentError(argument, `cannot import ${what}: ${thrownMessage(e)}${hint}`);
   }
 }
 
@@ -187,16 +206,29 @@ export async function findScenarios(module: string, exportName: string | undefin
     const found: [string, Scenario][] = [];
     const skipped: SkippedExport[] = [];
     for (const [k, v] of entries) {
-      const variants = variantsOf(v);
+      let variants: [string, unknown][] | null;
+      let not: string | null;
+      try {
+        variants = variantsOf(v);
+        not = variants === null ? (notAScenario(v) ?? arityProblem(v as Scenario)) : null;
+      } catch (e) {
+        // A Proxy whose traps throw, a throwing getter: not a scenario, and the other exports still run.
+        skipped.push({ exportName: k, why: `an export that throws when read (${thrownText(e).message})` });
+        continue;
+      }
       if (variants !== null) {
         for (const [variant, f] of variants) {
-          const not = notAScenario(f) ?? arityProblem(f as Scenario);
+          let not: string | null;
+          try {
+            not = notAScenario(f) ?? arityProblem(f as Scenario);
+          } catch (e) {
+            not = `a function that throws when read (${thrownText(e).message})`;
+          }
           if (not === null) found.push([`${k}.variants.${variant}`, f as Scenario]);
           else skipped.push({ exportName: `${k}.variants.${variant}`, why: not });
         }
         continue;
       }
-      const not = notAScenario(v) ?? arityProblem(v as Scenario);
       if (not === null) found.push([k, v as Scenario]);
       else skipped.push({ exportName: k, why: not });
     }

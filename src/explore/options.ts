@@ -7,6 +7,7 @@ import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import type { Checks } from "../kernel/sim.js";
 import { checkOptions, describeValue, is, type Rule, type Spec } from "../validate.js";
 import type { DfsOptions } from "./strategy/dfs.js";
+import { tokenNameProblem } from "./execution.js";
 
 /** How to explore. */
 export type ExploreStrategy =
@@ -33,7 +34,11 @@ export interface ExploreOptions {
   readonly stopAtFirst?: boolean;
   /** Shrink failing schedules (default true). */
   readonly shrink?: boolean;
-  /** The scenario's name in tokens (default: the function's name, or "scenario"). */
+  /**
+   * The scenario's name in tokens (default: the function's own name, made
+   * fit: see docs/exploration.md). Non-empty, well-formed UTF-16, at most
+   * 1,024 characters (MAX_NAME_LENGTH); else an ArgumentError naming `name`.
+   */
   readonly name?: string;
   /** Run only shard `index` of `count` (default [0, 1]); see docs/exploration.md. */
   readonly shard?: readonly [number, number];
@@ -43,6 +48,38 @@ export interface ExploreOptions {
 
 /** @internal */
 export const DEFAULTS = { executions: 1000, maxSteps: 10_000, seed: 0, pctDepth: 3 } as const;
+
+/**
+ * The most executions one explore() runs: 10^9. The explorer keeps
+ * per-execution bookkeeping sized by the budget (and the worker pool shares
+ * indices as 32-bit integers), so a larger budget would exhaust memory
+ * before it ran; a run that long is a sharded one (`shard`).
+ */
+export const MAX_EXECUTIONS = 1_000_000_000;
+
+/**
+ * The deepest PCT search: depth 10,000. PCT draws depth - 1 priority change
+ * points up front; a bug of depth d needs d - 1 of them, and depths past a
+ * handful find nothing random walks would not.
+ */
+export const MAX_PCT_DEPTH = 10_000;
+
+/**
+ * Check a `[index, count]` shard pair: an array of two safe integers with
+ * 0 <= index < count. ArgumentError naming `argument` for another shape,
+ * ArgumentRangeError for numbers out of range.
+ */
+export function checkShard(argument: string, v: unknown): readonly [number, number] {
+  if (!Array.isArray(v) || v.length !== 2) throw new ArgumentError(argument, `must be [index, count], got ${describeValue(v)}`);
+  const [index, count] = v as unknown[];
+  if (typeof index !== "number" || typeof count !== "number") {
+    throw new ArgumentError(argument, `must be [index, count] of two numbers, got [${describeValue(index)}, ${describeValue(count)}]`);
+  }
+  if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(index) || index < 0 || index >= count) {
+    throw new ArgumentRangeError(argument, `must be [index, count] with 0 <= index < count, got [${index}, ${count}]`);
+  }
+  return [index, count];
+}
 
 /** @internal The strategy option, checked: which search, PCT's depth, DFS's options. */
 export interface Resolved {
@@ -66,14 +103,18 @@ export function resolveStrategy(s: ExploreStrategy | undefined): Resolved {
   else if ((s.name as string) === "dfs") checkOptions("strategy", s, DFS_SPEC);
   if (s.name === "pct") {
     const depth = s.depth ?? DEFAULTS.pctDepth;
-    if (!Number.isSafeInteger(depth) || depth < 1) throw new ArgumentRangeError("strategy.depth", `must be a positive integer, got ${depth}`);
+    if (typeof depth !== "number") throw new ArgumentError("strategy.depth", `must be a positive integer, got ${describeValue(depth)}`);
+    if (!Number.isSafeInteger(depth) || depth < 1 || depth > MAX_PCT_DEPTH) {
+      throw new ArgumentRangeError("strategy.depth", `must be an integer from 1 to ${MAX_PCT_DEPTH}, got ${depth}`);
+    }
     return { kind: "pct", depth, dfs: none };
   }
   if ((s.name as string) !== "dfs") throw new ArgumentError("strategy.name", `${STRATEGY_FORMS}, got name ${describeValue(s.name)}`);
   for (const b of ["preemptionBound", "delayBound"] as const) {
     const v = s[b];
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new ArgumentRangeError(`strategy.${b}`, `must be an integer >= 0, got ${v}`);
+    if (v !== undefined) is.count(`strategy.${b}`, v);
   }
+  if (s.shard !== undefined) checkShard("strategy.shard", s.shard);
   if (!([undefined, "dpor", "none"] as unknown[]).includes(s.reduction)) throw new ArgumentError("strategy.reduction", 'must be "dpor" or "none"');
   return { kind: "dfs", depth: DEFAULTS.pctDepth, dfs: s };
 }
@@ -86,9 +127,9 @@ const PCT_SPEC: Spec<{ name: "pct"; depth?: number }> = { name: is.any, depth: i
 /** The keys of a DFS strategy object (values checked below, with their own messages). */
 const DFS_SPEC: Spec<{ name: "dfs" } & DfsOptions> = { name: is.any, reduction: is.any, preemptionBound: is.any, delayBound: is.any, shard: is.any };
 
-/** A [index, count] pair (checked in full by resolveOptions). */
+/** A [index, count] pair. */
 const pair: Rule = (argument, v) => {
-  if (!Array.isArray(v) || v.length !== 2) throw new ArgumentError(argument, `must be [index, count], got ${describeValue(v)}`);
+  checkShard(argument, v);
 };
 
 /** The rules of explore()'s options; the range checks with their messages follow in resolveOptions. */
@@ -100,7 +141,11 @@ export const EXPLORE_OPTIONS: Spec<ExploreOptions> = {
   seed: is.safeInteger,
   stopAtFirst: is.boolean,
   shrink: is.boolean,
-  name: is.nonEmptyString,
+  name: (argument, v) => {
+    is.nonEmptyString(argument, v);
+    const problem = tokenNameProblem(v as string);
+    if (problem !== null) throw new ArgumentError(argument, problem);
+  },
   shard: pair,
   checks: is.options<Partial<Checks>>({
     lifetimes: is.boolean,
@@ -149,16 +194,14 @@ export function resolveOptions(options: ExploreOptions, spec: Spec<ExploreOption
   checkOptions("options", options, spec);
   const strategy = resolveStrategy(options.strategy);
   const budget = positive("executions", options.executions, DEFAULTS.executions);
+  if (budget > MAX_EXECUTIONS) throw new ArgumentRangeError("executions", `must be at most ${MAX_EXECUTIONS}, got ${budget}`);
   const maxSteps = positive("maxSteps", options.maxSteps, DEFAULTS.maxSteps);
   const seed = options.seed ?? DEFAULTS.seed;
   if (!Number.isSafeInteger(seed)) throw new ArgumentRangeError("seed", `must be a safe integer, got ${seed}`);
   const timeMs = options.timeMs ?? Infinity;
   if (typeof timeMs !== "number") throw new ArgumentError("timeMs", `must be a number of milliseconds, got ${describeValue(timeMs)}`);
   if (!(timeMs > 0)) throw new ArgumentRangeError("timeMs", `must be > 0, got ${timeMs}`);
-  const [shardIndex, shardCount] = options.shard ?? [0, 1];
-  if (!Number.isSafeInteger(shardCount) || shardCount < 1 || !Number.isSafeInteger(shardIndex) || shardIndex < 0 || shardIndex >= shardCount) {
-    throw new ArgumentRangeError("shard", `must be [index, count] with 0 <= index < count, got [${shardIndex}, ${shardCount}]`);
-  }
+  const [shardIndex, shardCount] = options.shard === undefined ? [0, 1] : checkShard("shard", options.shard);
   return {
     strategy,
     budget,

@@ -44,7 +44,7 @@ import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { explore, type ExploreOptions, type ExploreResult, type Failure, type Scenario } from "./explore.js";
 import { moduleUrl, type ScenarioModule } from "./load.js";
 import { EXPLORE_OPTIONS, resolveOptions } from "./options.js";
-import { checkOptions, describeValue, is, type Spec } from "../validate.js";
+import { checkOptions, describeValue, is, isInstance, thrownText, type Spec } from "../validate.js";
 import {
   LOWEST_FAILURE,
   LOWEST_SURE_FAILURE,
@@ -115,9 +115,14 @@ function checkTarget(target: unknown): void {
   if ((target as Partial<ScenarioModule>).module === undefined) throw new ArgumentError("target.module", "must be a non-empty string (the scenario's module path)");
 }
 
+/** The most worker threads a pool starts: each is a thread with its own copy of the simulator. */
+export const MAX_WORKERS = 256;
+
 function checkWorkers(workers: number): void {
   if (typeof workers !== "number") throw new ArgumentError("workers", `must be a positive integer, got ${describeValue(workers)}`);
-  if (!Number.isSafeInteger(workers) || workers < 1) throw new ArgumentRangeError("workers", `must be a positive integer, got ${workers}`);
+  if (!Number.isSafeInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+    throw new ArgumentRangeError("workers", `must be an integer from 1 to ${MAX_WORKERS}, got ${workers}`);
+  }
 }
 
 /**
@@ -132,7 +137,7 @@ export class ExplorePool {
   private destroyed = false;
   private readonly worker = workerFile();
 
-  /** @throws ArgumentError naming `options` (not an object) or an unknown key; `workers` when it is not a positive integer. */
+  /** @throws ArgumentError naming `options` (not an object) or an unknown key; `workers` when it is not an integer from 1 to MAX_WORKERS (256). */
   constructor(options: { readonly workers: number }) {
     checkOptions("options", options, { workers: is.any });
     if ((options as { readonly workers: number } | undefined) === undefined) throw new ArgumentError("options", "must be an options object with `workers`");
@@ -179,7 +184,7 @@ export class ExplorePool {
       reply = (await this.pool.run(task, { filename })) as WorkerReply<T>;
     } catch (error) {
       // The worker itself failed (it could not load, or it died).
-      throw new UsageError(`an exploration worker failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new UsageError(`an exploration worker failed: ${thrownText(error).message}`);
     }
     if (!reply.ok) throw rebuildError(reply.error);
     return reply.value;
@@ -481,7 +486,7 @@ class ParallelRun {
     this.tasks++;
     const promise = this.owner.call<unknown>(task, this.filename).then(
       (value): Landed => ({ id, ok: true, value }),
-      (error: unknown): Landed => ({ id, ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
+      (error: unknown): Landed => ({ id, ok: false, error: isInstance(error, Error) ? error : new Error(thrownText(error).message) }),
     );
     this.flights.set(id, { id, kind, from, to, cell, promise });
   }

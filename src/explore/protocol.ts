@@ -16,6 +16,7 @@
  * - `explore`: a whole explore() run (the DFS strategy: a sequential search).
  */
 import { ArgumentError, ArgumentRangeError, GpuvmSimError, TokenError, UsageError } from "../errors.js";
+import { isInstance, thrownText } from "../validate.js";
 import type { Report } from "../report/report.js";
 import type { ScenarioModule } from "./load.js";
 import type { ExploreOptions, ResolvedOptions } from "./options.js";
@@ -147,9 +148,15 @@ export function rebuildError(e: WorkerError): Error {
 
 /** @internal An error as it crosses from a worker. */
 export function toWorkerError(error: unknown): WorkerError {
-  if (!(error instanceof Error)) return { name: "Error", message: String(error), argument: null, stack: null };
-  const argument = (error as { argument?: unknown }).argument;
-  return { name: error.name, message: error.message, argument: typeof argument === "string" ? argument : null, stack: error.stack ?? null };
+  const t = thrownText(error);
+  if (!isInstance(error, Error)) return { name: "Error", message: t.message, argument: null, stack: null };
+  let argument: unknown;
+  try {
+    argument = (error as { argument?: unknown }).argument;
+  } catch {
+    argument = undefined;
+  }
+  return { name: t.name, message: t.message, argument: typeof argument === "string" ? argument : null, stack: t.stack };
 }
 
 /** Lower `cell` to `value` if that is lower (an atomic min). */

@@ -20,7 +20,7 @@ import { Prng } from "./prng.js";
 import type { Sim } from "./sim.js";
 import { setCurrent } from "./current.js";
 import { NotAGenerator, RESCHED_KIND, START, type Task } from "./task.js";
-import { describeValue } from "../validate.js";
+import { describeValue, isInstance, thrownText } from "../validate.js";
 import type { TaskMisuseReport } from "../report/kernel.js";
 import { ChoiceKind, packChoice } from "./token.js";
 import {
@@ -339,16 +339,20 @@ export class Scheduler {
     }
   }
 
-  private unpark(p: Task): void {
+  /** Unpark `p`; `keepReads`: what it read stays noted (a fair turn, not a write to it). */
+  private unpark(p: Task, keepReads = false): void {
     p.parked = false;
     p.spinSteps = 0;
-    if (p.spinReads !== null) p.spinReads.length = 0;
+    if (!keepReads && p.spinReads !== null) p.spinReads.length = 0;
     this.parked--;
   }
 
-  /** Give every parked spinner another turn. */
+  /**
+   * Give every parked spinner another turn. Nothing it read was written, so
+   * what it read stays noted: the evidence fileStepLimit() needs.
+   */
   private unparkAll(): void {
-    for (const p of this.live) if (p.parked) this.unpark(p);
+    for (const p of this.live) if (p.parked) this.unpark(p, true);
   }
 
   private record(value: number, kind: ChoiceKind): void {
@@ -387,7 +391,7 @@ export class Scheduler {
       // Not a result object at all: the iterator breaks the protocol.
       if (typeof r !== "object" || (r as IteratorResult<Effect, unknown> | null) === null) throw new NotAGenerator(r);
     } catch (error) {
-      if (isNotAGenerator(error)) this.misused(t, "not-a-generator", error.value);
+      if (isInstance(error, NotAGenerator)) this.misused(t, "not-a-generator", error.value);
       else this.died(t, error);
       setCurrent(outer);
       return;
@@ -411,17 +415,12 @@ export class Scheduler {
       this.finish(t);
       return;
     }
-    let isEffect = false;
-    try {
-      isEffect = next instanceof Effect;
-    } catch {
-      // A revoked Proxy, or one whose getPrototypeOf trap throws: not an effect.
-    }
-    if (isEffect) {
+    // isInstance: a revoked Proxy, or one whose getPrototypeOf trap throws, is no effect (and no exception).
+    if (isInstance(next, Effect)) {
       if (t.unstartedOps !== 0) this.checkOps(t, "yield");
       t.opsCreated = 0;
       setCurrent(outer);
-      t.pending = next as Effect;
+      t.pending = next;
     } else {
       this.badYield(t, next);
       setCurrent(outer);
@@ -480,12 +479,14 @@ export class Scheduler {
       sim.stopped = true;
       return;
     }
-    const { text, stack } = thrownText(error);
-    const base = { kind: "task-exception" as const, error: text };
-    sim.file(stack !== undefined ? { ...base, stack } : base);
+    // Whatever was thrown (a revoked Proxy, throwing getters) reads as text without throwing.
+    const text = thrownText(error);
+    const base = { kind: "task-exception" as const, error: text.name === "thrown value" ? text.message : `${text.name}: ${text.message}` };
+    sim.file(text.stack !== null ? { ...base, stack: text.stack } : base);
   }
 
   private badYield(t: Task, value: unknown): void {
+    // Op's constructor is protected: isInstance() cannot take the class, so catch here.
     let isOp = false;
     try {
       isOp = value instanceof Op;
@@ -608,9 +609,14 @@ export class Scheduler {
   /**
    * The step limit: a livelock if some task was spinning (it names the
    * loop: the effects it kept repeating), else a plain step-limit report.
+   * Spinning takes evidence: at least SPIN_STEPS steps without progress,
+   * reading something (a flag, a busy lock) that nothing has written since
+   * (a write to it clears what the task read). A task that only yields (a
+   * long cond_resched loop) reads nothing it could be waiting for: it may
+   * well end, so the run is cut, not a livelock.
    */
   private fileStepLimit(limit: number): RunOutcome {
-    const spinning = this.live.filter((t) => t.spinRun >= SPIN_STEPS);
+    const spinning = this.live.filter((t) => t.spinRun >= SPIN_STEPS && t.spinReads !== null && t.spinReads.length > 0);
     if (spinning.length > 0) {
       const timeouts = this.live
         .filter((t) => (t.pending as Effect).deadline !== Infinity && (t.pending as Effect).deadline > this.sim.now)
@@ -650,36 +656,6 @@ function misuseHint(misuse: TaskMisuseReport["misuse"], value: unknown): string 
   const copies = secondCopyMessage();
   if (copies !== "") return `an effect of another copy of gpuvm-sim? ${copies}`;
   return "tasks yield only effects, made by ops: did you forget yield* ?";
-}
-
-/** `error instanceof NotAGenerator`, for any thrown value (a revoked Proxy makes instanceof throw). */
-function isNotAGenerator(error: unknown): error is NotAGenerator {
-  try {
-    return error instanceof NotAGenerator;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * What a task threw, as report text: `Name: message` for an Error, else the
- * value described. Never throws, whatever was thrown (a null-prototype
- * object, a revoked Proxy, an Error whose name or stack getter throws).
- */
-function thrownText(error: unknown): { text: string; stack: string | undefined } {
-  try {
-    if (error instanceof Error) {
-      const name: unknown = error.name;
-      const message: unknown = error.message;
-      const stack: unknown = error.stack;
-      const part = (v: unknown) => (typeof v === "string" ? v : describeValue(v));
-      return { text: `${part(name)}: ${part(message)}`, stack: typeof stack === "string" ? stack : undefined };
-    }
-    if (typeof error === "string") return { text: error, stack: undefined };
-    return { text: describeValue(error), stack: undefined };
-  } catch {
-    return { text: "an exception that cannot be described (its fields throw)", stack: undefined };
-  }
 }
 
 /** A finished task's iterator: never advanced (the scheduler runs only tasks with a pending effect). */

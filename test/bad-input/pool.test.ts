@@ -21,6 +21,13 @@ describe("bad input: exploreParallel() and ExplorePool", () => {
     ["no workers", {}, ArgumentError, "workers"],
     ["workers a string", { workers: "2" }, ArgumentError, "workers"],
     ["workers 0", { workers: 0 }, ArgumentRangeError, "workers"],
+    ["workers past the maximum", { workers: 257 }, ArgumentRangeError, "workers"],
+    ["a name with a lone surrogate", { workers: 1, name: "\ud800" }, ArgumentError, "name"],
+    ["a name past MAX_NAME_LENGTH", { workers: 1, name: "n".repeat(1025) }, ArgumentError, "name"],
+    ["workers 1e9", { workers: 1e9 }, ArgumentRangeError, "workers"],
+    ["executions past the maximum", { workers: 1, executions: 2 ** 40 }, ArgumentRangeError, "executions"],
+    ["PCT depth 1e9", { workers: 1, strategy: { name: "pct", depth: 1e9 } }, ArgumentRangeError, "strategy.depth"],
+    ["a DFS shard [3, 2]", { workers: 1, strategy: { name: "dfs", shard: [3, 2] } }, ArgumentRangeError, "strategy.shard"],
     ["an unknown option", { workers: 1, wrokers: 2 }, ArgumentError, "wrokers"],
     ["stopAtFirst not a boolean", { workers: 1, stopAtFirst: "no" }, ArgumentError, "stopAtFirst"],
     ["an unknown PCT key", { workers: 1, strategy: { name: "pct", dept: 1 } }, ArgumentError, "strategy.dept"],
@@ -42,6 +49,7 @@ describe("bad input: exploreParallel() and ExplorePool", () => {
   it("new ExplorePool(): bad options name the argument", () => {
     expectThrows(() => new ExplorePool(null as never), ArgumentError, "options");
     expectThrows(() => new ExplorePool({ workers: 1, threads: 2 } as never), ArgumentError, "threads");
+    expectThrows(() => new ExplorePool({ workers: 100_000 }), ArgumentRangeError, "workers");
     expectThrows(() => new ExplorePool({ workers: 0 }), ArgumentRangeError, "workers");
   });
 

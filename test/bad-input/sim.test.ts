@@ -19,12 +19,33 @@ describe("bad input: Sim", () => {
     ["maxSteps 0", { maxSteps: 0 }, ArgumentRangeError, "maxSteps"],
     ["maxSteps Infinity", { maxSteps: Infinity }, ArgumentRangeError, "maxSteps"],
     ["lockdep not a Lockdep", { lockdep: {} }, ArgumentError, "lockdep"],
+    ["retired 1 with a bad check", { retired: 1, checks: { lifetimes: "no" } }, ArgumentError, "checks.lifetimes"],
+    ["retired 1 with an unknown key", { retired: 1, bogus: 1 }, ArgumentError, "bogus"],
+    ["retired 1", { retired: 1 }, ArgumentError, "retired"],
+    ["retired a scheduler-shaped object", { retired: { scheduler: -1 } }, ArgumentError, "retired"],
+    ["retired a live Sim", { retired: new Sim({ lockdep: new Lockdep() }) }, ArgumentError, "retired"],
   ];
   for (const [what, options, cls, argument] of bad) {
     it(`new Sim(): ${what} names '${argument}'`, () => {
       expectThrows(() => new Sim(options as SimOptions), cls, argument);
     });
   }
+
+  it("a retired Sim is taken over once: a second Sim from it names 'retired', and the first keeps its scheduler", () => {
+    const old = new Sim({ lockdep: new Lockdep() });
+    old.retire();
+    const next = new Sim({ retired: old, lockdep: new Lockdep() });
+    expect(next.scheduler).not.toBe(old.scheduler);
+    expect(old.retiredState).toBe("taken");
+    expectThrows(() => new Sim({ retired: old, lockdep: new Lockdep() }), ArgumentError, "retired");
+    expect(old.retiredState).toBe("taken");
+  });
+
+  it("a bad option beside a live Sim as retired leaves that Sim as it was", () => {
+    const live = new Sim({ lockdep: new Lockdep() });
+    expectThrows(() => new Sim({ retired: live, seed: "x" } as never), ArgumentError, "seed");
+    expect(live.retiredState).toBe("live");
+  });
 
   it("an unknown key lists the known ones and the nearest", () => {
     const e = expectThrows(() => new Sim({ checks: { lifetime: false } } as never), ArgumentError, "checks.lifetime");

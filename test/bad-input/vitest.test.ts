@@ -31,6 +31,9 @@ describe("bad input: exploreTest()", () => {
     ["timeout 0", { timeout: 0 }, ArgumentRangeError, "timeout"],
     ["stopAtFirst not a boolean", { stopAtFirst: "no" }, ArgumentError, "stopAtFirst"],
     ["executions 0", { executions: 0 }, ArgumentRangeError, "executions"],
+    ["PCT depth 1e9", { strategy: { name: "pct", depth: 1e9 } }, ArgumentRangeError, "strategy.depth"],
+    ["a DFS shard [0, 0]", { strategy: { name: "dfs", shard: [0, 0] } }, ArgumentRangeError, "strategy.shard"],
+    ["executions 2^40", { executions: 2 ** 40 }, ArgumentRangeError, "executions"],
     ["an unknown PCT key", { strategy: { name: "pct", dept: 1 } }, ArgumentError, "strategy.dept"],
   ];
   for (const [what, options, cls, argument] of cases) {

@@ -200,3 +200,51 @@ describe("findScenarios", () => {
     expect((e as Error).message).toContain("exports no scenario functions (sim) => void; it exports helper (a function of 2 parameters), limit (a number)");
   });
 });
+
+const ODD = "test/cli/fixtures/throws-odd.ts";
+
+describe("explore: scenarios that throw values without text", () => {
+  for (const name of ["throwsNullProto", "throwsGetters", "throwsRevoked"]) {
+    it(`marks ${name} as errored, with a message, and exits 2`, async () => {
+      const text = await capture(runExplore, { module: ODD, export: name, cwd: ROOT, executions: 2 });
+      expect(text.code).toBe(2);
+      expect(text.out).toMatch(new RegExp(`^${name}: ERROR, the scenario threw `));
+      const json = await capture(runExplore, { module: ODD, export: name, cwd: ROOT, executions: 2, json: true });
+      expect(json.code).toBe(2);
+      const doc = JSON.parse(json.out) as { scenarios: { export: string; verdict: string; error: { name: string; message: string } }[] };
+      expect(doc.scenarios[0]).toMatchObject({ export: name, verdict: "error" });
+      expect(typeof doc.scenarios[0]?.error.message).toBe("string");
+    });
+  }
+
+  it("with all, runs every other export, skips the Proxy export whose get throws, and keeps the JSON", async () => {
+    const { code, out } = await capture(runExplore, { module: ODD, all: true, cwd: ROOT, executions: 2, json: true });
+    expect(code).toBe(2);
+    const doc = JSON.parse(out) as { scenarios: { export: string; verdict: string }[]; skipped: { export: string; why: string }[] };
+    expect(doc.scenarios.map((s) => [s.export, s.verdict])).toEqual([
+      ["good", "passed"],
+      ["throwsGetters", "error"],
+      ["throwsNullProto", "error"],
+      ["throwsRevoked", "error"],
+    ]);
+    expect(doc.skipped).toEqual([{ export: "trap", why: "an export that throws when read (trap get)" }]);
+  });
+});
+
+describe("explore: the step limit's verdict (docs/exploration.md, Spinning)", () => {
+  const RESCHED = "test/cli/fixtures/resched.ts";
+  it("a finite cond_resched loop cut by --max-steps is inconclusive (exit 3), not a livelock", async () => {
+    const { code, out } = await capture(runExplore, { module: RESCHED, export: "reschedLoop", cwd: ROOT, maxSteps: 100, executions: 5 });
+    expect(code).toBe(EXIT.inconclusive);
+    expect(out).toMatch(/^reschedLoop: INCONCLUSIVE, every execution \(5\) hit the step limit of 100/);
+    expect(out).not.toContain("livelock");
+    // Given the steps it needs, it passes.
+    expect((await capture(runExplore, { module: RESCHED, export: "reschedLoop", cwd: ROOT, maxSteps: 1000, executions: 5 })).code).toBe(EXIT.ok);
+  });
+
+  it("a spin on a flag nobody sets is still a livelock (exit 1)", async () => {
+    const { code, out } = await capture(runExplore, { module: RESCHED, export: "flagSpin", cwd: ROOT, maxSteps: 100, executions: 5 });
+    expect(code).toBe(EXIT.bug);
+    expect(out).toContain("livelock: step limit (100) reached with tasks spinning");
+  });
+});

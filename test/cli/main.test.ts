@@ -146,12 +146,35 @@ describe("createProgram: explore and replay", () => {
     expect(out).toMatch(/^good: passed/m);
   });
 
-  it("a module that throws while it loads: one line on stderr, exit 2, even with --json", async () => {
+  it("a module that throws while it loads: one line on stderr, exit 2; with --json, one JSON document on stdout too", async () => {
+    const text = await parseAsync(["explore", `${ROOT}test/cli/fixtures/throws-at-load.ts`, "--all"]);
+    expect(text.code).toBe(2);
+    expect(text.out).toBe("");
     const { code, out, err } = await parseAsync(["explore", `${ROOT}test/cli/fixtures/throws-at-load.ts`, "--all", "--json"]);
     expect(code).toBe(2);
-    expect(out).toBe("");
     expect(err).toMatch(/^gpuvm-sim: error: invalid argument 'module': cannot import \S+throws-at-load\.ts: no GPU found at load time\n$/);
+    const doc = JSON.parse(out) as { module: string; error: { name: string; message: string; argument: string | null } };
+    expect(doc.module).toBe(`${ROOT}test/cli/fixtures/throws-at-load.ts`);
+    expect(doc.error).toMatchObject({ name: "ArgumentError", argument: "module" });
+    expect(doc.error.message).toMatch(/no GPU found at load time/);
   });
+
+  const jsonErrors: [string, string[], string][] = [
+    ["a missing export", ["explore", fixture, "nope", "--json"], "export"],
+    ["a directory as the module", ["explore", `${ROOT}test/cli/fixtures`, "--json"], "module"],
+    ["a missing module", ["explore", `${ROOT}test/cli/fixtures/nope.ts`, "--json"], "module"],
+    ["replay: a missing export", ["replay", fixture, "nope", ABBA_TOKEN, "--json"], "export"],
+    ["replay: a bad token", ["replay", fixture, "abba", "not-a-token", "--json"], "token"],
+  ];
+  for (const [what, args, argument] of jsonErrors) {
+    it(`with --json, ${what} prints one JSON document naming '${argument}', exit 2`, async () => {
+      const { code, out, err } = await parseAsync(args);
+      expect(code).toBe(2);
+      expect(err).toMatch(/^gpuvm-sim: error: /);
+      const doc = JSON.parse(out) as { error: { name: string; argument: string | null } };
+      expect(doc.error.argument).toBe(argument);
+    });
+  }
 
   it("refuses bad flag values", async () => {
     for (const args of [

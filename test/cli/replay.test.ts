@@ -46,7 +46,7 @@ describe("runReplay", () => {
 describe("runReplay and the step limit, which tokens record", () => {
   const SPINNER = "test/cli/fixtures/spinner.ts";
   // What explore --max-steps 100 finds first in the spinner: a livelock at step 100.
-  const SPIN_TOKEN = "gpuvm-sim:2:0.1.0:spinner:random:3298878556@100:d03b47d9:";
+  const SPIN_TOKEN = "gpuvm-sim:2:0.1.0:spinner:random:3298878556@100:77d0c455:";
   const spin = (o: Omit<ReplayCommandOptions, "module" | "cwd" | "export" | "token">) =>
     capture(runReplay, { module: SPINNER, cwd: ROOT, export: "spinner", token: SPIN_TOKEN, stacks: false, ...o });
 

@@ -199,6 +199,47 @@ describe("explore", () => {
     expect(text).toContain("looping over:");
   });
 
+  it("a long finite loop of condResched() cut by the limit is a step-bound hit, not a livelock: it reads nothing it could wait for", () => {
+    const loop: Scenario = (sim) => {
+      sim.spawn("looper", "process", function* () {
+        for (let i = 0; i < 500; i++) yield* condResched();
+      });
+    };
+    const r = explore(loop, { strategy: "random", executions: 3, maxSteps: 100 });
+    expect(r).toMatchObject({ failed: 0, stepBoundHits: 3, failures: [] });
+  });
+
+  it("a spin on a flag nobody sets is a livelock at the limit, whatever limit cuts it", () => {
+    const spin: Scenario = (sim) => {
+      const flag = new SimObject(sim, "Flag", { static: true });
+      sim.spawn("waiter", "process", function* () {
+        for (;;) {
+          yield* access(flag, "read");
+          yield* condResched();
+        }
+      });
+    };
+    for (const maxSteps of [65, 66, 100, 128, 129, 130, 131, 500]) {
+      const r = explore(spin, { strategy: "random", executions: 1, maxSteps });
+      expect(r.failures[0]?.report.kind, `maxSteps ${maxSteps}`).toBe("livelock");
+    }
+  });
+
+  it("a task that throws a value without text (no prototype, a revoked Proxy) is a task-exception report", () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    for (const value of [Object.create(null) as unknown, proxy, Symbol("s")]) {
+      const thrower: Scenario = (sim) => {
+        sim.spawn("t", "process", function* () {
+          yield* condResched();
+          throw value;
+        });
+      };
+      const r = explore(thrower, { strategy: "random", executions: 1 });
+      expect(r.failures[0]?.report).toMatchObject({ kind: "task-exception", error: expect.stringMatching(/^an? /) as unknown });
+    }
+  });
+
   it("counts step-bound hits without a livelock as statistics, not failures", () => {
     const busy: Scenario = (sim) => {
       const bo = new Bo(sim, "Bo", { static: true });
