@@ -849,15 +849,25 @@ export class Lockdep {
         }
       }
     }
-    if (task.sim.checks.lockdep) {
-      this.fileOnce(task.sim, `unlock:${map.label}:${task.id}`, () => ({
-        kind: "bad-unlock",
-        lock: map.label,
-        owner: holder === null ? null : holder.label,
-        held: heldRefs(task),
-      }));
-    }
+    this.badUnlock(task, map, holder);
     return false;
+  }
+
+  /**
+   * @internal Locks call it. File `bad-unlock` for `task` releasing `map`
+   * (once per lock and task). `sides` names the side the task holds and the
+   * side it released, when an rwlock_t or rw_semaphore is released through
+   * the other side's unlock; the caller then changes nothing.
+   */
+  badUnlock(task: Task, map: LockdepMap, holder: Task | null, sides?: { readonly heldAs: "read" | "write"; readonly releasedAs: "read" | "write" }): void {
+    if (!task.sim.checks.lockdep) return;
+    this.fileOnce(task.sim, `unlock:${map.label}:${task.id}`, () => ({
+      kind: "bad-unlock",
+      lock: map.label,
+      owner: holder === null ? null : holder.label,
+      held: heldRefs(task),
+      ...sides,
+    }));
   }
 
   /**

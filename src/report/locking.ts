@@ -122,6 +122,14 @@ export interface BadUnlockReport extends ReportBase {
    */
   readonly owner: string | null;
   readonly held: readonly HeldRef[];
+  /**
+   * Present when the task holds the lock, but through the other side: the
+   * side it holds (an rwlock_t or rw_semaphore write-held, read_unlock()
+   * or up_read() called; or the reverse).
+   */
+  readonly heldAs?: "read" | "write";
+  /** The side the unlock released, with `heldAs`. */
+  readonly releasedAs?: "read" | "write";
 }
 
 /** A lock freed, with its object, while held. */
@@ -319,11 +327,16 @@ defineReportKind({
   kind: "bad-unlock",
   headline: () => "WARNING: bad unlock balance detected!",
   body: (r, out) => {
-    out.line(`${taskName(r.task)} is trying to release ${r.lock}, which it does not hold${r.owner === null ? "" : ` (${r.owner} does)`}.`).blank();
+    if (r.heldAs !== undefined && r.releasedAs !== undefined) {
+      out.line(`${taskName(r.task)} is trying to release the ${r.releasedAs} side of ${r.lock}, but holds it for ${r.heldAs}.`).blank();
+    } else {
+      out.line(`${taskName(r.task)} is trying to release ${r.lock}, which it does not hold${r.owner === null ? "" : ` (${r.owner} does)`}.`).blank();
+    }
     heldBy(r, out);
   },
-  // The lock's type and name (its id masked), and whether another task held it.
-  fingerprint: (r) => [r.lock, r.owner === null ? "unowned" : "owned by another task"],
+  // The lock's type and name (its id masked), and whether another task held
+  // it, or which side was released while the other was held.
+  fingerprint: (r) => [r.lock, r.heldAs !== undefined ? `${r.releasedAs ?? "?"} unlock of a ${r.heldAs} hold` : r.owner === null ? "unowned" : "owned by another task"],
 });
 
 defineReportKind({
