@@ -162,7 +162,7 @@ describe("mightSleep: sleeping in atomic context", () => {
       const sim = newSim();
       let result: boolean | undefined;
       sim.spawn("t", ctx, function* () {
-        yield* condResched();
+        if (ctx === "process") yield* condResched(); // (in a softirq it would itself be sleep-in-atomic)
         enter();
         result = mightSleep("my_op");
       });
@@ -171,6 +171,58 @@ describe("mightSleep: sleeping in atomic context", () => {
       expect(onlyReport(sim, "sleep-in-atomic")).toMatchObject({ op: "my_op", reason, lock: null, held: [], task: "t/1" });
     });
   }
+
+  // cond_resched() runs the kernel's __might_resched(): in every atomic
+  // context it is sleep-in-atomic with op cond_resched, and still a step.
+  const resched: readonly [string, "process" | "softirq" | "hardirq", (s: SpinLock) => Generator<unknown, void, unknown> | void][] = [
+    ["spinlock", "process", function* (s) {
+      yield* s.lock();
+    }],
+    ["preempt-disabled", "process", () => {
+      preemptDisable();
+    }],
+    ["irqs-disabled", "process", () => {
+      localIrqSave();
+    }],
+    ["bh-disabled", "process", () => {
+      localBhDisable();
+    }],
+    ["hardirq", "process", () => {
+      hardirqEnter();
+    }],
+    ["softirq", "process", () => {
+      softirqEnter();
+    }],
+    ["softirq", "softirq", () => undefined],
+    ["hardirq", "hardirq", () => undefined],
+  ];
+  for (const [reason, ctx, enter] of resched) {
+    it(`condResched() with ${reason} (a ${ctx} task) is sleep-in-atomic, op cond_resched`, () => {
+      const sim = newSim();
+      const spin = new SpinLock(sim, "S");
+      let steps = 0;
+      sim.spawn("t", ctx, function* () {
+        const g = enter(spin);
+        if (g !== undefined) yield* g as Generator<never, void, unknown>;
+        const before = sim.step;
+        yield* condResched();
+        steps = sim.step - before;
+      });
+      sim.runAll();
+      expect(steps).toBe(1);
+      const r = sim.reports.find((x) => x.kind === "sleep-in-atomic");
+      expect(r).toMatchObject({ op: "cond_resched", reason, task: "t/1" });
+      expect(r?.kind === "sleep-in-atomic" && r.lock?.lock).toBe(reason === "spinlock" ? spin.label : undefined);
+    });
+  }
+
+  it("condResched() in plain process context files nothing", () => {
+    const sim = newSim();
+    sim.run(function* () {
+      yield* condResched();
+    });
+    expect(sim.reports).toEqual([]);
+  });
 
   it("msleep under a spinlock is sleep-in-atomic (scheduling while atomic)", () => {
     const sim = newSim();

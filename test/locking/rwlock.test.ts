@@ -29,7 +29,7 @@ describe("RwLock: readers and writers", () => {
       sim.spawn(name, "process", function* () {
         yield* l.readLock();
         log.push(`${name} reads (${l.readers.size} readers)`);
-        yield* condResched();
+        yield* access(l, "read"); // a scheduling point inside the atomic section
         yield* l.readUnlock();
       });
     }
@@ -49,8 +49,8 @@ describe("RwLock: readers and writers", () => {
     const l = new RwLock(sim, "L", { queued: false });
     sim.spawn("r", "process", function* () {
       yield* l.readLock();
-      yield* condResched();
-      yield* condResched();
+      yield* access(l, "read"); // a scheduling point inside the atomic section
+      yield* access(l, "read"); // a scheduling point inside the atomic section
       yield* l.readLock();
       yield* l.readUnlock();
       yield* l.readUnlock();
@@ -110,10 +110,10 @@ describe("RwLock: readers and writers", () => {
     const got: boolean[] = [];
     sim.spawn("holder", "process", function* () {
       yield* l.readLock();
-      yield* condResched();
+      yield* access(l, "read"); // a scheduling point inside the atomic section
       yield* l.readUnlock();
       yield* l.writeLock();
-      yield* condResched();
+      yield* access(l, "read"); // a scheduling point inside the atomic section
       yield* l.writeUnlock();
     });
     sim.spawn("trier", "process", function* () {
@@ -270,7 +270,7 @@ describe("RwLock under the explorer", () => {
         for (let i = 1; i <= 3; i++) {
           const flags = yield* l.writeLockIrqsave();
           pair.a = i;
-          yield* condResched();
+          yield* access(l, "read"); // a scheduling point inside the atomic section
           pair.b = i;
           yield* l.writeUnlockIrqrestore(flags);
         }
@@ -280,7 +280,7 @@ describe("RwLock under the explorer", () => {
           for (let i = 0; i < 3; i++) {
             yield* l.readLock();
             if (pair.a !== pair.b) torn++;
-            yield* condResched();
+            yield* access(l, "read"); // a scheduling point inside the atomic section
             yield* l.readUnlock();
           }
         });
