@@ -470,6 +470,8 @@ export class Lockdep {
           lock: nest.label,
           owner: null,
           held: heldRefs(task),
+          check: "nest-lock",
+          acquiring: map.label,
         }));
       }
       for (let hi = 0; hi < held.length; hi++) {

@@ -79,7 +79,9 @@ export class Mutex extends LockObject {
    * Mirrors mutex_lock_nest_lock(): take this mutex while holding `nest`, an
    * outer lock that serialises every taker of this mutex's class; mutexes
    * of one class taken under the same held nest lock are not recursive
-   * locking. Without `nest` held, lockdep files `lock-not-held` naming it.
+   * locking. Without `nest` held, lockdep files `lock-not-held` with
+   * `check: "nest-lock"`, naming `nest` and this mutex as `acquiring` (the
+   * kernel's "Nested lock was not taken"), and the mutex is still taken.
    * @throws ArgumentError naming `nest` if it is not a lock.
    */
   lockNestLock(nest: LockdepMap): Op<void> {

@@ -62,7 +62,9 @@ export class SpinLock extends LockObject {
    * outer lock that serialises every taker of this lock's class. Locks of
    * one class taken under the same held nest lock are not recursive
    * locking (lockdep merges them); without `nest` held, lockdep files
-   * `lock-not-held` naming it.
+   * `lock-not-held` with `check: "nest-lock"`, naming `nest` and this lock
+   * as `acquiring` (the kernel's "Nested lock was not taken"), and the lock
+   * is still taken.
    * @throws ArgumentError naming `nest` if it is not a lock.
    */
   lockNestLock(nest: LockdepMap): Op<void> {

@@ -147,13 +147,24 @@ export interface LockHeldAtExitReport extends ReportBase {
   readonly held: readonly HeldRef[];
 }
 
-/** `assertHeld()` failed: the current task does not hold that exact lock. */
+/**
+ * `assertHeld()` failed: the current task does not hold that exact lock; or,
+ * with `check: "nest-lock"`, a lock was taken under a nest lock the task
+ * does not hold (spin_lock_nest_lock(), mutex_lock_nest_lock(), a ww_mutex
+ * under an acquire context of another task or after its fini): the kernel's
+ * "Nested lock was not taken".
+ */
 export interface LockNotHeldReport extends ReportBase {
   readonly kind: "lock-not-held";
+  /** The lock that is not held (for `nest-lock`, the nest lock). */
   readonly lock: string;
   /** The task holding it instead, if any: the lock's holder (field name as in `bad-unlock`). */
   readonly owner: string | null;
   readonly held: readonly HeldRef[];
+  /** Which check failed: absent for lockdep_assert_held(); `nest-lock` for a nest lock not held while taking `acquiring`. */
+  readonly check?: "nest-lock";
+  /** With `check: "nest-lock"`: the lock being taken under it. */
+  readonly acquiring?: string;
 }
 
 /** A wound/wait mutex or acquire context used against its rules. */
@@ -361,12 +372,16 @@ defineReportKind({
 
 defineReportKind({
   kind: "lock-not-held",
-  headline: (r) => `WARNING: lockdep_assert_held(${r.lock}) failed`,
+  headline: (r) => (r.check === "nest-lock" ? "WARNING: Nested lock was not taken" : `WARNING: lockdep_assert_held(${r.lock}) failed`),
   body: (r, out) => {
-    out.line(`${taskName(r.task)} does not hold it${r.owner === null ? "" : `; ${r.owner} does`}.`).blank();
+    if (r.check === "nest-lock") {
+      out.line(`${taskName(r.task)} is trying to lock: ${r.acquiring ?? "?"}`, `but this task is not holding: ${r.lock}`).blank();
+    } else {
+      out.line(`${taskName(r.task)} does not hold it${r.owner === null ? "" : `; ${r.owner} does`}.`).blank();
+    }
     heldBy(r, out);
   },
-  fingerprint: (r) => [r.lock, r.owner === null ? "unowned" : "owned by another task"],
+  fingerprint: (r) => [...(r.check === undefined ? [] : [r.check]), r.lock, r.owner === null ? "unowned" : "owned by another task"],
 });
 
 defineReportKind({
