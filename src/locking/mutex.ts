@@ -13,12 +13,12 @@
  */
 import { Effect, WRITE_IF, type Waitable } from "../kernel/effect.js";
 import { guardLive, touch } from "../kernel/heap.js";
-import { makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
+import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
 import { checkMightSleep, checkSubclass } from "../kernel/context.js";
 import type { AcquireOptions, LockdepMap } from "../kernel/lockdep.js";
-import { checkNestLock, LOCK, LockObject, type LockOptions } from "./lock-object.js";
+import { checkNestLock, NEST_NAMES, LOCK, LockObject, type LockOptions } from "./lock-object.js";
 
 const SLEPT: AcquireOptions = { sleepReported: true };
 const AWAKE: AcquireOptions = { sleepReported: false };
@@ -86,7 +86,7 @@ export class Mutex extends LockObject {
    */
   lockNestLock(nest: LockdepMap): Op<void> {
     checkNestLock(nest);
-    return makeOp("mutex_lock_nest_lock", this, mutexLockNestLock, nest);
+    return makeNamedOp("mutex_lock_nest_lock", NEST_NAMES, this, mutexLockNestLock, nest);
   }
 
   /** Mirrors mutex_lock_interruptible(): `"interrupted"` if a signal ends the wait. */

@@ -19,12 +19,12 @@
  */
 import { Effect } from "../kernel/effect.js";
 import { guardLive, touch } from "../kernel/heap.js";
-import { makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
+import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
 import type { AcquireOptions, LockdepMap } from "../kernel/lockdep.js";
 import type { Sim } from "../kernel/sim.js";
 import { current } from "../kernel/task.js";
 import { bhRestore, checkSubclass, irqRestore } from "../kernel/context.js";
-import { checkNestLock, LockObject, type LockOptions } from "./lock-object.js";
+import { checkNestLock, NEST_NAMES, LockObject, type LockOptions } from "./lock-object.js";
 
 /** The irq state saved by lockIrqsave(), for unlockIrqrestore(). */
 export interface IrqFlags {
@@ -69,7 +69,7 @@ export class SpinLock extends LockObject {
    */
   lockNestLock(nest: LockdepMap): Op<void> {
     checkNestLock(nest);
-    return makeOp("spin_lock_nest_lock", this, spinLockNestLock, nest);
+    return makeNamedOp("spin_lock_nest_lock", NEST_NAMES, this, spinLockNestLock, nest);
   }
 
   /** Mirrors spin_lock_irqsave(): disable irqs, then lock. Returns the saved state. */
