@@ -165,6 +165,17 @@ export type ArgNames = readonly [self: string | null, a: string | null, b: strin
 /** The names of most ops: the receiver, then one object argument (`kfree(obj)`, `access(obj)`). */
 const DEFAULT_NAMES: ArgNames = ["this", "obj", "arguments[1]", "arguments[2]"];
 
+/** The UsageError of an op driven by hand through `method` where only `yield*` may drive it. */
+function handDriven(op: Op<unknown>, method: string): UsageError {
+  if (currentOrNull() === null) {
+    const copies = secondCopyMessage();
+    return new UsageError(
+      `op ${op.name} driven outside a simulated task (${method}()): run it with yield* inside a task body (sim.run(function* () { ... }) or sim.spawn())${copies === "" ? "" : `; ${copies}`}`,
+    );
+  }
+  return new UsageError(`op ${op.name} driven by hand (${method}()): run it with yield*`);
+}
+
 /** @internal An op whose body is a generator function, called with up to three arguments. */
 class GeneratorOp<T> extends Op<T> {
   constructor(
@@ -181,6 +192,27 @@ class GeneratorOp<T> extends Op<T> {
 
   protected start(): Iterator<Effect, T, unknown> {
     return this.body.call(this.self, this.a, this.b, this.c);
+  }
+
+  /**
+   * A generator op is no iterator itself: `yield*` drives the generator its
+   * [Symbol.iterator]() makes. Driving the op by hand (`op.next()`) is a
+   * UsageError, as a step op's next() is outside a task, and the op is
+   * left as it was.
+   * @throws UsageError always.
+   */
+  next(): never {
+    throw handDriven(this, "next");
+  }
+
+  /** As next(): a UsageError, the op unchanged. @throws UsageError always. */
+  return(): never {
+    throw handDriven(this, "return");
+  }
+
+  /** As next(): a UsageError, the op unchanged. @throws UsageError always. */
+  throw(): never {
+    throw handDriven(this, "throw");
   }
 
   protected foreign(task: Task): ForeignSimError | null {
@@ -301,11 +333,14 @@ class StepOp<S, A, T> extends Op<T> implements Iterator<Effect, T, unknown> {
   }
 
   return(value?: T): IteratorResult<Effect, T> {
+    // Outside a task it was never started and must stay so: a UsageError, as next().
+    if (this.state === UNSTARTED && currentOrNull() === null) throw handDriven(this, "return");
     this.state = DONE;
     return { value: value as T, done: true };
   }
 
   throw(error: unknown): IteratorResult<Effect, T> {
+    if (this.state === UNSTARTED && currentOrNull() === null) throw handDriven(this, "throw");
     this.state = DONE;
     throw error;
   }
