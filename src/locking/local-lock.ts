@@ -23,7 +23,7 @@ import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { irqRestore } from "../kernel/context.js";
+import { currentIn, irqRestore } from "../kernel/context.js";
 import { LockObject, type LockOptions } from "./lock-object.js";
 import type { IrqFlags } from "./spinlock.js";
 
@@ -89,12 +89,13 @@ export class LocalLock extends LockObject {
 
   /** Mirrors lockdep_assert_held() on this CPU's instance. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.holders.has(current()) ? current() : null);
+    const task = currentIn("LocalLock.assertHeld");
+    return this.sim.lockdep.assertHeld(task, this, this.holders.has(task) ? task : null);
   }
 
   /** Whether the current task holds its instance. A query: no effect. */
   isLocked(): boolean {
-    return this.holders.has(current());
+    return this.holders.has(currentIn("LocalLock.isLocked"));
   }
 
   /** @internal Any CPU's holder counts at free. */

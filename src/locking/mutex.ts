@@ -16,7 +16,7 @@ import { guardLive, touch } from "../kernel/heap.js";
 import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { checkMightSleep, checkSubclass } from "../kernel/context.js";
+import { checkMightSleep, checkSubclass, currentIn } from "../kernel/context.js";
 import type { AcquireOptions, LockdepMap } from "../kernel/lockdep.js";
 import { checkNestLock, NEST_NAMES, LOCK, LockObject, type LockOptions } from "./lock-object.js";
 
@@ -115,7 +115,7 @@ export class Mutex extends LockObject {
 
   /** Mirrors lockdep_assert_held() on this exact mutex. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
+    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
   }
 
   /** Mirrors mutex_is_locked(). A query: no effect. */

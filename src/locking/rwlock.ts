@@ -26,7 +26,7 @@ import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { bhRestore, irqRestore } from "../kernel/context.js";
+import { bhRestore, currentIn, irqRestore } from "../kernel/context.js";
 import { heldRefs, irqCtxOf, type AcquireOptions } from "../kernel/lockdep.js";
 import { checkOptions, is } from "../validate.js";
 import { LOCK_OPTIONS_SPEC, LockObject, type LockOptions } from "./lock-object.js";
@@ -224,12 +224,12 @@ export class RwLock extends LockObject {
 
   /** Mirrors lockdep_assert_held(): the current task holds it, either side. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
+    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
   }
 
   /** Mirrors lockdep_assert_held_write(): the current task holds the write side. */
   assertHeldWrite(): boolean {
-    const task = current();
+    const task = currentIn(`${this.constructor.name}.assertHeldWrite`);
     if (this.heldBy === task) return true;
     if (this.sim.checks.lockdep) {
       this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.heldBy?.label ?? null, held: heldRefs(task) });

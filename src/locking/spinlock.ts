@@ -23,7 +23,7 @@ import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "../kern
 import type { AcquireOptions, LockdepMap } from "../kernel/lockdep.js";
 import type { Sim } from "../kernel/sim.js";
 import { current } from "../kernel/task.js";
-import { bhRestore, checkSubclass, irqRestore } from "../kernel/context.js";
+import { bhRestore, checkSubclass, currentIn, irqRestore } from "../kernel/context.js";
 import { checkNestLock, NEST_NAMES, LockObject, type LockOptions } from "./lock-object.js";
 
 /** The irq state saved by lockIrqsave(), for unlockIrqrestore(). */
@@ -104,7 +104,7 @@ export class SpinLock extends LockObject {
 
   /** Mirrors lockdep_assert_held() on this exact lock: files `lock-not-held` unless the current task holds it. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
+    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
   }
 
   /** Mirrors spin_is_locked(). A query: no effect. */

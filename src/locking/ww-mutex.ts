@@ -35,7 +35,7 @@ import { makeNamedOp, makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
 import type { WwMutexMisuseReport } from "../report/report.js";
-import { checkMightSleep } from "../kernel/context.js";
+import { checkMightSleep, currentIn } from "../kernel/context.js";
 import { heldRefs, type AcquireOptions, type LockClass, type LockdepMap } from "../kernel/lockdep.js";
 import { LOCK as LOCK_KIND, LockObject, UNLOCK, type LockOptions } from "./lock-object.js";
 
@@ -357,12 +357,14 @@ export class WwAcquireCtx implements LockdepMap {
    * it twice is `done-twice` (the kernel warns on both).
    */
   done(): void {
+    // The task first: outside one nothing may change.
+    const task = this.mapHeld && !this.isFinished ? currentIn("WwAcquireCtx.done") : null;
     if (this.isFinished) {
       misuse(this, "used-after-fini", null, "ww_acquire_done() after ww_acquire_fini()");
       return;
     }
     // Kernel: ww_acquire_done() asserts the context's map is held.
-    if (this.mapHeld) this.sim.lockdep.assertHeld(current(), this, this.task);
+    if (task !== null) this.sim.lockdep.assertHeld(task, this, this.task);
     if (this.isDone) misuse(this, "done-twice", null, "ww_acquire_done() called twice");
     this.isDone = true;
   }
@@ -373,6 +375,8 @@ export class WwAcquireCtx implements LockdepMap {
    * `used-after-fini`.
    */
   fini(): void {
+    // The task first: outside one nothing may change.
+    const task = this.mapHeld && !this.isFinished ? currentIn("WwAcquireCtx.fini") : null;
     if (this.isFinished) {
       misuse(this, "used-after-fini", null, "ww_acquire_fini() called twice");
       return;
@@ -381,9 +385,9 @@ export class WwAcquireCtx implements LockdepMap {
       misuse(this, "fini-with-locks-held", null, `${this.nAcquired} ww_mutex lock(s) still held under the context`);
     }
     this.isFinished = true;
-    if (this.mapHeld) {
+    if (task !== null) {
       this.mapHeld = false;
-      this.sim.lockdep.release(current(), this, this.task);
+      this.sim.lockdep.release(task, this, this.task);
     }
   }
 }
@@ -481,7 +485,7 @@ export class WwMutex extends LockObject {
 
   /** Mirrors lockdep_assert_held() on this exact mutex (dma_resv_assert_held()). */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
+    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
   }
 
   /** Mirrors ww_mutex_is_locked(). A query: no effect. */
