@@ -299,7 +299,7 @@ describe("RwLock: queued (the qrwlock, the default) or not", () => {
     //  1    start; read_lock
     //  2                            start; write_lock
     //  3    read-lock: reading
-    //  4                            lock-queue: w/2 waits, holding off new readers
+    //  4                            write-lock-queue: w/2 waits, holding off new readers
     //  5    read_lock again: process context waits behind w/2 (deadlock); in a softirq section it goes in
     const sim = collectingSim();
     const l = new RwLock(sim, "L");
