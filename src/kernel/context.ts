@@ -23,9 +23,20 @@
  */
 import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { arg, checkOptions, is } from "../validate.js";
-import { current } from "./current.js";
+import { currentOrNull } from "./current.js";
 import type { Task } from "./task.js";
 import { heldRef, heldRefs, LockClass, spins, type HeldLock, type LockdepMap } from "./lockdep.js";
+
+/**
+ * @internal The running task, for the public function `fn` (a non-op: it
+ * acts at once on the current task).
+ * @throws UsageError naming `fn` when called outside a simulated task.
+ */
+export function currentIn(fn: string): Task {
+  const task = currentOrNull();
+  if (task === null) throw new UsageError(`${fn}() called outside a simulated task`);
+  return task;
+}
 
 /**
  * Mirrors might_sleep(): called first by every operation that can sleep.
@@ -36,7 +47,7 @@ import { heldRef, heldRefs, LockClass, spins, type HeldLock, type LockdepMap } f
  */
 export function mightSleep(op = "might_sleep"): boolean {
   arg("op", is.nonEmptyString, op);
-  return checkMightSleep(current(), op);
+  return checkMightSleep(currentIn("mightSleep"), op);
 }
 
 /** @internal */
@@ -75,7 +86,7 @@ export function checkMightSleep(task: Task, op: string): boolean {
  * reason `"preempt-disabled"`.
  */
 export function preemptDisable(): void {
-  current().preemptDisabled++;
+  currentIn("preemptDisable").preemptDisabled++;
 }
 
 /**
@@ -84,7 +95,7 @@ export function preemptDisable(): void {
  * changes nothing. Returns false if it reported.
  */
 export function preemptEnable(): boolean {
-  const task = current();
+  const task = currentIn("preemptEnable");
   if (task.preemptDisabled > 0) {
     task.preemptDisabled--;
     return true;
@@ -95,7 +106,7 @@ export function preemptEnable(): boolean {
 
 /** Mirrors preempt_count() != 0 as in_atomic() sees it, for tests: spinlocks, local locks and preemptDisable() sections. A query. */
 export function preemptCount(): number {
-  const task = current();
+  const task = currentIn("preemptCount");
   return task.preemptCount + task.preemptDisabled;
 }
 
@@ -109,7 +120,7 @@ export function preemptCount(): number {
  * `"hardirq"`. Nests. Not a scheduling point, as local_irq_save().
  */
 export function hardirqEnter(): void {
-  const task = current();
+  const task = currentIn("hardirqEnter");
   task.irqsOff++;
   task.hardirqEntered++;
 }
@@ -120,7 +131,7 @@ export function hardirqEnter(): void {
  * @throws UsageError without a matching hardirqEnter() (nothing changes).
  */
 export function hardirqExit(): void {
-  const task = current();
+  const task = currentIn("hardirqExit");
   if (task.hardirqEntered === 0) throw new UsageError(`hardirqExit() in ${task.label} without a matching hardirqEnter()`);
   task.hardirqEntered--;
   irqRestore(task);
@@ -134,7 +145,7 @@ export function hardirqExit(): void {
  * `"softirq"`. Nests.
  */
 export function softirqEnter(): void {
-  const task = current();
+  const task = currentIn("softirqEnter");
   task.bhOff++;
   task.softirqEntered++;
 }
@@ -144,7 +155,7 @@ export function softirqEnter(): void {
  * @throws UsageError without a matching softirqEnter() (nothing changes).
  */
 export function softirqExit(): void {
-  const task = current();
+  const task = currentIn("softirqExit");
   if (task.softirqEntered === 0) throw new UsageError(`softirqExit() in ${task.label} without a matching softirqEnter()`);
   task.softirqEntered--;
   bhRestore(task);
@@ -177,12 +188,12 @@ export function lockdepSetSubclass(lock: LockdepMap & { defaultSubclass?: number
 
 /** Mirrors local_irq_save(): disable hardirqs on this task's CPU (nests). */
 export function localIrqSave(): void {
-  current().irqsOff++;
+  currentIn("localIrqSave").irqsOff++;
 }
 
 /** Mirrors local_irq_restore() after local_irq_save(). */
 export function localIrqRestore(): void {
-  const task = current();
+  const task = currentIn("localIrqRestore");
   if (task.irqsOff === 0 || (task.context === "hardirq" && task.irqsOff === 1)) {
     throw new UsageError(`localIrqRestore() in ${task.label} without a matching localIrqSave()`);
   }
@@ -197,12 +208,12 @@ export function irqRestore(task: Task): void {
 
 /** Mirrors local_bh_disable(): disable bottom halves (softirqs) on this task's CPU (nests). */
 export function localBhDisable(): void {
-  current().bhOff++;
+  currentIn("localBhDisable").bhOff++;
 }
 
 /** Mirrors local_bh_enable(). */
 export function localBhEnable(): void {
-  const task = current();
+  const task = currentIn("localBhEnable");
   if (task.bhOff === 0 || (task.context === "softirq" && task.bhOff === 1)) {
     throw new UsageError(`localBhEnable() in ${task.label} without a matching localBhDisable()`);
   }
@@ -224,13 +235,13 @@ export function lockMapAcquire(map: LockdepMap, options: { readonly read?: boole
     throw new ArgumentError("map", "must be a lockdep map (sim.lockdep.maps.*, or a lock)");
   }
   checkOptions("options", options, { read: is.boolean });
-  const task = current();
+  const task = currentIn("lockMapAcquire");
   task.sim.lockdep.acquire(task, map, "lock_map_acquire", options.read === true ? { read: true } : {});
 }
 
 /** Mirrors lock_map_release(). */
 export function lockMapRelease(map: LockdepMap): void {
-  const task = current();
+  const task = currentIn("lockMapRelease");
   task.sim.lockdep.release(task, map, null);
 }
 
@@ -240,13 +251,13 @@ export function lockMapRelease(map: LockdepMap): void {
  * reclaim-context task runs inside it).
  */
 export function fsReclaimAcquire(): void {
-  const task = current();
+  const task = currentIn("fsReclaimAcquire");
   task.sim.lockdep.acquire(task, task.sim.lockdep.maps.fsReclaim, "fs_reclaim_acquire");
 }
 
 /** Mirrors fs_reclaim_release(). */
 export function fsReclaimRelease(): void {
-  const task = current();
+  const task = currentIn("fsReclaimRelease");
   task.sim.lockdep.release(task, task.sim.lockdep.maps.fsReclaim, null);
 }
 
@@ -257,7 +268,7 @@ export function fsReclaimRelease(): void {
  * Returns the cookie for dmaFenceEndSignalling().
  */
 export function dmaFenceBeginSignalling(): boolean {
-  const task = current();
+  const task = currentIn("dmaFenceBeginSignalling");
   // Already inside one: the kernel nests by not re-acquiring.
   if (task.fenceSignalling > 0) {
     task.fenceSignalling++;
@@ -270,7 +281,7 @@ export function dmaFenceBeginSignalling(): boolean {
 
 /** Mirrors dma_fence_end_signalling(cookie). */
 export function dmaFenceEndSignalling(cookie: boolean): void {
-  const task = current();
+  const task = currentIn("dmaFenceEndSignalling");
   if (task.fenceSignalling === 0) throw new UsageError(`dmaFenceEndSignalling() in ${task.label} outside a signalling section`);
   task.fenceSignalling--;
   if (!cookie) task.sim.lockdep.release(task, task.sim.lockdep.maps.dmaFence, null);
@@ -281,7 +292,7 @@ export function dmaFenceEndSignalling(cookie: boolean): void {
  * fence here, without waiting. Fence waits call it.
  */
 export function dmaFenceMightWait(): void {
-  const task = current();
+  const task = currentIn("dmaFenceMightWait");
   const lockdep = task.sim.lockdep;
   const map = lockdep.maps.dmaFence;
   // As the kernel does: inside a signalling section, drop the section's

@@ -470,6 +470,8 @@ export class Lockdep {
           lock: nest.label,
           owner: null,
           held: heldRefs(task),
+          check: "nest-lock",
+          acquiring: map.label,
         }));
       }
       for (let hi = 0; hi < held.length; hi++) {
@@ -849,15 +851,25 @@ export class Lockdep {
         }
       }
     }
-    if (task.sim.checks.lockdep) {
-      this.fileOnce(task.sim, `unlock:${map.label}:${task.id}`, () => ({
-        kind: "bad-unlock",
-        lock: map.label,
-        owner: holder === null ? null : holder.label,
-        held: heldRefs(task),
-      }));
-    }
+    this.badUnlock(task, map, holder);
     return false;
+  }
+
+  /**
+   * @internal Locks call it. File `bad-unlock` for `task` releasing `map`
+   * (once per lock and task). `sides` names the side the task holds and the
+   * side it released, when an rwlock_t or rw_semaphore is released through
+   * the other side's unlock; the caller then changes nothing.
+   */
+  badUnlock(task: Task, map: LockdepMap, holder: Task | null, sides?: { readonly heldAs: "read" | "write"; readonly releasedAs: "read" | "write" }): void {
+    if (!task.sim.checks.lockdep) return;
+    this.fileOnce(task.sim, `unlock:${map.label}:${task.id}`, () => ({
+      kind: "bad-unlock",
+      lock: map.label,
+      owner: holder === null ? null : holder.label,
+      held: heldRefs(task),
+      ...sides,
+    }));
   }
 
   /**
@@ -959,14 +971,35 @@ export class Lockdep {
     return false;
   }
 
-  /** @internal The scheduler's check when a task ends: nothing may still be held. */
+  /**
+   * @internal The scheduler's check when a task ends: nothing may still be
+   * held (`lock-held-at-exit`), and, with no lock held, the task's context
+   * must be as it started (`context-at-exit`: the kernel's "exited with irqs
+   * disabled" / "exited with preempt_count" notes at task exit). With locks
+   * held, lock-held-at-exit is the report: the locks it lists explain the
+   * preemption, irqs or bottom halves they disabled.
+   */
   taskExit(task: Task): void {
-    if (task.held.length === 0 || !task.sim.checks.lockdep) return;
+    const sim = task.sim;
+    const locks = task.held.length > 0 && sim.checks.lockdep;
+    const context = task.held.length === 0 && sim.checks.context && contextLeft(task);
+    if (!locks && !context) return;
     // As the kernel's do_exit() checks in the exiting task: the report is
     // that task's (its `task` names it), not the scheduler's.
     const outer = setCurrent(task);
     try {
-      task.sim.file({ kind: "lock-held-at-exit", held: heldRefs(task) });
+      if (locks) {
+        sim.file({ kind: "lock-held-at-exit", held: heldRefs(task) });
+      } else {
+        sim.file({
+          kind: "context-at-exit",
+          preemptCount: task.preemptCount + task.preemptDisabled,
+          irqsDisabled: task.irqsOff > (task.context === "hardirq" ? 1 : 0),
+          bhDisabled: task.bhOff > (task.context === "softirq" ? 1 : 0) + task.softirqEntered,
+          hardirqSections: task.hardirqEntered,
+          softirqSections: task.softirqEntered,
+        });
+      }
     } finally {
       setCurrent(outer);
     }
@@ -986,3 +1019,14 @@ export class Lockdep {
 }
 
 const reportedKeys = new WeakMap<Sim, Set<string>>();
+
+/** Whether `task` ends with preemption, irqs or bottom halves still disabled, or inside an irq section it entered. */
+function contextLeft(task: Task): boolean {
+  return (
+    task.preemptCount + task.preemptDisabled > 0 ||
+    task.irqsOff > (task.context === "hardirq" ? 1 : 0) ||
+    task.bhOff > (task.context === "softirq" ? 1 : 0) ||
+    task.hardirqEntered > 0 ||
+    task.softirqEntered > 0
+  );
+}

@@ -155,6 +155,27 @@ function labelOf(x: unknown): string {
   return typeof owner?.label === "string" ? `${(x as object).constructor.name} of ${owner.label}` : "an object";
 }
 
+/**
+ * @internal How a ForeignSimError names an op's receiver and arguments, as
+ * the public call spells them (`this`, then the parameters: `nest`, `ctx`,
+ * `wwClass`). null: not an argument the caller passed (never checked).
+ */
+export type ArgNames = readonly [self: string | null, a: string | null, b: string | null, c: string | null];
+
+/** The names of most ops: the receiver, then one object argument (`kfree(obj)`, `access(obj)`). */
+const DEFAULT_NAMES: ArgNames = ["this", "obj", "arguments[1]", "arguments[2]"];
+
+/** The UsageError of an op driven by hand through `method` where only `yield*` may drive it. */
+function handDriven(op: Op<unknown>, method: string): UsageError {
+  if (currentOrNull() === null) {
+    const copies = secondCopyMessage();
+    return new UsageError(
+      `op ${op.name} driven outside a simulated task (${method}()): run it with yield* inside a task body (sim.run(function* () { ... }) or sim.spawn())${copies === "" ? "" : `; ${copies}`}`,
+    );
+  }
+  return new UsageError(`op ${op.name} driven by hand (${method}()): run it with yield*`);
+}
+
 /** @internal An op whose body is a generator function, called with up to three arguments. */
 class GeneratorOp<T> extends Op<T> {
   constructor(
@@ -164,6 +185,7 @@ class GeneratorOp<T> extends Op<T> {
     private readonly a: unknown,
     private readonly b: unknown,
     private readonly c: unknown,
+    private readonly names: ArgNames | "spread" = DEFAULT_NAMES,
   ) {
     super();
   }
@@ -172,8 +194,44 @@ class GeneratorOp<T> extends Op<T> {
     return this.body.call(this.self, this.a, this.b, this.c);
   }
 
+  /**
+   * A generator op is no iterator itself: `yield*` drives the generator its
+   * [Symbol.iterator]() makes. Driving the op by hand (`op.next()`) is a
+   * UsageError, as a step op's next() is outside a task, and the op is
+   * left as it was.
+   * @throws UsageError always.
+   */
+  next(): never {
+    throw handDriven(this, "next");
+  }
+
+  /** As next(): a UsageError, the op unchanged. @throws UsageError always. */
+  return(): never {
+    throw handDriven(this, "return");
+  }
+
+  /** As next(): a UsageError, the op unchanged. @throws UsageError always. */
+  throw(): never {
+    throw handDriven(this, "throw");
+  }
+
   protected foreign(task: Task): ForeignSimError | null {
-    return foreignIn(this, task, this.self, "this") ?? foreignIn(this, task, this.a, "obj") ?? foreignIn(this, task, this.b, "arguments[1]") ?? foreignIn(this, task, this.c, "arguments[2]");
+    const names = this.names;
+    if (names === "spread") {
+      // defineOp(): `a` is the argument list, each named by its position.
+      const args = this.a as readonly unknown[];
+      for (let i = 0; i < args.length; i++) {
+        const e = foreignIn(this, task, args[i], `arguments[${i}]`);
+        if (e !== null) return e;
+      }
+      return null;
+    }
+    return (
+      (names[0] === null ? null : foreignIn(this, task, this.self, names[0])) ??
+      (names[1] === null ? null : foreignIn(this, task, this.a, names[1])) ??
+      (names[2] === null ? null : foreignIn(this, task, this.b, names[2])) ??
+      (names[3] === null ? null : foreignIn(this, task, this.c, names[3]))
+    );
   }
 }
 
@@ -190,6 +248,23 @@ export function makeOp<S, T, A = undefined, B = undefined, C = undefined>(
   c?: C,
 ): Op<T> {
   return new GeneratorOp(name, body as Body<T>, self, a, b, c);
+}
+
+/**
+ * @internal makeOp() for an op whose arguments are not `(obj)`: `names`
+ * says how a ForeignSimError names the receiver and each argument
+ * (`["this", "nest", null, null]` for lockNestLock(nest)).
+ */
+export function makeNamedOp<S, T, A = undefined, B = undefined, C = undefined>(
+  name: string,
+  names: ArgNames,
+  self: S,
+  body: (this: S, a: A, b: B, c: C) => Generator<Effect, T, unknown>,
+  a?: A,
+  b?: B,
+  c?: C,
+): Op<T> {
+  return new GeneratorOp(name, body as Body<T>, self, a, b, c, names);
 }
 
 /**
@@ -258,11 +333,14 @@ class StepOp<S, A, T> extends Op<T> implements Iterator<Effect, T, unknown> {
   }
 
   return(value?: T): IteratorResult<Effect, T> {
+    // Outside a task it was never started and must stay so: a UsageError, as next().
+    if (this.state === UNSTARTED && currentOrNull() === null) throw handDriven(this, "return");
     this.state = DONE;
     return { value: value as T, done: true };
   }
 
   throw(error: unknown): IteratorResult<Effect, T> {
+    if (this.state === UNSTARTED && currentOrNull() === null) throw handDriven(this, "throw");
     this.state = DONE;
     throw error;
   }
@@ -294,5 +372,5 @@ export function defineOp<A extends unknown[], T>(
   const spread = function (this: unknown, args: unknown) {
     return fn(...(args as A));
   };
-  return (...args: A) => new GeneratorOp<T>(name, spread, undefined, args, undefined, undefined);
+  return (...args: A) => new GeneratorOp<T>(name, spread, undefined, args, undefined, undefined, "spread");
 }

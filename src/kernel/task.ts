@@ -187,13 +187,23 @@ class Launcher implements Iterator<Effect, unknown, unknown> {
 // cond_resched() yields one effect: a step op (op.ts), no generator per call.
 const RESCHED_BODY: StepBody<undefined, undefined, void> = {
   name: "cond_resched",
-  before: () => RESCHED,
+  before: () => {
+    // cond_resched() is a rescheduling point, so it runs the might-sleep
+    // check (the kernel's __might_resched() in the cond_resched() macro).
+    checkMightSleep(current(), "cond_resched");
+    return RESCHED;
+  },
   after: () => undefined,
 };
 
 /**
  * Mirrors cond_resched(): a point where the scheduler may switch tasks, with
  * no other effect. Spin loops must call it (or another op) each iteration.
+ * Like the kernel's, it checks that the task may sleep here: in atomic
+ * context (a spinlock held, preemption, irqs or bottom halves disabled, an
+ * irq context) it files `sleep-in-atomic` with op `cond_resched`, and still
+ * yields. A scheduling point inside an atomic section is any other op, such
+ * as an `access()`.
  */
 export function condResched(): Op<void> {
   return makeStepOp(undefined, RESCHED_BODY);

@@ -23,7 +23,7 @@ import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { irqRestore } from "../kernel/context.js";
+import { currentIn, irqRestore } from "../kernel/context.js";
 import { LockObject, type LockOptions } from "./lock-object.js";
 import type { IrqFlags } from "./spinlock.js";
 
@@ -36,7 +36,7 @@ export const LOCAL_LOCK = defineEffectKind({ name: "local-lock", commutesWith: [
 type Mode = "preempt" | "irq" | "irqsave";
 
 export class LocalLock extends LockObject {
-  /** @internal The tasks (CPUs) holding their instance. */ readonly holders = new Set<Task>();
+  /** @internal The tasks (CPUs) holding their instance, with how many times each (nesting is recursive locking, but each local_lock() still disables preemption or irqs once more). */ readonly holders = new Map<Task, number>();
   /** LD_LOCK_PERCPU: lockdep and might_sleep() tell it from a spinlock. */
   readonly lockType = "percpu";
   /** @internal */ readonly localLockEffect: Effect;
@@ -89,17 +89,18 @@ export class LocalLock extends LockObject {
 
   /** Mirrors lockdep_assert_held() on this CPU's instance. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.holders.has(current()) ? current() : null);
+    const task = currentIn("LocalLock.assertHeld");
+    return this.sim.lockdep.assertHeld(task, this, this.holders.has(task) ? task : null);
   }
 
   /** Whether the current task holds its instance. A query: no effect. */
   isLocked(): boolean {
-    return this.holders.has(current());
+    return this.holders.has(currentIn("LocalLock.isLocked"));
   }
 
   /** @internal Any CPU's holder counts at free. */
   protected override holderAtFree(): Task | null {
-    return this.holders.values().next().value ?? null;
+    return this.holders.keys().next().value ?? null;
   }
 }
 
@@ -112,7 +113,7 @@ function* localLock(this: LocalLock, mode: Mode): Generator<Effect, void, unknow
   yield this.localLockEffect;
   touch(this.sim, this, true, "LocalLock.lock");
   guardLive(this, "LocalLock.lock");
-  this.holders.add(task);
+  this.holders.set(task, (this.holders.get(task) ?? 0) + 1);
   this.sim.lockdep.acquired(task, this, null, op);
 }
 
@@ -128,8 +129,10 @@ function* localUnlock(this: LocalLock, mode: Mode, flags?: IrqFlags): Generator<
   guardLive(this, "LocalLock.unlock");
   const task = current();
   // Not held by this CPU: lockdep reports it (bad-unlock); nothing changes.
-  if (!this.sim.lockdep.release(task, this, null) || !this.holders.has(task)) return;
-  this.holders.delete(task);
+  const n = this.holders.get(task);
+  if (!this.sim.lockdep.release(task, this, null) || n === undefined) return;
+  if (n === 1) this.holders.delete(task);
+  else this.holders.set(task, n - 1);
   if (mode === "preempt") {
     if (task.preemptDisabled > 0) task.preemptDisabled--;
   } else if (mode === "irq") {

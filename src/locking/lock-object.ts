@@ -47,6 +47,9 @@ export const TRYLOCK = defineEffectKind({ name: "trylock", progress: false });
 /** mutex_init() / spin_lock_init() on an existing lock: writes the lock, never waits. */
 export const LOCK_INIT = defineEffectKind({ name: "lock-init" });
 
+/** @internal How a ForeignSimError names a lockNestLock(nest) op's operands. */
+export const NEST_NAMES = ["this", "nest", null, null] as const;
+
 /**
  * @internal Check a nest lock argument (spin_lock_nest_lock(), mutex_lock_nest_lock()).
  * @throws ArgumentError naming `nest` unless it is a lock or lockdep map.

@@ -13,12 +13,12 @@
  */
 import { Effect, WRITE_IF, type Waitable } from "../kernel/effect.js";
 import { guardLive, touch } from "../kernel/heap.js";
-import { makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
+import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { checkMightSleep, checkSubclass } from "../kernel/context.js";
+import { checkMightSleep, checkSubclass, currentIn } from "../kernel/context.js";
 import type { AcquireOptions, LockdepMap } from "../kernel/lockdep.js";
-import { checkNestLock, LOCK, LockObject, type LockOptions } from "./lock-object.js";
+import { checkNestLock, NEST_NAMES, LOCK, LockObject, type LockOptions } from "./lock-object.js";
 
 const SLEPT: AcquireOptions = { sleepReported: true };
 const AWAKE: AcquireOptions = { sleepReported: false };
@@ -79,12 +79,14 @@ export class Mutex extends LockObject {
    * Mirrors mutex_lock_nest_lock(): take this mutex while holding `nest`, an
    * outer lock that serialises every taker of this mutex's class; mutexes
    * of one class taken under the same held nest lock are not recursive
-   * locking. Without `nest` held, lockdep files `lock-not-held` naming it.
+   * locking. Without `nest` held, lockdep files `lock-not-held` with
+   * `check: "nest-lock"`, naming `nest` and this mutex as `acquiring` (the
+   * kernel's "Nested lock was not taken"), and the mutex is still taken.
    * @throws ArgumentError naming `nest` if it is not a lock.
    */
   lockNestLock(nest: LockdepMap): Op<void> {
     checkNestLock(nest);
-    return makeOp("mutex_lock_nest_lock", this, mutexLockNestLock, nest);
+    return makeNamedOp("mutex_lock_nest_lock", NEST_NAMES, this, mutexLockNestLock, nest);
   }
 
   /** Mirrors mutex_lock_interruptible(): `"interrupted"` if a signal ends the wait. */
@@ -113,7 +115,7 @@ export class Mutex extends LockObject {
 
   /** Mirrors lockdep_assert_held() on this exact mutex. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
+    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
   }
 
   /** Mirrors mutex_is_locked(). A query: no effect. */

@@ -18,7 +18,7 @@ import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { checkMightSleep, checkSubclass } from "../kernel/context.js";
+import { checkMightSleep, checkSubclass, currentIn } from "../kernel/context.js";
 import { heldRefs } from "../kernel/lockdep.js";
 import { LOCK, LockObject, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
 
@@ -115,12 +115,12 @@ export class RwSemaphore extends LockObject {
 
   /** Mirrors lockdep_assert_held(): the current task holds it, either side. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
+    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
   }
 
   /** Mirrors lockdep_assert_held_write(): the current task holds the write side. */
   assertHeldWrite(): boolean {
-    const task = current();
+    const task = currentIn(`${this.constructor.name}.assertHeldWrite`);
     if (this.heldBy === task) return true;
     if (this.sim.checks.lockdep) {
       this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.heldBy?.label ?? null, held: heldRefs(task) });
@@ -208,6 +208,13 @@ function* upRead(this: RwSemaphore): Generator<Effect, void, unknown> {
   guardLive(this, "RwSemaphore.upRead");
   const task = current();
   const n = this.readers.get(task);
+  // Held for write by this task: up_read() is the wrong side (a
+  // CONFIG_DEBUG_RWSEMS kernel warns that it is not reader-owned). Reported,
+  // nothing changes, so the task's up_write() still works.
+  if (n === undefined && this.heldBy === task) {
+    this.sim.lockdep.badUnlock(task, this, task, { heldAs: "write", releasedAs: "read" });
+    return;
+  }
   if (!this.sim.lockdep.release(task, this, this.heldBy) || n === undefined) return;
   if (n === 1) this.readers.delete(task);
   else this.readers.set(task, n - 1);
@@ -218,6 +225,12 @@ function* upWrite(this: RwSemaphore): Generator<Effect, void, unknown> {
   touch(this.sim, this, true, "RwSemaphore.upWrite");
   guardLive(this, "RwSemaphore.upWrite");
   const task = current();
+  // Held for read by this task: up_write() is the wrong side (a debug
+  // kernel warns that the owner is not this task). Reported, nothing changes.
+  if (this.heldBy !== task && this.readers.has(task)) {
+    this.sim.lockdep.badUnlock(task, this, this.heldBy, { heldAs: "read", releasedAs: "write" });
+    return;
+  }
   if (!this.sim.lockdep.release(task, this, this.heldBy) || this.heldBy !== task) return;
   this.heldBy = null;
   this.acquiredAt = null;

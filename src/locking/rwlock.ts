@@ -26,29 +26,45 @@ import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { bhRestore, irqRestore } from "../kernel/context.js";
+import { bhRestore, currentIn, irqRestore } from "../kernel/context.js";
 import { heldRefs, irqCtxOf, type AcquireOptions } from "../kernel/lockdep.js";
 import { checkOptions, is } from "../validate.js";
-import { LOCK, LOCK_OPTIONS_SPEC, LockObject, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
-import { LOCK_QUEUE, UP_READ } from "./rw-semaphore.js";
+import { LOCK_OPTIONS_SPEC, LockObject, type LockOptions } from "./lock-object.js";
 import type { IrqFlags } from "./spinlock.js";
 
+// rwlock_t's own effect kinds, so schedules print rwlock words (read-unlock,
+// write-lock) rather than a mutex's or an rw_semaphore's. Their relations are
+// those of the shared kinds they stand for: WRITE_LOCK/WRITE_UNLOCK as
+// LOCK/UNLOCK, READ_UNLOCK as up_read's, the trylocks as TRYLOCK.
+
+/** write_unlock(): two holders' releases are never enabled together. */
+export const WRITE_UNLOCK = defineEffectKind({ name: "write-unlock", neverCoEnabledWith: ["self"] });
+/** write_lock()'s wait for the lock: not enabled while the writer holds it (and so may be at its unlock). */
+export const WRITE_LOCK = defineEffectKind({ name: "write-lock", neverCoEnabledWith: [WRITE_UNLOCK] });
+/** A queued write_lock()'s first step: the writer joins the queue that holds off new process-context readers. */
+export const WRITE_LOCK_QUEUE = defineEffectKind({ name: "write-lock-queue" });
+/** read_unlock(): a reader lets go. A writer cannot be at its acquisition while a reader holds the lock. */
+export const READ_UNLOCK = defineEffectKind({ name: "read-unlock", neverCoEnabledWith: [WRITE_LOCK] });
+/** read_trylock(): takes the read side if no writer holds it, else only reads it. Not progress. */
+export const READ_TRYLOCK = defineEffectKind({ name: "read-trylock", progress: false });
+/** write_trylock(): takes it if nobody holds it, else only reads it. Not progress. */
+export const WRITE_TRYLOCK = defineEffectKind({ name: "write-trylock", progress: false });
 /**
  * read_lock(): two readers' acquisitions commute. No reader's acquisition is
  * enabled while the writer holds the lock (and so may be at its unlock).
  */
-export const READ_LOCK = defineEffectKind({ name: "read-lock", commutesWith: ["self"], neverCoEnabledWith: [UNLOCK] });
+export const READ_LOCK = defineEffectKind({ name: "read-lock", commutesWith: ["self"], neverCoEnabledWith: [WRITE_UNLOCK] });
 /**
  * A read_lock() that is never enabled while a writer is at its acquisition
- * (LOCK): one by a task that already holds the read side (the writer waits
- * for it), or one of a queued rwlock outside interrupts (the writer queued
- * first and holds such readers off until it is done). The promise lets the
- * race analysis look past the writer's LOCK to the step such a reader
- * really races with: the reader's first acquisition, or the writer's
- * LOCK_QUEUE. Any other reader may be enabled together with a writer's
- * acquisition, and takes READ_LOCK.
+ * (WRITE_LOCK): one by a task that already holds the read side (the writer
+ * waits for it), or one of a queued rwlock outside interrupts (the writer
+ * queued first and holds such readers off until it is done). The promise
+ * lets the race analysis look past the writer's WRITE_LOCK to the step such
+ * a reader really races with: the reader's first acquisition, or the
+ * writer's WRITE_LOCK_QUEUE. Any other reader may be enabled together with a
+ * writer's acquisition, and takes READ_LOCK.
  */
-export const READ_LOCK_NO_WRITER = defineEffectKind({ name: "read-lock", commutesWith: ["self", READ_LOCK], neverCoEnabledWith: [UNLOCK, LOCK] });
+export const READ_LOCK_NO_WRITER = defineEffectKind({ name: "read-lock", commutesWith: ["self", READ_LOCK], neverCoEnabledWith: [WRITE_UNLOCK, WRITE_LOCK] });
 
 const RECURSIVE_READ: AcquireOptions = { recursive: true };
 const PLAIN_READ: AcquireOptions = { read: true };
@@ -86,6 +102,9 @@ export class RwLock extends LockObject {
   readonly queued: boolean;
   /** @internal Writers announced and waiting (queued rwlocks only), in arrival order. */ readonly writersWaiting: Task[] = [];
   /** @internal */ readonly queueEffect: Effect;
+  /** @internal */ readonly writeEffect: Effect;
+  /** @internal */ readonly writeTrylockEffect: Effect;
+  /** @internal */ readonly writeUnlockEffect: Effect;
 
   /**
    * `new RwLock(sim, "tasklist_lock")`, `new RwLock(sim, "l", { queued: false })`.
@@ -100,12 +119,15 @@ export class RwLock extends LockObject {
       canProceed: (t: Task) => this.heldBy === null && (this.writersWaiting.length === 0 || inInterrupt(t)),
       wakers: () => (this.heldBy !== null ? [this.heldBy] : [...this.writersWaiting]),
     };
-    this.queueEffect = new Effect(LOCK_QUEUE, this, WRITE, this);
+    this.queueEffect = new Effect(WRITE_LOCK_QUEUE, this, WRITE, this);
     this.readEffect = new Effect(READ_LOCK, this, WRITE, this, this.readSide);
     this.readNoWriterEffect = new Effect(READ_LOCK_NO_WRITER, this, WRITE, this, this.readSide);
-    this.readTrylockEffect = new Effect(TRYLOCK, this, WRITE_IF, this, null, Infinity, this.readSide);
+    this.readTrylockEffect = new Effect(READ_TRYLOCK, this, WRITE_IF, this, null, Infinity, this.readSide);
     const reads: Waitable = { label: this.label, canProceed: (t: Task) => this.readers.has(t), wakers: () => null };
-    this.readUnlockEffect = new Effect(UP_READ, this, WRITE_IF, this, null, Infinity, reads);
+    this.readUnlockEffect = new Effect(READ_UNLOCK, this, WRITE_IF, this, null, Infinity, reads);
+    this.writeEffect = new Effect(WRITE_LOCK, this, WRITE, this, this);
+    this.writeTrylockEffect = new Effect(WRITE_TRYLOCK, this, WRITE_IF, this, null, Infinity, this);
+    this.writeUnlockEffect = new Effect(WRITE_UNLOCK, this, WRITE_IF, this, null, Infinity, this.holdsIt);
   }
 
   /** @internal */
@@ -215,12 +237,12 @@ export class RwLock extends LockObject {
 
   /** Mirrors lockdep_assert_held(): the current task holds it, either side. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
+    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
   }
 
   /** Mirrors lockdep_assert_held_write(): the current task holds the write side. */
   assertHeldWrite(): boolean {
-    const task = current();
+    const task = currentIn(`${this.constructor.name}.assertHeldWrite`);
     if (this.heldBy === task) return true;
     if (this.sim.checks.lockdep) {
       this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.heldBy?.label ?? null, held: heldRefs(task) });
@@ -291,7 +313,7 @@ function* writeLock(this: RwLock, around: Around): Generator<Effect, void, unkno
     // INVARIANT: from here until it has the lock, this writer holds off new process-context readers.
     this.writersWaiting.push(task);
   }
-  yield this.lockEffect;
+  yield this.writeEffect;
   touch(this.sim, this, true, "RwLock.writeLock");
   if (this.queued) this.writersWaiting.splice(this.writersWaiting.indexOf(task), 1);
   guardLive(this, "RwLock.writeLock");
@@ -322,7 +344,7 @@ function* readTrylock(this: RwLock): Generator<Effect, boolean, unknown> {
 }
 
 function* writeTrylock(this: RwLock): Generator<Effect, boolean, unknown> {
-  yield this.trylockEffect;
+  yield this.writeTrylockEffect;
   touch(this.sim, this, true, "RwLock.writeTrylock");
   guardLive(this, "RwLock.writeTrylock");
   const task = current();
@@ -344,6 +366,13 @@ function* readUnlock(this: RwLock, around: Around, flags?: IrqFlags): Generator<
   guardLive(this, "RwLock.readUnlock");
   const task = current();
   const n = this.readers.get(task);
+  // Held for write by this task: read_unlock() is the wrong side. Reported
+  // (bad-unlock naming both sides) and nothing changes, so the task's
+  // write_unlock() still works.
+  if (n === undefined && this.heldBy === task) {
+    this.sim.lockdep.badUnlock(task, this, task, { heldAs: "write", releasedAs: "read" });
+    return;
+  }
   // Not held: reported by lockdep (bad-unlock), and nothing changes.
   if (!this.sim.lockdep.release(task, this, this.heldBy) || n === undefined) return;
   if (n === 1) this.readers.delete(task);
@@ -353,10 +382,16 @@ function* readUnlock(this: RwLock, around: Around, flags?: IrqFlags): Generator<
 }
 
 function* writeUnlock(this: RwLock, around: Around, flags?: IrqFlags): Generator<Effect, void, unknown> {
-  yield this.unlockEffect;
+  yield this.writeUnlockEffect;
   touch(this.sim, this, true, "RwLock.writeUnlock");
   guardLive(this, "RwLock.writeUnlock");
   const task = current();
+  // Held for read by this task: write_unlock() is the wrong side (a debug
+  // kernel's "rwlock wrong owner"). Reported, nothing changes.
+  if (this.heldBy !== task && this.readers.has(task)) {
+    this.sim.lockdep.badUnlock(task, this, this.heldBy, { heldAs: "read", releasedAs: "write" });
+    return;
+  }
   if (!this.sim.lockdep.release(task, this, this.heldBy) || this.heldBy !== task) return;
   this.heldBy = null;
   this.acquiredAt = null;

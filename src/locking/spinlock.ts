@@ -19,12 +19,12 @@
  */
 import { Effect } from "../kernel/effect.js";
 import { guardLive, touch } from "../kernel/heap.js";
-import { makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
+import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
 import type { AcquireOptions, LockdepMap } from "../kernel/lockdep.js";
 import type { Sim } from "../kernel/sim.js";
 import { current } from "../kernel/task.js";
-import { bhRestore, checkSubclass, irqRestore } from "../kernel/context.js";
-import { checkNestLock, LockObject, type LockOptions } from "./lock-object.js";
+import { bhRestore, checkSubclass, currentIn, irqRestore } from "../kernel/context.js";
+import { checkNestLock, NEST_NAMES, LockObject, type LockOptions } from "./lock-object.js";
 
 /** The irq state saved by lockIrqsave(), for unlockIrqrestore(). */
 export interface IrqFlags {
@@ -62,12 +62,14 @@ export class SpinLock extends LockObject {
    * outer lock that serialises every taker of this lock's class. Locks of
    * one class taken under the same held nest lock are not recursive
    * locking (lockdep merges them); without `nest` held, lockdep files
-   * `lock-not-held` naming it.
+   * `lock-not-held` with `check: "nest-lock"`, naming `nest` and this lock
+   * as `acquiring` (the kernel's "Nested lock was not taken"), and the lock
+   * is still taken.
    * @throws ArgumentError naming `nest` if it is not a lock.
    */
   lockNestLock(nest: LockdepMap): Op<void> {
     checkNestLock(nest);
-    return makeOp("spin_lock_nest_lock", this, spinLockNestLock, nest);
+    return makeNamedOp("spin_lock_nest_lock", NEST_NAMES, this, spinLockNestLock, nest);
   }
 
   /** Mirrors spin_lock_irqsave(): disable irqs, then lock. Returns the saved state. */
@@ -102,7 +104,7 @@ export class SpinLock extends LockObject {
 
   /** Mirrors lockdep_assert_held() on this exact lock: files `lock-not-held` unless the current task holds it. */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
+    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
   }
 
   /** Mirrors spin_is_locked(). A query: no effect. */

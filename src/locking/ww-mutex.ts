@@ -31,11 +31,11 @@ import { ArgumentError } from "../errors.js";
 import { arg, describeValue, is, type Rule } from "../validate.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Access, type Waitable } from "../kernel/effect.js";
 import { guardLive, SimObject, touch } from "../kernel/heap.js";
-import { makeOp, type Op } from "../kernel/op.js";
+import { makeNamedOp, makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
 import type { WwMutexMisuseReport } from "../report/report.js";
-import { checkMightSleep } from "../kernel/context.js";
+import { checkMightSleep, currentIn } from "../kernel/context.js";
 import { heldRefs, type AcquireOptions, type LockClass, type LockdepMap } from "../kernel/lockdep.js";
 import { LOCK as LOCK_KIND, LockObject, UNLOCK, type LockOptions } from "./lock-object.js";
 
@@ -53,10 +53,14 @@ export const WW_TRYLOCK = defineEffectKind({ name: "ww-trylock", progress: false
 /** ww_acquire_init(): takes the class's next stamp. */
 export const WW_ACQUIRE_INIT = defineEffectKind({ name: "ww-acquire-init" });
 
-function* acquireInit(this: Sim, wwClass: WwClass, inject: number): Generator<Effect, WwAcquireCtx, unknown> {
-  yield wwClass.initEffect;
-  touch(this, wwClass, true, "WwAcquireCtx.init");
-  return WwAcquireCtx.make(this, wwClass, inject);
+/** How a ForeignSimError names ww_acquire_init()'s operand, and a ww_mutex_lock()'s. */
+const WW_INIT_NAMES = ["wwClass", null, null, null] as const;
+const CTX_NAMES = ["this", "ctx", null, null] as const;
+
+function* acquireInit(this: WwClass, inject: number): Generator<Effect, WwAcquireCtx, unknown> {
+  yield this.initEffect;
+  touch(this.sim, this, true, "WwAcquireCtx.init");
+  return WwAcquireCtx.make(this.sim, this, inject);
 }
 import type { LockResult } from "./mutex.js";
 
@@ -199,6 +203,11 @@ export class WwClass {
     // type; initialising a context never sleeps.
     this.acquireClass = sim.lockdep.lockClass(`${name}_acquire`, "none");
   }
+
+  /** How errors name the class: `WwClass "reservation_ww_class"`. */
+  get label(): string {
+    return `WwClass "${this.name}"`;
+  }
 }
 
 /**
@@ -301,8 +310,8 @@ export class WwAcquireCtx implements LockdepMap {
     }
     if (options !== undefined) CTX_OPTIONS("options", options);
     const inject = checkInjection(options?.injectBackoffAt) ?? wwClass.injectBackoffAt;
-    const sim = wwClass.sim;
-    return makeOp("ww_acquire_init", sim, acquireInit, wwClass, inject);
+    // The class is the Sim-owned operand, named as the caller passed it.
+    return makeNamedOp("ww_acquire_init", WW_INIT_NAMES, wwClass, acquireInit, inject);
   }
 
   /** @internal The body of init(), once its step runs. */
@@ -348,12 +357,14 @@ export class WwAcquireCtx implements LockdepMap {
    * it twice is `done-twice` (the kernel warns on both).
    */
   done(): void {
+    // The task first: outside one nothing may change.
+    const task = this.mapHeld && !this.isFinished ? currentIn("WwAcquireCtx.done") : null;
     if (this.isFinished) {
       misuse(this, "used-after-fini", null, "ww_acquire_done() after ww_acquire_fini()");
       return;
     }
     // Kernel: ww_acquire_done() asserts the context's map is held.
-    if (this.mapHeld) this.sim.lockdep.assertHeld(current(), this, this.task);
+    if (task !== null) this.sim.lockdep.assertHeld(task, this, this.task);
     if (this.isDone) misuse(this, "done-twice", null, "ww_acquire_done() called twice");
     this.isDone = true;
   }
@@ -364,6 +375,8 @@ export class WwAcquireCtx implements LockdepMap {
    * `used-after-fini`.
    */
   fini(): void {
+    // The task first: outside one nothing may change.
+    const task = this.mapHeld && !this.isFinished ? currentIn("WwAcquireCtx.fini") : null;
     if (this.isFinished) {
       misuse(this, "used-after-fini", null, "ww_acquire_fini() called twice");
       return;
@@ -372,9 +385,9 @@ export class WwAcquireCtx implements LockdepMap {
       misuse(this, "fini-with-locks-held", null, `${this.nAcquired} ww_mutex lock(s) still held under the context`);
     }
     this.isFinished = true;
-    if (this.mapHeld) {
+    if (task !== null) {
       this.mapHeld = false;
-      this.sim.lockdep.release(current(), this, this.task);
+      this.sim.lockdep.release(task, this, this.task);
     }
   }
 }
@@ -439,12 +452,12 @@ export class WwMutex extends LockObject {
    *   made then.
    */
   lock(ctx: WwAcquireCtx | null): Op<WwLockResult> {
-    return makeOp("ww_mutex_lock", this, wwLock, this.checkCtx(ctx), LOCK);
+    return makeNamedOp("ww_mutex_lock", CTX_NAMES, this, wwLock, this.checkCtx(ctx), LOCK);
   }
 
   /** Mirrors ww_mutex_lock_interruptible(): as `lock`, or `"interrupted"` if a signal ends the wait. */
   lockInterruptible(ctx: WwAcquireCtx | null): Op<WwLockResult> {
-    return makeOp("ww_mutex_lock_interruptible", this, wwLock, this.checkCtx(ctx), INTERRUPTIBLE);
+    return makeNamedOp("ww_mutex_lock_interruptible", CTX_NAMES, this, wwLock, this.checkCtx(ctx), INTERRUPTIBLE);
   }
 
   /**
@@ -452,17 +465,17 @@ export class WwMutex extends LockObject {
    * other mutex of the context released, wait for it; never backs off.
    */
   lockSlow(ctx: WwAcquireCtx): Op<void> {
-    return makeOp("ww_mutex_lock_slow", this, wwLock, this.checkCtx(ctx, false), SLOW) as Op<unknown> as Op<void>;
+    return makeNamedOp("ww_mutex_lock_slow", CTX_NAMES, this, wwLock, this.checkCtx(ctx, false), SLOW) as Op<unknown> as Op<void>;
   }
 
   /** Mirrors ww_mutex_lock_slow_interruptible(). */
   lockSlowInterruptible(ctx: WwAcquireCtx): Op<LockResult> {
-    return makeOp("ww_mutex_lock_slow_interruptible", this, wwLock, this.checkCtx(ctx, false), SLOW | INTERRUPTIBLE) as Op<unknown> as Op<LockResult>;
+    return makeNamedOp("ww_mutex_lock_slow_interruptible", CTX_NAMES, this, wwLock, this.checkCtx(ctx, false), SLOW | INTERRUPTIBLE) as Op<unknown> as Op<LockResult>;
   }
 
   /** Mirrors ww_mutex_trylock(): take it if free, never sleep, never back off. */
   trylock(ctx: WwAcquireCtx | null): Op<boolean> {
-    return makeOp("ww_mutex_trylock", this, wwTrylock, this.checkCtx(ctx));
+    return makeNamedOp("ww_mutex_trylock", CTX_NAMES, this, wwTrylock, this.checkCtx(ctx));
   }
 
   /** Mirrors ww_mutex_unlock(). Unlocking a mutex the task does not hold is `unlock-not-held`. */
@@ -472,7 +485,7 @@ export class WwMutex extends LockObject {
 
   /** Mirrors lockdep_assert_held() on this exact mutex (dma_resv_assert_held()). */
   assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(current(), this, this.heldBy);
+    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
   }
 
   /** Mirrors ww_mutex_is_locked(). A query: no effect. */

@@ -28,7 +28,28 @@ export interface KernelReportKinds {
   "task-exception": TaskExceptionReport;
   "task-misuse": TaskMisuseReport;
   "sleep-in-atomic": SleepInAtomicReport;
+  "context-at-exit": ContextAtExitReport;
   usage: UsageReport;
+}
+
+/**
+ * A task ended with its context unbalanced and no lock held (with locks
+ * held the report is `lock-held-at-exit`): the kernel's notes at task exit,
+ * "exited with irqs disabled" and "exited with preempt_count N". The
+ * report's `task` is the task that ended.
+ */
+export interface ContextAtExitReport extends ReportBase {
+  readonly kind: "context-at-exit";
+  /** preempt_disable() sections (and local locks) not ended: the kernel's preempt_count, without the irq parts. */
+  readonly preemptCount: number;
+  /** Irqs left disabled (local_irq_save() without its restore, or a hardirqEnter() section). */
+  readonly irqsDisabled: boolean;
+  /** Bottom halves left disabled by localBhDisable() (softirq sections are counted apart). */
+  readonly bhDisabled: boolean;
+  /** hardirqEnter() sections not exited. */
+  readonly hardirqSections: number;
+  /** softirqEnter() sections not exited. */
+  readonly softirqSections: number;
 }
 
 /**
@@ -484,6 +505,30 @@ defineReportKind({
   },
   fingerprint: (r) => [r.op, r.reason, r.lock === null ? "" : r.lock.lockClass],
 });
+
+defineReportKind({
+  kind: "context-at-exit",
+  headline: (r) => `BUG: task ${taskName(r.task)} exited in atomic context`,
+  body: (r, out) => {
+    const left = contextAtExitParts(r);
+    out.line(`${taskName(r.task)} returned with ${left.join(", ")}.`);
+    if (r.irqsDisabled) out.line(`note: ${taskName(r.task)} exited with irqs disabled`);
+    if (r.preemptCount > 0) out.line(`note: ${taskName(r.task)} exited with preempt_count ${r.preemptCount}`);
+  },
+  // What was left, without counts: one missing enable whatever the nesting.
+  fingerprint: (r) => [contextAtExitParts(r, false).join(", ")],
+});
+
+/** What a context-at-exit report says was left, with counts or without. */
+function contextAtExitParts(r: ContextAtExitReport, counts = true): string[] {
+  const parts: string[] = [];
+  if (r.preemptCount > 0) parts.push(counts ? `preemption disabled (preempt_count ${r.preemptCount})` : "preemption disabled");
+  if (r.irqsDisabled) parts.push("irqs disabled");
+  if (r.bhDisabled) parts.push("bottom halves disabled");
+  if (r.hardirqSections > 0) parts.push(counts ? `inside ${r.hardirqSections} hardirqEnter() section(s)` : "inside hardirqEnter()");
+  if (r.softirqSections > 0) parts.push(counts ? `inside ${r.softirqSections} softirqEnter() section(s)` : "inside softirqEnter()");
+  return parts;
+}
 
 defineReportKind({
   kind: "usage",

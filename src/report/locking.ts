@@ -122,6 +122,14 @@ export interface BadUnlockReport extends ReportBase {
    */
   readonly owner: string | null;
   readonly held: readonly HeldRef[];
+  /**
+   * Present when the task holds the lock, but through the other side: the
+   * side it holds (an rwlock_t or rw_semaphore write-held, read_unlock()
+   * or up_read() called; or the reverse).
+   */
+  readonly heldAs?: "read" | "write";
+  /** The side the unlock released, with `heldAs`. */
+  readonly releasedAs?: "read" | "write";
 }
 
 /** A lock freed, with its object, while held. */
@@ -139,13 +147,24 @@ export interface LockHeldAtExitReport extends ReportBase {
   readonly held: readonly HeldRef[];
 }
 
-/** `assertHeld()` failed: the current task does not hold that exact lock. */
+/**
+ * `assertHeld()` failed: the current task does not hold that exact lock; or,
+ * with `check: "nest-lock"`, a lock was taken under a nest lock the task
+ * does not hold (spin_lock_nest_lock(), mutex_lock_nest_lock(), a ww_mutex
+ * under an acquire context of another task or after its fini): the kernel's
+ * "Nested lock was not taken".
+ */
 export interface LockNotHeldReport extends ReportBase {
   readonly kind: "lock-not-held";
+  /** The lock that is not held (for `nest-lock`, the nest lock). */
   readonly lock: string;
   /** The task holding it instead, if any: the lock's holder (field name as in `bad-unlock`). */
   readonly owner: string | null;
   readonly held: readonly HeldRef[];
+  /** Which check failed: absent for lockdep_assert_held(); `nest-lock` for a nest lock not held while taking `acquiring`. */
+  readonly check?: "nest-lock";
+  /** With `check: "nest-lock"`: the lock being taken under it. */
+  readonly acquiring?: string;
 }
 
 /** A wound/wait mutex or acquire context used against its rules. */
@@ -319,11 +338,16 @@ defineReportKind({
   kind: "bad-unlock",
   headline: () => "WARNING: bad unlock balance detected!",
   body: (r, out) => {
-    out.line(`${taskName(r.task)} is trying to release ${r.lock}, which it does not hold${r.owner === null ? "" : ` (${r.owner} does)`}.`).blank();
+    if (r.heldAs !== undefined && r.releasedAs !== undefined) {
+      out.line(`${taskName(r.task)} is trying to release the ${r.releasedAs} side of ${r.lock}, but holds it for ${r.heldAs}.`).blank();
+    } else {
+      out.line(`${taskName(r.task)} is trying to release ${r.lock}, which it does not hold${r.owner === null ? "" : ` (${r.owner} does)`}.`).blank();
+    }
     heldBy(r, out);
   },
-  // The lock's type and name (its id masked), and whether another task held it.
-  fingerprint: (r) => [r.lock, r.owner === null ? "unowned" : "owned by another task"],
+  // The lock's type and name (its id masked), and whether another task held
+  // it, or which side was released while the other was held.
+  fingerprint: (r) => [r.lock, r.heldAs !== undefined ? `${r.releasedAs ?? "?"} unlock of a ${r.heldAs} hold` : r.owner === null ? "unowned" : "owned by another task"],
 });
 
 defineReportKind({
@@ -348,12 +372,16 @@ defineReportKind({
 
 defineReportKind({
   kind: "lock-not-held",
-  headline: (r) => `WARNING: lockdep_assert_held(${r.lock}) failed`,
+  headline: (r) => (r.check === "nest-lock" ? "WARNING: Nested lock was not taken" : `WARNING: lockdep_assert_held(${r.lock}) failed`),
   body: (r, out) => {
-    out.line(`${taskName(r.task)} does not hold it${r.owner === null ? "" : `; ${r.owner} does`}.`).blank();
+    if (r.check === "nest-lock") {
+      out.line(`${taskName(r.task)} is trying to lock: ${r.acquiring ?? "?"}`, `but this task is not holding: ${r.lock}`).blank();
+    } else {
+      out.line(`${taskName(r.task)} does not hold it${r.owner === null ? "" : `; ${r.owner} does`}.`).blank();
+    }
     heldBy(r, out);
   },
-  fingerprint: (r) => [r.lock, r.owner === null ? "unowned" : "owned by another task"],
+  fingerprint: (r) => [...(r.check === undefined ? [] : [r.check]), r.lock, r.owner === null ? "unowned" : "owned by another task"],
 });
 
 defineReportKind({

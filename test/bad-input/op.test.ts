@@ -29,6 +29,53 @@ describe("bad input: ops (defineOp, driving ops, choose)", () => {
     expect(ran).toBe(0);
   });
 
+  it("next(), return() and throw() on any op outside a task are a UsageError, and the op still runs once under yield*", () => {
+    const sim = collectingSim();
+    const m = new Mutex(sim, "m");
+    const s = new SpinLock(sim, "s");
+    let ran = 0;
+    const mine = defineOp("mine", function* () {
+      ran++;
+      yield* condResched();
+    });
+    type Hand = Record<"next" | "return" | "throw", (x?: unknown) => unknown>;
+    const ops = {
+      reinit: m.reinit(), // generator op
+      defineOp: mine(), // generator op of driver code
+      lockIrqsave: s.lockIrqsave(), // generator op
+      mutexLock: m.lock(), // step op
+      condResched: condResched(), // step op
+    };
+    for (const [name, op] of Object.entries(ops)) {
+      for (const method of ["next", "return", "throw"] as const) {
+        const e = expectThrows(() => (op as unknown as Hand)[method](new Error("x")), UsageError);
+        expect(e.message, `${name}.${method}()`).toContain(`op ${op.name} driven outside a simulated task`);
+      }
+      expect(op.started, name).toBe(false);
+    }
+    sim.run(function* () {
+      yield* ops.reinit;
+      yield* ops.defineOp;
+      const flags = yield* ops.lockIrqsave;
+      yield* s.unlockIrqrestore(flags);
+      yield* ops.mutexLock;
+      yield* m.unlock();
+      yield* ops.condResched;
+    });
+    expect([ran, m.isLocked(), s.isLocked(), sim.reports]).toEqual([1, false, false, []]);
+  });
+
+  it("next() on a generator op inside a task is a UsageError too (only yield* drives it)", () => {
+    const sim = collectingSim();
+    const m = new Mutex(sim, "m");
+    sim.run(function* () {
+      const op = m.reinit();
+      expectThrows(() => (op as unknown as { next(): unknown }).next(), UsageError);
+      yield* op;
+    });
+    expect(sim.reports).toEqual([]);
+  });
+
   it("an op started twice is a UsageError", () => {
     const sim = collectingSim();
     sim.run(function* () {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { expectTaskExceptions } from "../support/collecting-sim.js";
 import {
+  access,
   Completion,
   condResched,
   dmaFenceBeginSignalling,
@@ -32,6 +33,7 @@ import {
   preemptEnable,
   RwSemaphore,
   Sim,
+  SimObject,
   softirqEnter,
   softirqExit,
   SpinLock,
@@ -152,25 +154,78 @@ describe("mightSleep: sleeping in atomic context", () => {
     expect(onlyReport(sim, "sleep-in-atomic")).toMatchObject({ op: "mutex_lock", reason: "hardirq", lock: null, task: "irq/1" });
   });
 
-  const contexts: readonly [string, "process" | "softirq", () => void, string][] = [
-    ["irqs-disabled", "process", localIrqSave, "local_irq_save()"],
-    ["bh-disabled", "process", localBhDisable, "local_bh_disable()"],
-    ["softirq", "softirq", () => undefined, "a softirq handler"],
+  const contexts: readonly [string, "process" | "softirq", () => void, string, () => void][] = [
+    ["irqs-disabled", "process", localIrqSave, "local_irq_save()", localIrqRestore],
+    ["bh-disabled", "process", localBhDisable, "local_bh_disable()", localBhEnable],
+    ["softirq", "softirq", () => undefined, "a softirq handler", () => undefined],
   ];
-  for (const [reason, ctx, enter, where] of contexts) {
+  for (const [reason, ctx, enter, where, leave] of contexts) {
     it(`mightSleep() in ${where} is sleep-in-atomic, reason ${reason}`, () => {
       const sim = newSim();
       let result: boolean | undefined;
       sim.spawn("t", ctx, function* () {
-        yield* condResched();
+        if (ctx === "process") yield* condResched(); // (in a softirq it would itself be sleep-in-atomic)
         enter();
         result = mightSleep("my_op");
+        leave();
       });
       sim.runAll();
       expect(result).toBe(false);
       expect(onlyReport(sim, "sleep-in-atomic")).toMatchObject({ op: "my_op", reason, lock: null, held: [], task: "t/1" });
     });
   }
+
+  // cond_resched() runs the kernel's __might_resched(): in every atomic
+  // context it is sleep-in-atomic with op cond_resched, and still a step.
+  const resched: readonly [string, "process" | "softirq" | "hardirq", (s: SpinLock) => Generator<unknown, void, unknown> | void][] = [
+    ["spinlock", "process", function* (s) {
+      yield* s.lock();
+    }],
+    ["preempt-disabled", "process", () => {
+      preemptDisable();
+    }],
+    ["irqs-disabled", "process", () => {
+      localIrqSave();
+    }],
+    ["bh-disabled", "process", () => {
+      localBhDisable();
+    }],
+    ["hardirq", "process", () => {
+      hardirqEnter();
+    }],
+    ["softirq", "process", () => {
+      softirqEnter();
+    }],
+    ["softirq", "softirq", () => undefined],
+    ["hardirq", "hardirq", () => undefined],
+  ];
+  for (const [reason, ctx, enter] of resched) {
+    it(`condResched() with ${reason} (a ${ctx} task) is sleep-in-atomic, op cond_resched`, () => {
+      const sim = newSim();
+      const spin = new SpinLock(sim, "S");
+      let steps = 0;
+      sim.spawn("t", ctx, function* () {
+        const g = enter(spin);
+        if (g !== undefined) yield* g as Generator<never, void, unknown>;
+        const before = sim.step;
+        yield* condResched();
+        steps = sim.step - before;
+      });
+      sim.runAll();
+      expect(steps).toBe(1);
+      const r = sim.reports.find((x) => x.kind === "sleep-in-atomic");
+      expect(r).toMatchObject({ op: "cond_resched", reason, task: "t/1" });
+      expect(r?.kind === "sleep-in-atomic" && r.lock?.lock).toBe(reason === "spinlock" ? spin.label : undefined);
+    });
+  }
+
+  it("condResched() in plain process context files nothing", () => {
+    const sim = newSim();
+    sim.run(function* () {
+      yield* condResched();
+    });
+    expect(sim.reports).toEqual([]);
+  });
 
   it("msleep under a spinlock is sleep-in-atomic (scheduling while atomic)", () => {
     const sim = newSim();
@@ -559,5 +614,92 @@ describe("lockdepSetSubclass", () => {
       yield* outer.unlock();
     });
     expect(onlyReport(sim, "recursive-locking")).toMatchObject({ lockClass: "obj" });
+  });
+});
+
+describe("context-at-exit: a task that returns with its context unbalanced", () => {
+  const cases: readonly [string, "process" | "softirq" | "hardirq", () => void, Record<string, unknown>][] = [
+    ["preempt_disable()", "process", preemptDisable, { preemptCount: 1, irqsDisabled: false, bhDisabled: false, hardirqSections: 0, softirqSections: 0 }],
+    [
+      "preempt_disable() twice",
+      "process",
+      () => {
+        preemptDisable();
+        preemptDisable();
+      },
+      { preemptCount: 2 },
+    ],
+    ["local_irq_save()", "process", localIrqSave, { preemptCount: 0, irqsDisabled: true, bhDisabled: false }],
+    ["local_irq_save() in a hardirq task", "hardirq", localIrqSave, { irqsDisabled: true }],
+    ["local_bh_disable()", "process", localBhDisable, { bhDisabled: true, softirqSections: 0 }],
+    ["local_bh_disable() in a softirq task", "softirq", localBhDisable, { bhDisabled: true }],
+    ["hardirqEnter()", "process", hardirqEnter, { irqsDisabled: true, hardirqSections: 1 }],
+    ["softirqEnter()", "process", softirqEnter, { bhDisabled: false, softirqSections: 1 }],
+  ];
+  for (const [what, ctx, enter, fields] of cases) {
+    it(`${what} not undone is context-at-exit naming what was left`, () => {
+      const sim = newSim();
+      const o = new SimObject(sim, "O");
+      sim.spawn("t", ctx, function* () {
+        yield* access(o, "read");
+        enter();
+      });
+      sim.runAll();
+      expect(onlyReport(sim, "context-at-exit")).toMatchObject({ task: "t/1", ...fields });
+    });
+  }
+
+  it("a hardirq or softirq task's own context is not left over, and balanced sections file nothing", () => {
+    const sim = newSim();
+    const o = new SimObject(sim, "O");
+    for (const ctx of ["hardirq", "softirq"] as const) {
+      sim.spawn(ctx, ctx, function* () {
+        yield* access(o, "read");
+      });
+    }
+    sim.spawn("p", "process", function* () {
+      preemptDisable();
+      localIrqSave();
+      localBhDisable();
+      hardirqEnter();
+      hardirqExit();
+      softirqEnter();
+      softirqExit();
+      localBhEnable();
+      localIrqRestore();
+      preemptEnable();
+      yield* msleep(0);
+    });
+    sim.runAll();
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("with a lock still held the report is lock-held-at-exit alone (its locks explain the context)", () => {
+    const sim = newSim();
+    const spin = new SpinLock(sim, "S");
+    sim.run(function* () {
+      yield* spin.lockIrqsave();
+    });
+    expect(onlyReport(sim, "lock-held-at-exit").held.map((h) => h.lock)).toEqual([spin.label]);
+  });
+
+  it("spin_unlock() of a spin_lock_irqsave() hold releases the lock and leaves irqs off: context-at-exit", () => {
+    const sim = newSim();
+    const spin = new SpinLock(sim, "S");
+    sim.run(function* () {
+      yield* spin.lockIrqsave();
+      yield* spin.unlock();
+    });
+    expect(spin.isLocked()).toBe(false);
+    expect(onlyReport(sim, "context-at-exit")).toMatchObject({ preemptCount: 0, irqsDisabled: true });
+  });
+
+  it("is not filed with checks.context off", () => {
+    const sim = newSim({ checks: { context: false } });
+    sim.run(function* () {
+      yield* msleep(0);
+      preemptDisable();
+    });
+    expect(sim.reports).toEqual([]);
   });
 });

@@ -108,7 +108,7 @@ describe("scheduler", () => {
         yield* lock.lock();
         yield* lock.unlock();
       });
-      yield* condResched();
+      yield* access(lock, "read");
       yield* lock.unlock();
     });
     expect(s.runAll().outcome).toBe("deadlock");
@@ -130,7 +130,7 @@ describe("scheduler", () => {
       const lock = new SpinLock(s, "l");
       yield* lock.lockIrqsave();
       s.spawn("irq", "hardirq", function* () {
-        yield* condResched();
+        yield* access(lock, "read");
       });
       yield* c.waitForCompletion(); // sleeps with irqs off: also sleep-in-atomic
     });

@@ -4,7 +4,7 @@
  * irq usage) are in selftest.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { condResched, current, LocalLock, Mutex } from "../../src/index.js";
+import { access, current, LocalLock, Mutex } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
 
 describe("LocalLock", () => {
@@ -17,7 +17,7 @@ describe("LocalLock", () => {
         yield* l.lock();
         held.push(l.holders.size);
         expect(l.assertHeld()).toBe(true);
-        yield* condResched();
+        yield* access(l, "read"); // a scheduling point that is no might-sleep check
         yield* l.unlock();
       });
     }
@@ -65,5 +65,39 @@ describe("LocalLock", () => {
       expect(current().preemptDisabled).toBe(0);
     });
     expect(sim.reports.map((r) => r.kind)).toEqual(["bad-unlock"]);
+  });
+
+  // The kernel does not tell the variants apart at unlock: local_unlock_irq()
+  // of a local_lock() hold releases it and enables irqs, leaving preemption
+  // off. The task's exit reports what was left.
+  for (const [lockOp, unlockOp, left] of [
+    ["lock", "unlockIrq", { preemptCount: 1, irqsDisabled: false }],
+    ["lockIrq", "unlock", { preemptCount: 0, irqsDisabled: true }],
+  ] as const) {
+    it(`${unlockOp}() of a ${lockOp}() hold releases it; what it did not undo is context-at-exit`, () => {
+      const sim = collectingSim();
+      const l = new LocalLock(sim, "pcp->lock");
+      sim.run(function* () {
+        yield* l[lockOp]();
+        yield* l[unlockOp]();
+        expect(l.isLocked()).toBe(false);
+      });
+      expect(sim.reports.map((r) => r.kind)).toEqual(["context-at-exit"]);
+      expect(sim.reports[0]).toMatchObject({ task: "main/1", ...left });
+    });
+  }
+
+  it("local_lock() nested (recursive locking) and unlocked twice leaves preemption as it was", () => {
+    const sim = collectingSim();
+    const l = new LocalLock(sim, "pcp->lock");
+    sim.run(function* () {
+      yield* l.lock();
+      yield* l.lock();
+      yield* l.unlock();
+      expect(l.isLocked()).toBe(true);
+      yield* l.unlock();
+      expect([l.isLocked(), current().preemptDisabled]).toEqual([false, 0]);
+    });
+    expect(sim.reports.map((r) => r.kind)).toEqual(["recursive-locking"]);
   });
 });

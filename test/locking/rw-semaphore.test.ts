@@ -318,6 +318,27 @@ describe("RwSemaphore: downgrade and assertions", () => {
     expect(onlyReport(sim, "bad-unlock")).toMatchObject({ lock: sem.label, owner: null });
   });
 
+  for (const [held, take, wrong, right] of [
+    ["write", "downWrite", "upRead", "upWrite"],
+    ["read", "downRead", "upWrite", "upRead"],
+  ] as const) {
+    it(`${wrong}() of a semaphore held by ${take}() is bad-unlock naming both sides, and changes nothing`, () => {
+      const sim = newSim();
+      const sem = new RwSemaphore(sim, "S");
+      const seen: unknown[] = [];
+      sim.spawn("main", "process", function* () {
+        yield* sem[take]();
+        yield* sem[wrong]();
+        seen.push(sim.reports.length, sem.isLocked(), sem.holder?.label ?? null, sem.readers.size);
+        yield* sem[right]();
+        seen.push(sem.isLocked());
+      });
+      expect(sim.runAll().outcome).toBe("done");
+      expect(onlyReport(sim, "bad-unlock")).toMatchObject({ lock: sem.label, task: "main/1", heldAs: held, releasedAs: held === "write" ? "read" : "write" });
+      expect(seen).toEqual([1, true, held === "write" ? "main/1" : null, held === "read" ? 1 : 0, false]);
+    });
+  }
+
   it("freeing an object whose embedded semaphore is read-held names the reader", () => {
     const sim = newSim();
     const mm = new SimObject(sim, "Mm", { name: "mm0" });

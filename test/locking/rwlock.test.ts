@@ -5,8 +5,13 @@
  * selftest.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { access, condResched, current, explore, kfree, Mutex, RwLock, SimObject, softirqEnter, softirqExit, type Sim } from "../../src/index.js";
+import { access, condResched, current, explore, kfree, Mutex, RwLock, SimObject, softirqEnter, softirqExit, type Report, type ReportKind, type Sim } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
+
+function onlyReport<K extends ReportKind>(sim: Sim, kind: K): Extract<Report, { kind: K }> {
+  expect(sim.reports.map((r) => r.kind)).toEqual([kind]);
+  return sim.reports[0] as Extract<Report, { kind: K }>;
+}
 
 describe("RwLock: readers and writers", () => {
   it("two tasks hold the read side at once; a writer waits for both", () => {
@@ -24,7 +29,7 @@ describe("RwLock: readers and writers", () => {
       sim.spawn(name, "process", function* () {
         yield* l.readLock();
         log.push(`${name} reads (${l.readers.size} readers)`);
-        yield* condResched();
+        yield* access(l, "read"); // a scheduling point inside the atomic section
         yield* l.readUnlock();
       });
     }
@@ -44,8 +49,8 @@ describe("RwLock: readers and writers", () => {
     const l = new RwLock(sim, "L", { queued: false });
     sim.spawn("r", "process", function* () {
       yield* l.readLock();
-      yield* condResched();
-      yield* condResched();
+      yield* access(l, "read"); // a scheduling point inside the atomic section
+      yield* access(l, "read"); // a scheduling point inside the atomic section
       yield* l.readLock();
       yield* l.readUnlock();
       yield* l.readUnlock();
@@ -105,10 +110,10 @@ describe("RwLock: readers and writers", () => {
     const got: boolean[] = [];
     sim.spawn("holder", "process", function* () {
       yield* l.readLock();
-      yield* condResched();
+      yield* access(l, "read"); // a scheduling point inside the atomic section
       yield* l.readUnlock();
       yield* l.writeLock();
-      yield* condResched();
+      yield* access(l, "read"); // a scheduling point inside the atomic section
       yield* l.writeUnlock();
     });
     sim.spawn("trier", "process", function* () {
@@ -135,6 +140,80 @@ describe("RwLock: readers and writers", () => {
     });
     expect(sim.reports.map((r) => r.kind)).toEqual(["bad-unlock"]);
     expect(sim.reports[0]).toMatchObject({ lock: l.label, owner: null });
+  });
+
+  // Each unlock of the other side than the one held: the bad-unlock is
+  // filed at that step, names both sides, and changes nothing, so the
+  // right unlock afterwards works and the lock ends free.
+  for (const [held, lockOp, wrong, right] of [
+    ["write", "writeLock", "readUnlock", "writeUnlock"],
+    ["write", "writeLockIrq", "readUnlockIrq", "writeUnlockIrq"],
+    ["write", "writeLockBh", "readUnlockBh", "writeUnlockBh"],
+    ["read", "readLock", "writeUnlock", "readUnlock"],
+    ["read", "readLockIrq", "writeUnlockIrq", "readUnlockIrq"],
+    ["read", "readLockBh", "writeUnlockBh", "readUnlockBh"],
+  ] as const) {
+    it(`${wrong}() of a lock held by ${lockOp}() is bad-unlock naming both sides, at that step, and changes nothing`, () => {
+      const sim = collectingSim();
+      const l = new RwLock(sim, "L");
+      const seen: unknown[] = [];
+      sim.spawn("main", "process", function* () {
+        yield* l[lockOp]();
+        const before = { irqs: current().irqsOff, bh: current().bhOff, preempt: current().preemptCount };
+        yield* l[wrong]();
+        seen.push(sim.reports.length, l.isLocked(), l.holder?.label ?? null, l.readers.size, {
+          irqs: current().irqsOff,
+          bh: current().bhOff,
+          preempt: current().preemptCount,
+        }, before);
+        yield* l[right]();
+        seen.push(l.isLocked(), current().preemptCount, current().irqsOff, current().bhOff);
+      });
+      expect(sim.runAll().outcome).toBe("done");
+      const r = onlyReport(sim, "bad-unlock");
+      expect(r).toMatchObject({ lock: l.label, task: "main/1", heldAs: held, releasedAs: held === "write" ? "read" : "write" });
+      expect(r.held.map((h) => h.lock)).toEqual([l.label]);
+      const [n, locked, holder, readers, after, before] = seen;
+      expect(n).toBe(1);
+      expect(locked).toBe(true);
+      expect(holder).toBe(held === "write" ? "main/1" : null);
+      expect(readers).toBe(held === "read" ? 1 : 0);
+      expect(after).toEqual(before);
+      expect(seen.slice(6)).toEqual([false, 0, 0, 0]);
+      const last = r.schedule.rows.at(-1);
+      expect(last?.effect).toBe(`${held === "write" ? "read" : "write"}-unlock ${l.label}`);
+    });
+  }
+
+  it("schedule rows name rwlock steps in rwlock words", () => {
+    const sim = collectingSim();
+    const l = new RwLock(sim, "L");
+    sim.spawn("main", "process", function* () {
+      yield* l.writeLock();
+      yield* l.writeUnlock();
+      yield* l.readLock();
+      yield* l.readUnlock();
+      yield* l.readTrylock();
+      yield* l.readUnlock();
+      yield* l.writeTrylock();
+      yield* l.writeUnlock();
+      yield* l.writeUnlock();
+    });
+    sim.runAll();
+    const r = onlyReport(sim, "bad-unlock");
+    expect(r.schedule.rows.map((row) => row.effect.split(" ")[0])).toEqual([
+      "start",
+      "write-lock-queue",
+      "write-lock",
+      "write-unlock",
+      "read-lock",
+      "read-unlock",
+      "read-trylock",
+      "read-unlock",
+      "write-trylock",
+      "write-unlock",
+      "write-unlock",
+    ]);
   });
 
   it("freeing it read-held is lock-held-at-free naming the reader", () => {
@@ -191,7 +270,7 @@ describe("RwLock under the explorer", () => {
         for (let i = 1; i <= 3; i++) {
           const flags = yield* l.writeLockIrqsave();
           pair.a = i;
-          yield* condResched();
+          yield* access(l, "read"); // a scheduling point inside the atomic section
           pair.b = i;
           yield* l.writeUnlockIrqrestore(flags);
         }
@@ -201,7 +280,7 @@ describe("RwLock under the explorer", () => {
           for (let i = 0; i < 3; i++) {
             yield* l.readLock();
             if (pair.a !== pair.b) torn++;
-            yield* condResched();
+            yield* access(l, "read"); // a scheduling point inside the atomic section
             yield* l.readUnlock();
           }
         });
@@ -220,7 +299,7 @@ describe("RwLock: queued (the qrwlock, the default) or not", () => {
     //  1    start; read_lock
     //  2                            start; write_lock
     //  3    read-lock: reading
-    //  4                            lock-queue: w/2 waits, holding off new readers
+    //  4                            write-lock-queue: w/2 waits, holding off new readers
     //  5    read_lock again: process context waits behind w/2 (deadlock); in a softirq section it goes in
     const sim = collectingSim();
     const l = new RwLock(sim, "L");

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  access,
   condResched,
   current,
   localIrqRestore,
@@ -36,7 +37,7 @@ function counterRun(seed: number, locked: boolean): { sim: Sim; counter: number 
       for (let i = 0; i < 3; i++) {
         if (locked) yield* l.lock();
         const v = counter;
-        yield* condResched();
+        yield* access(l, "read");
         counter = v + 1;
         if (locked) yield* l.unlock();
       }
@@ -114,7 +115,7 @@ describe("SpinLock: trylock, isLocked, holder", () => {
     //  2                           start; spin_lock
     //  3    lock: holds L
     //  -                           (blocked: L held by a/1)
-    //  4    cond_resched
+    //  4    access L   
     //  5    unlock
     //  6                           lock: holds L
     const sim = newSim();
@@ -123,7 +124,7 @@ describe("SpinLock: trylock, isLocked, holder", () => {
     sim.spawn("a", "process", function* () {
       yield* l.lock();
       log.push(`${sim.step} a locked`);
-      yield* condResched();
+      yield* access(l, "read");
       yield* l.unlock();
       log.push(`${sim.step} a unlocked`);
     });
@@ -241,17 +242,17 @@ describe("SpinLock: unlock balance", () => {
     //  2                            start (cond_resched)
     //  3    lock: holds L
     //  4                            cond_resched; spin_unlock
-    //  5    cond_resched
+    //  5    access L   
     //  6                            unlock: bad-unlock, owner owner/1
-    //  7    cond_resched: still holds L
+    //  7    access L   : still holds L
     //  8    unlock (clean)
     const sim = newSim();
     const l = new SpinLock(sim, "L");
     const seen: string[] = [];
     sim.spawn("owner", "process", function* () {
       yield* l.lock();
-      yield* condResched();
-      yield* condResched();
+      yield* access(l, "read");
+      yield* access(l, "read");
       seen.push(`${sim.step} holder ${l.holder?.label ?? "none"}, preempt ${current().preemptCount}`);
       yield* l.unlock();
     });
@@ -272,10 +273,10 @@ describe("SpinLock: interrupts", () => {
     // step  p/1                              irq/2
     //  1    start; spin_lock_irqsave         (irqs on: could start, not picked)
     //  2    lock: holds L, irqs off          (cannot start)
-    //  3    cond_resched                     (cannot start)
+    //  3    access L                        (cannot start)
     //  4    unlock, irqs restored
     //  5                                     irq-enter: interrupts p/1
-    //  6                                     cond_resched, returns
+    //  6                                     access L   , returns
     //  7    cond_resched
     const sim = newSim();
     const l = new SpinLock(sim, "L");
@@ -283,7 +284,7 @@ describe("SpinLock: interrupts", () => {
     sim.spawn("p", "process", function* () {
       const flags = yield* l.lockIrqsave();
       log.push(`${sim.step} p locked`);
-      yield* condResched();
+      yield* access(l, "read");
       yield* l.unlockIrqrestore(flags);
       log.push(`${sim.step} p unlocked`);
       yield* condResched();
@@ -291,7 +292,7 @@ describe("SpinLock: interrupts", () => {
     });
     sim.spawn("irq", "hardirq", function* () {
       log.push(`${sim.step} irq runs on ${current().interrupts?.label ?? "an idle CPU"}`);
-      yield* condResched();
+      yield* access(l, "read");
     });
     expect(sim.runAll().outcome).toBe("done");
     expect(log).toEqual(["2 p locked", "4 p unlocked", "5 irq runs on p/1", "7 p done"]);
@@ -317,7 +318,7 @@ describe("SpinLock: interrupts", () => {
     });
     sim.spawn("bh", "softirq", function* () {
       log.push(`${sim.step} softirq runs on ${current().interrupts?.label ?? "an idle CPU"}`);
-      yield* condResched();
+      yield* access(l, "read");
     });
     sim.runAll();
     expect(log).toEqual(["2 p locked", "3 p unlocked", "4 softirq runs on p/1"]);
@@ -339,7 +340,7 @@ describe("SpinLock: interrupts", () => {
         yield* l.lock();
         yield* l.unlock();
       });
-      yield* condResched();
+      yield* access(l, "read");
       yield* l.unlock();
     });
     expect(sim.runAll().outcome).toBe("deadlock");
@@ -358,7 +359,7 @@ describe("SpinLock: interrupts", () => {
     //  1    start; spin_lock_irqsave L
     //  2    lock: holds L, irqs off;
     //       spawns irq/2                     (cannot start)
-    //  3    cond_resched                     (cannot start)
+    //  3    access L                        (cannot start)
     //  4    unlock, irqs restored
     //  5                                     irq-enter: interrupts p/1; spin_lock L
     //  6                                     lock: holds L
@@ -374,7 +375,7 @@ describe("SpinLock: interrupts", () => {
         log.push(`${sim.step} irq locked`);
         yield* l.unlock();
       });
-      yield* condResched();
+      yield* access(l, "read");
       yield* l.unlockIrqrestore(flags);
       log.push(`${sim.step} p unlocked`);
       yield* condResched();

@@ -110,6 +110,7 @@ describe("fingerprint", () => {
       {
         "bad-preempt-enable": "bad-preempt-enable: preempt_enable",
         "bad-unlock": "bad-unlock: Mutex "vm->update_lock" / unowned",
+        "context-at-exit": "context-at-exit: preemption disabled, irqs disabled",
         "deadlock": "deadlock: cycle / wait-completion on Completion "x" -> wait-completion on Completion "y"",
         "double-free": "double-free: Thing / kfree",
         "invalid-wait-context": "invalid-wait-context: reservation_ww_class_mutex / SpinLock "lru_lock"",

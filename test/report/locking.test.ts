@@ -1,6 +1,6 @@
 /** The locking layer's report kinds (src/report/locking.ts): their headline and what makes them one failure. */
 import { describe, expect, it } from "vitest";
-import { formatReport, type DependencyRef, type LockOrderCycleReport, type Report } from "../../src/index.js";
+import { formatReport, Lockdep, Mutex, reportsFromJson, reportsToJson, RwLock, Sim, type DependencyRef, type LockOrderCycleReport, type Report } from "../../src/index.js";
 import { fingerprint } from "../../src/report/fingerprint.js";
 import { reportKindDefinition } from "../../src/report/registry.js";
 import { reportHeadline } from "../../src/report/text.js";
@@ -61,5 +61,51 @@ describe("locking report kinds", () => {
     const r = sample("lock-not-held");
     expect(fingerprint({ ...r, lock: r.lock.replace(/#\d+/, "#99") })).toBe(fingerprint(r));
     expect(fingerprint({ ...r, lock: 'Mutex#3 "vm->lock"' })).not.toBe(fingerprint(r));
+  });
+});
+
+describe("report variants outside the samples", () => {
+  const nestSim = () => {
+    const sim = new Sim({ seed: 1, onReport: "collect", lockdep: new Lockdep() });
+    const outer = new Mutex(sim, "outer");
+    const inner = new Mutex(sim, "inner");
+    sim.run(function* () {
+      yield* inner.lockNestLock(outer);
+      yield* inner.unlock();
+    });
+    return { report: sim.reports[0] as Extract<Report, { kind: "lock-not-held" }>, outer, inner };
+  };
+  const wrongSide = () => {
+    const sim = new Sim({ seed: 1, onReport: "collect", lockdep: new Lockdep() });
+    const l = new RwLock(sim, "L");
+    sim.run(function* () {
+      yield* l.writeLock();
+      yield* l.readUnlock();
+      yield* l.writeUnlock();
+    });
+    return sim.reports[0] as Extract<Report, { kind: "bad-unlock" }>;
+  };
+
+  it("lock-not-held for a nest lock: the kernel's headline and lines, its own fingerprint, and a JSON round trip", () => {
+    const { report, outer, inner } = nestSim();
+    expect(report).toMatchObject({ kind: "lock-not-held", check: "nest-lock", lock: outer.label, acquiring: inner.label, owner: null });
+    const text = formatReport(report);
+    expect(text.split("\n")[1]).toBe("WARNING: Nested lock was not taken");
+    expect(text).toContain(`main/1 is trying to lock: ${inner.label}\nbut this task is not holding: ${outer.label}`);
+    expect(fingerprint(report)).toBe('lock-not-held: nest-lock / Mutex "outer" / unowned');
+    expect(fingerprint(report)).not.toBe(fingerprint(sample("lock-not-held")));
+    const back = reportsFromJson(reportsToJson([report]));
+    expect(back).toEqual(JSON.parse(JSON.stringify([report])));
+    expect(formatReport(back[0] as Report)).toBe(text);
+  });
+
+  it("bad-unlock of the other side: names both sides, its own fingerprint, and a JSON round trip", () => {
+    const report = wrongSide();
+    expect(report).toMatchObject({ heldAs: "write", releasedAs: "read", owner: "main/1" });
+    const text = formatReport(report);
+    expect(text).toContain('main/1 is trying to release the read side of RwLock#1 "L", but holds it for write.');
+    expect(fingerprint(report)).toBe('bad-unlock: RwLock "L" / read unlock of a write hold');
+    const back = reportsFromJson(reportsToJson([report]));
+    expect(formatReport(back[0] as Report)).toBe(text);
   });
 });

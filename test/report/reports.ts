@@ -11,6 +11,7 @@ import {
   Lockdep,
   lockMapAcquire,
   lockMapRelease,
+  localIrqSave,
   Mutex,
   preemptDisable,
   preemptEnable,
@@ -277,6 +278,16 @@ export const programs: Record<SampledKind, () => Report> = {
       yield* condResched();
     });
     return sim.reports[0] as Report;
+  },
+  "context-at-exit": () => {
+    // A task returns inside local_irq_save() and preempt_disable().
+    const sim = collect();
+    sim.run(function* () {
+      preemptDisable();
+      localIrqSave();
+      yield* condResched();
+    });
+    return sim.reports.find((r) => r.kind === "context-at-exit") as Report;
   },
   "ww-mutex-misuse": () => {
     // After a back-off the task must drop every lock before lockSlow.
