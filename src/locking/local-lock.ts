@@ -25,7 +25,7 @@ import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
 import { currentIn, irqRestore } from "../kernel/context.js";
 import { LockObject, type LockOptions } from "./lock-object.js";
-import type { IrqFlags } from "./spinlock.js";
+import { checkIrqFlags, type IrqFlags } from "./spinlock.js";
 
 /** local_unlock(): touches only this CPU's instance, so commutes with every other CPU's. */
 export const LOCAL_UNLOCK = defineEffectKind({ name: "local-unlock", commutesWith: ["self"] });
@@ -84,6 +84,7 @@ export class LocalLock extends LockObject {
 
   /** Mirrors local_unlock_irqrestore(). */
   unlockIrqrestore(flags: IrqFlags): Op<void> {
+    checkIrqFlags(flags);
     return makeOp("local_unlock_irqrestore", this, localUnlock, "irqsave", flags);
   }
 

@@ -30,7 +30,7 @@ import { bhRestore, currentIn, irqRestore } from "../kernel/context.js";
 import { heldRefs, irqCtxOf, type AcquireOptions } from "../kernel/lockdep.js";
 import { checkOptions, is } from "../validate.js";
 import { LOCK_OPTIONS_SPEC, LockObject, type LockOptions } from "./lock-object.js";
-import type { IrqFlags } from "./spinlock.js";
+import { checkIrqFlags, type IrqFlags } from "./spinlock.js";
 
 // rwlock_t's own effect kinds, so schedules print rwlock words (read-unlock,
 // write-lock) rather than a mutex's or an rw_semaphore's. Their relations are
@@ -182,6 +182,7 @@ export class RwLock extends LockObject {
 
   /** Mirrors read_unlock_irqrestore(). */
   readUnlockIrqrestore(flags: IrqFlags): Op<void> {
+    checkIrqFlags(flags);
     return makeOp("read_unlock_irqrestore", this, readUnlock, "irqsave", flags);
   }
 
@@ -227,6 +228,7 @@ export class RwLock extends LockObject {
 
   /** Mirrors write_unlock_irqrestore(). */
   writeUnlockIrqrestore(flags: IrqFlags): Op<void> {
+    checkIrqFlags(flags);
     return makeOp("write_unlock_irqrestore", this, writeUnlock, "irqsave", flags);
   }
 

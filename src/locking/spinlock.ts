@@ -23,6 +23,8 @@ import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "../kern
 import type { AcquireOptions, LockdepMap } from "../kernel/lockdep.js";
 import type { Sim } from "../kernel/sim.js";
 import { current } from "../kernel/task.js";
+import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { describeValue } from "../validate.js";
 import { bhRestore, checkSubclass, currentIn, irqRestore } from "../kernel/context.js";
 import { checkNestLock, NEST_NAMES, LockObject, type LockOptions } from "./lock-object.js";
 
@@ -30,6 +32,28 @@ import { checkNestLock, NEST_NAMES, LockObject, type LockOptions } from "./lock-
 export interface IrqFlags {
   /** @internal The task's irq-disable nesting before the save. */
   readonly irqsOff: number;
+}
+
+/** The deepest irq-disable nesting a saved state may hold. */
+const MAX_IRQ_NESTING = 0xffff;
+
+/**
+ * @internal Check the `flags` of an *_irqrestore(): what an *_irqsave()
+ * returned (an object whose nesting depth is a small count), before anything
+ * changes. A made-up value could otherwise loop or corrupt the task's state.
+ *
+ * @throws ArgumentError naming `flags` when it is not such an object;
+ *   ArgumentRangeError naming `flags.irqsOff` when the depth is out of range.
+ */
+export function checkIrqFlags(flags: unknown): asserts flags is IrqFlags {
+  if (typeof flags !== "object" || flags === null) {
+    throw new ArgumentError("flags", `must be the IrqFlags an *_irqsave() returned, got ${describeValue(flags)}`);
+  }
+  const depth = (flags as { irqsOff?: unknown }).irqsOff;
+  if (typeof depth !== "number") throw new ArgumentError("flags.irqsOff", `must be a number, got ${describeValue(depth)}`);
+  if (!Number.isSafeInteger(depth) || depth < 0 || depth > MAX_IRQ_NESTING) {
+    throw new ArgumentRangeError("flags.irqsOff", `must be an integer from 0 to ${MAX_IRQ_NESTING}, got ${depth}`);
+  }
 }
 
 export class SpinLock extends LockObject {
@@ -94,6 +118,7 @@ export class SpinLock extends LockObject {
 
   /** Mirrors spin_unlock_irqrestore(): unlock, then restore the saved irq state. */
   unlockIrqrestore(flags: IrqFlags): Op<void> {
+    checkIrqFlags(flags);
     return makeOp("spin_unlock_irqrestore", this, spinUnlockIrqrestore, flags);
   }
 
