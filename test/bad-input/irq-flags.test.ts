@@ -4,12 +4,12 @@
  * the lock still held and the task's irq state as it was.
  */
 import { describe, expect, it } from "vitest";
-import { ArgumentError, ArgumentRangeError, LocalLock, RawSpinLock, RwLock, SpinLock, type IrqFlags, type Sim } from "../../src/index.js";
+import { ArgumentError, ArgumentRangeError, LocalLock, RawSpinLock, RwLock, SpinLock, type IrqFlags, type Op, type Sim } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
 import { expectThrows } from "./helpers.js";
 
-type Restore = (flags: IrqFlags) => unknown;
-const LOCKS: [string, (sim: Sim) => { save: () => Generator<unknown, IrqFlags, unknown>; restore: Restore; held: () => boolean }][] = [
+type Restore = (flags: IrqFlags) => Op<void>;
+const LOCKS: [string, (sim: Sim) => { save: () => Op<IrqFlags>; restore: Restore; held: () => boolean }][] = [
   ["SpinLock", (sim) => {
     const l = new SpinLock(sim, "s");
     return { save: function* () { return yield* l.lockIrqsave(); }, restore: (f) => l.unlockIrqrestore(f), held: () => l.isLocked() };
@@ -49,14 +49,14 @@ describe("bad input: irqrestore flags", () => {
       const sim = collectingSim();
       const lock = make(sim);
       const out = sim.run(function* () {
-        const flags = (yield* lock.save() as never) as IrqFlags;
+        const flags = yield* lock.save();
         const task = sim.tasks[0];
         for (const [, value, cls, argument] of BAD) {
           expectThrows(() => lock.restore(value as IrqFlags), cls, argument);
           expect(lock.held()).toBe(true);
           expect(task?.irqsOff).toBe(1);
         }
-        yield* lock.restore(flags) as never;
+        yield* lock.restore(flags);
         return [lock.held(), task?.irqsOff];
       });
       expect(out).toEqual([false, 0]);
