@@ -12,23 +12,23 @@ type Restore = (flags: IrqFlags) => Op<void>;
 const LOCKS: [string, (sim: Sim) => { save: () => Op<IrqFlags>; restore: Restore; held: () => boolean }][] = [
   ["SpinLock", (sim) => {
     const l = new SpinLock(sim, "s");
-    return { save: function* () { return yield* l.lockIrqsave(); }, restore: (f) => l.unlockIrqrestore(f), held: () => l.isLocked() };
+    return { save: () => l.lockIrqsave(), restore: (f) => l.unlockIrqrestore(f), held: () => l.isLocked() };
   }],
   ["RawSpinLock", (sim) => {
     const l = new RawSpinLock(sim, "r");
-    return { save: function* () { return yield* l.lockIrqsave(); }, restore: (f) => l.unlockIrqrestore(f), held: () => l.isLocked() };
+    return { save: () => l.lockIrqsave(), restore: (f) => l.unlockIrqrestore(f), held: () => l.isLocked() };
   }],
   ["RwLock (read side)", (sim) => {
     const l = new RwLock(sim, "rw");
-    return { save: function* () { return yield* l.readLockIrqsave(); }, restore: (f) => l.readUnlockIrqrestore(f), held: () => l.isLocked() };
+    return { save: () => l.readLockIrqsave(), restore: (f) => l.readUnlockIrqrestore(f), held: () => l.isLocked() };
   }],
   ["RwLock (write side)", (sim) => {
     const l = new RwLock(sim, "rw");
-    return { save: function* () { return yield* l.writeLockIrqsave(); }, restore: (f) => l.writeUnlockIrqrestore(f), held: () => l.isLocked() };
+    return { save: () => l.writeLockIrqsave(), restore: (f) => l.writeUnlockIrqrestore(f), held: () => l.isLocked() };
   }],
   ["LocalLock", (sim) => {
     const l = new LocalLock(sim, "ll");
-    return { save: function* () { return yield* l.lockIrqsave(); }, restore: (f) => l.unlockIrqrestore(f), held: () => l.isLocked() };
+    return { save: () => l.lockIrqsave(), restore: (f) => l.unlockIrqrestore(f), held: () => l.isLocked() };
   }],
 ];
 
