@@ -21,8 +21,8 @@
  * None of these is an effect: they change only the calling task's own state,
  * which no other task can observe.
  */
-import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
-import { arg, checkOptions, is } from "../validate.js";
+import { ArgumentError, ArgumentRangeError, ForeignSimError, UsageError } from "../errors.js";
+import { arg, checkOptions, describeValue, is, isInstance } from "../validate.js";
 import { currentOrNull } from "./current.js";
 import type { Task } from "./task.js";
 import { heldRef, heldRefs, LockClass, spins, type HeldLock, type LockdepMap } from "./lockdep.js";
@@ -231,18 +231,44 @@ export function bhRestore(task: Task): void {
  * for a wait or a context, not a real lock).
  */
 export function lockMapAcquire(map: LockdepMap, options: { readonly read?: boolean } = {}): void {
-  if (typeof map !== "object" || (map as LockdepMap | null) === null || !(map.lockClass instanceof LockClass)) {
-    throw new ArgumentError("map", "must be a lockdep map (sim.lockdep.maps.*, or a lock)");
-  }
+  checkMapShape(map);
   checkOptions("options", options, { read: is.boolean });
   const task = currentIn("lockMapAcquire");
+  checkMapOwner(task, map, "lock_map_acquire");
   task.sim.lockdep.acquire(task, map, "lock_map_acquire", options.read === true ? { read: true } : {});
 }
 
-/** Mirrors lock_map_release(). */
+/**
+ * Mirrors lock_map_release(). Releasing a map the task does not hold is a
+ * `bad-unlock` report.
+ *
+ * @throws ArgumentError naming `map` when it is not a lockdep map, or is one
+ *   of another Lockdep than the task's Sim's; ForeignSimError when it is a
+ *   lock of another Sim; UsageError outside a task.
+ */
 export function lockMapRelease(map: LockdepMap): void {
+  checkMapShape(map);
   const task = currentIn("lockMapRelease");
+  checkMapOwner(task, map, "lock_map_release");
   task.sim.lockdep.release(task, map, null);
+}
+
+/** `map` is a lockdep map: something with a LockClass (sim.lockdep.maps.*, or a lock). */
+function checkMapShape(map: unknown): asserts map is LockdepMap {
+  if (typeof map !== "object" || map === null || !isInstance((map as { lockClass?: unknown }).lockClass, LockClass)) {
+    throw new ArgumentError("map", `must be a lockdep map (sim.lockdep.maps.*, or a lock), got ${describeValue(map)}`);
+  }
+}
+
+/** `map` is of `task`'s Sim: a lock of that Sim, or a map of its Lockdep. */
+function checkMapOwner(task: Task, map: LockdepMap, op: string): void {
+  const owner = (map as { sim?: unknown }).sim;
+  if (owner !== undefined && owner !== task.sim) {
+    throw new ForeignSimError("map", op, map.label, (owner as { label?: string }).label ?? "another Sim", `${task.sim.label} (task ${task.label})`);
+  }
+  if (!task.sim.lockdep.owns(map.lockClass)) {
+    throw new ArgumentError("map", `${map.label} is a map of another Lockdep than the one ${task.sim.label} checks against (its option lockdep)`);
+  }
 }
 
 /**
@@ -281,6 +307,7 @@ export function dmaFenceBeginSignalling(): boolean {
 
 /** Mirrors dma_fence_end_signalling(cookie). */
 export function dmaFenceEndSignalling(cookie: boolean): void {
+  if (typeof cookie !== "boolean") throw new ArgumentError("cookie", `must be what dmaFenceBeginSignalling() returned (true or false), got ${describeValue(cookie)}`);
   const task = currentIn("dmaFenceEndSignalling");
   if (task.fenceSignalling === 0) throw new UsageError(`dmaFenceEndSignalling() in ${task.label} outside a signalling section`);
   task.fenceSignalling--;

@@ -393,6 +393,11 @@ export class Lockdep {
    * Locks of one kind initialised by the same code share a name and so a
    * class, as in the kernel (all GEM resvs are one class).
    */
+  /** @internal Whether `cls` is a class of this boot (not another Lockdep's, nor one reboot() retired). */
+  owns(cls: LockClass): boolean {
+    return this.byKey.get(`${cls.waitType}:${cls.name}`) === cls;
+  }
+
   lockClass(name: string, waitType: LockWaitType): LockClass {
     if (typeof name !== "string" || name === "") throw new ArgumentError("name", "a lock class needs a non-empty name");
     if (!Object.prototype.hasOwnProperty.call(WAIT_LEVEL, waitType)) {
