@@ -8,7 +8,23 @@
  * not, makes the reduction skip schedules, and one of these fails.
  */
 import { describe, expect, it } from "vitest";
-import { access, explore, Mutex, RawSpinLock, RwLock, RwSemaphore, softirqEnter, softirqExit, SpinLock, type Effect, type Sim } from "../../src/index.js";
+import {
+  access,
+  Completion,
+  explore,
+  localBhDisable,
+  localBhEnable,
+  msleep,
+  Mutex,
+  RawSpinLock,
+  RwLock,
+  RwSemaphore,
+  softirqEnter,
+  softirqExit,
+  SpinLock,
+  type Effect,
+  type Sim,
+} from "../../src/index.js";
 
 /** An op or a generator: anything `yield*` runs. */
 interface Runnable<T> {
@@ -218,5 +234,94 @@ describe("DPOR reaches every outcome of the unreduced search, for every lock and
         expect(outcomes(make, readers, "dpor")).toEqual(all);
       });
     }
+  }
+});
+
+/** What a search reached in a free-form program: what it saw, and the kinds of failure. */
+function reached(build: (sim: Sim, seen: (s: string) => void) => void, reduction: "dpor" | "none"): string[] {
+  const set = new Set<string>();
+  const r = explore((sim) => {
+    build(sim, (s) => set.add(s));
+  }, { strategy: { name: "dfs", reduction }, executions: 50_000, stopAtFirst: false, shrink: false, checks: { lifetimes: false } });
+  expect(r.exhausted).toBe(true);
+  for (const f of r.failures) set.add(`failure:${f.report.kind}`);
+  return [...set].sort();
+}
+
+const FREE_FORM: Record<string, (sim: Sim, seen: (s: string) => void) => void> = {
+  "a mutex holder sleeps (msleep) in its critical section": (sim, seen) => {
+    const m = new Mutex(sim, "M", { static: true });
+    const d = sim.share({ first: "" });
+    sim.spawn("a", "process", function* () {
+      yield* m.lock();
+      yield* access(d, "write");
+      d.first ||= "a";
+      yield* msleep(1);
+      yield* m.unlock();
+    });
+    sim.spawn("b", "process", function* () {
+      yield* m.lock();
+      yield* access(d, "write");
+      d.first ||= "b";
+      seen(`first=${d.first}`);
+      yield* m.unlock();
+    });
+  },
+  "a mutex holder waits with a timeout in its critical section, three tasks": (sim, seen) => {
+    const m = new Mutex(sim, "M", { static: true });
+    const c = new Completion(sim, { name: "c" });
+    const d = sim.share({ log: "" });
+    for (const name of ["a", "b", "c"]) {
+      sim.spawn(name, "process", function* () {
+        yield* m.lock();
+        yield* access(d, "write");
+        d.log += name;
+        if (name === "a") yield* c.waitForCompletionTimeout(1000);
+        if (d.log.length === 3) seen(d.log);
+        yield* m.unlock();
+      });
+    }
+  },
+  "an rw_semaphore writer sleeps holding it, against a reader": (sim, seen) => {
+    const s = new RwSemaphore(sim, "S", { static: true });
+    const d = sim.share({ v: 0 });
+    sim.spawn("w", "process", function* () {
+      yield* s.downWrite();
+      yield* access(d, "write");
+      d.v = 1;
+      yield* msleep(1);
+      yield* s.upWrite();
+    });
+    sim.spawn("r", "process", function* () {
+      yield* s.downRead();
+      yield* access(d, "read");
+      seen(`r=${d.v}`);
+      yield* s.upRead();
+    });
+  },
+  "a softirq task against the step before a bottom-halves-off section": (sim, seen) => {
+    const d = sim.share({ v: 0 });
+    const e = sim.share({ v: 0 });
+    sim.spawn("p", "process", function* () {
+      yield* access(d, "write");
+      d.v = 1;
+      localBhDisable();
+      yield* access(e, "write");
+      localBhEnable();
+    });
+    sim.spawn("i", "softirq", function* () {
+      yield* access(d, "read");
+      seen(`i=${d.v}`);
+    });
+  },
+};
+
+describe("DPOR reaches every outcome of the unreduced search, in programs that sleep, wait or get interrupted in a critical section", () => {
+  for (const [name, build] of Object.entries(FREE_FORM)) {
+    it(name, () => {
+      const all = reached(build, "none");
+      expect(all.length).toBeGreaterThan(1);
+      expect(reached(build, "dpor")).toEqual(all);
+    });
   }
 });

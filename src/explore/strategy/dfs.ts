@@ -581,7 +581,7 @@ class DfsExecution implements Strategy {
         if (si.task === s.task || !dependent(si.sig, s.sig)) continue;
         const inherited = (base[si.task] as number) >= i + 1;
         join(clocks, cj, i * width, width);
-        if (!inherited && !neverCoEnabled(si.sig, s.sig) && (si.window & closed) === closed) racing.push(i);
+        if (!inherited && !neverCoEnabled(si.sig, s.sig) && (si.window & closed) === closed && this.couldPrecede(steps, i, j)) racing.push(i);
       }
       clocks[cj + s.task] = j + 1;
       // A race has no other racing step between its two in happens-before.
@@ -593,6 +593,24 @@ class DfsExecution implements Strategy {
       else for (const t of touches(s.sig)) addTo(byKey, t.alloc, j);
     }
     for (const [i, j] of races) this.reverse(steps, real, i, j, clocks, width);
+  }
+
+  /**
+   * Whether step j could have run before step i, as a reversal needs: its
+   * task was enabled in the state before i, or some step between the two
+   * was by another task than i's (which might have enabled it; kept to be
+   * safe). A task that was disabled before i, with only i's task stepping
+   * until j, waited for something only i's task could give, and only after
+   * i (a lock it holds across a sleep, a kill it sends while holding it):
+   * such a pair is no race, and the analysis looks further back, to the
+   * step j really races with (the holder's acquisition).
+   */
+  private couldPrecede(steps: readonly Step[], i: number, j: number): boolean {
+    const si = steps[i] as Step;
+    const task = (steps[j] as Step).task;
+    if (si.node >= 0 && this.search.nodes[si.node]?.sigs.has(task) === true) return true;
+    for (let k = i + 1; k < j; k++) if ((steps[k] as Step).task !== si.task) return true;
+    return false;
   }
 
   /** The run ended: keep what the race analysis needs of it (it runs once the next execution's Sim exists). */
