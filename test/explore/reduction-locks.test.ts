@@ -22,6 +22,9 @@ import {
   softirqEnter,
   softirqExit,
   SpinLock,
+  WwAcquireCtx,
+  WwClass,
+  WwMutex,
   type Effect,
   type Sim,
 } from "../../src/index.js";
@@ -297,6 +300,29 @@ const FREE_FORM: Record<string, (sim: Sim, seen: (s: string) => void) => void> =
       yield* access(d, "read");
       seen(`r=${d.v}`);
       yield* s.upRead();
+    });
+  },
+  "ww_mutex_lock(NULL) against a context that takes the mutex and unlocks another of the class first": (sim, seen) => {
+    const cls = new WwClass(sim, "c", { algorithm: "wait-die" });
+    const a = new WwMutex(sim, cls, { static: true });
+    const b = new WwMutex(sim, cls, { static: true });
+    const d = sim.share({ log: "" });
+    sim.spawn("t1", "process", function* () {
+      const ctx = yield* WwAcquireCtx.init(cls);
+      yield* a.lock(ctx);
+      yield* b.lock(ctx);
+      yield* access(d, "write");
+      d.log += "1";
+      yield* a.unlock();
+      yield* b.unlock();
+      ctx.fini();
+    });
+    sim.spawn("t2", "process", function* () {
+      yield* b.lock(null);
+      yield* access(d, "write");
+      d.log += "2";
+      seen(`log=${d.log}`);
+      yield* b.unlock();
     });
   },
   "a softirq task against the step before a bottom-halves-off section": (sim, seen) => {

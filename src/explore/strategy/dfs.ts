@@ -320,7 +320,18 @@ interface Step {
    * when the run has no interrupt task (nothing reads them then).
    */
   readonly window: number;
+  /**
+   * The locks (footprint keys) its task held exclusively in the state
+   * before it: a waiter for one of them cannot have run before this step.
+   */
+  readonly holds: readonly number[];
+  /** For a blocking acquisition (its wait is for its own object to be free): that object's key; else -1. */
+  readonly waitsOn: number;
+  /** Whether that wait also ends on a signal (lockInterruptible, lockKillable). */
+  readonly interruptibly: boolean;
 }
+
+const NO_HOLDS: readonly number[] = [];
 
 /** Step.window: a hardirq could have entered before the step. */
 const WINDOW_HARD = 1;
@@ -494,13 +505,56 @@ class DfsExecution implements Strategy {
     const before = this.lastStep.get(task.id) ?? -1;
     const parent = before === -1 && task.spawnedAtStep > 0 ? task.spawnedAtStep - 1 : -1;
     this.lastStep.set(task.id, this.steps.length);
-    this.steps.push({ task: task.id, sig, node, before, parent, window: this.window() });
+    this.steps.push({ task: task.id, sig, node, before, parent, window: this.window(), holds: this.holdsOf(task), waitsOn: this.waitsOn(effect), interruptibly: this.interruptibly(effect) });
     this.prev = task.id;
     // Whatever ran wakes the sleepers it is dependent with.
     if (this.sleep.size > 0) {
       this.sleep.delete(task.id);
       for (const [t, s] of this.sleep) if (dependent(s, sig)) this.sleep.delete(t);
     }
+  }
+
+  /** The footprint keys of the locks `task` holds exclusively now (Step.holds). */
+  private holdsOf(task: Task): readonly number[] {
+    const held = task.held;
+    if (held.length === 0) return NO_HOLDS;
+    let out: number[] | null = null;
+    for (let k = 0; k < held.length; k++) {
+      const h = held.at(k);
+      const map = h.map as { heldBy?: unknown };
+      if (map.heldBy === task) (out ??= []).push(this.sim.heap.keyOf(map));
+      // Locks merged into the entry under a nest lock (a ww acquire context's).
+      if (h.extra !== null) for (const x of h.extra) if ((x.map as { heldBy?: unknown }).heldBy === task) (out ??= []).push(this.sim.heap.keyOf(x.map));
+    }
+    return out ?? NO_HOLDS;
+  }
+
+  /** Step.waitsOn of an effect: its own object, when it waits for it to be free (plainly or interruptibly). */
+  private waitsOn(e: Effect): number {
+    const obj = e.object;
+    if (obj === null || e.waitsFor === null) return -1;
+    const w = e.waitsFor as unknown;
+    return w === obj || this.interruptibly(e) ? this.sim.heap.keyOf(obj) : -1;
+  }
+
+  /** Step.interruptibly: the wait is the lock's interruptible one (free, or a signal pending). */
+  private interruptibly(e: Effect): boolean {
+    const obj = e.object as { interruptible?: unknown } | null;
+    return obj !== null && e.waitsFor !== null && obj.interruptible !== undefined && (e.waitsFor as unknown) === obj.interruptible;
+  }
+
+  /** Whether a step before `i` wrote the signal of task `task` (kill()): an interruptible wait of it could then end. */
+  private signalledBefore(steps: readonly Step[], i: number, task: number): boolean {
+    const t = this.sim.tasks[task - 1];
+    if (t === undefined) return true;
+    const key = this.sim.heap.keyOf(t);
+    for (let k = 0; k < i; k++) {
+      const sig = (steps[k] as Step).sig;
+      if (sig.everything) continue;
+      if (sig.main?.key === key && sig.main.write) return true;
+      if (sig.more !== null) for (const x of sig.more) if (x.key === key && x.write) return true;
+    }
+    return false;
   }
 
   /** Which interrupts could enter now (Step.window); both, cheaply, while the run has no interrupt task. */
@@ -596,10 +650,11 @@ class DfsExecution implements Strategy {
   }
 
   /**
-   * Whether step j could have run before step i, as a reversal needs: its
-   * task was enabled in the state before i, or some step between the two
-   * was by another task than i's (which might have enabled it; kept to be
-   * safe). A task that was disabled before i, with only i's task stepping
+   * Whether step j could have run before step i, as a reversal needs. Not
+   * if j waits for a lock i's task held before i (only that task frees it,
+   * and only after i). Else yes if its task was enabled in the state before
+   * i, or some step between the two was by another task than i's (which
+   * might have enabled it; kept to be safe). A task that was disabled before i, with only i's task stepping
    * until j, waited for something only i's task could give, and only after
    * i (a lock it holds across a sleep, a kill it sends while holding it):
    * such a pair is no race, and the analysis looks further back, to the
@@ -607,7 +662,11 @@ class DfsExecution implements Strategy {
    */
   private couldPrecede(steps: readonly Step[], i: number, j: number): boolean {
     const si = steps[i] as Step;
-    const task = (steps[j] as Step).task;
+    const sj = steps[j] as Step;
+    const task = sj.task;
+    // j waits for a lock i's task held before i: only that task frees it,
+    // after i; an interruptible wait could end before i only on a signal sent before i.
+    if (sj.waitsOn >= 0 && si.holds.includes(sj.waitsOn) && (sj.interruptibly ? !this.signalledBefore(steps, i, task) : !sj.sig.signalled)) return false;
     if (si.node >= 0 && this.search.nodes[si.node]?.sigs.has(task) === true) return true;
     for (let k = i + 1; k < j; k++) if ((steps[k] as Step).task !== si.task) return true;
     return false;
@@ -628,7 +687,7 @@ class DfsExecution implements Strategy {
       if (e === null || (e.waitsFor === null && t.interruptedBy === null)) continue;
       const before = this.lastStep.get(t.id) ?? -1;
       const parent = before === -1 && t.spawnedAtStep > 0 ? t.spawnedAtStep - 1 : -1;
-      out.push({ task: t.id, sig: sigOf(this.sim, t, e, true), node: -1, before, parent, window: WINDOW_HARD | WINDOW_SOFT });
+      out.push({ task: t.id, sig: sigOf(this.sim, t, e, true), node: -1, before, parent, window: WINDOW_HARD | WINDOW_SOFT, holds: NO_HOLDS, waitsOn: this.waitsOn(e), interruptibly: this.interruptibly(e) });
     }
     return out;
   }
