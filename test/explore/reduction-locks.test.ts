@@ -25,8 +25,12 @@ import {
   WwAcquireCtx,
   WwClass,
   WwMutex,
+  kfree,
+  Kref,
+  SimObject,
   type Effect,
   type Sim,
+  type Task,
 } from "../../src/index.js";
 
 /** An op or a generator: anything `yield*` runs. */
@@ -324,6 +328,56 @@ const FREE_FORM: Record<string, (sim: Sim, seen: (s: string) => void) => void> =
       seen(`log=${d.log}`);
       yield* b.unlock();
     });
+  },
+  "a mutex holder kills an interruptible waiter inside its critical section": (sim, seen) => {
+    const m = new Mutex(sim, "M", { static: true });
+    const d = sim.share({ log: "" });
+    const waiter = { task: null as Task | null };
+    sim.spawn("a", "process", function* () {
+      yield* m.lock();
+      yield* access(d, "write");
+      d.log += "a";
+      waiter.task?.kill();
+      yield* m.unlock();
+    });
+    waiter.task = sim.spawn("b", "process", function* () {
+      if ((yield* m.lockInterruptible()) !== "locked") {
+        seen("interrupted");
+        return;
+      }
+      yield* access(d, "write");
+      d.log += "b";
+      seen(`log=${d.log}`);
+      yield* m.unlock();
+    });
+  },
+  "a holder sleeps with three tasks on one mutex, and the last reference is dropped under it": (sim, seen) => {
+    const m = new Mutex(sim, "M", { static: true });
+    const bo = new SimObject(sim, "Bo");
+    const kref = new Kref(bo);
+    const release = function* (): Generator<Effect, void, unknown> {
+      yield* kfree(bo);
+    };
+    const d = sim.share({ log: "" });
+    sim.spawn("a", "process", function* () {
+      yield* m.lock();
+      yield* msleep(1);
+      yield* kref.get();
+      yield* kref.put(release);
+      yield* access(d, "write");
+      d.log += "a";
+      yield* m.unlock();
+    });
+    for (const name of ["b", "c"]) {
+      sim.spawn(name, "process", function* () {
+        yield* m.lock();
+        yield* access(d, "write");
+        d.log += name;
+        if (name === "b") yield* kref.put(release);
+        if (d.log.length === 3) seen(d.log);
+        yield* m.unlock();
+      });
+    }
   },
   "a softirq task against the step before a bottom-halves-off section": (sim, seen) => {
     const d = sim.share({ v: 0 });

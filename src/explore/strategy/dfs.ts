@@ -329,9 +329,19 @@ interface Step {
   readonly waitsOn: number;
   /** Whether that wait also ends on a signal (lockInterruptible, lockKillable). */
   readonly interruptibly: boolean;
+  /** Its task's footprint key (what kill() writes). The analysis runs when the Sim is the next execution's: keep what it needs. */
+  readonly taskKey: number;
+  /** For an interrupt's entry: the window bit it needs (WINDOW_HARD or WINDOW_SOFT); else 0. */
+  readonly needs: number;
 }
 
 const NO_HOLDS: readonly number[] = [];
+
+/** Step.needs of `task` running `e`. */
+function needsOf(task: Task, e: Effect): number {
+  if (e.kind !== IRQ_ENTER) return 0;
+  return task.context === "softirq" ? WINDOW_SOFT : WINDOW_HARD;
+}
 
 /** Step.window: a hardirq could have entered before the step. */
 const WINDOW_HARD = 1;
@@ -505,7 +515,7 @@ class DfsExecution implements Strategy {
     const before = this.lastStep.get(task.id) ?? -1;
     const parent = before === -1 && task.spawnedAtStep > 0 ? task.spawnedAtStep - 1 : -1;
     this.lastStep.set(task.id, this.steps.length);
-    this.steps.push({ task: task.id, sig, node, before, parent, window: this.window(), holds: this.holdsOf(task), waitsOn: this.waitsOn(effect), interruptibly: this.interruptibly(effect) });
+    this.steps.push({ task: task.id, sig, node, before, parent, window: this.window(), holds: this.holdsOf(task), waitsOn: this.waitsOn(effect), interruptibly: this.interruptibly(effect), taskKey: this.sim.heap.keyOf(task), needs: needsOf(task, effect) });
     this.prev = task.id;
     // Whatever ran wakes the sleepers it is dependent with.
     if (this.sleep.size > 0) {
@@ -543,11 +553,8 @@ class DfsExecution implements Strategy {
     return obj !== null && e.waitsFor !== null && obj.interruptible !== undefined && (e.waitsFor as unknown) === obj.interruptible;
   }
 
-  /** Whether a step before `i` wrote the signal of task `task` (kill()): an interruptible wait of it could then end. */
-  private signalledBefore(steps: readonly Step[], i: number, task: number): boolean {
-    const t = this.sim.tasks[task - 1];
-    if (t === undefined) return true;
-    const key = this.sim.heap.keyOf(t);
+  /** Whether a step before `i` wrote the signal of the task whose key is `key` (kill()): an interruptible wait of it could then end. */
+  private signalledBefore(steps: readonly Step[], i: number, key: number): boolean {
     for (let k = 0; k < i; k++) {
       const sig = (steps[k] as Step).sig;
       if (sig.everything) continue;
@@ -625,7 +632,7 @@ class DfsExecution implements Strategy {
       }
       const racing: number[] = [];
       // An interrupt's entry races only with steps before which it could have entered.
-      const closed = s.sig.kind === IRQ_ENTER ? (this.sim.tasks[s.task - 1]?.context === "softirq" ? WINDOW_SOFT : WINDOW_HARD) : 0;
+      const closed = s.needs;
       let last = -1;
       candidates.sort((a, b) => a - b);
       for (const i of candidates) {
@@ -666,7 +673,7 @@ class DfsExecution implements Strategy {
     const task = sj.task;
     // j waits for a lock i's task held before i: only that task frees it,
     // after i; an interruptible wait could end before i only on a signal sent before i.
-    if (sj.waitsOn >= 0 && si.holds.includes(sj.waitsOn) && (sj.interruptibly ? !this.signalledBefore(steps, i, task) : !sj.sig.signalled)) return false;
+    if (sj.waitsOn >= 0 && si.holds.includes(sj.waitsOn) && (sj.interruptibly ? !this.signalledBefore(steps, i, sj.taskKey) : !sj.sig.signalled)) return false;
     if (si.node >= 0 && this.search.nodes[si.node]?.sigs.has(task) === true) return true;
     for (let k = i + 1; k < j; k++) if ((steps[k] as Step).task !== si.task) return true;
     return false;
@@ -687,7 +694,7 @@ class DfsExecution implements Strategy {
       if (e === null || (e.waitsFor === null && t.interruptedBy === null)) continue;
       const before = this.lastStep.get(t.id) ?? -1;
       const parent = before === -1 && t.spawnedAtStep > 0 ? t.spawnedAtStep - 1 : -1;
-      out.push({ task: t.id, sig: sigOf(this.sim, t, e, true), node: -1, before, parent, window: WINDOW_HARD | WINDOW_SOFT, holds: NO_HOLDS, waitsOn: this.waitsOn(e), interruptibly: this.interruptibly(e) });
+      out.push({ task: t.id, sig: sigOf(this.sim, t, e, true), node: -1, before, parent, window: WINDOW_HARD | WINDOW_SOFT, holds: NO_HOLDS, waitsOn: this.waitsOn(e), interruptibly: this.interruptibly(e), taskKey: this.sim.heap.keyOf(t), needs: needsOf(t, e) });
     }
     return out;
   }
