@@ -553,16 +553,27 @@ class DfsExecution implements Strategy {
     return obj !== null && e.waitsFor !== null && obj.interruptible !== undefined && (e.waitsFor as unknown) === obj.interruptible;
   }
 
-  /** Whether a step before `i` wrote the signal of the task whose key is `key` (kill()): an interruptible wait of it could then end. */
-  private signalledBefore(steps: readonly Step[], i: number, key: number): boolean {
-    for (let k = 0; k < i; k++) {
+  /**
+   * Whether the task of step j could have a signal pending where a reversal
+   * runs j before step i, so that its interruptible wait could end there.
+   * Signals stay pending, so: j ran with one, and the step that sent it
+   * (kill() adds a write of the task to the sender's step) came before i, or
+   * was another task's than i's (it may run before j in the reversal), or no
+   * step sent it (the setup did). Not when i's own task sent it at or after i.
+   */
+  private signalledBefore(steps: readonly Step[], i: number, j: number): boolean {
+    const sj = steps[j] as Step;
+    if (!sj.sig.signalled) return false;
+    const key = sj.taskKey;
+    for (let k = 0; k < j; k++) {
       const sig = (steps[k] as Step).sig;
       if (sig.everything) continue;
-      if (sig.main?.key === key && sig.main.write) return true;
-      if (sig.more !== null) for (const x of sig.more) if (x.key === key && x.write) return true;
+      const wrote = (sig.main?.key === key && sig.main.write) || (sig.more?.some((x) => x.key === key && x.write) ?? false);
+      if (wrote) return k < i || (steps[k] as Step).task !== (steps[i] as Step).task;
     }
-    return false;
+    return true;
   }
+
 
   /** Which interrupts could enter now (Step.window); both, cheaply, while the run has no interrupt task. */
   private window(): number {
@@ -673,7 +684,7 @@ class DfsExecution implements Strategy {
     const task = sj.task;
     // j waits for a lock i's task held before i: only that task frees it,
     // after i; an interruptible wait could end before i only on a signal sent before i.
-    if (sj.waitsOn >= 0 && si.holds.includes(sj.waitsOn) && (sj.interruptibly ? !this.signalledBefore(steps, i, sj.taskKey) : !sj.sig.signalled)) return false;
+    if (sj.waitsOn >= 0 && si.holds.includes(sj.waitsOn) && (sj.interruptibly ? !this.signalledBefore(steps, i, j) : !sj.sig.signalled)) return false;
     if (si.node >= 0 && this.search.nodes[si.node]?.sigs.has(task) === true) return true;
     for (let k = i + 1; k < j; k++) if ((steps[k] as Step).task !== si.task) return true;
     return false;
