@@ -4,7 +4,7 @@
  * explore() and the worker pool call.
  */
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
-import type { Checks } from "../kernel/sim.js";
+import { CHECKS_SPEC, type Checks } from "../kernel/sim.js";
 import { checkOptions, describeValue, is, type Rule, type Spec } from "../validate.js";
 import type { DfsOptions } from "./strategy/dfs.js";
 import { tokenNameProblem } from "./execution.js";
@@ -147,15 +147,7 @@ export const EXPLORE_OPTIONS: Spec<ExploreOptions> = {
     if (problem !== null) throw new ArgumentError(argument, problem);
   },
   shard: pair,
-  checks: is.options<Partial<Checks>>({
-    lifetimes: is.boolean,
-    refcounts: is.boolean,
-    deadlock: is.boolean,
-    unstartedOps: is.boolean,
-    lockdep: is.boolean,
-    context: is.boolean,
-    footprint: is.boolean,
-  }),
+  checks: is.options(CHECKS_SPEC),
 };
 
 /** @internal `v` (default `dflt`), or an ArgumentRangeError naming `name` if it is not a positive safe integer. */

@@ -122,8 +122,8 @@ class RefLog {
 }
 const STRATEGIES: readonly StrategyName[] = ["random", "round-robin"];
 
-/** The rules of `checks`: each a boolean. */
-const CHECKS_SPEC: Spec<Partial<Checks>> = {
+/** @internal The rules of `checks` (a Sim's option, and explore()'s): each a boolean. */
+export const CHECKS_SPEC: Spec<Partial<Checks>> = {
   lifetimes: is.boolean,
   refcounts: is.boolean,
   deadlock: is.boolean,
