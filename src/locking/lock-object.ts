@@ -21,7 +21,8 @@ import { makeOp, type Op } from "../kernel/op.js";
 import { currentOrNull } from "../kernel/current.js";
 import type { Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
-import type { LockClass, LockdepMap, LockWaitType } from "../kernel/lockdep.js";
+import { heldRefs, type LockClass, type LockdepMap, type LockWaitType } from "../kernel/lockdep.js";
+import { currentIn } from "../kernel/context.js";
 
 /**
  * Options for a lock: a SimObject's. The lock's lockdep class is the first
@@ -230,4 +231,39 @@ function* lockReinit(this: LockObject): Generator<Effect, void, unknown> {
   guardLive(this, "LockObject.reinit");
   if (!this.checkNotHeld(this.initName)) return;
   this.defaultSubclass = 0;
+}
+
+/**
+ * What rw_semaphore and rwlock_t share (the base of RwSemaphore and RwLock;
+ * not exported from the package): a writer (`heldBy`) or
+ * any number of readers, each counted with how many times it holds the read
+ * side, and the assertions and queries on both sides.
+ */
+export abstract class ReaderWriterLock extends LockObject {
+  /** @internal Tasks holding the read side, with how many times each. */ readonly readers = new Map<Task, number>();
+
+  /** Mirrors lockdep_assert_held(): the current task holds it, either side. */
+  assertHeld(): boolean {
+    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
+  }
+
+  /** Mirrors lockdep_assert_held_write(): the current task holds the write side. */
+  assertHeldWrite(): boolean {
+    const task = currentIn(`${this.constructor.name}.assertHeldWrite`);
+    if (this.heldBy === task) return true;
+    if (this.sim.checks.lockdep) {
+      this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.heldBy?.label ?? null, held: heldRefs(task) });
+    }
+    return false;
+  }
+
+  /** Whether anyone holds it, either side (rwsem_is_locked()). A query: no effect. */
+  isLocked(): boolean {
+    return this.heldBy !== null || this.readers.size > 0;
+  }
+
+  /** @internal Read holders count as holding it too. */
+  protected override holderAtFree(): Task | null {
+    return this.heldBy ?? this.readers.keys().next().value ?? null;
+  }
 }

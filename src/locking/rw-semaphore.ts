@@ -18,9 +18,9 @@ import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { checkMightSleep, checkSubclass, currentIn } from "../kernel/context.js";
+import { checkMightSleep, checkSubclass } from "../kernel/context.js";
 import { heldRefs } from "../kernel/lockdep.js";
-import { LOCK, LockObject, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
+import { LOCK, ReaderWriterLock, TRYLOCK, UNLOCK, type LockOptions } from "./lock-object.js";
 
 /** up_read(): a reader lets go. A writer cannot be at its acquisition while a reader holds the lock. */
 export const UP_READ = defineEffectKind({ name: "up-read", neverCoEnabledWith: [LOCK] });
@@ -32,8 +32,7 @@ export const LOCK_READ = defineEffectKind({ name: "lock-read", commutesWith: ["s
 /** down_write()'s first step: the writer joins the queue that holds off new readers. */
 export const LOCK_QUEUE = defineEffectKind({ name: "lock-queue" });
 
-export class RwSemaphore extends LockObject {
-  /** @internal Tasks holding the read side, with how many times each. */ readonly readers = new Map<Task, number>();
+export class RwSemaphore extends ReaderWriterLock {
   /** @internal Writers announced and waiting, in arrival order. */ readonly writersWaiting: Task[] = [];
   /** @internal The waitable of a read acquisition. */ readonly readSide: Waitable;
   /** @internal */ readonly readEffect: Effect;
@@ -113,30 +112,6 @@ export class RwSemaphore extends LockObject {
     return makeOp("downgrade_write", this, downgrade);
   }
 
-  /** Mirrors lockdep_assert_held(): the current task holds it, either side. */
-  assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
-  }
-
-  /** Mirrors lockdep_assert_held_write(): the current task holds the write side. */
-  assertHeldWrite(): boolean {
-    const task = currentIn(`${this.constructor.name}.assertHeldWrite`);
-    if (this.heldBy === task) return true;
-    if (this.sim.checks.lockdep) {
-      this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.heldBy?.label ?? null, held: heldRefs(task) });
-    }
-    return false;
-  }
-
-  /** Mirrors rwsem_is_locked(). A query: no effect. */
-  isLocked(): boolean {
-    return this.heldBy !== null || this.readers.size > 0;
-  }
-
-  /** @internal Read holders count as holding it too. */
-  protected override holderAtFree(): Task | null {
-    return this.heldBy ?? this.readers.keys().next().value ?? null;
-  }
 }
 
 function addReader(sem: RwSemaphore, task: Task): void {

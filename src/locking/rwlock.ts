@@ -26,10 +26,10 @@ import { guardLive, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
-import { bhRestore, currentIn, irqRestore } from "../kernel/context.js";
-import { heldRefs, irqCtxOf, type AcquireOptions } from "../kernel/lockdep.js";
+import { bhRestore, irqRestore } from "../kernel/context.js";
+import { irqCtxOf, type AcquireOptions } from "../kernel/lockdep.js";
 import { checkOptions, is } from "../validate.js";
-import { LOCK_OPTIONS_SPEC, LockObject, type LockOptions } from "./lock-object.js";
+import { LOCK_OPTIONS_SPEC, ReaderWriterLock, type LockOptions } from "./lock-object.js";
 import { checkIrqFlags, type IrqFlags } from "./spinlock.js";
 
 // rwlock_t's own effect kinds, so schedules print rwlock words (read-unlock,
@@ -91,8 +91,7 @@ const WRITE_SIDE: AcquireOptions = {};
 /** How a variant changes the irq state around the lock: nothing, irqs (_irq, _irqsave) or bottom halves (_bh). */
 type Around = "none" | "irq" | "irqsave" | "bh";
 
-export class RwLock extends LockObject {
-  /** @internal Tasks holding the read side, with how many times each. */ readonly readers = new Map<Task, number>();
+export class RwLock extends ReaderWriterLock {
   /** @internal The waitable of a read acquisition: no writer holds it. */ readonly readSide: Waitable;
   /** @internal */ readonly readEffect: Effect;
   /** @internal A read acquisition no writer's acquisition is enabled with (READ_LOCK_NO_WRITER). */ readonly readNoWriterEffect: Effect;
@@ -237,30 +236,6 @@ export class RwLock extends LockObject {
     return makeOp("write_unlock_bh", this, writeUnlock, "bh");
   }
 
-  /** Mirrors lockdep_assert_held(): the current task holds it, either side. */
-  assertHeld(): boolean {
-    return this.sim.lockdep.assertHeld(currentIn(`${this.constructor.name}.assertHeld`), this, this.heldBy);
-  }
-
-  /** Mirrors lockdep_assert_held_write(): the current task holds the write side. */
-  assertHeldWrite(): boolean {
-    const task = currentIn(`${this.constructor.name}.assertHeldWrite`);
-    if (this.heldBy === task) return true;
-    if (this.sim.checks.lockdep) {
-      this.sim.file({ kind: "lock-not-held", lock: `${this.label} (for write)`, owner: this.heldBy?.label ?? null, held: heldRefs(task) });
-    }
-    return false;
-  }
-
-  /** Mirrors rwlock_is_contended()'s cousin: whether anyone holds it, either side. A query: no effect. */
-  isLocked(): boolean {
-    return this.heldBy !== null || this.readers.size > 0;
-  }
-
-  /** @internal Read holders count as holding it too. */
-  protected override holderAtFree(): Task | null {
-    return this.heldBy ?? this.readers.keys().next().value ?? null;
-  }
 }
 
 function disable(task: Task, around: Around): void {
