@@ -329,7 +329,7 @@ interface Step {
   readonly waitsOn: number;
   /** Whether that wait also ends on a signal (lockInterruptible, lockKillable). */
   readonly interruptibly: boolean;
-  /** Its task's footprint key (what kill() writes). The analysis runs when the Sim is the next execution's: keep what it needs. */
+  /** For an interruptible wait: its task's footprint key (what kill() writes); else -1. The analysis runs when the Sim is the next execution's: keep what it needs. */
   readonly taskKey: number;
   /** For an interrupt's entry: the window bit it needs (WINDOW_HARD or WINDOW_SOFT); else 0. */
   readonly needs: number;
@@ -515,7 +515,21 @@ class DfsExecution implements Strategy {
     const before = this.lastStep.get(task.id) ?? -1;
     const parent = before === -1 && task.spawnedAtStep > 0 ? task.spawnedAtStep - 1 : -1;
     this.lastStep.set(task.id, this.steps.length);
-    this.steps.push({ task: task.id, sig, node, before, parent, window: this.window(), holds: this.holdsOf(task), waitsOn: this.waitsOn(effect), interruptibly: this.interruptibly(effect), taskKey: this.sim.heap.keyOf(task), needs: needsOf(task, effect) });
+    const interruptibly = effect.waitsFor !== null && this.interruptibly(effect);
+    this.steps.push({
+      task: task.id,
+      sig,
+      node,
+      before,
+      parent,
+      window: this.window(),
+      holds: this.holdsOf(task),
+      waitsOn: effect.waitsFor === null ? -1 : this.waitsOn(effect),
+      interruptibly,
+      // Only an interruptible wait's analysis reads it.
+      taskKey: interruptibly ? this.sim.heap.keyOf(task) : -1,
+      needs: needsOf(task, effect),
+    });
     this.prev = task.id;
     // Whatever ran wakes the sleepers it is dependent with.
     if (this.sleep.size > 0) {
@@ -573,7 +587,6 @@ class DfsExecution implements Strategy {
     }
     return true;
   }
-
 
   /** Which interrupts could enter now (Step.window); both, cheaply, while the run has no interrupt task. */
   private window(): number {
