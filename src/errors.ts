@@ -5,9 +5,9 @@
  * arguments, calling an op outside a task). Bugs in the simulated kernel code
  * (a use-after-free, a deadlock) are reports, not errors; in the default
  * `onReport: "throw"` mode a report ends the run by throwing a
- * {@link ReportError} that carries it.
+ * ReportError that carries it (defined with the reports, in
+ * src/report/report-error.ts, so that this file imports nothing).
  */
-import type { Report } from "./report/report.js";
 
 /** Base class of every error gpuvm-sim throws. */
 export class GpuvmSimError extends Error {
@@ -66,17 +66,6 @@ export class ArgumentRangeError extends RangeError {
  */
 export class UsageError extends GpuvmSimError {
   override name = "UsageError";
-}
-
-/** Thrown by `Sim.run()`/`runAll()` in `onReport: "throw"` mode. */
-export class ReportError extends GpuvmSimError {
-  override name = "ReportError";
-  constructor(
-    readonly report: Report,
-    text: string,
-  ) {
-    super(text);
-  }
 }
 
 /**

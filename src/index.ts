@@ -3,7 +3,8 @@
  */
 // Loading this copy signs the register of loaded copies (copies.ts), so a second copy in the process can be named.
 export { loadedCopies, type LoadedCopy } from "./copies.js";
-export { ArgumentError, ArgumentRangeError, ForeignSimError, GpuvmSimError, ReportError, TokenError, UnknownReportKindError, UsageError } from "./errors.js";
+export { ArgumentError, ArgumentRangeError, ForeignSimError, GpuvmSimError, TokenError, UnknownReportKindError, UsageError } from "./errors.js";
+export { ReportError } from "./report/report-error.js";
 export { Completion } from "./kernel/completion.js";
 export { access } from "./kernel/access.js";
 export { defineEffectKind, type AccessMode, type EffectKind, type Effect, type EffectKindSpec, type Waitable } from "./kernel/effect.js";

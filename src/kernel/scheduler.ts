@@ -21,7 +21,7 @@ import type { Sim } from "./sim.js";
 import { setCurrent } from "./current.js";
 import { NotAGenerator, RESCHED_KIND, START, type Task } from "./task.js";
 import { describeValue, isInstance, thrownText } from "../validate.js";
-import type { TaskMisuseReport } from "../report/kernel.js";
+import type { TaskMisuseReport } from "../report/runtime-kinds.js";
 import { ChoiceKind, packChoice } from "./token.js";
 import {
   SWITCH_BLOCKED,

@@ -11,7 +11,8 @@
  * Invariants: the same options and the same task code give the same
  *   sequence of effects, hence the same `traceHash`, on every run.
  */
-import { ArgumentError, ArgumentRangeError, ForeignSimError, ReportError, UsageError } from "../errors.js";
+import { ArgumentError, ArgumentRangeError, ForeignSimError, UsageError } from "../errors.js";
+import { ReportError } from "../report/report-error.js";
 import { checkOptions, describeValue, is, type Spec } from "../validate.js";
 import type { RefEvent, Report, ReportBody, ScheduleTail } from "../report/report.js";
 import { formatReport } from "../report/text.js";

@@ -7,16 +7,17 @@
  * imported.
  *
  * A new kind of an existing layer needs no edit here. A new layer (say
- * dma-buf) writes `src/report/dma-buf.ts`: its data interfaces, an exported
- * `DmaBufReportKinds` map and one `defineReportKind()` per kind. Then it adds
+ * dma-buf) writes `src/report/fence-kinds.ts` (named for what it reports,
+ * not after the layer, so no report file reads as a module of a higher
+ * layer): its data interfaces, an exported `DmaBufReportKinds` map and one `defineReportKind()` per kind. Then it adds
  * its import line and its map to `BuiltinReportKinds` below, and exports its
  * report types from src/index.ts. docs/reports.md, "Adding a report kind",
  * walks through it.
  */
-import "./kernel.js";
-import "./locking.js";
-import type { KernelReportKinds } from "./kernel.js";
-import type { LockingReportKinds } from "./locking.js";
+import "./runtime-kinds.js";
+import "./lock-kinds.js";
+import type { KernelReportKinds } from "./runtime-kinds.js";
+import type { LockingReportKinds } from "./lock-kinds.js";
 
 /**
  * Every built-in layer's kinds. An interface that extends the layers' maps

@@ -149,7 +149,7 @@ export type {
   UnstartedOpReport,
   UseAfterFreeReport,
   WaitEdge,
-} from "./kernel.js";
+} from "./runtime-kinds.js";
 export type {
   BadUnlockReport,
   DependencyRef,
@@ -162,4 +162,4 @@ export type {
   RecursiveLockingReport,
   Witness,
   WwMutexMisuseReport,
-} from "./locking.js";
+} from "./lock-kinds.js";

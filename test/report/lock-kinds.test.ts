@@ -1,4 +1,4 @@
-/** The locking layer's report kinds (src/report/locking.ts): their headline and what makes them one failure. */
+/** The locking layer's report kinds (src/report/lock-kinds.ts): their headline and what makes them one failure. */
 import { describe, expect, it } from "vitest";
 import { formatReport, Lockdep, Mutex, reportsFromJson, reportsToJson, RwLock, Sim, type DependencyRef, type LockOrderCycleReport, type Report } from "../../src/index.js";
 import { fingerprint } from "../../src/report/fingerprint.js";

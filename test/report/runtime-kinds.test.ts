@@ -1,4 +1,4 @@
-/** The kernel layer's report kinds (src/report/kernel.ts): their headline and what makes them one failure. */
+/** The kernel layer's report kinds (src/report/runtime-kinds.ts): their headline and what makes them one failure. */
 import { describe, expect, it } from "vitest";
 import { formatReport, type DeadlockReport, type LeakReport, type Report, type UseAfterFreeReport } from "../../src/index.js";
 import { fingerprint } from "../../src/report/fingerprint.js";
