@@ -257,6 +257,43 @@ export abstract class ReaderWriterLock extends LockObject {
     return false;
   }
 
+  /**
+   * @internal The read side's release, after its step: drop one of `task`'s
+   * read holds. Releasing the read side of a write hold (the wrong side) is
+   * a bad-unlock naming both sides, and a release of a lock not held is
+   * lockdep's bad-unlock; either changes nothing, so the task's right unlock
+   * still works. (Lockdep itself does not tell the sides apart; a debug
+   * kernel catches the mix-up elsewhere: CONFIG_DEBUG_RWSEMS's "not
+   * reader-owned", rwlock_t's "wrong owner".) Returns whether a read hold
+   * was dropped.
+   */
+  releaseRead(task: Task): boolean {
+    const n = this.readers.get(task);
+    if (n === undefined && this.heldBy === task) {
+      this.sim.lockdep.badUnlock(task, this, task, { heldAs: "write", releasedAs: "read" });
+      return false;
+    }
+    if (!this.sim.lockdep.release(task, this, this.heldBy) || n === undefined) return false;
+    if (n === 1) this.readers.delete(task);
+    else this.readers.set(task, n - 1);
+    return true;
+  }
+
+  /**
+   * @internal The write side's release, after its step: as releaseRead(),
+   * for the writer. Returns whether the write hold was dropped.
+   */
+  releaseWrite(task: Task): boolean {
+    if (this.heldBy !== task && this.readers.has(task)) {
+      this.sim.lockdep.badUnlock(task, this, this.heldBy, { heldAs: "read", releasedAs: "write" });
+      return false;
+    }
+    if (!this.sim.lockdep.release(task, this, this.heldBy) || this.heldBy !== task) return false;
+    this.heldBy = null;
+    this.acquiredAt = null;
+    return true;
+  }
+
   /** Whether anyone holds it, either side (rwsem_is_locked()). A query: no effect. */
   isLocked(): boolean {
     return this.heldBy !== null || this.readers.size > 0;

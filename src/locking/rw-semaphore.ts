@@ -181,34 +181,16 @@ function* upRead(this: RwSemaphore): Generator<Effect, void, unknown> {
   yield this.upReadEffect;
   touch(this.sim, this, true, "RwSemaphore.upRead");
   guardLive(this, "RwSemaphore.upRead");
-  const task = current();
-  const n = this.readers.get(task);
-  // Held for write by this task: up_read() is the wrong side (a
-  // CONFIG_DEBUG_RWSEMS kernel warns that it is not reader-owned). Reported,
-  // nothing changes, so the task's up_write() still works.
-  if (n === undefined && this.heldBy === task) {
-    this.sim.lockdep.badUnlock(task, this, task, { heldAs: "write", releasedAs: "read" });
-    return;
-  }
-  if (!this.sim.lockdep.release(task, this, this.heldBy) || n === undefined) return;
-  if (n === 1) this.readers.delete(task);
-  else this.readers.set(task, n - 1);
+  // A wrong-side or unheld release is reported and changes nothing (ReaderWriterLock.releaseRead).
+  this.releaseRead(current());
 }
 
 function* upWrite(this: RwSemaphore): Generator<Effect, void, unknown> {
   yield this.unlockEffect;
   touch(this.sim, this, true, "RwSemaphore.upWrite");
   guardLive(this, "RwSemaphore.upWrite");
-  const task = current();
-  // Held for read by this task: up_write() is the wrong side (a debug
-  // kernel warns that the owner is not this task). Reported, nothing changes.
-  if (this.heldBy !== task && this.readers.has(task)) {
-    this.sim.lockdep.badUnlock(task, this, this.heldBy, { heldAs: "read", releasedAs: "write" });
-    return;
-  }
-  if (!this.sim.lockdep.release(task, this, this.heldBy) || this.heldBy !== task) return;
-  this.heldBy = null;
-  this.acquiredAt = null;
+  // A wrong-side or unheld release is reported and changes nothing (ReaderWriterLock.releaseWrite).
+  this.releaseWrite(current());
 }
 
 function* downgrade(this: RwSemaphore): Generator<Effect, void, unknown> {

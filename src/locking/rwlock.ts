@@ -342,18 +342,8 @@ function* readUnlock(this: RwLock, around: Around, flags?: IrqFlags): Generator<
   touch(this.sim, this, true, "RwLock.readUnlock");
   guardLive(this, "RwLock.readUnlock");
   const task = current();
-  const n = this.readers.get(task);
-  // Held for write by this task: read_unlock() is the wrong side. Reported
-  // (bad-unlock naming both sides) and nothing changes, so the task's
-  // write_unlock() still works.
-  if (n === undefined && this.heldBy === task) {
-    this.sim.lockdep.badUnlock(task, this, task, { heldAs: "write", releasedAs: "read" });
-    return;
-  }
-  // Not held: reported by lockdep (bad-unlock), and nothing changes.
-  if (!this.sim.lockdep.release(task, this, this.heldBy) || n === undefined) return;
-  if (n === 1) this.readers.delete(task);
-  else this.readers.set(task, n - 1);
+  // A wrong-side or unheld release is reported and changes nothing (ReaderWriterLock.releaseRead).
+  if (!this.releaseRead(task)) return;
   task.preemptCount--;
   restore(task, around, flags);
 }
@@ -363,15 +353,8 @@ function* writeUnlock(this: RwLock, around: Around, flags?: IrqFlags): Generator
   touch(this.sim, this, true, "RwLock.writeUnlock");
   guardLive(this, "RwLock.writeUnlock");
   const task = current();
-  // Held for read by this task: write_unlock() is the wrong side (a debug
-  // kernel's "rwlock wrong owner"). Reported, nothing changes.
-  if (this.heldBy !== task && this.readers.has(task)) {
-    this.sim.lockdep.badUnlock(task, this, this.heldBy, { heldAs: "read", releasedAs: "write" });
-    return;
-  }
-  if (!this.sim.lockdep.release(task, this, this.heldBy) || this.heldBy !== task) return;
-  this.heldBy = null;
-  this.acquiredAt = null;
+  // A wrong-side or unheld release is reported and changes nothing (ReaderWriterLock.releaseWrite).
+  if (!this.releaseWrite(task)) return;
   task.preemptCount--;
   restore(task, around, flags);
 }
