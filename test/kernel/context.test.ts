@@ -5,7 +5,7 @@
  * primed with at boot.
  */
 import { describe, expect, it } from "vitest";
-import { expectTaskExceptions } from "../support/collecting-sim.js";
+import { collectingSim as newSim, expectTaskExceptions } from "../support/collecting-sim.js";
 import {
   access,
   Completion,
@@ -41,13 +41,8 @@ import {
   current,
   type Report,
   type ReportKind,
-  type SimOptions,
   type TaskBody,
 } from "../../src/index.js";
-
-function newSim(options: SimOptions = {}): Sim {
-  return new Sim({ lockdep: new Lockdep(), onReport: "collect", strategy: "round-robin", ...options });
-}
 
 function onlyReport<K extends ReportKind>(sim: Sim, kind: K): Extract<Report, { kind: K }> {
   expect(sim.reports.map((r) => r.kind)).toEqual([kind]);

@@ -11,6 +11,7 @@
  * Every Sim gets its own `new Lockdep()`: the default graph is process-wide.
  */
 import { describe, expect, it } from "vitest";
+import { collectingSim as newSim } from "../support/collecting-sim.js";
 import {
   condResched,
   kfree,
@@ -28,14 +29,9 @@ import {
   type Op,
   type Report,
   type ReportKind,
-  type SimOptions,
   type Task,
   type TaskBody,
 } from "../../src/index.js";
-
-function newSim(options: SimOptions = {}): Sim {
-  return new Sim({ lockdep: new Lockdep(), onReport: "collect", strategy: "round-robin", ...options });
-}
 
 function reportsOf<K extends ReportKind>(sim: Sim, kind: K): Extract<Report, { kind: K }>[] {
   return sim.reports.filter((r): r is Extract<Report, { kind: K }> => r.kind === kind);

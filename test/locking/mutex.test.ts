@@ -4,11 +4,8 @@
  * in test/kernel/context.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { condResched, Lockdep, Mutex, Sim, SpinLock, type Report, type ReportKind, type SimOptions, type Task } from "../../src/index.js";
-
-function newSim(options: SimOptions = {}): Sim {
-  return new Sim({ lockdep: new Lockdep(), onReport: "collect", strategy: "round-robin", ...options });
-}
+import { collectingSim as newSim } from "../support/collecting-sim.js";
+import { condResched, Mutex, Sim, SpinLock, type Report, type ReportKind, type Task } from "../../src/index.js";
 
 function onlyReport<K extends ReportKind>(sim: Sim, kind: K): Extract<Report, { kind: K }> {
   expect(sim.reports.map((r) => r.kind)).toEqual([kind]);

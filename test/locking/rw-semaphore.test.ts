@@ -4,12 +4,8 @@
  * write-side assertion and trylocks.
  */
 import { describe, expect, it } from "vitest";
-import { collectingSim } from "../support/collecting-sim.js";
-import { condResched, kfree, RwSemaphore, Sim, SimObject, type Report, type ReportKind, type SimOptions } from "../../src/index.js";
-
-function newSim(options: SimOptions = {}): Sim {
-  return collectingSim(options);
-}
+import { collectingSim as newSim } from "../support/collecting-sim.js";
+import { condResched, kfree, RwSemaphore, Sim, SimObject, type Report, type ReportKind } from "../../src/index.js";
 
 function onlyReport<K extends ReportKind>(sim: Sim, kind: K): Extract<Report, { kind: K }> {
   expect(sim.reports.map((r) => r.kind)).toEqual([kind]);

@@ -3,24 +3,19 @@
  * and how interrupt tasks are scheduled around spinlocks.
  */
 import { describe, expect, it } from "vitest";
+import { collectingSim as newSim } from "../support/collecting-sim.js";
 import {
   access,
   condResched,
   current,
   localIrqRestore,
   localIrqSave,
-  Lockdep,
   Sim,
   SpinLock,
   type Report,
   type ReportKind,
-  type SimOptions,
   type Task,
 } from "../../src/index.js";
-
-function newSim(options: SimOptions = {}): Sim {
-  return new Sim({ lockdep: new Lockdep(), onReport: "collect", strategy: "round-robin", ...options });
-}
 
 function onlyReport<K extends ReportKind>(sim: Sim, kind: K): Extract<Report, { kind: K }> {
   expect(sim.reports.map((r) => r.kind)).toEqual([kind]);
