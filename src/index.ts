@@ -47,6 +47,19 @@ export { RwSemaphore } from "./locking/rw-semaphore.js";
 export { RwLock, type RwLockOptions } from "./locking/rwlock.js";
 export { LocalLock } from "./locking/local-lock.js";
 export { RawSpinLock, SpinLock, type IrqFlags } from "./locking/spinlock.js";
+// RCU (issue 9): read sections, grace periods, call_rcu / kfree_rcu, RCU-protected pointers.
+export {
+  callRcu,
+  kfreeRcu,
+  RcuPointer,
+  rcuReadLock,
+  rcuReadLockHeld,
+  rcuReadUnlock,
+  synchronizeRcu,
+  type RcuCallback,
+  type RcuCondition,
+} from "./kernel/rcu.js";
+export type { SuspiciousRcuProblem, SuspiciousRcuUsageReport } from "./report/rcu-kinds.js";
 export {
   WwAcquireCtx,
   WwClass,

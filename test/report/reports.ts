@@ -15,6 +15,7 @@ import {
   Mutex,
   preemptDisable,
   preemptEnable,
+  RcuPointer,
   RwSemaphore,
   Sim,
   SimObject,
@@ -265,6 +266,15 @@ export const programs: Record<SampledKind, () => Report> = {
       yield* sem.downRead();
       yield* sem.upRead();
       yield* spin.unlock();
+    });
+    return sim.reports[0] as Report;
+  },
+  "suspicious-rcu-usage": () => {
+    // rcu_dereference() with no read section open and no lock held.
+    const sim = collect();
+    const ptr = new RcuPointer<Bo>(sim, null, { name: "dev->active" });
+    sim.run(function* () {
+      yield* ptr.rcuDereference();
     });
     return sim.reports[0] as Report;
   },
