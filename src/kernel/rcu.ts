@@ -32,7 +32,7 @@ import { guardLive, kfree, SimObject, touch, type SimObjectOptions } from "./hea
 import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
 import type { Sim } from "./sim.js";
 import { checkMightSleep, currentIn, softirqEnter, softirqExit } from "./context.js";
-import { current, currentOrNull, setCurrent } from "./current.js";
+import { current, setCurrent } from "./current.js";
 import { heldRefs, LockClass, type LockdepMap } from "./lockdep.js";
 import type { Task } from "./task.js";
 import type { SuspiciousRcuProblem } from "../report/rcu-kinds.js";
@@ -273,12 +273,13 @@ export function synchronizeRcu(): Op<void> {
 function* callRcuBody(this: undefined, obj: SimObject, fn: RcuCallback, op: string): Generator<Effect, void, unknown> {
   const sim = obj.sim;
   const state = rcuState(sim);
-  yield new Effect(CALL_RCU, state, WRITE, state, null, Infinity, null, [{ object: obj, mode: "read" }]);
+  // The kernel writes the object's rcu_head: queueing a freed object is a use-after-free.
+  yield new Effect(CALL_RCU, state, WRITE, state, null, Infinity, null, [{ object: obj, mode: "write" }]);
   touch(sim, state, true, op);
+  touch(sim, obj, true, op);
+  if (!guardLive(obj, op)) return;
   state.callbacks.push({ obj, fn, readers: state.snapshot(), op });
-  if (state.gpTask === null) {
-    state.gpTask = sim.spawn("rcu_gp", "process", () => gpBody(state));
-  }
+  state.gpTask ??= sim.spawn("rcu_gp", "process", () => gpBody(state));
 }
 
 /**
@@ -410,7 +411,7 @@ export class RcuPointer<T> extends SimObject {
    * step, a read of the pointer.
    */
   rcuDereference(): Op<T | null> {
-    return makeNamedOp("rcu_dereference", ["this", null, null, null], this, derefBody, "plain" as DerefHow, false as RcuCondition);
+    return makeNamedOp<RcuPointer<T>, T | null, DerefHow, RcuCondition>("rcu_dereference", ["this", null, null, null], this, derefBody, "plain", false);
   }
 
   /**
@@ -421,7 +422,7 @@ export class RcuPointer<T> extends SimObject {
    */
   rcuDereferenceCheck(cond: RcuCondition): Op<T | null> {
     checkCondition(cond);
-    return makeNamedOp("rcu_dereference_check", ["this", null, null, null], this, derefBody, "check" as DerefHow, cond);
+    return makeNamedOp<RcuPointer<T>, T | null, DerefHow, RcuCondition>("rcu_dereference_check", ["this", null, null, null], this, derefBody, "check", cond);
   }
 
   /**
@@ -433,7 +434,7 @@ export class RcuPointer<T> extends SimObject {
    */
   rcuDereferenceProtected(cond: RcuCondition): Op<T | null> {
     checkCondition(cond);
-    return makeNamedOp("rcu_dereference_protected", ["this", null, null, null], this, derefBody, "protected" as DerefHow, cond);
+    return makeNamedOp<RcuPointer<T>, T | null, DerefHow, RcuCondition>("rcu_dereference_protected", ["this", null, null, null], this, derefBody, "protected", cond);
   }
 
   /**
@@ -441,7 +442,7 @@ export class RcuPointer<T> extends SimObject {
    * right to dereference it (to compare it with null, say). No check.
    */
   rcuAccessPointer(): Op<T | null> {
-    return makeNamedOp("rcu_access_pointer", ["this", null, null, null], this, derefBody, "access" as DerefHow, true as RcuCondition);
+    return makeNamedOp<RcuPointer<T>, T | null, DerefHow, RcuCondition>("rcu_access_pointer", ["this", null, null, null], this, derefBody, "access", true);
   }
 }
 

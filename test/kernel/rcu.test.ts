@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   access,
   callRcu,
+  current,
   explore,
   kfree,
   kfreeRcu,
@@ -24,6 +25,7 @@ import {
   type Sim,
 } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
+import { main as rcuExample } from "../../examples/rcu-get-unless-zero.js";
 
 class Obj extends SimObject {
   readonly kref = new Kref<Obj>(this);
@@ -46,11 +48,11 @@ describe("rcuReadLock / rcuReadUnlock", () => {
       seen.push(rcuReadLockHeld());
       yield* rcuReadLock();
       yield* rcuReadLock();
-      seen.push(rcuReadLockHeld(), sim.lockdep.holds(sim.tasks[0]!, sim.lockdep.maps.rcuLock));
+      seen.push(rcuReadLockHeld(), sim.lockdep.holds(current(), sim.lockdep.maps.rcuLock));
       yield* rcuReadUnlock();
       seen.push(rcuReadLockHeld());
       yield* rcuReadUnlock();
-      seen.push(rcuReadLockHeld(), sim.lockdep.holds(sim.tasks[0]!, sim.lockdep.maps.rcuLock));
+      seen.push(rcuReadLockHeld(), sim.lockdep.holds(current(), sim.lockdep.maps.rcuLock));
     });
     expect(seen).toEqual([false, true, true, true, false, false]);
     expect(sim.reports).toEqual([]);
@@ -348,6 +350,19 @@ describe("callRcu / kfreeRcu", () => {
     expect(sim.tasks.every((t) => t.state === "done")).toBe(true);
   });
 
+  it("callRcu on an object already freed is a use-after-free (it writes the object's rcu_head); nothing is queued", () => {
+    const sim = collectingSim();
+    const o = new Obj(sim, "o");
+    sim.run(function* () {
+      yield* kfree(o);
+      yield* kfreeRcu(o);
+    });
+    expect(kinds(sim)).toEqual(["use-after-free"]);
+    const r = sim.reports[0] as Extract<Report, { kind: "use-after-free" }>;
+    expect(r.access).toBe("kfree_rcu");
+    expect(sim.tasks.map((t) => t.name)).toEqual(["main"]);
+  });
+
   it("kfreeRcu twice is a double-free, from the rcu_gp task", () => {
     const sim = collectingSim();
     const o = new Obj(sim, "o");
@@ -413,5 +428,11 @@ describe("get-unless-zero under RCU, explored", () => {
     expect(r.exhausted).toBe(true);
     expect(r.failures).toEqual([]);
     expect(r.executions).toBeGreaterThan(1);
+  });
+});
+
+describe("docs/rcu.md", () => {
+  it("the get-unless-zero example prints what the page says", () => {
+    expect(rcuExample()).toBe("kfree:     use-after-free\nkfreeRcu:  clean after 14 executions (exhausted)");
   });
 });

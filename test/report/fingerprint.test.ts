@@ -128,6 +128,7 @@ describe("fingerprint", () => {
         "refcount-underflow": "refcount-underflow: Bo / kref_put",
         "sleep-in-atomic": "sleep-in-atomic: down_read / spinlock / vm->list_lock",
         "step-limit": "step-limit: resched",
+        "suspicious-rcu-usage": "suspicious-rcu-usage: dereference-outside-read-section / rcu_dereference",
         "task-exception": "task-exception: RangeError: index # out of range",
         "task-misuse": "task-misuse: bad-yield / number #",
         "unstarted-op": "unstarted-op: kref_put / yield",
