@@ -123,24 +123,20 @@ const PROGRAMS: Record<string, Build> = {
       done("w", "ok");
     });
   },
-  "a reader / call_rcu and kfree_rcu from two tasks": (sim, seen) => {
-    const data = sim.share({ value: 0, freed: false });
-    const a = new Obj(sim, "a");
-    const b = new Obj(sim, "b");
-    const done = tally(3, seen);
-    reader(sim, "r0", data, done);
-    sim.spawn("w0", "process", function* () {
-      yield* callRcu(a, function* (obj) {
-        yield* access(data, "write");
-        data.freed = true;
-        yield* kfree(obj);
+  "call_rcu from two tasks: one rcu_gp task or two, callbacks in queue order": (sim, seen) => {
+    const log = sim.share<string[]>([]);
+    const done = tally(2, seen);
+    for (const name of ["w0", "w1"]) {
+      const o = new SimObject(sim, "Obj", { name, static: true });
+      sim.spawn(name, "process", function* () {
+        yield* callRcu(o, function* () {
+          yield* access(log, "write");
+          log.push(name);
+          if (log.length === 2) seen(`callbacks ${log.join(",")}`);
+        });
+        done(name, "ok");
       });
-      done("w0", "ok");
-    });
-    sim.spawn("w1", "process", function* () {
-      yield* kfreeRcu(b);
-      done("w1", "ok");
-    });
+    }
   },
 };
 
