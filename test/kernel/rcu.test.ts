@@ -18,6 +18,8 @@ import {
   rcuReadLockHeld,
   rcuReadUnlock,
   SimObject,
+  softirqEnter,
+  softirqExit,
   SpinLock,
   synchronizeRcu,
   type Effect,
@@ -89,6 +91,34 @@ describe("rcuReadLock / rcuReadUnlock", () => {
     });
     expect(kinds(sim)[0]).toBe("sleep-in-atomic");
     expect((sim.reports[0] as Extract<Report, { kind: "sleep-in-atomic" }>).reason).toBe("spinlock");
+  });
+
+  it("lockdep: read sections around and inside spinlocks, in process and softirq context, in both orders, make no cycle or inversion", () => {
+    // rcu_read_lock is a recursive read: X -> rcu_read_lock -> X is no strong cycle.
+    const sim = collectingSim();
+    const x = new SpinLock(sim, "X");
+    const y = new SpinLock(sim, "Y");
+    sim.run(function* () {
+      yield* x.lockBh();
+      yield* rcuReadLock();
+      yield* rcuReadUnlock();
+      yield* x.unlockBh();
+      yield* rcuReadLock();
+      yield* y.lockBh();
+      yield* y.unlockBh();
+      yield* rcuReadUnlock();
+      softirqEnter();
+      yield* rcuReadLock();
+      yield* x.lock();
+      yield* x.unlock();
+      yield* rcuReadUnlock();
+      yield* y.lock();
+      yield* rcuReadLock();
+      yield* rcuReadUnlock();
+      yield* y.unlock();
+      softirqExit();
+    });
+    expect(sim.reports).toEqual([]);
   });
 
   it("an unbalanced rcu_read_unlock is reported and changes nothing", () => {
