@@ -279,7 +279,16 @@ function* callRcuBody(this: undefined, obj: SimObject, fn: RcuCallback, op: stri
   touch(sim, obj, true, op);
   if (!guardLive(obj, op)) return;
   state.callbacks.push({ obj, fn, readers: state.snapshot(), op });
-  state.gpTask ??= sim.spawn("rcu_gp", "process", () => gpBody(state));
+  if (state.gpTask === null) {
+    // Whether this call spawns the task depends on the schedule; the caller's
+    // later objects must be named alike either way, so the spawn's footprint
+    // key (the new task's) does not count as one the caller made. It may then
+    // share a key with a later object of the caller: a false dependency at most.
+    const caller = current();
+    const made = caller.keysMade;
+    state.gpTask = sim.spawn("rcu_gp", "process", () => gpBody(state));
+    caller.keysMade = made;
+  }
 }
 
 /**
