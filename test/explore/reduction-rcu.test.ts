@@ -189,6 +189,24 @@ describe("DPOR reaches the same outcomes as the unreduced search: RCU", () => {
     });
   }
 
+  it("two readers' sections commute: with no updater, DPOR runs one execution where the unreduced search runs many", () => {
+    const run = (reduction: "dpor" | "none") =>
+      explore(
+        (sim) => {
+          const data = sim.share({ value: 0, freed: false });
+          const done = tally(2, () => undefined);
+          reader(sim, "r0", data, done);
+          reader(sim, "r1", data, done);
+        },
+        { strategy: { name: "dfs", reduction }, executions: 10_000, stopAtFirst: false, shrink: false },
+      );
+    const reduced = run("dpor");
+    const all = run("none");
+    expect([reduced.exhausted, all.exhausted]).toEqual([true, true]);
+    expect(reduced.executions).toBe(1);
+    expect(all.executions).toBeGreaterThan(1);
+  });
+
   it("the programs do what they say: RCU keeps readers safe, plain kfree does not", () => {
     const one = reached(PROGRAMS["one reader / unpublish, synchronize_rcu, free"] as Build, "dpor");
     // A reader that saw the old value (0) never sees it freed; one that came after the update sees the new value.
