@@ -51,7 +51,7 @@ const EDEADLK = -35;
  * signalled (in the order they were added), with irqs off as under the
  * kernel's fence->lock. A generator may yield ops (they must not sleep).
  */
-export type DmaFenceCallback = (fence: DmaFence) => Iterable<Effect, void, unknown> | undefined | void;
+export type DmaFenceCallback = (fence: DmaFence) => Iterable<Effect, void, unknown> | undefined;
 
 /** What a driver supplies for its fences (struct dma_fence_ops, the parts the simulation uses). */
 export interface DmaFenceOps {
@@ -516,7 +516,7 @@ function* signalNow(f: DmaFence, access: string): Generator<Effect, "signalled" 
     task.irqsOff++;
     for (const cb of cbs) {
       const r = cb.fn(f);
-      if (r !== undefined && r !== null) yield* r;
+      if (r !== undefined) yield* r;
     }
     irqRestore(task);
   }

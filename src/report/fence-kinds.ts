@@ -220,7 +220,7 @@ defineReportKind({
     out
       .line(
         `${fenceName(r.fence)} was published (${r.published.join(", ")}) and never signalled${r.freed ? ", and then freed" : ""}.`,
-        `It was owed by ${r.signaller === null ? "no task (created outside any task)" : r.signaller}.`,
+        `It was owed by ${r.signaller ?? "no task (created outside any task)"}.`,
       )
       .blank()
       .site("created", r.created);

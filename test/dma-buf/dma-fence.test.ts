@@ -11,6 +11,7 @@ import {
   SimObject,
   SpinLock,
   type DeadlockReport,
+  type DmaFenceCallback,
   type Effect,
   type FenceNeverSignalledReport,
   type FenceReleasedWithCallbacksReport,
@@ -158,8 +159,9 @@ describe("callbacks", () => {
     const ctx = new FenceContext(sim, "ring");
     sim.run(function* () {
       const f = new DmaFence(ctx);
-      const removed = () => {
+      const removed: DmaFenceCallback = () => {
         ran.push("removed");
+        return undefined;
       };
       const adder = sim.spawn("adder", "process", function* () {
         expect(yield* f.addCallback((fence) => void ran.push(`a:${fence.seqno}:${current().name}`))).toBe("added");
@@ -455,7 +457,7 @@ describe("exact wait edges: waiting for a fence under a lock its signaller needs
       ["b/2", "fence-wait", ["a/1"]],
     ]);
     expect(d.cycle.every((e) => !e.inferred)).toBe(true);
-    const never = sim.teardown().filter((r) => r.kind === "fence-never-signalled") as FenceNeverSignalledReport[];
+    const never = sim.teardown().filter((r): r is FenceNeverSignalledReport => r.kind === "fence-never-signalled");
     expect(never.map((r) => r.signaller).sort()).toEqual(["a/1", "b/2"]);
   });
 });
@@ -466,7 +468,6 @@ describe("fence-never-signalled at teardown", () => {
     const ctx = new FenceContext(sim, "ring");
     const f = new DmaFence(ctx, { name: "job", static: true });
     const g = new DmaFence(ctx, { name: "quiet", static: true }); // never published: no report
-    void g;
     sim.spawn("waiter", "process", function* () {
       expect(yield* f.waitTimeout(false, 10)).toBe("timed-out");
     });
@@ -474,8 +475,9 @@ describe("fence-never-signalled at teardown", () => {
       yield* f.addCallback(() => undefined);
     });
     sim.runAll();
+    expect(g.isSignaled()).toBe(false);
     const reports = sim.teardown();
-    const never = reports.filter((r) => r.kind === "fence-never-signalled") as FenceNeverSignalledReport[];
+    const never = reports.filter((r): r is FenceNeverSignalledReport => r.kind === "fence-never-signalled");
     expect(never).toHaveLength(1);
     expect(never[0]).toMatchObject({
       fence: { object: { name: "job" }, seqno: 1 },
@@ -502,7 +504,7 @@ describe("fence-never-signalled at teardown", () => {
       yield* b.put();
       yield* a.put();
     });
-    const never = sim.teardown().filter((r) => r.kind === "fence-never-signalled") as FenceNeverSignalledReport[];
+    const never = sim.teardown().filter((r): r is FenceNeverSignalledReport => r.kind === "fence-never-signalled");
     expect(never.map((r) => [r.fence.object.name, r.published, r.signaller, r.freed])).toEqual([["kept", ["resv"], "main/1", true]]);
   });
 });
