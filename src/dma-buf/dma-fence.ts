@@ -168,17 +168,18 @@ export class DmaFence extends SimObject {
   /** @internal Where it was signalled; null while unsignalled. */ signalSite: Site | null = null;
   /** @internal */ errorValue = 0;
   /** @internal */ timestampNs = 0;
-  /** @internal Callbacks not run yet, oldest first. */ callbacks: PendingCallback[] = [];
+  /** @internal Callbacks not run yet, oldest first (null: none yet). */ callbacks: PendingCallback[] | null = null;
   /** @internal The task owing the signal, or null. */ signaller: Task | null = null;
   /** @internal How it was published, in order first seen; null until then. */ publishedHow: string[] | null = null;
-  /** @internal Waiters and callback adders, oldest first. */ waiterLog: { how: "wait" | "callback"; site: Site }[] = [];
+  /** @internal Waiters and callback adders, oldest first (null: none yet). */ waiterLog: { how: "wait" | "callback"; site: Site }[] | null = null;
   /** @internal Waits seen, for the deadlock check. */ waitFacts: WaitFact[] | null = null;
   /** @internal Locks the signaller asked for while unsignalled, first time each. */ takeFacts: Map<LockdepMap, TakeFact> | null = null;
-  /** @internal Tasks blocked in a wait on it now. */ waiting: Task[] = [];
+  /** @internal Tasks blocked in a wait on it now (null: none yet). */ waiting: Task[] | null = null;
   /** @internal What the deadlock check already filed: `lock id:waiter id`. */ private filed: Set<string> | null = null;
-  /** @internal */ readonly waitable: Waitable;
-  /** @internal */ readonly interruptibleWaitable: Waitable;
-  /** @internal The signal step's effect, made once. */ readonly signalEffect: Effect;
+  // Made on first use: most fences are signalled once and never waited for.
+  /** @internal */ private plainWait: Waitable | null = null;
+  /** @internal */ private intrWait: Waitable | null = null;
+  /** @internal */ private signalStep: Effect | null = null;
 
   /**
    * Mirrors dma_fence_init(): a fence on `context` with a seqno (the
@@ -217,10 +218,18 @@ export class DmaFence extends SimObject {
     this.seqno = seqno;
     this.ops = ops;
     this.refcount = new Kref<DmaFence>(this, options.holder === undefined ? {} : { holder: options.holder });
-    this.waitable = new Signalled(this);
-    this.interruptibleWaitable = new SignalledOrInterrupted(this);
-    this.signalEffect = new Effect(FENCE_SIGNAL, this, WRITE, this, null, Infinity, null, [{ object: context, mode: "write" }]);
     if (signaller !== null) owe(signaller, this);
+  }
+
+  /** @internal The waitable of a wait: signalled (or, with `intr`, a signal pending for the waiter). */
+  waitable(intr: boolean): Waitable {
+    if (intr) return (this.intrWait ??= new SignalledOrInterrupted(this));
+    return (this.plainWait ??= new Signalled(this));
+  }
+
+  /** @internal The signal step's effect: the fence and its context's last-signalled record, written. */
+  get signalEffect(): Effect {
+    return (this.signalStep ??= new Effect(FENCE_SIGNAL, this, WRITE, this, null, Infinity, null, [{ object: this.fenceContext, mode: "write" }]));
   }
 
   /** dma_fence_get_status()'s error: 0, or the negative errno set with setError(). */
@@ -399,7 +408,7 @@ export class DmaFence extends SimObject {
       for (const h of w.held) {
         if (h.map !== map || (h.read && read)) continue;
         // The waiter is in its wait now and holds the lock: this run deadlocks here.
-        this.fileDeadlock(map, w.task, h.ref, w.site, task, site, this.waiting.includes(w.task));
+        this.fileDeadlock(map, w.task, h.ref, w.site, task, site, this.waiting?.includes(w.task) === true);
       }
     }
   }
@@ -510,8 +519,8 @@ function* signalNow(f: DmaFence, access: string): Generator<Effect, "signalled" 
   settle(f);
   publishedBySim.get(sim)?.delete(f);
   const cbs = f.callbacks;
-  f.callbacks = [];
-  if (cbs.length > 0) {
+  f.callbacks = null;
+  if (cbs !== null && cbs.length > 0) {
     // The kernel runs them under fence->lock, taken with spin_lock_irqsave().
     task.irqsOff++;
     for (const cb of cbs) {
@@ -533,14 +542,15 @@ function* waitBody(this: DmaFence, intr: boolean, timeoutNs: number): Generator<
   const sim = this.sim;
   const site = sim.site(op);
   this.markPublished("wait");
-  this.waiterLog.push({ how: "wait", site });
+  (this.waiterLog ??= []).push({ how: "wait", site });
   this.waitSeen(task, site);
   const also: readonly Access[] | null = intr ? [{ object: task, mode: "read" }] : null;
-  const waitsFor = intr ? this.interruptibleWaitable : this.waitable;
-  this.waiting.push(task);
+  const waitsFor = this.waitable(intr);
+  const waiting = (this.waiting ??= []);
+  waiting.push(task);
   const proceeded = yield new Effect(FENCE_WAIT, this, READ, this, waitsFor, timeoutNs === Infinity ? Infinity : sim.now + timeoutNs, null, also);
-  const i = this.waiting.indexOf(task);
-  if (i >= 0) this.waiting.splice(i, 1);
+  const i = waiting.indexOf(task);
+  if (i >= 0) waiting.splice(i, 1);
   touch(sim, this, false, "DmaFence.wait");
   guardLive(this, "DmaFence.wait");
   if (this.signalSite !== null) return "signalled";
@@ -563,8 +573,8 @@ function* addCallbackBody(this: DmaFence, fn: DmaFenceCallback): Generator<Effec
   }
   const site = sim.site("dma_fence_add_callback");
   this.markPublished("callback");
-  this.waiterLog.push({ how: "callback", site });
-  this.callbacks.push({ fn, site });
+  (this.waiterLog ??= []).push({ how: "callback", site });
+  (this.callbacks ??= []).push({ fn, site });
   return "added";
 }
 
@@ -572,8 +582,8 @@ function* removeCallbackBody(this: DmaFence, fn: DmaFenceCallback): Generator<Ef
   yield new Effect(FENCE_REMOVE_CALLBACK, this, WRITE);
   touch(this.sim, this, true, "DmaFence.removeCallback");
   guardLive(this, "DmaFence.removeCallback");
-  const i = this.callbacks.findIndex((c) => c.fn === fn);
-  if (i < 0) {
+  const i = this.callbacks === null ? -1 : this.callbacks.findIndex((c) => c.fn === fn);
+  if (i < 0 || this.callbacks === null) {
     this.sim.note("not pending");
     return false;
   }
@@ -614,7 +624,7 @@ function* claimBody(this: DmaFence): Generator<Effect, void, unknown> {
  */
 function* releaseFence(f: DmaFence): Generator<Effect, void, unknown> {
   const sim = f.sim;
-  if (f.signalSite === null && f.callbacks.length > 0) {
+  if (f.signalSite === null && f.callbacks !== null && f.callbacks.length > 0) {
     sim.file({
       kind: "fence-released-with-callbacks",
       fence: fenceRef(f),
@@ -645,7 +655,7 @@ function unsignalledFences(sim: Sim): readonly ReportBody[] {
   if (set === undefined || set.size === 0) return [];
   const out: ReportBody[] = [];
   for (const f of set) {
-    const waiters: FenceWaiterRef[] = f.waiterLog.map((w) => ({ how: w.how, site: siteRef(w.site) }));
+    const waiters: FenceWaiterRef[] = (f.waiterLog ?? []).map((w) => ({ how: w.how, site: siteRef(w.site) }));
     out.push({
       kind: "fence-never-signalled",
       fence: fenceRef(f),
