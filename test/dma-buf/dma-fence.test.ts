@@ -4,6 +4,7 @@ import {
   condResched,
   current,
   DmaFence,
+  explore,
   FenceContext,
   kfree,
   Mutex,
@@ -459,6 +460,36 @@ describe("exact wait edges: waiting for a fence under a lock its signaller needs
     expect(d.cycle.every((e) => !e.inferred)).toBe(true);
     const never = sim.teardown().filter((r): r is FenceNeverSignalledReport => r.kind === "fence-never-signalled");
     expect(never.map((r) => r.signaller).sort()).toEqual(["a/1", "b/2"]);
+  });
+});
+
+describe("exact wait edges under exploration", () => {
+  it("every execution reports the wait under the signaller's lock, whichever side came first", () => {
+    const r = explore(
+      (sim) => {
+        const lock = new Mutex(sim, "vm->update_lock", { static: true });
+        const ctx = new FenceContext(sim, "ring");
+        const fences: DmaFence[] = [];
+        const gpu = sim.spawn("gpu", "process", function* () {
+          yield* lock.lock();
+          yield* lock.unlock();
+          yield* (fences[0] as DmaFence).signal();
+        });
+        sim.spawn("waiter", "process", function* () {
+          yield* lock.lock();
+          yield* (fences[0] as DmaFence).wait(false);
+          yield* lock.unlock();
+        });
+        fences.push(new DmaFence(ctx, { static: true, signaller: gpu }));
+      },
+      { strategy: { name: "dfs" }, executions: 1000, stopAtFirst: false, shrink: false },
+    );
+    expect(r.exhausted).toBe(true);
+    // Each execution ends at its first report: the potential deadlock, in the
+    // schedules that then deadlock as in those that finish.
+    // (An execution the reduction cut short repeated an explored schedule.)
+    expect(r.failed + r.pruned).toBe(r.executions);
+    expect(new Set(r.failures.map((f) => f.report.kind))).toEqual(new Set(["fence-wait-deadlock"]));
   });
 });
 
