@@ -360,7 +360,9 @@ export class DmaFence extends SimObject {
   /**
    * Make the running task the fence's signaller (a scheduler or a worker
    * that takes over a job's fence from the task that made it): the deadlock
-   * check and deadlock cycles name it from now on.
+   * check and deadlock cycles name it from now on, and the locks the
+   * previous signaller took are forgotten (they are not on the path to the
+   * signal any more).
    */
   claimSignalling(): Op<void> {
     return makeOp("dma_fence_claim_signalling", this, claimBody);
@@ -610,6 +612,10 @@ function* claimBody(this: DmaFence): Generator<Effect, void, unknown> {
   if (this.signaller === task) return;
   settle(this);
   this.signaller = null;
+  // What the previous owner took is no longer on the path to the signal (a
+  // submit ioctl that made the fence under a resv lock and handed it to a
+  // scheduler): forget it.
+  this.takeFacts = null;
   if (this.signalSite === null) owe(task, this);
   else this.signaller = task;
 }

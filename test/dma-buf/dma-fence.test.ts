@@ -414,6 +414,43 @@ describe("exact wait edges: waiting for a fence under a lock its signaller needs
     expect(sim.reports).toEqual([]);
   });
 
+  it("locks the maker took before a scheduler claimed the fence do not count; the claimer's do", () => {
+    const sim = collectingSim();
+    const resv = new Mutex(sim, "resv");
+    const ring = new Mutex(sim, "ring->lock");
+    const ctx = new FenceContext(sim, "ring");
+    const jobs: DmaFence[] = [];
+    // The submit path makes the fence and takes the resv lock to publish it;
+    // the scheduler claims the fence, takes the ring lock and signals.
+    const submit = sim.spawn("submit", "process", function* () {
+      const job = new DmaFence(ctx, { name: "job", static: true });
+      jobs.push(job);
+      yield* resv.lock();
+      yield* resv.unlock();
+    });
+    sim.spawn("sched", "process", function* () {
+      yield* until(() => submit.state === "done");
+      const job = jobs[0] as DmaFence;
+      yield* job.claimSignalling();
+      yield* ring.lock();
+      yield* ring.unlock();
+      yield* job.signal();
+    });
+    sim.spawn("waiter", "process", function* () {
+      yield* until(() => jobs[0]?.signallerTask?.name === "sched");
+      yield* resv.lock(); // the maker's lock: fine
+      yield* (jobs[0] as DmaFence).wait(false);
+      yield* resv.unlock();
+      yield* ring.lock(); // the claimer's lock: reported
+      yield* (jobs[0] as DmaFence).wait(false);
+      yield* ring.unlock();
+    });
+    sim.runAll();
+    const reports = ofKind(sim, "fence-wait-deadlock");
+    expect(sim.reports).toHaveLength(1);
+    expect(reports.map((r) => [r.lockClass, r.signaller.task])).toEqual([["ring->lock", "sched/2"]]);
+  });
+
   it("locks the signaller took before the fence existed, or after signalling it, do not count", () => {
     const sim = collectingSim();
     const lock = new Mutex(sim, "vm->update_lock");
