@@ -110,3 +110,23 @@ export type {
   WaitEdge,
 } from "./report/report.js";
 export { formatReport } from "./report/text.js";
+// dma-buf: fences (issue 9).
+export {
+  DmaFence,
+  type DmaFenceCallback,
+  type DmaFenceOps,
+  type DmaFenceOptions,
+  type DmaFenceWaitResult,
+  type DmaFenceWaitTimeoutResult,
+} from "./dma-buf/dma-fence.js";
+export { FenceContext } from "./dma-buf/fence-context.js";
+export type {
+  DmaBufReportKinds,
+  FenceNeverSignalledReport,
+  FenceRef,
+  FenceReleasedWithCallbacksReport,
+  FenceSetErrorAfterSignalReport,
+  FenceSignalOutOfOrderReport,
+  FenceWaitDeadlockReport,
+  FenceWaiterRef,
+} from "./report/fence-kinds.js";

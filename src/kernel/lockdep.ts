@@ -460,6 +460,8 @@ export class Lockdep {
     const trylock = options.trylock === true;
     const recursive = options.recursive === true;
     const read = recursive || options.read === true;
+    // A watcher (a fence the task owes) learns every lock the task waits for.
+    if (task.lockWatch !== null && !trylock) task.lockWatch(map, op, read);
     const nest = options.nest ?? null;
     const subclass = options.subclass ?? 0;
     const cls = this.subclassOf(map.lockClass, subclass !== 0 ? subclass : (map.defaultSubclass ?? 0));

@@ -21,6 +21,7 @@ import type { Sim } from "./sim.js";
 import { checkMightSleep } from "./context.js";
 import { current } from "./current.js";
 import { HeldStack } from "./held-stack.js";
+import type { LockdepMap } from "./lockdep.js";
 
 /** The execution context a task runs in, as the kernel distinguishes them. */
 export type TaskContext = "process" | "softirq" | "hardirq" | "worker" | "reclaim";
@@ -74,6 +75,13 @@ export class Task {
   /** @internal The footprint keys its spin read, as [key, alloc, key, alloc, ...]; null until it spins. */ spinReads: number[] | null = null;
   /** @internal The step during which another task spawned this one (0: spawned outside any task). */ spawnedAtStep = 0;
   /** @internal Footprint keys this task made (see Heap.newKey). */ keysMade = 0;
+  /**
+   * @internal Called with every lock this task asks for (not a trylock)
+   * while set: a layer that must know what a task takes (the fences it owes
+   * a signal, dma-fence.ts) sets it. Null almost always, so lockdep pays one
+   * field test per acquisition.
+   */
+  lockWatch: ((map: LockdepMap, op: string, read: boolean) => void) | null = null;
   /** The value the body returned, once done. */
   result: unknown = undefined;
   /** The exception the body threw, if it died. */
