@@ -200,7 +200,8 @@ export class DmaResv extends SimObject {
    * changes nothing in the reservation object.
    */
   get maxFences(): number {
-    return this.slotsHold === this.holdId() ? this.nSlots : this.nFences;
+    const hold = this.holdId();
+    return hold !== -1 && hold === this.slotsHold ? this.nSlots : this.nFences;
   }
 
   /** @internal Which hold of the lock this is: the step that took it, or -1 when not held. */
