@@ -112,12 +112,12 @@ export class DmaResv extends SimObject {
   constructor(sim: Sim, options: DmaResvOptions = {}) {
     arg("sim", is.instanceOf(Sim), sim);
     checkOptions("options", options, RESV_OPTIONS);
-    if (options.wwClass !== undefined && options.wwClass.sim !== sim) throw new ArgumentError("wwClass", `${options.wwClass.label} belongs to another Sim`);
+    const { wwClass: given, ...objectOptions } = options;
+    if (given !== undefined && given.sim !== sim) throw new ArgumentError("wwClass", `${given.label} belongs to another Sim`);
     const container = options.embeddedIn;
     if (container !== undefined && container.sim !== sim) throw new ArgumentError("embeddedIn", `${container.label} belongs to another Sim`);
     // Checked before the default class is made, so bad input makes nothing.
-    const wwClass = options.wwClass ?? reservationWwClass(sim);
-    const { wwClass: _cls, ...objectOptions } = options;
+    const wwClass = given ?? reservationWwClass(sim);
     super(sim, "DmaResv", objectOptions);
     this.wwMutex = new WwMutex(sim, wwClass, options.name === undefined ? { embeddedIn: this } : { name: options.name, embeddedIn: this });
     this.reserveEffect = new Effect(RESV_RESERVE, this, WRITE, this);

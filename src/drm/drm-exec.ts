@@ -80,6 +80,8 @@ const PAGE_POINTERS = 4096 / 8;
 type Phase = "new" | "looping" | "done" | "finished";
 
 /** The body of a retry loop: locks objects through the DrmExec; may return a result to end the loop with it. */
+// A body that returns nothing is a generator returning void, hence the void.
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type
 export type DrmExecBody = () => Iterable<Effect, DrmExecResult | void, unknown>;
 
 function checkObject(argument: string, obj: unknown): DrmExecObject {
@@ -358,7 +360,7 @@ export class DrmExec<T extends DrmExecObject = DrmExecObject> {
   }
 }
 
-function finished(exec: DrmExec<DrmExecObject>): boolean {
+function finished(exec: DrmExec): boolean {
   return exec.phase === "finished";
 }
 

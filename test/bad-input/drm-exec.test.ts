@@ -56,9 +56,9 @@ const ctorCases: readonly Case[] = [
 const argCases: readonly Case[] = [
   ["untilAllLocked: body not a function", (w) => w.exec.untilAllLocked("body" as never), ArgumentError, "body"],
   ["lockObj: obj null", (w) => w.exec.lockObj(null as never), ArgumentError, "obj"],
-  ["lockObj: obj without a resv", (w) => w.exec.lockObj({ get: w.bo.get, put: w.bo.put, label: "x" } as never), ArgumentError, "obj"],
-  ["lockObj: obj whose resv is no DmaResv", (w) => w.exec.lockObj({ resv: {}, get: w.bo.get, put: w.bo.put } as never), ArgumentError, "obj"],
-  ["lockObj: obj without put", (w) => w.exec.lockObj({ resv: w.bo.resv, get: w.bo.get } as never), ArgumentError, "obj"],
+  ["lockObj: obj without a resv", (w) => w.exec.lockObj({ get: (h?: string) => w.bo.get(h), put: (h?: string) => w.bo.put(h), label: "x" } as never), ArgumentError, "obj"],
+  ["lockObj: obj whose resv is no DmaResv", (w) => w.exec.lockObj({ resv: {}, get: (h?: string) => w.bo.get(h), put: (h?: string) => w.bo.put(h) } as never), ArgumentError, "obj"],
+  ["lockObj: obj without put", (w) => w.exec.lockObj({ resv: w.bo.resv, get: (h?: string) => w.bo.get(h) } as never), ArgumentError, "obj"],
   ["prepareObj: obj a number", (w) => w.exec.prepareObj(3 as never, 1), ArgumentError, "obj"],
   ["prepareObj: numFences negative", (w) => w.exec.prepareObj(w.bo, -1), ArgumentRangeError, "numFences"],
   ["prepareObj: numFences a string", (w) => w.exec.prepareObj(w.bo, "1" as never), ArgumentError, "numFences"],
@@ -108,7 +108,9 @@ describe("drm-exec: bad input", () => {
         yield* w.exec.lockObj(w.bo);
       });
       let before = snapshot(w);
-      expectThrows(() => w.exec.untilAllLocked(function* () {}), UsageError);
+      expectThrows(() => w.exec.untilAllLocked(function* () {
+        return "ok" as const;
+      }), UsageError);
       expect(snapshot(w)).toEqual(before);
       yield* w.exec.fini();
       before = snapshot(w);
@@ -117,7 +119,9 @@ describe("drm-exec: bad input", () => {
       expectThrows(() => w.exec.prepareObj(w.bo, 1), UsageError);
       expectThrows(() => w.exec.prepareArray([w.bo], 1), UsageError);
       expectThrows(() => w.exec.unlockObj(w.bo), UsageError);
-      expectThrows(() => w.exec.untilAllLocked(function* () {}), UsageError);
+      expectThrows(() => w.exec.untilAllLocked(function* () {
+        return "ok" as const;
+      }), UsageError);
       expect(snapshot(w)).toEqual(before);
       yield* w.bo.put("creator");
     });
