@@ -412,3 +412,12 @@ describe("DrmExec: references and errors", () => {
     expect(sim.reports).toEqual([]);
   });
 });
+
+describe("docs/drm-exec.md example", () => {
+  it("two tasks in opposite orders over 100 seeds: no report, some retries", async () => {
+    const { main } = await import("../../examples/drm-exec.js");
+    const [, reports, retries] = /(\d+) reports, (\d+) retries/.exec(main()) ?? [];
+    expect(Number(reports)).toBe(0);
+    expect(Number(retries)).toBeGreaterThan(0);
+  });
+});
