@@ -413,6 +413,123 @@ describe("DrmExec: references and errors", () => {
   });
 });
 
+describe("DrmExec: edge cases of the retry loop", () => {
+  /** t1 (older) holds b; the younger t2 holds a, backs off on b; `between` runs in t2 after the back-off pass, before its retry. */
+  function backoffWorld(interruptibleWait: boolean) {
+    const sim = collectingSim();
+    const [a, b] = testBos(sim, 2) as [TestBo, TestBo];
+    const holding = new Completion(sim, { name: "holding", static: true });
+    const release = new Completion(sim, { name: "release", static: true });
+    const older = sim.spawn("older", "process", function* () {
+      const ctx = yield* WwAcquireCtx.init(reservationWwClass(sim));
+      yield* b.resv.lock(ctx);
+      yield* holding.complete();
+      yield* release.waitForCompletion();
+      yield* b.resv.unlock();
+      ctx.fini();
+    });
+    return { sim, a, b, holding, release, older, interruptibleWait };
+  }
+
+  it("the contended object's slow lock is interrupted by a signal: interrupted, its reference dropped, nothing held", () => {
+    const w = backoffWorld(true);
+    const { sim, a, b } = w;
+    const younger = sim.spawn("younger", "process", function* () {
+      yield* w.holding.waitForCompletion();
+      const exec = new DrmExec<TestBo>(sim, { interruptibleWait: true });
+      const seen: string[] = [];
+      const r = yield* exec.untilAllLocked(function* () {
+        seen.push(yield* exec.lockObj(a));
+        seen.push(yield* exec.lockObj(b));
+      });
+      // Pass 1: a ok, b backoff; pass 2: the slow lock of b is interrupted.
+      expect(seen).toEqual(["ok", "backoff", "interrupted", "interrupted"]);
+      expect(r).toBe("interrupted");
+      expect(exec.objects()).toEqual([]);
+      expect(exec.contended).toBeNull();
+      expect(b.refcount.read()).toBe(1);
+      yield* exec.fini();
+      yield* w.release.complete();
+      yield* putAll([a, b]);
+    });
+    sim.spawn("signaller", "process", function* () {
+      // Wait until the younger task sleeps in its slow lock, then signal it.
+      while (younger.state !== "blocked" || b.resv.wwMutex.waiters.length === 0) yield* condResched();
+      younger.kill();
+    });
+    expect(sim.runAll().outcome).toBe("done");
+    expect(sim.teardown()).toEqual([]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("unlocking the prelocked object drops its contended reference; locking it again really locks it", () => {
+    const w = backoffWorld(false);
+    const { sim, a, b } = w;
+    sim.spawn("younger", "process", function* () {
+      yield* w.holding.waitForCompletion();
+      const exec = new DrmExec<TestBo>(sim);
+      let pass = 0;
+      const r = yield* exec.untilAllLocked(function* () {
+        pass++;
+        yield* exec.lockObj(a);
+        if (pass === 2) {
+          expect(exec.prelocked).toBe(b);
+          yield* exec.unlockObj(b);
+          expect(exec.prelocked).toBeNull();
+          expect(b.resv.isLocked()).toBe(false);
+          expect(b.refcount.read()).toBe(1);
+        }
+        yield* exec.lockObj(b);
+        if (pass === 1) yield* w.release.complete(); // backed off on b: let the older task drop it
+      });
+      expect(r).toBe("ok");
+      expect(exec.passes).toBe(2);
+      expect(b.resv.lockingCtx()).toBe(exec.ticket);
+      expect(exec.objects()).toEqual([a, b]);
+      yield* exec.fini();
+      yield* putAll([a, b]);
+    });
+    expect(sim.runAll().outcome).toBe("done");
+    expect(sim.teardown()).toEqual([]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("a body that ignores a back-off and goes on locking changes nothing until the retry", () => {
+    const w = backoffWorld(false);
+    const { sim, a, b } = w;
+    const [c] = testBos(sim, 1) as [TestBo];
+    sim.spawn("younger", "process", function* () {
+      yield* w.holding.waitForCompletion();
+      const exec = new DrmExec<TestBo>(sim);
+      let pass = 0;
+      const r = yield* exec.untilAllLocked(function* () {
+        pass++;
+        yield* exec.lockObj(a);
+        yield* exec.lockObj(b);
+        if (pass === 1) {
+          // Swallow the back-off: keep going.
+          expect(yield* exec.prepareObj(c, 1)).toBe("backoff");
+          expect(yield* exec.prepareArray([c], 1)).toBe("backoff");
+          expect(c.resv.isLocked()).toBe(false);
+          expect(exec.objects()).toEqual([a]);
+          yield* w.release.complete();
+          return "ok"; // not even a result can stop the retry
+        }
+        yield* exec.lockObj(c);
+        return undefined;
+      });
+      expect(r).toBe("ok");
+      expect(exec.passes).toBe(2);
+      expect(exec.objects()).toEqual([b, a, c]);
+      yield* exec.fini();
+      yield* putAll([a, b, c]);
+    });
+    expect(sim.runAll().outcome).toBe("done");
+    expect(sim.teardown()).toEqual([]);
+    expect(sim.reports).toEqual([]);
+  });
+});
+
 describe("docs/drm-exec.md example", () => {
   it("two tasks in opposite orders over 100 seeds: no report, some retries", async () => {
     const { main } = await import("../../examples/drm-exec.js");
