@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- name...]`: run the workloads, print a table, and write
- * bench/results.json. Names (`scheduler`, `kref`, `fence`, `dfs`, `guard`) select a subset.
+ * bench/results.json. Names (`scheduler`, `kref`, `fence`, `dfs`, `drm-exec`, `guard`) select a subset.
  *
  * To add a workload, export a function returning Entry[] from a module in
  * bench/workloads/ and list it in WORKLOADS.
@@ -9,6 +9,7 @@ import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { formatValue, sunkValue, type Entry } from "./harness.js";
 import { dfsWorkloads } from "./workloads/dfs.js";
+import { drmExecWorkloads } from "./workloads/drm-exec.js";
 import { exploreWorkloads } from "./workloads/explore.js";
 import { fenceWorkloads } from "./workloads/fence.js";
 import { guardWorkloads } from "./workloads/guard.js";
@@ -23,6 +24,7 @@ const WORKLOADS: readonly { readonly name: string; readonly run: () => Entry[] }
   { name: "fence", run: fenceWorkloads },
   { name: "explore", run: exploreWorkloads },
   { name: "dfs", run: dfsWorkloads },
+  { name: "drm-exec", run: drmExecWorkloads },
   // Keep last: it frees objects of many classes, which later workloads should not inherit.
   { name: "guard", run: guardWorkloads },
 ];

@@ -70,6 +70,17 @@ export {
   type WwLockResult,
   type WwMutexOptions,
 } from "./locking/ww-mutex.js";
+// dma-buf and drm_exec (issue 9, "exec"): the reservation object's locking half, and DrmExec.
+export { DmaResv, RESERVATION_WW_CLASS, reservationWwClass, type DmaResvOptions, type DmaResvUsage } from "./dma-buf/dma-resv.js";
+export {
+  DRM_EXEC_CONTENDED_HOLDER,
+  DRM_EXEC_HOLDER,
+  DrmExec,
+  type DrmExecBody,
+  type DrmExecObject,
+  type DrmExecOptions,
+  type DrmExecResult,
+} from "./drm/drm-exec.js";
 export { REPORT_JSON_VERSION, reportsFromJson, reportsToJson } from "./report/json.js";
 export type {
   BadUnlockReport,
