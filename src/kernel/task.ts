@@ -21,6 +21,7 @@ import type { Sim } from "./sim.js";
 import { checkMightSleep } from "./context.js";
 import { current } from "./current.js";
 import { HeldStack } from "./held-stack.js";
+import type { QueuedByRef } from "../report/report.js";
 
 /** The execution context a task runs in, as the kernel distinguishes them. */
 export type TaskContext = "process" | "softirq" | "hardirq" | "worker" | "reclaim";
@@ -72,6 +73,7 @@ export class Task {
   /** @internal The footprint keys its spin read, as [key, alloc, key, alloc, ...]; null until it spins. */ spinReads: number[] | null = null;
   /** @internal The step during which another task spawned this one (0: spawned outside any task). */ spawnedAtStep = 0;
   /** @internal Footprint keys this task made (see Heap.newKey). */ keysMade = 0;
+  /** @internal In a workqueue worker: where the work item it is running was queued (reports carry it); null otherwise. */ workQueuedBy: QueuedByRef | null = null;
   /** The value the body returned, once done. */
   result: unknown = undefined;
   /** The exception the body threw, if it died. */
