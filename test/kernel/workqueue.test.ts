@@ -26,6 +26,8 @@ import {
 import { Bo, freeIt } from "../fixtures.js";
 import { collectingSim } from "../support/collecting-sim.js";
 import { fingerprint } from "../../src/report/fingerprint.js";
+import { main as flushExample } from "../../examples/workqueue-flush.js";
+import { main as uafExample } from "../../examples/workqueue-uaf.js";
 
 /** A work function that appends `tag` to `log` (driver state, shared). */
 function logging(sim: Sim, log: { items: string[] }, tag: string) {
@@ -495,5 +497,21 @@ describe("reports in a work item name where it was queued (queuedBy)", () => {
     });
     expect(kinds(sim)).toEqual(["double-free"]);
     expect("queuedBy" in (sim.reports[0] as Report)).toBe(false);
+  });
+});
+
+describe("docs/workqueues.md examples", () => {
+  it("the flush example reports the order with no deadlock", async () => {
+    const text = flushExample();
+    await expect(text + "\n").toMatchFileSnapshot("../report/__snapshots__/docs-workqueue-flush.txt");
+    expect(text).toContain("WARNING: possible circular locking dependency detected");
+    expect(text).toContain("no deadlock happened in this run");
+  });
+
+  it("the use-after-free example names where the work was queued", async () => {
+    const text = uafExample();
+    await expect(text + "\n").toMatchFileSnapshot("../report/__snapshots__/docs-workqueue-uaf.txt");
+    expect(text).toContain("BUG: gpuvm-sim: use-after-free in Bo.size");
+    expect(text).toContain("Last potentially related work creation:");
   });
 });
