@@ -8,18 +8,20 @@ import { flushWork, formatReport, kfree, Kref, Lockdep, Sim, SimObject, Work, Wo
 
 class Bo extends SimObject {
   readonly kref = new Kref<Bo>(this);
+  private readonly bytes = 4096;
   get size(): number {
-    return 4096;
+    return this.bytes;
   }
 }
 
 export function main(): string {
   const sim = new Sim({ seed: 1, strategy: "round-robin", onReport: "collect", lockdep: new Lockdep() });
   const wq = new Workqueue(sim, "dev_wq", { static: true });
+  let dumped = 0;
   sim.run(function* () {
     const bo = new Bo(sim, "Bo", { name: "bo0" });
     const dump = new Work(sim, "dump_bo", function* () {
-      return void bo.size; // the bug: no reference held for the work
+      dumped += bo.size; // the bug: no reference held for the work
     }, { static: true });
     yield* wq.queueWork(dump);
     yield* bo.kref.put(function* (b) {
@@ -28,7 +30,7 @@ export function main(): string {
     yield* flushWork(dump);
   });
   const report = sim.reports[0];
-  return report === undefined ? "no report" : formatReport(report);
+  return report === undefined ? `no report (dumped ${dumped} bytes)` : formatReport(report);
 }
 
 if (process.argv[1]?.endsWith("workqueue-uaf.ts") === true) console.log(main());

@@ -15,14 +15,14 @@ import {
 import { collectingSim } from "../support/collecting-sim.js";
 import { expectThrows } from "./helpers.js";
 
-const fn = function* () {};
+const fn = function* () { /* nothing to do */ };
 
 describe("bad input: Work", () => {
   it("new Work(): a bad sim, name, fn or options names the argument; nothing is allocated", () => {
     const sim = new Sim();
     expectThrows(() => new Work(null as never, "w", fn), ArgumentError, "sim");
     expectThrows(() => new Work({} as never, "w", fn), ArgumentError, "sim");
-    expectThrows(() => new Work(sim, "" as never, fn), ArgumentError, "name");
+    expectThrows(() => new Work(sim, "", fn), ArgumentError, "name");
     expectThrows(() => new Work(sim, 3 as never, fn), ArgumentError, "name");
     expectThrows(() => new Work(sim, "w", null as never), ArgumentError, "fn");
     expectThrows(() => new Work(sim, "w", fn, null as never), ArgumentError, "options");
@@ -38,7 +38,7 @@ describe("bad input: Workqueue", () => {
   it("new Workqueue(): a bad sim, name or options names the argument; nothing is allocated", () => {
     const sim = new Sim();
     expectThrows(() => new Workqueue(undefined as never, "wq"), ArgumentError, "sim");
-    expectThrows(() => new Workqueue(sim, "" as never), ArgumentError, "name");
+    expectThrows(() => new Workqueue(sim, ""), ArgumentError, "name");
     expectThrows(() => new Workqueue(sim, "wq", null as never), ArgumentError, "options");
     expectThrows(() => new Workqueue(sim, "wq", { maxactive: 2 } as never), ArgumentError, "maxactive");
     expectThrows(() => new Workqueue(sim, "wq", { ordered: 1 } as never), ArgumentError, "ordered");

@@ -127,8 +127,8 @@ const PROGRAMS: Record<string, (sim: Sim, seen: (s: string) => void) => void> = 
   },
   "destroy against a queue from another task: before, while draining (reported), after": (sim, seen) => {
     const wq = new Workqueue(sim, "wq");
-    const a = new Work(sim, "a", function* () {}, { static: true });
-    const b = new Work(sim, "b", function* () {}, { static: true });
+    const a = new Work(sim, "a", function* () { /* nothing to do */ }, { static: true });
+    const b = new Work(sim, "b", function* () { /* nothing to do */ }, { static: true });
     sim.spawn("x", "process", function* () {
       yield* wq.queueWork(a);
       yield* wq.destroy();

@@ -357,7 +357,7 @@ export const programs: Record<SampledKind, () => Report> = {
     const slow = new Work(sim, "slow", function* () {
       yield* go.waitForCompletion();
     }, { static: true });
-    const late = new Work(sim, "late", function* () {}, { static: true });
+    const late = new Work(sim, "late", function* () { /* nothing to do */ }, { static: true });
     sim.spawn("destroyer", "process", function* () {
       yield* wq.queueWork(slow);
       yield* wq.destroy();
