@@ -292,6 +292,23 @@ describe("flushWork", () => {
     expect(kinds(sim)[0]).toBe("recursive-locking");
   });
 
+  it("a work flushing another pending work of its own ordered queue is recursive locking of the queue's map", () => {
+    const sim = collectingSim();
+    const wq = new Workqueue(sim, "ordered", { ordered: true, static: true });
+    const second = new Work(sim, "second", function* () { /* nothing to do */ }, { static: true });
+    const first = new Work(sim, "first", function* () {
+      yield* wq.queueWork(second);
+      yield* flushWork(second);
+    }, { static: true });
+    sim.spawn("main", "process", function* () {
+      yield* wq.queueWork(first);
+    });
+    sim.runAll();
+    expect(sim.reports[0]).toMatchObject({ kind: "recursive-locking", lockClass: "(wq_completion)ordered", task: "kworker/u:1/2" });
+    // It really deadlocks: the only worker waits for the work queued behind it.
+    expect(kinds(sim)).toContain("deadlock");
+  });
+
   it("works made with the same name share a lockdep class; lockClass names another", () => {
     const sim = collectingSim();
     const f = function* () { /* nothing to do */ };
@@ -357,6 +374,35 @@ describe("cancelWorkSync", () => {
     });
     expect(r).toEqual({ pending: false, after: ["start", "requeue already-pending"], running: false, stillPending: false });
     expect(sim.reports).toEqual([]);
+  });
+
+  it("under every schedule: a cancelled pending work never runs, even one a worker had already claimed; an uncancelled one ran", () => {
+    const outcomes = new Set<string>();
+    const r = explore(
+      (sim) => {
+        const d = sim.share({ ran: 0 });
+        const wq = new Workqueue(sim, "wq", { static: true });
+        const w = new Work(sim, "w", function* () {
+          yield* access(d, "write");
+          d.ran++;
+        }, { static: true });
+        sim.spawn("q", "process", function* () {
+          yield* wq.queueWork(w);
+        });
+        sim.spawn("c", "process", function* () {
+          while (!w.isPending() && !w.isRunning() && d.ran === 0) yield* condResched();
+          const wasPending = yield* cancelWorkSync(w);
+          yield* access(d, "read");
+          const ran = d.ran;
+          outcomes.add(`pending=${wasPending} ran=${ran}`);
+          if (wasPending === (ran !== 0)) throw new Error(`cancel returned ${wasPending} and the work ran ${ran} times`);
+        });
+      },
+      { strategy: { name: "dfs", reduction: "dpor" }, executions: 20_000, stopAtFirst: false, shrink: false },
+    );
+    expect(r.exhausted).toBe(true);
+    expect(r.failures).toEqual([]);
+    expect([...outcomes].sort()).toEqual(["pending=false ran=1", "pending=true ran=0"]);
   });
 
   it("false for an idle work", () => {
