@@ -158,7 +158,7 @@ describe("queueWork", () => {
     expect(r.failures).toEqual([]);
     expect(max).toBe(2);
     expect(new Workqueue(collectingSim(), "d", { static: true }).maxActive).toBe(WQ_DFL_ACTIVE);
-  });
+  }, 60_000);
 
   it("a work function that is not a generator function is a task exception in the worker", () => {
     const sim = collectingSim({}, { taskExceptions: "expected" });
@@ -403,7 +403,7 @@ describe("cancelWorkSync", () => {
     expect(r.exhausted).toBe(true);
     expect(r.failures).toEqual([]);
     expect([...outcomes].sort()).toEqual(["pending=false ran=1", "pending=true ran=0"]);
-  });
+  }, 60_000);
 
   it("false for an idle work", () => {
     const sim = collectingSim();
