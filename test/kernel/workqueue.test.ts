@@ -160,6 +160,25 @@ describe("queueWork", () => {
     expect(new Workqueue(collectingSim(), "d", { static: true }).maxActive).toBe(WQ_DFL_ACTIVE);
   }, 60_000);
 
+  it("freeing a pending work is a use-after-free when a worker reaches it; the function does not run", () => {
+    const sim = collectingSim();
+    const wq = new Workqueue(sim, "wq", { static: true });
+    let ran = false;
+    sim.run(function* () {
+      const w = new Work(sim, "w", function* () {
+        ran = true;
+        yield* condResched();
+      });
+      yield* wq.queueWork(w);
+      yield* kfree(w);
+      yield* wq.flushWorkqueue();
+    });
+    expect(ran).toBe(false);
+    expect(kinds(sim)).toEqual(["use-after-free"]);
+    expect(sim.reports[0]).toMatchObject({ access: "process_one_work", task: "kworker/u:1/2", object: { type: "Work" } });
+    expect(sim.outcome).toBe("done");
+  });
+
   it("a work function that is not a generator function is a task exception in the worker", () => {
     const sim = collectingSim({}, { taskExceptions: "expected" });
     const wq = new Workqueue(sim, "wq", { static: true });
