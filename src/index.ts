@@ -141,3 +141,19 @@ export type {
   FenceWaitDeadlockReport,
   FenceWaiterRef,
 } from "./report/fence-kinds.js";
+// Workqueues and work items (issue 9, "work").
+export {
+  cancelWorkSync,
+  flushWork,
+  systemWq,
+  Work,
+  Workqueue,
+  WQ_DFL_ACTIVE,
+  WQ_MAX_ACTIVE,
+  type QueueWorkResult,
+  type WorkFn,
+  type WorkOptions,
+  type WorkqueueOptions,
+} from "./kernel/workqueue.js";
+export type { QueuedByRef } from "./report/report.js";
+export type { WorkqueueMisuseReport } from "./report/work-kinds.js";

@@ -14,7 +14,7 @@
 import { ArgumentError, ArgumentRangeError, ForeignSimError, UsageError } from "../errors.js";
 import { ReportError } from "../report/report-error.js";
 import { checkOptions, describeValue, is, type Spec } from "../validate.js";
-import type { RefEvent, Report, ReportBody, ScheduleTail } from "../report/report.js";
+import type { QueuedByRef, RefEvent, Report, ReportBody, ScheduleTail } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { defineEffectKind, Effect, EVERYTHING, NONE, WRITE, WRITE_ALL, WRITE_IF } from "./effect.js";
 import { Heap, SimObject, type Site } from "./heap.js";
@@ -516,6 +516,9 @@ export class Sim {
       schedule: this.scheduleTail(),
       replay: this.replayToken,
     } as Report;
+    // Filed while a work item runs: name where it was queued (KASAN's aux stack).
+    const queuedBy = task?.workQueuedBy ?? null;
+    if (queuedBy !== null) (report as { queuedBy?: QueuedByRef }).queuedBy = queuedBy;
     this.reports.push(report);
     if (this.onReport === "throw" && mayThrow) {
       if (!this.running) throw new ReportError(report, formatReport(report));

@@ -22,6 +22,7 @@ import { checkMightSleep } from "./context.js";
 import { current } from "./current.js";
 import { HeldStack } from "./held-stack.js";
 import type { LockdepMap } from "./lockdep.js";
+import type { QueuedByRef } from "../report/report.js";
 
 /** The execution context a task runs in, as the kernel distinguishes them. */
 export type TaskContext = "process" | "softirq" | "hardirq" | "worker" | "reclaim";
@@ -82,6 +83,7 @@ export class Task {
    * field test per acquisition.
    */
   lockWatch: ((map: LockdepMap, op: string, read: boolean) => void) | null = null;
+  /** @internal In a workqueue worker: where the work item it is running was queued (reports carry it); null otherwise. */ workQueuedBy: QueuedByRef | null = null;
   /** The value the body returned, once done. */
   result: unknown = undefined;
   /** The exception the body threw, if it died. */

@@ -7,7 +7,7 @@
  * Everything here reads report data only, nothing live, so the same report
  * always gives the same text.
  */
-import type { HeldRef, HolderRef, RefEvent, ScheduleRow, ScheduleTail, SiteRef } from "./report.js";
+import type { HeldRef, HolderRef, QueuedByRef, RefEvent, ScheduleRow, ScheduleTail, SiteRef } from "./report.js";
 
 /** REFCOUNT_SATURATED, restated so the text depends on report data only. */
 const SATURATED = -0x40000000;
@@ -187,6 +187,15 @@ export class ReportText {
     this.each(heldList(title, held));
     return this;
   }
+}
+
+/**
+ * The rows naming where the work item a report was filed in was queued, as
+ * KASAN's "Last potentially related work creation"; no lines without one.
+ */
+export function queuedByRows(q: QueuedByRef | undefined): string[] {
+  if (q === undefined) return [];
+  return ["Last potentially related work creation:", siteRow("queued", q), `  ${pad("work", 13)}${q.work} on ${q.workqueue}`];
 }
 
 /** The last steps of the schedule, one column per task; no lines when there are no steps. */

@@ -72,6 +72,20 @@ export interface ReportBase {
   readonly schedule: ScheduleTail;
   /** Token that reproduces this run: see `Sim` option `replay`. */
   readonly replay: string;
+  /**
+   * When the report was filed while a work item ran (in a workqueue worker):
+   * where that work was queued, as KASAN's "Last potentially related work
+   * creation". Absent otherwise. Not part of the fingerprint.
+   */
+  readonly queuedBy?: QueuedByRef;
+}
+
+/** The site that queued the work item a report was filed in (queue_work), and which work on which queue. */
+export interface QueuedByRef extends SiteRef {
+  /** The work item (`Work#4 "free_bo"`). */
+  readonly work: string;
+  /** The workqueue it was queued on (`Workqueue#2 "events"`). */
+  readonly workqueue: string;
 }
 
 /** A counted reference still held, and where it was taken. */

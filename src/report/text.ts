@@ -9,7 +9,7 @@
  */
 import "./kinds.js";
 import { ArgumentError, GpuvmSimError } from "../errors.js";
-import { ReportText, replayLine, RULE, scheduleColumns } from "./frame.js";
+import { queuedByRows, ReportText, replayLine, RULE, scheduleColumns } from "./frame.js";
 import { definitionOf } from "./registry.js";
 import type { Report } from "./report.js";
 
@@ -54,6 +54,10 @@ export function checkReportShape(argument: string, r: unknown, where = "the repo
   if (typeof o["step"] !== "number") bad("step", "a number");
   if (o["task"] !== null && typeof o["task"] !== "string") bad("task", "a string or null");
   if (typeof o["replay"] !== "string") bad("replay", "a string");
+  const q = o["queuedBy"] as Record<string, unknown> | null | undefined;
+  if (q !== undefined && (typeof q !== "object" || q === null || typeof q["step"] !== "number" || typeof q["op"] !== "string" || typeof q["work"] !== "string" || typeof q["workqueue"] !== "string" || (q["task"] !== null && typeof q["task"] !== "string"))) {
+    bad("queuedBy", "absent or a { task, step, op, work, workqueue } object as");
+  }
   const sched = o["schedule"] as { tasks?: unknown; rows?: unknown } | null | undefined;
   if (typeof sched !== "object" || sched === null || !Array.isArray(sched.tasks) || !Array.isArray(sched.rows)) bad("schedule", "a { tasks, rows } object in");
 }
@@ -97,6 +101,11 @@ function format(r: Report): string {
   // rows as the data (a leak's holders), more than an argument list takes.
   const lines = [RULE, kind.headline(r), ...body.lines];
   while (lines[lines.length - 1] === "") lines.pop();
+  const queued = queuedByRows(r.queuedBy);
+  if (queued.length > 0) {
+    lines.push("");
+    for (const l of queued) lines.push(l);
+  }
   const sched = scheduleColumns(r.schedule);
   if (sched.length > 0) {
     lines.push("");

@@ -139,6 +139,7 @@ describe("fingerprint", () => {
         "unstarted-op": "unstarted-op: kref_put / yield",
         "usage": "usage: undeclared-access / vm_update / Mutex / write",
         "use-after-free": "use-after-free: Bo / Bo.size",
+        "workqueue-misuse": "workqueue-misuse: queue-while-draining / "late"",
         "ww-mutex-misuse": "ww-mutex-misuse: slow-lock-with-locks-held",
       }
     `);

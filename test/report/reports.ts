@@ -25,6 +25,8 @@ import {
   WwAcquireCtx,
   WwClass,
   WwMutex,
+  Work,
+  Workqueue,
   type Report,
   type ReportKind,
 } from "../../src/index.js";
@@ -424,5 +426,26 @@ export const programs: Record<SampledKind, () => Report> = {
     });
     sim.runAll();
     return sim.teardown().find((r) => r.kind === "fence-never-signalled") as Report;
+  },
+  "workqueue-misuse": () => {
+    // destroyer: queue_work(slow), destroy_workqueue (draining); late: queue_work(late) on it, then lets slow finish
+    const sim = collect();
+    const wq = new Workqueue(sim, "wq");
+    const go = new Completion(sim, { name: "go", static: true });
+    const slow = new Work(sim, "slow", function* () {
+      yield* go.waitForCompletion();
+    }, { static: true });
+    const late = new Work(sim, "late", function* () { /* nothing to do */ }, { static: true });
+    sim.spawn("destroyer", "process", function* () {
+      yield* wq.queueWork(slow);
+      yield* wq.destroy();
+    });
+    sim.spawn("late", "process", function* () {
+      while (wq.drainingSite === null) yield* condResched();
+      yield* wq.queueWork(late);
+      yield* go.complete();
+    });
+    sim.runAll();
+    return sim.reports.find((r) => r.kind === "workqueue-misuse") as Report;
   },
 };
