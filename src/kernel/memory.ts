@@ -93,7 +93,7 @@ export interface MemoryOptions {
 
 const SITES_RULE: Rule = (argument, v) => {
   if (!Array.isArray(v)) throw new ArgumentError(argument, `must be an array of site names, got ${describeValue(v)}`);
-  (v as unknown[]).forEach((s, i) => is.nonEmptyString(`${argument}[${i}]`, s));
+  (v as unknown[]).forEach((s, i) => { is.nonEmptyString(`${argument}[${i}]`, s); });
 };
 const FAULT_SPEC: Spec<FaultOptions> = { failNth: is.positiveInteger, failSites: SITES_RULE, explore: is.boolean, maxFailures: is.positiveInteger };
 const MEMORY_SPEC: Spec<MemoryOptions> = { limitPages: is.count, kswapd: is.boolean, watermarkPages: is.count, fault: is.options(FAULT_SPEC) };
@@ -211,7 +211,7 @@ export function configureMemory(sim: Sim, options: MemoryOptions): void {
   if (typeof sim !== "object" || (sim as Sim | null) === null || typeof (sim as { heap?: unknown }).heap !== "object") {
     throw new ArgumentError("sim", `must be a Sim, got ${describeValue(sim)}`);
   }
-  if (options === undefined) throw new ArgumentError("options", "must be an options object, got undefined");
+  if ((options as MemoryOptions | undefined) === undefined) throw new ArgumentError("options", "must be an options object, got undefined");
   checkOptions("options", options, MEMORY_SPEC);
   const f = options.fault ?? {};
   const limit = options.limitPages;
@@ -584,7 +584,7 @@ export function kmallocObject<T extends SimObject>(make: () => T, gfp: Gfp, opti
   arg("make", is.function, make);
   arg("gfp", GFP_RULE, gfp);
   checkOptions("options", options, KMALLOC_OBJECT_OPTIONS);
-  return makeOp("kmalloc", undefined, kmallocObjectBody, make, gfp, options) as Op<T | null>;
+  return makeOp<undefined, T | null, () => T, Gfp, { size?: number; site?: string }>("kmalloc", undefined, kmallocObjectBody, make, gfp, options);
 }
 
 function* memChargeBody(this: undefined, bytes: number, gfp: Gfp, site: string): Generator<Effect, boolean, unknown> {

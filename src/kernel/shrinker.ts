@@ -101,10 +101,11 @@ export class Shrinker {
       throw new ArgumentError("sim", `must be a Sim, got ${describeValue(sim)}`);
     }
     if (typeof name !== "string" || name === "") throw new ArgumentError("name", `must be a non-empty string, got ${describeValue(name)}`);
-    if (spec === undefined) throw new ArgumentError("spec", "must be an object { countObjects, scanObjects, seeks?, batch? }, got undefined");
+    if ((spec as ShrinkerSpec | undefined) === undefined) throw new ArgumentError("spec", "must be an object { countObjects, scanObjects, seeks?, batch? }, got undefined");
     checkOptions("spec", spec, SHRINKER_SPEC);
-    if (spec.countObjects === undefined) throw new ArgumentError("spec.countObjects", "must be a function");
-    if (spec.scanObjects === undefined) throw new ArgumentError("spec.scanObjects", "must be a function");
+    const given = spec as Partial<ShrinkerSpec>;
+    if (given.countObjects === undefined) throw new ArgumentError("spec.countObjects", "must be a function");
+    if (given.scanObjects === undefined) throw new ArgumentError("spec.scanObjects", "must be a function");
     this.sim = sim;
     this.name = name;
     this.spec = spec;

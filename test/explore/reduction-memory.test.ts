@@ -56,7 +56,7 @@ function twoAllocators(sim: Sim, seen: (s: string) => void, gfp = GFP_KERNEL): v
 }
 
 const PROGRAMS: Record<string, (sim: Sim, seen: (s: string) => void) => void> = {
-  "no limit: allocations commute (only the access order differs)": (sim, seen) => twoAllocators(sim, seen),
+  "no limit: allocations commute (only the access order differs)": (sim, seen) => { twoAllocators(sim, seen); },
   "a one-page limit: who gets the page depends on the order of allocations and frees": (sim, seen) => {
     configureMemory(sim, { limitPages: 1 });
     twoAllocators(sim, seen);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { collectingSim } from "../support/collecting-sim.js";
+import { expectUnchangedOnFailure, forEachAllocationFailure, type AllocationFailureCase } from "../support/alloc-failure.js";
 import {
   configureMemory,
   current,
@@ -493,5 +494,47 @@ describe("shrinker and the reservation lock (the boot-primed order resv -> fs_re
 
   it("with trylock it is clean", () => {
     expect(world(true).reports).toEqual([]);
+  });
+});
+
+describe("test/support/alloc-failure.ts: every allocation failing in turn", () => {
+  /** A table insert that allocates an entry and its payload; `rollback` says whether the error path undoes the first step. */
+  function insertCase(rollback: boolean): AllocationFailureCase<{ table: KmallocBuffer[] }, "ok" | "nomem"> {
+    return {
+      setup: () => ({ sim: collectingSim(), world: { table: [] } }),
+      *body({ table }): Generator<Effect, "ok" | "nomem", unknown> {
+        const entry = yield* kmalloc(32, GFP_KERNEL, { site: "entry" });
+        if (entry === null) return "nomem";
+        table.push(entry);
+        const payload = yield* kmalloc(64, GFP_KERNEL, { site: "payload" });
+        if (payload === null) {
+          if (rollback) {
+            table.pop();
+            yield* kfree(entry);
+          }
+          return "nomem";
+        }
+        yield* kfree(payload);
+        return "ok";
+      },
+      snapshot: ({ table }, sim) => ({ entries: table.length, usage: memoryStats(sim).usageBytes }),
+      check: expectUnchangedOnFailure((r) => r === "ok"),
+    };
+  }
+
+  it("a function that rolls back passes for each of its allocations", () => {
+    expect(forEachAllocationFailure(insertCase(true))).toBe(2);
+  });
+
+  it("one that does not is caught at the allocation whose failure leaves state behind", () => {
+    const bad: number[] = [];
+    const c = insertCase(false);
+    forEachAllocationFailure({
+      ...c,
+      check: (run) => {
+        if (run.result === "nomem" && JSON.stringify(run.after) !== JSON.stringify(run.before)) bad.push(run.failed ?? 0);
+      },
+    });
+    expect(bad).toEqual([2]);
   });
 });

@@ -139,9 +139,9 @@ describe("Shrinker: misuse", () => {
   it("register twice, unregister when not registered: UsageError, nothing changes", () => {
     const sim = collectingSim();
     const s = logging(sim, "s", [], 0, () => 0);
-    expect(() => s.unregister()).toThrow(UsageError);
+    expect(() => { s.unregister(); }).toThrow(UsageError);
     s.register();
-    expect(() => s.register()).toThrow(UsageError);
+    expect(() => { s.register(); }).toThrow(UsageError);
     expect(s.isRegistered).toBe(true);
   });
 
