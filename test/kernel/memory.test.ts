@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { collectingSim } from "../support/collecting-sim.js";
+import { main as pressureExample } from "../../examples/memory-pressure.js";
+import { main as faultExample } from "../../examples/memory-fault-explore.js";
 import { expectUnchangedOnFailure, forEachAllocationFailure, type AllocationFailureCase } from "../support/alloc-failure.js";
 import {
   configureMemory,
@@ -536,5 +538,19 @@ describe("test/support/alloc-failure.ts: every allocation failing in turn", () =
       },
     });
     expect(bad).toEqual([2]);
+  });
+});
+
+describe("docs/memory.md examples", () => {
+  it("memory-pressure: the third page is allocated after the shrinker frees the cache", () => {
+    expect(pressureExample()).toBe(
+      ["shrinker freed 2 of 4 asked", "third page: allocated", "usage 0 bytes, 3 allocations, 1 direct reclaim, 0 reports"].join("\n"),
+    );
+  });
+
+  it("memory-fault-explore: DFS finds the double free of the unwind path and the token replays it", () => {
+    const text = faultExample();
+    expect(text).toMatch(/^double-free found in execution \d+ of \d+/);
+    expect(text).toContain("replayed: double-free, diverged: no");
   });
 });
