@@ -13,6 +13,7 @@ import { exploreWorkloads } from "./workloads/explore.js";
 import { guardWorkloads } from "./workloads/guard.js";
 import { krefWorkloads } from "./workloads/kref.js";
 import { lockWorkloads } from "./workloads/locks.js";
+import { memoryWorkloads } from "./workloads/memory.js";
 import { schedulerWorkloads } from "./workloads/scheduler.js";
 
 const WORKLOADS: readonly { readonly name: string; readonly run: () => Entry[] }[] = [
@@ -21,6 +22,7 @@ const WORKLOADS: readonly { readonly name: string; readonly run: () => Entry[] }
   { name: "locks", run: lockWorkloads },
   { name: "explore", run: exploreWorkloads },
   { name: "dfs", run: dfsWorkloads },
+  { name: "memory", run: memoryWorkloads },
   // Keep last: it frees objects of many classes, which later workloads should not inherit.
   { name: "guard", run: guardWorkloads },
 ];
