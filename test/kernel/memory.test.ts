@@ -139,6 +139,29 @@ describe("kmalloc: GFP kinds and context", () => {
     expect(r.cycle.flatMap((e) => [e.from, e.to])).toContain("dma_fence_map");
   });
 
+  it("GFP_KERNEL in a hardirq task is sleep-in-atomic with reason hardirq", () => {
+    const sim = collectingSim();
+    sim.spawn("irq", "hardirq", function* () {
+      const b = yield* kmalloc(8, GFP_KERNEL);
+      if (b !== null) yield* kfree(b);
+    });
+    sim.runAll();
+    expect(only(sim, "sleep-in-atomic").reason).toBe("hardirq");
+  });
+
+  it("a reclaim-context task (PF_MEMALLOC, inside fs_reclaim) allocates with GFP_KERNEL without taking fs_reclaim again", () => {
+    const sim = collectingSim();
+    const seen: boolean[] = [];
+    sim.spawn("kthread", "reclaim", function* () {
+      seen.push(inReclaim());
+      const b = yield* kmalloc(8, GFP_KERNEL);
+      if (b !== null) yield* kfree(b);
+    });
+    sim.runAll();
+    expect(seen).toEqual([true]);
+    expect(sim.reports).toEqual([]);
+  });
+
   it("GFP_ATOMIC inside a fence-signalling section is fine (the preallocate-or-atomic fix)", () => {
     const sim = collectingSim();
     sim.run(function* () {
