@@ -140,8 +140,15 @@ export class MemoryState {
   /** The access a kfree of a charged object declares, while usage is observable. */
   readonly freeAccess: readonly Access[];
 
+  /** The effect of an allocation step (and a retry) that writes this state: made once, as effects are immutable. */
+  readonly allocEffect: Effect;
+  /** The effect of a kswapd check. */
+  readonly kswapdEffect: Effect;
+
   constructor(readonly sim: Sim) {
     this.freeAccess = [{ object: this, mode: "write" }];
+    this.allocEffect = new Effect(KMALLOC, null, WRITE, this);
+    this.kswapdEffect = new Effect(KSWAPD, null, WRITE, this);
   }
 
   /**
@@ -378,7 +385,7 @@ function* allocate(st: MemoryState, bytes: number, gfp: Gfp, site: string | unde
   const task = currentOrNull() as Task;
   const sim = st.sim;
   const observable = st.observable;
-  yield observable ? new Effect(KMALLOC, null, WRITE, st) : KMALLOC_QUIET;
+  yield observable ? st.allocEffect : KMALLOC_QUIET;
   if (observable) touch(sim, st, true, op);
   const eff = gfpContext(st, task, gfp);
   const memalloc = pfMemalloc(st, task);
@@ -397,7 +404,7 @@ function* allocate(st: MemoryState, bytes: number, gfp: Gfp, site: string | unde
   for (let round = 0; round < MAX_RECLAIM_RETRIES; round++) {
     const before = st.usage;
     yield* directReclaim(st, task, eff);
-    yield new Effect(KMALLOC, null, WRITE, st);
+    yield st.allocEffect;
     touch(sim, st, true, op);
     if (st.fits(bytes)) return charge(st, bytes);
     if (st.usage >= before) break;
@@ -490,7 +497,7 @@ function wakeKswapd(st: MemoryState, wanted: number): void {
 function* kswapd(st: MemoryState): Generator<Effect, void, unknown> {
   let last = Infinity;
   for (let pass = 0; ; pass++) {
-    yield new Effect(KSWAPD, null, WRITE, st);
+    yield st.kswapdEffect;
     touch(st.sim, st, true, "kswapd");
     if (st.usage <= st.watermark || st.usage >= last || pass >= MAX_RECLAIM_RETRIES) {
       st.kswapdRunning = false;
