@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- name...]`: run the workloads, print a table, and write
- * bench/results.json. Names (`scheduler`, `kref`, `dfs`, `guard`) select a subset.
+ * bench/results.json. Names (`scheduler`, `kref`, `fence`, `dfs`, `guard`) select a subset.
  *
  * To add a workload, export a function returning Entry[] from a module in
  * bench/workloads/ and list it in WORKLOADS.
@@ -10,6 +10,7 @@ import { cpus } from "node:os";
 import { formatValue, sunkValue, type Entry } from "./harness.js";
 import { dfsWorkloads } from "./workloads/dfs.js";
 import { exploreWorkloads } from "./workloads/explore.js";
+import { fenceWorkloads } from "./workloads/fence.js";
 import { guardWorkloads } from "./workloads/guard.js";
 import { krefWorkloads } from "./workloads/kref.js";
 import { lockWorkloads } from "./workloads/locks.js";
@@ -20,6 +21,7 @@ const WORKLOADS: readonly { readonly name: string; readonly run: () => Entry[] }
   { name: "scheduler", run: schedulerWorkloads },
   { name: "kref", run: krefWorkloads },
   { name: "locks", run: lockWorkloads },
+  { name: "fence", run: fenceWorkloads },
   { name: "explore", run: exploreWorkloads },
   { name: "dfs", run: dfsWorkloads },
   { name: "memory", run: memoryWorkloads },

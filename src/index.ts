@@ -69,6 +69,19 @@ export { RwSemaphore } from "./locking/rw-semaphore.js";
 export { RwLock, type RwLockOptions } from "./locking/rwlock.js";
 export { LocalLock } from "./locking/local-lock.js";
 export { RawSpinLock, SpinLock, type IrqFlags } from "./locking/spinlock.js";
+// RCU (issue 9): read sections, grace periods, call_rcu / kfree_rcu, RCU-protected pointers.
+export {
+  callRcu,
+  kfreeRcu,
+  RcuPointer,
+  rcuReadLock,
+  rcuReadLockHeld,
+  rcuReadUnlock,
+  synchronizeRcu,
+  type RcuCallback,
+  type RcuCondition,
+} from "./kernel/rcu.js";
+export type { SuspiciousRcuProblem, SuspiciousRcuUsageReport } from "./report/rcu-kinds.js";
 export {
   WwAcquireCtx,
   WwClass,
@@ -119,3 +132,23 @@ export type {
   WaitEdge,
 } from "./report/report.js";
 export { formatReport } from "./report/text.js";
+// dma-buf: fences (issue 9).
+export {
+  DmaFence,
+  type DmaFenceCallback,
+  type DmaFenceOps,
+  type DmaFenceOptions,
+  type DmaFenceWaitResult,
+  type DmaFenceWaitTimeoutResult,
+} from "./dma-buf/dma-fence.js";
+export { FenceContext } from "./dma-buf/fence-context.js";
+export type {
+  DmaBufReportKinds,
+  FenceNeverSignalledReport,
+  FenceRef,
+  FenceReleasedWithCallbacksReport,
+  FenceSetErrorAfterSignalReport,
+  FenceSignalOutOfOrderReport,
+  FenceWaitDeadlockReport,
+  FenceWaiterRef,
+} from "./report/fence-kinds.js";

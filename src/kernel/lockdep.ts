@@ -264,6 +264,8 @@ export interface KernelLockMaps {
   readonly dmaFence: LockdepMap;
   /** __mmu_notifier_invalidate_range_start_map. */
   readonly mmuNotifier: LockdepMap;
+  /** rcu_lock_map ("rcu_read_lock"): rcu_read_lock() takes it as a recursive read (rcu.ts). */
+  readonly rcuLock: LockdepMap;
 }
 
 /** The classes of real kernel locks whose order lockdep is primed with at boot. */
@@ -309,16 +311,16 @@ export class Lockdep {
   /** A fresh boot, primed with the kernel's boot-time lock order. */
   constructor() {
     const map = (name: string): LockdepMap => ({ lockClass: this.lockClass(name, "none"), label: name });
-    this.maps = {
-      fsReclaim: map("fs_reclaim"),
-      dmaFence: map("dma_fence_map"),
-      mmuNotifier: map("mmu_notifier_invalidate_range_start"),
-    };
+    const fsReclaimMap = map("fs_reclaim");
+    const dmaFenceMap = map("dma_fence_map");
+    const mmuNotifierMap = map("mmu_notifier_invalidate_range_start");
     this.classes = {
       mmapLock: this.lockClass("&mm->mmap_lock", "sleep"),
       resv: this.lockClass("reservation_ww_class_mutex", "sleep"),
       resvAcquire: this.lockClass("reservation_ww_class_acquire", "none"),
     };
+    // Made after the classes above, so their ids stay as they were before it existed.
+    this.maps = { fsReclaim: fsReclaimMap, dmaFence: dmaFenceMap, mmuNotifier: mmuNotifierMap, rcuLock: map("rcu_read_lock") };
     // As dma_resv_lockdep() does at boot: mmap_lock, then an acquire context,
     // then a resv under it, then fs_reclaim, under which the mmu notifier
     // map, under which a fence wait.
@@ -458,6 +460,8 @@ export class Lockdep {
     const trylock = options.trylock === true;
     const recursive = options.recursive === true;
     const read = recursive || options.read === true;
+    // A watcher (a fence the task owes) learns every lock the task waits for.
+    if (task.lockWatch !== null && !trylock) task.lockWatch(map, op, read);
     const nest = options.nest ?? null;
     const subclass = options.subclass ?? 0;
     const cls = this.subclassOf(map.lockClass, subclass !== 0 ? subclass : (map.defaultSubclass ?? 0));

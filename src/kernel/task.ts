@@ -21,6 +21,7 @@ import type { Sim } from "./sim.js";
 import { checkMightSleep } from "./context.js";
 import { current } from "./current.js";
 import { HeldStack } from "./held-stack.js";
+import type { LockdepMap } from "./lockdep.js";
 
 /** The execution context a task runs in, as the kernel distinguishes them. */
 export type TaskContext = "process" | "softirq" | "hardirq" | "worker" | "reclaim";
@@ -61,6 +62,8 @@ export class Task {
   /** @internal Nesting of hardirqEnter() sections: the task runs a hardirq section in its own body. */ hardirqEntered = 0;
   /** @internal Nesting of softirqEnter() sections. */ softirqEntered = 0;
   /** @internal Nesting of dma_fence_begin_signalling() sections. */ fenceSignalling = 0;
+  /** @internal Nesting of rcu_read_lock() sections (rcu.ts); atomic for the context checks while non-zero. */ rcuReadDepth = 0;
+  /** @internal How many outermost RCU read sections this task entered: names its current one for grace periods (rcu.ts). */ rcuSection = 0;
   /** @internal Locks held, oldest first, as lockdep sees them. */ readonly held = new HeldStack();
   /** @internal Released held-lock entries, for lockdep to reuse (a task re-takes its locks many times). */ readonly heldFree = new HeldStack();
   /** @internal The interrupt task running on this task's CPU, if any. */ interruptedBy: Task | null = null;
@@ -72,6 +75,13 @@ export class Task {
   /** @internal The footprint keys its spin read, as [key, alloc, key, alloc, ...]; null until it spins. */ spinReads: number[] | null = null;
   /** @internal The step during which another task spawned this one (0: spawned outside any task). */ spawnedAtStep = 0;
   /** @internal Footprint keys this task made (see Heap.newKey). */ keysMade = 0;
+  /**
+   * @internal Called with every lock this task asks for (not a trylock)
+   * while set: a layer that must know what a task takes (the fences it owes
+   * a signal, dma-fence.ts) sets it. Null almost always, so lockdep pays one
+   * field test per acquisition.
+   */
+  lockWatch: ((map: LockdepMap, op: string, read: boolean) => void) | null = null;
   /** The value the body returned, once done. */
   result: unknown = undefined;
   /** The exception the body threw, if it died. */

@@ -16,8 +16,12 @@
  */
 import "./runtime-kinds.js";
 import "./lock-kinds.js";
+import "./rcu-kinds.js";
+import "./fence-kinds.js";
 import type { KernelReportKinds } from "./runtime-kinds.js";
 import type { LockingReportKinds } from "./lock-kinds.js";
+import type { RcuReportKinds } from "./rcu-kinds.js";
+import type { DmaBufReportKinds } from "./fence-kinds.js";
 
 /**
  * Every built-in layer's kinds. An interface that extends the layers' maps
@@ -25,4 +29,4 @@ import type { LockingReportKinds } from "./lock-kinds.js";
  * the types whole in the bundled declaration files of the package, which do
  * not carry module augmentation of relative paths.
  */
-export interface BuiltinReportKinds extends KernelReportKinds, LockingReportKinds {}
+export interface BuiltinReportKinds extends KernelReportKinds, LockingReportKinds, RcuReportKinds, DmaBufReportKinds {}

@@ -260,7 +260,7 @@ export interface SleepInAtomicReport extends ReportBase {
   /** The operation that may sleep, such as `mutex_lock`. */
   readonly op: string;
   /** Why the context is atomic. */
-  readonly reason: "spinlock" | "irqs-disabled" | "bh-disabled" | "preempt-disabled" | "hardirq" | "softirq";
+  readonly reason: "spinlock" | "irqs-disabled" | "bh-disabled" | "preempt-disabled" | "rcu-read-lock" | "hardirq" | "softirq";
   /** The spinlock that made it atomic, when that is the reason; for `preempt-disabled`, the local lock held, if any. */
   readonly lock: HeldRef | null;
   readonly held: readonly HeldRef[];
@@ -486,6 +486,7 @@ const ATOMIC_WHY: Record<SleepInAtomicReport["reason"], string> = {
   "irqs-disabled": "with interrupts disabled",
   "bh-disabled": "with bottom halves disabled",
   "preempt-disabled": "with preemption disabled",
+  "rcu-read-lock": "inside an RCU read-side critical section (rcu_read_lock() disables preemption)",
   hardirq: "in hardirq context",
   softirq: "in softirq context",
 };

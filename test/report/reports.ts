@@ -7,6 +7,8 @@ import {
   access,
   Completion,
   condResched,
+  DmaFence,
+  FenceContext,
   kfree,
   Lockdep,
   lockMapAcquire,
@@ -15,6 +17,7 @@ import {
   Mutex,
   preemptDisable,
   preemptEnable,
+  RcuPointer,
   RwSemaphore,
   Sim,
   SimObject,
@@ -268,6 +271,15 @@ export const programs: Record<SampledKind, () => Report> = {
     });
     return sim.reports[0] as Report;
   },
+  "suspicious-rcu-usage": () => {
+    // rcu_dereference() with no read section open and no lock held.
+    const sim = collect();
+    const ptr = new RcuPointer<Bo>(sim, null, { name: "dev->active" });
+    sim.run(function* () {
+      yield* ptr.rcuDereference();
+    });
+    return sim.reports[0] as Report;
+  },
   "bad-preempt-enable": () => {
     // One preempt_enable() too many.
     const sim = collect();
@@ -346,5 +358,71 @@ export const programs: Record<SampledKind, () => Report> = {
     });
     sim.runAll();
     return sim.reports[0] as Report;
+  },
+  // dma-buf: fences (issue 9).
+  "fence-released-with-callbacks": () => {
+    // 1. main: add a callback   2. main: put the last reference, unsignalled
+    const sim = collect();
+    sim.run(function* () {
+      const f = new DmaFence(new FenceContext(sim, "ring0"), { name: "job0" });
+      yield* f.addCallback(() => undefined);
+      yield* f.put();
+    });
+    return sim.reports[0] as Report;
+  },
+  "fence-signal-out-of-order": () => {
+    const sim = collect();
+    sim.run(function* () {
+      const ctx = new FenceContext(sim, "ring0");
+      const first = new DmaFence(ctx, { name: "job1" });
+      const second = new DmaFence(ctx, { name: "job2" });
+      yield* second.signal();
+      yield* first.signal();
+      yield* first.put();
+      yield* second.put();
+    });
+    return sim.reports[0] as Report;
+  },
+  "fence-set-error-after-signal": () => {
+    const sim = collect();
+    sim.run(function* () {
+      const f = new DmaFence(new FenceContext(sim, "ring0"), { name: "job0" });
+      yield* f.signal();
+      yield* f.setError(-5);
+      yield* f.put();
+    });
+    return sim.reports[0] as Report;
+  },
+  "fence-wait-deadlock": () => {
+    // 1. gpu: lock, unlock, signal   2. waiter: lock, wait (already signalled), unlock
+    const sim = collect();
+    const lock = new Mutex(sim, "vm->update_lock");
+    const ctx = new FenceContext(sim, "ring0");
+    sim.run(function* () {
+      let fence: DmaFence | null = null;
+      const gpu = sim.spawn("gpu", "process", function* () {
+        fence = new DmaFence(ctx, { name: "job0" });
+        yield* lock.lock();
+        yield* lock.unlock();
+        yield* fence.signal();
+      });
+      while (gpu.state !== "done") yield* condResched();
+      const f = fence as unknown as DmaFence;
+      yield* lock.lock();
+      yield* f.wait(false);
+      yield* lock.unlock();
+      yield* f.put();
+    });
+    return sim.reports[0] as Report;
+  },
+  "fence-never-signalled": () => {
+    const sim = collect();
+    const ctx = new FenceContext(sim, "ring0");
+    const f = new DmaFence(ctx, { name: "job0", static: true });
+    sim.spawn("waiter", "process", function* () {
+      yield* f.waitTimeout(true, 1_000_000);
+    });
+    sim.runAll();
+    return sim.teardown().find((r) => r.kind === "fence-never-signalled") as Report;
   },
 };

@@ -1,0 +1,71 @@
+/**
+ * FenceContext: one fence timeline.
+ *
+ * Mirrors: dma_fence_context_alloc() (one context number) and the seqno a
+ *   driver keeps per timeline to number the fences it makes on it.
+ * Ownership: not refcounted, not a heap object: a number and a counter, as
+ *   in the kernel (a u64 in the driver's ring or entity). It lives as long as
+ *   the JavaScript object.
+ * Locking: the seqno counter belongs to whoever makes fences on the context
+ *   (a driver serialises that with its own lock, or makes them from one
+ *   task); `nextSeqno()` is not an effect. The last-signalled record is
+ *   written by each fence signal of the context, which declares it in its
+ *   footprint.
+ * States: context numbers count from 1 per Sim, in creation order; seqnos
+ *   count from 1 per context.
+ * Invariants: fences of one context signal in seqno order; a signal that
+ *   breaks it is a `fence-signal-out-of-order` report (dma-fence.ts).
+ */
+import { ArgumentError } from "../errors.js";
+import { arg, describeValue, is } from "../validate.js";
+import { Heap } from "../kernel/heap.js";
+import type { Sim } from "../kernel/sim.js";
+
+/** Context numbers handed out per Sim (the kernel's dma_fence_context_counter, which starts at 1). */
+const contextCounters = new WeakMap<Sim, number>();
+
+export class FenceContext {
+  /** The context number (dma_fence_context_alloc(1)): 1, 2, ... per Sim. */
+  readonly context: number;
+  /** @internal The next seqno nextSeqno() hands out. */ private next = 1;
+  /**
+   * @internal The signalled fence of the highest seqno so far, and where it
+   * was signalled; null before the first signal. Written by signals.
+   */
+  lastSignalled: { readonly seqno: number; readonly fence: object; readonly site: unknown } | null = null;
+
+  /**
+   * `new FenceContext(sim, "gpu-ring0")`: allocate one fence context.
+   * @throws ArgumentError naming `sim` when it is not a Sim, `name` when it
+   *   is not a string. Nothing is allocated then.
+   */
+  constructor(
+    readonly sim: Sim,
+    readonly name: string,
+  ) {
+    if (typeof sim !== "object" || (sim as Sim | null) === null || !(sim.heap instanceof Heap)) {
+      throw new ArgumentError("sim", `must be a Sim, got ${describeValue(sim)}`);
+    }
+    arg("name", is.string, name);
+    const n = (contextCounters.get(sim) ?? 0) + 1;
+    contextCounters.set(sim, n);
+    this.context = n;
+    // Signals of the context's fences write its last-signalled record: it needs a footprint key.
+    sim.heap.share(this);
+  }
+
+  /** The next seqno of this timeline (1, 2, ...); what `new DmaFence(ctx)` uses when given none. Not an effect. */
+  nextSeqno(): number {
+    return this.next++;
+  }
+
+  /** @internal Make sure a later nextSeqno() does not hand out `seqno` or less again. */
+  sawSeqno(seqno: number): void {
+    if (seqno >= this.next) this.next = seqno + 1;
+  }
+
+  /** `FenceContext 2 "gpu-ring0"`. */
+  get label(): string {
+    return this.name === "" ? `FenceContext ${this.context}` : `FenceContext ${this.context} "${this.name}"`;
+  }
+}
