@@ -577,3 +577,20 @@ describe("docs/memory.md examples", () => {
     expect(text).toContain("replayed: double-free, diverged: no");
   });
 });
+
+describe("kfreeRcu of a charged buffer", () => {
+  it("uncharges after the grace period, with the memory state in the footprint (no usage report)", async () => {
+    const { kfreeRcu } = await import("../../src/index.js");
+    const sim = collectingSim();
+    configureMemory(sim, { limitPages: 1 });
+    const seen: number[] = [];
+    sim.run(function* () {
+      const b = (yield* kmalloc(PAGE_SIZE, GFP_KERNEL)) as KmallocBuffer;
+      yield* kfreeRcu(b);
+      seen.push(memoryStats(sim).usageBytes);
+    });
+    expect(seen).toEqual([PAGE_SIZE]);
+    expect(memoryStats(sim).usageBytes).toBe(0);
+    expect(sim.reports).toEqual([]);
+  });
+});
