@@ -40,6 +40,28 @@ export {
   softirqEnter,
   softirqExit,
 } from "./kernel/context.js";
+// Memory: kmalloc with GFP kinds, the memory limit, reclaim and shrinkers, fault injection (docs/memory.md).
+export {
+  configureMemory,
+  DEFAULT_OBJECT_SIZE,
+  GFP_ATOMIC,
+  GFP_KERNEL,
+  GFP_NOFS,
+  GFP_NOWAIT,
+  inReclaim,
+  kmalloc,
+  KmallocBuffer,
+  kmallocObject,
+  memallocNofsRestore,
+  memallocNofsSave,
+  memoryStats,
+  PAGE_SIZE,
+  type FaultOptions,
+  type Gfp,
+  type MemoryOptions,
+  type MemoryStats,
+} from "./kernel/memory.js";
+export { DEFAULT_SEEKS, SHRINK_BATCH, SHRINK_EMPTY, SHRINK_STOP, Shrinker, type ShrinkControl, type ShrinkerSpec, type ShrinkResult } from "./kernel/shrinker.js";
 export type { LockObject, LockOptions } from "./locking/lock-object.js";
 export { LockClass, Lockdep, type LockdepMap, type KernelLockClasses, type KernelLockMaps, type LockWaitType } from "./kernel/lockdep.js";
 export { Mutex, type LockResult } from "./locking/mutex.js";

@@ -24,7 +24,7 @@ import { ArgumentError, ForeignSimError } from "../errors.js";
 import { checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { currentOrNull } from "./current.js";
 import type { ObjectRef, ReportBody, SiteRef } from "../report/report.js";
-import { defineEffectKind, Effect, WRITE_ALL } from "./effect.js";
+import { defineEffectKind, Effect, WRITE_ALL, type Access } from "./effect.js";
 import type { Kref } from "./kref.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
@@ -50,11 +50,24 @@ export class Lifetime {
   uafReported = false;
   /** Objects embedded in the owner, freed with it. */
   embedded: SimObject[] | null = null;
+  /** Memory accounting (memory.ts): what kfree() gives back; null for an uncharged object. */
+  charge: HeapCharge | null = null;
 
   constructor(
     /** The top-level object: the one kfree() takes. */
     readonly owner: SimObject,
   ) {}
+}
+
+/**
+ * @internal A charged allocation (memory.ts: kmalloc, kmallocObject): what
+ * its kfree() step also touches, and the uncharge that runs when it is freed.
+ */
+export interface HeapCharge {
+  /** The accesses kfree()'s step declares besides the object (the memory state, when its usage is observable), or null. */
+  freeAccesses(): readonly Access[] | null;
+  /** Give the bytes back; called once, when the object is freed. */
+  uncharge(): void;
 }
 
 /** Options for a SimObject. */
@@ -314,6 +327,7 @@ export class Heap {
     if (life.embedded !== null) for (const e of life.embedded) e.onFree();
     life.freeSite = site;
     this.live.delete(obj);
+    if (life.charge !== null) life.charge.uncharge();
     if (this.sim.checks.lifetimes) {
       poison(obj);
       if (life.embedded !== null) for (const e of life.embedded) poison(e);
@@ -373,7 +387,9 @@ registerTeardownCheck({ name: "leaks", gate: "lifetimes", run: leakScan });
 export const FREE = defineEffectKind({ name: "free" });
 
 function* kfreeBody(this: undefined, obj: SimObject): Generator<Effect, void, unknown> {
-  yield new Effect(FREE, obj, WRITE_ALL);
+  const charge = obj.life.charge;
+  const also = charge === null ? null : charge.freeAccesses();
+  yield also === null ? new Effect(FREE, obj, WRITE_ALL) : new Effect(FREE, obj, WRITE_ALL, obj, null, Infinity, null, also);
   touch(obj.sim, obj, true, "kfree");
   obj.sim.heap.free(obj, "kfree");
 }

@@ -14,23 +14,29 @@
  * Buggy. Lockdep reports it on the shrinker's first lock, whatever the
  * schedule, because the other order is primed at boot:
  *
- *   alloc/1                                   kswapd/2 (reclaim)
- *   1. dma_resv_lock(bo)                      1. fs_reclaim (reclaim context)
- *   2. kmalloc(GFP_KERNEL): fs_reclaim        2. dma_resv_lock(bo)
- *      -> resv before fs_reclaim                 -> fs_reclaim before resv: cycle
+ *   alloc/1                                   pressure/2
+ *   1. dma_resv_lock(bo)                      1. kmalloc(3 pages, GFP_KERNEL): over
+ *   2. kmalloc(GFP_KERNEL): fs_reclaim           the limit, direct reclaim: fs_reclaim
+ *      -> resv before fs_reclaim              2. shrinker: dma_resv_lock(bo)
+ *                                                -> fs_reclaim before resv: cycle
  *
- * Fixed: the shrinker only trylocks, and skips a BO whose lock is busy, as
- * shrinkers must: a trylock never waits, so it adds no dependency.
+ * Fixed: the shrinker only trylocks, and stops (SHRINK_STOP) when the lock
+ * is busy, as shrinkers must: a trylock never waits, so it adds no
+ * dependency.
  */
-import { fsReclaimAcquire, fsReclaimRelease } from "../kernel/context.js";
-import { SimObject } from "../kernel/heap.js";
+import { configureMemory, GFP_KERNEL, kmalloc, PAGE_SIZE, type KmallocBuffer } from "../kernel/memory.js";
+import { kfree, SimObject } from "../kernel/heap.js";
+import type { Effect } from "../kernel/effect.js";
+import { Shrinker, SHRINK_STOP } from "../kernel/shrinker.js";
 import type { Sim } from "../kernel/sim.js";
 import { WwAcquireCtx, WwClass, WwMutex } from "../locking/ww-mutex.js";
 import type { CatalogScenario } from "./scenario.js";
 
-/** A BO with its reservation lock; its memory is what the shrinker wants. */
+/** A BO with its reservation lock and its backing pages (under the lock); its memory is what the shrinker wants. */
 class Bo extends SimObject {
   readonly resv: WwMutex;
+  /** Backing pages. Locking: resv. */
+  readonly pages: KmallocBuffer[] = [];
 
   constructor(sim: Sim, cls: WwClass) {
     super(sim, "Bo", { name: "bo0", static: true });
@@ -38,37 +44,57 @@ class Bo extends SimObject {
   }
 }
 
-function world(sim: Sim): Bo {
+/** The BO shrinker's scan: take the resv (`lock` waits for it, `trylock` does not), drop one backing page. */
+type TakeResv = (bo: Bo) => Iterable<Effect, boolean, unknown>;
+
+function world(sim: Sim, take: TakeResv): void {
+  // Two pages: the BO's page always fits, the pressure task's three never do.
+  configureMemory(sim, { limitPages: 2 });
   // DEFINE_WD_CLASS(reservation_ww_class): the class lockdep's boot order knows.
   const cls = new WwClass(sim, "reservation_ww_class", { algorithm: "wait-die" });
   const bo = new Bo(sim, cls);
+  new Shrinker(sim, "bo-shrinker", {
+    countObjects: () => 1,
+    *scanObjects(): Generator<Effect, number, unknown> {
+      if (!(yield* take(bo))) return SHRINK_STOP; // busy: try again later
+      const page = bo.pages.pop();
+      yield* bo.resv.unlock();
+      if (page === undefined) return 0;
+      yield* kfree(page);
+      return 1;
+    },
+  }).register();
   sim.spawn("alloc", "process", function* () {
     const ctx = yield* WwAcquireCtx.init(sim, cls);
     yield* bo.resv.lock(ctx);
-    // A GFP_KERNEL allocation while the BO is locked may enter reclaim.
-    fsReclaimAcquire();
-    fsReclaimRelease();
+    // Populating the BO while it is locked: a GFP_KERNEL allocation may enter reclaim.
+    const page = yield* kmalloc(PAGE_SIZE, GFP_KERNEL);
+    if (page !== null) bo.pages.push(page);
     yield* bo.resv.unlock();
     ctx.fini();
+    // Release the BO's pages (whatever the shrinker left).
+    yield* bo.resv.lock(null);
+    const left = bo.pages.splice(0);
+    yield* bo.resv.unlock();
+    for (const page of left) yield* kfree(page);
   });
-  return bo;
+  sim.spawn("pressure", "process", function* () {
+    // More than the limit: direct reclaim runs the shrinkers in this task, then it fails.
+    const big = yield* kmalloc(3 * PAGE_SIZE, GFP_KERNEL);
+    if (big !== null) yield* kfree(big);
+  });
 }
 
 function buggy(sim: Sim): void {
-  const bo = world(sim);
-  sim.spawn("kswapd", "reclaim", function* () {
+  world(sim, function* (bo) {
     // BUG: waits for the resv lock inside reclaim.
     yield* bo.resv.lock(null);
-    yield* bo.resv.unlock();
+    return true;
   });
 }
 
 function fixed(sim: Sim): void {
-  const bo = world(sim);
-  sim.spawn("kswapd", "reclaim", function* () {
-    if (!(yield* bo.resv.trylock(null))) return; // busy: skip this BO
-    yield* bo.resv.unlock();
-  });
+  world(sim, (bo) => bo.resv.trylock(null));
 }
 
 export const shrinkerResvInversion: CatalogScenario = {

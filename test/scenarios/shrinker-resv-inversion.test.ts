@@ -11,8 +11,8 @@ describe("shrinker-resv-inversion, buggy", () => {
     for (let seed = 0; seed < 20; seed++) {
       const sim = runOnce(buggy, { seed, lockdep: new Lockdep() });
       const r = expectKind(sim.reports[0], "lock-order-cycle");
-      // 2. kswapd: dma_resv_lock inside reclaim -> fs_reclaim before resv.
-      expect(r.task).toBe("kswapd/2");
+      // 2. pressure: dma_resv_lock in its direct reclaim -> fs_reclaim before resv.
+      expect(r.task).toBe("pressure/2");
       expect(r.cycle[0]).toMatchObject({ from: "fs_reclaim", to: "reservation_ww_class_mutex" });
       // The other direction is known from boot, whether or not alloc/1 ran first.
       expect(r.cycle.slice(1).some((e) => e.toSite.replay === "boot")).toBe(true);
