@@ -29,18 +29,20 @@ import { kfree, SimObject } from "../kernel/heap.js";
 import type { Effect } from "../kernel/effect.js";
 import { Shrinker, SHRINK_STOP } from "../kernel/shrinker.js";
 import type { Sim } from "../kernel/sim.js";
-import { WwAcquireCtx, WwClass, WwMutex } from "../locking/ww-mutex.js";
+import { WwAcquireCtx } from "../locking/ww-mutex.js";
+import { DmaResv, reservationWwClass } from "../dma-buf/dma-resv.js";
 import type { CatalogScenario } from "./scenario.js";
 
 /** A BO with its reservation lock and its backing pages (under the lock); its memory is what the shrinker wants. */
 class Bo extends SimObject {
-  readonly resv: WwMutex;
+  /** Its reservation object, of the kernel's reservation_ww_class. */
+  readonly resv: DmaResv;
   /** Backing pages. Locking: resv. */
   readonly pages: KmallocBuffer[] = [];
 
-  constructor(sim: Sim, cls: WwClass) {
+  constructor(sim: Sim) {
     super(sim, "Bo", { name: "bo0", static: true });
-    this.resv = new WwMutex(sim, cls, { embeddedIn: this });
+    this.resv = new DmaResv(sim, { embeddedIn: this });
   }
 }
 
@@ -50,9 +52,8 @@ type TakeResv = (bo: Bo) => Iterable<Effect, boolean, unknown>;
 function world(sim: Sim, take: TakeResv): void {
   // Two pages: the BO's page always fits, the pressure task's three never do.
   configureMemory(sim, { limitPages: 2 });
-  // DEFINE_WD_CLASS(reservation_ww_class): the class lockdep's boot order knows.
-  const cls = new WwClass(sim, "reservation_ww_class", { algorithm: "wait-die" });
-  const bo = new Bo(sim, cls);
+  // A DmaResv's mutex is of reservation_ww_class, the class lockdep's boot order knows.
+  const bo = new Bo(sim);
   new Shrinker(sim, "bo-shrinker", {
     countObjects: () => 1,
     *scanObjects(): Generator<Effect, number, unknown> {
@@ -65,7 +66,7 @@ function world(sim: Sim, take: TakeResv): void {
     },
   }).register();
   sim.spawn("alloc", "process", function* () {
-    const ctx = yield* WwAcquireCtx.init(sim, cls);
+    const ctx = yield* WwAcquireCtx.init(sim, reservationWwClass(sim));
     yield* bo.resv.lock(ctx);
     // Populating the BO while it is locked: a GFP_KERNEL allocation may enter reclaim.
     const page = yield* kmalloc(PAGE_SIZE, GFP_KERNEL);
@@ -94,7 +95,7 @@ function buggy(sim: Sim): void {
 }
 
 function fixed(sim: Sim): void {
-  world(sim, (bo) => bo.resv.trylock(null));
+  world(sim, (bo) => bo.resv.trylock());
 }
 
 export const shrinkerResvInversion: CatalogScenario = {

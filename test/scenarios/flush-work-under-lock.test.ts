@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { workFlushUnderLock } from "../../src/scenarios/work-flush-under-lock.js";
+import { flushWorkUnderLock } from "../../src/scenarios/flush-work-under-lock.js";
 import { runOnce, runSeeds } from "../../src/scenarios/scenario.js";
 import { explore, Lockdep } from "../../src/index.js";
 import { expectKind } from "./helpers.js";
 
-const { buggy, fixed } = workFlushUnderLock.variants;
+const { buggy, fixed } = flushWorkUnderLock.variants;
 
-describe("work-flush-under-lock, buggy", () => {
+describe("flush-work-under-lock, buggy", () => {
   it("is caught by the first execution, with the cycle through the work's map", () => {
     const run = runSeeds(buggy, { seeds: 10 });
     expect(run.executions).toBe(1);
@@ -25,7 +25,7 @@ describe("work-flush-under-lock, buggy", () => {
   });
 });
 
-describe("work-flush-under-lock, fixed", () => {
+describe("flush-work-under-lock, fixed", () => {
   it("passes the whole seed budget", () => {
     const run = runSeeds(fixed, { seeds: 200 });
     expect(run.firstFailure).toBeNull();

@@ -1,5 +1,5 @@
 /**
- * work-flush-under-lock: a work item flushed while holding the lock the
+ * flush-work-under-lock: a work item flushed while holding the lock the
  * work's function takes.
  *
  * A device's hang-recovery work takes `dev->lock` to reset the rings. The
@@ -66,8 +66,8 @@ function fixed(sim: Sim): void {
   });
 }
 
-export const workFlushUnderLock: CatalogScenario = {
-  name: "work-flush-under-lock",
+export const flushWorkUnderLock: CatalogScenario = {
+  name: "flush-work-under-lock",
   title: "A work item is flushed while holding the lock the work takes",
   description:
     "A device's recovery work takes dev->lock, and the teardown path flushes that work while holding dev->lock. " +
