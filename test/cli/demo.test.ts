@@ -22,6 +22,12 @@ const ROW = {
   deadlockFixed: /^completion-deadlock\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
   reclaimBuggy: /^shrinker-resv-inversion\s+buggy\s+caught\s+lock-order-cycle\s+1\s+\d+\.\d$/m,
   reclaimFixed: /^shrinker-resv-inversion\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  allocBuggy: /^alloc-in-fence-signalling\s+buggy\s+caught\s+lock-order-cycle\s+1\s+\d+\.\d$/m,
+  allocFixed: /^alloc-in-fence-signalling\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  fenceWaitBuggy: /^fence-wait-under-lock\s+buggy\s+caught\s+fence-wait-deadlock\s+1\s+\d+\.\d$/m,
+  fenceWaitFixed: /^fence-wait-under-lock\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  flushBuggy: /^flush-work-under-lock\s+buggy\s+caught\s+lock-order-cycle\s+1\s+\d+\.\d$/m,
+  flushFixed: /^flush-work-under-lock\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
 };
 
 describe("runDemo", () => {
@@ -40,7 +46,11 @@ describe("runDemo", () => {
     const at = (name: string) => out.search(new RegExp(`^${name}\\s+buggy`, "m"));
     expect(at("uaf-last-reference")).toBeLessThan(at("completion-deadlock"));
     expect(at("completion-deadlock")).toBeLessThan(at("shrinker-resv-inversion"));
-    expect(out).toContain("OK: 3 buggy variants caught; 3 fixed variants passed (every schedule, or 50 executions, whichever came first).");
+    expect(at("shrinker-resv-inversion")).toBeLessThan(at("alloc-in-fence-signalling"));
+    expect(at("alloc-in-fence-signalling")).toBeLessThan(at("fence-wait-under-lock"));
+    expect(at("fence-wait-under-lock")).toBeLessThan(at("flush-work-under-lock"));
+    expect(out).toContain("WARNING: gpuvm-sim: possible deadlock: a fence waited for under a lock its signaller needs");
+    expect(out).toContain("OK: 6 buggy variants caught; 6 fixed variants passed (every schedule, or 50 executions, whichever came first).");
   });
 
   it("uses a budget of 200 by default, and the fixed variants are proven before it runs out", () => {
@@ -56,7 +66,7 @@ describe("runDemo", () => {
     expect(code).toBe(0);
     expect(out).not.toContain("BUG:");
     expect(out).not.toContain("OK:");
-    expect(out.trimEnd().split("\n")).toHaveLength(8);
+    expect(out.trimEnd().split("\n")).toHaveLength(14);
   });
 
   it("prints a JSON array of results with json", () => {
@@ -70,6 +80,12 @@ describe("runDemo", () => {
       ["completion-deadlock", "fixed", "pass", null],
       ["shrinker-resv-inversion", "buggy", "caught", "lock-order-cycle"],
       ["shrinker-resv-inversion", "fixed", "pass", null],
+      ["alloc-in-fence-signalling", "buggy", "caught", "lock-order-cycle"],
+      ["alloc-in-fence-signalling", "fixed", "pass", null],
+      ["fence-wait-under-lock", "buggy", "caught", "fence-wait-deadlock"],
+      ["fence-wait-under-lock", "fixed", "pass", null],
+      ["flush-work-under-lock", "buggy", "caught", "lock-order-cycle"],
+      ["flush-work-under-lock", "fixed", "pass", null],
     ]);
     expect(results[0]?.report?.kind).toBe("use-after-free");
     expect(results[0]?.token).toMatch(/^gpuvm-sim:2:/);

@@ -9,7 +9,14 @@ function texts(run: SeedRunResult): string[] {
 
 describe("catalog", () => {
   it("lists the scenarios in order, with kebab-case names and a description", () => {
-    expect(catalog.map((c) => c.name)).toEqual(["uaf-last-reference", "completion-deadlock", "shrinker-resv-inversion"]);
+    expect(catalog.map((c) => c.name)).toEqual([
+      "uaf-last-reference",
+      "completion-deadlock",
+      "shrinker-resv-inversion",
+      "alloc-in-fence-signalling",
+      "fence-wait-under-lock",
+      "flush-work-under-lock",
+    ]);
     for (const c of catalog) {
       expect(c.name).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
       expect(c.title).not.toBe("");
