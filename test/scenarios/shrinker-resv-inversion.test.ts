@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Lockdep } from "../../src/index.js";
+import { explore, Lockdep } from "../../src/index.js";
 import { runOnce, runSeeds } from "../../src/scenarios/scenario.js";
 import { shrinkerResvInversion } from "../../src/scenarios/shrinker-resv-inversion.js";
 import { expectKind } from "./helpers.js";
@@ -19,6 +19,15 @@ describe("shrinker-resv-inversion, buggy", () => {
     }
   });
 
+  it("follows the drawn schedule under round-robin: the shrinker's lock in pressure/2's reclaim", () => {
+    const sim = runOnce(buggy, { strategy: "round-robin", lockdep: new Lockdep() });
+    // 4. pressure/2: over the limit, its reclaim runs the shrinker, whose plain lock closes the cycle.
+    const r = expectKind(sim.reports[0], "lock-order-cycle");
+    expect(r.step).toBe(4);
+    expect(r.cycle[0]?.toSite.op).toBe("ww_mutex_lock");
+    expect(r.held.map((h) => h.lock)).toEqual(["fs_reclaim"]);
+  });
+
   it("is caught by the first execution of the seed loop", () => {
     const run = runSeeds(buggy, { seeds: 10 });
     expect(run.executions).toBe(1);
@@ -31,5 +40,11 @@ describe("shrinker-resv-inversion, fixed", () => {
     const run = runSeeds(fixed, { seeds: 200 });
     expect(run.firstFailure).toBeNull();
     expect(run.executions).toBe(200);
+  });
+
+  it("passes every schedule", () => {
+    const r = explore(fixed, { strategy: { name: "dfs", reduction: "dpor" }, executions: 20_000, stopAtFirst: false, shrink: false });
+    expect(r.exhausted).toBe(true);
+    expect(r.failures).toEqual([]);
   });
 });
