@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { formatReport } from "../../src/index.js";
 import { catalog } from "../../src/scenarios/catalog.js";
@@ -24,6 +25,12 @@ describe("catalog", () => {
       expect(sentences.length).toBeGreaterThanOrEqual(2);
       expect(sentences.length).toBeLessThanOrEqual(4);
     }
+  });
+
+  it("is listed in the README's table, in order, with the kind each buggy variant is caught as", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const rows = [...readme.matchAll(/^\| `([a-z0-9-]+)` \| .* \| `([a-z-]+)` \|$/gm)].map((m) => [m[1], m[2]]);
+    expect(rows).toEqual(catalog.map((c) => [c.name, c.expect]));
   });
 
   describe.each(catalog.map((c) => [c.name, c] as const))("%s", (_name, c) => {
