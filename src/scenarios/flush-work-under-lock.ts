@@ -11,16 +11,26 @@
  * flush_work() does), so lockdep reports the order in every run, whether or
  * not the work happened to be pending.
  *
- * Buggy, one order among many (round-robin):
+ * Buggy. Step numbers are Sim steps under the round-robin strategy, an
+ * order where the work is still pending at the flush (every order is
+ * reported):
  *
- *   irq/1                         close/2                       kworker/u:1/3
- *   1. queue_work(recover)
- *                                 2. mutex_lock(dev->lock)
- *                                 3. flush_work(recover):
- *                                    dev->lock -> (work_completion)recover
- *                                                               4. process_one_work: mutex_lock(dev->lock):
- *                                                                  (work_completion)recover -> dev->lock
- *                                                                  closes the cycle: lock-order-cycle
+ *   irq/1                    close/2                     kworker/u:1/3
+ *   1. start
+ *                            2. start
+ *   3. queue_work(recover)
+ *                            4. mutex_lock(dev->lock)
+ *                                                        5. start
+ *                            6. flush_work(recover):
+ *                               dev->lock -> (work_completion)recover;
+ *                               blocks: recover is pending
+ *                                                        7. picks recover
+ *                                                        8. process_one_work:
+ *                                                           mutex_lock(dev->lock):
+ *                                                           (work_completion)recover
+ *                                                           -> dev->lock closes the
+ *                                                           cycle: lock-order-cycle;
+ *                                                           then blocks: deadlock
  *
  * Fixed: close/2 unlocks `dev->lock` before flushing.
  */

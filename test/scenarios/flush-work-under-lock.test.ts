@@ -14,6 +14,30 @@ describe("flush-work-under-lock, buggy", () => {
     expect(r.cycle.map((e) => e.from).sort()).toEqual(["(work_completion)recover", "dev->lock"]);
   });
 
+  it("follows the drawn schedule under round-robin: the worker's lock at step 8 closes the cycle", () => {
+    const sim = runOnce(buggy, { strategy: "round-robin", lockdep: new Lockdep() });
+    expect(sim.outcome).toBe("deadlock");
+    const r = expectKind(sim.reports[0], "lock-order-cycle");
+    expect([r.task, r.step, r.actual]).toEqual(["kworker/u:1/3", 8, true]);
+    expect(r.cycle.map((e) => [e.from, e.to])).toEqual([
+      ["(work_completion)recover", "dev->lock"],
+      ["dev->lock", "(work_completion)recover"],
+    ]);
+    // 6. close/2 flushed under dev->lock; lockdep names the site as "after its step 4" (the lock).
+    expect(r.cycle[1]?.toSite).toMatchObject({ task: "close/2", step: 4, op: "flush_work" });
+    expect(r.schedule.rows.map((row) => [row.step, row.column, row.effect])).toEqual([
+      [1, 0, "start"],
+      [2, 1, "start"],
+      [3, 0, 'queue-work Work#3 "recover"'],
+      [4, 1, 'lock Mutex#1 "dev->lock"'],
+      [5, 2, "start"],
+      [6, 1, 'flush-work Work#3 "recover"'],
+      [7, 2, 'worker-pick Workqueue#2 "dev_wq"'],
+      [8, 2, 'work-start Work#3 "recover"'],
+    ]);
+    expect(sim.reports.map((x) => x.kind)).toEqual(["lock-order-cycle", "deadlock"]);
+  });
+
   it("reports the order on every seed, deadlocking only where the work was still pending", () => {
     const outcomes = new Set<string>();
     for (let seed = 0; seed < 40; seed++) {
