@@ -58,7 +58,9 @@ function world(sim: Sim, unbind: Unbind): void {
     // run_job: the page tables must be valid before the job can run.
     yield* vmLock.lock();
     yield* vmLock.unlock();
-    // The job ran; its completion signals the fence. This task's last use of it.
+    // The job ran; its completion signals the fence.
+    // RELIES ON: unbind drops the only reference after its wait returns, so after this
+    // signal, the last use of the fence here; until then the borrowed pointer is safe.
     yield* fence().signal();
   });
   // The scheduler thread owes the signal (DmaFence's `signaller`).

@@ -7,23 +7,25 @@ import { expectKind } from "./helpers.js";
 const { buggy, fixed } = allocInFenceSignalling.variants;
 
 describe("alloc-in-fence-signalling, buggy", () => {
-  it("follows the drawn schedule under round-robin: the allocation at step 3 closes a cycle through fs_reclaim", () => {
+  it("follows the drawn schedule under round-robin: the allocation at step 4 closes a cycle through fs_reclaim", () => {
     const sim = runOnce(buggy, { strategy: "round-robin", lockdep: new Lockdep() });
     // Nothing deadlocks in a run: lockdep reports what a schedule with reclaim could do.
     expect(sim.outcome).toBe("done");
     expect(sim.reports.map((r) => r.kind)).toEqual(["lock-order-cycle", "lock-order-cycle"]);
     const r = expectKind(sim.reports[0], "lock-order-cycle");
     expect(r.task).toBe("sched/1");
-    expect(r.step).toBe(3);
-    // 3. kmalloc in the section: dma_fence_map held since step 1, fs_reclaim asked for.
+    expect(r.step).toBe(4);
+    // 4. kmalloc in the section: dma_fence_map held since step 2, fs_reclaim asked for.
     expect(r.cycle[0]).toMatchObject({ from: "dma_fence_map", to: "fs_reclaim" });
     expect(r.cycle.map((e) => e.from)).toEqual(["dma_fence_map", "fs_reclaim", "mmu_notifier_invalidate_range_start"]);
     // The other direction is the kernel's boot order.
     expect(r.cycle.slice(1).every((e) => e.toSite.replay === "boot")).toBe(true);
+    expect(r.held.map((h) => [h.lock, h.read, h.acquired.step])).toEqual([["dma_fence_map", true, 2]]);
     expect(r.schedule.rows.map((row) => [row.step, row.column, row.effect])).toEqual([
       [1, 0, "start"],
-      [2, 1, "start"],
-      [3, 0, "kmalloc"],
+      [2, 0, 'kref-get DmaFence#1 "job0"'],
+      [3, 1, "start"],
+      [4, 0, "kmalloc"],
     ]);
     // The second report is the mmu notifier map, taken by the same might_alloc().
     const second = expectKind(sim.reports[1], "lock-order-cycle");
@@ -58,7 +60,7 @@ describe("alloc-in-fence-signalling, fixed", () => {
     expect(r.failures).toEqual([]);
   });
 
-  it("signals the fence, frees the record and the fence", () => {
+  it("signals the fence; both references are dropped; the record and the fence are freed", () => {
     const sim = runOnce(fixed, { strategy: "round-robin", lockdep: new Lockdep() });
     expect(sim.reports).toEqual([]);
     expect(sim.tasks.map((t) => [t.label, t.state])).toEqual([
