@@ -18,6 +18,7 @@
  */
 import { ArgumentError } from "../errors.js";
 import { arg, describeValue, is } from "../validate.js";
+import { currentOrNull } from "../kernel/current.js";
 import { Heap } from "../kernel/heap.js";
 import type { Sim } from "../kernel/sim.js";
 
@@ -56,12 +57,26 @@ export class FenceContext {
 
   /** The next seqno of this timeline (1, 2, ...); what `new DmaFence(ctx)` uses when given none. Not an effect. */
   nextSeqno(): number {
+    this.written();
     return this.next++;
   }
 
   /** @internal Make sure a later nextSeqno() does not hand out `seqno` or less again. */
   sawSeqno(seqno: number): void {
+    this.written();
     if (seqno >= this.next) this.next = seqno + 1;
+  }
+
+  /**
+   * The seqno counter is shared by every task that makes fences on the
+   * context, yet handing one out is no step of its own (it happens in a
+   * constructor): the running step of the task doing it writes the context,
+   * and the explorer must know, or it takes two tasks making fences on one
+   * context for independent and explores one order of their seqnos only.
+   */
+  private written(): void {
+    const task = currentOrNull();
+    if (task !== null && task.sim === this.sim) this.sim.scheduler.strategy.touched?.(task, this, true);
   }
 
   /** `FenceContext 2 "gpu-ring0"`. */
