@@ -149,6 +149,16 @@ const PROGRAMS: Record<string, (sim: Sim, seen: (s: string) => void) => void> = 
       });
     }
   },
+  // The Sim's context counter is written by the step that makes a context.
+  "two tasks make a fence context each: the context number each gets": (sim, seen) => {
+    for (const name of ["a", "b"]) {
+      const own = sim.share({ v: 0 });
+      sim.spawn(name, "process", function* () {
+        yield* access(own, "write");
+        seen(`${name}:${new FenceContext(sim, name).context}`);
+      });
+    }
+  },
 };
 
 describe("DPOR reaches every outcome of the unreduced search, for fence operations", () => {
