@@ -486,7 +486,11 @@ function wakeKswapd(st: MemoryState, wanted: number): void {
   if (!st.kswapd || st.kswapdRunning || st.usage + wanted <= st.watermark) return;
   st.kswapdRunning = true;
   st.kswapdWakeups++;
+  // The spawn depends on the schedule: its footprint key is not one the caller made (as callRcu).
+  const caller = currentOrNull();
+  const made = caller?.keysMade ?? 0;
   st.sim.spawn("kswapd0", "reclaim", () => kswapd(st));
+  if (caller !== null) caller.keysMade = made;
 }
 
 /**

@@ -32,6 +32,7 @@ import { FREE, guardLive, siteRef, SimObject, touch, type Site } from "./heap.js
 import type { LockClass, LockdepMap } from "./lockdep.js";
 import { makeNamedOp, type Op } from "./op.js";
 import { Sim } from "./sim.js";
+import { currentOrNull } from "./current.js";
 import { current, type Task } from "./task.js";
 
 /** The maximum of `maxActive`, as the kernel's WQ_MAX_ACTIVE. */
@@ -437,7 +438,13 @@ function spawnWorker(wq: Workqueue): void {
   const n = ++stateOf(sim).workers;
   // The Worker needs its task, and the task's body its Worker: the body reads it once it runs.
   const holder: { worker: Worker | null } = { worker: null };
+  // Whether a queueWork spawns depends on the schedule: the new task's footprint
+  // key must not count as one the caller made, or the caller's later objects
+  // would be named differently from one execution to the next (as callRcu).
+  const caller = currentOrNull();
+  const made = caller?.keysMade ?? 0;
   const task = sim.spawn(`kworker/u:${n}`, "worker", () => workerBody(wq, holder.worker as Worker));
+  if (caller !== null) caller.keysMade = made;
   const worker: Worker = { task, claim: null };
   holder.worker = worker;
   wq.workers.set(task, worker);

@@ -135,6 +135,30 @@ const PROGRAMS: Record<string, (sim: Sim, seen: (s: string) => void) => void> = 
     });
     fences.push(fenceFor(sim, s));
   },
+  // The context's seqno counter is written by the step that makes the fence
+  // (a constructor, no step of its own): two such steps are dependent.
+  "two tasks make a fence each on one context: the seqno each gets": (sim, seen) => {
+    const ctx = new FenceContext(sim, "ring");
+    for (const name of ["a", "b"]) {
+      const own = sim.share({ v: 0 });
+      sim.spawn(name, "process", function* () {
+        yield* access(own, "write");
+        const f = new DmaFence(ctx, { static: true });
+        seen(`${name}:${f.seqno}`);
+        yield* f.signal();
+      });
+    }
+  },
+  // The Sim's context counter is written by the step that makes a context.
+  "two tasks make a fence context each: the context number each gets": (sim, seen) => {
+    for (const name of ["a", "b"]) {
+      const own = sim.share({ v: 0 });
+      sim.spawn(name, "process", function* () {
+        yield* access(own, "write");
+        seen(`${name}:${new FenceContext(sim, name).context}`);
+      });
+    }
+  },
 };
 
 describe("DPOR reaches every outcome of the unreduced search, for fence operations", () => {

@@ -606,8 +606,13 @@ class DfsExecution implements Strategy {
     if (at === undefined) return;
     const s = this.steps[at] as Step;
     const extra = touchOf(this.sim, obj, write, false);
+    // Replayed, the step starts from its node's sig, which may have it already.
+    if (s.sig.more?.some((x) => x.key === extra.key && x.write === write && !x.whole) === true) return;
     const sig = new Sig(s.sig.kind, s.sig.main, s.sig.more === null ? [extra] : [...s.sig.more, extra], s.sig.everything, s.sig.signalled);
     this.steps[at] = { ...s, sig };
+    // The node keeps the step as its task's next one there: once explored,
+    // the task sleeps there with it, and must wake on what the step really touched.
+    if (s.node >= 0) (this.search.nodes[s.node]?.sigs as Map<number, Sig> | undefined)?.set(task.id, sig);
     if (this.sleep.size > 0) for (const [t, q] of this.sleep) if (dependent(q, sig)) this.sleep.delete(t);
   }
 
