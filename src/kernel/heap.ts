@@ -26,7 +26,7 @@ import { currentOrNull } from "./current.js";
 import type { ObjectRef, ReportBody, SiteRef } from "../report/report.js";
 import { defineEffectKind, Effect, WRITE_ALL, type Access } from "./effect.js";
 import type { Kref } from "./kref.js";
-import { makeOp, type Op } from "./op.js";
+import { makeOp, Op } from "./op.js";
 import type { Sim } from "./sim.js";
 import { registerTeardownCheck } from "./teardown.js";
 import type { Task } from "./task.js";
@@ -181,8 +181,11 @@ function definedByModel(proto: object | null, key: string): boolean {
 
 const trapHandler: ProxyHandler<object> = {
   get(target, key, receiver) {
-    if (typeof key === "string" && !QUIET.has(key) && definedByModel(Object.getPrototypeOf(target) as object, key)) {
+    if (quietDepth === 0 && typeof key === "string" && !QUIET.has(key) && definedByModel(Object.getPrototypeOf(target) as object, key)) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value === "function") return methodOfFreed(value as (...args: unknown[]) => unknown, receiver as SimObject, key);
       useAfterFree(receiver as SimObject, `${(receiver as SimObject).typeName}.${key}`);
+      return value;
     }
     return Reflect.get(target, key, receiver) as unknown;
   },
@@ -193,6 +196,45 @@ const trapHandler: ProxyHandler<object> = {
     return Reflect.set(target, key, value, receiver);
   },
 };
+
+/** How many calls of methods of freed objects are running (see methodOfFreed): the trap is quiet inside them. */
+let quietDepth = 0;
+
+/**
+ * A method looked up on a freed object. The lookup happens in the caller's
+ * code, in the step before any effect of the call, whose footprint does not
+ * name the object: reporting there would put the use-after-free in a step
+ * the explorer does not order against the free. So the report waits for the
+ * call: a library op on this very object (its receiver) reports it in its
+ * own step, whose effect names the object and whose body guards it after
+ * the effect; any other call (a query, a driver's own method, an op of
+ * defineOp()) reports it as soon as it returns or throws, once, under the
+ * name the caller used: freed objects it reaches on the way (its embedded
+ * parts) stay quiet meanwhile.
+ */
+function methodOfFreed(method: (...args: unknown[]) => unknown, obj: SimObject, key: string): (...args: unknown[]) => unknown {
+  return function (this: unknown, ...args: unknown[]): unknown {
+    let result: unknown;
+    let deferred = false;
+    quietDepth++;
+    try {
+      result = method.apply(this, args);
+      deferred = result instanceof Op && partOf(result.receiver, obj);
+    } finally {
+      quietDepth--;
+      if (!deferred) useAfterFree(obj, `${obj.typeName}.${key}`);
+    }
+    return result;
+  };
+}
+
+/** Whether `x` is `obj`, its Kref, or an object embedded in it (one allocation). */
+function partOf(x: unknown, obj: SimObject): boolean {
+  if (x === obj) return true;
+  if (typeof x !== "object" || x === null) return false;
+  if ((x as { owner?: unknown }).owner === obj) return true;
+  return x instanceof SimObject && x.sim === obj.sim && obj.sim.heap.allocOf(x) === obj.sim.heap.allocOf(obj);
+}
 
 /** One trapping prototype per real prototype. */
 const trapProtos = new WeakMap<object, object>();

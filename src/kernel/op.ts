@@ -116,6 +116,14 @@ export abstract class Op<T> implements Iterable<Effect, T, unknown> {
   /** @internal The Sim check of the objects the op works on (its receiver and arguments): the error, or null. */
   protected abstract foreign(task: Task): ForeignSimError | null;
 
+  /**
+   * @internal The object a library op works on (its `this`), or undefined
+   * for an op of defineOp(). heap.ts asks it: a library op on a freed
+   * object reports the use-after-free in its own step (its body guards the
+   * object after its effect), not where the caller looked the method up.
+   */
+  abstract get receiver(): unknown;
+
   /** @internal The iterator that runs the op, once. */
   protected abstract start(): Iterator<Effect, T, unknown>;
 }
@@ -192,6 +200,10 @@ class GeneratorOp<T> extends Op<T> {
 
   protected start(): Iterator<Effect, T, unknown> {
     return this.body.call(this.self, this.a, this.b, this.c);
+  }
+
+  get receiver(): unknown {
+    return this.names === "spread" ? undefined : this.self;
   }
 
   /**
@@ -303,6 +315,10 @@ class StepOp<S, A, T> extends Op<T> implements Iterator<Effect, T, unknown> {
 
   get name(): string {
     return this.body.name;
+  }
+
+  get receiver(): unknown {
+    return this.self;
   }
 
   protected start(): Iterator<Effect, T, unknown> {

@@ -159,6 +159,23 @@ const PROGRAMS: Record<string, (sim: Sim, seen: (s: string) => void) => void> = 
       });
     }
   },
+  // A method called on a freed fence reports in the op's own step (the one
+  // that names the fence), not in the caller's step before it, where the
+  // method was looked up and whose footprint does not name the fence.
+  "a get after the last put elsewhere: the failure kinds": (sim, seen) => {
+    const f = new DmaFence(new FenceContext(sim, "ring"), {});
+    sim.spawn("a", "process", function* () {
+      yield* f.get();
+      yield* f.addCallback(function* () {});
+      yield* f.put();
+      seen("a done");
+    });
+    sim.spawn("s", "process", function* () {
+      yield* f.signal();
+      yield* f.put();
+      seen("s done");
+    });
+  },
 };
 
 describe("DPOR reaches every outcome of the unreduced search, for fence operations", () => {
