@@ -26,6 +26,7 @@
 import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import type { QueuedByRef } from "../report/report.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
+import { checkedBody } from "./checked-body.js";
 import { checkMightSleep } from "./context.js";
 import { defineEffectKind, Effect, READ, WRITE, WRITE_ALL, WRITE_IF, type Waitable } from "./effect.js";
 import { FREE, guardLive, siteRef, SimObject, touch, type Site } from "./heap.js";
@@ -494,19 +495,36 @@ function* workerBody(wq: Workqueue, worker: Worker): Generator<Effect, void, unk
     const lockdep = sim.lockdep;
     lockdep.acquire(task, wq, "process_one_work");
     lockdep.acquire(task, work, "process_one_work");
-    const body = work.fn.call(undefined, work) as unknown;
-    const start = typeof body === "object" && body !== null ? (body as Partial<Iterable<Effect>>)[Symbol.iterator] : undefined;
-    if (typeof start !== "function") throw new UsageError(`the function of ${work.label} returned ${describeValue(body)}, not a generator: write it as function* (work) { ... }`);
-    yield* body as Iterable<Effect, void, unknown>;
+    // A function that throws (or is no generator) is the driver's bug: the
+    // worker dies with a task-exception report naming the queuing site, but
+    // first it finishes the instance (so flushes and destroy() do not wait
+    // forever) and hands the rest of the queue to a new worker.
+    let failed: { readonly error: unknown } | null = null;
+    try {
+      const body = work.fn.call(undefined, work) as unknown;
+      const start = typeof body === "object" && body !== null ? (body as Partial<Iterable<Effect>>)[Symbol.iterator] : undefined;
+      if (typeof start !== "function") throw new UsageError(`the function of ${work.label} returned ${describeValue(body)}, not a generator: write it as function* (work) { ... }`);
+      yield* checkedBody(body as Iterable<Effect, void, unknown>, `the function of ${work.label}`);
+    } catch (error) {
+      // In throw mode the run ends with this error: nothing left to tidy.
+      if (sim.onReport === "throw" || sim.stopped) throw error;
+      failed = { error };
+    }
     // The work may have freed itself: from here on only its fields are written, nothing of it is called.
     lockdep.release(task, work, null);
     lockdep.release(task, wq, null);
-    task.workQueuedBy = null;
+    if (failed === null) task.workQueuedBy = null;
     yield new Effect(WORK_DONE, work, WRITE, work, null, Infinity, null, [{ object: wq, mode: "write" }]);
     touch(sim, wq, true, "process_one_work");
     if (work.runningOn === wq) work.runningOn = null;
     if (work.doneSeq < instance) work.doneSeq = instance;
     wq.executing.delete(work);
+    if (failed !== null) {
+      worker.claim = null;
+      wq.workers.delete(task);
+      if (wq.worklist.length > 0) spawnWorker(wq);
+      throw failed.error;
+    }
     claim = pick(wq, worker);
   }
 }
