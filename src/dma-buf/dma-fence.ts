@@ -51,6 +51,9 @@ const EDEADLK = -35;
  * A fence callback: run once, in the signalling task, when the fence is
  * signalled (in the order they were added), with irqs off as under the
  * kernel's fence->lock. A generator may yield ops (they must not sleep).
+ * One that throws, returns anything else or yields anything but effects is
+ * a `task-exception` report of the signalling task (whose irq state and
+ * signalling section are restored first); the fence stays signalled.
  */
 export type DmaFenceCallback = (fence: DmaFence) => Iterable<Effect, void, unknown> | undefined;
 

@@ -68,7 +68,7 @@ export function* checkedBody<R>(body: Iterable<Effect, R, unknown>, what: string
   } finally {
     if (!finished && typeof iter.return === "function") {
       try {
-        iter.return(undefined as R);
+        iter.return(undefined);
       } catch {
         // The body's own error on closing is not this one's.
       }

@@ -352,6 +352,9 @@ function checkRcuObject(obj: unknown): asserts obj is SimObject {
  * section has left it. `fn` runs in the `rcu_gp` task (spawned on demand,
  * it exits when no callback is left) in softirq context; it may return an
  * op or generator (`(o) => kfree(o)`), which is run there. One step.
+ * A callback that throws, returns anything else or yields anything but
+ * effects is a `task-exception` report of that `rcu_gp` task; the
+ * callbacks queued after it still run.
  *
  * @throws ArgumentError naming `obj` when it is not a SimObject, `fn` when
  *   it is not a function. Nothing is queued then.

@@ -44,7 +44,12 @@ export const WQ_MAX_ACTIVE = 512;
  */
 export const WQ_DFL_ACTIVE = 4;
 
-/** A work item's function: a generator function run in a worker task, given its work. */
+/**
+ * A work item's function: a generator function run in a worker task, given
+ * its work. One that throws, returns no generator or yields anything but
+ * effects is a `task-exception` report of its worker (naming the queuing
+ * site); the instance counts as finished and the queue goes on.
+ */
 export type WorkFn = (work: Work) => Iterable<Effect, void, unknown>;
 
 /** Options for a Work. */

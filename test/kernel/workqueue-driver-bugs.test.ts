@@ -19,7 +19,7 @@ describe("workqueue: a buggy work function", () => {
     it(`that ${what} is one task-exception report with queuedBy; flush returns, the work runs again, destroy drains`, () => {
       const sim = collectingSim({}, { taskExceptions: "expected" });
       let runs = 0;
-      const w = new Work(sim, "w", ((work: Work) => {
+      const w = new Work(sim, "w", (() => {
         runs++;
         if (runs === 1) return bug(runs);
         return (function* () { /* fine the second time */ })();
