@@ -30,7 +30,7 @@ import { checkedBody } from "./checked-body.js";
 import { checkMightSleep } from "./context.js";
 import { defineEffectKind, Effect, READ, WRITE, WRITE_ALL, WRITE_IF, type Waitable } from "./effect.js";
 import { FREE, guardLive, siteRef, SimObject, touch, type Site } from "./heap.js";
-import type { LockClass, LockdepMap } from "./lockdep.js";
+import { heldRef, type HeldLock, type LockClass, type LockdepMap } from "./lockdep.js";
 import { makeNamedOp, type Op } from "./op.js";
 import { Sim } from "./sim.js";
 import { current, type Task } from "./task.js";
@@ -515,6 +515,7 @@ function* workerBody(wq: Workqueue, worker: Worker): Generator<Effect, void, unk
       if (sim.onReport === "throw" || sim.stopped) throw error;
       failed = { error };
     }
+    if (failed === null) checkLeaks(task, wq, work);
     // The work may have freed itself: from here on only its fields are written, nothing of it is called.
     lockdep.release(task, work, null);
     lockdep.release(task, wq, null);
@@ -532,6 +533,32 @@ function* workerBody(wq: Workqueue, worker: Worker): Generator<Effect, void, unk
     }
     claim = pick(wq, worker);
   }
+}
+
+/**
+ * As process_one_work() after the function returned: a lock still held
+ * (beyond the two maps the worker took to run it), an open RCU read
+ * section, irqs or preemption off, or an open fence-signalling section is a
+ * `workqueue-misuse` report (problem "leaked-lock"). Nothing is undone, as
+ * in the kernel. Looks only at the worker task, not at the work (which may
+ * have freed itself).
+ */
+function checkLeaks(task: Task, wq: Workqueue, work: Work): void {
+  const leaked: HeldLock[] = [];
+  for (const h of task.held) if (h.map !== wq && h.map !== work) leaked.push(h);
+  const atomic = task.irqsOff > 0 || task.preemptCount > 0 || task.fenceSignalling > 0;
+  if (leaked.length === 0 && task.rcuReadDepth === 0 && !atomic) return;
+  const queued = task.workQueuedBy;
+  task.sim.file({
+    kind: "workqueue-misuse",
+    problem: "leaked-lock",
+    work: work.label,
+    workqueue: wq.label,
+    queued: queued === null ? null : { task: queued.task, step: queued.step, op: queued.op, ...(queued.stack === undefined ? {} : { stack: queued.stack }) },
+    held: leaked.map(heldRef),
+    rcuDepth: task.rcuReadDepth,
+    atomic,
+  });
 }
 
 function* flushWorkBody(this: undefined, work: Work): Generator<Effect, boolean, unknown> {

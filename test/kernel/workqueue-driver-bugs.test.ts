@@ -2,10 +2,23 @@
  * A work function with a bug (it throws, returns no generator, yields
  * something that is not an effect) is a task-exception report of that run,
  * naming the site that queued it; the worker finishes the instance and
- * hands the queue on, so nothing else goes wrong because of it.
+ * hands the queue on, so nothing else goes wrong because of it. One that
+ * returns with a lock held or in atomic context is a workqueue-misuse
+ * report (problem "leaked-lock"), as process_one_work() reports it.
  */
 import { describe, expect, it } from "vitest";
-import { flushWork, Work, Workqueue, type TaskExceptionReport } from "../../src/index.js";
+import {
+  flushWork,
+  localIrqSave,
+  Mutex,
+  rcuReadLock,
+  Work,
+  Workqueue,
+  type Effect,
+  type TaskExceptionReport,
+  type WorkqueueMisuseReport,
+} from "../../src/index.js";
+import { fingerprint } from "../../src/report/fingerprint.js";
 import { collectingSim } from "../support/collecting-sim.js";
 
 const bugs: readonly [string, (n: number) => unknown, RegExp][] = [
@@ -55,5 +68,46 @@ describe("workqueue: a buggy work function", () => {
       yield* wq.queueWork(w);
     });
     expect(() => sim.runAll()).toThrow("boom");
+  });
+});
+
+describe("workqueue: a work function that leaks a lock or atomic context", () => {
+  const leaks: readonly [string, (m: Mutex) => Generator<Effect, void, unknown>, { held: string[]; rcuDepth: number; atomic: boolean }][] = [
+    ["a mutex", function* (m) { yield* m.lock(); }, { held: ["m"], rcuDepth: 0, atomic: false }],
+    ["an RCU read section", function* () { yield* rcuReadLock(); }, { held: ["rcu_read_lock"], rcuDepth: 1, atomic: false }],
+    ["irqs off", function* () { localIrqSave(); }, { held: [], rcuDepth: 0, atomic: true }],
+  ];
+  for (const [what, leak, expected] of leaks) {
+    it(`${what}: a workqueue-misuse report (leaked-lock) naming the work, its queue, the queuing site and what is held`, () => {
+      const sim = collectingSim();
+      const m = new Mutex(sim, "m", { static: true });
+      const w = new Work(sim, "w", () => leak(m), { static: true });
+      const wq = new Workqueue(sim, "wq", { static: true });
+      sim.spawn("driver", "process", function* () {
+        yield* wq.queueWork(w);
+      });
+      sim.runAll();
+      const r = sim.reports[0] as Extract<WorkqueueMisuseReport, { problem: "leaked-lock" }>;
+      expect(r).toMatchObject({ kind: "workqueue-misuse", problem: "leaked-lock", work: w.label, workqueue: wq.label, rcuDepth: expected.rcuDepth, atomic: expected.atomic });
+      expect(r.queued).toMatchObject({ task: "driver/1", op: "queue_work" });
+      expect(r.held.map((h) => h.lockClass)).toEqual(expected.held);
+      expect(fingerprint(r)).toBe(`workqueue-misuse: leaked-lock / "w" / ${expected.held.join(", ")}`);
+    });
+  }
+
+  it("a work that unlocks what it locked is clean", () => {
+    const sim = collectingSim();
+    const m = new Mutex(sim, "m", { static: true });
+    const w = new Work(sim, "w", function* () {
+      yield* m.lock();
+      yield* m.unlock();
+    }, { static: true });
+    const wq = new Workqueue(sim, "wq", { static: true });
+    sim.spawn("driver", "process", function* () {
+      yield* wq.queueWork(w);
+      yield* flushWork(w);
+    });
+    sim.runAll();
+    expect(sim.reports).toEqual([]);
   });
 });
