@@ -25,12 +25,13 @@
  * every wait records the locks the waiter holds. A lock in both is a
  * `fence-wait-deadlock` report, whichever fact came first.
  */
-import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { defineEffectKind, Effect, READ, WRITE, type Access, type Waitable } from "../kernel/effect.js";
 import { guardLive, kfree, objectRef, siteRef, SimObject, touch, type Site } from "../kernel/heap.js";
 import { Kref, type Release } from "../kernel/kref.js";
 import { makeOp, type Op } from "../kernel/op.js";
+import { checkedBody } from "../kernel/checked-body.js";
 import { checkMightSleep, dmaFenceBeginSignalling, dmaFenceEndSignalling, dmaFenceMightWait, irqRestore } from "../kernel/context.js";
 import { currentOrNull } from "../kernel/current.js";
 import { current, Task } from "../kernel/task.js";
@@ -50,6 +51,9 @@ const EDEADLK = -35;
  * A fence callback: run once, in the signalling task, when the fence is
  * signalled (in the order they were added), with irqs off as under the
  * kernel's fence->lock. A generator may yield ops (they must not sleep).
+ * One that throws, returns anything else or yields anything but effects is
+ * a `task-exception` report of the signalling task (whose irq state and
+ * signalling section are restored first); the fence stays signalled.
  */
 export type DmaFenceCallback = (fence: DmaFence) => Iterable<Effect, void, unknown> | undefined;
 
@@ -522,17 +526,32 @@ function* signalNow(f: DmaFence, access: string): Generator<Effect, "signalled" 
   publishedBySim.get(sim)?.delete(f);
   const cbs = f.callbacks;
   f.callbacks = null;
-  if (cbs !== null && cbs.length > 0) {
-    // The kernel runs them under fence->lock, taken with spin_lock_irqsave().
-    task.irqsOff++;
-    for (const cb of cbs) {
-      const r = cb.fn(f);
-      if (r !== undefined) yield* r;
+  // A callback that throws (or returns or yields garbage) is the driver's
+  // bug: it ends this task with a task-exception report, but the task's
+  // irq state and signalling section are put back first, so the report is
+  // not followed by bogus context reports.
+  try {
+    if (cbs !== null && cbs.length > 0) {
+      // The kernel runs them under fence->lock, taken with spin_lock_irqsave().
+      task.irqsOff++;
+      try {
+        for (const cb of cbs) yield* runDriverFn(cb.fn(f), "a callback of", f);
+      } finally {
+        irqRestore(task);
+      }
     }
-    irqRestore(task);
+  } finally {
+    dmaFenceEndSignalling(cookie);
   }
-  dmaFenceEndSignalling(cookie);
   return "signalled";
+}
+
+/** What a driver function returned: nothing, or an op or generator run here (checked: it may yield only effects). */
+function runDriverFn(r: unknown, what: string, f: DmaFence): Generator<Effect, void, unknown> | readonly [] {
+  if (r === undefined) return [];
+  const start = typeof r === "object" && r !== null ? (r as Partial<Iterable<Effect>>)[Symbol.iterator] : undefined;
+  if (typeof start !== "function") throw new UsageError(`${what} ${f.label} returned ${describeValue(r)}: return nothing, an op or a generator`);
+  return checkedBody(r as Iterable<Effect, void, unknown>, `${what} ${f.label}`);
 }
 
 function* waitBody(this: DmaFence, intr: boolean, timeoutNs: number): Generator<Effect, DmaFenceWaitTimeoutResult, unknown> {
@@ -647,8 +666,7 @@ function* releaseFence(f: DmaFence): Generator<Effect, void, unknown> {
   if (f.signalSite === null) settle(f);
   const release = f.ops.release;
   if (release !== undefined) {
-    const r = release(f);
-    if (r !== undefined) yield* r;
+    yield* runDriverFn(release(f), "the release op of", f);
     return;
   }
   if (f.isStatic) return;

@@ -500,15 +500,26 @@ function wakeKswapd(st: MemoryState, wanted: number): void {
  */
 function* kswapd(st: MemoryState): Generator<Effect, void, unknown> {
   let last = Infinity;
+  const sim = st.sim;
   for (let pass = 0; ; pass++) {
     yield st.kswapdEffect;
-    touch(st.sim, st, true, "kswapd");
+    touch(sim, st, true, "kswapd");
     if (st.usage <= st.watermark || st.usage >= last || pass >= MAX_RECLAIM_RETRIES) {
       st.kswapdRunning = false;
       return;
     }
     last = st.usage;
-    yield* shrinkSlab(st.sim, GFP_KERNEL, RECLAIM_PRIORITY);
+    try {
+      yield* shrinkSlab(sim, GFP_KERNEL, RECLAIM_PRIORITY);
+    } catch (error) {
+      // A shrinker's bug (it threw, or returned a bad count) kills kswapd
+      // with a task-exception report; the next wakeup spawns a new one.
+      if (sim.onReport === "throw" || sim.stopped) throw error;
+      yield st.kswapdEffect;
+      touch(sim, st, true, "kswapd");
+      st.kswapdRunning = false;
+      throw error;
+    }
   }
 }
 

@@ -25,12 +25,13 @@
  *   spawned when a callback is queued and none is running, and exits when
  *   the queue is empty.
  */
-import { ArgumentError } from "../errors.js";
+import { ArgumentError, UsageError } from "../errors.js";
 import { arg, describeValue, is, isInstance } from "../validate.js";
 import { defineEffectKind, Effect, NONE, READ, WRITE, type Waitable } from "./effect.js";
 import { guardLive, kfree, SimObject, touch, type SimObjectOptions } from "./heap.js";
 import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
 import type { Sim } from "./sim.js";
+import { checkedBody } from "./checked-body.js";
 import { checkMightSleep, currentIn, softirqEnter, softirqExit } from "./context.js";
 import { current, setCurrent } from "./current.js";
 import { heldRefs, LockClass, type LockdepMap } from "./lockdep.js";
@@ -309,12 +310,33 @@ function* gpBody(state: RcuState): Generator<Effect, void, unknown> {
       state.gpTask = null;
       return;
     }
+    // A callback that throws, or returns something that is neither nothing
+    // nor an op or generator, is the driver's bug: this task dies with a
+    // task-exception report, but first hands the queue to a new rcu_gp task,
+    // so the callbacks queued after it still run.
+    let failed: { readonly error: unknown } | null = null;
     softirqEnter();
     try {
-      const r = cb.fn(cb.obj) as Iterable<Effect, void, unknown> | undefined;
-      if (r !== undefined) yield* r;
+      const r = cb.fn(cb.obj) as unknown;
+      if (r !== undefined) {
+        const start = typeof r === "object" && r !== null ? (r as Partial<Iterable<Effect>>)[Symbol.iterator] : undefined;
+        if (typeof start !== "function") {
+          throw new UsageError(`the ${cb.op} callback of ${cb.obj.label} returned ${describeValue(r)}: return nothing, an op or a generator`);
+        }
+        yield* checkedBody(r as Iterable<Effect, void, unknown>, `the ${cb.op} callback of ${cb.obj.label}`);
+      }
+    } catch (error) {
+      // In throw mode the run ends with this error: nothing left to tidy.
+      if (sim.onReport === "throw" || sim.stopped) throw error;
+      failed = { error };
     } finally {
       softirqExit();
+    }
+    if (failed !== null) {
+      yield new Effect(RCU_GP_CALLBACK, state, WRITE);
+      touch(sim, state, true, "rcu_gp");
+      state.gpTask = state.callbacks.length === 0 ? null : sim.spawn("rcu_gp", "process", () => gpBody(state));
+      throw failed.error;
     }
   }
 }
@@ -330,6 +352,9 @@ function checkRcuObject(obj: unknown): asserts obj is SimObject {
  * section has left it. `fn` runs in the `rcu_gp` task (spawned on demand,
  * it exits when no callback is left) in softirq context; it may return an
  * op or generator (`(o) => kfree(o)`), which is run there. One step.
+ * A callback that throws, returns anything else or yields anything but
+ * effects is a `task-exception` report of that `rcu_gp` task; the
+ * callbacks queued after it still run.
  *
  * @throws ArgumentError naming `obj` when it is not a SimObject, `fn` when
  *   it is not a function. Nothing is queued then.

@@ -18,6 +18,7 @@
  */
 import { ArgumentError, UsageError } from "../errors.js";
 import { checkOptions, describeValue, is, type Spec } from "../validate.js";
+import { checkedBody } from "./checked-body.js";
 import { currentOrNull } from "./current.js";
 import type { Effect } from "./effect.js";
 import { Heap } from "./heap.js";
@@ -156,7 +157,7 @@ function* call(shrinker: Shrinker, which: "countObjects" | "scanObjects", sc: Sh
   const r = shrinker.spec[which](sc) as unknown;
   let n: unknown = r;
   if (typeof r === "object" && r !== null && typeof (r as Partial<Iterable<Effect>>)[Symbol.iterator] === "function") {
-    n = yield* r as Iterable<Effect, unknown, unknown>;
+    n = yield* checkedBody(r as Iterable<Effect, unknown, unknown>, `Shrinker "${shrinker.name}": ${which}()`);
   }
   const ok = typeof n === "number" && Number.isSafeInteger(n) && (n >= 0 || n === (which === "countObjects" ? SHRINK_EMPTY : SHRINK_STOP));
   if (!ok) {

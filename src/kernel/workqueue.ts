@@ -26,10 +26,11 @@
 import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import type { QueuedByRef } from "../report/report.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
+import { checkedBody } from "./checked-body.js";
 import { checkMightSleep } from "./context.js";
 import { defineEffectKind, Effect, READ, WRITE, WRITE_ALL, WRITE_IF, type Waitable } from "./effect.js";
 import { FREE, guardLive, siteRef, SimObject, touch, type Site } from "./heap.js";
-import type { LockClass, LockdepMap } from "./lockdep.js";
+import { heldRef, type HeldLock, type LockClass, type LockdepMap } from "./lockdep.js";
 import { makeNamedOp, type Op } from "./op.js";
 import { Sim } from "./sim.js";
 import { currentOrNull } from "./current.js";
@@ -44,7 +45,12 @@ export const WQ_MAX_ACTIVE = 512;
  */
 export const WQ_DFL_ACTIVE = 4;
 
-/** A work item's function: a generator function run in a worker task, given its work. */
+/**
+ * A work item's function: a generator function run in a worker task, given
+ * its work. One that throws, returns no generator or yields anything but
+ * effects is a `task-exception` report of its worker (naming the queuing
+ * site); the instance counts as finished and the queue goes on.
+ */
 export type WorkFn = (work: Work) => Iterable<Effect, void, unknown>;
 
 /** Options for a Work. */
@@ -501,21 +507,65 @@ function* workerBody(wq: Workqueue, worker: Worker): Generator<Effect, void, unk
     const lockdep = sim.lockdep;
     lockdep.acquire(task, wq, "process_one_work");
     lockdep.acquire(task, work, "process_one_work");
-    const body = work.fn.call(undefined, work) as unknown;
-    const start = typeof body === "object" && body !== null ? (body as Partial<Iterable<Effect>>)[Symbol.iterator] : undefined;
-    if (typeof start !== "function") throw new UsageError(`the function of ${work.label} returned ${describeValue(body)}, not a generator: write it as function* (work) { ... }`);
-    yield* body as Iterable<Effect, void, unknown>;
+    // A function that throws (or is no generator) is the driver's bug: the
+    // worker dies with a task-exception report naming the queuing site, but
+    // first it finishes the instance (so flushes and destroy() do not wait
+    // forever) and hands the rest of the queue to a new worker.
+    let failed: { readonly error: unknown } | null = null;
+    try {
+      const body = work.fn.call(undefined, work) as unknown;
+      const start = typeof body === "object" && body !== null ? (body as Partial<Iterable<Effect>>)[Symbol.iterator] : undefined;
+      if (typeof start !== "function") throw new UsageError(`the function of ${work.label} returned ${describeValue(body)}, not a generator: write it as function* (work) { ... }`);
+      yield* checkedBody(body as Iterable<Effect, void, unknown>, `the function of ${work.label}`);
+    } catch (error) {
+      // In throw mode the run ends with this error: nothing left to tidy.
+      if (sim.onReport === "throw" || sim.stopped) throw error;
+      failed = { error };
+    }
+    if (failed === null) checkLeaks(task, wq, work);
     // The work may have freed itself: from here on only its fields are written, nothing of it is called.
     lockdep.release(task, work, null);
     lockdep.release(task, wq, null);
-    task.workQueuedBy = null;
+    if (failed === null) task.workQueuedBy = null;
     yield new Effect(WORK_DONE, work, WRITE, work, null, Infinity, null, [{ object: wq, mode: "write" }]);
     touch(sim, wq, true, "process_one_work");
     if (work.runningOn === wq) work.runningOn = null;
     if (work.doneSeq < instance) work.doneSeq = instance;
     wq.executing.delete(work);
+    if (failed !== null) {
+      worker.claim = null;
+      wq.workers.delete(task);
+      if (wq.worklist.length > 0) spawnWorker(wq);
+      throw failed.error;
+    }
     claim = pick(wq, worker);
   }
+}
+
+/**
+ * As process_one_work() after the function returned: a lock still held
+ * (beyond the two maps the worker took to run it), an open RCU read
+ * section, irqs or preemption off, or an open fence-signalling section is a
+ * `workqueue-misuse` report (problem "leaked-lock"). Nothing is undone, as
+ * in the kernel. Looks only at the worker task, not at the work (which may
+ * have freed itself).
+ */
+function checkLeaks(task: Task, wq: Workqueue, work: Work): void {
+  const leaked: HeldLock[] = [];
+  for (const h of task.held) if (h.map !== wq && h.map !== work) leaked.push(h);
+  const atomic = task.irqsOff > 0 || task.preemptCount > 0 || task.fenceSignalling > 0;
+  if (leaked.length === 0 && task.rcuReadDepth === 0 && !atomic) return;
+  const queued = task.workQueuedBy;
+  task.sim.file({
+    kind: "workqueue-misuse",
+    problem: "leaked-lock",
+    work: work.label,
+    workqueue: wq.label,
+    queued: queued === null ? null : { task: queued.task, step: queued.step, op: queued.op, ...(queued.stack === undefined ? {} : { stack: queued.stack }) },
+    held: leaked.map(heldRef),
+    rcuDepth: task.rcuReadDepth,
+    atomic,
+  });
 }
 
 function* flushWorkBody(this: undefined, work: Work): Generator<Effect, boolean, unknown> {

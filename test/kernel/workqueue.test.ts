@@ -492,7 +492,7 @@ describe("flushWorkqueue and destroy", () => {
     sim.runAll();
     expect(res).toEqual(["queued"]);
     expect(kinds(sim)).toEqual(["workqueue-misuse"]);
-    const r = sim.reports[0] as WorkqueueMisuseReport;
+    const r = sim.reports[0] as Extract<WorkqueueMisuseReport, { problem: "queue-while-draining" }>;
     expect(r).toMatchObject({ problem: "queue-while-draining", work: late.label, workqueue: wq.label });
     expect(r.queued.task).toBe("late/2");
     expect(r.draining.task).toBe("destroyer/1");
