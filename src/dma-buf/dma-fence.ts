@@ -28,7 +28,7 @@
 import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { defineEffectKind, Effect, READ, WRITE, type Access, type Waitable } from "../kernel/effect.js";
-import { guardLive, kfree, objectRef, siteRef, SimObject, touch, type Site } from "../kernel/heap.js";
+import { guardLive, kfree, objectRef, siteRef, SimObject, touch, type Site, LIBRARY_CLASS } from "../kernel/heap.js";
 import { Kref, type Release } from "../kernel/kref.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { checkedBody } from "../kernel/checked-body.js";
@@ -161,6 +161,8 @@ class SignalledOrInterrupted extends Signalled {
 }
 
 export class DmaFence extends SimObject {
+  /** @internal A library class: its operations declare their own footprints (heap.ts). */
+  static readonly [LIBRARY_CLASS] = true;
   /** The fence context number. Readable after free, like an id. */
   readonly context: number;
   /** The seqno within the context. Readable after free. */

@@ -16,7 +16,7 @@
  */
 import { is } from "../validate.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
-import { guardLive, touch, SimObject, type SimObjectOptions } from "./heap.js";
+import { guardLive, touch, SimObject, type SimObjectOptions, LIBRARY_CLASS } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
 import { checkMightSleep } from "./context.js";
@@ -26,6 +26,8 @@ import { current, type Task } from "./task.js";
 const ALL = 0xffffffff;
 
 export class Completion extends SimObject implements Waitable {
+  /** @internal A library class: its operations declare their own footprints (heap.ts). */
+  static readonly [LIBRARY_CLASS] = true;
   /** @internal */ done = 0;
 
   /** @throws as SimObject's constructor: ArgumentError naming `sim`, `options` or the option. */

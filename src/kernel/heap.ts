@@ -145,6 +145,10 @@ export class SimObject {
     this.allocSite = sim.site(`new ${typeName}`);
     this.isStatic = options.static === true;
     if (container === undefined && !this.isStatic) sim.heap.register(this);
+    // A driver's own class: under a strategy that keeps footprints (DFS),
+    // every use of its methods and accessors joins the running step's
+    // footprint (see watchUses()). The library's classes declare theirs.
+    if ((new.target as unknown as Record<symbol, unknown>)[LIBRARY_CLASS] !== true && sim.scheduler.strategy.touched !== undefined) watchUses(this);
   }
 
   /** `Bo#3 "bo0"`. Readable after free. */
@@ -162,6 +166,61 @@ export class SimObject {
   onFree(): void {
     // Subclasses check what must not be held at free (locks, in later checks).
   }
+}
+
+/**
+ * Marks a library class (`static readonly [LIBRARY_CLASS] = true`), whose
+ * operations declare their own footprints; a subclass inherits the mark.
+ * Any other SimObject class is a driver's, and its uses are watched.
+ */
+export const LIBRARY_CLASS: unique symbol = Symbol("gpuvm-sim library class");
+
+/** Whether `key` is a member of a driver's class: defined on a prototype below SimObject's. */
+function definedByDriver(proto: object | null, key: string): boolean {
+  for (let p = proto; p !== null && p !== SimObject.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    if (Object.prototype.hasOwnProperty.call(p, key)) return true;
+  }
+  return false;
+}
+
+/**
+ * The running step used a member of `obj` (a driver's class): tell the
+ * strategy, which adds `obj` to the step's footprint (a read for an
+ * accessor read, a write for a method call or an accessor write: a method
+ * may change the object). Without it a step that reads `bo.size` would look
+ * independent of the kfree of `bo`, and DFS would try one order only.
+ */
+function noteUse(target: object, key: string | symbol, obj: SimObject, write: boolean): void {
+  if (typeof key !== "string") return;
+  const task = currentOrNull();
+  if (task?.sim !== obj.sim || !definedByDriver(Object.getPrototypeOf(target) as object | null, key)) return;
+  obj.sim.scheduler.strategy.touched?.(task, obj, write);
+}
+
+const watchHandler: ProxyHandler<object> = {
+  get(target, key, receiver) {
+    const value = Reflect.get(target, key, receiver) as unknown;
+    noteUse(target, key, receiver as SimObject, typeof value === "function");
+    return value;
+  },
+  set(target, key, value, receiver) {
+    noteUse(target, key, receiver as SimObject, true);
+    return Reflect.set(target, key, value, receiver);
+  },
+};
+
+/** One watching prototype per real prototype. */
+const watchProtos = new WeakMap<object, object>();
+
+/** Swap `obj`'s prototype for one that reports each use of a driver-defined member (see noteUse()). */
+function watchUses(obj: SimObject): void {
+  const proto = Object.getPrototypeOf(obj) as object;
+  let watch = watchProtos.get(proto);
+  if (watch === undefined) {
+    watch = new Proxy(Object.create(proto) as object, watchHandler);
+    watchProtos.set(proto, watch);
+  }
+  Object.setPrototypeOf(obj, watch);
 }
 
 /**

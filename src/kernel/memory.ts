@@ -28,7 +28,7 @@ import { arg, checkOptions, describeValue, is, type Rule, type Spec } from "../v
 import { checkMightSleep } from "./context.js";
 import { currentOrNull, setCurrent } from "./current.js";
 import { defineEffectKind, Effect, NONE, WRITE, type Access } from "./effect.js";
-import { SimObject, touch, type HeapCharge } from "./heap.js";
+import { SimObject, touch, type HeapCharge, LIBRARY_CLASS } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 import { shrinkSlab } from "./shrinker.js";
 import type { Sim } from "./sim.js";
@@ -339,6 +339,8 @@ export const KSWAPD = defineEffectKind({ name: "kswapd" });
 
 /** kmalloc()'s result: a buffer of `size` bytes, freed with kfree(). */
 export class KmallocBuffer extends SimObject {
+  /** @internal A library class: its operations declare their own footprints (heap.ts). */
+  static readonly [LIBRARY_CLASS] = true;
   constructor(
     sim: Sim,
     /** Its size in bytes. */

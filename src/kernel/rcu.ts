@@ -28,7 +28,7 @@
 import { ArgumentError, UsageError } from "../errors.js";
 import { arg, describeValue, is, isInstance } from "../validate.js";
 import { defineEffectKind, Effect, NONE, READ, WRITE, type Waitable } from "./effect.js";
-import { guardLive, kfree, SimObject, touch, type SimObjectOptions } from "./heap.js";
+import { guardLive, kfree, SimObject, touch, type SimObjectOptions, LIBRARY_CLASS } from "./heap.js";
 import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
 import type { Sim } from "./sim.js";
 import { checkedBody } from "./checked-body.js";
@@ -78,6 +78,8 @@ function stillReading(snapshot: readonly ReaderSnapshot[]): Task[] {
  * reads it.
  */
 export class RcuState extends SimObject {
+  /** @internal A library class: its operations declare their own footprints (heap.ts). */
+  static readonly [LIBRARY_CLASS] = true;
   /** @internal Tasks inside a read section. */ readonly readers = new Set<Task>();
   /** @internal Callbacks not yet run, oldest first. */ readonly callbacks: QueuedCallback[] = [];
   /** @internal The running grace-period task, or null. */ gpTask: Task | null = null;
@@ -421,6 +423,8 @@ const DEREF_OPS: Readonly<Record<DerefHow, string>> = {
  * (a freed one is `use-after-free`).
  */
 export class RcuPointer<T> extends SimObject {
+  /** @internal A library class: its operations declare their own footprints (heap.ts). */
+  static readonly [LIBRARY_CLASS] = true;
   /** @internal */ value: T | null;
 
   /**

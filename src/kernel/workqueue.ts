@@ -29,7 +29,7 @@ import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js"
 import { checkedBody } from "./checked-body.js";
 import { checkMightSleep } from "./context.js";
 import { defineEffectKind, Effect, READ, WRITE, WRITE_ALL, WRITE_IF, type Waitable } from "./effect.js";
-import { FREE, guardLive, siteRef, SimObject, touch, type Site } from "./heap.js";
+import { FREE, guardLive, siteRef, SimObject, touch, type Site, LIBRARY_CLASS } from "./heap.js";
 import { heldRef, type HeldLock, type LockClass, type LockdepMap } from "./lockdep.js";
 import { makeNamedOp, type Op } from "./op.js";
 import { Sim } from "./sim.js";
@@ -95,6 +95,8 @@ export type QueueWorkResult = "queued" | "already-pending";
  * flushWork() takes it for a moment before waiting.
  */
 export class Work extends SimObject implements LockdepMap {
+  /** @internal A library class: its operations declare their own footprints (heap.ts). */
+  static readonly [LIBRARY_CLASS] = true;
   readonly lockClass: LockClass;
   /** @internal */ readonly fn: WorkFn;
   /** @internal The workqueue it is pending on (the PENDING bit), or null. */ pendingOn: Workqueue | null = null;
@@ -153,6 +155,8 @@ interface Worker {
  * `(wq_completion)<name>`).
  */
 export class Workqueue extends SimObject implements LockdepMap {
+  /** @internal A library class: its operations declare their own footprints (heap.ts). */
+  static readonly [LIBRARY_CLASS] = true;
   readonly lockClass: LockClass;
   readonly ordered: boolean;
   readonly maxActive: number;

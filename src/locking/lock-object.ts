@@ -16,7 +16,7 @@
 import { ArgumentError } from "../errors.js";
 import { checkOptions, is } from "../validate.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "../kernel/effect.js";
-import { guardLive, siteRef, SimObject, touch, type Site, type SimObjectOptions } from "../kernel/heap.js";
+import { guardLive, siteRef, SimObject, touch, type Site, type SimObjectOptions, LIBRARY_CLASS } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { currentOrNull } from "../kernel/current.js";
 import type { Sim } from "../kernel/sim.js";
@@ -101,6 +101,8 @@ class HoldsIt implements Waitable {
 }
 
 export abstract class LockObject extends SimObject implements Waitable, LockdepMap {
+  /** @internal A library class: its operations declare their own footprints (heap.ts). */
+  static readonly [LIBRARY_CLASS] = true;
   /** @internal The task holding it exclusively (the kernel's `owner` field). */ heldBy: Task | null = null;
   // Where `heldBy` acquired it: the task, step and op, made into a Site only
   // when a report asks (see acquiredAt), since most never do; with
