@@ -452,7 +452,11 @@ export const RESV_ADD_FENCE = defineEffectKind({ name: "dma-resv-add-fence" });
 export const RESV_READ = defineEffectKind({ name: "dma-resv-read" });
 
 function listAccess(list: DmaResvList | null, mode: "read" | "write"): readonly Access[] | null {
-  return list === null ? null : [{ object: list, mode }];
+  if (list === null) return null;
+  const out: Access[] = [{ object: list, mode }];
+  // A writer tests the fences in the list with dma_fence_is_signaled(): it reads them.
+  if (mode === "write") for (const e of list.table) out.push({ object: e.fence, mode: "read" });
+  return out;
 }
 
 /** Yield a step on `resv` (and its list, as it is when the step runs): returns that list. */
@@ -488,7 +492,10 @@ function* reserveFences(this: DmaResv, numFences: number): Generator<Effect, "ok
   for (;;) {
     old = this.list;
     const also: Access[] = [{ object: list, mode: "write" }];
-    if (old !== null) also.push({ object: old, mode: "read" });
+    if (old !== null) {
+      also.push({ object: old, mode: "read" });
+      for (const e of old.table) also.push({ object: e.fence, mode: "read" });
+    }
     yield new Effect(RESV_RESERVE, this, WRITE, this, null, Infinity, null, also);
     if (this.list === old) break;
   }
@@ -726,6 +733,8 @@ function* walkUnlocked(it: DmaResvIter): Generator<Effect, void, unknown> {
     if (!(yield* e.fence.getRcu(RESV_ITER_HOLDER))) return;
     it.fence = e.fence;
     it.current = e.usage;
+    // dma_fence_is_signaled() reads the fence: a step of its own, ordered against its signal.
+    yield new Effect(RESV_READ, e.fence, READ, e.fence);
     if (!e.fence.isSignaled() && want >= rank(e.usage)) return;
   }
 }
