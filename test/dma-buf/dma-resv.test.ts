@@ -17,6 +17,7 @@ import {
   DmaResvIter,
   explore,
   FenceContext,
+  msleep,
   RESV_HOLDER,
   SpinLock,
   type Effect,
@@ -333,3 +334,170 @@ describe("DmaResv: iteration", () => {
   });
 });
 
+
+describe("DmaResv: getSingleton, waitTimeout, testSignaled", () => {
+  it("getSingleton: null for none, the fence itself for one, a DmaFenceArray for two that signals when both did", () => {
+    const sim = collectingSim();
+    const { resv, ctx, ctx2 } = world(sim);
+    sim.run(function* () {
+      expect(yield* resv.getSingleton("read")).toBeNull();
+      const a = new DmaFence(ctx, { name: "a" });
+      const b = new DmaFence(ctx2, { name: "b" });
+      yield* addAll(resv, [[a, "write"]]);
+      const one = yield* resv.getSingleton("read");
+      expect(one).toBe(a);
+      expect(a.refcount.read()).toBe(3);
+      yield* a.put();
+      yield* addAll(resv, [[b, "read"]]);
+      // "write" leaves the read fence out.
+      const w = yield* resv.getSingleton("write");
+      expect(w).toBe(a);
+      yield* a.put();
+      const arr = yield* resv.getSingleton("read");
+      expect(arr).toBeInstanceOf(DmaFenceArray);
+      const array = arr as DmaFenceArray;
+      expect(array.fences.map((f) => f.name)).toEqual(["a", "b"]);
+      expect(array.isSignaled()).toBe(false);
+      yield* a.signal();
+      expect(array.isSignaled()).toBe(false);
+      yield* b.signal();
+      expect(array.isSignaled()).toBe(true);
+      yield* array.put();
+      expect([a.refcount.read(), b.refcount.read()]).toEqual([2, 2]);
+      yield* resv.fini();
+      yield* a.put();
+      yield* b.put();
+    });
+    expect(sim.teardown()).toEqual([]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("waitTimeout waits on each fence of the usage in turn; 0 on timeout; testSignaled follows the usage", () => {
+    const sim = collectingSim();
+    const { resv, ctx, ctx2 } = world(sim);
+    const a = new DmaFence(ctx, { name: "a", static: true });
+    const b = new DmaFence(ctx2, { name: "b", static: true });
+    const log: string[] = [];
+    sim.spawn("signaller", "process", function* () {
+      yield* addAll(resv, [[a, "write"], [b, "bookkeep"]]);
+      sim.spawn("waiter", "process", function* () {
+        expect(yield* resv.testSignaled("write")).toBe(false);
+        expect(yield* resv.waitTimeout("write", false, 1_000)).toBe(0);
+        log.push(`timed out at ${sim.now}`);
+        const left = yield* resv.waitTimeout("write", false, 10_000_000);
+        log.push(`waited: ${String(left)} left at ${sim.now}`);
+        expect(yield* resv.testSignaled("write")).toBe(true);
+        expect(yield* resv.testSignaled("bookkeep")).toBe(false);
+        expect(yield* resv.waitTimeout("bookkeep", true, 0)).toBe(0);
+      });
+      yield* msleep(5);
+      yield* a.signal();
+      yield* msleep(5);
+      yield* b.signal();
+    });
+    expect(sim.runAll().outcome).toBe("done");
+    expect(log[0]).toBe("timed out at 1000");
+    // The write fence signals at 5 ms; the wait began at 1 µs with 10 ms to go.
+    expect(log[1]).toBe("waited: 5001000 left at 5000000");
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("waitTimeout is interrupted by a pending signal when intr", () => {
+    const sim = collectingSim();
+    const { resv, ctx } = world(sim);
+    const a = new DmaFence(ctx, { name: "a", static: true });
+    let result: unknown;
+    sim.spawn("owner", "process", function* () {
+      yield* addAll(resv, [[a, "write"]]);
+      const w = sim.spawn("waiter", "process", function* () {
+        result = yield* resv.waitTimeout("read", true, 1_000_000);
+      });
+      yield* msleep(1);
+      w.kill();
+      yield* msleep(1);
+      yield* a.signal();
+    });
+    sim.runAll();
+    expect(result).toBe("interrupted");
+  });
+});
+
+describe("DmaResv under RCU: the old list and released fences are freed with kfreeRcu", () => {
+  /** An unlocked reader (testSignaled) racing a writer whose reserve replaces the list. */
+  function raceReserve(sim: Sim, plainKfree: boolean): void {
+    const { resv, ctx, ctx2 } = world(sim);
+    resv.unsafePlainKfree = plainKfree;
+    const a = new DmaFence(ctx, { name: "a", static: true });
+    const b = new DmaFence(ctx2, { name: "b", static: true });
+    sim.spawn("writer", "process", function* () {
+      yield* addAll(resv, [[a, "write"]]);
+      sim.spawn("reader", "process", function* () {
+        yield* resv.testSignaled("read");
+      });
+      yield* addAll(resv, [[b, "write"]]); // reserve: a new list, the old one freed
+      yield* a.signal();
+      yield* b.signal();
+      yield* resv.fini();
+    });
+  }
+
+  it("an unlocked reader racing reserveFences' kfreeRcu of the old list is clean under exploration", () => {
+    const r = explore((sim) => raceReserve(sim, false), { strategy: { name: "dfs", preemptionBound: 2 }, executions: 50_000, stopAtFirst: false, shrink: false });
+    expect(r.exhausted).toBe(true);
+    expect(r.failures.map((f) => f.report.kind)).toEqual([]);
+  });
+
+  it("with a plain kfree of the old list (the internal switch), exploration finds the reader's use-after-free", () => {
+    const r = explore((sim) => raceReserve(sim, true), { strategy: { name: "dfs", preemptionBound: 2 }, executions: 50_000, stopAtFirst: true, shrink: false });
+    expect(r.failures.length).toBeGreaterThan(0);
+    const rep = r.failures[0]?.report as Extract<Report, { kind: "use-after-free" }>;
+    expect(rep.kind).toBe("use-after-free");
+    expect(rep.object.type).toBe("DmaResvList");
+    expect(rep.access).toMatch(/^DmaResvIter\./);
+  });
+
+  it("an unlocked reader racing the last put of a fence (replaced in the list) is clean: the fence is freed with kfreeRcu", () => {
+    const r = explore(
+      (sim) => {
+        const { resv, ctx } = world(sim);
+        sim.spawn("writer", "process", function* () {
+          const a = new DmaFence(ctx, { name: "a" });
+          const a2 = new DmaFence(ctx, { name: "a2" });
+          yield* addAll(resv, [[a, "write"]]);
+          yield* a.signal();
+          yield* a.put(); // the list holds the last reference
+          sim.spawn("reader", "process", function* () {
+            yield* resv.testSignaled("read");
+          });
+          yield* resv.lock(null);
+          yield* resv.reserveFences(1);
+          yield* resv.addFence(a2, "write"); // replaces a: its last put, a freed (after a grace period)
+          yield* resv.unlock();
+          yield* a2.signal();
+          yield* resv.fini();
+          yield* a2.put();
+        });
+      },
+      { strategy: { name: "dfs", preemptionBound: 2 }, executions: 50_000, stopAtFirst: false, shrink: false },
+    );
+    expect(r.exhausted).toBe(true);
+    expect(r.failures.map((f) => f.report.kind)).toEqual([]);
+  });
+});
+
+describe("DmaResv: references balanced", () => {
+  it("fence refcounts read back to the creator's one after fini; RESV_HOLDER tags the list's", () => {
+    const sim = collectingSim();
+    const { resv, ctx, ctx2 } = world(sim);
+    sim.run(function* () {
+      const fs = [new DmaFence(ctx, { name: "x" }), new DmaFence(ctx2, { name: "y" })];
+      yield* addAll(resv, [[fs[0] as DmaFence, "read"], [fs[1] as DmaFence, "kernel"]]);
+      for (const f of fs) expect(f.refcount.holderRefs().map((h) => h.holder)).toContain(RESV_HOLDER);
+      for (const f of fs) yield* f.signal();
+      yield* resv.fini();
+      expect(fs.map((f) => f.refcount.read())).toEqual([1, 1]);
+      for (const f of fs) yield* f.put();
+    });
+    expect(sim.teardown()).toEqual([]);
+  });
+});
