@@ -716,7 +716,16 @@ function* restartUnlocked(it: DmaResvIter): Generator<Effect, void, unknown> {
 /** dma_resv_iter_walk_unlocked(): on to the next unsignalled fence of the usage, with a reference. */
 function* walkUnlocked(it: DmaResvIter): Generator<Effect, void, unknown> {
   const list = it.list;
-  if (list === null) return;
+  if (list === null) {
+    // Kernel: returns early and keeps the previous fence as the cursor's,
+    // so a list gone (fini, or emptied by dma_resv_copy_fences()) under a
+    // walk would return it again. Here it is dropped: the walk ends.
+    const prev = it.fence;
+    it.fence = null;
+    it.current = null;
+    if (prev !== null) yield* prev.put(RESV_ITER_HOLDER);
+    return;
+  }
   const want = rank(it.usage);
   for (;;) {
     const prev = it.fence;

@@ -501,3 +501,17 @@ describe("DmaResv: references balanced", () => {
     expect(sim.teardown()).toEqual([]);
   });
 });
+
+describe("docs/dma-resv.md example", () => {
+  it("prints what the page says: the reader waits for the write fence; a relock without reserving is resv-no-fence-slot", async () => {
+    const { main } = await import("../../examples/dma-resv.js");
+    expect(main()).toBe(
+      [
+        "reserve=true: reader waited, 9000000 ns left, 1 fence(s) listed",
+        "reserve=true: reports: none",
+        "reserve=false: reader waited, 10000000 ns left, 0 fence(s) listed",
+        "reserve=false: reports: resv-no-fence-slot",
+      ].join("\n"),
+    );
+  });
+});
