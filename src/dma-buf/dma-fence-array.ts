@@ -60,8 +60,8 @@ export class DmaFenceArray extends DmaFence {
   }
 }
 
-function* releaseArray(f: DmaFence): Generator<Effect, void, unknown> {
-  const a = f as DmaFenceArray;
+function* releaseArray(a: DmaFence): Generator<Effect, void, unknown> {
+  if (!(a instanceof DmaFenceArray)) return; // only arrays are made with this release
   for (const m of a.fences) {
     if (!m.isSignaled()) yield* m.removeCallback(a.onSignal);
     yield* m.put();

@@ -578,7 +578,7 @@ function* replaceFences(this: DmaResv, context: number, replacement: DmaFence, u
   if (olds.length === 0) return 0;
   this.seq++;
   replacement.markPublished("resv");
-  for (let n = 0; n < olds.length; n++) yield* replacement.get(RESV_HOLDER);
+  for (let n = olds.length; n > 0; n--) yield* replacement.get(RESV_HOLDER);
   for (const f of olds) yield* f.put(RESV_HOLDER);
   return olds.length;
 }

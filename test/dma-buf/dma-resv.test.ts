@@ -442,13 +442,13 @@ describe("DmaResv under RCU: the old list and released fences are freed with kfr
   }
 
   it("an unlocked reader racing reserveFences' kfreeRcu of the old list is clean under exploration", () => {
-    const r = explore((sim) => raceReserve(sim, false), { strategy: { name: "dfs", preemptionBound: 2 }, executions: 50_000, stopAtFirst: false, shrink: false });
+    const r = explore((sim) => { raceReserve(sim, false); }, { strategy: { name: "dfs", preemptionBound: 2 }, executions: 50_000, stopAtFirst: false, shrink: false });
     expect(r.exhausted).toBe(true);
     expect(r.failures.map((f) => f.report.kind)).toEqual([]);
   });
 
   it("with a plain kfree of the old list (the internal switch), exploration finds the reader's use-after-free", () => {
-    const r = explore((sim) => raceReserve(sim, true), { strategy: { name: "dfs", preemptionBound: 2 }, executions: 50_000, stopAtFirst: true, shrink: false });
+    const r = explore((sim) => { raceReserve(sim, true); }, { strategy: { name: "dfs", preemptionBound: 2 }, executions: 50_000, stopAtFirst: true, shrink: false });
     expect(r.failures.length).toBeGreaterThan(0);
     const rep = r.failures[0]?.report as Extract<Report, { kind: "use-after-free" }>;
     expect(rep.kind).toBe("use-after-free");
