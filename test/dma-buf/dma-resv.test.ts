@@ -402,6 +402,30 @@ describe("DmaResv: getSingleton, waitTimeout, testSignaled", () => {
     expect(sim.reports).toEqual([]);
   });
 
+  it("waitTimeout waits for every fence of the usage: it returns when the last of two has signalled", () => {
+    const sim = collectingSim();
+    const { resv, ctx, ctx2 } = world(sim);
+    const a = new DmaFence(ctx, { name: "a", static: true });
+    const b = new DmaFence(ctx2, { name: "b", static: true });
+    let when = -1;
+    let left: unknown;
+    sim.spawn("signaller", "process", function* () {
+      yield* addAll(resv, [[a, "write"], [b, "kernel"]]);
+      sim.spawn("waiter", "process", function* () {
+        left = yield* resv.waitTimeout("write", false, 10_000_000);
+        when = sim.now;
+      });
+      yield* msleep(4);
+      yield* b.signal();
+      yield* msleep(2);
+      yield* a.signal();
+    });
+    expect(sim.runAll().outcome).toBe("done");
+    expect(when).toBe(6_000_000);
+    expect(left).toBe(4_000_000);
+    expect(sim.reports).toEqual([]);
+  });
+
   it("waitTimeout is interrupted by a pending signal when intr", () => {
     const sim = collectingSim();
     const { resv, ctx } = world(sim);
