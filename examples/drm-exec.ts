@@ -23,7 +23,11 @@ class Bo extends SimObject {
   }
 
   put(holder?: string): Op<boolean> {
-    return this.refcount.put((bo) => kfree(bo), holder);
+    // The release finalises the embedded resv (dma_resv_fini()), then frees the BO.
+    return this.refcount.put(function* (bo) {
+      yield* bo.resv.fini();
+      yield* kfree(bo);
+    }, holder);
   }
 }
 

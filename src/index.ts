@@ -93,7 +93,19 @@ export {
   type WwMutexOptions,
 } from "./locking/ww-mutex.js";
 // dma-buf and drm_exec (issue 9, "exec"): the reservation object's locking half, and DrmExec.
-export { DmaResv, RESERVATION_WW_CLASS, reservationWwClass, type DmaResvOptions, type DmaResvUsage } from "./dma-buf/dma-resv.js";
+export {
+  DmaResv,
+  DmaResvIter,
+  DmaResvList,
+  RESERVATION_WW_CLASS,
+  RESV_HOLDER,
+  RESV_ITER_HOLDER,
+  reservationWwClass,
+  type DmaResvEntry,
+  type DmaResvOptions,
+  type DmaResvUsage,
+} from "./dma-buf/dma-resv.js";
+export { DmaFenceArray, dmaFenceArrayCreate } from "./dma-buf/dma-fence-array.js";
 export {
   DRM_EXEC_CONTENDED_HOLDER,
   DRM_EXEC_HOLDER,
@@ -162,6 +174,7 @@ export type {
   FenceSignalOutOfOrderReport,
   FenceWaitDeadlockReport,
   FenceWaiterRef,
+  ResvNoFenceSlotReport,
 } from "./report/fence-kinds.js";
 // Workqueues and work items (issue 9, "work").
 export {

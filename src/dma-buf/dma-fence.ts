@@ -8,7 +8,7 @@
  *   dma_fence_is_later(), dma_fence_release().
  * Ownership: refcounted (`refcount`); the creator holds the first reference.
  *   The last put releases it: pending callbacks are a report, then the
- *   fence is freed (kfree, or `ops.release` for a fence embedded in a job).
+ *   fence is freed (kfreeRcu, or `ops.release` for a fence embedded in a job).
  * Locking: every operation is one atomic step (the kernel's fence->lock is
  *   held inside it); callbacks run in the signalling task with irqs off, as
  *   under fence->lock. The checker state (who waits, who signals, what the
@@ -28,7 +28,7 @@
 import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { defineEffectKind, Effect, READ, WRITE, type Access, type Waitable } from "../kernel/effect.js";
-import { guardLive, kfree, objectRef, siteRef, SimObject, touch, type Site, LIBRARY_CLASS } from "../kernel/heap.js";
+import { guardLive, objectRef, siteRef, SimObject, touch, type Site, LIBRARY_CLASS } from "../kernel/heap.js";
 import { Kref, type Release } from "../kernel/kref.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { checkedBody } from "../kernel/checked-body.js";
@@ -37,6 +37,7 @@ import { currentOrNull } from "../kernel/current.js";
 import { current, Task } from "../kernel/task.js";
 import { heldRef, type HeldLock, type LockdepMap } from "../kernel/lockdep.js";
 import { registerTeardownCheck } from "../kernel/teardown.js";
+import { kfreeRcu } from "../kernel/rcu.js";
 import type { Sim } from "../kernel/sim.js";
 import type { FenceRef, FenceWaiterRef } from "../report/fence-kinds.js";
 import type { ReportBody } from "../report/report.js";
@@ -62,7 +63,7 @@ export interface DmaFenceOps {
   /** get_driver_name(): for reports (default "gpuvm-sim"). */
   readonly driverName?: string;
   /**
-   * release(): free the fence when its last reference goes (default: kfree
+   * release(): free the fence when its last reference goes (default: kfreeRcu
    * it). Required for a fence embedded in another object (free the
    * container); a static fence is never freed.
    */
@@ -403,6 +404,17 @@ export class DmaFence extends SimObject {
     set.add(this);
   }
 
+  /**
+   * @internal For a fence no one task signals (a fence array, signalled by
+   * whichever task signals its last member): forget the signaller, so the
+   * creator's locks are not watched for it.
+   */
+  dropSignaller(): void {
+    settle(this);
+    this.signaller = null;
+    this.takeFacts = null;
+  }
+
   /** @internal Record a lock `task` asks for while owing this fence, and check it against the waits seen. */
   signallerTakes(task: Task, map: LockdepMap, op: string, read: boolean): void {
     if (!(map instanceof SimObject)) return; // a lock map (fs_reclaim, dma_fence_map): lockdep's business
@@ -644,7 +656,9 @@ function* claimBody(this: DmaFence): Generator<Effect, void, unknown> {
 /**
  * Mirrors dma_fence_release(): the last reference went. Callbacks still
  * pending on an unsignalled fence are a report; the fence is then signalled
- * with -EDEADLK, so they run. Then ops.release, or kfree.
+ * with -EDEADLK, so they run. Then ops.release, or dma_fence_free(): a
+ * kfreeRcu, so a reader that found the fence under rcuReadLock() (getRcu,
+ * the unlocked resv iteration) may still look at it until it leaves.
  *
  * RELIES ON: the count is zero, so no other task may touch the fence; the
  * checks below need no step of their own before the signal's.
@@ -672,7 +686,7 @@ function* releaseFence(f: DmaFence): Generator<Effect, void, unknown> {
     return;
   }
   if (f.isStatic) return;
-  yield* kfree(f);
+  yield* kfreeRcu(f);
 }
 
 /** The `unsignalled-fences` teardown check: every published fence never signalled. */

@@ -5,29 +5,46 @@
  *   dma_resv_lock_interruptible(), dma_resv_lock_slow(),
  *   dma_resv_lock_slow_interruptible(), dma_resv_trylock(),
  *   dma_resv_unlock(), dma_resv_assert_held(), dma_resv_is_locked(),
- *   dma_resv_locking_ctx(), dma_resv_reserve_fences(); the ww class
- *   reservation_ww_class (DEFINE_WD_CLASS).
+ *   dma_resv_locking_ctx(), dma_resv_reserve_fences(),
+ *   dma_resv_add_fence(), dma_resv_replace_fences(), struct dma_resv_iter
+ *   (dma_resv_iter_first/next, _first_unlocked/_next_unlocked,
+ *   dma_resv_iter_end, dma_resv_iter_is_restarted), dma_resv_get_fences(),
+ *   dma_resv_get_singleton(), dma_resv_wait_timeout(),
+ *   dma_resv_test_signaled(), dma_resv_fini(); struct dma_resv_list; the ww
+ *   class reservation_ww_class (DEFINE_WD_CLASS).
  * Ownership: usually embedded in the object it protects (`embeddedIn: bo`),
- *   or shared by several (a VM's resv); it dies with its container. Its
- *   WwMutex is embedded in it.
- * Locking: `wwMutex` protects the fence slots (`numFences`, `maxFences`):
- *   reserveFences() asserts it is held (a `lock-not-held` report when not,
- *   and the op goes on as the kernel's WARN does).
- * States: unlocked ⇄ locked (with or without an acquire context).
+ *   or shared by several (a VM's resv); it dies with its container, whose
+ *   release calls fini() first. Its WwMutex is embedded in it. The fence
+ *   list (DmaResvList) is a heap object of its own, charged to memory,
+ *   replaced by reserveFences() and freed with kfreeRcu (fini() too). Each
+ *   fence in the list holds one reference (holder tag "dma_resv").
+ * Locking: `wwMutex` protects the list and its slots: reserveFences,
+ *   addFence, replaceFences and the locked iteration assert it is held (a
+ *   `lock-not-held` report when not). Unlocked readers (the unlocked
+ *   iteration, getFences, getSingleton, waitTimeout, testSignaled) read the
+ *   list under rcuReadLock(), take each fence with getRcu(), and restart
+ *   when the sequence count `seq` (the kernel's seqcount_ww_mutex) moved.
+ * States: unlocked ⇄ locked (with or without an acquire context); list:
+ *   none → allocated (replaced on growth) → none again at fini().
  * Invariants: numFences <= maxFences. Slots reserved under one hold of the
  *   lock are gone once it is dropped (the kernel's CONFIG_DEBUG_MUTEXES
- *   dma_resv_reset_max_fences() at unlock; see `maxFences`).
+ *   dma_resv_reset_max_fences() at unlock; see `maxFences`). Every fence in
+ *   the current list holds one reference until it is replaced, dropped by
+ *   a reserve (signalled), or fini().
  *
  * This file is built in two halves: the locking half (the class body down
- * to "Fence list") and the fence list (addFence, iteration, getSingleton,
- * waitTimeout, testSignaled, fini), added below that marker.
+ * to "Fence list") and the fence list below that marker.
  */
 import { ArgumentError } from "../errors.js";
 import { arg, checkOptions, is, type Spec } from "../validate.js";
-import { defineEffectKind, Effect, WRITE } from "../kernel/effect.js";
-import { guardLive, SimObject, touch } from "../kernel/heap.js";
-import { makeOp, type Op } from "../kernel/op.js";
+import { defineEffectKind, Effect, READ, WRITE, type Access } from "../kernel/effect.js";
+import { guardLive, kfree, LIBRARY_CLASS, objectRef, SimObject, siteRef, touch, type Site } from "../kernel/heap.js";
+import { GFP_KERNEL, kmallocObject } from "../kernel/memory.js";
+import { makeNamedOp, makeOp, type Op } from "../kernel/op.js";
+import { kfreeRcu, rcuReadLock, rcuReadUnlock } from "../kernel/rcu.js";
 import { Sim } from "../kernel/sim.js";
+import { DmaFence } from "./dma-fence.js";
+import { dmaFenceArrayCreate } from "./dma-fence-array.js";
 import type { LockResult } from "../locking/mutex.js";
 import { WwClass, WwMutex, type WwAcquireCtx, type WwLockResult } from "../locking/ww-mutex.js";
 
@@ -94,9 +111,19 @@ function roundUpPowerOfTwo(n: number): number {
 }
 
 export class DmaResv extends SimObject {
+  /** @internal A library class: its operations declare their own footprints (heap.ts). */
+  static readonly [LIBRARY_CLASS] = true;
   /** The reservation lock (the kernel's `lock` field; named so it does not clash with `lock()`). */
   readonly wwMutex: WwMutex;
-  /** @internal Fences in the list (the kernel's fences->num_fences). */ nFences = 0;
+  /** @internal The fence list (the kernel's RCU pointer `fences`), or null before the first reserve and after fini. */ list: DmaResvList | null = null;
+  /** @internal The sequence count: bumped by every change of the set of fences (write_seqcount_begin/end). */ seq = 0;
+  /** @internal Where the list last grew. */ lastReserve: Site | null = null;
+  /**
+   * @internal Test switch for the negative test: reserveFences() frees the
+   * old list with a plain kfree() instead of kfreeRcu(), a use-after-free
+   * for an unlocked reader still walking it. Never set outside tests.
+   */
+  unsafePlainKfree = false;
   /** @internal Slots of the list (fences->max_fences), valid for the hold `slotsHold`. */ nSlots = 0;
   /** @internal The hold of `wwMutex` (its acquisition step) under which `nSlots` was set; -1 none. */ slotsHold = -1;
   /** @internal */ readonly reserveEffect: Effect;
@@ -186,7 +213,12 @@ export class DmaResv extends SimObject {
 
   /** Fences in the list (the kernel's num_fences). A query. */
   get numFences(): number {
-    return this.nFences;
+    return this.list === null ? 0 : this.list.table.length;
+  }
+
+  /** @internal The kernel's num_fences, as the slot code reads it. */
+  get nFences(): number {
+    return this.numFences;
   }
 
   /**
@@ -218,8 +250,14 @@ export class DmaResv extends SimObject {
    * empty list, or max(in use + `numFences`, twice the slots).
    *
    * Returns `"ok"`, or `"nomem"` (-ENOMEM) when the new list cannot be
-   * allocated: then nothing changed. Until memory accounting is wired in,
-   * it always succeeds.
+   * allocated: then nothing changed. The new list is allocated with
+   * GFP_KERNEL (kmallocObject, fault-injection site
+   * `"dma_resv_reserve_fences"`, LIST_HEADER_BYTES + 8 bytes a slot): it
+   * may sleep (`sleep-in-atomic` under a spinlock), takes fs_reclaim (a
+   * lock-order report when a lock held here is taken in reclaim), may run
+   * the shrinkers under pressure, and may fail. Signalled fences are left
+   * out of the new list (their references dropped), and the old list is
+   * freed with kfreeRcu, so unlocked readers may still walk it.
    *
    * @throws ArgumentError naming `numFences` (not a number),
    *   ArgumentRangeError naming it (not an integer >= 0). No op is made then.
@@ -230,9 +268,212 @@ export class DmaResv extends SimObject {
   }
 
   // ---- Fence list -------------------------------------------------------
-  // addFence, iteration, getSingleton, waitTimeout, testSignaled and fini
-  // go here.
+
+  /**
+   * The fences in the list and their usages, oldest slot first. A query for
+   * tests and reports: no effect, no lock needed, no references taken.
+   */
+  get fenceList(): readonly DmaResvEntry[] {
+    return this.list === null ? [] : this.list.table.slice();
+  }
+
+  /**
+   * Mirrors dma_resv_add_fence(): add `fence` with `usage`, taking a
+   * reference (holder tag "dma_resv"), with the lock held and a slot
+   * reserved under this hold. As the kernel's code does, an entry is
+   * replaced (its reference dropped) rather than a slot used when it has
+   * the same fence context and a usage at least as weak as `usage`
+   * (kernel < write < read < bookkeep), or when its fence is signalled.
+   * The fence is published: never signalling it is a
+   * `fence-never-signalled` report at teardown.
+   *
+   * Reports (and then nothing changes): `lock-not-held` without the lock
+   * (the kernel's WARN, after which it would corrupt the list);
+   * `resv-no-fence-slot` when no slot is free (the kernel's BUG_ON).
+   *
+   * @throws ArgumentError naming `fence` (not a DmaFence) or `usage` (not a
+   *   DmaResvUsage); ForeignSimError when the fence is of another Sim.
+   */
+  addFence(fence: DmaFence, usage: DmaResvUsage): Op<void> {
+    arg("fence", is.instanceOf(DmaFence), fence);
+    arg("usage", USAGE_RULE, usage);
+    return makeNamedOp("dma_resv_add_fence", ["this", "fence", null, null], this, addFence, fence, usage);
+  }
+
+  /**
+   * Mirrors dma_resv_replace_fences(): with the lock held, every entry of
+   * fence context `context` becomes `replacement` with `usage`; each
+   * replaced fence's reference is dropped and `replacement` gets one per
+   * entry (see docs/kernel-differences.md). Without the lock: a
+   * `lock-not-held` report and nothing changes. Returns how many entries
+   * were replaced.
+   *
+   * @throws ArgumentError naming `context` (not a count), `replacement`
+   *   (not a DmaFence) or `usage`.
+   */
+  replaceFences(context: number, replacement: DmaFence, usage: DmaResvUsage): Op<number> {
+    arg("context", is.count, context);
+    arg("replacement", is.instanceOf(DmaFence), replacement);
+    arg("usage", USAGE_RULE, usage);
+    return makeNamedOp("dma_resv_replace_fences", ["this", null, "replacement", null], this, replaceFences, context, replacement, usage);
+  }
+
+  /**
+   * Mirrors dma_resv_for_each_fence() with the lock held: the fences of
+   * usage `usage` or stronger (an iteration for "read" returns kernel,
+   * write and read fences), signalled or not, with their usages. No
+   * references are taken: they are valid while the lock is held. Without
+   * the lock, a `lock-not-held` report (and the list is read anyway).
+   *
+   * @throws ArgumentError naming `usage`.
+   */
+  fences(usage: DmaResvUsage): Op<DmaResvEntry[]> {
+    arg("usage", USAGE_RULE, usage);
+    return makeOp("dma_resv_for_each_fence", this, forEachFenceLocked, usage);
+  }
+
+  /**
+   * Mirrors dma_resv_get_fences(): without the lock, under RCU, a
+   * reference (untagged: the caller's) to each unsignalled fence of
+   * `usage` or stronger. The caller puts them. A restart of the iteration
+   * drops what was collected and starts again, as the kernel's does.
+   *
+   * Kernel: the returned array is krealloc'd and may fail with -ENOMEM;
+   * here it is a plain array and never fails (docs/kernel-differences.md).
+   *
+   * @throws ArgumentError naming `usage`.
+   */
+  getFences(usage: DmaResvUsage): Op<DmaFence[]> {
+    arg("usage", USAGE_RULE, usage);
+    return makeOp("dma_resv_get_fences", this, getFences, usage);
+  }
+
+  /**
+   * Mirrors dma_resv_get_singleton(): one fence for the unsignalled fences
+   * of `usage` or stronger: null when there are none, the fence itself
+   * when one (a reference the caller puts), else a new DmaFenceArray over
+   * them (on a new fence context, seqno 1) that signals once all did.
+   * `"nomem"` (-ENOMEM) when the array cannot be allocated (GFP_KERNEL,
+   * site `"dma_fence_array_create"`): the references taken are dropped
+   * again.
+   *
+   * @throws ArgumentError naming `usage`.
+   */
+  getSingleton(usage: DmaResvUsage): Op<DmaFence | null | "nomem"> {
+    arg("usage", USAGE_RULE, usage);
+    return makeOp("dma_resv_get_singleton", this, getSingleton, usage);
+  }
+
+  /**
+   * Mirrors dma_resv_wait_timeout(): wait, without the lock, for each
+   * unsignalled fence of `usage` or stronger in turn, for at most
+   * `timeoutNs` of simulated time in all. Returns the time left in ns
+   * (at least 1: the kernel's positive return; 1 when `timeoutNs` is 0 and
+   * all are signalled), 0 when it timed out, or `"interrupted"`
+   * (-ERESTARTSYS) when `intr` and a signal is pending. Each wait is
+   * DmaFence.waitTimeout: might_sleep, the fence-wait annotation, and the
+   * fence-wait deadlock check apply.
+   *
+   * @throws ArgumentError naming `usage`, `intr` (not a boolean) or
+   *   `timeoutNs` (not a number); ArgumentRangeError naming `timeoutNs`
+   *   unless finite nanoseconds in the safe range.
+   */
+  waitTimeout(usage: DmaResvUsage, intr: boolean, timeoutNs: number): Op<number | "interrupted"> {
+    arg("usage", USAGE_RULE, usage);
+    arg("intr", is.boolean, intr);
+    arg("timeoutNs", is.nanoseconds, timeoutNs);
+    return makeOp("dma_resv_wait_timeout", this, waitTimeout, usage, intr, timeoutNs);
+  }
+
+  /**
+   * Mirrors dma_resv_test_signaled(): whether every fence of `usage` or
+   * stronger is signalled, read without the lock under RCU.
+   *
+   * @throws ArgumentError naming `usage`.
+   */
+  testSignaled(usage: DmaResvUsage): Op<boolean> {
+    arg("usage", USAGE_RULE, usage);
+    return makeOp("dma_resv_test_signaled", this, testSignaled, usage);
+  }
+
+  /**
+   * Mirrors dma_resv_fini(): drop the reference of every fence in the list
+   * and free the list (kfreeRcu). Call it before the object goes (a
+   * container's release); the list is a `leak` otherwise. No lock needed:
+   * nobody else may use the object any more.
+   */
+  fini(): Op<void> {
+    return makeOp("dma_resv_fini", this, fini);
+  }
 }
+
+/** A fence in a reservation object's list, with its usage. */
+export interface DmaResvEntry {
+  readonly fence: DmaFence;
+  readonly usage: DmaResvUsage;
+}
+
+/** The bytes of a fence list besides its slots (struct dma_resv_list's header, rounded). */
+export const LIST_HEADER_BYTES = 16;
+/** The bytes of one slot (a tagged fence pointer). */
+const SLOT_BYTES = 8;
+
+/**
+ * struct dma_resv_list: the fence table of a reservation object. A heap
+ * object, allocated by reserveFences() (charged to memory) and freed by
+ * kfreeRcu when replaced or at fini, so RCU readers may still walk it.
+ */
+export class DmaResvList extends SimObject {
+  /** @internal A library class: its operations declare their own footprints (heap.ts). */
+  static readonly [LIBRARY_CLASS] = true;
+  /** @internal The fences, in slot order (the table up to num_fences). */ readonly table: DmaResvEntry[] = [];
+
+  constructor(
+    sim: Sim,
+    /** The slots allocated (the kernel's allocation, before any reset). */
+    readonly slots: number,
+    name: string,
+  ) {
+    super(sim, "DmaResvList", { name });
+  }
+}
+
+/** The holder tag of the list's references. */
+export const RESV_HOLDER = "dma_resv";
+/** The holder tag of the unlocked iterator's reference to its current fence. */
+export const RESV_ITER_HOLDER = "dma_resv_iter";
+
+const USAGES: readonly DmaResvUsage[] = ["kernel", "write", "read", "bookkeep"];
+const USAGE_RULE = is.oneOf(...USAGES);
+/** enum dma_resv_usage's order: kernel 0 < write 1 < read 2 < bookkeep 3. */
+function rank(u: DmaResvUsage): number {
+  return USAGES.indexOf(u);
+}
+
+/** dma_resv_add_fence(), dma_resv_replace_fences(), dma_resv_fini(): write the resv and its list. */
+export const RESV_ADD_FENCE = defineEffectKind({ name: "dma-resv-add-fence" });
+/** A reader's step: the list pointer and the sequence count, or an entry of a list. */
+export const RESV_READ = defineEffectKind({ name: "dma-resv-read" });
+
+function listAccess(list: DmaResvList | null, mode: "read" | "write"): readonly Access[] | null {
+  if (list === null) return null;
+  const out: Access[] = [{ object: list, mode }];
+  // A writer tests the fences in the list with dma_fence_is_signaled(): it reads them.
+  if (mode === "write") for (const e of list.table) out.push({ object: e.fence, mode: "read" });
+  return out;
+}
+
+/** Yield a step on `resv` (and its list, as it is when the step runs): returns that list. */
+function* resvStep(resv: DmaResv, kind: ReturnType<typeof defineEffectKind>, write: boolean): Generator<Effect, DmaResvList | null, unknown> {
+  for (;;) {
+    const list = resv.list;
+    yield new Effect(kind, resv, write ? WRITE : READ, resv, null, Infinity, null, listAccess(list, write ? "write" : "read"));
+    // Another task replaced the list between our look and our step (a writer without the lock): look again.
+    if (resv.list === list) return list;
+  }
+}
+
+const RESERVE_SITE = "dma_resv_reserve_fences";
 
 function* reserveFences(this: DmaResv, numFences: number): Generator<Effect, "ok" | "nomem", unknown> {
   yield this.reserveEffect;
@@ -244,14 +485,365 @@ function* reserveFences(this: DmaResv, numFences: number): Generator<Effect, "ok
   const slots = this.maxFences;
   if (slots > 0 && used + numFences <= slots) return "ok";
   const want = slots > 0 ? Math.max(used + numFences, slots * 2) : Math.max(MIN_FENCE_SLOTS, roundUpPowerOfTwo(numFences));
-  // SEAM (memory): the kernel allocates the new list here with
-  // kmalloc(GFP_KERNEL), which may sleep, enter reclaim and fail. The memory
-  // layer charges it here (memCharge(bytes, GFP_KERNEL,
-  // "dma_resv_reserve_fences")) and returns "nomem" on failure, before any
-  // field below changes. Tested by the memory layer's fault injection.
   // Kernel: kmalloc rounds the list up to its slab size (ksize()); the
   // slots here are exactly `want`.
+  const sim = this.sim;
+  const name = this.name === "" ? "" : `${this.name}.fences`;
+  const list = yield* kmallocObject(() => new DmaResvList(sim, want, name), GFP_KERNEL, { size: LIST_HEADER_BYTES + SLOT_BYTES * want, site: RESERVE_SITE });
+  if (list === null) return "nomem";
+  // The copy and the publish (rcu_assign_pointer): one step on the resv, the old list and the new.
+  let old: DmaResvList | null;
+  for (;;) {
+    old = this.list;
+    const also: Access[] = [{ object: list, mode: "write" }];
+    if (old !== null) {
+      also.push({ object: old, mode: "read" });
+      for (const e of old.table) also.push({ object: e.fence, mode: "read" });
+    }
+    yield new Effect(RESV_RESERVE, this, WRITE, this, null, Infinity, null, also);
+    if (this.list === old) break;
+  }
+  touch(sim, this, true, "DmaResv.reserveFences");
+  touch(sim, list, true, "DmaResv.reserveFences");
+  const dropped: DmaFence[] = [];
+  if (old !== null) {
+    touch(sim, old, false, "DmaResv.reserveFences");
+    guardLive(old, "DmaResv.reserveFences");
+    for (const e of old.table) {
+      if (e.fence.isSignaled()) dropped.push(e.fence);
+      else list.table.push(e);
+    }
+  }
+  this.list = list;
   this.nSlots = want;
   this.slotsHold = hold;
+  this.lastReserve = sim.site(RESERVE_SITE);
+  if (old === null) return "ok";
+  // The set of unsignalled fences is the same: readers need not restart (no seq bump), as in the kernel.
+  for (const f of dropped) yield* f.put(RESV_HOLDER);
+  if (this.unsafePlainKfree) yield* kfree(old);
+  else yield* kfreeRcu(old);
   return "ok";
+}
+
+function* addFence(this: DmaResv, fence: DmaFence, usage: DmaResvUsage): Generator<Effect, void, unknown> {
+  const sim = this.sim;
+  const list = yield* resvStep(this, RESV_ADD_FENCE, true);
+  touch(sim, this, true, "DmaResv.addFence");
+  guardLive(this, "DmaResv.addFence");
+  guardLive(fence, "DmaResv.addFence");
+  if (!this.assertHeld()) return;
+  const r = rank(usage);
+  let i = -1;
+  if (list !== null) {
+    touch(sim, list, true, "DmaResv.addFence");
+    guardLive(list, "DmaResv.addFence");
+    i = list.table.findIndex((e) => (e.fence.context === fence.context && rank(e.usage) >= r) || e.fence.isSignaled());
+  }
+  if (i < 0 && this.nFences >= this.maxFences) {
+    sim.file({
+      kind: "resv-no-fence-slot",
+      resv: objectRef(this),
+      fence: { object: objectRef(fence), context: fence.context, seqno: fence.seqno, timeline: fence.fenceContext.name },
+      usage,
+      numFences: this.nFences,
+      maxFences: this.maxFences,
+      add: siteRef(sim.site("dma_resv_add_fence")),
+      lastReserve: this.lastReserve === null ? null : siteRef(this.lastReserve),
+    });
+    return;
+  }
+  const table = (list as DmaResvList).table;
+  const old = i >= 0 ? (table[i] as DmaResvEntry).fence : null;
+  if (i >= 0) table[i] = { fence, usage };
+  else table.push({ fence, usage });
+  this.seq++;
+  fence.markPublished("resv");
+  // Kernel: dma_fence_get() comes first; here after the step, so a report leaves the count untouched.
+  // The caller holds a reference for the whole call, so the fence cannot go in between.
+  yield* fence.get(RESV_HOLDER);
+  if (old !== null) yield* old.put(RESV_HOLDER);
+}
+
+function* replaceFences(this: DmaResv, context: number, replacement: DmaFence, usage: DmaResvUsage): Generator<Effect, number, unknown> {
+  const sim = this.sim;
+  const list = yield* resvStep(this, RESV_ADD_FENCE, true);
+  touch(sim, this, true, "DmaResv.replaceFences");
+  guardLive(this, "DmaResv.replaceFences");
+  if (!this.assertHeld() || list === null) return 0;
+  touch(sim, list, true, "DmaResv.replaceFences");
+  guardLive(list, "DmaResv.replaceFences");
+  const olds: DmaFence[] = [];
+  list.table.forEach((e, i) => {
+    if (e.fence.context !== context) return;
+    olds.push(e.fence);
+    list.table[i] = { fence: replacement, usage };
+  });
+  if (olds.length === 0) return 0;
+  this.seq++;
+  replacement.markPublished("resv");
+  for (let n = olds.length; n > 0; n--) yield* replacement.get(RESV_HOLDER);
+  for (const f of olds) yield* f.put(RESV_HOLDER);
+  return olds.length;
+}
+
+function* forEachFenceLocked(this: DmaResv, usage: DmaResvUsage): Generator<Effect, DmaResvEntry[], unknown> {
+  const it = new DmaResvIter(this, usage);
+  const out: DmaResvEntry[] = [];
+  for (let f = yield* it.first(); f !== null; f = yield* it.next()) out.push({ fence: f, usage: it.fenceUsage as DmaResvUsage });
+  return out;
+}
+
+/**
+ * struct dma_resv_iter: a cursor over the fences of a reservation object
+ * of one usage or stronger. `new DmaResvIter(resv, usage)` is
+ * dma_resv_iter_begin().
+ *
+ * Locked (the lock held): `first()` / `next()` return each fence in turn
+ * (no reference taken), null at the end.
+ *
+ * Unlocked: `firstUnlocked()` / `nextUnlocked()` return each unsignalled
+ * fence, holding a reference to it (tag "dma_resv_iter") until the next
+ * call or `end()`. Each call runs under rcuReadLock(), takes the fence
+ * with getRcu() (skipping one being released) and, when a writer changed
+ * the list meanwhile (the sequence count moved), restarts from the first
+ * fence: `isRestarted` is then true, and a caller that accumulates must
+ * start over. Call `end()` (dma_resv_iter_end) when done.
+ */
+export class DmaResvIter {
+  /** @internal */ list: DmaResvList | null = null;
+  /** @internal */ index = 0;
+  /** @internal The list's length when the walk (re)started. */ seen = 0;
+  /** @internal The sequence count the walk started at. */ seq = 0;
+  /** @internal The current fence (unlocked: a reference is held). */ fence: DmaFence | null = null;
+  /** @internal */ current: DmaResvUsage | null = null;
+  /** @internal */ restarted = false;
+
+  /**
+   * @throws ArgumentError naming `resv` (not a DmaResv) or `usage`.
+   */
+  constructor(
+    readonly resv: DmaResv,
+    readonly usage: DmaResvUsage,
+  ) {
+    arg("resv", is.instanceOf(DmaResv), resv);
+    arg("usage", USAGE_RULE, usage);
+  }
+
+  /** Mirrors dma_resv_iter_is_restarted(): the last call started over from the first fence. A query. */
+  get isRestarted(): boolean {
+    return this.restarted;
+  }
+
+  /** Mirrors dma_resv_iter_usage(): the usage of the current fence, or null. A query. */
+  get fenceUsage(): DmaResvUsage | null {
+    return this.current;
+  }
+
+  /** Fences in the list when the unlocked walk last (re)started (the cursor's num_fences). A query. */
+  get numFences(): number {
+    return this.seen;
+  }
+
+  /** Mirrors dma_resv_iter_first(): with the lock held (else a `lock-not-held` report). */
+  first(): Op<DmaFence | null> {
+    return makeOp("dma_resv_iter_first", this, iterLocked, true);
+  }
+
+  /** Mirrors dma_resv_iter_next(): with the lock held. */
+  next(): Op<DmaFence | null> {
+    return makeOp("dma_resv_iter_next", this, iterLocked, false);
+  }
+
+  /** Mirrors dma_resv_iter_first_unlocked(). */
+  firstUnlocked(): Op<DmaFence | null> {
+    return makeOp("dma_resv_iter_first_unlocked", this, iterUnlocked, true);
+  }
+
+  /** Mirrors dma_resv_iter_next_unlocked(). */
+  nextUnlocked(): Op<DmaFence | null> {
+    return makeOp("dma_resv_iter_next_unlocked", this, iterUnlocked, false);
+  }
+
+  /** Mirrors dma_resv_iter_end(): drop the reference to the current fence (unlocked iteration). */
+  end(): Op<void> {
+    return makeOp("dma_resv_iter_end", this, iterEnd);
+  }
+}
+
+function* iterLocked(this: DmaResvIter, first: boolean): Generator<Effect, DmaFence | null, unknown> {
+  const resv = this.resv;
+  const op = first ? "DmaResv.iterFirst" : "DmaResv.iterNext";
+  const list = yield* resvStep(resv, RESV_READ, false);
+  touch(resv.sim, resv, false, op);
+  guardLive(resv, op);
+  resv.assertHeld();
+  if (first) {
+    this.index = 0;
+    this.list = list;
+  }
+  this.restarted = first;
+  const l = this.list;
+  if (l === null) return (this.fence = null);
+  touch(resv.sim, l, false, op);
+  guardLive(l, op);
+  const want = rank(this.usage);
+  while (this.index < l.table.length) {
+    const e = l.table[this.index++] as DmaResvEntry;
+    if (rank(e.usage) <= want) {
+      this.current = e.usage;
+      return (this.fence = e.fence);
+    }
+  }
+  this.current = null;
+  return (this.fence = null);
+}
+
+/** dma_resv_iter_restart_unlocked(): one step reading the sequence count, the list pointer and its length. */
+function* restartUnlocked(it: DmaResvIter): Generator<Effect, void, unknown> {
+  const resv = it.resv;
+  const list = yield* resvStep(resv, RESV_READ, false);
+  touch(resv.sim, resv, false, "DmaResvIter.restart");
+  guardLive(resv, "DmaResvIter.restart");
+  it.seq = resv.seq;
+  it.index = 0;
+  it.list = list;
+  it.seen = 0;
+  if (list !== null) {
+    touch(resv.sim, list, false, "DmaResvIter.restart");
+    guardLive(list, "DmaResvIter.restart");
+    it.seen = list.table.length;
+  }
+  it.restarted = true;
+}
+
+/** dma_resv_iter_walk_unlocked(): on to the next unsignalled fence of the usage, with a reference. */
+function* walkUnlocked(it: DmaResvIter): Generator<Effect, void, unknown> {
+  const list = it.list;
+  if (list === null) {
+    // Kernel: returns early and keeps the previous fence as the cursor's,
+    // so a list gone (fini, or emptied by dma_resv_copy_fences()) under a
+    // walk would return it again. Here it is dropped: the walk ends.
+    const prev = it.fence;
+    it.fence = null;
+    it.current = null;
+    if (prev !== null) yield* prev.put(RESV_ITER_HOLDER);
+    return;
+  }
+  const want = rank(it.usage);
+  for (;;) {
+    const prev = it.fence;
+    it.fence = null;
+    it.current = null;
+    if (prev !== null) yield* prev.put(RESV_ITER_HOLDER);
+    if (it.index >= it.seen) return;
+    // Read one entry of the list: a step, so a writer (or a free) can come in between.
+    yield new Effect(RESV_READ, list, READ, list);
+    touch(it.resv.sim, list, false, "DmaResvIter.walk");
+    if (!guardLive(list, "DmaResvIter.walk")) return;
+    const e = list.table[it.index++];
+    if (e === undefined) return;
+    if (!(yield* e.fence.getRcu(RESV_ITER_HOLDER))) return;
+    it.fence = e.fence;
+    it.current = e.usage;
+    // dma_fence_is_signaled() reads the fence: a step of its own, ordered against its signal.
+    yield new Effect(RESV_READ, e.fence, READ, e.fence);
+    if (!e.fence.isSignaled() && want >= rank(e.usage)) return;
+  }
+}
+
+/** read_seqcount_retry(): one step; true when a writer changed the list since the walk started. */
+function* seqRetry(it: DmaResvIter): Generator<Effect, boolean, unknown> {
+  const resv = it.resv;
+  yield new Effect(RESV_READ, resv, READ, resv);
+  touch(resv.sim, resv, false, "DmaResvIter.retry");
+  return resv.seq !== it.seq;
+}
+
+function* iterUnlocked(this: DmaResvIter, first: boolean): Generator<Effect, DmaFence | null, unknown> {
+  yield* rcuReadLock();
+  if (first) {
+    do {
+      yield* restartUnlocked(this);
+      yield* walkUnlocked(this);
+    } while (yield* seqRetry(this));
+  } else {
+    this.restarted = false;
+    let restart = yield* seqRetry(this);
+    do {
+      if (restart) yield* restartUnlocked(this);
+      yield* walkUnlocked(this);
+      restart = true;
+    } while (yield* seqRetry(this));
+  }
+  yield* rcuReadUnlock();
+  return this.fence;
+}
+
+function* iterEnd(this: DmaResvIter): Generator<Effect, void, unknown> {
+  const f = this.fence;
+  this.fence = null;
+  this.current = null;
+  if (f !== null) yield* f.put(RESV_ITER_HOLDER);
+}
+
+function* getFences(this: DmaResv, usage: DmaResvUsage): Generator<Effect, DmaFence[], unknown> {
+  const it = new DmaResvIter(this, usage);
+  const out: DmaFence[] = [];
+  for (let f = yield* it.firstUnlocked(); f !== null; f = yield* it.nextUnlocked()) {
+    if (it.isRestarted) while (out.length > 0) yield* (out.pop() as DmaFence).put();
+    yield* f.get();
+    out.push(f);
+  }
+  yield* it.end();
+  return out;
+}
+
+function* getSingleton(this: DmaResv, usage: DmaResvUsage): Generator<Effect, DmaFence | null | "nomem", unknown> {
+  const fences = yield* getFences.call(this, usage);
+  if (fences.length === 0) return null;
+  if (fences.length === 1) return fences[0] as DmaFence;
+  const array = yield* dmaFenceArrayCreate(fences);
+  if (array !== null) return array;
+  for (let i = fences.length - 1; i >= 0; i--) yield* (fences[i] as DmaFence).put();
+  return "nomem";
+}
+
+function* waitTimeout(this: DmaResv, usage: DmaResvUsage, intr: boolean, timeoutNs: number): Generator<Effect, number | "interrupted", unknown> {
+  const sim = this.sim;
+  const deadline = sim.now + timeoutNs;
+  const it = new DmaResvIter(this, usage);
+  for (let f = yield* it.firstUnlocked(); f !== null; f = yield* it.nextUnlocked()) {
+    const left = Math.max(0, deadline - sim.now);
+    const r = yield* f.waitTimeout(intr, left);
+    if (r !== "signalled") {
+      yield* it.end();
+      return r === "interrupted" ? "interrupted" : 0;
+    }
+  }
+  yield* it.end();
+  return Math.max(1, deadline - sim.now);
+}
+
+function* testSignaled(this: DmaResv, usage: DmaResvUsage): Generator<Effect, boolean, unknown> {
+  const it = new DmaResvIter(this, usage);
+  const f = yield* it.firstUnlocked();
+  yield* it.end();
+  return f === null;
+}
+
+function* fini(this: DmaResv): Generator<Effect, void, unknown> {
+  const sim = this.sim;
+  const list = yield* resvStep(this, RESV_ADD_FENCE, true);
+  touch(sim, this, true, "DmaResv.fini");
+  guardLive(this, "DmaResv.fini");
+  if (list === null) return;
+  touch(sim, list, true, "DmaResv.fini");
+  guardLive(list, "DmaResv.fini");
+  this.list = null;
+  this.seq++;
+  this.nSlots = 0;
+  this.slotsHold = -1;
+  for (const e of list.table) yield* e.fence.put(RESV_HOLDER);
+  yield* kfreeRcu(list);
 }

@@ -24,7 +24,8 @@
  */
 import { ArgumentError, UsageError } from "../errors.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
-import type { Effect } from "../kernel/effect.js";
+import { defineEffectKind, Effect, NONE } from "../kernel/effect.js";
+import { GFP_KERNEL, memCharge, memFootprint, memUncharge } from "../kernel/memory.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
 import { WwAcquireCtx, WwClass } from "../locking/ww-mutex.js";
@@ -76,6 +77,10 @@ export const DRM_EXEC_CONTENDED_HOLDER = "drm_exec contended";
 
 /** Pointers in a page: the kernel's default table size, and its growth step. */
 const PAGE_POINTERS = 4096 / 8;
+/** sizeof(void *). */
+const POINTER_BYTES = 8;
+/** The fault-injection site of the object table's allocations. */
+export const EXEC_TABLE_SITE = "drm_exec_obj_locked";
 
 type Phase = "new" | "looping" | "done" | "finished";
 
@@ -100,6 +105,7 @@ export class DrmExec<T extends DrmExecObject = DrmExecObject> {
   /** @internal The acquire context, made when the loop starts. */ ctx: WwAcquireCtx | null = null;
   /** @internal The locked objects, in locking order. */ readonly locked: T[] = [];
   /** @internal The table's size (max_objects): where it would grow. */ maxObjects: number;
+  /** @internal Bytes of the object table charged to memory (0 until the first object is locked). */ tableBytes = 0;
   /** @internal */ contendedObj: T | null = null;
   /** @internal */ prelockedObj: T | null = null;
   /** @internal The failure that ended the current pass, or null: a pass with one does nothing more. */ failure: DrmExecResult | null = null;
@@ -283,11 +289,15 @@ export class DrmExec<T extends DrmExecObject = DrmExecObject> {
 
   /** @internal Mirrors drm_exec_obj_locked(): record a locked object and take its reference. */
   *objLocked(obj: T): Generator<Effect, DrmExecResult, unknown> {
-    if (this.locked.length === this.maxObjects) {
-      // SEAM (memory): the kernel grows the table here with
-      // kvrealloc(GFP_KERNEL), which may fail (-ENOMEM: return "nomem"
-      // with nothing changed). The memory layer charges PAGE_SIZE here.
-      this.maxObjects += PAGE_POINTERS;
+    // The table: drm_exec_init()'s kvmalloc_array(), charged here when the
+    // first object is locked, and drm_exec_obj_locked()'s kvrealloc() by a
+    // page of pointers when full. Both GFP_KERNEL; a failure is -ENOMEM
+    // with nothing changed.
+    const grow = this.tableBytes === 0 ? this.maxObjects * POINTER_BYTES : this.locked.length === this.maxObjects ? PAGE_POINTERS * POINTER_BYTES : 0;
+    if (grow > 0) {
+      if (!(yield* memCharge(grow, GFP_KERNEL, EXEC_TABLE_SITE))) return "nomem";
+      if (this.tableBytes > 0) this.maxObjects += PAGE_POINTERS;
+      this.tableBytes += grow;
     }
     yield* obj.get(DRM_EXEC_HOLDER);
     this.locked.push(obj);
@@ -458,4 +468,15 @@ function* fini<T extends DrmExecObject>(this: DrmExec<T>): Generator<Effect, voi
   this.contendedObj = null;
   if (contended !== null) yield* contended.put(DRM_EXEC_CONTENDED_HOLDER);
   if (this.ctx !== null) this.ctx.fini();
+  const bytes = this.tableBytes;
+  if (bytes > 0) {
+    // kvfree() of the table.
+    const mem = memFootprint(this.sim);
+    if (mem !== null) yield new Effect(DRM_EXEC_FREE_TABLE, null, NONE, null, null, Infinity, null, [mem]);
+    this.tableBytes = 0;
+    memUncharge(this.sim, bytes);
+  }
 }
+
+/** drm_exec_fini()'s kvfree() of the object table: gives its bytes back to the memory state. */
+export const DRM_EXEC_FREE_TABLE = defineEffectKind({ name: "drm-exec-free-table" });

@@ -20,6 +20,27 @@ export interface DmaBufReportKinds {
   "fence-set-error-after-signal": FenceSetErrorAfterSignalReport;
   "fence-wait-deadlock": FenceWaitDeadlockReport;
   "fence-never-signalled": FenceNeverSignalledReport;
+  "resv-no-fence-slot": ResvNoFenceSlotReport;
+}
+
+/**
+ * dma_resv_add_fence() with no free slot: the kernel's BUG_ON(num_fences >=
+ * max_fences). The fence was not added (nothing changed). Usually the
+ * driver did not call dma_resv_reserve_fences() under this hold of the
+ * lock: slots reserved under an earlier hold are gone at unlock (the debug
+ * kernel's dma_resv_reset_max_fences()).
+ */
+export interface ResvNoFenceSlotReport extends ReportBase {
+  readonly kind: "resv-no-fence-slot";
+  readonly resv: ObjectRef;
+  readonly fence: FenceRef;
+  readonly usage: "kernel" | "write" | "read" | "bookkeep";
+  /** Fences in the list, and usable slots under this hold. */
+  readonly numFences: number;
+  readonly maxFences: number;
+  readonly add: SiteRef;
+  /** The last dma_resv_reserve_fences() that grew the list (maybe under an earlier hold), or null. */
+  readonly lastReserve: SiteRef | null;
 }
 
 /** A fence as fence reports name it: the object, its context and its sequence number. */
@@ -227,4 +248,21 @@ defineReportKind({
     for (const w of r.waiters) out.site(w.how === "wait" ? "waited" : "callback", w.site);
   },
   fingerprint: (r) => [fenceKey(r.fence), r.created.op, [...r.published].sort().join(",")],
+});
+
+defineReportKind({
+  kind: "resv-no-fence-slot",
+  headline: (r) => `kernel BUG: gpuvm-sim: dma_resv_add_fence() on ${r.resv.label} without a reserved slot`,
+  body: (r, out) => {
+    out
+      .line(
+        `${fenceName(r.fence)} (usage ${r.usage}) added to ${r.resv.label} with ${r.numFences} of ${r.maxFences} slots in use:`,
+        "call dma_resv_reserve_fences() under the same hold of the lock first (slots reserved",
+        "under an earlier hold are gone at unlock). The fence was not added.",
+      )
+      .blank()
+      .site("add", r.add);
+    if (r.lastReserve !== null) out.site("last reserve", r.lastReserve);
+  },
+  fingerprint: (r) => [r.resv.type, r.add.op, r.usage],
 });

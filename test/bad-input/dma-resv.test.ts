@@ -1,12 +1,25 @@
 /**
- * Bad input to the DmaResv API (the locking half) and reservationWwClass():
+ * Bad input to the DmaResv API (the locking half and the fence half),
+ * DmaResvIter, dmaFenceArrayCreate() and reservationWwClass():
  * each case throws the typed error naming the argument and leaves
  * everything as it was: nothing allocated, no op made (so no
  * `unstarted-op`), no step, no report, the lock free, no slots reserved.
  */
 import { describe, expect, it } from "vitest";
 import { expectThrows, nextId } from "./helpers.js";
-import { ArgumentError, ArgumentRangeError, DmaResv, reservationWwClass, SimObject, WwClass, type Sim } from "../../src/index.js";
+import {
+  ArgumentError,
+  ArgumentRangeError,
+  DmaFence,
+  dmaFenceArrayCreate,
+  DmaResv,
+  DmaResvIter,
+  FenceContext,
+  reservationWwClass,
+  SimObject,
+  WwClass,
+  type Sim,
+} from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
 
 interface World {
@@ -15,13 +28,15 @@ interface World {
   readonly resv: DmaResv;
   readonly foreignBo: SimObject;
   readonly foreignClass: WwClass;
+  readonly fence: DmaFence;
 }
 
 function world(): World {
   const sim = collectingSim();
   const other = collectingSim();
   const resv = new DmaResv(sim, { name: "r", static: true });
-  return { sim, other, resv, foreignBo: new SimObject(other, "Bo", { static: true }), foreignClass: new WwClass(other, "c", { algorithm: "wait-die" }) };
+  const fence = new DmaFence(new FenceContext(sim, "c"), { name: "f", static: true });
+  return { sim, other, resv, foreignBo: new SimObject(other, "Bo", { static: true }), foreignClass: new WwClass(other, "c", { algorithm: "wait-die" }), fence };
 }
 
 function snapshot(w: World): unknown {
@@ -31,6 +46,9 @@ function snapshot(w: World): unknown {
     reports: w.sim.reports.length,
     locked: w.resv.isLocked(),
     slots: [w.resv.numFences, w.resv.nSlots, w.resv.slotsHold],
+    list: w.resv.list?.id ?? null,
+    seq: w.resv.seq,
+    fenceRefs: w.fence.refcount.read(),
   };
 }
 
@@ -58,6 +76,30 @@ const cases: readonly Case[] = [
   ["reserveFences: numFences negative", (w) => w.resv.reserveFences(-1), ArgumentRangeError, "numFences"],
   ["reserveFences: numFences fractional", (w) => w.resv.reserveFences(1.5), ArgumentRangeError, "numFences"],
   ["reserveFences: numFences infinite", (w) => w.resv.reserveFences(Infinity), ArgumentRangeError, "numFences"],
+  ["addFence: fence not a DmaFence", (w) => w.resv.addFence({} as never, "read"), ArgumentError, "fence"],
+  ["addFence: fence null", (w) => w.resv.addFence(null as never, "read"), ArgumentError, "fence"],
+  ["addFence: usage unknown", (w) => w.resv.addFence(w.fence, "shared" as never), ArgumentError, "usage"],
+  ["addFence: usage missing", (w) => w.resv.addFence(w.fence, undefined as never), ArgumentError, "usage"],
+  ["replaceFences: context a string", (w) => w.resv.replaceFences("1" as never, w.fence, "read"), ArgumentError, "context"],
+  ["replaceFences: context negative", (w) => w.resv.replaceFences(-1, w.fence, "read"), ArgumentRangeError, "context"],
+  ["replaceFences: replacement not a fence", (w) => w.resv.replaceFences(1, {} as never, "read"), ArgumentError, "replacement"],
+  ["replaceFences: usage unknown", (w) => w.resv.replaceFences(1, w.fence, "exclusive" as never), ArgumentError, "usage"],
+  ["fences: usage unknown", (w) => w.resv.fences("all" as never), ArgumentError, "usage"],
+  ["getFences: usage a number", (w) => w.resv.getFences(1 as never), ArgumentError, "usage"],
+  ["getSingleton: usage missing", (w) => w.resv.getSingleton(undefined as never), ArgumentError, "usage"],
+  ["testSignaled: usage unknown", (w) => w.resv.testSignaled("READ" as never), ArgumentError, "usage"],
+  ["waitTimeout: usage unknown", (w) => w.resv.waitTimeout("x" as never, false, 1), ArgumentError, "usage"],
+  ["waitTimeout: intr not a boolean", (w) => w.resv.waitTimeout("read", 1 as never, 1), ArgumentError, "intr"],
+  ["waitTimeout: timeoutNs a string", (w) => w.resv.waitTimeout("read", false, "1" as never), ArgumentError, "timeoutNs"],
+  ["waitTimeout: timeoutNs negative", (w) => w.resv.waitTimeout("read", false, -1), ArgumentRangeError, "timeoutNs"],
+  ["waitTimeout: timeoutNs infinite", (w) => w.resv.waitTimeout("read", false, Infinity), ArgumentRangeError, "timeoutNs"],
+  ["waitTimeout: timeoutNs NaN", (w) => w.resv.waitTimeout("read", false, NaN), ArgumentRangeError, "timeoutNs"],
+  ["DmaResvIter: resv not a DmaResv", () => new DmaResvIter({} as never, "read"), ArgumentError, "resv"],
+  ["DmaResvIter: usage unknown", (w) => new DmaResvIter(w.resv, "any" as never), ArgumentError, "usage"],
+  ["dmaFenceArrayCreate: fences empty", () => dmaFenceArrayCreate([]), ArgumentError, "fences"],
+  ["dmaFenceArrayCreate: fences not an array", (w) => dmaFenceArrayCreate(w.fence as never), ArgumentError, "fences"],
+  ["dmaFenceArrayCreate: a bad element", (w) => dmaFenceArrayCreate([w.fence, {} as never]), ArgumentError, "fences[1]"],
+  ["dmaFenceArrayCreate: name not a string", (w) => dmaFenceArrayCreate([w.fence], 3 as never), ArgumentError, "name"],
 ];
 
 describe("dma-resv: bad input", () => {

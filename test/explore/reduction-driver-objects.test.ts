@@ -29,7 +29,7 @@ function* release(bo: Bo): Generator<Effect, void, unknown> {
 
 function reached(build: (sim: Sim, seen: (s: string) => void) => void, reduction: "dpor" | "none"): { seen: string[]; executions: number } {
   const set = new Set<string>();
-  const r = explore((sim) => build(sim, (s) => set.add(s)), { strategy: { name: "dfs", reduction }, executions: 20_000, stopAtFirst: false, shrink: false });
+  const r = explore((sim) => { build(sim, (s) => set.add(s)); }, { strategy: { name: "dfs", reduction }, executions: 20_000, stopAtFirst: false, shrink: false });
   expect(r.exhausted).toBe(true);
   for (const f of r.failures) set.add(`failure:${f.report.kind}`);
   return { seen: [...set].sort(), executions: r.executions };
@@ -82,7 +82,7 @@ describe("DPOR orders a driver's own objects without access()", () => {
   }
 
   it("the README's first example is a use-after-free under the default DFS", () => {
-    const r = explore((sim) => (PROGRAMS["a getter read against the last put (the README's first example)"] as (sim: Sim, seen: (s: string) => void) => void)(sim, () => undefined), { strategy: "dfs" });
+    const r = explore((sim) => { (PROGRAMS["a getter read against the last put (the README's first example)"] as (sim: Sim, seen: (s: string) => void) => void)(sim, () => undefined); }, { strategy: "dfs" });
     expect(r.failures[0]?.report).toMatchObject({ kind: "use-after-free", access: "Bo.size" });
   });
 
@@ -93,7 +93,7 @@ describe("DPOR orders a driver's own objects without access()", () => {
         for (const name of ["a", "b"]) {
           sim.spawn(name, "process", function* () {
             yield* condResched();
-            void bo.size;
+            bo.size;
           });
         }
       },

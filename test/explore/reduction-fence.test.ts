@@ -166,7 +166,7 @@ const PROGRAMS: Record<string, (sim: Sim, seen: (s: string) => void) => void> = 
     const f = new DmaFence(new FenceContext(sim, "ring"), {});
     sim.spawn("a", "process", function* () {
       yield* f.get();
-      yield* f.addCallback(function* () {});
+      yield* f.addCallback(() => undefined);
       yield* f.put();
       seen("a done");
     });

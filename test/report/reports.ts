@@ -8,6 +8,7 @@ import {
   Completion,
   condResched,
   DmaFence,
+  DmaResv,
   FenceContext,
   kfree,
   Lockdep,
@@ -426,6 +427,21 @@ export const programs: Record<SampledKind, () => Report> = {
     });
     sim.runAll();
     return sim.teardown().find((r) => r.kind === "fence-never-signalled") as Report;
+  },
+  "resv-no-fence-slot": () => {
+    const sim = collect();
+    const ctx = new FenceContext(sim, "ring0");
+    const resv = new DmaResv(sim, { name: "bo0.resv", static: true });
+    sim.spawn("submit", "process", function* () {
+      const f = new DmaFence(ctx, { name: "job0" });
+      yield* resv.lock(null);
+      yield* resv.addFence(f, "write");
+      yield* resv.unlock();
+      yield* f.signal();
+      yield* f.put();
+    });
+    sim.runAll();
+    return sim.reports.find((r) => r.kind === "resv-no-fence-slot") as Report;
   },
   "workqueue-misuse": () => {
     // destroyer: queue_work(slow), destroy_workqueue (draining); late: queue_work(late) on it, then lets slow finish

@@ -1,11 +1,14 @@
 /**
  * TestBo: the smallest object DrmExec works on, for tests until GemObject
  * exists: a SimObject with a Kref (its creator holds the first reference,
- * tag "creator") and an embedded DmaResv. The last put frees it.
+ * tag "creator") and an embedded DmaResv. The last put finalises the resv
+ * and frees it.
  */
 import { DmaResv, kfree, Kref, SimObject, type Effect, type Op, type Sim, type WwClass } from "../../src/index.js";
 
 function* release(bo: TestBo): Generator<Effect, void, unknown> {
+  // As a GEM object's release: dma_resv_fini() of its embedded resv first.
+  yield* bo.resv.fini();
   yield* kfree(bo);
 }
 
