@@ -197,6 +197,20 @@ function noteUse(target: object, key: string | symbol, obj: SimObject, write: bo
   obj.sim.scheduler.strategy.touched?.(task, obj, write);
 }
 
+/**
+ * @internal A library query (`fence.isSignaled()`, `kref.read()`,
+ * `lock.isLocked()`) read `obj`, which its caller may branch on: under a
+ * strategy that keeps footprints (DFS) the running step's footprint gets a
+ * read of it, as a driver object's accessor read does (noteUse()). Costs a
+ * field test outside DFS.
+ */
+export function noteRead(sim: Sim, obj: object): void {
+  const strategy = sim.scheduler.strategy;
+  if (strategy.touched === undefined) return;
+  const task = currentOrNull();
+  if (task !== null && task.sim === sim) strategy.touched(task, obj, false);
+}
+
 const watchHandler: ProxyHandler<object> = {
   get(target, key, receiver) {
     const value = Reflect.get(target, key, receiver) as unknown;

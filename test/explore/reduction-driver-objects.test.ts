@@ -7,7 +7,7 @@
  * footprints.
  */
 import { describe, expect, it } from "vitest";
-import { condResched, explore, kfree, Kref, SimObject, type Effect, type Sim } from "../../src/index.js";
+import { condResched, DmaFence, explore, FenceContext, kfree, Kref, Mutex, SimObject, type Effect, type Sim } from "../../src/index.js";
 
 class Bo extends SimObject {
   readonly kref = new Kref<Bo>(this);
@@ -101,5 +101,57 @@ describe("DPOR orders a driver's own objects without access()", () => {
     );
     expect(r.exhausted).toBe(true);
     expect(r.executions).toBe(1);
+  });
+});
+
+describe("DPOR orders a library query the driver branches on", () => {
+  it("fence.isSignaled() against the signal: both answers", () => {
+    const build = (sim: Sim, seen: (s: string) => void): void => {
+      const fence = new DmaFence(new FenceContext(sim, "ring"), { static: true });
+      sim.spawn("s", "process", function* () {
+        yield* condResched();
+        yield* fence.signal();
+      });
+      sim.spawn("r", "process", function* () {
+        yield* condResched();
+        seen(`signalled:${fence.isSignaled()}`);
+      });
+    };
+    const all = reached(build, "none");
+    expect(all.seen).toEqual(["signalled:false", "signalled:true"]);
+    expect(reached(build, "dpor").seen).toEqual(all.seen);
+  });
+
+  it("kref.read() against a get: both counts", () => {
+    const build = (sim: Sim, seen: (s: string) => void): void => {
+      const bo = new Bo(sim, "Bo", { static: true });
+      sim.spawn("g", "process", function* () {
+        yield* bo.kref.get();
+      });
+      sim.spawn("r", "process", function* () {
+        yield* condResched();
+        seen(`count:${bo.kref.read()}`);
+      });
+    };
+    const all = reached(build, "none");
+    expect(all.seen).toEqual(["count:1", "count:2"]);
+    expect(reached(build, "dpor").seen).toEqual(all.seen);
+  });
+
+  it("mutex.isLocked() against lock and unlock: both answers", () => {
+    const build = (sim: Sim, seen: (s: string) => void): void => {
+      const m = new Mutex(sim, "m", { static: true });
+      sim.spawn("l", "process", function* () {
+        yield* m.lock();
+        yield* m.unlock();
+      });
+      sim.spawn("r", "process", function* () {
+        yield* condResched();
+        seen(`locked:${m.isLocked()}`);
+      });
+    };
+    const all = reached(build, "none");
+    expect(all.seen).toEqual(["locked:false", "locked:true"]);
+    expect(reached(build, "dpor").seen).toEqual(all.seen);
   });
 });
