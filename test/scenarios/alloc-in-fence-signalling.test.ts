@@ -66,6 +66,7 @@ describe("alloc-in-fence-signalling, fixed", () => {
     expect(sim.tasks.map((t) => [t.label, t.state])).toEqual([
       ["sched/1", "done"],
       ["waiter/2", "done"],
+      ["rcu_gp/3", "done"],
     ]);
     expect(sim.liveObjects()).toEqual([]);
   });

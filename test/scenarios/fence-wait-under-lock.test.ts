@@ -62,12 +62,13 @@ describe("fence-wait-under-lock, fixed", () => {
     expect(r.failures).toEqual([]);
   });
 
-  it("signals the fence and frees it: both tasks end, nothing left", () => {
+  it("signals the fence and frees it (after a grace period, as dma_fence_free's kfree_rcu): every task ends, nothing left", () => {
     const sim = runOnce(fixed, { strategy: "round-robin" });
     expect(sim.reports).toEqual([]);
     expect(sim.tasks.map((t) => [t.label, t.state])).toEqual([
       ["unbind/1", "done"],
       ["sched/2", "done"],
+      ["rcu_gp/3", "done"],
     ]);
     expect(sim.liveObjects().map((o) => o.label)).toEqual([]);
   });
