@@ -586,6 +586,12 @@ function* waitBody(this: DmaFence, intr: boolean, timeoutNs: number): Generator<
   const waitsFor = this.waitable(intr);
   const waiting = (this.waiting ??= []);
   waiting.push(task);
+  if (this.signaller === task && this.signalSite === null) {
+    // Waiting for a fence it owes itself: a deadlock unless another task
+    // signals it, in which case the simulation has the wrong signaller and
+    // its wait edges are wrong too. Say so where a deadlock report shows it.
+    sim.note(`${this.label} is owed by this task itself: if another task signals it, call claimSignalling() there or make the fence with { signaller }`);
+  }
   const proceeded = yield new Effect(FENCE_WAIT, this, READ, this, waitsFor, timeoutNs === Infinity ? Infinity : sim.now + timeoutNs, null, also);
   const i = waiting.indexOf(task);
   if (i >= 0) waiting.splice(i, 1);

@@ -211,7 +211,7 @@ export function scheduleColumns(s: ScheduleTail): string[] {
   for (const r of s.rows) stepWidth = Math.max(stepWidth, String(r.step).length + 1);
   const offsets = widths.map((_, c) => widths.slice(0, c).reduce((a, b) => a + b, 0));
   const total = widths.reduce((a, b) => a + b, 0);
-  const lines = [`Last ${s.rows.length} steps:`, `  ${pad("step", stepWidth)}${s.tasks.map((t, c) => pad(t, widths[c] ?? 0)).join("")}`.trimEnd()];
+  const lines = [s.rows.length === 1 ? "Last step:" : `Last ${s.rows.length} steps:`, `  ${pad("step", stepWidth)}${s.tasks.map((t, c) => pad(t, widths[c] ?? 0)).join("")}`.trimEnd()];
   for (const r of s.rows) {
     const row = `  ${pad(String(r.step), stepWidth)}${" ".repeat(offsets[r.column] ?? 0)}${cell(r)}`;
     // The reason for a switch goes after the last column, where it cannot be mistaken for an effect.

@@ -5,6 +5,7 @@ import {
   current,
   DmaFence,
   explore,
+  formatReport,
   FenceContext,
   kfree,
   Mutex,
@@ -592,5 +593,23 @@ describe("docs/fences.md example", () => {
     const text = fenceExample();
     expect(text).toContain("possible deadlock: a fence waited for under a lock its signaller needs");
     expect(text).toContain("(no deadlock happened in this run)");
+  });
+});
+
+describe("a task waiting for a fence it owes itself", () => {
+  it("deadlocks, and the schedule says how to name the real signaller", () => {
+    const sim = collectingSim();
+    const ctx = new FenceContext(sim, "ring");
+    sim.spawn("submit", "process", function* () {
+      const f = new DmaFence(ctx, { name: "job0" });
+      yield* f.wait(false);
+      yield* f.put();
+    });
+    sim.runAll();
+    const r = sim.reports.find((x) => x.kind === "deadlock");
+    expect(r).toMatchObject({ kind: "deadlock" });
+    const text = formatReport(r as Report);
+    expect(text).toContain('DmaFence#1 "job0" is owed by this task itself: if another task signals it, call claimSignalling() there');
+    expect(text).toContain("woken by submit/1");
   });
 });

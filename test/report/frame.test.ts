@@ -61,7 +61,7 @@ describe("frame", () => {
 
   it("keeps the six-wide step column while steps have at most five digits", () => {
     const lines = scheduleColumns({ tasks: ["t1/1"], rows: [{ step: 99_999, column: 0, effect: "resched" }] });
-    expect(lines).toEqual(["Last 1 steps:", "  step  t1/1", "  99999 resched"]);
+    expect(lines).toEqual(["Last step:", "  step  t1/1", "  99999 resched"]);
   });
 
   it("formats a step column over a ring's worth of rows without spreading them into arguments", () => {
