@@ -228,13 +228,22 @@ const watchProtos = new WeakMap<object, object>();
 
 /** Swap `obj`'s prototype for one that reports each use of a driver-defined member (see noteUse()). */
 function watchUses(obj: SimObject): void {
+  interpose(obj, watchProtos, watchHandler);
+}
+
+/**
+ * Swap `obj`'s prototype for a proxy (one per real prototype and handler,
+ * kept in `cache`) whose target inherits from the real prototype, so
+ * `instanceof` still holds and every member is still found.
+ */
+function interpose(obj: SimObject, cache: WeakMap<object, object>, handler: ProxyHandler<object>): void {
   const proto = Object.getPrototypeOf(obj) as object;
-  let watch = watchProtos.get(proto);
-  if (watch === undefined) {
-    watch = new Proxy(Object.create(proto) as object, watchHandler);
-    watchProtos.set(proto, watch);
+  let proxy = cache.get(proto);
+  if (proxy === undefined) {
+    proxy = new Proxy(Object.create(proto) as object, handler);
+    cache.set(proto, proxy);
   }
-  Object.setPrototypeOf(obj, watch);
+  Object.setPrototypeOf(obj, proxy);
 }
 
 /**
@@ -312,19 +321,9 @@ function partOf(x: unknown, obj: SimObject): boolean {
 /** One trapping prototype per real prototype. */
 const trapProtos = new WeakMap<object, object>();
 
-/**
- * Swap `obj`'s prototype for a trap that reports, then forwards to the real
- * prototype. The trap's target inherits from the real prototype, so
- * `instanceof` still holds for freed objects.
- */
+/** Swap `obj`'s prototype for a trap that reports, then forwards to the real prototype (see interpose()). */
 function poison(obj: SimObject): void {
-  const proto = Object.getPrototypeOf(obj) as object;
-  let trap = trapProtos.get(proto);
-  if (trap === undefined) {
-    trap = new Proxy(Object.create(proto) as object, trapHandler);
-    trapProtos.set(proto, trap);
-  }
-  Object.setPrototypeOf(obj, trap);
+  interpose(obj, trapProtos, trapHandler);
 }
 
 /** @internal The guard for library code that is not a subclass. */
