@@ -55,15 +55,15 @@ export interface AllocationFailureCase<W, R> {
    * world the body works on; the same every time (it runs count + 1 times).
    * It may run tasks of its own.
    */
-  setup(): { sim: Sim; world: W };
+  readonly setup: () => { sim: Sim; world: W };
   /** Memory options besides the fault (a limit, kswapd), given to configureMemory() in each run. */
   readonly memory?: AllocationFailureMemory;
   /** The operation: a generator function, run as one task named `body`. */
-  body(world: W): Generator<Effect, R, unknown>;
+  readonly body: (world: W) => Generator<Effect, R, unknown>;
   /** The state to compare: plain data (compared by value by the usual check). */
-  snapshot(world: W, sim: Sim): unknown;
+  readonly snapshot: (world: W, sim: Sim) => unknown;
   /** Called for every run, the clean one first; throws to fail. */
-  check(run: AllocationRun<R>): void;
+  readonly check: (run: AllocationRun<R>) => void;
 }
 
 const MEMORY_SPEC: Spec<AllocationFailureMemory> = { limitPages: is.count, kswapd: is.boolean, watermarkPages: is.count };
@@ -139,7 +139,7 @@ export function forEachAllocationFailure<W, R>(testCase: AllocationFailureCase<W
   if ((testCase as AllocationFailureCase<W, R> | undefined) === undefined) throw new ArgumentError("testCase", "must be an object with setup, body, snapshot and check, got undefined");
   checkOptions("testCase", testCase, CASE_SPEC as Spec<AllocationFailureCase<W, R>>);
   for (const key of REQUIRED) {
-    if (testCase[key] === undefined) throw new ArgumentError(`testCase.${key}`, "is required: a function");
+    if ((testCase as Partial<AllocationFailureCase<W, R>>)[key] === undefined) throw new ArgumentError(`testCase.${key}`, "is required: a function");
   }
   const clean = runOnce(testCase, null);
   testCase.check(clean.run);
