@@ -5,7 +5,8 @@
  *   <!-- example: examples/first-use-after-free.ts -->   a ```ts block
  *   <!-- report: use-after-free -->                      a ```text block
  *
- * Examples are shown with the package name in their import; reports come from
+ * Examples are shown with the package name in their import (`gpuvm-sim`,
+ * `gpuvm-sim/vitest`); reports come from
  * the pinned snapshot files of test/report. `npm run docs:sync` rewrites the
  * blocks; test/docs.test.ts fails when a block is stale.
  */
@@ -34,7 +35,7 @@ function expectedFor(root: string, kind: string, ref: string): string {
   const path = kind === "example" ? join(root, ref) : join(root, "test/report/__snapshots__", `${ref}.txt`);
   if (!existsSync(path)) return `(missing file ${path})\n`;
   const text = readFileSync(path, "utf8");
-  return kind === "example" ? text.replaceAll('from "../src/index.js"', 'from "gpuvm-sim"') : text;
+  return kind === "example" ? text.replaceAll('from "../src/index.js"', 'from "gpuvm-sim"').replaceAll('from "../src/vitest.js"', 'from "gpuvm-sim/vitest"') : text;
 }
 
 export function docBlocks(root: string): DocBlock[] {

@@ -61,6 +61,7 @@ export {
   type MemoryOptions,
   type MemoryStats,
 } from "./kernel/memory.js";
+export { forEachAllocationFailure, type AllocationFailureCase, type AllocationFailureMemory, type AllocationRun } from "./kernel/alloc-failure.js";
 export { DEFAULT_SEEKS, SHRINK_BATCH, SHRINK_EMPTY, SHRINK_STOP, Shrinker, type ShrinkControl, type ShrinkerSpec, type ShrinkResult } from "./kernel/shrinker.js";
 export type { LockObject, LockOptions } from "./locking/lock-object.js";
 export { LockClass, Lockdep, type LockdepMap, type KernelLockClasses, type KernelLockMaps, type LockWaitType } from "./kernel/lockdep.js";

@@ -34,7 +34,8 @@ import { EXPLORE_OPTIONS, resolveOptions } from "./explore/options.js";
 import { scenarioName } from "./explore/execution.js";
 import { registeredReportKinds } from "./report/registry.js";
 import "./report/kinds.js";
-import { describeValue, is, type Spec } from "./validate.js";
+import { arg, describeValue, is, type Spec } from "./validate.js";
+import type { AllocationRun } from "./kernel/alloc-failure.js";
 
 export { formatStatistics } from "./explore/format.js";
 
@@ -205,6 +206,35 @@ function toFindReport(this: MatcherState, received: unknown, kind: ReportKind, o
     return `expected ${x.subject} to find a ${kind} report, but it found ${kinds} instead:\n\n${formatFailures(failures)}\n\n${stats}${hint}`;
   };
   return { pass: found !== null, message };
+}
+
+/**
+ * The usual check of `forEachAllocationFailure()` (from `gpuvm-sim`), for
+ * its `check`: no run filed a report or threw; the clean run's result is
+ * one `succeeded` accepts; a run with a failed allocation whose result
+ * `succeeded` does not accept left `snapshot()` exactly as before (Vitest's
+ * `toEqual`). A run whose failed allocation was absorbed (the result still
+ * succeeded) may change the state as the clean run does.
+ *
+ * ```ts
+ * forEachAllocationFailure({ ..., check: expectUnchangedOnFailure((r) => r === "ok") });
+ * ```
+ *
+ * @throws ArgumentError naming `succeeded` (not a function). The check it
+ *   returns fails through Vitest's `expect`, naming the run.
+ */
+export function expectUnchangedOnFailure<R>(succeeded: (result: R) => boolean): (run: AllocationRun<R>) => void {
+  arg("succeeded", is.function, succeeded);
+  return (run) => {
+    const what = run.failed === null ? "the clean run" : `the run failing allocation ${run.failed}`;
+    expect(
+      run.reports.map((r) => r.kind),
+      `reports in ${what}`,
+    ).toEqual([]);
+    expect(run.error, `exception in ${what}`).toBeUndefined();
+    if (run.failed === null) expect(succeeded(run.result as R), "the clean run must succeed").toBe(true);
+    else if (!succeeded(run.result as R)) expect(run.after, `state after ${what}`).toEqual(run.before);
+  };
 }
 
 /** The matchers, for `expect.extend(matchers)`. */

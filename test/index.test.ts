@@ -82,6 +82,7 @@ describe("public API", () => {
         "explore",
         "exploreParallel",
         "flushWork",
+        "forEachAllocationFailure",
         "formatReport",
         "fsReclaimAcquire",
         "fsReclaimRelease",

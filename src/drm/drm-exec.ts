@@ -14,8 +14,9 @@
  *   prelocked object once that is slow-locked. fini() drops them all.
  * Locking: its fields change only in its own task; each object's
  *   reservation lock is taken under the one acquire context (`ticket`).
- * States: new → looping (in untilAllLocked) → done (the loop returned) →
- *   finished (fini).
+ * States: new → looping (in untilAllLocked) → done (the loop returned or
+ *   its body threw) → finished (fini). Every op checks the phase when made
+ *   and again when it starts.
  * Invariants: every object of `objects()` is locked under `ticket`, once;
  *   `prelocked`, when set, is in `objects()`; after a `"backoff"`,
  *   `contended` is set and every later lock op of the same pass does nothing.
@@ -27,6 +28,7 @@ import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js"
 import { defineEffectKind, Effect, NONE } from "../kernel/effect.js";
 import { GFP_KERNEL, memCharge, memFootprint, memUncharge } from "../kernel/memory.js";
 import { makeOp, type Op } from "../kernel/op.js";
+import { checkedBody } from "../kernel/checked-body.js";
 import { Sim } from "../kernel/sim.js";
 import { WwAcquireCtx, WwClass } from "../locking/ww-mutex.js";
 import { DmaResv, reservationWwClass } from "../dma-buf/dma-resv.js";
@@ -193,13 +195,17 @@ export class DrmExec<T extends DrmExecObject = DrmExecObject> {
    * held whatever the result, until `unlockObj` or `fini`.
    *
    * @throws ArgumentError naming `body` (not a function); UsageError when
-   *   the DrmExec already ran a loop or was finished. Nothing changes then.
+   *   the DrmExec already ran a loop or was finished (checked again when the
+   *   op starts). Nothing changes then. Into the running task: a UsageError
+   *   naming the body when it is no generator function (before anything
+   *   changes), returns something that is neither nothing nor a
+   *   DrmExecResult, or yields something that is no effect; the loop then
+   *   ends without ww_acquire_done(), its locks held until `fini`, as when
+   *   the body throws.
    */
   untilAllLocked(body: DrmExecBody): Op<DrmExecResult> {
     arg("body", is.function, body);
-    if (this.phase !== "new") {
-      throw new UsageError(`DrmExec.untilAllLocked(): ${this.phase === "finished" ? "the DrmExec was finished" : "the DrmExec already ran its retry loop"}; make a new DrmExec for another loop`);
-    }
+    this.checkLoopable();
     return makeOp("drm_exec_until_all_locked", this, untilAllLocked, body);
   }
 
@@ -260,7 +266,7 @@ export class DrmExec<T extends DrmExecObject = DrmExecObject> {
    */
   unlockObj(obj: T): Op<void> {
     checkObject("obj", obj);
-    if (this.phase === "finished") throw new UsageError("DrmExec.unlockObj(): the DrmExec was finished");
+    this.checkNotFinished("unlockObj");
     return makeOp("drm_exec_unlock_obj", this, unlockObj, obj);
   }
 
@@ -272,13 +278,36 @@ export class DrmExec<T extends DrmExecObject = DrmExecObject> {
    * @throws UsageError when called twice. Nothing changes then.
    */
   fini(): Op<void> {
-    if (this.phase === "finished") throw new UsageError("DrmExec.fini() called twice");
+    this.checkFiniOnce();
     return makeOp("drm_exec_fini", this, fini);
   }
 
-  private checkUsable(fn: string): void {
+  // The phase checks run twice: when the op is made (so a refused call
+  // makes no op) and again when it starts, so an op made earlier and
+  // started after the phase moved on (a second fini(), a lockObj() started
+  // after fini()) is refused too and changes nothing.
+
+  /** @internal UsageError unless the DrmExec is in or after its loop and not finished. */
+  checkUsable(fn: string): void {
     if (this.phase === "new") throw new UsageError(`DrmExec.${fn}() before untilAllLocked(): the acquire context does not exist yet`);
+    this.checkNotFinished(fn);
+  }
+
+  /** @internal UsageError once the DrmExec was finished. */
+  checkNotFinished(fn: string): void {
     if (this.phase === "finished") throw new UsageError(`DrmExec.${fn}(): the DrmExec was finished`);
+  }
+
+  /** @internal UsageError unless the DrmExec has not started a loop yet. */
+  checkLoopable(): void {
+    if (this.phase === "new") return;
+    const why = this.phase === "finished" ? "the DrmExec was finished" : this.phase === "looping" ? "the DrmExec is in its retry loop" : "the DrmExec already ran its retry loop";
+    throw new UsageError(`DrmExec.untilAllLocked(): ${why}; make a new DrmExec for another loop`);
+  }
+
+  /** @internal UsageError on a second fini(). */
+  checkFiniOnce(): void {
+    if (this.phase === "finished") throw new UsageError("DrmExec.fini() called twice");
   }
 
   /** @internal End the pass with `r` (a failure of a lock op), inside the loop; return it. */
@@ -374,27 +403,59 @@ function finished(exec: DrmExec): boolean {
   return exec.phase === "finished";
 }
 
+function looping(exec: DrmExec): boolean {
+  return exec.phase === "looping";
+}
+
+/** The results a loop's body may return, besides nothing. */
+const BODY_RESULTS: ReadonlySet<unknown> = new Set<DrmExecResult>(["ok", "backoff", "already-held", "interrupted", "nomem"]);
+
+/** Call the loop's body; a UsageError (before anything of the pass runs) when it is no generator function. */
+function startBody(body: DrmExecBody): Iterable<Effect, unknown, unknown> {
+  const iter = body.call(undefined) as unknown;
+  const start = typeof iter === "object" && iter !== null ? (iter as Partial<Iterable<Effect>>)[Symbol.iterator] : undefined;
+  if (typeof start !== "function") {
+    throw new UsageError(`DrmExec.untilAllLocked(): the body returned ${describeValue(iter)}, not a generator: write it as function* () { ... }`);
+  }
+  return iter as Iterable<Effect, unknown, unknown>;
+}
+
 function* untilAllLocked<T extends DrmExecObject>(this: DrmExec<T>, body: DrmExecBody): Generator<Effect, DrmExecResult, unknown> {
+  this.checkLoopable();
+  // The first pass's body is made before anything changes, so a body that
+  // is no generator function leaves the DrmExec new and nothing taken.
+  let iter: Iterable<Effect, unknown, unknown> | null = startBody(body);
   this.phase = "looping";
-  // Kernel: the first drm_exec_cleanup() initialises the ticket.
-  this.ctx = yield* WwAcquireCtx.init(this.wwClass);
-  for (;;) {
-    this.beginPass();
-    const returned = yield* body();
-    const result = returned ?? this.failure ?? this.firstResult ?? "ok";
-    // A call, so the compiler does not carry the assignment above across the yields.
-    if (finished(this)) return result; // fini() inside the body
-    if (!this.isContended) {
-      this.endLoop(result === "ok");
-      return result;
+  try {
+    // Kernel: the first drm_exec_cleanup() initialises the ticket.
+    this.ctx = yield* WwAcquireCtx.init(this.wwClass);
+    for (;;) {
+      this.beginPass();
+      const returned = yield* checkedBody(iter ?? startBody(body), "the body of DrmExec.untilAllLocked()");
+      iter = null;
+      if (returned !== undefined && !BODY_RESULTS.has(returned)) {
+        throw new UsageError(`DrmExec.untilAllLocked(): the body returned ${describeValue(returned)}: return nothing or a DrmExecResult ("ok", "backoff", "already-held", "interrupted", "nomem")`);
+      }
+      const result = (returned as DrmExecResult | undefined) ?? this.failure ?? this.firstResult ?? "ok";
+      // A call, so the compiler does not carry the assignment above across the yields.
+      if (finished(this)) return result; // fini() inside the body
+      if (!this.isContended) {
+        this.endLoop(result === "ok");
+        return result;
+      }
+      // drm_exec_cleanup() on contention: drop everything, keep `contended`;
+      // the next pass's first lock op slow-locks it.
+      yield* this.unlockAll();
     }
-    // drm_exec_cleanup() on contention: drop everything, keep `contended`;
-    // the next pass's first lock op slow-locks it.
-    yield* this.unlockAll();
+  } finally {
+    // The body threw (or was bad): the loop is over, without ww_acquire_done();
+    // the locks taken stay held until fini(), as after any failed loop.
+    if (looping(this)) this.endLoop(false);
   }
 }
 
 function* lockObj<T extends DrmExecObject>(this: DrmExec<T>, obj: T): Generator<Effect, DrmExecResult, unknown> {
+  this.checkUsable("lockObj");
   const failed = this.failure;
   if (failed !== null) return failed;
   const pre = yield* this.lockContended();
@@ -431,6 +492,7 @@ function* lockObj<T extends DrmExecObject>(this: DrmExec<T>, obj: T): Generator<
 }
 
 function* prepareObj<T extends DrmExecObject>(this: DrmExec<T>, obj: T, numFences: number): Generator<Effect, DrmExecResult, unknown> {
+  this.checkUsable("prepareObj");
   const r = yield* lockObj.call(this, obj);
   if (r !== "ok") return r;
   if ((yield* obj.resv.reserveFences(numFences)) !== "ok") {
@@ -441,6 +503,7 @@ function* prepareObj<T extends DrmExecObject>(this: DrmExec<T>, obj: T, numFence
 }
 
 function* prepareArray<T extends DrmExecObject>(this: DrmExec<T>, objs: readonly T[], numFences: number): Generator<Effect, DrmExecResult, unknown> {
+  this.checkUsable("prepareArray");
   for (const obj of objs) {
     const r = yield* prepareObj.call(this, obj, numFences);
     if (r !== "ok") return r;
@@ -449,6 +512,7 @@ function* prepareArray<T extends DrmExecObject>(this: DrmExec<T>, objs: readonly
 }
 
 function* unlockObj<T extends DrmExecObject>(this: DrmExec<T>, obj: T): Generator<Effect, void, unknown> {
+  this.checkNotFinished("unlockObj");
   if (!this.forget(obj)) return;
   yield* obj.resv.unlock();
   yield* obj.put(DRM_EXEC_HOLDER);
@@ -462,6 +526,7 @@ function* unlockObj<T extends DrmExecObject>(this: DrmExec<T>, obj: T): Generato
 }
 
 function* fini<T extends DrmExecObject>(this: DrmExec<T>): Generator<Effect, void, unknown> {
+  this.checkFiniOnce();
   yield* this.unlockAll();
   this.phase = "finished";
   const contended = this.contendedObj;

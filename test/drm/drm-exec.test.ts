@@ -22,6 +22,7 @@ import {
   type Sim,
   type Task,
   type WwAlgorithm,
+  UsageError,
 } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
 import { TestBo, testBos } from "../support/test-bo.js";
@@ -537,5 +538,195 @@ describe("docs/drm-exec.md example", () => {
     const [, reports, retries] = /(\d+) reports, (\d+) retries/.exec(main()) ?? [];
     expect(Number(reports)).toBe(0);
     expect(Number(retries)).toBeGreaterThan(0);
+  });
+});
+
+/** What a task caught from `op`, or null when it returned. */
+function* caught(op: Iterable<Effect, unknown, unknown>): Generator<Effect, unknown, unknown> {
+  try {
+    yield* op;
+  } catch (error) {
+    return error;
+  }
+  return null;
+}
+
+/** The reports' kinds, with the problem of those that have one. */
+function show(sim: Sim): string[] {
+  return sim.reports.map((r) => r.kind + ("problem" in r && typeof r.problem === "string" ? `:${r.problem}` : ""));
+}
+
+describe("DrmExec: a driver's bad loop body is a report of that run", () => {
+  it.each([
+    ["string \"bogus\"", "bogus"],
+    ["null", null],
+    ["number 5", 5],
+  ])("a body returning %s: a UsageError naming the body; the loop ends (not done), its lock stays held until fini", (described, value) => {
+    const sim = collectingSim();
+    const [bo] = testBos(sim, 1) as [TestBo];
+    let error: unknown = null;
+    runClean(sim, function* () {
+      const exec = new DrmExec(sim);
+      error = yield* caught(
+        exec.untilAllLocked(function* () {
+          yield* exec.lockObj(bo);
+          return value as never;
+        }),
+      );
+      expect(exec.phase).toBe("done");
+      expect(exec.ticket?.isDone).toBe(false);
+      expect(exec.objects()).toEqual([bo]);
+      expect(bo.resv.isLocked()).toBe(true);
+      yield* exec.fini();
+      expect(bo.refcount.read()).toBe(1);
+      yield* bo.put("creator");
+    });
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toMatch(/^DrmExec\.untilAllLocked\(\): the body returned /);
+    expect((error as Error).message).toContain(`${described}: return nothing or a DrmExecResult`);
+  });
+
+  it("uncaught, the bad result is a task-exception report of the driver's task; a finally's fini() still tidies up", () => {
+    const sim = collectingSim({}, { taskExceptions: "expected" });
+    const [bo] = testBos(sim, 1) as [TestBo];
+    const exec = new DrmExec(sim);
+    sim.spawn("driver", "process", function* () {
+      try {
+        yield* exec.untilAllLocked((function* () {
+          yield* exec.lockObj(bo);
+          return "bogus";
+        }) as never);
+      } finally {
+        yield* exec.fini();
+        yield* bo.put("creator");
+      }
+    });
+    sim.runAll();
+    expect(show(sim)).toEqual(["task-exception"]);
+    expect((sim.reports[0] as { error: string }).error).toMatch(/^UsageError: DrmExec\.untilAllLocked\(\): the body returned the string "bogus"/);
+    expect(exec.phase).toBe("finished");
+    expect(sim.teardown()).toEqual([]);
+  });
+
+  it.each([
+    ["number 5", () => 5],
+    ["undefined", () => undefined],
+    ["a promise", () => Promise.resolve()],
+  ])("a body that is no generator function (returns %s): a UsageError naming the body, and the DrmExec is still new", (described, body) => {
+    const sim = collectingSim();
+    const [bo] = testBos(sim, 1) as [TestBo];
+    let error: unknown = null;
+    runClean(sim, function* () {
+      const exec = new DrmExec(sim);
+      const step = sim.step;
+      error = yield* caught(exec.untilAllLocked(body as never));
+      expect({ phase: exec.phase, ticket: exec.ticket, objects: exec.numObjects, passes: exec.passes, step: sim.step }).toEqual({ phase: "new", ticket: null, objects: 0, passes: 0, step });
+      // Nothing changed: the same DrmExec runs its loop.
+      expect(
+        yield* exec.untilAllLocked(function* () {
+          yield* exec.lockObj(bo);
+        }),
+      ).toBe("ok");
+      yield* exec.fini();
+      yield* bo.put("creator");
+    });
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toMatch(/^DrmExec\.untilAllLocked\(\): the body returned /);
+    expect((error as Error).message).toContain(described);
+    expect((error as Error).message).toContain("not a generator");
+  });
+
+  it("a body yielding something that is no effect: a UsageError naming the body and the value; the loop ends", () => {
+    const sim = collectingSim();
+    const [bo] = testBos(sim, 1) as [TestBo];
+    let error: unknown = null;
+    runClean(sim, function* () {
+      const exec = new DrmExec(sim);
+      error = yield* caught(
+        exec.untilAllLocked(function* () {
+          yield* exec.lockObj(bo);
+          yield 5 as never;
+        }),
+      );
+      expect(exec.phase).toBe("done");
+      expect(exec.objects()).toEqual([bo]);
+      yield* exec.fini();
+      yield* bo.put("creator");
+    });
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toContain("the body of DrmExec.untilAllLocked() yielded number 5");
+  });
+});
+
+describe("DrmExec: an op made in one phase and started in a later one re-checks the phase and changes nothing", () => {
+  it("fini() twice, both made before either ran: the second is the documented UsageError; no ww misuse follows", () => {
+    const sim = collectingSim();
+    const [bo] = testBos(sim, 1) as [TestBo];
+    let error: unknown = null;
+    sim.run(function* () {
+      const exec = new DrmExec(sim);
+      yield* exec.untilAllLocked(function* () {
+        yield* exec.lockObj(bo);
+      });
+      const a = exec.fini();
+      const b = exec.fini();
+      yield* a;
+      error = yield* caught(b);
+      expect({ phase: exec.phase, objects: exec.numObjects, locked: bo.resv.isLocked(), refs: bo.refcount.read() }).toEqual({ phase: "finished", objects: 0, locked: false, refs: 1 });
+      yield* bo.put("creator");
+    });
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toBe("DrmExec.fini() called twice");
+    // b was made and not started while a ran: the forgotten yield* is reported; nothing else is.
+    expect(show(sim)).toEqual(["unstarted-op"]);
+    expect(sim.teardown()).toEqual([]);
+  });
+
+  it("two loops made on one DrmExec: the second is refused when it starts; one ticket, the first loop's locks", () => {
+    const sim = collectingSim();
+    const [bo] = testBos(sim, 1) as [TestBo];
+    let error: unknown = null;
+    sim.run(function* () {
+      const exec = new DrmExec(sim);
+      const a = exec.untilAllLocked(function* () {
+        yield* exec.lockObj(bo);
+      });
+      const b = exec.untilAllLocked(function* () {
+        yield* exec.lockObj(bo);
+      });
+      expect(yield* a).toBe("ok");
+      const ticket = exec.ticket;
+      error = yield* caught(b);
+      expect({ phase: exec.phase, ticket: exec.ticket, objects: exec.objects(), passes: exec.passes, refs: bo.refcount.read() }).toEqual({ phase: "done", ticket, objects: [bo], passes: 1, refs: 2 });
+      yield* exec.fini();
+      yield* bo.put("creator");
+    });
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toContain("DrmExec.untilAllLocked(): the DrmExec already ran its retry loop");
+    expect(show(sim)).toEqual(["unstarted-op"]);
+    expect(sim.teardown()).toEqual([]);
+  });
+
+  it.each(["lockObj", "prepareObj", "prepareArray", "unlockObj"] as const)("%s made before fini() and started after it: the UsageError, and nothing is locked or referenced", (method) => {
+    const sim = collectingSim();
+    const [bo] = testBos(sim, 1) as [TestBo];
+    let error: unknown = null;
+    sim.run(function* () {
+      const exec = new DrmExec(sim);
+      yield* exec.untilAllLocked(function* () {
+        if (method === "unlockObj") yield* exec.lockObj(bo);
+      });
+      const op =
+        method === "lockObj" ? exec.lockObj(bo) : method === "prepareObj" ? exec.prepareObj(bo, 1) : method === "prepareArray" ? exec.prepareArray([bo], 1) : exec.unlockObj(bo);
+      yield* exec.fini();
+      error = yield* caught(op);
+      expect({ phase: exec.phase, objects: exec.numObjects, locked: bo.resv.isLocked(), refs: bo.refcount.read() }).toEqual({ phase: "finished", objects: 0, locked: false, refs: 1 });
+      yield* bo.put("creator");
+    });
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toBe(`DrmExec.${method}(): the DrmExec was finished`);
+    // Only the forgotten yield* (when fini() yielded while the op waited) may be reported: no ww misuse, no lock held, no leak.
+    expect(show(sim).filter((k) => k !== "unstarted-op")).toEqual([]);
+    expect(sim.teardown()).toEqual([]);
   });
 });
