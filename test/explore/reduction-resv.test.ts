@@ -10,7 +10,7 @@
  * schedule, and one of these fails.
  */
 import { describe, expect, it } from "vitest";
-import { DmaFence, DmaResv, explore, FenceContext, type Effect, type Sim } from "../../src/index.js";
+import { DmaFence, DmaFenceArray, dmaFenceArrayCreate, DmaResv, explore, FenceContext, type Effect, type Sim } from "../../src/index.js";
 
 type Build = (sim: Sim, seen: (s: string) => void) => void;
 
@@ -20,7 +20,7 @@ function reached(build: Build, reduction: "dpor" | "none"): string[] {
     (sim) => {
       build(sim, (s) => set.add(s));
     },
-    { strategy: { name: "dfs", reduction }, executions: 100_000, stopAtFirst: false, shrink: false, checks: { lifetimes: false } },
+    { strategy: { name: "dfs", reduction }, executions: Number(process.env.RESV_EXEC ?? 100_000), stopAtFirst: false, shrink: false, checks: { lifetimes: false } },
   );
   expect(r.exhausted).toBe(true);
   for (const f of r.failures) set.add(`failure:${f.report.kind}`);
@@ -70,6 +70,115 @@ const PROGRAMS: Record<string, Build> = {
       });
     });
   },
+  "a writer replaces a fence of the same context in place; an unlocked reader collects": (sim, seen) => {
+    const resv = new DmaResv(sim, { name: "r", static: true });
+    const ctx = new FenceContext(sim, "c");
+    const f1 = new DmaFence(ctx, { name: "f1", seqno: 1, static: true });
+    const f2 = new DmaFence(ctx, { name: "f2", seqno: 2, static: true });
+    sim.spawn("setup", "process", function* () {
+      yield* add(resv, f1, "read");
+      sim.spawn("reader", "process", function* () {
+        seen(`reader=${String(yield* resv.testSignaled("read"))}`);
+      });
+      yield* resv.lock(null);
+      yield* resv.addFence(f2, "read");
+      yield* resv.unlock();
+      yield* f1.signal();
+    });
+  },
+  "a reserve drops a signalled fence and swaps the list under an unlocked reader": (sim, seen) => {
+    const resv = new DmaResv(sim, { name: "r", static: true });
+    const a = new DmaFence(new FenceContext(sim, "a"), { name: "a", static: true });
+    const b = new DmaFence(new FenceContext(sim, "b"), { name: "b", static: true });
+    sim.spawn("setup", "process", function* () {
+      yield* resv.lock(null);
+      yield* resv.reserveFences(2);
+      yield* resv.addFence(a, "read");
+      yield* resv.addFence(b, "read");
+      yield* resv.unlock();
+      yield* a.signal();
+      sim.spawn("reader", "process", function* () {
+        seen(`reader=${String(yield* resv.testSignaled("read"))}`);
+      });
+      yield* resv.lock(null);
+      yield* resv.reserveFences(1);
+    });
+  },
+  "waitTimeout against a signaller": (sim, seen) => {
+    const resv = new DmaResv(sim, { name: "r", static: true });
+    const f = new DmaFence(new FenceContext(sim, "c"), { name: "f", static: true });
+    sim.spawn("owner", "process", function* () {
+      yield* add(resv, f, "write");
+      sim.spawn("waiter", "process", function* () {
+        const r = yield* resv.waitTimeout("read", false, 0);
+        seen(`waiter=${String(r)}`);
+      });
+      yield* f.signal();
+    });
+  },
+  "getSingleton of two fences against their signallers": (sim, seen) => {
+    const resv = new DmaResv(sim, { name: "r", static: true });
+    const [a, b] = ["a", "b"].map((n) => new DmaFence(new FenceContext(sim, n), { name: n, static: true })) as [DmaFence, DmaFence];
+    sim.spawn("owner", "process", function* () {
+      yield* resv.lock(null);
+      yield* resv.reserveFences(2);
+      yield* resv.addFence(a, "read");
+      yield* resv.addFence(b, "read");
+      yield* resv.unlock();
+      sim.spawn("getter", "process", function* () {
+        const s = yield* resv.getSingleton("read");
+        if (s === null || s === "nomem") seen(`getter=${String(s)}`);
+        else seen(`getter=${s instanceof DmaFenceArray ? "array" : s.name} signalled=${String(s.isSignaled())}`);
+      });
+      yield* b.signal();
+      yield* a.signal();
+    });
+  },
+  "fini against an unlocked reader": (sim, seen) => {
+    const resv = new DmaResv(sim, { name: "r", static: true });
+    const f = new DmaFence(new FenceContext(sim, "c"), { name: "f", static: true });
+    sim.spawn("owner", "process", function* () {
+      yield* add(resv, f, "read");
+      sim.spawn("reader", "process", function* () {
+        const got = yield* resv.getFences("read");
+        for (const x of got) yield* x.put();
+        seen(`reader=${got.map((x) => x.name).join(",")}`);
+      });
+      yield* resv.fini();
+      yield* f.signal();
+    });
+  },
+  "replaceFences against an unlocked reader": (sim, seen) => {
+    const resv = new DmaResv(sim, { name: "r", static: true });
+    const f = new DmaFence(new FenceContext(sim, "c"), { name: "f", static: true });
+    const g = new DmaFence(new FenceContext(sim, "d"), { name: "g", static: true });
+    sim.spawn("owner", "process", function* () {
+      yield* add(resv, f, "read");
+      sim.spawn("reader", "process", function* () {
+        seen(`reader=${String(yield* resv.testSignaled("read"))}`);
+      });
+      yield* resv.lock(null);
+      seen(`replaced=${yield* resv.replaceFences(f.context, g, "read")}`);
+    });
+  },
+  "a fence array is created while a signaller signals its fences (who signals the array)": (sim, seen) => {
+    const [a, b] = ["a", "b"].map((n) => new DmaFence(new FenceContext(sim, n), { name: n, static: true })) as [DmaFence, DmaFence];
+    sim.spawn("maker", "process", function* () {
+      yield* a.get();
+      yield* b.get();
+      const arr = yield* dmaFenceArrayCreate([a, b]);
+      if (arr === null) return;
+      sim.spawn("watch", "process", function* () {
+        yield* arr.wait(false);
+        seen(`array signalled by ${arr.signalSite?.task?.name ?? "?"}`);
+        yield* arr.put();
+      });
+    });
+    sim.spawn("signaller", "process", function* () {
+      yield* b.signal();
+      yield* a.signal();
+    });
+  },
 };
 
 describe("DPOR reaches every outcome of the unreduced search for DmaResv's fence list", () => {
@@ -77,6 +186,7 @@ describe("DPOR reaches every outcome of the unreduced search for DmaResv's fence
     it(name, () => {
       const all = reached(build, "none");
       expect(all.length).toBeGreaterThan(1);
+      if (process.env.RESV_SHOW) console.log(name, all);
       expect(reached(build, "dpor")).toEqual(all);
     }, 120_000);
   }
