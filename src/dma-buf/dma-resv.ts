@@ -556,7 +556,8 @@ function* addFence(this: DmaResv, fence: DmaFence, usage: DmaResvUsage): Generat
   const list = yield* resvStep(this, RESV_ADD_FENCE, true);
   touch(sim, this, true, "DmaResv.addFence");
   guardLive(this, "DmaResv.addFence");
-  guardLive(fence, "DmaResv.addFence");
+  // A freed fence: the use-after-free report, and nothing added (the list never holds a freed fence).
+  if (!guardLive(fence, "DmaResv.addFence")) return;
   if (usedAfterFini(this, "dma_resv_add_fence")) return;
   if (!this.assertHeld()) return;
   const r = rank(usage);
@@ -596,6 +597,7 @@ function* replaceFences(this: DmaResv, context: number, replacement: DmaFence, u
   const list = yield* resvStep(this, RESV_ADD_FENCE, true);
   touch(sim, this, true, "DmaResv.replaceFences");
   guardLive(this, "DmaResv.replaceFences");
+  if (!guardLive(replacement, "DmaResv.replaceFences")) return 0;
   if (usedAfterFini(this, "dma_resv_replace_fences")) return 0;
   if (!this.assertHeld() || list === null) return 0;
   touch(sim, list, true, "DmaResv.replaceFences");

@@ -601,3 +601,33 @@ describe("DmaResv: driver bugs against its lifetime (resv-misuse)", () => {
     expect(f.refcount.read()).toBe(1);
   });
 });
+
+describe("DmaResv: a freed fence given to addFence / replaceFences", () => {
+  it("is a use-after-free report naming the fence; nothing is added or replaced, no refcount moves", () => {
+    const sim = collectingSim();
+    const resv = new DmaResv(sim, { name: "bo0.resv", static: true });
+    const ctx = new FenceContext(sim, "ring0");
+    const keep = new DmaFence(new FenceContext(sim, "ring1"), { name: "keep", static: true });
+    const out: unknown[] = [];
+    sim.run(function* () {
+      const g = new DmaFence(ctx, { name: "g" });
+      yield* g.signal();
+      yield* g.put();
+      yield* resv.lock(null);
+      yield* resv.reserveFences(2);
+      yield* resv.addFence(keep, "read");
+      yield* resv.addFence(g, "write");
+      out.push(yield* resv.replaceFences(keep.context, g, "write"));
+      out.push(resv.fenceList.map((e) => [e.fence.name, e.usage]));
+      yield* resv.unlock();
+      yield* keep.signal();
+      yield* resv.fini();
+    });
+    expect(out).toEqual([0, [["keep", "read"]]]);
+    const uaf = sim.reports.filter((r): r is Extract<Report, { kind: "use-after-free" }> => r.kind === "use-after-free");
+    // One report for the freed fence (a second use of the same freed object is not filed again).
+    expect(sim.reports.map((r) => r.kind)).toEqual(["use-after-free"]);
+    expect(uaf.map((r) => [r.object.type, r.object.label])).toEqual([["DmaFence", expect.stringContaining("g")]]);
+    expect(keep.refcount.read()).toBe(1);
+  });
+});
