@@ -290,7 +290,9 @@ export class DmaResv extends SimObject {
    *
    * Reports (and then nothing changes): `lock-not-held` without the lock
    * (the kernel's WARN, after which it would corrupt the list);
-   * `resv-no-fence-slot` when no slot is free (the kernel's BUG_ON).
+   * `resv-no-fence-slot` when no slot is free (the kernel's BUG_ON);
+   * `use-after-free` when `fence` was freed; `resv-misuse`
+   * (`used-after-fini`) after fini().
    *
    * @throws ArgumentError naming `fence` (not a DmaFence) or `usage` (not a
    *   DmaResvUsage); ForeignSimError when the fence is of another Sim.
