@@ -127,6 +127,7 @@ export class DmaResv extends SimObject {
   /** @internal Slots of the list (fences->max_fences), valid for the hold `slotsHold`. */ nSlots = 0;
   /** @internal The hold of `wwMutex` (its acquisition step) under which `nSlots` was set; -1 none. */ slotsHold = -1;
   /** @internal */ readonly reserveEffect: Effect;
+  /** @internal Where fini() ran, or null: every later fence op is a `resv-misuse` report. */ finiSite: Site | null = null;
 
   /**
    * Mirrors dma_resv_init(): `new DmaResv(sim, { name: "bo0.resv", embeddedIn: bo })`.
@@ -289,7 +290,9 @@ export class DmaResv extends SimObject {
    *
    * Reports (and then nothing changes): `lock-not-held` without the lock
    * (the kernel's WARN, after which it would corrupt the list);
-   * `resv-no-fence-slot` when no slot is free (the kernel's BUG_ON).
+   * `resv-no-fence-slot` when no slot is free (the kernel's BUG_ON);
+   * `use-after-free` when `fence` was freed; `resv-misuse`
+   * (`used-after-fini`) after fini().
    *
    * @throws ArgumentError naming `fence` (not a DmaFence) or `usage` (not a
    *   DmaResvUsage); ForeignSimError when the fence is of another Sim.
@@ -401,6 +404,13 @@ export class DmaResv extends SimObject {
    * and free the list (kfreeRcu). Call it before the object goes (a
    * container's release); the list is a `leak` otherwise. No lock needed:
    * nobody else may use the object any more.
+   *
+   * Reports (`resv-misuse`): `fini-twice` (nothing more happens; the
+   * kernel would free the list again), `fini-while-locked` (the kernel's
+   * ww_mutex_destroy() warning; it finalises anyway). After fini(),
+   * reserveFences, addFence, replaceFences and the locked iteration file
+   * `used-after-fini` and change nothing; the unlocked readers find no
+   * fences.
    */
   fini(): Op<void> {
     return makeOp("dma_resv_fini", this, fini);
@@ -450,6 +460,22 @@ function rank(u: DmaResvUsage): number {
   return USAGES.indexOf(u);
 }
 
+/**
+ * A fence op on a reservation object after its fini(): a `resv-misuse`
+ * report (`used-after-fini`), and true (the caller then changes nothing).
+ * Call it after the op's step on `resv`.
+ */
+function usedAfterFini(resv: DmaResv, op: string): boolean {
+  if (resv.finiSite === null) return false;
+  fileMisuse(resv, "used-after-fini", op);
+  return true;
+}
+
+function fileMisuse(resv: DmaResv, problem: "fini-twice" | "fini-while-locked" | "used-after-fini", op: string): void {
+  const sim = resv.sim;
+  sim.file({ kind: "resv-misuse", problem, resv: objectRef(resv), op, site: siteRef(sim.site(op)), fini: resv.finiSite === null ? null : siteRef(resv.finiSite) });
+}
+
 /** dma_resv_add_fence(), dma_resv_replace_fences(), dma_resv_fini(): write the resv and its list. */
 export const RESV_ADD_FENCE = defineEffectKind({ name: "dma-resv-add-fence" });
 /** A reader's step: the list pointer and the sequence count, or an entry of a list. */
@@ -479,6 +505,7 @@ function* reserveFences(this: DmaResv, numFences: number): Generator<Effect, "ok
   yield this.reserveEffect;
   touch(this.sim, this, true, "DmaResv.reserveFences");
   guardLive(this, "DmaResv.reserveFences");
+  if (usedAfterFini(this, RESERVE_SITE)) return "ok";
   this.assertHeld();
   const hold = this.holdId();
   const used = this.nFences;
@@ -531,7 +558,9 @@ function* addFence(this: DmaResv, fence: DmaFence, usage: DmaResvUsage): Generat
   const list = yield* resvStep(this, RESV_ADD_FENCE, true);
   touch(sim, this, true, "DmaResv.addFence");
   guardLive(this, "DmaResv.addFence");
-  guardLive(fence, "DmaResv.addFence");
+  // A freed fence: the use-after-free report, and nothing added (the list never holds a freed fence).
+  if (!guardLive(fence, "DmaResv.addFence")) return;
+  if (usedAfterFini(this, "dma_resv_add_fence")) return;
   if (!this.assertHeld()) return;
   const r = rank(usage);
   let i = -1;
@@ -570,6 +599,8 @@ function* replaceFences(this: DmaResv, context: number, replacement: DmaFence, u
   const list = yield* resvStep(this, RESV_ADD_FENCE, true);
   touch(sim, this, true, "DmaResv.replaceFences");
   guardLive(this, "DmaResv.replaceFences");
+  if (!guardLive(replacement, "DmaResv.replaceFences")) return 0;
+  if (usedAfterFini(this, "dma_resv_replace_fences")) return 0;
   if (!this.assertHeld() || list === null) return 0;
   touch(sim, list, true, "DmaResv.replaceFences");
   guardLive(list, "DmaResv.replaceFences");
@@ -677,7 +708,10 @@ function* iterLocked(this: DmaResvIter, first: boolean): Generator<Effect, DmaFe
   const list = yield* resvStep(resv, RESV_READ, false);
   touch(resv.sim, resv, false, op);
   guardLive(resv, op);
-  resv.assertHeld();
+  if (first && usedAfterFini(resv, "dma_resv_iter_first")) {
+    this.list = null;
+    this.index = 0;
+  } else resv.assertHeld();
   if (first) {
     this.index = 0;
     this.list = list;
@@ -705,6 +739,7 @@ function* restartUnlocked(it: DmaResvIter): Generator<Effect, void, unknown> {
   const list = yield* resvStep(resv, RESV_READ, false);
   touch(resv.sim, resv, false, "DmaResvIter.restart");
   guardLive(resv, "DmaResvIter.restart");
+  // After fini() the list is gone (null): an unlocked reader finds no fences and files nothing (see docs/dma-resv.md).
   it.seq = resv.seq;
   it.index = 0;
   it.list = list;
@@ -834,9 +869,23 @@ function* testSignaled(this: DmaResv, usage: DmaResvUsage): Generator<Effect, bo
 
 function* fini(this: DmaResv): Generator<Effect, void, unknown> {
   const sim = this.sim;
-  const list = yield* resvStep(this, RESV_ADD_FENCE, true);
+  let list: DmaResvList | null;
+  for (;;) {
+    list = this.list;
+    // The step also reads the lock (ww_mutex_destroy()'s check that it is free).
+    const also: Access[] = [...(listAccess(list, "write") ?? []), { object: this.wwMutex, mode: "read" }];
+    yield new Effect(RESV_ADD_FENCE, this, WRITE, this, null, Infinity, null, also);
+    if (this.list === list) break;
+  }
   touch(sim, this, true, "DmaResv.fini");
   guardLive(this, "DmaResv.fini");
+  if (this.finiSite !== null) {
+    fileMisuse(this, "fini-twice", "dma_resv_fini");
+    return;
+  }
+  // Kernel: ww_mutex_destroy() warns (CONFIG_DEBUG_MUTEXES) and the list is freed anyway.
+  if (this.wwMutex.isLocked()) fileMisuse(this, "fini-while-locked", "dma_resv_fini");
+  this.finiSite = sim.site("dma_resv_fini");
   if (list === null) return;
   touch(sim, list, true, "DmaResv.fini");
   guardLive(list, "DmaResv.fini");

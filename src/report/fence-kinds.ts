@@ -266,3 +266,45 @@ defineReportKind({
   },
   fingerprint: (r) => [r.resv.type, r.add.op, r.usage],
 });
+
+/** Declaration merging: the resv misuse kind joins the map above. */
+export interface DmaBufReportKinds {
+  "resv-misuse": ResvMisuseReport;
+}
+
+/**
+ * A reservation object used against its lifetime: dma_resv_fini() called a
+ * second time (the kernel frees the list again: a double free) or while its
+ * lock is held (ww_mutex_destroy()'s debug warning), or a locked fence
+ * operation (reserve, add, replace, the locked iteration) after fini()
+ * (the kernel would write or read the freed list). A second fini() and an
+ * op after fini() change nothing (the op returns as for an empty list); a
+ * fini() under the lock finalises anyway, as the kernel's does. Unlocked
+ * readers after fini() find no fences and file nothing.
+ */
+export interface ResvMisuseReport extends ReportBase {
+  readonly kind: "resv-misuse";
+  readonly problem: "fini-twice" | "fini-while-locked" | "used-after-fini";
+  readonly resv: ObjectRef;
+  /** The op that misused it. */
+  readonly op: string;
+  readonly site: SiteRef;
+  /** Where fini() ran first, or null. */
+  readonly fini: SiteRef | null;
+}
+
+const RESV_PROBLEMS: Record<ResvMisuseReport["problem"], string> = {
+  "fini-twice": "dma_resv_fini() called twice",
+  "fini-while-locked": "dma_resv_fini() while the reservation lock is held",
+  "used-after-fini": "reservation object used after dma_resv_fini()",
+};
+
+defineReportKind({
+  kind: "resv-misuse",
+  headline: (r) => `WARNING: gpuvm-sim: ${RESV_PROBLEMS[r.problem]} (${r.resv.label})`,
+  body: (r, out) => {
+    out.line(`${r.op} on ${r.resv.label}: ${RESV_PROBLEMS[r.problem]}. Nothing was changed.`).blank().site("here", r.site);
+    if (r.fini !== null) out.site("fini", r.fini);
+  },
+  fingerprint: (r) => [r.problem, r.resv.type, r.op],
+});

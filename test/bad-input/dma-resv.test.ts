@@ -131,3 +131,34 @@ describe("dma-resv: bad input", () => {
     expect(w.sim.reports).toEqual([]);
   });
 });
+
+describe("dma-resv: a fence of another Sim", () => {
+  it("addFence and replaceFences throw ForeignSimError naming the fence into the task; the list, the slots and both refcounts stay", () => {
+    const w = world();
+    const foreign = new DmaFence(new FenceContext(w.other, "c2"), { name: "g", static: true });
+    const errors: unknown[] = [];
+    w.sim.run(function* () {
+      yield* w.resv.lock(null);
+      yield* w.resv.reserveFences(1);
+      const before = JSON.stringify([snapshot(w), foreign.refcount.read()]);
+      try {
+        yield* w.resv.addFence(foreign, "read");
+      } catch (e) {
+        errors.push(e);
+      }
+      try {
+        yield* w.resv.replaceFences(w.fence.context, foreign, "read");
+      } catch (e) {
+        errors.push(e);
+      }
+      expect(JSON.stringify([snapshot(w), foreign.refcount.read()])).toBe(before);
+      yield* w.resv.unlock();
+    });
+    expect(errors.map((e) => [(e as Error).constructor.name, (e as { argument?: string }).argument])).toEqual([
+      ["ForeignSimError", "fence"],
+      ["ForeignSimError", "replacement"],
+    ]);
+    expect(w.resv.numFences).toBe(0);
+    expect(w.sim.reports).toEqual([]);
+  });
+});

@@ -539,3 +539,95 @@ describe("docs/dma-resv.md example", () => {
     );
   });
 });
+
+describe("DmaResv: driver bugs against its lifetime (resv-misuse)", () => {
+  function setup(): { sim: Sim; resv: DmaResv; f: DmaFence } {
+    const sim = collectingSim();
+    const resv = new DmaResv(sim, { name: "bo0.resv", static: true });
+    return { sim, resv, f: new DmaFence(new FenceContext(sim, "ring0"), { name: "f", static: true }) };
+  }
+
+  it("fini twice: reported once, the fence's reference dropped once", () => {
+    const { sim, resv, f } = setup();
+    sim.run(function* () {
+      yield* addAll(resv, [[f, "read"]]);
+      yield* resv.fini();
+      yield* resv.fini();
+      yield* f.signal();
+    });
+    const r = onlyReport(sim.reports, "resv-misuse");
+    expect(r.problem).toBe("fini-twice");
+    expect(r.resv.label).toContain("bo0.resv");
+    expect(r.fini).not.toBeNull();
+    expect(f.refcount.read()).toBe(1);
+  });
+
+  it("fini while locked: reported; the list is freed anyway and the unlock works", () => {
+    const { sim, resv, f } = setup();
+    sim.run(function* () {
+      yield* resv.lock(null);
+      yield* resv.reserveFences(1);
+      yield* resv.addFence(f, "read");
+      yield* resv.fini();
+      yield* resv.unlock();
+      yield* f.signal();
+    });
+    expect(onlyReport(sim.reports, "resv-misuse").problem).toBe("fini-while-locked");
+    expect(resv.numFences).toBe(0);
+    expect(f.refcount.read()).toBe(1);
+  });
+
+  it("every locked fence op after fini is used-after-fini and changes nothing; unlocked readers see no fences", () => {
+    const { sim, resv, f } = setup();
+    const out: unknown[] = [];
+    sim.run(function* () {
+      yield* addAll(resv, [[f, "read"]]);
+      yield* resv.fini();
+      yield* resv.lock(null);
+      out.push(yield* resv.reserveFences(1));
+      yield* resv.addFence(f, "read");
+      out.push(yield* resv.replaceFences(f.context, f, "read"));
+      out.push((yield* resv.fences("read")).length);
+      yield* resv.unlock();
+      out.push(yield* resv.testSignaled("read"));
+      out.push((yield* resv.getFences("read")).length);
+      yield* f.signal();
+    });
+    expect(out).toEqual(["ok", 0, 0, true, 0]);
+    // The unlocked readers (testSignaled, getFences) find an empty list and file nothing.
+    expect(sim.reports.map((r) => r.kind === "resv-misuse" && r.problem)).toEqual(Array(4).fill("used-after-fini"));
+    expect(sim.reports.map((r) => (r as { op?: string }).op)).toEqual(["dma_resv_reserve_fences", "dma_resv_add_fence", "dma_resv_replace_fences", "dma_resv_iter_first"]);
+    expect(resv.list).toBeNull();
+    expect(f.refcount.read()).toBe(1);
+  });
+});
+
+describe("DmaResv: a freed fence given to addFence / replaceFences", () => {
+  it("is a use-after-free report naming the fence; nothing is added or replaced, no refcount moves", () => {
+    const sim = collectingSim();
+    const resv = new DmaResv(sim, { name: "bo0.resv", static: true });
+    const ctx = new FenceContext(sim, "ring0");
+    const keep = new DmaFence(new FenceContext(sim, "ring1"), { name: "keep", static: true });
+    const out: unknown[] = [];
+    sim.run(function* () {
+      const g = new DmaFence(ctx, { name: "g" });
+      yield* g.signal();
+      yield* g.put();
+      yield* resv.lock(null);
+      yield* resv.reserveFences(2);
+      yield* resv.addFence(keep, "read");
+      yield* resv.addFence(g, "write");
+      out.push(yield* resv.replaceFences(keep.context, g, "write"));
+      out.push(resv.fenceList.map((e) => [e.fence.name, e.usage]));
+      yield* resv.unlock();
+      yield* keep.signal();
+      yield* resv.fini();
+    });
+    expect(out).toEqual([0, [["keep", "read"]]]);
+    const uaf = sim.reports.filter((r): r is Extract<Report, { kind: "use-after-free" }> => r.kind === "use-after-free");
+    // One report for the freed fence (a second use of the same freed object is not filed again).
+    expect(sim.reports.map((r) => r.kind)).toEqual(["use-after-free"]);
+    expect(uaf.map((r) => [r.object.type, r.object.label])).toEqual([["DmaFence", expect.stringContaining("g")]]);
+    expect(keep.refcount.read()).toBe(1);
+  });
+});

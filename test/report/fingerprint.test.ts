@@ -131,6 +131,7 @@ describe("fingerprint", () => {
         "refcount-inc-from-zero": "refcount-inc-from-zero: Bo / kref_get",
         "refcount-saturated": "refcount-saturated: Bo / kref_get",
         "refcount-underflow": "refcount-underflow: Bo / kref_put",
+        "resv-misuse": "resv-misuse: fini-twice / DmaResv / dma_resv_fini",
         "resv-no-fence-slot": "resv-no-fence-slot: DmaResv / dma_resv_add_fence / write",
         "sleep-in-atomic": "sleep-in-atomic: down_read / spinlock / vm->list_lock",
         "step-limit": "step-limit: resched",

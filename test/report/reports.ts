@@ -443,6 +443,16 @@ export const programs: Record<SampledKind, () => Report> = {
     sim.runAll();
     return sim.reports.find((r) => r.kind === "resv-no-fence-slot") as Report;
   },
+  "resv-misuse": () => {
+    const sim = collect();
+    const resv = new DmaResv(sim, { name: "bo0.resv", static: true });
+    sim.spawn("teardown", "process", function* () {
+      yield* resv.fini();
+      yield* resv.fini();
+    });
+    sim.runAll();
+    return sim.reports.find((r) => r.kind === "resv-misuse") as Report;
+  },
   "workqueue-misuse": () => {
     // destroyer: queue_work(slow), destroy_workqueue (draining); late: queue_work(late) on it, then lets slow finish
     const sim = collect();
