@@ -143,28 +143,35 @@ export function checkOptions<T extends object>(argument: string, value: T | unde
   if (typeof value !== "object" || (value as object | null) === null || Array.isArray(value)) {
     throw new ArgumentError(argument, `must be an options object, got ${describeValue(value)}`);
   }
-  const known = Object.keys(spec);
-  const path = (key: string): string => (argument === "options" ? key : `${argument}.${key}`);
-  for (const key of Object.keys(value)) {
-    if (!Object.prototype.hasOwnProperty.call(spec, key)) {
-      let best = "";
-      let bestD = Infinity;
-      for (const k of known) {
-        const d = distance(key, k);
-        if (d < bestD) [best, bestD] = [k, d];
-      }
-      const hint = bestD <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${best}'?)` : "";
-      throw new ArgumentError(path(key), `unknown option${hint}; known: ${known.join(", ")}`);
+  // Allocation-free on the good path (objects are made per execution):
+  // no key arrays, no closure; a name is built only for a nested option.
+  const own = Object.prototype.hasOwnProperty;
+  for (const key in value) {
+    if (!own.call(value, key) || own.call(spec, key)) continue;
+    const known = Object.keys(spec);
+    let best = "";
+    let bestD = Infinity;
+    for (const k of known) {
+      const d = distance(key, k);
+      if (d < bestD) [best, bestD] = [k, d];
     }
+    const hint = bestD <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${best}'?)` : "";
+    throw new ArgumentError(optionPath(argument, key), `unknown option${hint}; known: ${known.join(", ")}`);
   }
   const rules = spec as Record<string, Rule>;
   const values = value as Record<string, unknown>;
-  for (const key of known) {
+  for (const key in rules) {
+    if (!own.call(rules, key)) continue;
     const v = values[key];
     const rule = rules[key];
-    if (v !== undefined && rule !== undefined) rule(path(key), v);
+    if (v !== undefined && rule !== undefined) rule(optionPath(argument, key), v);
   }
   return value;
+}
+
+/** How an error names option `key` of `argument`: the bare key for `options`, else `argument.key`. */
+function optionPath(argument: string, key: string): string {
+  return argument === "options" ? key : `${argument}.${key}`;
 }
 
 /**
