@@ -145,9 +145,8 @@ export function checkOptions<T extends object>(argument: string, value: T | unde
   }
   // Allocation-free on the good path (objects are made per execution):
   // no key arrays, no closure; a name is built only for a nested option.
-  const own = Object.prototype.hasOwnProperty;
   for (const key in value) {
-    if (!own.call(value, key) || own.call(spec, key)) continue;
+    if (!Object.hasOwn(value, key) || Object.hasOwn(spec, key)) continue;
     const known = Object.keys(spec);
     let best = "";
     let bestD = Infinity;
@@ -161,7 +160,7 @@ export function checkOptions<T extends object>(argument: string, value: T | unde
   const rules = spec as Record<string, Rule>;
   const values = value as Record<string, unknown>;
   for (const key in rules) {
-    if (!own.call(rules, key)) continue;
+    if (!Object.hasOwn(rules, key)) continue;
     const v = values[key];
     const rule = rules[key];
     if (v !== undefined && rule !== undefined) rule(optionPath(argument, key), v);
