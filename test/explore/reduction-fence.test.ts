@@ -8,21 +8,9 @@
  * failure.
  */
 import { describe, expect, it } from "vitest";
-import { access, DmaFence, explore, FenceContext, msleep, type Effect, type Sim } from "../../src/index.js";
+import { access, DmaFence, FenceContext, msleep, type Effect, type Sim } from "../../src/index.js";
+import { reached } from "../support/reduction.js";
 
-/** What a search reached in a program: what it saw, and the kinds of failure. */
-function reached(build: (sim: Sim, seen: (s: string) => void) => void, reduction: "dpor" | "none"): string[] {
-  const set = new Set<string>();
-  const r = explore(
-    (sim) => {
-      build(sim, (s) => set.add(s));
-    },
-    { strategy: { name: "dfs", reduction }, executions: 50_000, stopAtFirst: false, shrink: false },
-  );
-  expect(r.exhausted).toBe(true);
-  for (const f of r.failures) set.add(`failure:${f.report.kind}`);
-  return [...set].sort();
-}
 
 /** A fence made at setup, signalled by `signaller`, never freed. */
 function fenceFor(sim: Sim, signaller: ReturnType<Sim["spawn"]>): DmaFence {

@@ -32,6 +32,7 @@ import {
   type Sim,
   type Task,
 } from "../../src/index.js";
+import { reached as reachedIn, type ReductionProgram } from "../support/reduction.js";
 
 /** An op or a generator: anything `yield*` runs. */
 interface Runnable<T> {
@@ -244,15 +245,9 @@ describe("DPOR reaches every outcome of the unreduced search, for every lock and
   }
 });
 
-/** What a search reached in a free-form program: what it saw, and the kinds of failure. */
-function reached(build: (sim: Sim, seen: (s: string) => void) => void, reduction: "dpor" | "none"): string[] {
-  const set = new Set<string>();
-  const r = explore((sim) => {
-    build(sim, (s) => set.add(s));
-  }, { strategy: { name: "dfs", reduction }, executions: 50_000, stopAtFirst: false, shrink: false, checks: { lifetimes: false } });
-  expect(r.exhausted).toBe(true);
-  for (const f of r.failures) set.add(`failure:${f.report.kind}`);
-  return [...set].sort();
+/** What an exhaustive DFS reached (test/support/reduction.ts), with this file's limits. */
+function reached(build: ReductionProgram, reduction: "dpor" | "none"): string[] {
+  return reachedIn(build, reduction, { checks: { lifetimes: false } });
 }
 
 const FREE_FORM: Record<string, (sim: Sim, seen: (s: string) => void) => void> = {

@@ -12,7 +12,6 @@ import { describe, expect, it } from "vitest";
 import {
   access,
   configureMemory,
-  explore,
   GFP_ATOMIC,
   GFP_KERNEL,
   kfree,
@@ -24,20 +23,8 @@ import {
   type KmallocBuffer,
   type Sim,
 } from "../../src/index.js";
+import { reached } from "../support/reduction.js";
 
-/** What a search reached: what the tasks saw, and the kinds of failure. */
-function reached(build: (sim: Sim, seen: (s: string) => void) => void, reduction: "dpor" | "none"): string[] {
-  const set = new Set<string>();
-  const r = explore(
-    (sim) => {
-      build(sim, (s) => set.add(s));
-    },
-    { strategy: { name: "dfs", reduction }, executions: 50_000, stopAtFirst: false, shrink: false },
-  );
-  expect(r.exhausted).toBe(true);
-  for (const f of r.failures) set.add(`failure:${f.report.kind}`);
-  return [...set].sort();
-}
 
 /** Two tasks allocate one page each (and free it); what each got, joined when both are done. */
 function twoAllocators(sim: Sim, seen: (s: string) => void, gfp = GFP_KERNEL): void {

@@ -25,6 +25,7 @@ import {
   type Effect,
   type Sim,
 } from "../../src/index.js";
+import { reached as reachedIn, type ReductionProgram } from "../support/reduction.js";
 
 class Obj extends SimObject {
   readonly kref = new Kref<Obj>(this);
@@ -35,17 +36,9 @@ class Obj extends SimObject {
 
 type Build = (sim: Sim, seen: (s: string) => void) => void;
 
-function reached(build: Build, reduction: "dpor" | "none"): string[] {
-  const set = new Set<string>();
-  const r = explore(
-    (sim) => {
-      build(sim, (s) => set.add(s));
-    },
-    { strategy: { name: "dfs", reduction }, executions: 60_000, stopAtFirst: false, shrink: false },
-  );
-  expect(r.exhausted).toBe(true);
-  for (const f of r.failures) set.add(`failure:${f.report.kind}`);
-  return [...set].sort();
+/** What an exhaustive DFS reached (test/support/reduction.ts), with this file's limits. */
+function reached(build: ReductionProgram, reduction: "dpor" | "none"): string[] {
+  return reachedIn(build, reduction, { executions: 60_000 });
 }
 
 /** Calls `seen` with every task's observation once all `n` tasks finished. */

@@ -14,21 +14,14 @@
  * schedule, and one of these fails.
  */
 import { describe, expect, it } from "vitest";
-import { DmaFence, DmaFenceArray, dmaFenceArrayCreate, DmaResv, explore, FenceContext, type Effect, type Sim } from "../../src/index.js";
+import { DmaFence, DmaFenceArray, dmaFenceArrayCreate, DmaResv, FenceContext, type Effect, type Sim } from "../../src/index.js";
+import { reached as reachedIn, type ReductionProgram } from "../support/reduction.js";
 
 type Build = (sim: Sim, seen: (s: string) => void) => void;
 
-function reached(build: Build, reduction: "dpor" | "none"): string[] {
-  const set = new Set<string>();
-  const r = explore(
-    (sim) => {
-      build(sim, (s) => set.add(s));
-    },
-    { strategy: { name: "dfs", reduction }, executions: 100_000, stopAtFirst: false, shrink: false, checks: { lifetimes: false } },
-  );
-  expect(r.exhausted).toBe(true);
-  for (const f of r.failures) set.add(`failure:${f.report.kind}`);
-  return [...set].sort();
+/** What an exhaustive DFS reached (test/support/reduction.ts), with this file's limits. */
+function reached(build: ReductionProgram, reduction: "dpor" | "none"): string[] {
+  return reachedIn(build, reduction, { executions: 100_000, checks: { lifetimes: false } });
 }
 
 function* add(resv: DmaResv, f: DmaFence, usage: "write" | "read"): Generator<Effect, void, unknown> {

@@ -8,20 +8,12 @@
  * these fails.
  */
 import { describe, expect, it } from "vitest";
-import { access, cancelWorkSync, explore, flushWork, Mutex, Work, Workqueue, type Effect, type Sim } from "../../src/index.js";
+import { access, cancelWorkSync, flushWork, Mutex, Work, Workqueue, type Effect, type Sim } from "../../src/index.js";
+import { reached as reachedIn, type ReductionProgram } from "../support/reduction.js";
 
-/** What a search reached in a program: what it saw, and the kinds of failure. */
-function reached(build: (sim: Sim, seen: (s: string) => void) => void, reduction: "dpor" | "none"): string[] {
-  const set = new Set<string>();
-  const r = explore(
-    (sim) => {
-      build(sim, (s) => set.add(s));
-    },
-    { strategy: { name: "dfs", reduction }, executions: 50_000, stopAtFirst: false, shrink: false, checks: { lifetimes: false } },
-  );
-  expect(r.exhausted).toBe(true);
-  for (const f of r.failures) set.add(`failure:${f.report.kind}`);
-  return [...set].sort();
+/** What an exhaustive DFS reached (test/support/reduction.ts), with this file's limits. */
+function reached(build: ReductionProgram, reduction: "dpor" | "none"): string[] {
+  return reachedIn(build, reduction, { checks: { lifetimes: false } });
 }
 
 /** A work that writes `tag` into `d.v`. */
