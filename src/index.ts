@@ -155,6 +155,8 @@ export type {
   UseAfterFreeReport,
   WaitEdge,
 } from "./report/report.js";
+export type { ContextAtExitReport, UsageReport } from "./report/runtime-kinds.js";
+export type { BadPreemptEnableReport } from "./report/lock-kinds.js";
 export { formatReport } from "./report/text.js";
 // dma-buf: fences (issue 9).
 export {
@@ -175,6 +177,7 @@ export type {
   FenceSignalOutOfOrderReport,
   FenceWaitDeadlockReport,
   FenceWaiterRef,
+  ResvMisuseReport,
   ResvNoFenceSlotReport,
 } from "./report/fence-kinds.js";
 // Workqueues and work items (issue 9, "work").
@@ -192,4 +195,4 @@ export {
   type WorkqueueOptions,
 } from "./kernel/workqueue.js";
 export type { QueuedByRef } from "./report/report.js";
-export type { WorkqueueMisuseReport } from "./report/work-kinds.js";
+export type { LeakedLockReport, QueueWhileDrainingReport, WorkqueueMisuseReport } from "./report/work-kinds.js";
