@@ -40,8 +40,8 @@ const MERGE_BELOW = LEAF_CAPACITY >> 2;
 const MERGE_LIMIT = (LEAF_CAPACITY * 3) >> 2;
 const KEY_STRIDE = 2 * LEAF_CAPACITY;
 
-/** A callback of {@link VaTree.forEachInRange}: return `false` to stop the walk. */
-export type VaVisitor<T> = (value: T, addr: number, range: number) => boolean | undefined | void;
+/** A callback of {@link VaTree.forEachInRange}: return `false` to stop the walk (any other result goes on). */
+export type VaVisitor<T> = (value: T, addr: number, range: number) => unknown;
 
 /** One entry, as {@link VaTree.entries} yields it. */
 export interface VaEntry<T> {
@@ -396,14 +396,10 @@ export class VaTree<T> {
   #maybeMerge(pos: number): void {
     const order = this.#order;
     const counts = this.#counts;
-    let left = pos;
-    if (pos + 1 < this.#leaves && (counts[order[pos] as number] as number) + (counts[order[pos + 1] as number] as number) <= MERGE_LIMIT) {
-      left = pos;
-    } else if (pos > 0 && (counts[order[pos - 1] as number] as number) + (counts[order[pos] as number] as number) <= MERGE_LIMIT) {
-      left = pos - 1;
-    } else {
-      return;
-    }
+    let left: number;
+    if (pos + 1 < this.#leaves && (counts[order[pos] as number] as number) + (counts[order[pos + 1] as number] as number) <= MERGE_LIMIT) left = pos;
+    else if (pos > 0 && (counts[order[pos - 1] as number] as number) + (counts[order[pos] as number] as number) <= MERGE_LIMIT) left = pos - 1;
+    else return;
     const a = order[left] as number;
     const b = order[left + 1] as number;
     const na = counts[a] as number;
