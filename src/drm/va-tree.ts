@@ -33,12 +33,11 @@
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import { is } from "../validate.js";
 
-/** Entries per leaf. Measured on W1: 128 balances insert/remove shifts against top-level splices. */
-const LEAF_CAPACITY = 128;
+/** Entries per leaf. Measured on W1 (docs/va-tree.md): 64 beat 128 and 256 on insert and remove, tied on queries. */
+const LEAF_CAPACITY = 64;
 /** A leaf that falls under this merges with a neighbour when the two fit in MERGE_LIMIT. */
 const MERGE_BELOW = LEAF_CAPACITY >> 2;
 const MERGE_LIMIT = (LEAF_CAPACITY * 3) >> 2;
-const KEY_STRIDE = 2 * LEAF_CAPACITY;
 
 /** A callback of {@link VaTree.forEachInRange}: return `false` to stop the walk (any other result goes on). */
 export type VaVisitor<T> = (value: T, addr: number, range: number) => unknown;
@@ -69,8 +68,9 @@ function checkRange(addr: number, range: unknown): void {
  * naming `addr` or `range` and change nothing.
  */
 export class VaTree<T> {
-  /** Leaf pool: entry i of slot s has start `keys[s*KEY_STRIDE + 2i]`, end `... + 2i + 1`. */
-  #keys = new Float64Array(0);
+  /** Leaf pool: entry i of slot s has start `starts[s*LEAF_CAPACITY + i]`, exclusive end `ends[...]`, value `vals[...]`. */
+  #starts = new Float64Array(0);
+  #ends = new Float64Array(0);
   #vals: (T | undefined)[] = [];
   #counts = new Int32Array(0);
   #freeSlots: number[] = [];
@@ -88,7 +88,8 @@ export class VaTree<T> {
 
   /** Drop every entry (and the pool). */
   clear(): void {
-    this.#keys = new Float64Array(0);
+    this.#starts = new Float64Array(0);
+    this.#ends = new Float64Array(0);
     this.#vals = [];
     this.#counts = new Int32Array(0);
     this.#freeSlots = [];
@@ -117,13 +118,13 @@ export class VaTree<T> {
 
   /** Index in slot `slot` of the last entry with start <= addr, or -1. */
   #floorIn(slot: number, addr: number): number {
-    const keys = this.#keys;
-    const base = slot * KEY_STRIDE;
+    const keys = this.#starts;
+    const base = slot * LEAF_CAPACITY;
     let lo = 0;
     let hi = this.#counts[slot] as number;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((keys[base + 2 * mid] as number) <= addr) lo = mid + 1;
+      if ((keys[base + mid] as number) <= addr) lo = mid + 1;
       else hi = mid;
     }
     return lo - 1;
@@ -140,8 +141,8 @@ export class VaTree<T> {
     const slot = this.#order[this.#leafFor(addr)] as number;
     const i = this.#floorIn(slot, addr);
     if (i < 0) return undefined;
-    const k = slot * KEY_STRIDE + 2 * i;
-    return addr < (this.#keys[k + 1] as number) ? this.#vals[slot * LEAF_CAPACITY + i] : undefined;
+    const k = slot * LEAF_CAPACITY + i;
+    return addr < (this.#ends[k] as number) ? this.#vals[k] : undefined;
   }
 
   /**
@@ -156,9 +157,8 @@ export class VaTree<T> {
     const slot = this.#order[this.#leafFor(addr)] as number;
     const i = this.#floorIn(slot, addr);
     if (i < 0) return undefined;
-    const k = slot * KEY_STRIDE + 2 * i;
-    const keys = this.#keys;
-    return keys[k] === addr && keys[k + 1] === addr + range ? this.#vals[slot * LEAF_CAPACITY + i] : undefined;
+    const k = slot * LEAF_CAPACITY + i;
+    return this.#starts[k] === addr && this.#ends[k] === addr + range ? this.#vals[k] : undefined;
   }
 
   /**
@@ -194,7 +194,8 @@ export class VaTree<T> {
 
   #walk(addr: number, end: number, fn: VaVisitor<T>): number {
     if (this.#leaves === 0) return 0;
-    const keys = this.#keys;
+    const starts = this.#starts;
+    const ends = this.#ends;
     const vals = this.#vals;
     const counts = this.#counts;
     const order = this.#order;
@@ -202,16 +203,16 @@ export class VaTree<T> {
     let slot = order[pos] as number;
     let i = this.#floorIn(slot, addr);
     // The floor entry counts only if it reaches past addr.
-    if (i < 0 || (keys[slot * KEY_STRIDE + 2 * i + 1] as number) <= addr) i++;
+    if (i < 0 || (ends[slot * LEAF_CAPACITY + i] as number) <= addr) i++;
     let visited = 0;
     for (;;) {
       const n = counts[slot] as number;
-      const base = slot * KEY_STRIDE;
+      const base = slot * LEAF_CAPACITY;
       for (; i < n; i++) {
-        const s = keys[base + 2 * i] as number;
+        const s = starts[base + i] as number;
         if (s >= end) return visited;
         visited++;
-        if (fn(vals[slot * LEAF_CAPACITY + i] as T, s, (keys[base + 2 * i + 1] as number) - s) === false) return visited;
+        if (fn(vals[base + i] as T, s, (ends[base + i] as number) - s) === false) return visited;
       }
       if (++pos >= this.#leaves) return visited;
       slot = order[pos] as number;
@@ -287,8 +288,8 @@ export class VaTree<T> {
     if (this.#leaves === 0) {
       const slot = this.#allocSlot();
       this.#topInsert(0, slot, addr);
-      this.#keys[slot * KEY_STRIDE] = addr;
-      this.#keys[slot * KEY_STRIDE + 1] = end;
+      this.#starts[slot * LEAF_CAPACITY] = addr;
+      this.#ends[slot * LEAF_CAPACITY] = end;
       this.#vals[slot * LEAF_CAPACITY] = value;
       this.#counts[slot] = 1;
       this.#size = 1;
@@ -297,15 +298,15 @@ export class VaTree<T> {
     let pos = this.#leafFor(addr);
     let slot = this.#order[pos] as number;
     let i = this.#floorIn(slot, addr);
-    const keys = this.#keys;
+    const starts = this.#starts;
     if (i >= 0) {
-      const k = slot * KEY_STRIDE + 2 * i;
-      if ((keys[k + 1] as number) > addr) {
-        throw new ArgumentError("addr", `[${hex(addr)}, +${hex(range)}) overlaps the entry [${hex(keys[k] as number)}, ${hex(keys[k + 1] as number)})`);
+      const k = slot * LEAF_CAPACITY + i;
+      if ((this.#ends[k] as number) > addr) {
+        throw new ArgumentError("addr", `[${hex(addr)}, +${hex(range)}) overlaps the entry [${hex(starts[k] as number)}, ${hex(this.#ends[k] as number)})`);
       }
     }
     const n = this.#counts[slot] as number;
-    const nextStart = i + 1 < n ? (keys[slot * KEY_STRIDE + 2 * (i + 1)] as number) : pos + 1 < this.#leaves ? (this.#firsts[pos + 1] as number) : Infinity;
+    const nextStart = i + 1 < n ? (starts[slot * LEAF_CAPACITY + i + 1] as number) : pos + 1 < this.#leaves ? (this.#firsts[pos + 1] as number) : Infinity;
     if (nextStart < end) {
       throw new ArgumentError("range", `[${hex(addr)}, +${hex(range)}) overlaps the entry starting at ${hex(nextStart)}`);
     }
@@ -338,22 +339,28 @@ export class VaTree<T> {
     const pos = this.#leafFor(addr);
     const slot = this.#order[pos] as number;
     const i = this.#floorIn(slot, addr);
-    if (i < 0 || this.#keys[slot * KEY_STRIDE + 2 * i] !== addr) return undefined;
+    if (i < 0 || this.#starts[slot * LEAF_CAPACITY + i] !== addr) return undefined;
     const vi = slot * LEAF_CAPACITY + i;
     const value = this.#vals[vi] as T;
     const n = (this.#counts[slot] as number) - 1;
-    const base = slot * KEY_STRIDE;
-    this.#keys.copyWithin(base + 2 * i, base + 2 * i + 2, base + 2 * n + 2);
+    const base = slot * LEAF_CAPACITY;
+    const starts = this.#starts;
+    const ends = this.#ends;
     const vals = this.#vals;
-    for (let j = vi, last = slot * LEAF_CAPACITY + n; j < last; j++) vals[j] = vals[j + 1];
-    vals[slot * LEAF_CAPACITY + n] = undefined;
+    // A plain loop: at these lengths it beats three copyWithin calls.
+    for (let j = vi, last = base + n; j < last; j++) {
+      starts[j] = starts[j + 1] as number;
+      ends[j] = ends[j + 1] as number;
+      vals[j] = vals[j + 1];
+    }
+    vals[base + n] = undefined;
     this.#counts[slot] = n;
     this.#size--;
     if (n === 0) {
       this.#topRemove(pos);
       this.#freeSlots.push(slot);
     } else {
-      if (i === 0) this.#firsts[pos] = this.#keys[base] as number;
+      if (i === 0) this.#firsts[pos] = this.#starts[base] as number;
       if (n < MERGE_BELOW) this.#maybeMerge(pos);
     }
     return value;
@@ -362,16 +369,19 @@ export class VaTree<T> {
   // --- leaf management --------------------------------------------------
 
   #insertAt(slot: number, i: number, start: number, end: number, value: T): void {
-    const base = slot * KEY_STRIDE;
+    const base = slot * LEAF_CAPACITY;
     const n = this.#counts[slot] as number;
-    const keys = this.#keys;
-    keys.copyWithin(base + 2 * i + 2, base + 2 * i, base + 2 * n);
-    keys[base + 2 * i] = start;
-    keys[base + 2 * i + 1] = end;
+    const starts = this.#starts;
+    const ends = this.#ends;
     const vals = this.#vals;
-    const vbase = slot * LEAF_CAPACITY;
-    for (let j = vbase + n; j > vbase + i; j--) vals[j] = vals[j - 1];
-    vals[vbase + i] = value;
+    for (let j = base + n; j > base + i; j--) {
+      starts[j] = starts[j - 1] as number;
+      ends[j] = ends[j - 1] as number;
+      vals[j] = vals[j - 1];
+    }
+    starts[base + i] = start;
+    ends[base + i] = end;
+    vals[base + i] = value;
     this.#counts[slot] = n + 1;
   }
 
@@ -379,16 +389,16 @@ export class VaTree<T> {
   #split(pos: number, slot: number, from: number): number {
     const right = this.#allocSlot();
     const n = this.#counts[slot] as number;
-    const keys = this.#keys;
     const vals = this.#vals;
-    keys.copyWithin(right * KEY_STRIDE, slot * KEY_STRIDE + 2 * from, slot * KEY_STRIDE + 2 * n);
+    this.#starts.copyWithin(right * LEAF_CAPACITY, slot * LEAF_CAPACITY + from, slot * LEAF_CAPACITY + n);
+    this.#ends.copyWithin(right * LEAF_CAPACITY, slot * LEAF_CAPACITY + from, slot * LEAF_CAPACITY + n);
     for (let j = from; j < n; j++) {
       vals[right * LEAF_CAPACITY + j - from] = vals[slot * LEAF_CAPACITY + j];
       vals[slot * LEAF_CAPACITY + j] = undefined;
     }
     this.#counts[right] = n - from;
     this.#counts[slot] = from;
-    this.#topInsert(pos + 1, right, keys[right * KEY_STRIDE] as number);
+    this.#topInsert(pos + 1, right, this.#starts[right * LEAF_CAPACITY] as number);
     return right;
   }
 
@@ -404,7 +414,8 @@ export class VaTree<T> {
     const b = order[left + 1] as number;
     const na = counts[a] as number;
     const nb = counts[b] as number;
-    this.#keys.copyWithin(a * KEY_STRIDE + 2 * na, b * KEY_STRIDE, b * KEY_STRIDE + 2 * nb);
+    this.#starts.copyWithin(a * LEAF_CAPACITY + na, b * LEAF_CAPACITY, b * LEAF_CAPACITY + nb);
+    this.#ends.copyWithin(a * LEAF_CAPACITY + na, b * LEAF_CAPACITY, b * LEAF_CAPACITY + nb);
     const vals = this.#vals;
     for (let j = 0; j < nb; j++) {
       vals[a * LEAF_CAPACITY + na + j] = vals[b * LEAF_CAPACITY + j];
@@ -421,9 +432,12 @@ export class VaTree<T> {
     if (free !== undefined) return free;
     if (this.#leaves >= this.#slotCap) {
       const cap = Math.max(8, this.#slotCap * 2);
-      const keys = new Float64Array(cap * KEY_STRIDE);
-      keys.set(this.#keys);
-      this.#keys = keys;
+      const starts = new Float64Array(cap * LEAF_CAPACITY);
+      starts.set(this.#starts);
+      this.#starts = starts;
+      const ends = new Float64Array(cap * LEAF_CAPACITY);
+      ends.set(this.#ends);
+      this.#ends = ends;
       const counts = new Int32Array(cap);
       counts.set(this.#counts);
       this.#counts = counts;
@@ -474,10 +488,10 @@ export class VaTree<T> {
       seen.add(slot);
       const n = this.#counts[slot] as number;
       if (n < 1 || n > LEAF_CAPACITY) problems.push(`leaf ${pos} holds ${n} entries (1..${LEAF_CAPACITY})`);
-      if (n >= 1 && this.#firsts[pos] !== this.#keys[slot * KEY_STRIDE]) problems.push(`leaf ${pos}: top-level key ${this.#firsts[pos]} differs from its first start ${this.#keys[slot * KEY_STRIDE]}`);
+      if (n >= 1 && this.#firsts[pos] !== this.#starts[slot * LEAF_CAPACITY]) problems.push(`leaf ${pos}: top-level key ${this.#firsts[pos]} differs from its first start ${this.#starts[slot * LEAF_CAPACITY]}`);
       for (let i = 0; i < n; i++) {
-        const s = this.#keys[slot * KEY_STRIDE + 2 * i] as number;
-        const e = this.#keys[slot * KEY_STRIDE + 2 * i + 1] as number;
+        const s = this.#starts[slot * LEAF_CAPACITY + i] as number;
+        const e = this.#ends[slot * LEAF_CAPACITY + i] as number;
         if (!(s < e)) problems.push(`entry at ${hex(s)}: end ${hex(e)} not above its start`);
         if (s < prevEnd) problems.push(`entry at ${hex(s)} overlaps or precedes the previous entry (ending at ${hex(prevEnd)})`);
         prevEnd = e;
