@@ -8,6 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ArgumentError, VaTree } from "../../src/index.js";
+import { main as vaTreeExample } from "../../examples/va-tree.js";
 import { expectThrows } from "../bad-input/helpers.js";
 
 interface E {
@@ -295,5 +296,20 @@ describe("VaTree", () => {
         { numRuns: 10, seed: 7 },
       );
     });
+  });
+});
+
+describe("docs/va-tree.md example", () => {
+  it("looks up, walks a range, refuses an overlap naming addr, removes", () => {
+    expect(vaTreeExample()).toBe(
+      [
+        "containing 0x14800: B",
+        "containing 0x18000: none",
+        "overlapping [0x13000, +0xe000): A@0x10000+0x4000 B@0x14000+0x1000 C@0x20000+0x2000",
+        "after B: C, before B: A",
+        "refused: addr",
+        "removed B; 2 left",
+      ].join("\n"),
+    );
   });
 });
