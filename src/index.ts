@@ -196,3 +196,5 @@ export {
 } from "./kernel/workqueue.js";
 export type { QueuedByRef } from "./report/report.js";
 export type { LeakedLockReport, QueueWhileDrainingReport, WorkqueueMisuseReport } from "./report/work-kinds.js";
+// drm: VA tree (issue 10): the VM's ordered set of non-overlapping ranges (docs/va-tree.md).
+export { VaTree, type VaEntry, type VaVisitor } from "./drm/va-tree.js";

@@ -60,6 +60,7 @@ describe("public API", () => {
         "TokenError",
         "UnknownReportKindError",
         "UsageError",
+        "VaTree",
         "WQ_DFL_ACTIVE",
         "WQ_MAX_ACTIVE",
         "Work",
