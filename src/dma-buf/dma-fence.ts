@@ -28,7 +28,7 @@
 import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { defineEffectKind, Effect, READ, WRITE, type Access, type Waitable } from "../kernel/effect.js";
-import { guardLive, noteRead, objectRef, siteRef, SimObject, touch, type Site, LIBRARY_CLASS } from "../kernel/heap.js";
+import { guardLive, noteTouched, objectRef, siteRef, SimObject, touch, type Site, LIBRARY_CLASS } from "../kernel/heap.js";
 import { Kref, type Release } from "../kernel/kref.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { checkedBody } from "../kernel/checked-body.js";
@@ -241,7 +241,7 @@ export class DmaFence extends SimObject {
 
   /** dma_fence_get_status()'s error: 0, or the negative errno set with setError(). */
   get error(): number {
-    noteRead(this.sim, this);
+    noteTouched(this.sim, this, false);
     return this.errorValue;
   }
 
@@ -262,13 +262,13 @@ export class DmaFence extends SimObject {
 
   /** Mirrors dma_fence_is_signaled(). A query: no effect. */
   isSignaled(): boolean {
-    noteRead(this.sim, this);
+    noteTouched(this.sim, this, false);
     return this.signalSite !== null;
   }
 
   /** Mirrors dma_fence_get_status(): 0 unsignalled, 1 signalled, or the (negative) error once signalled. A query. */
   getStatus(): number {
-    noteRead(this.sim, this);
+    noteTouched(this.sim, this, false);
     if (this.signalSite === null) return 0;
     return this.errorValue < 0 ? this.errorValue : 1;
   }

@@ -21,8 +21,7 @@
  */
 import { ArgumentError } from "../errors.js";
 import { arg, describeValue, is } from "../validate.js";
-import { currentOrNull } from "../kernel/current.js";
-import { Heap } from "../kernel/heap.js";
+import { Heap, noteTouched } from "../kernel/heap.js";
 import type { Sim } from "../kernel/sim.js";
 
 /**
@@ -60,8 +59,7 @@ export class FenceContext {
     arg("name", is.string, name);
     let counter = contextCounters.get(sim);
     if (counter === undefined) contextCounters.set(sim, (counter = { n: 0 }));
-    const task = currentOrNull();
-    if (task !== null && task.sim === sim) sim.scheduler.strategy.touched?.(task, counter, true);
+    noteTouched(sim, counter, true);
     this.context = ++counter.n;
     // Signals of the context's fences write its last-signalled record: it needs a footprint key.
     sim.heap.share(this);
@@ -87,8 +85,7 @@ export class FenceContext {
    * context for independent and explores one order of their seqnos only.
    */
   private written(): void {
-    const task = currentOrNull();
-    if (task !== null && task.sim === this.sim) this.sim.scheduler.strategy.touched?.(task, this, true);
+    noteTouched(this.sim, this, true);
   }
 
   /** `FenceContext 2 "gpu-ring0"`. */

@@ -47,13 +47,8 @@ export function* checkedBody<R>(body: Iterable<Effect, R, unknown>, what: string
       }
       const value: unknown = r.value;
       if (!yieldable(value)) {
-        let described = "a value that cannot be described";
-        try {
-          described = describeValue(value);
-        } catch {
-          // Keep the plain words.
-        }
-        throw new UsageError(`${what} yielded ${described}, not an effect (yield* an op)`);
+        // describeValue() never throws, whatever the value.
+        throw new UsageError(`${what} yielded ${describeValue(value)}, not an effect (yield* an op)`);
       }
       let sent: unknown;
       try {

@@ -16,7 +16,7 @@
  */
 import { is } from "../validate.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
-import { guardLive, noteRead, touch, SimObject, type SimObjectOptions, LIBRARY_CLASS } from "./heap.js";
+import { guardLive, noteTouched, touch, SimObject, type SimObjectOptions, LIBRARY_CLASS } from "./heap.js";
 import { makeOp, type Op } from "./op.js";
 import type { Sim } from "./sim.js";
 import { checkMightSleep } from "./context.js";
@@ -51,7 +51,7 @@ export class Completion extends SimObject implements Waitable {
    * which this follows, tests the done count (docs/kernel-differences.md).
    */
   completionDone(): boolean {
-    noteRead(this.sim, this);
+    noteTouched(this.sim, this, false);
     return this.done !== 0;
   }
 

@@ -191,24 +191,23 @@ function definedByDriver(proto: object | null, key: string): boolean {
  * independent of the kfree of `bo`, and DFS would try one order only.
  */
 function noteUse(target: object, key: string | symbol, obj: SimObject, write: boolean): void {
-  if (typeof key !== "string") return;
-  const task = currentOrNull();
-  if (task?.sim !== obj.sim || !definedByDriver(Object.getPrototypeOf(target) as object | null, key)) return;
-  obj.sim.scheduler.strategy.touched?.(task, obj, write);
+  if (typeof key !== "string" || currentOrNull() === null) return;
+  if (definedByDriver(Object.getPrototypeOf(target) as object | null, key)) noteTouched(obj.sim, obj, write);
 }
 
 /**
- * @internal A library query (`fence.isSignaled()`, `kref.read()`,
- * `lock.isLocked()`) read `obj`, which its caller may branch on: under a
- * strategy that keeps footprints (DFS) the running step's footprint gets a
- * read of it, as a driver object's accessor read does (noteUse()). Costs a
- * field test outside DFS.
+ * @internal The running step used `obj` beyond what its effect declared: a
+ * library query's read (`fence.isSignaled()`, `kref.read()`,
+ * `lock.isLocked()`, whose answer the caller may branch on), or a write
+ * made outside any effect (handing out a fence context's seqno). Under a
+ * strategy that keeps footprints (DFS) the step's footprint gets it; outside
+ * DFS it costs a field test.
  */
-export function noteRead(sim: Sim, obj: object): void {
+export function noteTouched(sim: Sim, obj: object, write: boolean): void {
   const strategy = sim.scheduler.strategy;
   if (strategy.touched === undefined) return;
   const task = currentOrNull();
-  if (task !== null && task.sim === sim) strategy.touched(task, obj, false);
+  if (task !== null && task.sim === sim) strategy.touched(task, obj, write);
 }
 
 const watchHandler: ProxyHandler<object> = {

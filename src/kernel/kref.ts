@@ -24,7 +24,7 @@ import type { HolderRef, SiteRef } from "../report/report.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "./effect.js";
 import type { Task } from "./task.js";
 import { currentOrNull } from "./current.js";
-import { guardLive, noteRead, objectRef, siteRef, SimObject, touch, type Site } from "./heap.js";
+import { guardLive, noteTouched, objectRef, siteRef, SimObject, touch, type Site } from "./heap.js";
 import { makeOp, makeStepOp, type Op, type StepBody } from "./op.js";
 
 /** The largest count (INT_MAX), as in the kernel. */
@@ -121,7 +121,7 @@ export class Kref<T extends SimObject = SimObject> {
   /** Mirrors kref_read(). Returns REFCOUNT_SATURATED once saturated. */
   read(): number {
     guardLive(this.owner, "Kref.read");
-    noteRead(this.owner.sim, this);
+    noteTouched(this.owner.sim, this, false);
     return this.count;
   }
 

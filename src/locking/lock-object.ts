@@ -16,7 +16,7 @@
 import { ArgumentError } from "../errors.js";
 import { checkOptions, is } from "../validate.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Waitable } from "../kernel/effect.js";
-import { guardLive, noteRead, siteRef, SimObject, touch, type Site, type SimObjectOptions, LIBRARY_CLASS } from "../kernel/heap.js";
+import { guardLive, noteTouched, siteRef, SimObject, touch, type Site, type SimObjectOptions, LIBRARY_CLASS } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { currentOrNull } from "../kernel/current.js";
 import type { Sim } from "../kernel/sim.js";
@@ -298,7 +298,7 @@ export abstract class ReaderWriterLock extends LockObject {
 
   /** Whether anyone holds it, either side (rwsem_is_locked()). A query: no effect. */
   isLocked(): boolean {
-    noteRead(this.sim, this);
+    noteTouched(this.sim, this, false);
     return this.heldBy !== null || this.readers.size > 0;
   }
 

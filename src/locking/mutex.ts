@@ -12,7 +12,7 @@
  *   the holder unlocks, or, in an interruptible wait, until it is signalled.
  */
 import { Effect, WRITE_IF, type Waitable } from "../kernel/effect.js";
-import { guardLive, noteRead, touch } from "../kernel/heap.js";
+import { guardLive, noteTouched, touch } from "../kernel/heap.js";
 import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
@@ -120,7 +120,7 @@ export class Mutex extends LockObject {
 
   /** Mirrors mutex_is_locked(). A query: no effect. */
   isLocked(): boolean {
-    noteRead(this.sim, this);
+    noteTouched(this.sim, this, false);
     return this.heldBy !== null;
   }
 }

@@ -18,7 +18,7 @@
  *   atomic context while it waits, as a spinning CPU does.
  */
 import { Effect } from "../kernel/effect.js";
-import { guardLive, noteRead, touch } from "../kernel/heap.js";
+import { guardLive, noteTouched, touch } from "../kernel/heap.js";
 import { makeNamedOp, makeOp, makeStepOp, type Op, type StepBody } from "../kernel/op.js";
 import type { AcquireOptions, LockdepMap } from "../kernel/lockdep.js";
 import type { Sim } from "../kernel/sim.js";
@@ -134,7 +134,7 @@ export class SpinLock extends LockObject {
 
   /** Mirrors spin_is_locked(). A query: no effect. */
   isLocked(): boolean {
-    noteRead(this.sim, this);
+    noteTouched(this.sim, this, false);
     return this.heldBy !== null;
   }
 }

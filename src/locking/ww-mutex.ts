@@ -30,7 +30,7 @@
 import { ArgumentError } from "../errors.js";
 import { arg, describeValue, is, type Rule } from "../validate.js";
 import { defineEffectKind, Effect, WRITE, WRITE_IF, type Access, type Waitable } from "../kernel/effect.js";
-import { guardLive, noteRead, SimObject, touch } from "../kernel/heap.js";
+import { guardLive, noteTouched, SimObject, touch } from "../kernel/heap.js";
 import { makeNamedOp, makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
 import { current, type Task } from "../kernel/task.js";
@@ -490,7 +490,7 @@ export class WwMutex extends LockObject {
 
   /** Mirrors ww_mutex_is_locked(). A query: no effect. */
   isLocked(): boolean {
-    noteRead(this.sim, this);
+    noteTouched(this.sim, this, false);
     return this.heldBy !== null;
   }
 
