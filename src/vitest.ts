@@ -494,10 +494,11 @@ function numbered(items: readonly string[]): string {
  */
 function toSatisfyInvariants(this: MatcherState, received: unknown): MatcherResult {
   const name = subjectName(received);
-  const check = typeof received === "object" && received !== null ? (received as Partial<InvariantSubject>).checkInvariants : undefined;
+  // Before reading the method: on a freed object, even the lookup goes through the use-after-free trap.
   if (isInstance(received, SimObject) && received.life.freeSite !== null) {
     throw new ArgumentError("received", `${name} was freed by ${siteText(siteRef(received.life.freeSite))}: its invariants cannot be checked (that would be a use-after-free)`);
   }
+  const check = typeof received === "object" && received !== null ? (received as Partial<InvariantSubject>).checkInvariants : undefined;
   if (typeof check !== "function") {
     throw new ArgumentError("received", `expect() must be given an object with a checkInvariants() method, got ${name}${typeof received === "object" && received !== null ? " without one" : ""}`);
   }
