@@ -5,9 +5,10 @@
  * filed, even about a freed object).
  */
 import { describe, expect, it } from "vitest";
-import { ArgumentError, kfree, Kref, Mutex, SimObject, UsageError, VaTree, type Effect, type Sim } from "../src/index.js";
+import { ArgumentError, condResched, kfree, Kref, Mutex, SimObject, UsageError, VaTree, type Effect, type Sim } from "../src/index.js";
 import { matchers } from "../src/vitest.js";
 import { collectingSim } from "./support/collecting-sim.js";
+import { reached, type ReductionProgram } from "./support/reduction.js";
 
 /** A driver's buffer object: one `refcount`, freed at the last put. */
 class Bo extends SimObject {
@@ -291,5 +292,45 @@ describe("toHaveNoLeaks", () => {
       expect(() => { expect(sim).toHaveNoLeaks(); }).toThrow(UsageError);
     });
     expect(sim.reports).toEqual([]);
+  });
+});
+
+describe("inside a task, under DFS with reduction", () => {
+  // A matcher's read joins the running step's footprint, so the reduction
+  // orders it against the writes it observes: both answers are reached, as
+  // without reduction.
+  const refcountRace: ReductionProgram = (sim, seen) => {
+    const bo = new Bo(sim, "bo0");
+    sim.spawn("user", "process", function* () {
+      yield* bo.get("user");
+      yield* bo.put("user");
+    });
+    sim.spawn("checker", "process", function* () {
+      yield* condResched();
+      seen(matchers.toHaveRefcount.call(context, bo, 1).pass ? "refcount 1" : "refcount 2");
+    });
+  };
+  const freeRace: ReductionProgram = (sim, seen) => {
+    const bo = new Bo(sim, "bo0");
+    sim.spawn("closer", "process", function* () {
+      yield* bo.put("creator");
+    });
+    sim.spawn("checker", "process", function* () {
+      yield* condResched();
+      seen(matchers.toBeFreed.call(context, bo).pass ? "freed" : "alive");
+    });
+  };
+
+  it("a refcount read", () => {
+    // The creator's reference stays: lifetimes off, so its leak is not a failure here.
+    const all = reached(refcountRace, "none", { checks: { lifetimes: false } });
+    expect(all).toEqual(["refcount 1", "refcount 2"]);
+    expect(reached(refcountRace, "dpor", { checks: { lifetimes: false } })).toEqual(all);
+  });
+
+  it("a lifetime read", () => {
+    const all = reached(freeRace, "none");
+    expect(all).toEqual(["alive", "freed"]);
+    expect(reached(freeRace, "dpor")).toEqual(all);
   });
 });
