@@ -9,6 +9,7 @@ import { ArgumentError, condResched, kfree, Kref, Mutex, SimObject, UsageError, 
 import { matchers } from "../src/vitest.js";
 import { collectingSim } from "./support/collecting-sim.js";
 import { reached, type ReductionProgram } from "./support/reduction.js";
+import { forgottenUnmap, main as lifetimeExample } from "../examples/lifetime-matchers.js";
 
 /** A driver's buffer object: one `refcount`, freed at the last put. */
 class Bo extends SimObject {
@@ -332,5 +333,18 @@ describe("inside a task, under DFS with reduction", () => {
     const all = reached(freeRace, "none");
     expect(all).toEqual(["alive", "freed"]);
     expect(reached(freeRace, "dpor")).toEqual(all);
+  });
+});
+
+describe("docs/lifetimes.md's example", () => {
+  it("passes as written", () => {
+    lifetimeExample();
+  });
+
+  it("with an unmap forgotten, fails naming the mapping's reference", async () => {
+    const text = forgottenUnmap().replace(/Sim#\d+/, "Sim#N");
+    await expect(text + "\n").toMatchFileSnapshot("report/__snapshots__/docs-lifetime-matchers.txt");
+    expect(text).toContain('held by "mapping"');
+    expect(text).not.toContain('held by "creator"');
   });
 });
