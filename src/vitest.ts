@@ -252,9 +252,6 @@ export function expectUnchangedOnFailure<R>(succeeded: (result: R) => boolean): 
 // whether or not the assertion is negated.
 // ---------------------------------------------------------------------------
 
-/** What `toHaveRefcount` accepts: a Kref, or an object with a `refcount: Kref` (or a SimObject with exactly one Kref). */
-export type RefcountSubject = Kref | { readonly refcount: Kref } | SimObject;
-
 /** What `toSatisfyInvariants` accepts: anything with a `checkInvariants()` that returns its violations. */
 export interface InvariantSubject {
   /** The violations found, as strings or reports; empty when all hold. */

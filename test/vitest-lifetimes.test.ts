@@ -348,3 +348,28 @@ describe("docs/lifetimes.md's example", () => {
     expect(text).not.toContain('held by "creator"');
   });
 });
+
+describe("the lifetime matchers, asymmetric and with stacks", () => {
+  it("work as asymmetric matchers inside toEqual", () => {
+    const sim = collectingSim();
+    const kept = new Bo(sim, "kept");
+    const dropped = new Bo(sim, "dropped");
+    sim.run(function* () {
+      yield* dropped.put("creator");
+    });
+    expect({ kept, dropped }).toEqual({ kept: expect.toHaveRefcount(1), dropped: expect.toBeFreed() });
+    expect({ kept }).not.toEqual({ kept: expect.toBeFreed() });
+  });
+
+  it("toBeAlive shows the stack of the free under captureStacks", () => {
+    const sim = collectingSim({ captureStacks: true });
+    const bo = new Bo(sim, "bo0");
+    sim.run(function* () {
+      yield* bo.put("creator");
+    });
+    const message = failure(() => {
+      expect(bo).toBeAlive();
+    });
+    expect(message).toMatch(/\n {2}freed {8}main\/1 {10}step 3 {5}kfree\n {6}at /);
+  });
+});
