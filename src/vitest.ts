@@ -7,7 +7,7 @@
  *   exploreTest("the naive walk is caught", buggyScenario, { expect: "use-after-free" });
  *
  * Importing this module (`import "gpuvm-sim/vitest"`, in a test file or in a
- * Vitest `setupFiles` entry) registers two matchers with Vitest's `expect`;
+ * Vitest `setupFiles` entry) registers two exploration matchers with Vitest's `expect`;
  * `expect.extend(matchers)` or `installMatchers()` registers them explicitly.
  * Both take a scenario, which they explore, or the result of `explore()`, so
  * one exploration can be asserted on twice:
@@ -21,6 +21,14 @@
  * A failing assertion prints each failure's report (which ends with the
  * `replay(scenario, "<token>")` line that reproduces it) and the
  * exploration's statistics: executions, strategy, and what stopped it.
+ *
+ * It registers five lifetime matchers too, for the state a driver model's
+ * unit test checks after a run (docs/lifetimes.md):
+ *
+ *   expect(bo).toHaveRefcount(2);      // a Kref, `obj.refcount`, or a SimObject's only Kref
+ *   expect(bo).toBeFreed();            // or toBeAlive()
+ *   expect(vm).toSatisfyInvariants();  // anything with checkInvariants(): readonly unknown[]
+ *   expect(sim).toHaveNoLeaks();       // sim.teardown() files nothing
  *
  * Vitest is an optional peer dependency: only this entry point imports it.
  * It is ESM-only, so this entry point is too in practice.
