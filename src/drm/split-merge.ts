@@ -44,7 +44,12 @@ import type { VaTree } from "./va-tree.js";
 export type SmGem = DrmExecObject;
 
 /** What a driver step callback returns: undefined or "ok" = 0; any other string is an error code (e.g. "nomem" for -ENOMEM) that aborts the walk and is returned. */
+// A callback that returns nothing returns void, hence the void.
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type
 export type SmResult = void | "ok" | (string & {});
+
+/** How smMap / smUnmap end: "ok", or the error string a callback returned. */
+export type SmWalkResult = "ok" | (string & {});
 
 /** A driver step callback's return: the result, or a generator (yielding effects) returning it. */
 export type SmStepReturn = Iterable<Effect, SmResult, unknown> | SmResult;
@@ -140,7 +145,7 @@ export interface SmVmBo<V extends SmVa = SmVa> {
 // --- validation -----------------------------------------------------------
 
 function checkVm(argument: string, vm: unknown): SmVm {
-  const v = vm as Partial<SmVm> | null;
+  const v = vm as { rangeValid?: unknown; tree?: unknown; ops?: unknown } | null;
   if (typeof v !== "object" || v === null || typeof v.rangeValid !== "function" || typeof v.tree !== "object" || v.tree === null || typeof v.ops !== "object" || v.ops === null) {
     throw new ArgumentError(argument, `must be a GPU VM (tree, ops, rangeValid), got ${describeValue(vm)}`);
   }
@@ -309,25 +314,40 @@ function* unmapWalk<V extends SmVa>(vm: SmVm<V>, reqAddr: number, reqRange: numb
   }
 }
 
-/** Run one driver step: a plain result or a generator of effects returning one. */
-function* runStep(fn: (op: never, priv: unknown) => SmStepReturn, name: string, op: GpuVaOp, priv: unknown): Generator<Effect, string | null, unknown> {
-  let r = fn(op as never, priv);
-  if (typeof r === "object" && r !== null && typeof (r as Iterable<Effect, SmResult, unknown>)[Symbol.iterator] === "function") {
-    r = yield* r as Iterable<Effect, SmResult, unknown>;
+/** Call the VM's callback for `op` (the kernel's op_*_cb). */
+function callStep(vm: SmVm, op: GpuVaOp, priv: unknown): unknown {
+  const ops = vm.ops;
+  // RELIES ON: checkSteps() at call; a driver that drops a callback mid-walk gets a UsageError in its task.
+  switch (op.op) {
+    case "map":
+      if (ops.smStepMap === undefined) break;
+      return ops.smStepMap(op, priv);
+    case "remap":
+      if (ops.smStepRemap === undefined) break;
+      return ops.smStepRemap(op, priv);
+    case "unmap":
+      if (ops.smStepUnmap === undefined) break;
+      return ops.smStepUnmap(op, priv);
+    default:
+      break;
+  }
+  throw new UsageError(`${vm.label}.ops.${STEP_NAMES[op.op as "map"]} went missing during a walk`);
+}
+
+/** Run one driver step: a plain result, or a generator of effects returning one. Returns null for success, else the error string. */
+function* runStep(vm: SmVm, op: GpuVaOp, priv: unknown): Generator<Effect, string | null, unknown> {
+  let r = callStep(vm, op, priv);
+  if (typeof r === "object" && r !== null && typeof (r as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function") {
+    r = yield* r as Iterable<Effect, unknown, unknown>;
   }
   if (r === undefined || r === "ok") return null;
   if (typeof r === "string") return r;
-  throw new UsageError(`${name} returned ${describeValue(r)}: a step callback returns undefined, "ok", or an error string ("nomem", ...)`);
+  throw new UsageError(`${vm.label}.ops.${STEP_NAMES[op.op as "map"]} returned ${describeValue(r)}: a step callback returns undefined, "ok", or an error string ("nomem", ...)`);
 }
 
-function* smWalk(this: SmVm, steps: Generator<GpuVaOp, void, void>, priv: unknown): Generator<Effect, "ok" | string, unknown> {
-  const ops = this.ops as SmOps;
+function* smWalk(this: SmVm, steps: Generator<GpuVaOp, void, void>, priv: unknown): Generator<Effect, SmWalkResult, unknown> {
   for (const op of steps) {
-    const name = STEP_NAMES[op.op as "map" | "remap" | "unmap"];
-    const fn = ops[name] as ((op: never, priv: unknown) => SmStepReturn) | undefined;
-    // RELIES ON: checkSteps() at call; a driver that drops a callback mid-walk gets a UsageError in its task.
-    if (typeof fn !== "function") throw new UsageError(`${this.label}.ops.${name} went missing during a walk`);
-    const err = yield* runStep(fn.bind(ops), `${this.label}.ops.${name}`, op, priv);
+    const err = yield* runStep(this, op, priv);
     if (err !== null) return err;
   }
   return "ok";
@@ -348,10 +368,10 @@ const SM_NAMES = ["vm", null, null, null] as const;
  * @throws (at call, nothing emitted) ArgumentError naming `vm`, `req`, `req.map*`, or `vm.ops.smStepMap` / `smStepRemap` / `smStepUnmap` when missing;
  *   ArgumentRangeError naming `req.map.va.addr` / `req.map.va.range` for a range that is not a positive safe-integer span inside the VM clear of its kernel-reserved range (zero length included).
  */
-export function smMap<V extends SmVa>(vm: SmVm<V>, req: SmMapReq, priv?: unknown): Op<"ok" | string> {
+export function smMap<V extends SmVa>(vm: SmVm<V>, req: SmMapReq, priv?: unknown): Op<SmWalkResult> {
   checkVm("vm", vm);
-  checkSteps(vm as SmVm, true);
-  checkReq(vm as SmVm, req);
+  checkSteps(vm, true);
+  checkReq(vm, req);
   return makeNamedOp("drm_gpuvm_sm_map", SM_NAMES, vm as SmVm, smWalk, mapWalk(vm, req, false) as Generator<GpuVaOp, void, void>, priv);
 }
 
@@ -364,10 +384,10 @@ export function smMap<V extends SmVa>(vm: SmVm<V>, req: SmMapReq, priv?: unknown
  * @returns an op resolving to "ok" or the first error string a callback returned.
  * @throws (at call) ArgumentError naming `vm`, `vm.ops.smStepRemap` / `smStepUnmap`; ArgumentError / ArgumentRangeError naming `addr` or `range` (see smMap).
  */
-export function smUnmap<V extends SmVa>(vm: SmVm<V>, addr: number, range: number, priv?: unknown): Op<"ok" | string> {
+export function smUnmap<V extends SmVa>(vm: SmVm<V>, addr: number, range: number, priv?: unknown): Op<SmWalkResult> {
   checkVm("vm", vm);
-  checkSteps(vm as SmVm, false);
-  checkRange(vm as SmVm, "addr", addr, "range", range);
+  checkSteps(vm, false);
+  checkRange(vm, "addr", addr, "range", range);
   return makeNamedOp("drm_gpuvm_sm_unmap", SM_NAMES, vm as SmVm, smWalk, unmapWalk(vm, addr, range) as Generator<GpuVaOp, void, void>, priv);
 }
 
@@ -379,7 +399,7 @@ export function smUnmap<V extends SmVa>(vm: SmVm<V>, addr: number, range: number
  */
 export function smMapOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq): GpuVaOp<V>[] {
   checkVm("vm", vm);
-  checkReq(vm as SmVm, req);
+  checkReq(vm, req);
   return [...mapWalk(vm, req, false)];
 }
 
@@ -391,7 +411,7 @@ export function smMapOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq): GpuV
  */
 export function madviseOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq): GpuVaOp<V>[] {
   checkVm("vm", vm);
-  checkReq(vm as SmVm, req);
+  checkReq(vm, req);
   return [...mapWalk(vm, req, true)];
 }
 
@@ -401,7 +421,7 @@ export function madviseOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq): Gp
  */
 export function smUnmapOpsCreate<V extends SmVa>(vm: SmVm<V>, addr: number, range: number): GpuVaOp<V>[] {
   checkVm("vm", vm);
-  checkRange(vm as SmVm, "addr", addr, "range", range);
+  checkRange(vm, "addr", addr, "range", range);
   return [...unmapWalk(vm, addr, range)];
 }
 
@@ -413,7 +433,7 @@ export function smUnmapOpsCreate<V extends SmVa>(vm: SmVm<V>, addr: number, rang
  */
 export function prefetchOpsCreate<V extends SmVa>(vm: SmVm<V>, addr: number, range: number): GpuVaOpPrefetch<V>[] {
   checkVm("vm", vm);
-  checkRange(vm as SmVm, "addr", addr, "range", range);
+  checkRange(vm, "addr", addr, "range", range);
   noteTouched(vm.sim, vm, false);
   const out: GpuVaOpPrefetch<V>[] = [];
   vm.tree.forEachInRange(addr, range, (va) => {
@@ -441,14 +461,14 @@ export function boUnmapOpsCreate<V extends SmVa>(vmBo: SmVmBo<V>): GpuVaOpUnmap<
   return out;
 }
 
-function checkExec(vm: SmVm, exec: unknown): DrmExec<SmGem> {
+function checkExec(vm: SmVm, exec: unknown): DrmExec {
   if (!(exec instanceof DrmExec)) throw new ArgumentError("exec", `must be a DrmExec, got ${describeValue(exec)}`);
   if (exec.sim !== vm.sim) throw new ArgumentError("exec", `belongs to another Sim than ${vm.label}`);
-  return exec as DrmExec<SmGem>;
+  return exec as DrmExec;
 }
 
 /** drm_gpuva_sm_step_lock(): lock the GEM of a mapping a remap or unmap step would touch. */
-function* lockWalk(exec: DrmExec<SmGem>, steps: Generator<GpuVaOp, void, void>): Generator<Effect, DrmExecResult, unknown> {
+function* lockWalk(exec: DrmExec, steps: Generator<GpuVaOp, void, void>): Generator<Effect, DrmExecResult, unknown> {
   for (const op of steps) {
     const va = op.op === "remap" ? op.remap.unmap.va : op.op === "unmap" ? op.unmap.va : null;
     const obj = va === null ? null : va.gem.obj;
@@ -459,7 +479,7 @@ function* lockWalk(exec: DrmExec<SmGem>, steps: Generator<GpuVaOp, void, void>):
   return "ok";
 }
 
-function* mapExecLock(this: SmVm, exec: DrmExec<SmGem>, numFences: number, req: SmMapReq): Generator<Effect, DrmExecResult, unknown> {
+function* mapExecLock(this: SmVm, exec: DrmExec, numFences: number, req: SmMapReq): Generator<Effect, DrmExecResult, unknown> {
   const obj = req.map.gem.obj;
   if (obj !== null) {
     const r = yield* exec.prepareObj(obj, numFences);
@@ -468,7 +488,7 @@ function* mapExecLock(this: SmVm, exec: DrmExec<SmGem>, numFences: number, req: 
   return yield* lockWalk(exec, mapWalk(this, req, false));
 }
 
-function* unmapExecLock(this: SmVm, exec: DrmExec<SmGem>, addr: number, range: number): Generator<Effect, DrmExecResult, unknown> {
+function* unmapExecLock(this: SmVm, exec: DrmExec, addr: number, range: number): Generator<Effect, DrmExecResult, unknown> {
   return yield* lockWalk(exec, unmapWalk(this, addr, range));
 }
 
@@ -480,11 +500,11 @@ function* unmapExecLock(this: SmVm, exec: DrmExec<SmGem>, addr: number, range: n
  * @returns an op resolving to the first result that is not "ok" ("backoff", "already-held", "interrupted", "nomem"), or "ok".
  * @throws (at call) ArgumentError naming `vm`, `exec` (not a DrmExec of this Sim), `numFences` (not a count), or the request (see smMap).
  */
-export function smMapExecLock<V extends SmVa>(vm: SmVm<V>, exec: DrmExec<SmGem>, numFences: number, req: SmMapReq): Op<DrmExecResult> {
+export function smMapExecLock<V extends SmVa>(vm: SmVm<V>, exec: DrmExec, numFences: number, req: SmMapReq): Op<DrmExecResult> {
   checkVm("vm", vm);
-  const e = checkExec(vm as SmVm, exec);
+  const e = checkExec(vm, exec);
   is.count("numFences", numFences);
-  checkReq(vm as SmVm, req);
+  checkReq(vm, req);
   return makeNamedOp("drm_gpuvm_sm_map_exec_lock", ["vm", "exec", null, null], vm as SmVm, mapExecLock, e, numFences, req);
 }
 
@@ -494,10 +514,10 @@ export function smMapExecLock<V extends SmVa>(vm: SmVm<V>, exec: DrmExec<SmGem>,
  * @returns as smMapExecLock.
  * @throws (at call) ArgumentError naming `vm`, `exec`; ArgumentError / ArgumentRangeError naming `addr` or `range`.
  */
-export function smUnmapExecLock<V extends SmVa>(vm: SmVm<V>, exec: DrmExec<SmGem>, addr: number, range: number): Op<DrmExecResult> {
+export function smUnmapExecLock<V extends SmVa>(vm: SmVm<V>, exec: DrmExec, addr: number, range: number): Op<DrmExecResult> {
   checkVm("vm", vm);
-  const e = checkExec(vm as SmVm, exec);
-  checkRange(vm as SmVm, "addr", addr, "range", range);
+  const e = checkExec(vm, exec);
+  checkRange(vm, "addr", addr, "range", range);
   return makeNamedOp("drm_gpuvm_sm_unmap_exec_lock", ["vm", "exec", null, null], vm as SmVm, unmapExecLock, e, addr, range);
 }
 
@@ -563,7 +583,7 @@ function* remapApply(this: SmVa, prev: SmVa | null, next: SmVa | null): Generato
  *   has a remainder, not prepared, or not made from it).
  */
 export function gpuvaRemap<V extends SmVa>(prev: V | null, next: V | null, op: GpuVaOpRemap<V>["remap"]): Op<void> {
-  const o = op as Partial<GpuVaOpRemap<V>["remap"]> | null;
+  const o = op as { prev?: unknown; next?: unknown; unmap?: { va?: unknown } | null } | null;
   if (typeof o !== "object" || o === null || typeof o.unmap !== "object" || o.unmap === null || o.prev === undefined || o.next === undefined) {
     throw new ArgumentError("op", `must be a remap op body { prev, next, unmap }, got ${describeValue(op)}`);
   }

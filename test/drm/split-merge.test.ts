@@ -40,6 +40,12 @@ import {
 import { collectingSim } from "../support/collecting-sim.js";
 import { FakeGem, FakeVa, FakeVm, FakeVmBo } from "../support/fake-sm-vm.js";
 
+/** `x`, which the test knows is there. */
+function must<T>(x: T | undefined): T {
+  if (x === undefined) throw new Error("missing");
+  return x;
+}
+
 /** One unit of the DOC diagrams (0, 1, 2, 3 are multiples of it). */
 const U = 0x1000;
 /** bo_offset n and m of the diagrams. */
@@ -110,7 +116,7 @@ interface Case {
   readonly old: readonly [number, number, "a" | "b" | null, number][];
   readonly req: readonly [number, number, "a" | "b" | null, number];
   /** The ops, given the old mappings (in order) and the two GEMs. */
-  readonly ops: (olds: readonly FakeVa[], a: FakeGem, b: FakeGem) => GpuVaOp[];
+  readonly ops: (v: (i: number) => FakeVa, a: FakeGem, b: FakeGem) => GpuVaOp[];
   readonly result: readonly [number, number, "a" | "b" | null, number][];
   readonly madvise?: boolean;
 }
@@ -121,42 +127,42 @@ const CASES: readonly Case[] = [
     title: "case 1: identical request: replace it, keep",
     old: [[0, 1, "a", N]],
     req: [0, 1, "a", N],
-    ops: ([va], a) => [unmapOp(va!, true), mapOp(body(0, 1, a, N))],
+    ops: (v, a) => [unmapOp(v(0), true), mapOp(body(0, 1, a, N))],
     result: [[0, 1, "a", N]],
   },
   {
     title: "case 2: identical except the BO offset: replace it",
     old: [[0, 1, "a", N]],
     req: [0, 1, "a", M],
-    ops: ([va], a) => [unmapOp(va!, false), mapOp(body(0, 1, a, M))],
+    ops: (v, a) => [unmapOp(v(0), false), mapOp(body(0, 1, a, M))],
     result: [[0, 1, "a", M]],
   },
   {
     title: "case 3: identical except the BO: replace it",
     old: [[0, 1, "a", N]],
     req: [0, 1, "b", N],
-    ops: ([va], _a, b) => [unmapOp(va!, false), mapOp(body(0, 1, b, N))],
+    ops: (v, _a, b) => [unmapOp(v(0), false), mapOp(body(0, 1, b, N))],
     result: [[0, 1, "b", N]],
   },
   {
     title: "case 4: old is a left-aligned subset of the request: replace it, keep",
     old: [[0, 1, "a", N]],
     req: [0, 2, "a", N],
-    ops: ([va], a) => [unmapOp(va!, true), mapOp(body(0, 2, a, N))],
+    ops: (v, a) => [unmapOp(v(0), true), mapOp(body(0, 2, a, N))],
     result: [[0, 2, "a", N]],
   },
   {
     title: "case 4 (note): the same with another BO: replace it, no keep",
     old: [[0, 1, "a", N]],
     req: [0, 2, "b", N],
-    ops: ([va], _a, b) => [unmapOp(va!, false), mapOp(body(0, 2, b, N))],
+    ops: (v, _a, b) => [unmapOp(v(0), false), mapOp(body(0, 2, b, N))],
     result: [[0, 2, "b", N]],
   },
   {
     title: "case 5: request is a left-aligned subset with another BO: split, next offset adjusted",
     old: [[0, 2, "a", N]],
     req: [0, 1, "b", N],
-    ops: ([va], a, b) => [remapOp(null, body(1, 1, a, N + U), va!, false), mapOp(body(0, 1, b, N))],
+    ops: (v, a, b) => [remapOp(null, body(1, 1, a, N + U), v(0), false), mapOp(body(0, 1, b, N))],
     result: [
       [0, 1, "b", N],
       [1, 1, "a", N + U],
@@ -166,7 +172,7 @@ const CASES: readonly Case[] = [
     title: "case 6: old is a superset (left-aligned, same BO, contiguous): split, keep",
     old: [[0, 2, "a", N]],
     req: [0, 1, "a", N],
-    ops: ([va], a) => [remapOp(null, body(1, 1, a, N + U), va!, true), mapOp(body(0, 1, a, N))],
+    ops: (v, a) => [remapOp(null, body(1, 1, a, N + U), v(0), true), mapOp(body(0, 1, a, N))],
     result: [
       [0, 1, "a", N],
       [1, 1, "a", N + U],
@@ -176,7 +182,7 @@ const CASES: readonly Case[] = [
     title: "case 7: request is a right-aligned subset with another BO: split, offset unchanged",
     old: [[0, 2, "a", N]],
     req: [1, 1, "b", M],
-    ops: ([va], a, b) => [remapOp(body(0, 1, a, N), null, va!, false), mapOp(body(1, 1, b, M))],
+    ops: (v, a, b) => [remapOp(body(0, 1, a, N), null, v(0), false), mapOp(body(1, 1, b, M))],
     result: [
       [0, 1, "a", N],
       [1, 1, "b", M],
@@ -186,7 +192,7 @@ const CASES: readonly Case[] = [
     title: "case 8: old is a superset (right-aligned, same BO, contiguous): split, keep",
     old: [[0, 2, "a", N]],
     req: [1, 1, "a", N + U],
-    ops: ([va], a) => [remapOp(body(0, 1, a, N), null, va!, true), mapOp(body(1, 1, a, N + U))],
+    ops: (v, a) => [remapOp(body(0, 1, a, N), null, v(0), true), mapOp(body(1, 1, a, N + U))],
     result: [
       [0, 1, "a", N],
       [1, 1, "a", N + U],
@@ -196,7 +202,7 @@ const CASES: readonly Case[] = [
     title: "case 9: old overlapped at its end by another BO: split, offset unchanged",
     old: [[0, 2, "a", N]],
     req: [1, 2, "b", M],
-    ops: ([va], a, b) => [remapOp(body(0, 1, a, N), null, va!, false), mapOp(body(1, 2, b, M))],
+    ops: (v, a, b) => [remapOp(body(0, 1, a, N), null, v(0), false), mapOp(body(1, 2, b, M))],
     result: [
       [0, 1, "a", N],
       [1, 2, "b", M],
@@ -206,7 +212,7 @@ const CASES: readonly Case[] = [
     title: "case 10: old overlapped at its end by the same BO, contiguous: split, keep",
     old: [[0, 2, "a", N]],
     req: [1, 2, "a", N + U],
-    ops: ([va], a) => [remapOp(body(0, 1, a, N), null, va!, true), mapOp(body(1, 2, a, N + U))],
+    ops: (v, a) => [remapOp(body(0, 1, a, N), null, v(0), true), mapOp(body(1, 2, a, N + U))],
     result: [
       [0, 1, "a", N],
       [1, 2, "a", N + U],
@@ -216,7 +222,7 @@ const CASES: readonly Case[] = [
     title: "case 11: request centred in old, another BO: split in two, right offset adjusted",
     old: [[0, 3, "a", N]],
     req: [1, 1, "b", M],
-    ops: ([va], a, b) => [remapOp(body(0, 1, a, N), body(2, 1, a, N + 2 * U), va!, false), mapOp(body(1, 1, b, M))],
+    ops: (v, a, b) => [remapOp(body(0, 1, a, N), body(2, 1, a, N + 2 * U), v(0), false), mapOp(body(1, 1, b, M))],
     result: [
       [0, 1, "a", N],
       [1, 1, "b", M],
@@ -227,7 +233,7 @@ const CASES: readonly Case[] = [
     title: "case 12: request a contiguous centred subset: split in two, keep",
     old: [[0, 3, "a", N]],
     req: [1, 1, "a", N + U],
-    ops: ([va], a) => [remapOp(body(0, 1, a, N), body(2, 1, a, N + 2 * U), va!, true), mapOp(body(1, 1, a, N + U))],
+    ops: (v, a) => [remapOp(body(0, 1, a, N), body(2, 1, a, N + 2 * U), v(0), true), mapOp(body(1, 1, a, N + U))],
     result: [
       [0, 1, "a", N],
       [1, 1, "a", N + U],
@@ -238,21 +244,21 @@ const CASES: readonly Case[] = [
     title: "case 13: old is a right-aligned subset of the request: replace it, keep",
     old: [[1, 1, "a", N + U]],
     req: [0, 2, "a", N],
-    ops: ([va], a) => [unmapOp(va!, true), mapOp(body(0, 2, a, N))],
+    ops: (v, a) => [unmapOp(v(0), true), mapOp(body(0, 2, a, N))],
     result: [[0, 2, "a", N]],
   },
   {
     title: "case 14: old is a centred subset of the request: replace it, keep",
     old: [[1, 1, "a", N + U]],
     req: [0, 3, "a", N],
-    ops: ([va], a) => [unmapOp(va!, true), mapOp(body(0, 3, a, N))],
+    ops: (v, a) => [unmapOp(v(0), true), mapOp(body(0, 3, a, N))],
     result: [[0, 3, "a", N]],
   },
   {
     title: "case 15: old overlapped at its start by another BO: split, next offset adjusted (n+1: the code, not the DOC's n+2)",
     old: [[1, 2, "a", N]],
     req: [0, 2, "b", M],
-    ops: ([va], a, b) => [remapOp(null, body(2, 1, a, N + U), va!, false), mapOp(body(0, 2, b, M))],
+    ops: (v, a, b) => [remapOp(null, body(2, 1, a, N + U), v(0), false), mapOp(body(0, 2, b, M))],
     result: [
       [0, 2, "b", M],
       [2, 1, "a", N + U],
@@ -264,7 +270,7 @@ const CASES: readonly Case[] = [
     madvise: true,
     old: [[0, 4, null, 0]],
     req: [1, 2, null, 0],
-    ops: ([va]) => [remapOp(body(0, 1, null, 0), body(3, 1, null, 3 * U), va!, false), mapOp(body(1, 2, null, 0))],
+    ops: (v) => [remapOp(body(0, 1, null, 0), body(3, 1, null, 3 * U), v(0), false), mapOp(body(1, 2, null, 0))],
     result: [
       [0, 1, null, 0],
       [1, 2, null, 0],
@@ -280,10 +286,10 @@ const CASES: readonly Case[] = [
       [4, 2, null, 0],
     ],
     req: [1, 4, null, 0],
-    ops: ([v1, , v3]) => [
-      remapOp(body(0, 1, null, 0), null, v1!, false),
+    ops: (v) => [
+      remapOp(body(0, 1, null, 0), null, v(0), false),
       mapOp(body(1, 1, null, 0)),
-      remapOp(null, body(5, 1, null, U), v3!, false),
+      remapOp(null, body(5, 1, null, U), v(2), false),
       mapOp(body(4, 1, null, 0)),
     ],
     result: [
@@ -303,7 +309,7 @@ const CASES: readonly Case[] = [
       [4, 2, null, 0],
     ],
     req: [0, 5, null, 0],
-    ops: ([, , v3]) => [remapOp(null, body(5, 1, null, U), v3!, false), mapOp(body(4, 1, null, 0))],
+    ops: (v) => [remapOp(null, body(5, 1, null, U), v(2), false), mapOp(body(4, 1, null, 0))],
     result: [
       [0, 2, null, 0],
       [2, 2, null, 0],
@@ -320,7 +326,7 @@ const CASES: readonly Case[] = [
       [4, 2, null, 0],
     ],
     req: [1, 3, null, 0],
-    ops: ([v1]) => [remapOp(body(0, 1, null, 0), null, v1!, false), mapOp(body(1, 1, null, 0))],
+    ops: (v) => [remapOp(body(0, 1, null, 0), null, v(0), false), mapOp(body(1, 1, null, 0))],
     result: [
       [0, 1, null, 0],
       [1, 1, null, 0],
@@ -372,9 +378,9 @@ describe("split/merge: the kernel's drawn cases (docs/split-merge.md)", () => {
     it(`${c.title}: the ops, in order`, () => {
       const { vm, a, b, olds, r } = setup(c);
       const ops = c.madvise === true ? madviseOpsCreate(vm, r) : smMapOpsCreate(vm, r);
-      expect(ops).toEqual(c.ops(olds, a, b));
+      expect(ops).toEqual(c.ops((i) => must(olds[i]), a, b));
       for (const [i, op] of ops.entries()) {
-        const want = c.ops(olds, a, b)[i]!;
+        const want = must(c.ops((i) => must(olds[i]), a, b)[i]);
         if (op.op === "unmap" && want.op === "unmap") expect(op.unmap.va).toBe(want.unmap.va);
         if (op.op === "remap" && want.op === "remap") expect(op.remap.unmap.va).toBe(want.remap.unmap.va);
       }
@@ -396,7 +402,7 @@ describe("split/merge: the kernel's drawn cases (docs/split-merge.md)", () => {
         vm.ops = applyingOps(sim, vm, seen);
         const result = sim.run(() => smMap(vm, r, "priv"));
         expect(result).toBe("ok");
-        expect(seen).toEqual(c.ops(olds, a, b));
+        expect(seen).toEqual(c.ops((i) => must(olds[i]), a, b));
         expect(vm.layout()).toEqual(expectedRows(c, a, b));
         expect(sim.reports).toEqual([]);
       });
@@ -414,7 +420,7 @@ describe("split/merge: more cases", () => {
     const v1 = vm.place(2 * U, U, b, 0);
     vm.place(3 * U, U, null, 0); // no GEM: never merged
     const v3 = vm.place(5 * U, 3 * U, a, 5 * U);
-    const v2 = vm.tree.findContaining(3 * U)!;
+    const v2 = must(vm.tree.findContaining(3 * U));
     const ops = smMapOpsCreate(vm, req(1, 5, a, U));
     expect(ops).toEqual([
       remapOp(body(0, 1, a, 0), null, v0, true),
@@ -553,7 +559,9 @@ describe("split/merge: callbacks", () => {
     const { sim, vm } = threeMappings();
     const seen: string[] = [];
     vm.ops = {
-      smStepRemap: () => void seen.push("remap"),
+      smStepRemap: () => {
+        seen.push("remap");
+      },
       smStepUnmap: () => (seen.push("unmap"), "busy"),
     };
     expect(sim.run(() => smUnmap(vm, U, 3 * U))).toBe("busy");
@@ -574,7 +582,9 @@ describe("split/merge: callbacks", () => {
         yield* access(p as object, "write");
         (p as typeof priv).calls++;
       },
-      smStepUnmap: (_op, p) => void (p as typeof priv).calls++,
+      smStepUnmap: (_op, p) => {
+        (p as typeof priv).calls++;
+      },
     };
     expect(sim.run(() => smMap(vm, req(1, 3, a, 0), priv))).toBe("ok");
     expect(priv.calls).toBe(4);
@@ -592,9 +602,8 @@ describe("split/merge: callbacks", () => {
     it(`smMap without ${missing}: ArgumentError naming vm.ops.${missing}, thrown at the call`, () => {
       const sim = collectingSim();
       const vm = new FakeVm(sim);
-      const ops: SmOps<FakeVa> = { smStepMap: () => undefined, smStepRemap: () => undefined, smStepUnmap: () => undefined };
-      delete ops[missing];
-      vm.ops = ops;
+      const all: SmOps<FakeVa> = { smStepMap: () => undefined, smStepRemap: () => undefined, smStepUnmap: () => undefined };
+      vm.ops = Object.fromEntries(Object.entries(all).filter(([k]) => k !== missing));
       expect(() => smMap(vm, req(0, 1, null, 0))).toThrow(ArgumentError);
       expect(() => smMap(vm, req(0, 1, null, 0))).toThrow(expect.objectContaining({ argument: `vm.ops.${missing}` }));
     });
@@ -672,7 +681,7 @@ describe("split/merge: exec-lock", () => {
 
 // --- fast-check: the ops against a naive interval oracle ------------------
 
-type Seg = { addr: number; end: number; gem: number; offset: number };
+interface Seg { addr: number; end: number; gem: number; offset: number }
 
 /** Subtract [a, e) from segs: cut what overlaps, keeping offsets consistent. */
 function subtract(segs: readonly Seg[], a: number, e: number): Seg[] {
@@ -701,9 +710,9 @@ const segsArb = fc
   .map(([points, attrs]) => {
     const segs: Seg[] = [];
     for (let i = 0; i < points.length; i++) {
-      const [present, gem, off] = attrs[i]!;
-      const end = i + 1 < points.length ? points[i + 1]! : SPAN;
-      if (present) segs.push({ addr: points[i]!, end, gem, offset: off * U });
+      const [present, gem, off] = must(attrs[i]);
+      const end = i + 1 < points.length ? must(points[i + 1]) : SPAN;
+      if (present) segs.push({ addr: must(points[i]), end, gem, offset: off * U });
     }
     return segs;
   });
@@ -715,12 +724,12 @@ function build(segs: readonly Seg[]): { sim: Sim; vm: FakeVm; gems: FakeGem[] } 
   const sim = collectingSim();
   const vm = new FakeVm(sim, "vm", { mmRange: SPAN * U });
   const gems = [new FakeGem(sim, "g0"), new FakeGem(sim, "g1")];
-  for (const s of segs) vm.place(s.addr * U, (s.end - s.addr) * U, s.gem < 0 ? null : gems[s.gem]!, s.offset);
+  for (const s of segs) vm.place(s.addr * U, (s.end - s.addr) * U, s.gem < 0 ? null : must(gems[s.gem]), s.offset);
   return { sim, vm, gems };
 }
 
 function rowsOf(segs: readonly Seg[], gems: readonly FakeGem[]): Row[] {
-  return segs.map((s) => [s.addr * U, (s.end - s.addr) * U, s.gem < 0 ? "-" : gems[s.gem]!.label, s.offset]);
+  return segs.map((s) => [s.addr * U, (s.end - s.addr) * U, s.gem < 0 ? "-" : must(gems[s.gem]).label, s.offset]);
 }
 
 describe("split/merge: properties against an interval oracle", () => {
@@ -728,7 +737,7 @@ describe("split/merge: properties against an interval oracle", () => {
     fc.assert(
       fc.property(segsArb, reqArb, (segs, r) => {
         const { sim, vm, gems } = build(segs);
-        const obj = r.gem < 0 ? null : gems[r.gem]!;
+        const obj = r.gem < 0 ? null : must(gems[r.gem]);
         const ops = smMapOpsCreate(vm, req(r.addr, r.range, obj, r.offset));
         // At most two remaps, exactly one map, last.
         expect(ops.filter((o) => o.op === "remap").length).toBeLessThanOrEqual(2);
@@ -762,7 +771,7 @@ describe("split/merge: properties against an interval oracle", () => {
     fc.assert(
       fc.property(segsArb, reqArb, (segs, r) => {
         const { vm, gems } = build(segs);
-        const obj = r.gem < 0 ? null : gems[r.gem]!;
+        const obj = r.gem < 0 ? null : must(gems[r.gem]);
         const reqAddr = r.addr * U;
         for (const op of smMapOpsCreate(vm, req(r.addr, r.range, obj, r.offset))) {
           if (op.op === "map") continue;
@@ -781,7 +790,7 @@ describe("split/merge: properties against an interval oracle", () => {
     fc.assert(
       fc.property(segsArb, reqArb, (segs, r) => {
         const { sim, vm, gems } = build(segs);
-        const obj = r.gem < 0 ? null : gems[r.gem]!;
+        const obj = r.gem < 0 ? null : must(gems[r.gem]);
         const rq = req(r.addr, r.range, obj, r.offset);
         const want = smMapOpsCreate(vm, rq);
         const seen: GpuVaOp[] = [];

@@ -100,23 +100,21 @@ export class FakeVa extends SimObject implements SmVa {
     if (this.state !== "prepared") throw new ArgumentError("this", `is ${this.state}`);
     if (!vm.rangeValid(this.addr, this.range)) throw new ArgumentRangeError("range", "invalid");
     if (vm.tree.firstOverlap(this.addr, this.range) !== undefined) throw new ArgumentError("range", "taken");
-    const self = this;
-    return (function* () {
+    return (function* (va: FakeVa) {
       yield* access(vm, "write");
-      self.placeIn(vm);
-    })() as unknown as Op<void>;
+      va.placeIn(vm);
+    })(this) as unknown as Op<void>;
   }
 
   remove(): Op<void> {
     if (this.state !== "inserted" || this.vm === null) throw new ArgumentError("this", `is ${this.state}`);
     const vm = this.vm;
-    const self = this;
-    return (function* () {
+    return (function* (va: FakeVa) {
       yield* access(vm, "write");
-      vm.tree.remove(self.addr);
-      self.state = "removed";
+      vm.tree.remove(va.addr);
+      va.state = "removed";
       vm.refs--;
-    })() as unknown as Op<void>;
+    })(this) as unknown as Op<void>;
   }
 }
 
