@@ -4,10 +4,13 @@
  * write of the VM (as Mapping.insert / remove will) and keep a VM
  * reference count, so the tests see the apply helpers' reference balance.
  * FakeGem is a TestBo (resv + kref): what DrmExec and the ops need.
+ * FakeVm and FakeVa are marked library classes, as GpuVm and Mapping
+ * will be, so the explorer sees only what the walks declare.
  * Stays as a unit-test fixture once GpuVm / Mapping exist.
  */
 import { access, ArgumentError, ArgumentRangeError, SimObject, VaTree, type Op, type Sim } from "../../src/index.js";
 import type { GpuVaOpMapBody, SmGem, SmOps, SmVa, SmVm, SmVmBo } from "../../src/drm/split-merge.js";
+import { LIBRARY_CLASS } from "../../src/kernel/heap.js";
 import { TestBo } from "./test-bo.js";
 
 export { TestBo as FakeGem };
@@ -21,6 +24,8 @@ export interface FakeVmOptions {
 }
 
 export class FakeVm extends SimObject implements SmVm<FakeVa> {
+  /** As GpuVm: a library class, so its uses are not watched and the split/merge walk must declare its reads itself. */
+  static readonly [LIBRARY_CLASS] = true;
   readonly mmStart: number;
   readonly mmRange: number;
   readonly reserveOffset: number;
@@ -69,6 +74,8 @@ export interface FakeVaInit {
 let vaCount = 0;
 
 export class FakeVa extends SimObject implements SmVa {
+  /** As Mapping: a library class (see FakeVm). */
+  static readonly [LIBRARY_CLASS] = true;
   readonly addr: number;
   readonly range: number;
   readonly gem: { readonly obj: SmGem | null; readonly offset: number };
