@@ -37,6 +37,7 @@ import {
   type SmMapReq,
   type SmOps,
 } from "../../src/drm/split-merge.js";
+import { main as splitMergeExample } from "../../examples/split-merge.js";
 import { collectingSim } from "../support/collecting-sim.js";
 import { FakeGem, FakeVa, FakeVm, FakeVmBo } from "../support/fake-sm-vm.js";
 
@@ -799,6 +800,21 @@ describe("split/merge: properties against an interval oracle", () => {
         expect(seen).toEqual(want);
       }),
       { seed: 13, numRuns: 200 },
+    );
+  });
+});
+
+describe("docs/split-merge.md example", () => {
+  it("case 11's ops, then an unmap across two mappings", () => {
+    expect(splitMergeExample()).toBe(
+      [
+        "map b over the middle page of a:",
+        "  remap 0x0: prev [0x0, +0x1000) a@0x100000, next [0x2000, +0x1000) a@0x102000, keep false",
+        "  map [0x1000, +0x1000) b@0x400000",
+        "unmap [2 pages, +3 pages):",
+        "  remap 0x0: prev [0x0, +0x2000) a@0x100000, next none, keep false",
+        "  remap 0x4000: prev none, next [0x5000, +0x1000) a@0x201000, keep false",
+      ].join("\n"),
     );
   });
 });
