@@ -44,7 +44,7 @@ export function main(): string {
   const a = gem("a");
   const b = gem("b");
   const mapping = (addr: number, range: number, obj: SmGem, offset: number): void => {
-    const va: SmVa = { sim, addr, range, gem: { obj, offset }, state: "inserted", insert: (): Op<void> => { throw new Error("not here"); }, remove: (): Op<void> => { throw new Error("not here"); } };
+    const va: SmVa = { sim, addr, range, gem: { obj, offset }, state: "inserted", vm, insert: (): Op<void> => { throw new Error("not here"); }, remove: (): Op<void> => { throw new Error("not here"); } };
     tree.insert(addr, range, va);
   };
   mapping(0, 3 * PAGE, a, 0x100000); // a: [0, 3 pages) at bo_offset n = 0x100000

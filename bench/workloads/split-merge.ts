@@ -48,6 +48,7 @@ class Rng {
 /** A bench mapping: the fields the walk reads; insert / remove are applied to the tree directly here. */
 class BenchVa implements SmVa {
   state: "prepared" | "inserted" | "removed" = "inserted";
+  readonly vm = null;
   readonly gem: { readonly obj: SmGem | null; readonly offset: number };
   constructor(
     readonly sim: Sim,

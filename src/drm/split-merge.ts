@@ -112,6 +112,8 @@ export interface SmVa {
   readonly range: number;
   readonly gem: { readonly obj: SmGem | null; readonly offset: number };
   readonly state: "prepared" | "inserted" | "removed";
+  /** The VM it is inserted in (null before insert): where gpuvaRemap inserts the remainders. */
+  readonly vm: object | null;
   /** drm_gpuva_insert(): typed errors at call for a bad or taken range; takes a VM reference. */
   insert(vm: never): Op<void>;
   /** drm_gpuva_remove(): drops the VM reference. */
@@ -568,7 +570,7 @@ export function gpuvaMap<V extends SmVa>(vm: SmVm<V>, va: V, op: GpuVaOpMapBody)
 
 function* remapApply(this: SmVa, prev: SmVa | null, next: SmVa | null): Generator<Effect, void, unknown> {
   // ORDER: as the kernel, the old mapping goes first, so the remainders find their range free.
-  const vm = (this as unknown as { vm: unknown }).vm;
+  const vm = this.vm;
   yield* this.remove();
   if (prev !== null) yield* prev.insert(vm as never);
   if (next !== null) yield* next.insert(vm as never);
