@@ -198,3 +198,34 @@ export type { QueuedByRef } from "./report/report.js";
 export type { LeakedLockReport, QueueWhileDrainingReport, WorkqueueMisuseReport } from "./report/work-kinds.js";
 // drm: VA tree (issue 10): the VM's ordered set of non-overlapping ranges (docs/va-tree.md).
 export { VaTree, type VaEntry, type VaVisitor } from "./drm/va-tree.js";
+// drm: split and merge (issue 10, "sm"): map / unmap requests as map, remap and unmap steps (docs/split-merge.md).
+export {
+  boUnmapOpsCreate,
+  gpuvaMap,
+  gpuvaRemap,
+  gpuvaUnmap,
+  madviseOpsCreate,
+  prefetchOpsCreate,
+  smMap,
+  smMapExecLock,
+  smMapOpsCreate,
+  smUnmap,
+  smUnmapExecLock,
+  smUnmapOpsCreate,
+  type GpuVaOp,
+  type GpuVaOpMap,
+  type GpuVaOpMapBody,
+  type GpuVaOpPrefetch,
+  type GpuVaOpRemap,
+  type GpuVaOpUnmap,
+  type GpuVaOpUnmapBody,
+  type SmGem,
+  type SmMapReq,
+  type SmOps,
+  type SmResult,
+  type SmStepReturn,
+  type SmVa,
+  type SmVm,
+  type SmVmBo,
+  type SmWalkResult,
+} from "./drm/split-merge.js";
