@@ -198,3 +198,38 @@ export type { QueuedByRef } from "./report/report.js";
 export type { LeakedLockReport, QueueWhileDrainingReport, WorkqueueMisuseReport } from "./report/work-kinds.js";
 // drm: VA tree (issue 10): the VM's ordered set of non-overlapping ranges (docs/va-tree.md).
 export { VaTree, type VaEntry, type VaVisitor } from "./drm/va-tree.js";
+// drm: the VM's extobj/evict lists and the list functions (issue 10, "lists"; docs/vm-bo-list.md).
+export {
+  VmBoList,
+  VmBoListLinks,
+  GpuVmExec,
+  prepareVm,
+  prepareObjects,
+  prepareRange,
+  execLock,
+  execLockArray,
+  execLockRange,
+  validate,
+  resvAddFence,
+  extobjAdd,
+  evict,
+  gemEvict,
+  VM_BO_LIST_WALK_HOLDER,
+  VM_BO_LIST_ADD,
+  VM_BO_LIST_DEL,
+  VM_BO_LIST_NEXT,
+  VM_BO_LIST_SPLICE,
+  VM_BO_EVICT,
+  type VmBoListMode,
+  type VmBoListWhich,
+  type VmBoListResult,
+  type VmBoListGem,
+  type VmBoListOps,
+  type VmBoListOwner,
+  type VmBoListEntry,
+  type VmBoListPlace,
+  type VmBoListWalkBody,
+  type GpuVmExecExtra,
+  type GpuVmExecInit,
+} from "./drm/vm-bo-list.js";
+export type { VmBoListConcurrentWalkReport, VmBoListReportKinds } from "./report/vm-bo-list-kinds.js";
