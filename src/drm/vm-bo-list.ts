@@ -733,7 +733,9 @@ function* execLockRangeBody(this: GpuVmExec, addr: number, range: number): Gener
   const ve = this;
   const exec = new DrmExec(ve.vm.sim, ve.flags);
   ve.execObj = exec;
-  const r = yield* exec.untilAllLocked(() => prepareRange(ve.vm, exec, addr, range, ve.numFences));
+  const r = yield* exec.untilAllLocked(function* () {
+    return yield* prepareRange(ve.vm, exec, addr, range, ve.numFences);
+  });
   if (r !== "ok") yield* exec.fini();
   return r;
 }

@@ -421,3 +421,248 @@ describe("walks racing adds and puts, under a preemption-bounded DFS", () => {
     expect(outcomes.size).toBeGreaterThan(1);
   }, 60_000);
 });
+
+/** A VM with two external GEMs (ext0, ext1) and one private GEM (priv), each with a VmBo. */
+function* mixedWorld(sim: Sim, options: FakeVmOptions): Generator<Effect, World & { ext: FakeVmBo[]; priv: FakeVmBo }, unknown> {
+  const vm = new FakeVm(sim, "vm", options);
+  const gems = [new FakeGem(sim, "ext0"), new FakeGem(sim, "ext1"), vm.privateGem("priv")];
+  const vmBos: FakeVmBo[] = [];
+  for (const g of gems) vmBos.push(yield* vm.obtain(g));
+  return { vm, gems, vmBos, ext: vmBos.slice(0, 2), priv: vmBos[2] as FakeVmBo };
+}
+
+/** extobjAdd every VmBo (under the VM resv in resv mode). */
+function* extobjAddAll(w: World): Generator<Effect, void, unknown> {
+  const run = function* (): Generator<Effect, void, unknown> {
+    for (const b of w.vmBos) yield* extobjAdd(b);
+  };
+  if (w.vm.flags.resvProtected) yield* withResv(w.vm, run);
+  else yield* run();
+}
+
+/** evict(b, flag) under b's GEM resv. */
+function* evictLocked(b: FakeVmBo, flag: boolean): Generator<Effect, void, unknown> {
+  yield* b.obj.resv.lock(null);
+  yield* evict(b, flag);
+  yield* b.obj.resv.unlock();
+}
+
+describe("extobjAdd, evict, gemEvict", () => {
+  it.each(MODES)("%s mode: extobjAdd adds external objects only, once", (mode) => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = yield* mixedWorld(sim, { listMode: mode });
+      yield* extobjAddAll(w);
+      yield* extobjAddAll(w);
+      if (mode !== "spinlock") yield* walkNames(w, "extobj");
+      expect(w.vm.extobj.entries()).toEqual(w.ext);
+      yield* teardownWorld(w);
+    });
+    clean(sim);
+  });
+
+  it("resv mode: extobjAdd without the VM resv files lock-not-held", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = yield* mixedWorld(sim, { listMode: "resv" });
+      yield* extobjAdd(w.ext[0] as FakeVmBo);
+      yield* teardownWorld(w);
+    });
+    expect(sim.reports.map((r) => [r.kind, (r as LockNotHeldReport).lock])).toEqual([
+      ["lock-not-held", expect.stringContaining("r_obj.resv")],
+      ["lock-not-held", expect.stringContaining("r_obj.resv")],
+    ]);
+  });
+
+  it("spinlock mode: evict puts the VmBo on the evict list and sets the flag; evict(false) undoes both", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = yield* mixedWorld(sim, { listMode: "spinlock" });
+      for (const b of w.vmBos) yield* evictLocked(b, true);
+      expect(w.vm.evict.entries()).toEqual(w.vmBos);
+      expect(w.vmBos.map((b) => b.evicted)).toEqual([true, true, true]);
+      yield* evictLocked(w.ext[1] as FakeVmBo, false);
+      expect(w.vm.evict.entries()).toEqual([w.ext[0], w.priv]);
+      expect((w.ext[1] as FakeVmBo).evicted).toBe(false);
+      yield* teardownWorld(w);
+    });
+    clean(sim);
+  });
+
+  it("resv mode: evicting an external object only sets its flag; prepareObjects moves it to the evict list", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = yield* mixedWorld(sim, { listMode: "resv" });
+      yield* extobjAddAll(w);
+      for (const b of w.vmBos) yield* evictLocked(b, true);
+      // The private one shares the VM resv, held: it goes straight on the list.
+      expect(w.vm.evict.entries()).toEqual([w.priv]);
+      const exec = new DrmExec(sim);
+      const r = yield* exec.untilAllLocked(function* () {
+        const a = yield* prepareVm(w.vm, exec, 0);
+        if (a !== "ok") return a;
+        return (yield* prepareObjects(w.vm, exec, 0)) as "ok";
+      });
+      expect(r).toBe("ok");
+      expect(exec.objects()).toEqual([w.vm.resvObj, w.gems[0], w.gems[1]]);
+      expect(w.vm.evict.entries()).toEqual([w.priv, w.ext[0], w.ext[1]]);
+      yield* exec.fini();
+      yield* teardownWorld(w);
+    });
+    clean(sim);
+  });
+
+  it("evict without the GEM's resv files lock-not-held naming it", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = yield* mixedWorld(sim, { listMode: "spinlock" });
+      yield* evict(w.ext[0] as FakeVmBo, true);
+      expect((w.ext[0] as FakeVmBo).evicted).toBe(true);
+      yield* teardownWorld(w);
+    });
+    expect(sim.reports.map((r) => [r.kind, (r as LockNotHeldReport).lock])).toEqual([["lock-not-held", expect.stringContaining("ext0.resv")]]);
+  });
+
+  it("gemEvict evicts the GEM's VmBo in every VM; in immediate mode it asserts the GEM's gpuvaLock", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const vm1 = new FakeVm(sim, "vm1", { immediateMode: true });
+      const vm2 = new FakeVm(sim, "vm2", { immediateMode: true });
+      const gem = new FakeGem(sim, "shared");
+      const b1 = yield* vm1.obtain(gem);
+      const b2 = yield* vm2.obtain(gem);
+      yield* gem.resv.lock(null);
+      yield* gemEvict(gem, true); // gpuvaLock not held: two reports
+      yield* gem.gpuvaLock.lock();
+      yield* gemEvict(gem, false);
+      yield* gemEvict(gem, true);
+      yield* gem.gpuvaLock.unlock();
+      yield* gem.resv.unlock();
+      expect(vm1.evict.entries()).toEqual([b1]);
+      expect(vm2.evict.entries()).toEqual([b2]);
+      for (const b of [b1, b2]) yield* b.putLocked("creator");
+      yield* gem.put("creator");
+      yield* vm1.put("creator");
+      yield* vm2.put("creator");
+    });
+    expect(sim.teardown()).toEqual([]);
+    expect(sim.reports.map((r) => [r.kind, (r as LockNotHeldReport).lock])).toEqual([
+      ["lock-not-held", expect.stringContaining("gpuva.lock")],
+      ["lock-not-held", expect.stringContaining("gpuva.lock")],
+    ]);
+  });
+});
+
+describe("execLock, validate, resvAddFence", () => {
+  it.each(MODES)("%s mode: execLock locks the VM and every extobj; validate validates every evicted VmBo; resvAddFence uses the extobj usage for external objects", (mode) => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const validated: string[] = [];
+      const w = yield* mixedWorld(sim, {
+        listMode: mode,
+        ops: {
+          *vmBoValidate(b) {
+            validated.push(b.obj.name);
+            yield* evict(b, false);
+          },
+        },
+      });
+      yield* extobjAddAll(w);
+      for (const b of w.vmBos) yield* evictLocked(b, true);
+      const ve = new GpuVmExec({ vm: w.vm, numFences: 1, flags: { interruptibleWait: true } });
+      expect(yield* execLock(ve)).toBe("ok");
+      expect(ve.exec.objects()).toEqual([w.vm.resvObj, w.gems[0], w.gems[1]]);
+      expect(yield* validate(w.vm, ve.exec)).toBe("ok");
+      expect(validated.sort()).toEqual(["ext0", "ext1", "priv"]);
+      expect(w.vm.evict.size).toBe(0);
+      const fence = new DmaFence(new FenceContext(sim, "ring"), { name: "job" });
+      yield* resvAddFence(w.vm, ve.exec, fence, "bookkeep", "write");
+      expect(w.vm.resv.fenceList.map((e) => e.usage)).toEqual(["bookkeep"]);
+      expect((w.gems[0] as FakeGem).resv.fenceList.map((e) => e.usage)).toEqual(["write"]);
+      expect((w.gems[1] as FakeGem).resv.fenceList.map((e) => e.usage)).toEqual(["write"]);
+      yield* ve.exec.fini();
+      yield* fence.signal();
+      yield* fence.put();
+      yield* teardownWorld(w);
+    });
+    clean(sim);
+  });
+
+  it("validate returns the callback's error and stops there", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      let calls = 0;
+      const w = yield* mixedWorld(sim, {
+        listMode: "spinlock",
+        ops: {
+          vmBoValidate() {
+            calls++;
+            return "nomem";
+          },
+        },
+      });
+      for (const b of w.ext) yield* evictLocked(b, true);
+      const exec = new DrmExec(sim);
+      expect(yield* validate(w.vm, exec)).toBe("nomem");
+      expect(calls).toBe(1);
+      expect(w.vm.evict.entries()).toEqual(w.ext);
+      for (const b of w.ext) expect(b.refcount.read()).toBe(1);
+      yield* exec.fini();
+      yield* teardownWorld(w);
+    });
+    clean(sim);
+  });
+
+  it("execLockArray also locks the given objects; execLockRange locks the GEMs mapped in the range, skipping sparse mappings", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = yield* mixedWorld(sim, { listMode: "spinlock" });
+      yield* extobjAddAll(w);
+      const more = new FakeGem(sim, "more");
+      const ve = new GpuVmExec({ vm: w.vm });
+      expect(yield* execLockArray(ve, [more])).toBe("ok");
+      expect(ve.exec.objects()).toEqual([w.vm.resvObj, w.gems[0], w.gems[1], more]);
+      yield* ve.exec.fini();
+      w.vm.vas = [
+        { addr: 0, range: 0x1000, gem: { obj: w.gems[2] as FakeGem } },
+        { addr: 0x1000, range: 0x1000, gem: { obj: null } },
+        { addr: 0x2000, range: 0x1000, gem: { obj: w.gems[0] as FakeGem } },
+      ];
+      const vr = new GpuVmExec({ vm: w.vm, numFences: 2 });
+      expect(yield* execLockRange(vr, 0, 0x2000)).toBe("ok");
+      expect(vr.exec.objects()).toEqual([w.gems[2]]);
+      yield* vr.exec.fini();
+      const exec = new DrmExec(sim);
+      expect(yield* exec.untilAllLocked(function* () {
+          return yield* prepareRange(w.vm, exec, 0x1000, 0x2000, 0);
+        })).toBe("ok");
+      expect(exec.objects()).toEqual([w.gems[0]]);
+      yield* exec.fini();
+      yield* more.put("creator");
+      yield* teardownWorld(w);
+    });
+    clean(sim);
+  });
+
+  it("execLock: an extra step's error ends the loop, the DrmExec is finished and the error returned", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = yield* mixedWorld(sim, { listMode: "spinlock" });
+      yield* extobjAddAll(w);
+      const ve = new GpuVmExec({
+        vm: w.vm,
+        extra: {
+          *fn(x) {
+            // Locking the VM's resv object again, without ignoreDuplicates.
+            return yield* x.exec.lockObj(x.vm.resvObj);
+          },
+        },
+      });
+      expect(yield* execLock(ve)).toBe("already-held");
+      expect(ve.exec.objects()).toEqual([]);
+      expect(w.vm.resv.isLocked()).toBe(false);
+      yield* teardownWorld(w);
+    });
+    clean(sim);
+  });
+});
