@@ -626,20 +626,28 @@ export class GpuVmExec {
   /** @internal */ execObj: DrmExec | null = null;
 
   /**
-   * @throws ArgumentError naming `init` (not an object), an unknown key,
-   *   `vm`, `flags` (checked as DrmExec options), `numFences`, `extra`
+   * @throws ArgumentError naming `options` (not an object), an unknown
+   *   key, `vm`, `flags` or `flags.<key>` (checked as DrmExec options),
+   *   `numFences` (ArgumentRangeError when not an integer >= 0), `extra`
    *   or `extra.fn`.
    */
-  constructor(init: GpuVmExecInit) {
-    checkOptions("init", init, EXEC_INIT);
-    this.vm = checkVm(init.vm);
-    const flags = init.flags ?? {};
-    // The DrmExec constructor checks the flags; a throwaway one checks them now.
-    new DrmExec(this.vm.sim, flags);
-    if (init.extra !== undefined) checkExtra(init.extra);
+  constructor(options: GpuVmExecInit) {
+    if (typeof options !== "object" || (options as GpuVmExecInit | null) === null) throw new ArgumentError("options", `must be { vm, flags?, numFences?, extra? }, got ${describeValue(options)}`);
+    checkOptions("options", options, EXEC_INIT);
+    const vm = checkVm(options.vm);
+    const flags = options.flags ?? {};
+    try {
+      // The DrmExec constructor checks the flags: a throwaway one checks them now, before anything is kept.
+      new DrmExec(vm.sim, flags);
+    } catch (e) {
+      if (e instanceof ArgumentError) throw new ArgumentError(e.argument === "options" ? "flags" : `flags.${e.argument}`, e.message);
+      throw e;
+    }
+    if (options.extra !== undefined) checkExtra(options.extra);
+    this.vm = vm;
     this.flags = flags;
-    this.numFences = init.numFences ?? 0;
-    this.extra = init.extra ?? null;
+    this.numFences = options.numFences ?? 0;
+    this.extra = options.extra ?? null;
   }
 
   /** The DrmExec, once execLock() (or a variant) made it. @throws UsageError before. */
