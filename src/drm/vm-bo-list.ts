@@ -33,7 +33,6 @@ import { LIBRARY_CLASS, noteTouched, siteRef, SimObject, touch, type Site } from
 import { makeOp, type Op } from "../kernel/op.js";
 import { checkedBody } from "../kernel/checked-body.js";
 import { current } from "../kernel/task.js";
-import type { Sim } from "../kernel/sim.js";
 import { SpinLock } from "../locking/spinlock.js";
 import { DmaResv, type DmaResvUsage } from "../dma-buf/dma-resv.js";
 import { DmaFence } from "../dma-buf/dma-fence.js";
@@ -46,6 +45,8 @@ export type VmBoListMode = "spinlock" | "resv" | "two-list";
 export type VmBoListWhich = "extobj" | "evict";
 
 /** What a driver callback returns: undefined or "ok" = 0; any other string is an error code that stops the walk and is returned. */
+// A callback that returns nothing returns void, hence the void.
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type
 export type VmBoListResult = void | "ok" | (string & {});
 
 /** What a VM's lists need of a GEM object (structural: a GemObject satisfies it). */
@@ -136,7 +137,7 @@ interface Walk<E> {
 
 const MODES: readonly VmBoListMode[] = ["spinlock", "resv", "two-list"];
 
-function checkEntry(argument: string, list: VmBoList<VmBoListEntry>, vmBo: unknown): void {
+function checkEntry(argument: string, list: VmBoList, vmBo: unknown): void {
   const e = vmBo as Partial<VmBoListEntry> | null;
   if (!(vmBo instanceof SimObject) || typeof e?.getUnlessZero !== "function" || typeof e.putLocked !== "function" || !(e.listLinks instanceof VmBoListLinks)) {
     throw new ArgumentError(argument, `must be a VmBo (a SimObject with getUnlessZero, putLocked and listLinks), got ${describeValue(vmBo)}`);
@@ -193,7 +194,7 @@ export class VmBoList<E extends VmBoListEntry = VmBoListEntry> extends SimObject
 
   /** Whether `vmBo` is on this list (main, snapshot or side list). A query. */
   contains(vmBo: E): boolean {
-    checkEntry("vmBo", this as VmBoList<VmBoListEntry>, vmBo);
+    checkEntry("vmBo", this, vmBo);
     noteTouched(this.sim, this, false);
     noteTouched(this.sim, vmBo, false);
     return vmBo.listLinks[this.which] !== null;
@@ -221,7 +222,7 @@ export class VmBoList<E extends VmBoListEntry = VmBoListEntry> extends SimObject
    * @throws ArgumentError naming `vmBo` (no VmBo, or of another VM) or `lock`.
    */
   add(vmBo: E, lock = true): Op<void> {
-    checkEntry("vmBo", this as VmBoList<VmBoListEntry>, vmBo);
+    checkEntry("vmBo", this, vmBo);
     arg("lock", is.boolean, lock);
     return makeOp("drm_gpuvm_bo_list_add", this, listAdd, vmBo, lock);
   }
@@ -234,7 +235,7 @@ export class VmBoList<E extends VmBoListEntry = VmBoListEntry> extends SimObject
    * @throws ArgumentError naming `vmBo` or `lock`.
    */
   del(vmBo: E, lock = true): Op<void> {
-    checkEntry("vmBo", this as VmBoList<VmBoListEntry>, vmBo);
+    checkEntry("vmBo", this, vmBo);
     arg("lock", is.boolean, lock);
     return makeOp("drm_gpuvm_bo_list_del", this, listDel, vmBo, lock);
   }
@@ -292,13 +293,13 @@ export class VmBoList<E extends VmBoListEntry = VmBoListEntry> extends SimObject
 }
 
 /** An effect that writes the list and the entry. */
-function listEffect(kind: typeof VM_BO_LIST_ADD, list: VmBoList<VmBoListEntry>, vmBo: VmBoListEntry, mode = WRITE): Effect {
+function listEffect(kind: typeof VM_BO_LIST_ADD, list: VmBoList, vmBo: VmBoListEntry, mode = WRITE): Effect {
   const also: Access[] = [{ object: vmBo, mode: mode === WRITE ? "write" : "read" }];
   return new Effect(kind, list, mode, list, null, Infinity, null, also);
 }
 
 function* listAdd<E extends VmBoListEntry>(this: VmBoList<E>, vmBo: E, lock: boolean): Generator<Effect, void, unknown> {
-  const self = this as VmBoList<VmBoListEntry>;
+  const self = this as VmBoList;
   if (this.mode === "resv") {
     this.resv.assertHeld();
     yield* addStep(self, vmBo, "list");
@@ -315,7 +316,7 @@ function* listAdd<E extends VmBoListEntry>(this: VmBoList<E>, vmBo: E, lock: boo
   }
 }
 
-function* addStep(list: VmBoList<VmBoListEntry>, vmBo: VmBoListEntry, place: "list" | "pending"): Generator<Effect, void, unknown> {
+function* addStep(list: VmBoList, vmBo: VmBoListEntry, place: "list" | "pending"): Generator<Effect, void, unknown> {
   yield listEffect(VM_BO_LIST_ADD, list, vmBo);
   touch(list.sim, list, true, "drm_gpuvm_bo_list_add");
   touch(list.sim, vmBo, true, "drm_gpuvm_bo_list_add");
@@ -326,7 +327,7 @@ function* addStep(list: VmBoList<VmBoListEntry>, vmBo: VmBoListEntry, place: "li
 }
 
 function* listDel<E extends VmBoListEntry>(this: VmBoList<E>, vmBo: E, lock: boolean): Generator<Effect, void, unknown> {
-  const self = this as VmBoList<VmBoListEntry>;
+  const self = this as VmBoList;
   if (this.mode === "resv") {
     this.resv.assertHeld();
     yield* delStep(self, vmBo);
@@ -351,7 +352,7 @@ function* listDel<E extends VmBoListEntry>(this: VmBoList<E>, vmBo: E, lock: boo
   }
 }
 
-function* delStep(list: VmBoList<VmBoListEntry>, vmBo: VmBoListEntry): Generator<Effect, void, unknown> {
+function* delStep(list: VmBoList, vmBo: VmBoListEntry): Generator<Effect, void, unknown> {
   yield listEffect(VM_BO_LIST_DEL, list, vmBo);
   touch(list.sim, list, true, "drm_gpuvm_bo_list_del");
   touch(list.sim, vmBo, true, "drm_gpuvm_bo_list_del");
@@ -367,7 +368,7 @@ function* runBody<R>(result: Iterable<Effect, R, unknown> | R, what: string): Ge
 }
 
 /** The body's verdict: null to go on, "break" to stop with "ok", else the error. */
-function verdict(r: unknown, what: string): "break" | string | null {
+function verdict(r: unknown, what: string): string | null {
   if (r === undefined || r === "ok") return null;
   if (typeof r !== "string") throw new UsageError(`${what} returned ${describeValue(r)}: return nothing, "ok", "break" or an error string`);
   return r;
@@ -375,7 +376,7 @@ function verdict(r: unknown, what: string): "break" | string | null {
 
 function* walk<E extends VmBoListEntry>(this: VmBoList<E>, body: VmBoListWalkBody<E>): Generator<Effect, string, unknown> {
   if (this.mode === "spinlock") return yield* snapshotWalk(this, body);
-  if (this.mode === "two-list") yield* splicePending(this as VmBoList<VmBoListEntry>);
+  if (this.mode === "two-list") yield* splicePending(this);
   return yield* lockedWalk(this, body);
 }
 
@@ -429,7 +430,7 @@ function* getNext<E extends VmBoListEntry>(list: VmBoList<E>, me: Walk<E>): Gene
   while (list.list.length > 0) {
     const first = list.list[0] as E;
     const got = yield* first.getUnlessZero(VM_BO_LIST_WALK_HOLDER);
-    yield listEffect(VM_BO_LIST_NEXT, list as VmBoList<VmBoListEntry>, first);
+    yield listEffect(VM_BO_LIST_NEXT, list, first);
     touch(list.sim, list, true, "get_next_vm_bo_from_list");
     touch(list.sim, first, true, "get_next_vm_bo_from_list");
     // RELIES ON: the spinlock is held, so `first` is still the head.
@@ -466,7 +467,7 @@ function* restore<E extends VmBoListEntry>(list: VmBoList<E>, me: Walk<E>): Gene
 }
 
 /** The two-list scheme: assert the VM resv, then move the side list to the main list's tail under the spinlock. */
-function* splicePending(list: VmBoList<VmBoListEntry>): Generator<Effect, void, unknown> {
+function* splicePending(list: VmBoList): Generator<Effect, void, unknown> {
   list.resv.assertHeld();
   yield* list.lock.lock();
   const moved: Access[] = list.pending.map((e) => ({ object: e, mode: "write" }));
@@ -486,7 +487,7 @@ function* lockedWalk<E extends VmBoListEntry>(list: VmBoList<E>, body: VmBoListW
   if (list.mode === "resv") list.resv.assertHeld();
   const snap = list.list.slice();
   for (const vmBo of snap) {
-    yield listEffect(VM_BO_LIST_NEXT, list as VmBoList<VmBoListEntry>, vmBo, READ);
+    yield listEffect(VM_BO_LIST_NEXT, list, vmBo, READ);
     touch(list.sim, list, false, "for_each_vm_bo_in_list");
     touch(list.sim, vmBo, false, "for_each_vm_bo_in_list");
     // Removed by the body (or by anyone, if the resv is not held) since the walk began.
@@ -512,7 +513,7 @@ function checkVm(vm: unknown): VmBoListOwner {
 function checkExec(vm: VmBoListOwner, exec: unknown): DrmExec {
   if (!(exec instanceof DrmExec)) throw new ArgumentError("exec", `must be a DrmExec, got ${describeValue(exec)}`);
   if (exec.sim !== vm.sim) throw new ArgumentError("exec", `belongs to another Sim than ${vm.label}`);
-  return exec;
+  return exec as DrmExec;
 }
 
 /** exec_prepare_obj(): prepareObj with fences, lockObj without. */
@@ -546,11 +547,10 @@ export function prepareObjects(vm: VmBoListOwner, exec: DrmExec, numFences: numb
   const v = checkVm(vm);
   checkExec(v, exec);
   arg("numFences", is.count, numFences);
-  return makeOp("drm_gpuvm_prepare_objects", v, prepareObjectsBody, exec, numFences);
+  return makeOp("drm_gpuvm_prepare_objects", undefined, prepareObjectsBody, v, exec, numFences);
 }
 
-function* prepareObjectsBody(this: VmBoListOwner, exec: DrmExec, numFences: number): Generator<Effect, DrmExecResult | "busy", unknown> {
-  const vm = this;
+function* prepareObjectsBody(this: undefined, vm: VmBoListOwner, exec: DrmExec, numFences: number): Generator<Effect, DrmExecResult | "busy", unknown> {
   const moveEvicted = vm.listMode !== "spinlock";
   const r = yield* vm.extobj.walk(function* (vmBo) {
     const p = yield* execPrepareObj(exec, vmBo.obj, numFences);
@@ -677,20 +677,19 @@ function checkVmExec(vmExec: unknown): GpuVmExec {
  */
 export function execLock(vmExec: GpuVmExec): Op<DrmExecResult | "busy"> {
   const ve = checkVmExec(vmExec);
-  return makeOp("drm_gpuvm_exec_lock", ve, execLockBody);
+  return makeOp("drm_gpuvm_exec_lock", undefined, execLockBody, ve);
 }
 
-function* execLockBody(this: GpuVmExec): Generator<Effect, DrmExecResult | "busy", unknown> {
-  const ve = this;
+function* execLockBody(this: undefined, ve: GpuVmExec): Generator<Effect, DrmExecResult | "busy", unknown> {
   const exec = new DrmExec(ve.vm.sim, ve.flags);
   ve.execObj = exec;
-  let busy = false;
-  let r: DrmExecResult = yield* exec.untilAllLocked(function* () {
+  const state = { busy: false };
+  const r: DrmExecResult = yield* exec.untilAllLocked(function* () {
     const a = yield* prepareVm(ve.vm, exec, ve.numFences);
     if (a !== "ok") return a;
     const b = yield* prepareObjects(ve.vm, exec, ve.numFences);
     if (b === "busy") {
-      busy = true;
+      state.busy = true;
       return "ok";
     }
     if (b !== "ok") return b;
@@ -701,7 +700,7 @@ function* execLockBody(this: GpuVmExec): Generator<Effect, DrmExecResult | "busy
     }
     return "ok";
   });
-  if (busy) r = "ok";
+  const busy = state.busy;
   if (r !== "ok" || busy) {
     yield* exec.fini();
     return busy ? "busy" : r;
@@ -722,7 +721,7 @@ export function execLockArray(vmExec: GpuVmExec, objs: readonly DrmExecObject[])
   });
   const list = objs.slice();
   ve.extra = { fn: (x) => x.exec.prepareArray(list, x.numFences), priv: list };
-  return makeOp("drm_gpuvm_exec_lock_array", ve, execLockBody);
+  return makeOp("drm_gpuvm_exec_lock_array", undefined, execLockBody, ve);
 }
 
 /**
@@ -734,11 +733,10 @@ export function execLockArray(vmExec: GpuVmExec, objs: readonly DrmExecObject[])
 export function execLockRange(vmExec: GpuVmExec, addr: number, range: number): Op<DrmExecResult> {
   const ve = checkVmExec(vmExec);
   checkRange(addr, range);
-  return makeOp("drm_gpuvm_exec_lock_range", ve, execLockRangeBody, addr, range);
+  return makeOp("drm_gpuvm_exec_lock_range", undefined, execLockRangeBody, ve, addr, range);
 }
 
-function* execLockRangeBody(this: GpuVmExec, addr: number, range: number): Generator<Effect, DrmExecResult, unknown> {
-  const ve = this;
+function* execLockRangeBody(this: undefined, ve: GpuVmExec, addr: number, range: number): Generator<Effect, DrmExecResult, unknown> {
   const exec = new DrmExec(ve.vm.sim, ve.flags);
   ve.execObj = exec;
   const r = yield* exec.untilAllLocked(function* () {
@@ -762,18 +760,17 @@ export function validate(vm: VmBoListOwner, exec: DrmExec): Op<"ok" | (string & 
   const v = checkVm(vm);
   checkExec(v, exec);
   if (typeof v.ops.vmBoValidate !== "function") throw new UsageError(`validate(): ${v.label} has no ops.vmBoValidate callback`);
-  return makeOp("drm_gpuvm_validate", v, validateBody, exec);
+  return makeOp("drm_gpuvm_validate", undefined, validateBody, v, exec);
 }
 
 const VALIDATE_CB = "ops.vmBoValidate";
 
-function* validateBody(this: VmBoListOwner, exec: DrmExec): Generator<Effect, string, unknown> {
-  const vm = this;
+function* validateBody(this: undefined, vm: VmBoListOwner, exec: DrmExec): Generator<Effect, string, unknown> {
   const locked = vm.listMode !== "spinlock";
   return yield* vm.evict.walk(function* (vmBo) {
-    const cb = vm.ops.vmBoValidate;
-    if (cb === undefined) throw new UsageError(`validate(): ${vm.label} lost its ops.vmBoValidate callback`);
-    const r = verdict(yield* runBody(cb.call(vm.ops, vmBo, exec), VALIDATE_CB), VALIDATE_CB);
+    const ops = vm.ops;
+    if (ops.vmBoValidate === undefined) throw new UsageError(`validate(): ${vm.label} lost its ops.vmBoValidate callback`);
+    const r = verdict(yield* runBody(ops.vmBoValidate(vmBo, exec), VALIDATE_CB), VALIDATE_CB);
     if (r !== null) return r;
     if (locked) {
       vmBo.obj.resv.assertHeld();

@@ -75,7 +75,7 @@ type Case = readonly [string, (w: World) => unknown, typeof ArgumentError | type
 
 const cases: readonly Case[] = [
   ["VmBoList: owner not a VM", () => new VmBoList({} as never, "extobj"), ArgumentError, "owner"],
-  ["VmBoList: owner with an unknown listMode", (w) => new VmBoList(Object.assign(Object.create(w.vm) as FakeVm, { listMode: "rcu" }) as never, "extobj"), ArgumentError, "owner.listMode"],
+  ["VmBoList: owner with an unknown listMode", (w) => new VmBoList(Object.assign(Object.create(w.vm) as FakeVm, { listMode: "rcu" }), "extobj"), ArgumentError, "owner.listMode"],
   ["VmBoList: which unknown", (w) => new VmBoList(w.vm, "bound" as never), ArgumentError, "which"],
   ["add: vmBo null", (w) => w.vm.extobj.add(null as never), ArgumentError, "vmBo"],
   ["add: vmBo of another VM", (w) => w.vm.extobj.add(w.foreign), ArgumentError, "vmBo"],
