@@ -485,6 +485,9 @@ function* splicePending(list: VmBoList): Generator<Effect, void, unknown> {
 /** list_for_each_entry_safe() under the VM resv (asserted), skipping zombies. */
 function* lockedWalk<E extends VmBoListEntry>(list: VmBoList<E>, body: VmBoListWalkBody<E>): Generator<Effect, string, unknown> {
   if (list.mode === "resv") list.resv.assertHeld();
+  // The walk's start reads the list in a step of its own (and an empty list ends it there).
+  yield new Effect(VM_BO_LIST_NEXT, list, READ);
+  touch(list.sim, list, false, "for_each_vm_bo_in_list");
   const snap = list.list.slice();
   for (const vmBo of snap) {
     yield listEffect(VM_BO_LIST_NEXT, list, vmBo, READ);

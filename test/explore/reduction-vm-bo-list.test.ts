@@ -14,7 +14,7 @@ import { evict, type Effect, type Sim, type VmBoListMode } from "../../src/index
 import { reached, type ReductionProgram } from "../support/reduction.js";
 import { FakeGem, FakeVm, type FakeVmBo } from "../support/fake-gpuvm.js";
 
-type Other = "add" | "del" | "put" | "evict" | "walk";
+type Other = "add" | "del" | "put" | "evict" | "walk" | "add-to-unlocked-walk";
 
 /** A VM with two VmBos; `a` on the extobj (or, for "evict", evict) list, `b` not. */
 function program(mode: VmBoListMode, other: Other): ReductionProgram {
@@ -47,7 +47,11 @@ function program(mode: VmBoListMode, other: Other): ReductionProgram {
         yield* vm.put("creator");
       };
       const walkOnce = function* (tag: string): Generator<Effect, void, unknown> {
-        const r = yield* underResv(() =>
+        // A driver bug: walking a resv-protected list without the resv; only the list's own steps order it against the add.
+        const lockFor = other === "add-to-unlocked-walk" ? function* <T>(body: () => Iterable<Effect, T, unknown>): Generator<Effect, T, unknown> {
+          return yield* body();
+        } : underResv;
+        const r = yield* lockFor(() =>
           list.walk((x: FakeVmBo) => {
             visits.push(`${tag}:${x.obj.name}`);
           }),
@@ -61,6 +65,7 @@ function program(mode: VmBoListMode, other: Other): ReductionProgram {
       sim.spawn("other", "process", function* () {
         switch (other) {
           case "add":
+          case "add-to-unlocked-walk":
             if (mode === "resv") yield* underResv(() => list.add(b, false));
             else yield* list.add(b);
             break;
@@ -95,6 +100,7 @@ const CASES: readonly (readonly [VmBoListMode, Other])[] = [
   ["spinlock", "walk"],
   ["resv", "add"],
   ["resv", "put"],
+  ["resv", "add-to-unlocked-walk"],
   ["two-list", "add"],
   ["two-list", "del"],
   ["two-list", "evict"],
@@ -107,5 +113,6 @@ describe("DPOR reaches what the unreduced search reaches: VM BO list walks", () 
     expect(dpor).toEqual(none);
     expect(none.length).toBeGreaterThan(0);
     if (mode === "spinlock" && other === "walk") expect(none).toContain("failure:vm-bo-list-concurrent-walk");
+    if (other === "add-to-unlocked-walk") expect(none).toContain("failure:lock-not-held");
   }, 120_000);
 });
