@@ -861,7 +861,8 @@ function* evictBody(this: VmBoListEntry, flag: boolean): Generator<Effect, void,
 }
 
 /**
- * Mirrors drm_gpuvm_bo_gem_evict(): {@link evict} for every VmBo of `obj`,
+ * Mirrors drm_gpuvm_bo_gem_evict(): {@link evict} for every VmBo of `obj`
+ * but zombies,
  * each after asserting the lock of the GEM's VmBo list for its VM (the
  * GEM's `gpuvaLock` in immediate mode, else its resv).
  * @throws ArgumentError naming `obj` (no `vmBos()`, `resv` or `gpuvaLock`) or `flag`.
@@ -877,6 +878,8 @@ export function gemEvict(obj: VmBoListGem, flag: boolean): Op<void> {
 
 function* gemEvictBody(this: VmBoListGem, flag: boolean): Generator<Effect, void, unknown> {
   for (const vmBo of this.vmBos()) {
+    // A zombie is off its GEM's list in the kernel (drm_gpuvm_bo_into_zombie()).
+    if (vmBo.state === "zombie") continue;
     if (vmBo.vm.flags.immediateMode) this.gpuvaLock.assertHeld();
     else this.resv.assertHeld();
     yield* evictBody.call(vmBo, flag);

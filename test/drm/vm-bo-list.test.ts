@@ -556,6 +556,25 @@ describe("extobjAdd, evict, gemEvict", () => {
 });
 
 describe("execLock, validate, resvAddFence", () => {
+  it.each(["resv", "two-list"] as const)("%s mode: prepareObjects and validate without the VM resv file lock-not-held naming it", (mode) => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = yield* mixedWorld(sim, { listMode: mode, ops: { vmBoValidate: () => "ok" } });
+      yield* extobjAddAll(w);
+      const exec = new DrmExec(sim);
+      yield* exec.untilAllLocked(function* () {
+        return (yield* prepareObjects(w.vm, exec, 0)) as "ok";
+      });
+      expect(yield* validate(w.vm, exec)).toBe("ok");
+      yield* exec.fini();
+      yield* teardownWorld(w);
+    });
+    const locks = sim.reports.map((r) => (r.kind === "lock-not-held" ? r.lock : r.kind));
+    expect(locks.length).toBeGreaterThanOrEqual(2);
+    for (const l of locks) expect(l).toContain("vm.r_obj.resv");
+  });
+
+
   it.each(MODES)("%s mode: execLock locks the VM and every extobj; validate validates every evicted VmBo; resvAddFence uses the extobj usage for external objects", (mode) => {
     const sim = collectingSim();
     sim.run(function* () {
