@@ -141,6 +141,7 @@ describe("fingerprint", () => {
         "unstarted-op": "unstarted-op: kref_put / yield",
         "usage": "usage: undeclared-access / vm_update / Mutex / write",
         "use-after-free": "use-after-free: Bo / Bo.size",
+        "vm-bo-list-concurrent-walk": "vm-bo-list-concurrent-walk: extobj",
         "workqueue-misuse": "workqueue-misuse: queue-while-draining / "late"",
         "ww-mutex-misuse": "ww-mutex-misuse: slow-lock-with-locks-held",
       }

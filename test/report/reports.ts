@@ -32,6 +32,7 @@ import {
   type ReportKind,
 } from "../../src/index.js";
 import { Bo, freeIt, leakAtTeardown } from "../fixtures.js";
+import { FakeGem, FakeVm } from "../support/fake-gpuvm.js";
 import { expectTaskExceptions } from "../support/collecting-sim.js";
 import { touch } from "../../src/kernel/heap.js";
 
@@ -473,5 +474,27 @@ export const programs: Record<SampledKind, () => Report> = {
     });
     sim.runAll();
     return sim.reports.find((r) => r.kind === "workqueue-misuse") as Report;
+  },
+  "vm-bo-list-concurrent-walk": () => {
+    // first: walk extobj, inside its body lets second run; second: walk extobj (reported, "busy")
+    const sim = collect();
+    const vm = new FakeVm(sim, "vm");
+    const started = new Completion(sim, { name: "started", static: true });
+    const go = new Completion(sim, { name: "go", static: true });
+    sim.spawn("first", "process", function* () {
+      const vmBo = yield* vm.obtain(new FakeGem(sim, "bo0"));
+      yield* vm.extobj.add(vmBo);
+      yield* vm.extobj.walk(function* () {
+        yield* started.complete();
+        yield* go.waitForCompletion();
+      });
+    });
+    sim.spawn("second", "process", function* () {
+      yield* started.waitForCompletion();
+      yield* vm.extobj.walk(() => "ok");
+      yield* go.complete();
+    });
+    sim.runAll();
+    return sim.reports.find((r) => r.kind === "vm-bo-list-concurrent-walk") as Report;
   },
 };
