@@ -198,3 +198,21 @@ export type { QueuedByRef } from "./report/report.js";
 export type { LeakedLockReport, QueueWhileDrainingReport, WorkqueueMisuseReport } from "./report/work-kinds.js";
 // drm: VA tree (issue 10): the VM's ordered set of non-overlapping ranges (docs/va-tree.md).
 export { VaTree, type VaEntry, type VaVisitor } from "./drm/va-tree.js";
+// drm: the GPUVM core (issue 10, "core"): GEM objects, VMs, VmBos, mappings (docs/gpuvm.md).
+export { GemObject, gemGpuvaLock, GEM_GPUVA_LIST, GEM_HANDLE, GEM_HANDLE_HOLDER, type GemGpuvaLock, type GemObjectOptions } from "./drm/gem-object.js";
+export {
+  GpuVm,
+  GPUVA_TREE,
+  GPUVM_FINI,
+  GPUVM_HOLDER,
+  VM_BO_DEFER,
+  type GpuVaOpLike,
+  type GpuVmOps,
+  type GpuVmOptions,
+  type GpuVmViolation,
+  type SmResult,
+  type VmBoListMode,
+} from "./drm/gpuvm.js";
+export { boCreate, boFind, boObtain, boObtainLocked, boObtainPrealloc, VmBo, VM_BO_ALLOC_SITE, VM_BO_BYTES, VM_BO_DESTROY, VM_BO_GPUVA_HOLDER, VM_BO_PUT_HOLDER, type VmBoState } from "./drm/vm-bo.js";
+export { GPUVA_INVALIDATE, GPUVA_LINK, Mapping, type GpuVaOpMapLike, type MappingInit, type MappingState } from "./drm/mapping.js";
+export type { GpuvmInvariantReport, GpuvmLeftover, GpuvmMisuseReport, GpuvmTeardownReport, GpuvmWrongStageReport } from "./report/gpuvm-kinds.js";

@@ -34,6 +34,8 @@ export type MappingState = "prepared" | "inserted" | "removed";
 
 /** What drm_gpuva_init() takes. */
 export interface MappingInit {
+  /** A name for reports. */
+  readonly name?: string;
   /** Start address (bytes, integer >= 0). */
   readonly addr: number;
   /** Length (bytes, integer >= 1). */
@@ -47,6 +49,7 @@ export interface MappingInit {
 }
 
 const INIT_SPEC: Spec<MappingInit> = {
+  name: is.string,
   addr: is.count,
   range: is.positiveInteger,
   obj: (argument, v) => {
@@ -85,7 +88,7 @@ export class Mapping extends SimObject {
   /**
    * Mirrors drm_gpuva_init(): `new Mapping(sim, { addr, range, obj, offset })`, prepared.
    * @throws ArgumentError naming `sim`, `init` (not an object; an unknown
-   *   key), `addr` (ArgumentRangeError unless an integer >= 0), `range`
+   *   key), `name`, `addr` (ArgumentRangeError unless an integer >= 0), `range`
    *   (unless an integer >= 1, also when addr + range overflows), `obj` (not
    *   a GemObject or null; of another Sim), `offset`, `sparse`.
    */
@@ -98,7 +101,7 @@ export class Mapping extends SimObject {
     if (!Number.isSafeInteger(init.addr + init.range)) throw new ArgumentRangeError("range", `addr + range must stay a safe integer, got ${init.addr} + ${init.range}`);
     const obj = init.obj ?? null;
     if (obj !== null && obj.sim !== sim) throw new ArgumentError("obj", `${obj.label} belongs to another Sim`);
-    super(sim, "Mapping");
+    super(sim, "Mapping", init.name === undefined ? {} : { name: init.name });
     this.addr = init.addr;
     this.range = init.range;
     this.gem = Object.freeze({ obj, offset: init.offset ?? 0 });
