@@ -277,12 +277,15 @@ function* gemListAdd(b: VmBo): Generator<Effect, void, unknown> {
   setState(b, "linked");
 }
 
-/** list_del(&vm_bo->list.entry.gem), asserting the lock; the VmBo goes to `next`. */
+/**
+ * list_del(&vm_bo->list.entry.gem); the VmBo goes to `next`. drm_gpuvm_bo_destroy()
+ * asserts the lock; drm_gpuvm_bo_into_zombie() does not (its caller holds the mutex).
+ */
 function* gemListDel(b: VmBo, next: VmBoState): Generator<Effect, void, unknown> {
   const obj = b.obj;
   yield new Effect(GEM_GPUVA_LIST, obj, WRITE, obj.gpuva, null, Infinity, null, [{ object: b, mode: "write" }]);
   touch(b.sim, obj.gpuva, true, "drm_gpuvm_bo_destroy");
-  gemGpuvaLock(b.vm, obj).assertHeld();
+  if (next !== "zombie") gemGpuvaLock(b.vm, obj).assertHeld();
   const i = obj.gpuva.indexOf(b);
   if (i >= 0) obj.gpuva.splice(i, 1);
   setState(b, next);
