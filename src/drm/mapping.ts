@@ -88,17 +88,18 @@ export class Mapping extends SimObject {
   /**
    * Mirrors drm_gpuva_init(): `new Mapping(sim, { addr, range, obj, offset })`, prepared.
    * @throws ArgumentError naming `sim`, `init` (not an object; an unknown
-   *   key), `name`, `addr` (ArgumentRangeError unless an integer >= 0), `range`
-   *   (unless an integer >= 1, also when addr + range overflows), `obj` (not
-   *   a GemObject or null; of another Sim), `offset`, `sparse`.
+   *   key), `init.name`, `init.addr` (ArgumentRangeError unless an integer
+   *   >= 0), `init.range` (unless an integer >= 1, also when addr + range
+   *   overflows), `init.obj` (not a GemObject or null), `obj` (of another
+   *   Sim), `init.offset`, `init.sparse`.
    */
   constructor(sim: Sim, init: MappingInit) {
     arg("sim", is.instanceOf(Sim), sim);
     if ((init as MappingInit | null) === null || typeof init !== "object") throw new ArgumentError("init", `must be { addr, range, obj?, offset?, sparse? }, got ${describeValue(init)}`);
     checkOptions("init", init, INIT_SPEC);
-    if ((init.addr as number | undefined) === undefined) throw new ArgumentError("addr", "is required");
-    if ((init.range as number | undefined) === undefined) throw new ArgumentError("range", "is required");
-    if (!Number.isSafeInteger(init.addr + init.range)) throw new ArgumentRangeError("range", `addr + range must stay a safe integer, got ${init.addr} + ${init.range}`);
+    if ((init.addr as number | undefined) === undefined) throw new ArgumentError("init.addr", "is required");
+    if ((init.range as number | undefined) === undefined) throw new ArgumentError("init.range", "is required");
+    if (!Number.isSafeInteger(init.addr + init.range)) throw new ArgumentRangeError("init.range", `addr + range must stay a safe integer, got ${init.addr} + ${init.range}`);
     const obj = init.obj ?? null;
     if (obj !== null && obj.sim !== sim) throw new ArgumentError("obj", `${obj.label} belongs to another Sim`);
     super(sim, "Mapping", init.name === undefined ? {} : { name: init.name });
