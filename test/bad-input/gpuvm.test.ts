@@ -55,7 +55,8 @@ describe("bad input: GemObject", () => {
     expect(nextId(sim)).toBe(id + 1);
   });
   it("not a Sim", () => {
-    expectThrows(() => new GemObject({} as Sim, { size: 1 }), ArgumentError, "sim");
+    const notSim: unknown = {};
+    expectThrows(() => new GemObject(notSim as Sim, { size: 1 }), ArgumentError, "sim");
   });
 });
 

@@ -157,3 +157,18 @@ describe("GpuVm.checkInvariants catches each broken rule (broken on purpose thro
     })).toContain("tree-order");
   });
 });
+
+describe("docs/gpuvm.md example", () => {
+  it("maps a GEM object twice, unlinks with deferred cleanup, and frees everything", async () => {
+    const { main } = await import("../../examples/gpuvm.js");
+    expect(main()).toBe(
+      [
+        "vm refs 4, vmBo refs 2, bo refs 2",
+        "invariants: hold",
+        "after the unlinks: vmBo zombie, deferred 1, bo freed false",
+        "after cleanup: vmBo freed, bo freed true",
+        "reports: 0, leaks: 0",
+      ].join("\n"),
+    );
+  });
+});
