@@ -252,3 +252,59 @@ describe("VmBo in immediate mode: prealloc and deferred puts", () => {
     expect(sim.reports).toEqual([]);
   });
 });
+
+describe("why put() takes a GEM reference first", () => {
+  it("putLocked of a VmBo holding its GEM's last reference, under the GEM's resv, frees the lock being held", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = world(sim, "plain");
+      const bo = w.bo("bo");
+      const vb = (yield* boObtain(w.vm, bo, "a")) as VmBo;
+      yield* bo.put("creator");
+      yield* bo.resv.lock(null);
+      yield* vb.putLocked("a");
+      expect(bo.isFreed).toBe(true);
+    });
+    expect(sim.reports.map((r) => r.kind)).toContain("lock-held-at-free");
+  });
+
+  it("the same with put(): clean, and the GEM goes after the unlock", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = world(sim, "plain");
+      const bo = w.bo("bo");
+      const vb = (yield* boObtain(w.vm, bo, "a")) as VmBo;
+      yield* bo.put("creator");
+      yield* vb.put("a");
+      expect(bo.isFreed).toBe(true);
+    });
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("resvProtected: the last put of an external object's VmBo asserts the VM's resv", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = world(sim, "resvProtected");
+      const ext = w.bo("ext", true);
+      const vb = (yield* boObtain(w.vm, ext, "a")) as VmBo;
+      yield* vb.put("a");
+    });
+    // drm_gpuvm_bo_destroy()'s own assertion, then the two list deletions' (resv mode).
+    const locks = only(sim, "lock-not-held").map((r) => r.lock);
+    expect(locks.length).toBeGreaterThanOrEqual(1);
+    for (const l of locks) expect(l).toContain('"root.resv"');
+  });
+
+  it("a zombie cannot be obtained through boObtainPrealloc (wrong stage)", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = world(sim, "immediateMode");
+      const bo = w.bo("bo");
+      const vb = (yield* boObtain(w.vm, bo, "a")) as VmBo;
+      yield* vb.putDeferred("a");
+      expect(yield* boObtainPrealloc(vb)).toBe(vb);
+      expect(bo.vmBos()).toEqual([]);
+    });
+    expect(only(sim, "gpuvm-wrong-stage").map((r) => r.stage)).toEqual(["zombie"]);
+  });
+});
