@@ -33,6 +33,7 @@ import { makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
 import { Mutex } from "../locking/mutex.js";
 import { DmaResv } from "../dma-buf/dma-resv.js";
+import type { DrmExecObject } from "./drm-exec.js";
 import type { GpuVm } from "./gpuvm.js";
 import type { VmBo } from "./vm-bo.js";
 
@@ -78,7 +79,7 @@ export interface GemGpuvaLock {
   readonly label: string;
 }
 
-export class GemObject extends SimObject implements GemGpuvaOwner {
+export class GemObject extends SimObject implements DrmExecObject {
   /** @internal A library class: its operations declare their own footprints (heap.ts). */
   static readonly [LIBRARY_CLASS] = true;
   /** Size in bytes. */
@@ -178,12 +179,6 @@ export class GemObject extends SimObject implements GemGpuvaOwner {
   resvLock(): GemGpuvaLock {
     return (this.resvView ??= new ResvGpuvaLock(this));
   }
-}
-
-/** What gemGpuvaLock needs of a GEM object (lets tests pass either). */
-interface GemGpuvaOwner {
-  mutexLock(): GemGpuvaLock;
-  resvLock(): GemGpuvaLock;
 }
 
 /**
