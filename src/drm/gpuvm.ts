@@ -469,6 +469,8 @@ function collectViolations(vm: GpuVm): GpuVmViolation[] {
   }
   for (const b of vm.vmBoSet) {
     if (b.isFreed) continue;
+    noteTouched(vm.sim, b.gpuva, false);
+    if (!b.obj.isFreed) noteTouched(vm.sim, b.obj.gpuva, false);
     const onGem = b.obj.isFreed ? 0 : b.obj.gpuva.filter((x) => x === b).length;
     if (b.state === "linked" && onGem !== 1) add(b.label, "gem-list-once", `is linked but on ${b.obj.label}'s VmBo list ${onGem} times`);
     if (b.state !== "linked" && onGem !== 0) add(b.label, b.state === "zombie" ? "gem-list-zombie" : "gem-list-once", `is ${b.state} but on ${b.obj.label}'s VmBo list ${onGem} times`);
