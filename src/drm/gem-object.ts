@@ -273,7 +273,7 @@ export function wrongStage(obj: SimObject, stage: string, operation: string, exp
 }
 
 /** @internal File `gpuvm-misuse` (the kernel's drm_WARN_ON; the operation goes on). */
-export function gpuvmMisuse(vm: { readonly label: string; readonly sim: Sim }, obj: SimObject, problem: "wrong-mode" | "gem-mismatch", operation: string, detail: string): void {
+export function gpuvmMisuse(vm: { readonly label: string; readonly sim: Sim }, obj: SimObject, problem: "wrong-mode", operation: string, detail: string): void {
   const sim = vm.sim;
   sim.file({ kind: "gpuvm-misuse", problem, vm: vm.label, object: obj.label, operation, detail, site: siteRef(sim.site(operation)) });
 }

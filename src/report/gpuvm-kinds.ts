@@ -1,7 +1,7 @@
 /**
  * The GPUVM core's report kinds (src/drm/gem-object.ts, gpuvm.ts, vm-bo.ts,
  * mapping.ts): a handle used in the wrong stage of its lifecycle, a use the
- * kernel answers with a drm_WARN (wrong VM mode, a VmBo of another GEM), the
+ * kernel answers with a drm_WARN (a call made in the wrong VM mode), the
  * teardown checks of the last drm_gpuvm_put() (drm_gpuvm_fini()'s warnings),
  * and a broken structural invariant found by `vm.checkInvariants()`. Each
  * kind is its data type, listed in {@link GpuvmReportKinds}, and its
@@ -45,12 +45,13 @@ export interface GpuvmWrongStageReport extends ReportBase {
 
 /**
  * A use the kernel warns about and carries on (drm_WARN_ON): an
- * immediate-mode-only call on a VM that is not in immediate mode or the
- * reverse, a mapping linked to a VmBo of another GEM object.
+ * immediate-mode-only call on a VM that is not in immediate mode, or the
+ * reverse. (Linking a mapping to the VmBo of another GEM object, also a
+ * drm_WARN_ON in the kernel, is an ArgumentError here.)
  */
 export interface GpuvmMisuseReport extends ReportBase {
   readonly kind: "gpuvm-misuse";
-  readonly problem: "wrong-mode" | "gem-mismatch";
+  readonly problem: "wrong-mode";
   /** The VM (`GpuVm#2 "vm"`). */
   readonly vm: string;
   /** The object used (`VmBo#5`, `Mapping#7`). */

@@ -308,3 +308,20 @@ describe("why put() takes a GEM reference first", () => {
     expect(only(sim, "gpuvm-wrong-stage").map((r) => r.stage)).toEqual(["zombie"]);
   });
 });
+
+describe("a freed VmBo", () => {
+  it("putting it again is reported (the refcount's underflow, naming the free), not a TypeError", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = world(sim, "plain");
+      const bo = w.bo("bo");
+      const vb = (yield* boObtain(w.vm, bo)) as VmBo;
+      yield* vb.put();
+      expect(vb.state).toBe("freed");
+      yield* vb.put();
+    });
+    const r = sim.reports.map((x) => x.kind);
+    expect(r).toHaveLength(1);
+    expect(["refcount-underflow", "use-after-free"]).toContain(r[0]);
+  });
+});
