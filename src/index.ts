@@ -264,3 +264,18 @@ export {
   type GpuVmExecInit,
 } from "./drm/vm-bo-list.js";
 export type { VmBoListConcurrentWalkReport, VmBoListReportKinds } from "./report/vm-bo-list-kinds.js";
+// drm: the GPUVM core (issue 10, "core"): GEM objects, VMs, VmBos, mappings (docs/gpuvm.md).
+export { GemObject, gemGpuvaLock, GEM_GPUVA_LIST, GEM_HANDLE, GEM_HANDLE_HOLDER, type GemGpuvaLock, type GemObjectOptions } from "./drm/gem-object.js";
+export {
+  GpuVm,
+  GPUVA_TREE,
+  GPUVM_FINI,
+  GPUVM_HOLDER,
+  VM_BO_DEFER,
+  type GpuVmOps,
+  type GpuVmOptions,
+  type GpuVmViolation,
+} from "./drm/gpuvm.js";
+export { boCreate, boFind, boObtain, boObtainLocked, boObtainPrealloc, VmBo, VM_BO_ALLOC_SITE, VM_BO_BYTES, VM_BO_DESTROY, VM_BO_GPUVA_HOLDER, VM_BO_PUT_HOLDER, type VmBoState } from "./drm/vm-bo.js";
+export { GPUVA_INVALIDATE, GPUVA_LINK, Mapping, type GpuVaOpMapLike, type MappingInit, type MappingState } from "./drm/mapping.js";
+export type { GpuvmInvariantReport, GpuvmLeftover, GpuvmMisuseReport, GpuvmTeardownReport, GpuvmWrongStageReport } from "./report/gpuvm-kinds.js";

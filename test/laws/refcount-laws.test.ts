@@ -3,7 +3,7 @@
  * `types` below; later issues add GEM objects, VM/BO links, VMs and fences.
  */
 import { describe, expect, it } from "vitest";
-import { Completion, kfree, Kref, Sim, SimObject, type Effect, type Op, type Report } from "../../src/index.js";
+import { Completion, GemObject, kfree, Kref, Sim, SimObject, type Effect, type Op, type Report } from "../../src/index.js";
 import { Bo, freeIt, leakAtTeardown } from "../fixtures.js";
 
 /** How the laws drive one object type. */
@@ -39,6 +39,7 @@ function law<T>(type: Refcounted<T>): Refcounted<unknown> {
 const types: Refcounted<unknown>[] = [
   law<Bo>({ name: "Bo (Kref, kfree on release)", create: (s, h) => new Bo(s, "bo", h), get: (o, h) => o.kref.get(h), put: (o, h) => o.kref.put(freeIt, h), isFreed: (o) => o.isFreed }),
   law<Job>({ name: "Job (Kref, embedded Completion)", create: (s, h) => new Job(s, h), get: (o, h) => o.kref.get(h), put: (o, h) => o.kref.put(freeJob, h), isFreed: (o) => o.isFreed }),
+  law<GemObject>({ name: "GemObject (own resv, fini and kfree on release)", create: (s) => new GemObject(s, { size: 4096 }), get: (o, h) => o.get(h), put: (o, h) => o.put(h), isFreed: (o) => o.isFreed }),
 ];
 
 function kindOf<K extends Report["kind"]>(sim: Sim, kind: K): Extract<Report, { kind: K }> {

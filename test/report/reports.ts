@@ -27,6 +27,9 @@ import {
   WwClass,
   WwMutex,
   Work,
+  GemObject,
+  GpuVm,
+  Mapping,
   Workqueue,
   type Report,
   type ReportKind,
@@ -35,6 +38,7 @@ import { Bo, freeIt, leakAtTeardown } from "../fixtures.js";
 import { FakeGem, FakeVm } from "../support/fake-gpuvm.js";
 import { expectTaskExceptions } from "../support/collecting-sim.js";
 import { touch } from "../../src/kernel/heap.js";
+import { boObtain } from "../../src/drm/vm-bo.js";
 
 function collect(seed = 1): Sim {
   // A fresh lockdep boot per program: the text must not depend on what ran before.
@@ -496,5 +500,58 @@ export const programs: Record<SampledKind, () => Report> = {
     });
     sim.runAll();
     return sim.reports.find((r) => r.kind === "vm-bo-list-concurrent-walk") as Report;
+  },
+  "gpuvm-wrong-stage": () => {
+    // main: insert a mapping, remove it, then link it (a removed mapping)
+    const sim = collect();
+    sim.run(function* () {
+      const root = new GemObject(sim, { name: "root", size: 4096 });
+      const vm = GpuVm.create(sim, { name: "vm", mmStart: 0, mmRange: 0x10000, resvObj: root, ops: { vmFree: (v) => kfree(v) } });
+      const va = new Mapping(sim, { addr: 0x1000, range: 0x1000 });
+      yield* va.insert(vm);
+      yield* va.remove();
+      yield* va.remove();
+    });
+    return sim.reports.find((r) => r.kind === "gpuvm-wrong-stage") as Report;
+  },
+  "gpuvm-misuse": () => {
+    // main: a deferred put on a VM that is not in immediate mode
+    const sim = collect();
+    sim.run(function* () {
+      const root = new GemObject(sim, { name: "root", size: 4096 });
+      const vm = GpuVm.create(sim, { name: "vm", mmStart: 0, mmRange: 0x10000, resvObj: root, ops: { vmFree: (v) => kfree(v) } });
+      const bo = new GemObject(sim, { name: "bo", size: 4096, resv: root.resv });
+      const b = yield* boObtain(vm, bo, "user");
+      if (b === "nomem") return;
+      yield* b.get("user");
+      yield* b.putDeferred("user");
+    });
+    return sim.reports.find((r) => r.kind === "gpuvm-misuse") as Report;
+  },
+  "gpuvm-teardown": () => {
+    // main: insert a mapping, then drop the VM's reference twice (one put too many): the VM goes with the mapping in its tree
+    const sim = collect();
+    sim.run(function* () {
+      const root = new GemObject(sim, { name: "root", size: 4096 });
+      const vm = GpuVm.create(sim, { name: "vm", mmStart: 0, mmRange: 0x10000, resvObj: root, ops: { vmFree: (v) => kfree(v) } });
+      const va = new Mapping(sim, { name: "va", addr: 0x1000, range: 0x1000 });
+      yield* va.insert(vm);
+      yield* vm.put("gpuva");
+      yield* vm.put("creator");
+    });
+    return sim.reports.find((r) => r.kind === "gpuvm-teardown") as Report;
+  },
+  "gpuvm-invariant": () => {
+    // setup: a mapping inserted, then taken out of the tree behind the VM's back
+    const sim = collect();
+    sim.run(function* () {
+      const root = new GemObject(sim, { name: "root", size: 4096 });
+      const vm = GpuVm.create(sim, { name: "vm", mmStart: 0, mmRange: 0x10000, resvObj: root, ops: { vmFree: (v) => kfree(v) } });
+      const va = new Mapping(sim, { addr: 0x1000, range: 0x1000 });
+      yield* va.insert(vm);
+      vm.tree.remove(0x1000);
+      vm.checkInvariants();
+    });
+    return sim.reports.find((r) => r.kind === "gpuvm-invariant") as Report;
   },
 };
