@@ -6,7 +6,6 @@
  * code it was written against, and should pass once the lead fixes the
  * source (or, for the documentation finding, the doc).
  */
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   boCreate,
