@@ -386,4 +386,12 @@ describe("adversary: GPUVM API (issue 10)", () => {
     expectThrows(() => new Mapping(sim, { addr: 0, range: 0x1000, obj: freed }), ArgumentError, "obj");
     expectThrows(() => new Mapping(sim, { addr: 0, range: 0x1000, offset: Number.MAX_SAFE_INTEGER }), ArgumentError, "init.offset");
   });
+
+  it("F20 vm.gemEvict / vm.isExtobj with a GEM of another Sim: an ArgumentError naming obj at the call", () => {
+    const sim = collectingSim();
+    const w = world(sim, "plain");
+    const foreign = new GemObject(collectingSim(), { size: 4096 });
+    expectThrows(() => w.vm.gemEvict(foreign, true), ArgumentError, "obj");
+    expectThrows(() => w.vm.isExtobj(foreign), ArgumentError, "obj");
+  });
 });
