@@ -80,7 +80,7 @@ export interface GpuVmOps {
   /** vm_bo_validate: make an evicted VmBo's object resident again; called by {@link GpuVm.validate} with every lock held. */
   vmBoValidate?(vmBo: VmBo, exec: DrmExec): SmStepReturn;
   /** sm_step_map: map the new range (split-merge.ts, docs/split-merge.md). */
-  smStepMap?(op: GpuVaOpMap, priv: unknown): SmStepReturn;
+  smStepMap?(op: GpuVaOpMap<GemObject>, priv: unknown): SmStepReturn;
   /** sm_step_remap: remove `op.remap.unmap.va` and map what is left of it (`prev`, `next`). */
   smStepRemap?(op: GpuVaOpRemap<Mapping>, priv: unknown): SmStepReturn;
   /** sm_step_unmap: remove `op.unmap.va`. */
@@ -365,7 +365,7 @@ export class GpuVm extends SimObject {
    * zero-length range, or a range outside the VM, and ArgumentError naming
    * `vm.ops.smStep…` when a callback is missing.
    */
-  smMap(req: SmMapReq, priv?: unknown): Op<SmWalkResult> {
+  smMap(req: SmMapReq<GemObject>, priv?: unknown): Op<SmWalkResult> {
     return smMap(this, req, priv);
   }
 
@@ -375,7 +375,7 @@ export class GpuVm extends SimObject {
   }
 
   /** Mirrors drm_gpuvm_sm_map_ops_create(): the ops {@link GpuVm.smMap} would deliver, as a list (a query; the tree is unchanged). */
-  smMapOpsCreate(req: SmMapReq): GpuVaOp<Mapping>[] {
+  smMapOpsCreate(req: SmMapReq<GemObject>): GpuVaOp<Mapping>[] {
     return smMapOpsCreate(this, req);
   }
 
@@ -385,7 +385,7 @@ export class GpuVm extends SimObject {
   }
 
   /** Mirrors drm_gpuvm_madvise_ops_create(): splits only, never unmaps (docs/split-merge.md). */
-  madviseOpsCreate(req: SmMapReq): GpuVaOp<Mapping>[] {
+  madviseOpsCreate(req: SmMapReq<GemObject>): GpuVaOp<Mapping>[] {
     return madviseOpsCreate(this, req);
   }
 
@@ -395,7 +395,7 @@ export class GpuVm extends SimObject {
   }
 
   /** Mirrors drm_gpuvm_sm_map_exec_lock(): lock, in `exec`, the request's GEM and every GEM a {@link GpuVm.smMap} of `req` would remap or unmap. */
-  smMapExecLock(exec: DrmExec, numFences: number, req: SmMapReq): Op<DrmExecResult> {
+  smMapExecLock(exec: DrmExec, numFences: number, req: SmMapReq<GemObject>): Op<DrmExecResult> {
     return smMapExecLock(this, exec, numFences, req);
   }
 
