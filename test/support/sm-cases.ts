@@ -13,10 +13,10 @@ export const U = 0x1000;
 export const N = 0x10_0000;
 export const M = 0x40_0000;
 
-export function body(addr: number, range: number, obj: SmGem | null, offset: number): GpuVaOpMapBody {
+export function body<G extends SmGem>(addr: number, range: number, obj: G | null, offset: number): GpuVaOpMapBody<G> {
   return { va: { addr: addr * U, range: range * U }, gem: { obj, offset } };
 }
-export function req(addr: number, range: number, obj: SmGem | null, offset: number): SmMapReq {
+export function req<G extends SmGem>(addr: number, range: number, obj: G | null, offset: number): SmMapReq<G> {
   return { map: body(addr, range, obj, offset) };
 }
 export const mapOp = (b: GpuVaOpMapBody): GpuVaOp => ({ op: "map", map: b });
