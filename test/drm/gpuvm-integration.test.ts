@@ -15,10 +15,16 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   boObtain,
+  DmaFence,
   DrmExec,
+  execLock,
+  execLockArray,
+  execLockRange,
+  FenceContext,
   gemGpuvaLock,
   GemObject,
   GpuVm,
+  GpuVmExec,
   kfree,
   Mapping,
   type Effect,
@@ -418,5 +424,312 @@ describe("the step callbacks' types with a real GpuVm", () => {
     expectTypeOf<GpuVaOp<Mapping>>().toEqualTypeOf<GpuVaOpMap<GemObject> | GpuVaOpRemap<Mapping> | GpuVaOpUnmap<Mapping> | GpuVaOpPrefetch<Mapping>>();
     expectTypeOf<Parameters<typeof vm.smMap>[0]>().toEqualTypeOf<SmMapReq<GemObject>>();
     expect(typeof vm.ops.smStepMap).toBe("function");
+  });
+});
+
+// --- the extobj / evict lists over real objects ------------------------------
+
+/** The VM modes of the lists: the three GpuVm modes, and the two-list design. */
+type ListMode = "plain" | "resvProtected" | "twoList" | "immediateMode";
+const LIST_MODES: readonly ListMode[] = ["plain", "resvProtected", "twoList", "immediateMode"];
+
+interface ListWorld {
+  readonly sim: Sim;
+  readonly w: World;
+  /** A VM-private object (shares the VM's resv) and two external ones. */
+  readonly priv: GemObject;
+  readonly ext0: GemObject;
+  readonly ext1: GemObject;
+  readonly gems: readonly GemObject[];
+}
+
+function listWorld(mode: ListMode, ops: Partial<GpuVmOps> = {}, options: { resvProtected?: boolean } = {}): ListWorld {
+  const sim = collectingSim();
+  const root = new GemObject(sim, { name: "root", size: 4096 });
+  const resvProtected = mode === "resvProtected" || options.resvProtected === true;
+  const vm = GpuVm.create(sim, {
+    name: "vm",
+    mmStart: 0,
+    mmRange: 0x100000,
+    resvObj: root,
+    resvProtected,
+    immediateMode: mode === "immediateMode",
+    ...(mode === "twoList" ? { listMode: "two-list" as const } : {}),
+    ops: { vmFree: (v) => kfree(v), ...ops },
+  });
+  const w: World = { root, vm, bo: (name, external = false) => new GemObject(sim, external ? { name, size: 0x10000 } : { name, size: 0x10000, resv: root.resv }) };
+  const priv = w.bo("priv");
+  const ext0 = w.bo("ext0", true);
+  const ext1 = w.bo("ext1", true);
+  return { sim, w, priv, ext0, ext1, gems: [priv, ext0, ext1] };
+}
+
+/** Lock the VM's resv and `objs` in a DrmExec (the driver's locked section); the caller fini()s it. */
+function* lockAll(vm: GpuVm, objs: readonly GemObject[]): Generator<Effect, DrmExec<GemObject>, unknown> {
+  const exec = new DrmExec<GemObject>(vm.sim, { ignoreDuplicates: true });
+  const r = yield* exec.untilAllLocked(function* () {
+    const a = yield* vm.prepareVm(exec, 1);
+    if (a !== "ok") return a;
+    return yield* exec.prepareArray(objs, 1);
+  });
+  expect(r).toBe("ok");
+  return exec;
+}
+
+/** Map each object once (one page each, in order) and put its VmBo on the extobj list, under the locks a driver's bind holds. */
+function* bindAll(lw: ListWorld): Generator<Effect, VmBo[], unknown> {
+  const vm = lw.w.vm;
+  const out: VmBo[] = [];
+  for (const [i, g] of lw.gems.entries()) {
+    yield* place(lw.sim, vm, i * U, U, g, 0);
+    out.push(g.vmBos()[0] as VmBo);
+  }
+  const exec = yield* lockAll(vm, lw.gems);
+  for (const b of out) yield* b.extobjAdd();
+  yield* exec.fini();
+  return out;
+}
+
+/** Unmap everything, with the VM resv held where a VmBo's destroy needs it (resvProtected, and the two-list main list). */
+function* listTeardown(lw: ListWorld): Generator<Effect, void, unknown> {
+  const vm = lw.w.vm;
+  if (vm.listMode !== "spinlock") {
+    const exec = yield* lockAll(vm, lw.gems);
+    for (const va of vm.vas()) {
+      yield* va.remove();
+      // Immediate mode: the GEM's gpuva mutex protects its VmBo list; unlink() takes it.
+      yield* (vm.flags.immediateMode ? va.unlink() : va.unlinkLocked());
+      yield* kfree(va);
+    }
+    yield* exec.fini();
+  } else {
+    for (const va of vm.vas()) {
+      yield* va.remove();
+      yield* va.unlink();
+      yield* kfree(va);
+    }
+  }
+  yield* vm.put("creator");
+  yield* lw.w.root.put("creator");
+  for (const g of lw.gems) yield* g.put("creator");
+}
+
+/** The lock-not-held reports' lock names. */
+function notHeld(sim: Sim): string[] {
+  return only(sim, "lock-not-held").map((r) => r.lock);
+}
+
+describe.each(LIST_MODES)("the extobj and evict lists over real objects in %s mode", (mode) => {
+  it("bind, extobjAdd, gemEvict, execLock (prepareVm + prepareObjects), validate, resvAddFence, execLockArray, execLockRange, unbind: clean, no leaks", () => {
+    const validated: string[] = [];
+    const lw = listWorld(mode, {
+      *vmBoValidate(vmBo) {
+        validated.push(vmBo.obj.name);
+        yield* vmBo.evict(false);
+      },
+    });
+    const { sim, w, priv, ext0, ext1 } = lw;
+    const vm = w.vm;
+    sim.run(function* () {
+      const [bPriv, b0, b1] = (yield* bindAll(lw)) as [VmBo, VmBo, VmBo];
+      expect(vm.extobj.entries()).toEqual([b0, b1]);
+      expect(vm).toSatisfyInvariants();
+      // The memory manager evicts every object (its resv held, and the GEM's gpuva lock in immediate mode).
+      for (const g of lw.gems) {
+        yield* g.resv.lock(null);
+        if (vm.flags.immediateMode) yield* g.gpuvaLock.lock();
+        yield* vm.gemEvict(g, true);
+        if (vm.flags.immediateMode) yield* g.gpuvaLock.unlock();
+        yield* g.resv.unlock();
+      }
+      for (const b of [bPriv, b0, b1]) expect(b.evicted).toBe(true);
+      // resvProtected: external objects only got the flag; prepareObjects moves them.
+      expect(vm.evict.entries()).toEqual(vm.flags.resvProtected ? [bPriv] : [bPriv, b0, b1]);
+      expect(vm).toSatisfyInvariants();
+
+      const ve = new GpuVmExec({ vm, numFences: 1 });
+      expect(yield* execLock(ve)).toBe("ok");
+      expect(ve.exec.objects()).toEqual([w.root, ext0, ext1]);
+      expect(vm.evict.size).toBe(3);
+      expect(yield* vm.validate(ve.exec)).toBe("ok");
+      expect(validated.sort()).toEqual(["ext0", "ext1", "priv"]);
+      expect(vm.evict.size).toBe(0);
+      for (const b of [bPriv, b0, b1]) expect(b.evicted).toBe(false);
+      const fence = new DmaFence(new FenceContext(sim, "ring"), { name: "job" });
+      yield* vm.resvAddFence(ve.exec, fence, "bookkeep", "write");
+      expect(vm.resv.fenceList.map((e) => e.usage)).toEqual(["bookkeep"]);
+      expect(ext0.resv.fenceList.map((e) => e.usage)).toEqual(["write"]);
+      expect(ext1.resv.fenceList.map((e) => e.usage)).toEqual(["write"]);
+      yield* ve.exec.fini();
+      yield* fence.signal();
+      yield* fence.put();
+
+      const extra = w.bo("extra", true);
+      const va = new GpuVmExec({ vm });
+      expect(yield* execLockArray(va, [extra])).toBe("ok");
+      expect(va.exec.objects()).toEqual([w.root, ext0, ext1, extra]);
+      yield* va.exec.fini();
+      yield* extra.put("creator");
+      const vr = new GpuVmExec({ vm });
+      expect(yield* execLockRange(vr, U, 2 * U)).toBe("ok");
+      expect(vr.exec.objects()).toEqual([ext0, ext1]);
+      yield* vr.exec.fini();
+      expect(priv.isFreed).toBe(false);
+      yield* listTeardown(lw);
+    });
+    expect(sim.reports).toEqual([]);
+    expect(sim).toHaveNoLeaks();
+  });
+
+  it("a VmBo's last put takes it off the extobj and evict lists", () => {
+    const lw = listWorld(mode);
+    const { sim, w, ext0 } = lw;
+    const vm = w.vm;
+    sim.run(function* () {
+      const [, b0] = (yield* bindAll(lw)) as [VmBo, VmBo, VmBo];
+      // An extra reference so the unmap does not destroy it: the put below does.
+      yield* b0.get("extra");
+      const exec = yield* lockAll(vm, [ext0]);
+      yield* b0.evict(true);
+      yield* exec.fini();
+      if (!vm.flags.resvProtected) expect(vm.evict.contains(b0)).toBe(true);
+      const mapping = vm.vas()[1] as Mapping;
+      yield* mapping.unlink();
+      yield* mapping.remove();
+      yield* kfree(mapping);
+      expect(vm.extobj.contains(b0)).toBe(true);
+      expect(b0).toHaveRefcount(1);
+      // The last put: with the GEM's lock (and the VM resv where the lists need it).
+      if (vm.listMode === "spinlock") {
+        yield* b0.put("extra");
+      } else {
+        const e = yield* lockAll(vm, [ext0]);
+        yield* (vm.flags.immediateMode ? b0.put("extra") : b0.putLocked("extra"));
+        yield* e.fini();
+      }
+      expect(b0.state).toBe("freed");
+      expect(vm.extobj.entries()).not.toContain(b0);
+      expect(vm.evict.entries()).not.toContain(b0);
+      expect(vm).toSatisfyInvariants();
+      yield* listTeardown(lw);
+    });
+    expect(sim.reports).toEqual([]);
+    expect(sim).toHaveNoLeaks();
+  });
+
+  it("each lock assertion fires when its lock is not held: lock-not-held naming the lock", () => {
+    const lw = listWorld(mode, { vmBoValidate: () => undefined });
+    const { sim, w, priv, ext0 } = lw;
+    const vm = w.vm;
+    const vmResv = vm.resv.wwMutex.label;
+    sim.run(function* () {
+      const [bPriv, b0] = (yield* bindAll(lw)) as [VmBo, VmBo, VmBo];
+      expect(notHeld(sim)).toEqual([]);
+
+      // extobjAdd: the VM resv in resvProtected mode (one report, for an external or a private object); the list's spinlock (taken inside) otherwise.
+      for (const b of [b0, bPriv]) {
+        yield* b.extobjAdd();
+        expect(notHeld(sim)).toEqual(vm.flags.resvProtected ? [vmResv] : []);
+        sim.reports.length = 0;
+      }
+
+      // evict: the GEM's resv.
+      yield* b0.evict(true);
+      expect(notHeld(sim)[0]).toBe(ext0.resv.wwMutex.label);
+      sim.reports.length = 0;
+
+      // gemEvict: the GEM's gpuva lock (the gpuvaLock mutex in immediate mode, else its resv), then its resv.
+      yield* vm.gemEvict(priv, false);
+      expect(notHeld(sim)[0]).toBe(gemGpuvaLock(vm, priv).label);
+      expect(notHeld(sim)[0]).toBe(vm.flags.immediateMode ? priv.gpuvaLock.label : priv.resv.wwMutex.label);
+      sim.reports.length = 0;
+
+      // prepareObjects and validate: the VM resv where it protects the lists.
+      const exec = new DrmExec<GemObject>(sim, { ignoreDuplicates: true });
+      yield* exec.untilAllLocked(function* () {
+        const r = yield* vm.prepareObjects(exec, 0);
+        return r === "busy" ? "interrupted" : r;
+      });
+      // (two-list: the walk's splice, and the move of the evicted b0 to the evict list's main side)
+      expect(new Set(notHeld(sim))).toEqual(new Set(vm.listMode === "spinlock" ? [] : [vmResv]));
+      sim.reports.length = 0;
+      expect(yield* vm.validate(exec)).toBe("ok");
+      expect(notHeld(sim)).toEqual(vm.listMode === "spinlock" ? [] : [vmResv]);
+      sim.reports.length = 0;
+      yield* exec.fini();
+
+      // A list change without the list's lock (lock = false: "the caller holds it").
+      yield* vm.extobj.del(b0, false);
+      expect(notHeld(sim)).toEqual([vm.listMode === "spinlock" ? vm.extobj.lock.label : vmResv]);
+      sim.reports.length = 0;
+
+      // The last put of a VmBo without the GEM's gpuva lock.
+      yield* b0.get("extra");
+      const mapping = vm.vas()[1] as Mapping;
+      const e = yield* lockAll(vm, [ext0]);
+      yield* (vm.flags.immediateMode ? mapping.unlink() : mapping.unlinkLocked());
+      yield* e.fini();
+      yield* mapping.remove();
+      yield* kfree(mapping);
+      sim.reports.length = 0;
+      yield* b0.putLocked("extra");
+      expect(notHeld(sim)).toContain(gemGpuvaLock(vm, ext0).label);
+      expect(b0.state).toBe("freed");
+      sim.reports.length = 0;
+      yield* listTeardown(lw);
+    });
+    expect(sim.reports).toEqual([]);
+    expect(sim).toHaveNoLeaks();
+  });
+
+  it("the VM's last put with a VmBo left on extobj and evict: a gpuvm-teardown report for each list, naming it", () => {
+    const lw = listWorld(mode);
+    const { sim, w, ext0 } = lw;
+    const vm = w.vm;
+    sim.run(function* () {
+      const b0 = (yield* boObtain(vm, ext0, "leaked")) as VmBo;
+      const exec = yield* lockAll(vm, [ext0]);
+      yield* b0.extobjAdd();
+      yield* b0.evict(true);
+      if (vm.flags.resvProtected) yield* vm.evict.add(b0, false);
+      yield* exec.fini();
+      // A put too many: the VM goes while b0 still holds it.
+      yield* vm.put("vm_bo");
+      yield* vm.put("creator");
+    });
+    const r = only(sim, "gpuvm-teardown");
+    expect(r.map((x) => x.structure)).toEqual(["extobj", "evict"]);
+    for (const x of r) expect(x.left.map((l) => l.object)).toEqual([expect.stringContaining("VmBo")]);
+  });
+});
+
+describe("zombies and the lists (immediate mode)", () => {
+  it.each([false, true])("resvProtected %s: putDeferred's zombie is skipped by prepareObjects, and is off both lists after boDeferredCleanup", (resvProtected) => {
+    const lw = listWorld("immediateMode", {}, { resvProtected });
+    const { sim, w, ext0, ext1 } = lw;
+    const vm = w.vm;
+    sim.run(function* () {
+      const [, b0] = (yield* bindAll(lw)) as [VmBo, VmBo, VmBo];
+      const mapping = vm.vas()[1] as Mapping;
+      yield* mapping.remove();
+      yield* mapping.unlinkDeferred();
+      yield* kfree(mapping);
+      expect(b0.state).toBe("zombie");
+      expect(vm.deferredVmBos()).toEqual([b0]);
+      // Without resvProtected the zombie left the lists at once; with it, it waits for the cleanup (under the VM resv).
+      expect(vm.extobj.entries().includes(b0)).toBe(resvProtected);
+      const ve = new GpuVmExec({ vm });
+      expect(yield* execLock(ve)).toBe("ok");
+      expect(ve.exec.objects()).toEqual([w.root, ext1]);
+      yield* ve.exec.fini();
+      expect(ext0.isFreed).toBe(false);
+      yield* vm.boDeferredCleanup();
+      expect(b0.state).toBe("freed");
+      expect(vm.extobj.entries()).not.toContain(b0);
+      expect(vm).toSatisfyInvariants();
+      yield* listTeardown(lw);
+    });
+    expect(sim.reports).toEqual([]);
+    expect(sim).toHaveNoLeaks();
   });
 });
