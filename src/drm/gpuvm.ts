@@ -36,8 +36,8 @@ import { guardLive, LIBRARY_CLASS, noteTouched, siteRef, SimObject } from "../ke
 import { Kref } from "../kernel/kref.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
-import type { DmaResv } from "../dma-buf/dma-resv.js";
-import type { DrmExec } from "./drm-exec.js";
+import { DmaResv } from "../dma-buf/dma-resv.js";
+import type { DrmExec, DrmExecObject } from "./drm-exec.js";
 import { VaTree } from "./va-tree.js";
 import { VmBoList, type VmBoListMode } from "./vm-bo-list.js";
 import { GemObject } from "./gem-object.js";
@@ -246,9 +246,16 @@ export class GpuVm extends SimObject {
     return this.refcount.put(vmRelease, holder);
   }
 
-  /** Mirrors drm_gpuvm_is_extobj(): whether `obj`'s resv is not the VM's. @throws ArgumentError naming `obj`. */
-  isExtobj(obj: GemObject): boolean {
-    arg("obj", is.instanceOf(GemObject), obj);
+  /**
+   * Mirrors drm_gpuvm_is_extobj(): whether `obj`'s resv is not the VM's.
+   * Any object with a reservation object will do (resvAddFence asks it of
+   * everything a DrmExec locked).
+   * @throws ArgumentError naming `obj` (no DmaResv `resv`).
+   */
+  isExtobj(obj: DrmExecObject): boolean {
+    if (typeof obj !== "object" || (obj as DrmExecObject | null) === null || !(obj.resv instanceof DmaResv)) {
+      throw new ArgumentError("obj", `must be a GEM object (with a DmaResv resv), got ${describeValue(obj)}`);
+    }
     return obj.resv !== this.resvObj.resv;
   }
 
@@ -434,7 +441,12 @@ export class GpuVm extends SimObject {
     return resvAddFence(this, exec, fence, privateUsage, extobjUsage);
   }
 
-  /** Mirrors drm_gpuvm_bo_gem_evict(): mark every VmBo of `obj` evicted (or not); the GEM's list lock must be held. */
+  /**
+   * Mirrors drm_gpuvm_bo_gem_evict(): mark every VmBo of `obj` evicted (or
+   * not), in every VM that maps it, not only this one (the kernel's function
+   * takes no VM). Zombies are skipped. For each, the lock of the GEM's VmBo
+   * list for its VM and the GEM's resv must be held (`lock-not-held`).
+   */
   gemEvict(obj: GemObject, flag: boolean): Op<void> {
     return gemEvict(obj, flag);
   }
