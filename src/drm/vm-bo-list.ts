@@ -587,6 +587,8 @@ function checkRange(addr: number, range: number): void {
 
 function* prepareRangeBody(this: VmBoListOwner, exec: DrmExec, span: readonly [number, number], numFences: number): Generator<Effect, DrmExecResult, unknown> {
   noteTouched(this.sim, this, false);
+  // An empty range overlaps no mapping (and the VM's vasInRange refuses a zero length).
+  if (span[1] === 0) return "ok";
   for (const va of this.vasInRange(span[0], span[1])) {
     const obj = va.gem.obj;
     if (obj === null) continue;

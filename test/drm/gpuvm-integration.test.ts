@@ -48,6 +48,7 @@ import {
 } from "../../src/drm/split-merge.js";
 import "../../src/vitest.js";
 import { collectingSim } from "../support/collecting-sim.js";
+import { TestBo } from "../support/test-bo.js";
 import { VM_MODES, world, type VmMode, type World } from "../support/gpuvm-world.js";
 import { CASES, req, U, type Case } from "../support/sm-cases.js";
 
@@ -727,6 +728,59 @@ describe("zombies and the lists (immediate mode)", () => {
       expect(b0.state).toBe("freed");
       expect(vm.extobj.entries()).not.toContain(b0);
       expect(vm).toSatisfyInvariants();
+      yield* listTeardown(lw);
+    });
+    expect(sim.reports).toEqual([]);
+    expect(sim).toHaveNoLeaks();
+  });
+});
+
+describe("the structural fit of GpuVm to the lists' VmBoListOwner", () => {
+  it("resvAddFence over a DrmExec that also locked an object that is no GemObject: it gets the extobj usage (its resv is not the VM's)", () => {
+    const lw = listWorld("plain");
+    const { sim, w } = lw;
+    const vm = w.vm;
+    sim.run(function* () {
+      const other = new TestBo(sim, "other");
+      const exec = new DrmExec(sim);
+      expect(
+        yield* exec.untilAllLocked(function* () {
+          const r = yield* vm.prepareVm(exec, 1);
+          if (r !== "ok") return r;
+          return yield* exec.prepareObj(other, 1);
+        }),
+      ).toBe("ok");
+      const fence = new DmaFence(new FenceContext(sim, "ring"), { name: "job" });
+      yield* vm.resvAddFence(exec, fence, "bookkeep", "write");
+      expect(vm.resv.fenceList.map((e) => e.usage)).toEqual(["bookkeep"]);
+      expect(other.resv.fenceList.map((e) => e.usage)).toEqual(["write"]);
+      yield* exec.fini();
+      yield* fence.signal();
+      yield* fence.put();
+      yield* other.put("creator");
+      yield* listTeardown(lw);
+    });
+    expect(sim.reports).toEqual([]);
+    expect(sim).toHaveNoLeaks();
+  });
+
+  it("prepareRange / execLockRange of an empty range lock nothing and return ok (the kernel walks no mapping)", () => {
+    const lw = listWorld("plain");
+    const { sim, w } = lw;
+    const vm = w.vm;
+    sim.run(function* () {
+      yield* bindAll(lw);
+      const exec = new DrmExec<GemObject>(sim);
+      const r = yield* exec.untilAllLocked(function* () {
+        return yield* vm.prepareRange(exec, U, 0, 1);
+      });
+      expect(r).toBe("ok");
+      expect(exec.objects()).toEqual([]);
+      yield* exec.fini();
+      const vr = new GpuVmExec({ vm });
+      expect(yield* execLockRange(vr, U, 0)).toBe("ok");
+      expect(vr.exec.objects()).toEqual([]);
+      yield* vr.exec.fini();
       yield* listTeardown(lw);
     });
     expect(sim.reports).toEqual([]);
