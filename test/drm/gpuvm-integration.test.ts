@@ -787,3 +787,30 @@ describe("the structural fit of GpuVm to the lists' VmBoListOwner", () => {
     expect(sim).toHaveNoLeaks();
   });
 });
+
+describe("the snapshot walk's own put over real objects", () => {
+  it("the walk holding the last reference destroys the VmBo: without the GEM's lock that is lock-not-held; inside a DrmExec locking it, clean", () => {
+    for (const locked of [false, true]) {
+      const lw = listWorld("plain");
+      const { sim, w, ext0 } = lw;
+      const vm = w.vm;
+      sim.run(function* () {
+        const b0 = (yield* boObtain(vm, ext0, "creator")) as VmBo;
+        yield* b0.extobjAdd();
+        const exec = new DrmExec<GemObject>(sim);
+        yield* exec.untilAllLocked(function* () {
+          yield* vm.extobj.walk(function* (vmBo) {
+            if (locked) yield* exec.lockObj(vmBo.obj);
+            // The owner lets go while the walk holds its reference: the walk's put is the last.
+            yield* (locked ? vmBo.putLocked("creator") : vmBo.put("creator"));
+          });
+        });
+        yield* exec.fini();
+        expect(b0.state).toBe("freed");
+        expect(vm.extobj.size).toBe(0);
+        yield* listTeardown(lw);
+      });
+      expect(notHeld(sim)).toEqual(locked ? [] : [ext0.resv.wwMutex.label]);
+    }
+  });
+});
