@@ -1,61 +1,64 @@
 /**
- * docs/vm-bo-list.md: a VM's extobj list walked while another task drops
+ * docs/vm-bo-list.md: a VM's extobj list walked, as drm_gpuvm_prepare_objects()
+ * does (each external object locked in a DrmExec), while another task drops
  * the last reference of one of its VmBos. The kernel's snapshot walk
  * (VmBoList.walk) is clean under every schedule a preemption-bounded DFS
  * tries; a driver's naive loop over the entries, holding no reference, is
  * a use-after-free in some schedule.
- *
- * The VM, GEM and VmBo here are the small stand-ins of the test fixtures
- * (test/support/fake-gpuvm.ts), which have the members VmBoList needs; a
- * GpuVm, GemObject and VmBo are used the same way.
  * Run it with `npx tsx examples/vm-bo-list.ts`.
  */
-import { condResched, explore, type Effect, type Sim } from "../src/index.js";
-import { FakeGem, FakeVm, type FakeVmBo } from "../test/support/fake-gpuvm.js";
+import { boObtain, condResched, DrmExec, explore, GemObject, GpuVm, kfree, type Effect, type Sim, type VmBo } from "../src/index.js";
 
-/** Two VmBos on the extobj list; `walk` walks it while a putter drops bo0's last reference. */
-function scenario(walk: (vm: FakeVm) => Generator<Effect, void, unknown>) {
+/** Two external objects' VmBos on the extobj list; `walk` walks it while a putter drops bo0's VmBo. */
+function scenario(walk: (vm: GpuVm, exec: DrmExec<GemObject>) => Generator<Effect, void, unknown>) {
   return (sim: Sim) => {
-    const vm = new FakeVm(sim, "vm", { listMode: "spinlock" });
-    const gems = [new FakeGem(sim, "bo0"), new FakeGem(sim, "bo1")];
+    const root = new GemObject(sim, { name: "root", size: 4096 });
+    const vm = GpuVm.create(sim, { name: "vm", mmStart: 0, mmRange: 0x100000, resvObj: root, ops: { vmFree: (v) => kfree(v) } });
+    const gems = [new GemObject(sim, { name: "bo0", size: 4096 }), new GemObject(sim, { name: "bo1", size: 4096 })];
     sim.spawn("setup", "process", function* () {
-      const vmBos: FakeVmBo[] = [];
-      for (const g of gems) vmBos.push(yield* vm.obtain(g));
-      for (const b of vmBos) yield* vm.extobj.add(b);
+      const vmBos: VmBo[] = [];
+      for (const g of gems) vmBos.push((yield* boObtain(vm, g, "creator")) as VmBo);
+      for (const b of vmBos) yield* b.extobjAdd();
       let running = 2;
       const done = function* (): Generator<Effect, void, unknown> {
         if (--running > 0) return;
         // The last task tidies up: bo1's VmBo, both GEMs, the VM.
-        yield* (vmBos[1] as FakeVmBo).putLocked("creator");
+        yield* (vmBos[1] as VmBo).put("creator");
         for (const g of gems) yield* g.put("creator");
         yield* vm.put("creator");
+        yield* root.put("creator");
       };
       sim.spawn("walker", "process", function* () {
-        yield* walk(vm);
+        const exec = new DrmExec<GemObject>(sim);
+        yield* exec.untilAllLocked(function* () {
+          yield* walk(vm, exec);
+        });
+        yield* exec.fini();
         yield* done();
       });
       sim.spawn("putter", "process", function* () {
-        yield* (vmBos[0] as FakeVmBo).putLocked("creator");
+        yield* (vmBos[0] as VmBo).put("creator");
         yield* done();
       });
     });
   };
 }
 
-/** The kernel's walk: each entry moved to a snapshot and held while the body runs. */
-function* snapshotWalk(vm: FakeVm): Generator<Effect, void, unknown> {
-  yield* vm.extobj.walk(function* (vmBo) {
-    yield* condResched();
-    if (vmBo.state !== "linked") throw new Error("visited a dead VmBo");
-  });
+/** What the walk does with each VmBo: lock its object, and revalidate its mappings. */
+function* visit(vmBo: VmBo, exec: DrmExec<GemObject>): Generator<Effect, void, unknown> {
+  yield* condResched();
+  for (const va of vmBo.mappings()) yield* va.invalidate(false);
+  yield* exec.lockObj(vmBo.obj);
 }
 
-/** A driver's own loop: a copy of the entries, no reference, a reschedule point. */
-function* naiveWalk(vm: FakeVm): Generator<Effect, void, unknown> {
-  for (const vmBo of vm.extobj.entries()) {
-    yield* condResched();
-    if (vmBo.state !== "linked") throw new Error("visited a dead VmBo");
-  }
+/** The kernel's walk (as drm_gpuvm_prepare_objects()): each entry moved to a snapshot and held while the body runs. */
+function* snapshotWalk(vm: GpuVm, exec: DrmExec<GemObject>): Generator<Effect, void, unknown> {
+  yield* vm.extobj.walk((vmBo) => visit(vmBo, exec));
+}
+
+/** A driver's own loop: a copy of the entries, no reference. */
+function* naiveWalk(vm: GpuVm, exec: DrmExec<GemObject>): Generator<Effect, void, unknown> {
+  for (const vmBo of vm.extobj.entries()) yield* visit(vmBo, exec);
 }
 
 export function main(): string {

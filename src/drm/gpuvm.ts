@@ -36,8 +36,8 @@ import { guardLive, LIBRARY_CLASS, noteTouched, siteRef, SimObject } from "../ke
 import { Kref } from "../kernel/kref.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
-import type { DmaResv } from "../dma-buf/dma-resv.js";
-import type { DrmExec } from "./drm-exec.js";
+import { DmaResv } from "../dma-buf/dma-resv.js";
+import type { DrmExec, DrmExecObject } from "./drm-exec.js";
 import { VaTree } from "./va-tree.js";
 import { VmBoList, type VmBoListMode } from "./vm-bo-list.js";
 import { GemObject } from "./gem-object.js";
@@ -80,7 +80,7 @@ export interface GpuVmOps {
   /** vm_bo_validate: make an evicted VmBo's object resident again; called by {@link GpuVm.validate} with every lock held. */
   vmBoValidate?(vmBo: VmBo, exec: DrmExec): SmStepReturn;
   /** sm_step_map: map the new range (split-merge.ts, docs/split-merge.md). */
-  smStepMap?(op: GpuVaOpMap, priv: unknown): SmStepReturn;
+  smStepMap?(op: GpuVaOpMap<GemObject>, priv: unknown): SmStepReturn;
   /** sm_step_remap: remove `op.remap.unmap.va` and map what is left of it (`prev`, `next`). */
   smStepRemap?(op: GpuVaOpRemap<Mapping>, priv: unknown): SmStepReturn;
   /** sm_step_unmap: remove `op.unmap.va`. */
@@ -246,9 +246,16 @@ export class GpuVm extends SimObject {
     return this.refcount.put(vmRelease, holder);
   }
 
-  /** Mirrors drm_gpuvm_is_extobj(): whether `obj`'s resv is not the VM's. @throws ArgumentError naming `obj`. */
-  isExtobj(obj: GemObject): boolean {
-    arg("obj", is.instanceOf(GemObject), obj);
+  /**
+   * Mirrors drm_gpuvm_is_extobj(): whether `obj`'s resv is not the VM's.
+   * Any object with a reservation object will do (resvAddFence asks it of
+   * everything a DrmExec locked).
+   * @throws ArgumentError naming `obj` (no DmaResv `resv`).
+   */
+  isExtobj(obj: DrmExecObject): boolean {
+    if (typeof obj !== "object" || (obj as DrmExecObject | null) === null || !(obj.resv instanceof DmaResv)) {
+      throw new ArgumentError("obj", `must be a GEM object (with a DmaResv resv), got ${describeValue(obj)}`);
+    }
     return obj.resv !== this.resvObj.resv;
   }
 
@@ -365,7 +372,7 @@ export class GpuVm extends SimObject {
    * zero-length range, or a range outside the VM, and ArgumentError naming
    * `vm.ops.smStep…` when a callback is missing.
    */
-  smMap(req: SmMapReq, priv?: unknown): Op<SmWalkResult> {
+  smMap(req: SmMapReq<GemObject>, priv?: unknown): Op<SmWalkResult> {
     return smMap(this, req, priv);
   }
 
@@ -375,7 +382,7 @@ export class GpuVm extends SimObject {
   }
 
   /** Mirrors drm_gpuvm_sm_map_ops_create(): the ops {@link GpuVm.smMap} would deliver, as a list (a query; the tree is unchanged). */
-  smMapOpsCreate(req: SmMapReq): GpuVaOp<Mapping>[] {
+  smMapOpsCreate(req: SmMapReq<GemObject>): GpuVaOp<Mapping>[] {
     return smMapOpsCreate(this, req);
   }
 
@@ -385,7 +392,7 @@ export class GpuVm extends SimObject {
   }
 
   /** Mirrors drm_gpuvm_madvise_ops_create(): splits only, never unmaps (docs/split-merge.md). */
-  madviseOpsCreate(req: SmMapReq): GpuVaOp<Mapping>[] {
+  madviseOpsCreate(req: SmMapReq<GemObject>): GpuVaOp<Mapping>[] {
     return madviseOpsCreate(this, req);
   }
 
@@ -395,7 +402,7 @@ export class GpuVm extends SimObject {
   }
 
   /** Mirrors drm_gpuvm_sm_map_exec_lock(): lock, in `exec`, the request's GEM and every GEM a {@link GpuVm.smMap} of `req` would remap or unmap. */
-  smMapExecLock(exec: DrmExec, numFences: number, req: SmMapReq): Op<DrmExecResult> {
+  smMapExecLock(exec: DrmExec, numFences: number, req: SmMapReq<GemObject>): Op<DrmExecResult> {
     return smMapExecLock(this, exec, numFences, req);
   }
 
@@ -434,7 +441,12 @@ export class GpuVm extends SimObject {
     return resvAddFence(this, exec, fence, privateUsage, extobjUsage);
   }
 
-  /** Mirrors drm_gpuvm_bo_gem_evict(): mark every VmBo of `obj` evicted (or not); the GEM's list lock must be held. */
+  /**
+   * Mirrors drm_gpuvm_bo_gem_evict(): mark every VmBo of `obj` evicted (or
+   * not), in every VM that maps it, not only this one (the kernel's function
+   * takes no VM). Zombies are skipped. For each, the lock of the GEM's VmBo
+   * list for its VM and the GEM's resv must be held (`lock-not-held`).
+   */
   gemEvict(obj: GemObject, flag: boolean): Op<void> {
     return gemEvict(obj, flag);
   }

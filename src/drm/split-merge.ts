@@ -54,16 +54,23 @@ export type SmWalkResult = "ok" | (string & {});
 /** A driver step callback's return: the result, or a generator (yielding effects) returning it. */
 export type SmStepReturn = Iterable<Effect, SmResult, unknown> | SmResult;
 
-/** struct drm_gpuva_op_map: where a new mapping goes (addr + range in bytes) and what backs it (obj null: sparse / no GEM). */
-export interface GpuVaOpMapBody {
+/**
+ * struct drm_gpuva_op_map: where a new mapping goes (addr + range in bytes)
+ * and what backs it (obj null: sparse / no GEM). `G` is the GEM type: a
+ * GpuVm's ops carry `GemObject`s.
+ */
+export interface GpuVaOpMapBody<G extends SmGem = SmGem> {
   readonly va: { readonly addr: number; readonly range: number };
-  readonly gem: { readonly obj: SmGem | null; readonly offset: number };
+  readonly gem: { readonly obj: G | null; readonly offset: number };
 }
 
+/** The GEM type of a mapping type: `GemOf<Mapping>` is `GemObject`. */
+export type GemOf<V extends SmVa> = NonNullable<V["gem"]["obj"]>;
+
 /** DRM_GPUVA_OP_MAP. */
-export interface GpuVaOpMap {
+export interface GpuVaOpMap<G extends SmGem = SmGem> {
   readonly op: "map";
-  readonly map: GpuVaOpMapBody;
+  readonly map: GpuVaOpMapBody<G>;
 }
 
 /** struct drm_gpuva_op_unmap: the mapping to remove, and whether its page-table entries may be kept (`keep`: contiguous with the request). */
@@ -75,7 +82,7 @@ export interface GpuVaOpUnmapBody<V extends SmVa = SmVa> {
 /** DRM_GPUVA_OP_REMAP: remove `unmap.va` and map what is left of it before (`prev`) and after (`next`) the request. */
 export interface GpuVaOpRemap<V extends SmVa = SmVa> {
   readonly op: "remap";
-  readonly remap: { readonly prev: GpuVaOpMapBody | null; readonly next: GpuVaOpMapBody | null; readonly unmap: GpuVaOpUnmapBody<V> };
+  readonly remap: { readonly prev: GpuVaOpMapBody<GemOf<V>> | null; readonly next: GpuVaOpMapBody<GemOf<V>> | null; readonly unmap: GpuVaOpUnmapBody<V> };
 }
 
 /** DRM_GPUVA_OP_UNMAP. */
@@ -91,16 +98,16 @@ export interface GpuVaOpPrefetch<V extends SmVa = SmVa> {
 }
 
 /** struct drm_gpuva_op. */
-export type GpuVaOp<V extends SmVa = SmVa> = GpuVaOpMap | GpuVaOpRemap<V> | GpuVaOpUnmap<V> | GpuVaOpPrefetch<V>;
+export type GpuVaOp<V extends SmVa = SmVa> = GpuVaOpMap<GemOf<V>> | GpuVaOpRemap<V> | GpuVaOpUnmap<V> | GpuVaOpPrefetch<V>;
 
 /** struct drm_gpuvm_map_req. */
-export interface SmMapReq {
-  readonly map: GpuVaOpMapBody;
+export interface SmMapReq<G extends SmGem = SmGem> {
+  readonly map: GpuVaOpMapBody<G>;
 }
 
 /** The split/merge callbacks of a VM's ops (struct drm_gpuvm_ops sm_step_*). */
 export interface SmOps<V extends SmVa = SmVa> {
-  smStepMap?(op: GpuVaOpMap, priv: unknown): SmStepReturn;
+  smStepMap?(op: GpuVaOpMap<GemOf<V>>, priv: unknown): SmStepReturn;
   smStepRemap?(op: GpuVaOpRemap<V>, priv: unknown): SmStepReturn;
   smStepUnmap?(op: GpuVaOpUnmap<V>, priv: unknown): SmStepReturn;
 }
@@ -207,11 +214,11 @@ function checkSteps(vm: SmVm, needMap: boolean): void {
 
 // --- the walks ------------------------------------------------------------
 
-function mapBody(addr: number, range: number, obj: SmGem | null, offset: number): GpuVaOpMapBody {
+function mapBody<G extends SmGem>(addr: number, range: number, obj: G | null, offset: number): GpuVaOpMapBody<G> {
   return { va: { addr, range }, gem: { obj, offset } };
 }
 
-function remapOp<V extends SmVa>(prev: GpuVaOpMapBody | null, next: GpuVaOpMapBody | null, va: V, keep: boolean): GpuVaOpRemap<V> {
+function remapOp<V extends SmVa>(prev: GpuVaOpMapBody<GemOf<V>> | null, next: GpuVaOpMapBody<GemOf<V>> | null, va: V, keep: boolean): GpuVaOpRemap<V> {
   return { op: "remap", remap: { prev, next, unmap: { va, keep } } };
 }
 
@@ -225,7 +232,7 @@ function unmapOp<V extends SmVa>(va: V, keep: boolean): GpuVaOpUnmap<V> {
  * (and the read declared) after every step. `madvise`: only splits, never
  * unmaps, and visits only mappings without a GEM (the kernel's code).
  */
-function* mapWalk<V extends SmVa>(vm: SmVm<V>, req: SmMapReq, madvise: boolean): Generator<GpuVaOpMap | GpuVaOpRemap<V> | GpuVaOpUnmap<V>, void, void> {
+function* mapWalk<V extends SmVa>(vm: SmVm<V>, req: SmMapReq<GemOf<V>>, madvise: boolean): Generator<GpuVaOpMap<GemOf<V>> | GpuVaOpRemap<V> | GpuVaOpUnmap<V>, void, void> {
   const sim = vm.sim;
   const tree = vm.tree;
   const reqObj = req.map.gem.obj;
@@ -233,7 +240,7 @@ function* mapWalk<V extends SmVa>(vm: SmVm<V>, req: SmMapReq, madvise: boolean):
   const reqAddr = req.map.va.addr;
   const reqRange = req.map.va.range;
   const reqEnd = reqAddr + reqRange;
-  let opMap: GpuVaOpMapBody | null = madvise ? null : req.map;
+  let opMap: GpuVaOpMapBody<GemOf<V>> | null = madvise ? null : req.map;
   noteTouched(sim, vm, false);
   let va = tree.firstOverlap(reqAddr, reqRange);
   while (va !== undefined && va.addr < reqEnd) {
@@ -370,7 +377,7 @@ const SM_NAMES = ["vm", null, null, null] as const;
  * @throws (at call, nothing emitted) ArgumentError naming `vm`, `req`, `req.map*`, or `vm.ops.smStepMap` / `smStepRemap` / `smStepUnmap` when missing;
  *   ArgumentRangeError naming `req.map.va.addr` / `req.map.va.range` for a range that is not a positive safe-integer span inside the VM clear of its kernel-reserved range (zero length included).
  */
-export function smMap<V extends SmVa>(vm: SmVm<V>, req: SmMapReq, priv?: unknown): Op<SmWalkResult> {
+export function smMap<V extends SmVa>(vm: SmVm<V>, req: SmMapReq<GemOf<V>>, priv?: unknown): Op<SmWalkResult> {
   checkVm("vm", vm);
   checkSteps(vm, true);
   checkReq(vm, req);
@@ -399,7 +406,7 @@ export function smUnmap<V extends SmVa>(vm: SmVm<V>, addr: number, range: number
  * memory); it reads the tree in the current step.
  * @throws as smMap, except that no callbacks are needed.
  */
-export function smMapOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq): GpuVaOp<V>[] {
+export function smMapOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq<GemOf<V>>): GpuVaOp<V>[] {
   checkVm("vm", vm);
   checkReq(vm, req);
   return [...mapWalk(vm, req, false)];
@@ -411,7 +418,7 @@ export function smMapOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq): GpuV
  * backed by a GEM are left alone (the kernel's code).
  * @throws as smMapOpsCreate.
  */
-export function madviseOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq): GpuVaOp<V>[] {
+export function madviseOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq<GemOf<V>>): GpuVaOp<V>[] {
   checkVm("vm", vm);
   checkReq(vm, req);
   return [...mapWalk(vm, req, true)];
@@ -502,7 +509,7 @@ function* unmapExecLock(this: SmVm, exec: DrmExec, addr: number, range: number):
  * @returns an op resolving to the first result that is not "ok" ("backoff", "already-held", "interrupted", "nomem"), or "ok".
  * @throws (at call) ArgumentError naming `vm`, `exec` (not a DrmExec of this Sim), `numFences` (not a count), or the request (see smMap).
  */
-export function smMapExecLock<V extends SmVa>(vm: SmVm<V>, exec: DrmExec, numFences: number, req: SmMapReq): Op<DrmExecResult> {
+export function smMapExecLock<V extends SmVa>(vm: SmVm<V>, exec: DrmExec, numFences: number, req: SmMapReq<GemOf<V>>): Op<DrmExecResult> {
   checkVm("vm", vm);
   const e = checkExec(vm, exec);
   is.count("numFences", numFences);

@@ -172,3 +172,22 @@ describe("docs/gpuvm.md example", () => {
     );
   });
 });
+
+describe('docs/gpuvm.md "Putting it together"', () => {
+  it("binds, splits, evicts, validates, fences and unbinds on the real objects: clean, nothing leaked", async () => {
+    const { main } = await import("../../examples/gpuvm-together.js");
+    expect(main()).toBe(
+      [
+        "bound: bo[0x10000, +4p)@0p pt[0x40000, +1p)@0p",
+        "after unmapping page 1: bo[0x10000, +1p)@0p bo[0x12000, +2p)@2p pt[0x40000, +1p)@0p",
+        "bo's VmBo: 2 mappings, refcount 2; extobj 1; vm refcount 6",
+        "evicted: 1",
+        'execLock: ok, locked GemObject#1 "root", GemObject#10 "bo"',
+        "validate: ok, evicted: 0",
+        "unbound: 0 mappings, bo's VmBo freed, vm refcount 1",
+        "invariants: hold",
+        "reports: 0, leaks: 0",
+      ].join("\n"),
+    );
+  });
+});
