@@ -417,7 +417,11 @@ function startBody(body: DrmExecBody): Iterable<Effect, unknown, unknown> {
   if (typeof start !== "function") {
     throw new UsageError(`DrmExec.untilAllLocked(): the body returned ${describeValue(iter)}, not a generator: write it as function* () { ... }`);
   }
-  return iter as Iterable<Effect, unknown, unknown>;
+  // Take the iterator now: a body written as `() => someOp(...)` returns an
+  // Op, which counts as unstarted (an `unstarted-op` report) if the loop
+  // yielded before starting it. For a generator this is the generator itself.
+  const started = (iter as Iterable<Effect, unknown, unknown>)[Symbol.iterator]();
+  return { [Symbol.iterator]: () => started };
 }
 
 function* untilAllLocked<T extends DrmExecObject>(this: DrmExec<T>, body: DrmExecBody): Generator<Effect, DrmExecResult, unknown> {

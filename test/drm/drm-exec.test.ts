@@ -11,6 +11,7 @@ import {
   access,
   Completion,
   condResched,
+  defineOp,
   DRM_EXEC_CONTENDED_HOLDER,
   DRM_EXEC_HOLDER,
   DrmExec,
@@ -416,6 +417,24 @@ describe("DrmExec: references and errors", () => {
 });
 
 describe("DrmExec: edge cases of the retry loop", () => {
+  it("a body written as an arrow returning one op (`() => lockAll(exec)`) runs it, with no unstarted-op report, on every pass", () => {
+    const sim = collectingSim();
+    const [bo] = testBos(sim, 1) as [TestBo];
+    // A user's op (as vm.smMapExecLock is): made when the body is called, before the loop's first yield.
+    const lockAll = defineOp("lock_all", function* (exec: DrmExec) {
+      return yield* exec.prepareObj(bo, 1);
+    });
+    const r = sim.run(function* () {
+      const exec = new DrmExec(sim);
+      const res = yield* exec.untilAllLocked(() => lockAll(exec));
+      const held = exec.objects().length;
+      yield* exec.fini();
+      return { res, held };
+    });
+    expect(r).toEqual({ res: "ok", held: 1 });
+    expect(sim.reports).toEqual([]);
+  });
+
   /** t1 (older) holds b; the younger t2 holds a, backs off on b; `between` runs in t2 after the back-off pass, before its retry. */
   function backoffWorld(interruptibleWait: boolean) {
     const sim = collectingSim();
