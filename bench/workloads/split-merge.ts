@@ -15,10 +15,37 @@
  *   the new mapping), outside any task: the walk's own cost.
  * - smMap / smUnmap in one task, the callbacks applying each step (plain
  *   functions, no effects): adds the op and callback machinery.
- * Both print the ops emitted and the mapping count at the end, which must
+ * - a real GpuVm: the same layout as Mapping objects inserted in a GpuVm,
+ *   the first REAL_REQUESTS requests through vm.smMap / vm.smUnmap with a
+ *   driver's step callbacks (Mapping.fromOp, gpuvaMap / gpuvaRemap /
+ *   gpuvaUnmap, kfree of the replaced mapping): every tree change a step of
+ *   the simulation, with its effect, footprint and refcount checks.
+ * All print the ops emitted and the mapping count at the end, which must
  * agree (a mismatch throws).
  */
-import { Sim, VaTree, type Op, smMap, smMapOpsCreate, smUnmap, smUnmapOpsCreate, type GpuVaOp, type GpuVaOpMapBody, type SmGem, type SmOps, type SmVa, type SmVm } from "../../src/index.js";
+import {
+  GemObject,
+  GpuVm,
+  gpuvaMap,
+  gpuvaRemap,
+  gpuvaUnmap,
+  kfree,
+  Mapping,
+  Sim,
+  VaTree,
+  type Effect,
+  type Op,
+  smMap,
+  smMapOpsCreate,
+  smUnmap,
+  smUnmapOpsCreate,
+  type GpuVaOp,
+  type GpuVaOpMapBody,
+  type SmGem,
+  type SmOps,
+  type SmVa,
+  type SmVm,
+} from "../../src/index.js";
 import { median, untargeted, type Entry } from "../harness.js";
 
 const MAPPINGS = 100_000;
@@ -28,6 +55,8 @@ const RUNS = 3;
 const SEED = 0x5e11_7e57;
 /** Requests span 1 to REQ_PAGES pages: chosen so the mapping count stays near 100,000 (splits and merges balance). */
 const REQ_PAGES = 8;
+/** Requests of the real-GpuVm figure: the first ones of the same stream (each is several simulated steps). */
+const REAL_REQUESTS = 20_000;
 
 /** xorshift32: a fixed stream for the layout and the requests. */
 class Rng {
@@ -204,6 +233,60 @@ function runCallbacks(l: Layout, reqs: readonly Request[], g: readonly SmGem[]):
   return { seconds, ops, mappings: vm.tree.size };
 }
 
+/** The same layout and requests over a real GpuVm, in one task: only the requests are timed. */
+function runRealVm(l: Layout, reqs: readonly Request[]): RunResult {
+  const sim = new Sim();
+  let ops = 0;
+  let seconds = 0;
+  let mappings = 0;
+  sim.run(function* () {
+    const root = new GemObject(sim, { name: "root", size: PAGE });
+    // External GEMs, large enough for any offset the stream asks for.
+    const g = Array.from({ length: 8 }, (_, i) => new GemObject(sim, { name: `gem${i}`, size: 2 ** 40 }));
+    function* stepMap(op: Parameters<NonNullable<GpuVm["ops"]["smStepMap"]>>[0]): Generator<Effect, undefined, unknown> {
+      ops++;
+      yield* gpuvaMap(vm, Mapping.fromOp(sim, op), op.map);
+      return undefined;
+    }
+    function* stepRemap(op: Parameters<NonNullable<GpuVm["ops"]["smStepRemap"]>>[0]): Generator<Effect, undefined, unknown> {
+      ops++;
+      const r = op.remap;
+      const prev = r.prev === null ? null : Mapping.fromOp(sim, { map: r.prev });
+      const next = r.next === null ? null : Mapping.fromOp(sim, { map: r.next });
+      yield* gpuvaRemap(prev, next, r);
+      yield* kfree(r.unmap.va);
+      return undefined;
+    }
+    function* stepUnmap(op: Parameters<NonNullable<GpuVm["ops"]["smStepUnmap"]>>[0]): Generator<Effect, undefined, unknown> {
+      ops++;
+      yield* gpuvaUnmap(op.unmap);
+      yield* kfree(op.unmap.va);
+      return undefined;
+    }
+    const vm = GpuVm.create(sim, {
+      name: "bench",
+      mmStart: 0,
+      mmRange: l.span + 32 * PAGE,
+      resvObj: root,
+      ops: { vmFree: (v) => kfree(v), smStepMap: stepMap, smStepRemap: stepRemap, smStepUnmap: stepUnmap },
+    });
+    for (const [addr, range, gem, offset] of l.rows) {
+      yield* new Mapping(sim, { addr, range, obj: gem < 0 ? null : (g[gem] as GemObject), offset }).insert(vm);
+    }
+    globalThis.gc?.();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < REAL_REQUESTS; i++) {
+      const r = reqs[i] as Request;
+      const req = { map: { va: { addr: r.addr, range: r.range }, gem: { obj: r.gem < 0 ? null : (g[r.gem] as GemObject), offset: r.offset } } };
+      const res = r.unmap ? yield* vm.smUnmap(r.addr, r.range) : yield* vm.smMap(req);
+      if (res !== "ok") throw new Error(`bench request failed: ${res}`);
+    }
+    seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    mappings = vm.tree.size;
+  });
+  return { seconds, ops, mappings };
+}
+
 export function splitMergeWorkloads(): Entry[] {
   const rng = new Rng(SEED);
   const l = layout(rng);
@@ -222,6 +305,7 @@ export function splitMergeWorkloads(): Entry[] {
     if (r.ops !== first.ops || r.mappings !== first.mappings) throw new Error(`split/merge bench: runs disagree (${r.ops} ops, ${r.mappings} mappings vs ${first.ops}, ${first.mappings})`);
   }
   const rate = (rs: readonly RunResult[]): number => REQUESTS / median(rs.map((r) => r.seconds));
+  const real = runRealVm(l, reqs);
   return [
     untargeted(`split/merge ${REQUESTS / 1000}k req / ${MAPPINGS / 1000}k maps: ops-create`, [
       { label: "requests", value: rate(a), unit: "req/s" },
@@ -229,5 +313,10 @@ export function splitMergeWorkloads(): Entry[] {
       { label: "mappings at the end (checksum)", value: first.mappings, unit: "mappings" },
     ]),
     untargeted(`split/merge: smMap/smUnmap callbacks`, [{ label: "requests", value: rate(b), unit: "req/s" }]),
+    untargeted(`split/merge: real GpuVm, first ${REAL_REQUESTS / 1000}k req`, [
+      { label: "requests", value: REAL_REQUESTS / real.seconds, unit: "req/s" },
+      { label: "ops emitted (checksum)", value: real.ops, unit: "ops" },
+      { label: "mappings at the end (checksum)", value: real.mappings, unit: "mappings" },
+    ]),
   ];
 }
