@@ -20,22 +20,24 @@
  * alone, and the element it holds is usually not the one being freed.
  *
  * Buggy: the driver copies the entries under the spinlock and uses them
- * after dropping it. Step numbers are those of one schedule; the explorer
- * finds it:
+ * after dropping it. Lines are steps in schedule order; the explorer finds
+ * this one:
  *
- *   walker/2                           unbind/3                    bind/4
+ *   walker/2                                  churn/3
  *   1. spin_lock(extobj.lock)
- *      entries := [vb0, vb1]
+ *      entries := [vb0]
  *      spin_unlock(extobj.lock)
- *                                      2. drm_gpuvm_bo_put(vb0):
- *                                         1 -> 0, off the list,
- *                                         kfree(vb0)
- *                                                                  3. obtain vb2,
- *                                                                     extobj_add:
- *                                                                     waits for the
- *                                                                     next walk
- *   4. kref_get_unless_zero(vb0)
+ *                                             2. unbind bo0: drm_gem_object_get(bo0),
+ *                                                dma_resv_lock(bo0.resv)
+ *   3. drm_exec_lock_obj(bo0) ... waits
+ *                                             4. drm_gpuvm_bo_put(vb0): 1 -> 0,
+ *                                                off the extobj list, kfree(vb0)
+ *                                             5. dma_resv_unlock(bo0.resv)
+ *   6. (has bo0's resv)
+ *      kref_get_unless_zero(vb0)
  *      => use-after-free: vb0 is gone
+ *                                             7. bind bo1: vb1 joins the list,
+ *                                                for the next walk
  *
  * Fixed: the kernel's snapshot walk (drm_gpuvm_exec_lock() in the default,
  * spinlock-protected mode): vb0 is either taken with a reference before the

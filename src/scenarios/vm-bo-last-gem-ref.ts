@@ -15,18 +15,21 @@
  * hard because the bug needs a race: while the handle is open, the same
  * code is correct.
  *
- * Buggy. Step numbers are those of one schedule; the explorer finds it:
+ * Buggy. Lines are steps in schedule order; the explorer finds this one
+ * (and the other order, where close/3 goes first and the put in unbind/2
+ * frees the object itself):
  *
  *   unbind/2                                 close/3
  *   1. dma_resv_lock(bo.resv)
- *                                            2. drm_gem_handle_delete(bo):
- *                                               the handle's reference goes;
- *                                               vm_bo's is the last
- *   3. drm_gpuvm_bo_put(vm_bo): 1 -> 0,
+ *   2. drm_gpuvm_bo_put(vm_bo): 1 -> 0,
  *      destroy: off bo's VmBo list, kfree,
- *      drm_gem_object_put(bo): 1 -> 0,
- *      dma_resv_fini, kfree(bo) with its
- *      resv locked
+ *      drm_gem_object_put(bo): 2 -> 1
+ *                                            3. drm_gem_handle_delete(bo):
+ *                                               drm_gem_object_put(bo): 1 -> 0
+ *                                               dma_resv_fini(bo.resv), locked
+ *                                               => resv-misuse
+ *                                               kfree(bo), its resv with it
+ *                                               => lock-held-at-free
  *   4. dma_resv_unlock(bo.resv)
  *      => use-after-free of the lock
  *
@@ -141,10 +144,11 @@ export const vmBoLastGemRef: CatalogScenario = {
   title: "A VmBo's put frees its GEM object, and the resv held around the put",
   description:
     "A driver drops a VmBo under its GEM object's reservation lock while userspace closes the object's " +
-    "handle, so the VmBo's reference is the GEM's last one. The put frees the object with its resv still " +
-    "locked, and the unlock is a use-after-free. The fix takes a GEM reference before the lock and drops it " +
-    "after the unlock, as the internal-locking put and unlink do.",
-  expect: "use-after-free",
+    "handle, so the VmBo's reference can be the GEM's last one. The object is then finalised and freed with its " +
+    "resv still locked, and the unlock is a use-after-free. The fix takes a GEM reference before the lock and " +
+    "drops it after the unlock, as the internal-locking put and unlink do.",
+  // The first sign: dma_resv_fini() of the locked resv; the held lock freed and the unlock's use-after-free follow.
+  expect: "resv-misuse",
   variants: { buggy, fixed },
   more: [
     { name: "internal-put", title: "VmBo.put(): internal locking, the dance inside", scenario: internalPut, expect: null },
