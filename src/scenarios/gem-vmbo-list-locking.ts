@@ -19,16 +19,23 @@
  *
  * Buggy: an immediate-mode VM; the driver's bind and unbind take the GEM's
  * resv, as its code for plain VMs does, around linkLocked / unlinkLocked.
- * The list changes without its lock, whatever the schedule:
+ * Every list change asserts the gpuva mutex and is reported
+ * (`lock-not-held`) whatever the schedule; and since nothing serialises
+ * unbind with the bind that takes the mutex correctly (inside boObtain),
+ * the list races. Lines are steps in schedule order (round-robin):
  *
- *   bind/2                                   unbind/3
- *   1. dma_resv_lock(bo.resv)                1. dma_resv_lock(bo.resv) ... waits
- *   2. drm_gpuva_insert(m1)
- *   3. drm_gpuva_link(m1, vm_bo)
- *      asserts bo->gpuva.lock
- *      => lock-not-held
- *   4. dma_resv_unlock(bo.resv)              5. drm_gpuva_unlink(m0)
- *                                               => lock-not-held (again)
+ *   bind/2                                    unbind/3
+ *   1. boObtain(vm, bo): mutex_lock(
+ *      bo->gpuva.lock), look bo's list up
+ *                                             2. dma_resv_lock(bo.resv)
+ *                                             3. drm_gpuva_unlink(m0): asserts
+ *                                                bo->gpuva.lock => lock-not-held;
+ *                                                drm_gpuvm_bo_put(vm_bo): 1 -> 0
+ *   4. found vm_bo: kref_get
+ *      => refcount-inc-from-zero
+ *                                             5. destroy: off bo's list, kfree(vm_bo)
+ *   6. drm_gpuva_link(m1, vm_bo)
+ *      => lock-not-held, use-after-free
  *
  * Fixed (external locking done right): the lock gemGpuvaLock(vm, bo) names
  * (the gpuva mutex here), and the GEM reference dance around the unlink.
