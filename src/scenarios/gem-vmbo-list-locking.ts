@@ -33,9 +33,11 @@
  *                                                drm_gpuvm_bo_put(vm_bo): 1 -> 0
  *   4. found vm_bo: kref_get
  *      => refcount-inc-from-zero
- *                                             5. destroy: off bo's list, kfree(vm_bo)
+ *                                             5. destroy: off bo's list (asserts
+ *                                                the mutex: lock-not-held),
+ *                                                kfree(vm_bo)
  *   6. drm_gpuva_link(m1, vm_bo)
- *      => lock-not-held, use-after-free
+ *      => use-after-free
  *
  * Fixed (external locking done right): the lock gemGpuvaLock(vm, bo) names
  * (the gpuva mutex here), and the GEM reference dance around the unlink.
