@@ -14,7 +14,7 @@ import type { Report, ReportKind } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { catalog } from "../scenarios/catalog.js";
 import type { CatalogScenario, Scenario, VariantName } from "../scenarios/scenario.js";
-import { arg, checkOptions, is } from "../validate.js";
+import { arg, checkOptions, describeValue, is } from "../validate.js";
 
 /** Options of `gpuvm-sim demo`. */
 export interface DemoOptions {
@@ -82,6 +82,26 @@ function rowsOf(c: CatalogScenario): Row[] {
   ];
 }
 
+const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** A scenario's `more`, checked before anything runs: absent, or an array of well-formed further variants with unique names. */
+function checkMore(argument: string, more: unknown): void {
+  if (more === undefined) return;
+  if (!Array.isArray(more)) throw new ArgumentError(argument, `must be an array of further variants, got ${describeValue(more)}`);
+  const seen = new Set<string>(["buggy", "fixed"]);
+  (more as unknown[]).forEach((m, j) => {
+    const at = `${argument}[${j}]`;
+    if (typeof m !== "object" || m === null) throw new ArgumentError(at, `must be { name, title, scenario, expect }, got ${describeValue(m)}`);
+    const { name, title, scenario, expect } = m as Record<string, unknown>;
+    if (typeof name !== "string" || !KEBAB.test(name)) throw new ArgumentError(`${at}.name`, `must be a kebab-case string, got ${describeValue(name)}`);
+    if (seen.has(name)) throw new ArgumentError(`${at}.name`, `"${name}" names another variant of the scenario`);
+    seen.add(name);
+    if (typeof title !== "string") throw new ArgumentError(`${at}.title`, `must be a string, got ${describeValue(title)}`);
+    if (typeof scenario !== "function") throw new ArgumentError(`${at}.scenario`, `must be a scenario function, got ${describeValue(scenario)}`);
+    if (expect !== null && typeof expect !== "string") throw new ArgumentError(`${at}.expect`, `must be a report kind or null, got ${describeValue(expect)}`);
+  });
+}
+
 /** Run one variant and judge it. */
 function runVariant(c: CatalogScenario, row: Row, seeds: number): DemoResult {
   const run = explore(row.scenario, { name: `${c.name}.${row.variant}`, executions: seeds });
@@ -139,7 +159,9 @@ export function formatTable(results: readonly DemoResult[]): string {
  * variant passes, else 1.
  *
  * @throws ArgumentError naming `options`, an option or `write` when one is
- *   not of its type; ArgumentRangeError naming `options.seeds` (`seeds`) when
+ *   not of its type, or `scenarios[i].more[j]` (or its `name`, `title`,
+ *   `scenario`, `expect`) when a further variant is malformed or its name is
+ *   not kebab-case or not unique in its scenario; ArgumentRangeError naming `options.seeds` (`seeds`) when
  *   it is not a positive integer.
  */
 export function runDemo(options: DemoOptions, write: (s: string) => void): number {
@@ -150,6 +172,9 @@ export function runDemo(options: DemoOptions, write: (s: string) => void): numbe
     allReports: is.boolean,
     scenarios: (argument, v) => {
       if (!Array.isArray(v)) throw new ArgumentError(argument, "must be an array of catalog scenarios");
+      (v as unknown[]).forEach((c, i) => {
+        checkMore(`${argument}[${i}].more`, (c as Partial<CatalogScenario> | null)?.more);
+      });
     },
   });
   arg("write", is.function, write);

@@ -219,7 +219,7 @@ describe("runDemo", () => {
     expect(out).toMatch(/with-more \(missed\): no double-free report in \d+ executions \(budget 3\)/);
     expect(out).toContain("with-more (not-clean): unexpected double-free report in execution 1");
     // All good without the two bad ones: the summary counts the further variant.
-    const good = demo({ seeds: 3, scenarios: [{ ...withMore, more: withMore.more?.slice(0, 1) }] });
+    const good = demo({ seeds: 3, scenarios: [{ ...withMore, more: (withMore.more ?? []).slice(0, 1) }] });
     expect(good.code).toBe(0);
     expect(good.out).toContain("OK: 1 buggy variant caught; 1 fixed variant passed; 1 further variant as expected (1 caught, 0 passed) ");
   });
