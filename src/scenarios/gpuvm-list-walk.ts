@@ -23,13 +23,13 @@
  * after dropping it. Lines are steps in schedule order; the explorer finds
  * this one:
  *
- *   walker/2                                  churn/3
+ *   walker/3                                  churn/2
  *   1. spin_lock(extobj.lock)
  *      entries := [vb0]
  *      spin_unlock(extobj.lock)
- *                                             2. unbind bo0: drm_gem_object_get(bo0),
- *                                                dma_resv_lock(bo0.resv)
- *   3. drm_exec_lock_obj(bo0) ... waits
+ *                                             2. unbind bo0: dma_resv_lock(bo0.resv)
+ *   3. drm_exec_lock_obj(vm), then
+ *      drm_exec_lock_obj(bo0) ... waits
  *                                             4. drm_gpuvm_bo_put(vb0): 1 -> 0,
  *                                                off the extobj list, kfree(vb0)
  *                                             5. dma_resv_unlock(bo0.resv)
@@ -117,7 +117,10 @@ function* bind(w: World, obj: GemObject): Generator<Effect, VmBo | null, unknown
 /** Unbind: drop the driver's VmBo reference (maybe the last), with the locks the VM's mode wants. */
 function* unbind(w: World, vmBo: VmBo): Generator<Effect, void, unknown> {
   if (!vmResvGuardsLists(w.vm)) {
-    yield* vmBo.put("driver");
+    // The GEM's creator reference outlives this put: no GEM reference dance needed around the lock.
+    yield* vmBo.obj.resv.lock(null);
+    yield* vmBo.putLocked("driver");
+    yield* vmBo.obj.resv.unlock();
     return;
   }
   const exec = yield* lockVmAnd(w.sim, w.vm, vmBo.obj);
@@ -140,6 +143,9 @@ function* naiveWalk(w: World): Generator<Effect, void, unknown> {
   yield* list.lock.unlock();
   const exec = new DrmExec(w.sim);
   yield* exec.untilAllLocked(function* () {
+    // drm_gpuvm_exec_lock()'s order: the VM's resv first, then the external objects.
+    const v = yield* exec.lockObj(w.vm.resvObj);
+    if (v !== "ok") return v;
     for (const vmBo of entries) {
       // Waits while an unbind holds the object's resv, and that unbind may free vmBo.
       const r = yield* exec.lockObj(vmBo.obj);
@@ -163,7 +169,7 @@ function* objectsOnlyWalk(w: World): Generator<Effect, void, unknown> {
 }
 
 /**
- * Setup binds bo0; then `walkers` walk the extobj list while churn/3 unbinds
+ * Setup binds bo0; then `walkers` walk the extobj list while churn/2 unbinds
  * bo0 (dropping vb0's last reference) and binds bo1. The last task to end
  * unbinds bo1 and tears everything down.
  */
@@ -182,16 +188,17 @@ function scenario(mode: VmBoListMode, walkers: readonly ((w: World) => Generator
         yield* w.vm.put("creator");
         yield* w.root.put("creator");
       }
+      // The unbind/bind ioctl is already on its way when the walk starts.
+      sim.spawn("churn", "process", function* () {
+        if (vb0 !== null) yield* unbind(w, vb0);
+        vb1 = yield* bind(w, bo1);
+        yield* done();
+      });
       walkers.forEach((walk, i) => {
         sim.spawn(walkers.length === 1 ? "walker" : `walker${i}`, "process", function* () {
           yield* walk(w);
           yield* done();
         });
-      });
-      sim.spawn("churn", "process", function* () {
-        if (vb0 !== null) yield* unbind(w, vb0);
-        vb1 = yield* bind(w, bo1);
-        yield* done();
       });
     });
   };

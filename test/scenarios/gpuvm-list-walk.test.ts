@@ -17,16 +17,16 @@ function bounded(scenario: Scenario, preemptionBound: number) {
 }
 
 describe("gpuvm-list-walk, buggy (a copy of the entries used after the spinlock is dropped)", () => {
-  it("is caught by the seed loop: walker/2 touches the VmBo churn/3 freed", () => {
+  it("is caught by the seed loop: walker/3 touches the VmBo churn/2 freed", () => {
     const run = runSeeds(buggy, { seeds: 50 });
     const r = expectKind(run.firstFailure?.report, "use-after-free");
     expect(r.object.type).toBe("VmBo");
     expect(r.access).toBe("Kref.getUnlessZero");
-    expect(r.accessed.task).toBe("walker/2");
-    expect(r.freed).toMatchObject({ task: "churn/3", op: "kfree" });
+    expect(r.accessed.task).toBe("walker/3");
+    expect(r.freed).toMatchObject({ task: "churn/2", op: "kfree" });
     expect(r.allocated).toMatchObject({ task: "setup/1", op: "new VmBo" });
     // The put that freed it was the driver's own (the unbind), not the walker's.
-    expect(r.refHistory.at(-1)).toMatchObject({ task: "churn/3", op: "put-release", count: 0, holder: "driver" });
+    expect(r.refHistory.at(-1)).toMatchObject({ task: "churn/2", op: "put-release", count: 0, holder: "driver" });
   });
 
   it("is caught by DFS with one preemption", () => {
@@ -62,7 +62,7 @@ describe("gpuvm-list-walk, concurrent-walks", () => {
     const r = expectKind(run.firstFailure?.report, "vm-bo-list-concurrent-walk");
     expect(r.list).toBe('GpuVm#5 "vm".extobj');
     expect(r.which).toBe("extobj");
-    expect([r.firstWalker, r.secondWalker].sort()).toEqual(["walker0/2", "walker1/3"]);
+    expect([r.firstWalker, r.secondWalker].sort()).toEqual(["walker0/3", "walker1/4"]);
     expect(r.firstWalk.op).toBe("for_each_vm_bo_in_list");
     // Refused, not corrupted: nothing else goes wrong in that execution.
     expect(run.firstFailure?.reports).toHaveLength(1);
