@@ -1,9 +1,11 @@
 /**
- * `gpuvm-sim demo`: run every catalog scenario, buggy and fixed variant,
- * print the report that caught each buggy variant (and any report a fixed
- * variant should not have produced), then a summary table. The exit code is
- * 0 only when every buggy variant is caught with its expected kind and every
- * fixed variant passes its whole budget.
+ * `gpuvm-sim demo`: run every catalog scenario, buggy and fixed variant and
+ * then its further variants (`more`), print the report that caught each
+ * buggy variant (and any report a clean variant should not have produced),
+ * then a summary table. The exit code is 0 only when every buggy variant
+ * (and every further variant expecting a kind) is caught with its expected
+ * kind and every fixed variant (and every further variant expecting none)
+ * passes its whole budget.
  */
 import { ArgumentError } from "../errors.js";
 import { explore, type ExploreResult } from "../explore/explore.js";
@@ -11,8 +13,8 @@ import { plural } from "../explore/format.js";
 import type { Report, ReportKind } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { catalog } from "../scenarios/catalog.js";
-import type { CatalogScenario, VariantName } from "../scenarios/scenario.js";
-import { arg, checkOptions, is } from "../validate.js";
+import type { CatalogScenario, Scenario, VariantName } from "../scenarios/scenario.js";
+import { arg, checkOptions, describeValue, is } from "../validate.js";
 
 /** Options of `gpuvm-sim demo`. */
 export interface DemoOptions {
@@ -34,9 +36,14 @@ export type Verdict = "caught" | "MISSED" | "pass" | "FAILED";
 /** One row of the demo: one variant of one scenario. */
 export interface DemoResult {
   readonly scenario: string;
-  readonly variant: VariantName;
+  /** `buggy`, `fixed`, or the name of one of the scenario's further variants (`more`). */
+  readonly variant: VariantName | (string & {});
   readonly verdict: Verdict;
-  /** The kind the buggy variant must produce. */
+  /**
+   * The kind the row must produce: the buggy variant's, or a further
+   * variant's that expects one; for a row that must stay clean, the
+   * scenario's (see `verdict`: `pass`/`FAILED` for those).
+   */
   readonly expected: ReportKind;
   /** The kind of the first report filed, or null if none was. */
   readonly kind: ReportKind | null;
@@ -57,20 +64,56 @@ export interface DemoResult {
 
 /** Executions per variant unless `--seeds` says otherwise. */
 export const DEFAULT_SEEDS = 200;
-const VARIANTS: readonly VariantName[] = ["buggy", "fixed"];
+
+/** One variant to run: a scenario's buggy or fixed one, or one of its `more`. */
+interface Row {
+  readonly variant: string;
+  readonly scenario: Scenario;
+  /** The kind it must produce, or null: it must stay clean. */
+  readonly expect: ReportKind | null;
+}
+
+/** A scenario's rows: buggy, fixed, then its further variants. */
+function rowsOf(c: CatalogScenario): Row[] {
+  return [
+    { variant: "buggy", scenario: c.variants.buggy, expect: c.expect },
+    { variant: "fixed", scenario: c.variants.fixed, expect: null },
+    ...(c.more ?? []).map((m) => ({ variant: m.name, scenario: m.scenario, expect: m.expect })),
+  ];
+}
+
+const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** A scenario's `more`, checked before anything runs: absent, or an array of well-formed further variants with unique names. */
+function checkMore(argument: string, more: unknown): void {
+  if (more === undefined) return;
+  if (!Array.isArray(more)) throw new ArgumentError(argument, `must be an array of further variants, got ${describeValue(more)}`);
+  const seen = new Set<string>(["buggy", "fixed"]);
+  (more as unknown[]).forEach((m, j) => {
+    const at = `${argument}[${j}]`;
+    if (typeof m !== "object" || m === null) throw new ArgumentError(at, `must be { name, title, scenario, expect }, got ${describeValue(m)}`);
+    const { name, title, scenario, expect } = m as Record<string, unknown>;
+    if (typeof name !== "string" || !KEBAB.test(name)) throw new ArgumentError(`${at}.name`, `must be a kebab-case string, got ${describeValue(name)}`);
+    if (seen.has(name)) throw new ArgumentError(`${at}.name`, `"${name}" names another variant of the scenario`);
+    seen.add(name);
+    if (typeof title !== "string") throw new ArgumentError(`${at}.title`, `must be a string, got ${describeValue(title)}`);
+    if (typeof scenario !== "function") throw new ArgumentError(`${at}.scenario`, `must be a scenario function, got ${describeValue(scenario)}`);
+    if (expect !== null && typeof expect !== "string") throw new ArgumentError(`${at}.expect`, `must be a report kind or null, got ${describeValue(expect)}`);
+  });
+}
 
 /** Run one variant and judge it. */
-function runVariant(scenario: CatalogScenario, variant: VariantName, seeds: number): DemoResult {
-  const run = explore(scenario.variants[variant], { name: `${scenario.name}.${variant}`, executions: seeds });
+function runVariant(c: CatalogScenario, row: Row, seeds: number): DemoResult {
+  const run = explore(row.scenario, { name: `${c.name}.${row.variant}`, executions: seeds });
   const failure = run.failures[0] ?? null;
   const report = failure?.report ?? null;
   const verdict: Verdict =
-    variant === "buggy" ? (report?.kind === scenario.expect ? "caught" : "MISSED") : report === null ? "pass" : "FAILED";
+    row.expect !== null ? (report?.kind === row.expect ? "caught" : "MISSED") : report === null ? "pass" : "FAILED";
   return {
-    scenario: scenario.name,
-    variant,
+    scenario: c.name,
+    variant: row.variant,
     verdict,
-    expected: scenario.expect,
+    expected: row.expect ?? c.expect,
     kind: report?.kind ?? null,
     executions: run.executions,
     stoppedBy: run.stoppedBy,
@@ -89,7 +132,7 @@ function isGood(r: DemoResult): boolean {
 /** Why a row is bad, in one line. */
 function complaint(r: DemoResult, seeds: number): string {
   const where = `${r.scenario} (${r.variant})`;
-  if (r.variant === "fixed") return `${where}: unexpected ${r.kind ?? "?"} report in execution ${r.executions}`;
+  if (r.verdict === "pass" || r.verdict === "FAILED") return `${where}: unexpected ${r.kind ?? "?"} report in execution ${r.executions}`;
   if (r.kind === null) return `${where}: no ${r.expected} report in ${r.executions} executions (budget ${seeds})`;
   return `${where}: expected ${r.expected}, but the first report was ${r.kind} in execution ${r.executions}`;
 }
@@ -116,7 +159,9 @@ export function formatTable(results: readonly DemoResult[]): string {
  * variant passes, else 1.
  *
  * @throws ArgumentError naming `options`, an option or `write` when one is
- *   not of its type; ArgumentRangeError naming `options.seeds` (`seeds`) when
+ *   not of its type, or `scenarios[i].more[j]` (or its `name`, `title`,
+ *   `scenario`, `expect`) when a further variant is malformed or its name is
+ *   not kebab-case or not unique in its scenario; ArgumentRangeError naming `options.seeds` (`seeds`) when
  *   it is not a positive integer.
  */
 export function runDemo(options: DemoOptions, write: (s: string) => void): number {
@@ -127,6 +172,9 @@ export function runDemo(options: DemoOptions, write: (s: string) => void): numbe
     allReports: is.boolean,
     scenarios: (argument, v) => {
       if (!Array.isArray(v)) throw new ArgumentError(argument, "must be an array of catalog scenarios");
+      (v as unknown[]).forEach((c, i) => {
+        checkMore(`${argument}[${i}].more`, (c as Partial<CatalogScenario> | null)?.more);
+      });
     },
   });
   arg("write", is.function, write);
@@ -134,15 +182,15 @@ export function runDemo(options: DemoOptions, write: (s: string) => void): numbe
   const scenarios = options.scenarios ?? catalog;
   const results: DemoResult[] = [];
   for (const scenario of scenarios) {
-    for (const variant of VARIANTS) {
-      const r = runVariant(scenario, variant, seeds);
+    for (const row of rowsOf(scenario)) {
+      const r = runVariant(scenario, row, seeds);
       results.push(r);
       if (options.json === true || options.quiet === true || r.report === null) continue;
-      // A caught bug shows the report that caught it; a failing fixed variant shows what it should not have.
+      // A caught bug shows the report that caught it; a failing clean variant shows what it should not have.
       const heading =
-        r.variant === "buggy"
-          ? `${r.scenario} (buggy): ${r.verdict === "caught" ? "caught" : "MISSED"} by ${r.strategy ?? "?"} in execution ${r.executions}`
-          : `${r.scenario} (fixed): FAILED, unexpected report in execution ${r.executions}`;
+        row.expect !== null
+          ? `${r.scenario} (${r.variant}): ${r.verdict === "caught" ? "caught" : "MISSED"} by ${r.strategy ?? "?"} in execution ${r.executions}`
+          : `${r.scenario} (${r.variant}): FAILED, unexpected report in execution ${r.executions}`;
       const n = r.reports.length;
       const shown = options.allReports === true ? r.reports : [r.report];
       const more = options.allReports !== true && n > 1 ? `\n(1 of ${n} reports of this execution shown; --all-reports shows them all)` : "";
@@ -158,9 +206,12 @@ export function runDemo(options: DemoOptions, write: (s: string) => void): numbe
   if (options.quiet !== true) {
     if (bad.length === 0) {
       const buggy = results.filter((r) => r.variant === "buggy").length;
-      const fixed = results.length - buggy;
+      const fixed = results.filter((r) => r.variant === "fixed").length;
+      const more = results.length - buggy - fixed;
+      const moreCaught = results.filter((r) => r.variant !== "buggy" && r.variant !== "fixed" && r.verdict === "caught").length;
+      const extra = more === 0 ? "" : `; ${plural(more, "further variant")} as expected (${moreCaught} caught, ${more - moreCaught} passed)`;
       write(
-        `\nOK: ${plural(buggy, "buggy variant")} caught; ${plural(fixed, "fixed variant")} passed ` +
+        `\nOK: ${plural(buggy, "buggy variant")} caught; ${plural(fixed, "fixed variant")} passed${extra} ` +
           `(every schedule, or ${plural(seeds, "execution")}, whichever came first).\n`,
       );
     } else {

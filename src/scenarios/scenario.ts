@@ -5,7 +5,8 @@
  * without running it; whoever runs it decides how many executions, with
  * which seeds. Every catalog entry comes as a pair: a buggy variant, which
  * must produce a report of the kind it names, and a fixed variant, which must
- * produce none over the whole budget.
+ * produce none over the whole budget; some add further variants (`more`),
+ * each either expecting a kind or expecting to stay clean.
  *
  * `runSeeds` is a plain seed loop: it runs seed after seed with the random
  * scheduler and stops at the first execution that files a report, each run
@@ -24,6 +25,21 @@ export type { Scenario };
 /** The two variants of a catalog scenario. */
 export type VariantName = "buggy" | "fixed";
 
+/**
+ * A further variant of a catalog scenario, beyond its buggy/fixed pair
+ * (another fix, another mode, another way to get it wrong): run by
+ * `gpuvm-sim demo` as one more row.
+ */
+export interface MoreVariant {
+  /** Kebab-case, unique within its scenario (`internal-put`); the demo's variant column. */
+  readonly name: string;
+  /** One line for people. */
+  readonly title: string;
+  readonly scenario: Scenario;
+  /** The kind of the first report it must produce, or null: it must stay clean over the whole budget. */
+  readonly expect: ReportKind | null;
+}
+
 /** One entry of the built-in catalog. */
 export interface CatalogScenario {
   /** Kebab-case id, as the CLI prints it (`uaf-last-reference`). */
@@ -35,6 +51,8 @@ export interface CatalogScenario {
   /** The kind of the first report the buggy variant must produce. */
   readonly expect: ReportKind;
   readonly variants: { readonly buggy: Scenario; readonly fixed: Scenario };
+  /** Further variants, in the order the demo runs them after buggy and fixed (default none). */
+  readonly more?: readonly MoreVariant[];
 }
 
 /** Options for {@link runSeeds}. */

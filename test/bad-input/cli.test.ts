@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { runDemo, runExplore, runReplay } from "../../src/cli/main.js";
-import { ArgumentError, ArgumentRangeError, loadedCopies } from "../../src/index.js";
+import { ArgumentError, ArgumentRangeError, loadedCopies, type Sim } from "../../src/index.js";
 import { ABBA_TOKEN, FIXTURE, ROOT } from "../cli/helpers.js";
 
 /** A writer that records what it was given. */
@@ -36,6 +36,20 @@ async function expectRefused(f: (write: (s: string) => void) => unknown, cls: Er
   expect(loadedCopies()).toEqual(copies);
 }
 
+/** A catalog-shaped scenario whose `more` is `more`; its variants would run if the demo got that far. */
+function withMore(more: unknown): unknown {
+  const idle = (sim: Sim) => {
+    sim.spawn("idle", "process", function* () {
+      yield* [];
+    });
+  };
+  return { name: "m", title: "t", description: "One. Two.", expect: "leak", variants: { buggy: idle, fixed: idle }, more };
+}
+
+function variant(over: Record<string, unknown>): Record<string, unknown> {
+  return { name: "also", title: "t", scenario: () => undefined, expect: null, ...over };
+}
+
 describe("runDemo", () => {
   const cases: [string, unknown, ErrorClass, string][] = [
     ["null options", null, ArgumentError, "options"],
@@ -47,6 +61,14 @@ describe("runDemo", () => {
     ["quiet not a boolean", { quiet: 1 }, ArgumentError, "quiet"],
     ["allReports not a boolean", { allReports: "all" }, ArgumentError, "allReports"],
     ["scenarios not an array", { scenarios: {} }, ArgumentError, "scenarios"],
+    ["more not an array", { scenarios: [withMore({})] }, ArgumentError, "scenarios[0].more"],
+    ["a further variant not an object", { scenarios: [withMore([null])] }, ArgumentError, "scenarios[0].more[0]"],
+    ["a further variant's name not kebab-case", { scenarios: [withMore([variant({ name: "Also Fixed" })])] }, ArgumentError, "scenarios[0].more[0].name"],
+    ["a further variant named fixed", { scenarios: [withMore([variant({ name: "fixed" })])] }, ArgumentError, "scenarios[0].more[0].name"],
+    ["two further variants of one name", { scenarios: [withMore([variant({}), variant({})])] }, ArgumentError, "scenarios[0].more[1].name"],
+    ["a further variant without a title", { scenarios: [withMore([variant({ title: 3 })])] }, ArgumentError, "scenarios[0].more[0].title"],
+    ["a further variant's scenario not a function", { scenarios: [withMore([variant({ scenario: "s" })])] }, ArgumentError, "scenarios[0].more[0].scenario"],
+    ["a further variant's expect neither a kind nor null", { scenarios: [withMore([variant({ expect: undefined })])] }, ArgumentError, "scenarios[0].more[0].expect"],
   ];
   for (const [what, options, cls, argument] of cases) {
     it(`refuses ${what}`, async () => {

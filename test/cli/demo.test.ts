@@ -28,10 +28,35 @@ const ROW = {
   fenceWaitFixed: /^fence-wait-under-lock\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
   flushBuggy: /^flush-work-under-lock\s+buggy\s+caught\s+lock-order-cycle\s+1\s+\d+\.\d$/m,
   flushFixed: /^flush-work-under-lock\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  // The GPUVM scenarios: buggy variants may need a few executions; further variants are extra rows.
+  listWalkBuggy: /^gpuvm-list-walk\s+buggy\s+caught\s+use-after-free\s+\d+\s+\d+\.\d$/m,
+  listWalkFixed: /^gpuvm-list-walk\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  listWalkResv: /^gpuvm-list-walk\s+resv-protected\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  listWalkTwoList: /^gpuvm-list-walk\s+two-list\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  listWalkConcurrent: /^gpuvm-list-walk\s+concurrent-walks\s+caught\s+vm-bo-list-concurrent-walk\s+\d+\s+\d+\.\d$/m,
+  lastRefBuggy: /^vm-bo-last-gem-ref\s+buggy\s+caught\s+resv-misuse\s+\d+\s+\d+\.\d$/m,
+  lastRefFixed: /^vm-bo-last-gem-ref\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  lastRefPut: /^vm-bo-last-gem-ref\s+internal-put\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  lastRefUnlink: /^vm-bo-last-gem-ref\s+internal-unlink\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  listLockBuggy: /^gem-vmbo-list-locking\s+buggy\s+caught\s+lock-not-held\s+1\s+\d+\.\d$/m,
+  listLockFixed: /^gem-vmbo-list-locking\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  listLockInternal: /^gem-vmbo-list-locking\s+internal\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  listLockPlain: /^gem-vmbo-list-locking\s+plain-vm\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
 };
 
+/** The first six scenarios, each a buggy/fixed pair with a state space small enough to exhaust. */
+const PAIRS = [
+  "uaf-last-reference",
+  "completion-deadlock",
+  "shrinker-resv-inversion",
+  "alloc-in-fence-signalling",
+  "fence-wait-under-lock",
+  "flush-work-under-lock",
+];
+
 describe("runDemo", () => {
-  it("catches every buggy variant, passes every fixed one, and exits 0", () => {
+  // The whole catalog, in-process with the footprint check on: several seconds.
+  it("catches every buggy variant, passes every fixed one, and exits 0", { timeout: 60_000 }, () => {
     const { code, out } = demo({ seeds: 50 });
     expect(code).toBe(0);
     // Each caught bug's report, as KASAN/lockdep-like text.
@@ -49,27 +74,44 @@ describe("runDemo", () => {
     expect(at("shrinker-resv-inversion")).toBeLessThan(at("alloc-in-fence-signalling"));
     expect(at("alloc-in-fence-signalling")).toBeLessThan(at("fence-wait-under-lock"));
     expect(at("fence-wait-under-lock")).toBeLessThan(at("flush-work-under-lock"));
+    expect(at("flush-work-under-lock")).toBeLessThan(at("gpuvm-list-walk"));
+    expect(at("gpuvm-list-walk")).toBeLessThan(at("vm-bo-last-gem-ref"));
+    expect(at("vm-bo-last-gem-ref")).toBeLessThan(at("gem-vmbo-list-locking"));
+    // A scenario's further variants follow its pair.
+    expect(out.search(/^gpuvm-list-walk\s+fixed/m)).toBeLessThan(out.search(/^gpuvm-list-walk\s+resv-protected/m));
+    expect(out).toMatch(/^gpuvm-list-walk \(concurrent-walks\): caught by \S+ in execution \d+$/m);
+    expect(out).toContain('WARNING: gpuvm-sim: concurrent walks of GpuVm#5 "vm".extobj');
     expect(out).toContain("WARNING: gpuvm-sim: possible deadlock: a fence waited for under a lock its signaller needs");
-    expect(out).toContain("OK: 6 buggy variants caught; 6 fixed variants passed (every schedule, or 50 executions, whichever came first).");
+    expect(out).toContain(
+      "OK: 9 buggy variants caught; 9 fixed variants passed; 7 further variants as expected (1 caught, 6 passed) " +
+        "(every schedule, or 50 executions, whichever came first).",
+    );
   });
 
-  it("uses a budget of 200 by default, and the fixed variants are proven before it runs out", () => {
+  it("uses a budget of 200 by default; the first six fixed variants are proven before it runs out", { timeout: 60_000 }, () => {
     const { code, out } = demo({ json: true });
     expect(code).toBe(0);
-    const fixed = (JSON.parse(out) as DemoResult[]).filter((r) => r.variant === "fixed");
+    const results = JSON.parse(out) as DemoResult[];
+    const fixed = results.filter((r) => r.variant === "fixed" && PAIRS.includes(r.scenario));
+    expect(fixed).toHaveLength(6);
     for (const r of fixed) expect(r).toMatchObject({ verdict: "pass", stoppedBy: "exhausted" });
     for (const r of fixed) expect(r.executions).toBeLessThan(200);
+    // The GPUVM scenarios' clean rows: every schedule, or the whole budget of 200.
+    const clean = results.filter((r) => !PAIRS.includes(r.scenario) && r.verdict === "pass");
+    expect(clean).toHaveLength(9);
+    for (const r of clean) expect(r.stoppedBy === "exhausted" || r.executions === 200).toBe(true);
   });
 
-  it("prints only the table with quiet", () => {
+  it("prints only the table with quiet", { timeout: 60_000 }, () => {
     const { code, out } = demo({ seeds: 10, quiet: true });
     expect(code).toBe(0);
     expect(out).not.toContain("BUG:");
     expect(out).not.toContain("OK:");
-    expect(out.trimEnd().split("\n")).toHaveLength(14);
+    // Header, rule, 9 scenarios x 2 variants, 7 further variants.
+    expect(out.trimEnd().split("\n")).toHaveLength(27);
   });
 
-  it("prints a JSON array of results with json", () => {
+  it("prints a JSON array of results with json", { timeout: 60_000 }, () => {
     const { code, out } = demo({ seeds: 10, json: true });
     expect(code).toBe(0);
     const results = JSON.parse(out) as DemoResult[];
@@ -86,7 +128,23 @@ describe("runDemo", () => {
       ["fence-wait-under-lock", "fixed", "pass", null],
       ["flush-work-under-lock", "buggy", "caught", "lock-order-cycle"],
       ["flush-work-under-lock", "fixed", "pass", null],
+      ["gpuvm-list-walk", "buggy", "caught", "use-after-free"],
+      ["gpuvm-list-walk", "fixed", "pass", null],
+      ["gpuvm-list-walk", "resv-protected", "pass", null],
+      ["gpuvm-list-walk", "two-list", "pass", null],
+      ["gpuvm-list-walk", "concurrent-walks", "caught", "vm-bo-list-concurrent-walk"],
+      ["vm-bo-last-gem-ref", "buggy", "caught", "resv-misuse"],
+      ["vm-bo-last-gem-ref", "fixed", "pass", null],
+      ["vm-bo-last-gem-ref", "internal-put", "pass", null],
+      ["vm-bo-last-gem-ref", "internal-unlink", "pass", null],
+      ["gem-vmbo-list-locking", "buggy", "caught", "lock-not-held"],
+      ["gem-vmbo-list-locking", "fixed", "pass", null],
+      ["gem-vmbo-list-locking", "internal", "pass", null],
+      ["gem-vmbo-list-locking", "plain-vm", "pass", null],
     ]);
+    // A further variant's row says what it expected: its own kind, or the scenario's when it must stay clean.
+    const concurrent = results.find((r) => r.variant === "concurrent-walks");
+    expect(concurrent).toMatchObject({ expected: "vm-bo-list-concurrent-walk", verdict: "caught" });
     expect(results[0]?.report?.kind).toBe("use-after-free");
     expect(results[0]?.token).toMatch(/^gpuvm-sim:2:/);
     expect(results[1]).toMatchObject({ token: null, strategy: null, report: null });
@@ -123,6 +181,47 @@ describe("runDemo", () => {
     expect(out).toContain("BUG: gpuvm-sim: double-free of Thing#1");
     expect(out).toMatch(/broken \(buggy\): no use-after-free report in \d+ executions \(budget 5\)/);
     expect(out).toContain("broken (fixed): unexpected double-free report in execution 1");
+  });
+
+  it("runs further variants as extra rows, judged by their own expectation", () => {
+    class Thing extends SimObject {}
+    const clean = (sim: Parameters<CatalogScenario["variants"]["buggy"]>[0]) => {
+      sim.spawn("clean", "process", function* () {
+        yield* condResched();
+      });
+    };
+    const doubleFree = (sim: Parameters<CatalogScenario["variants"]["buggy"]>[0]) => {
+      const t = new Thing(sim, "Thing");
+      sim.spawn("twice", "process", function* () {
+        yield* kfree(t);
+        yield* kfree(t);
+      });
+    };
+    const withMore: CatalogScenario = {
+      name: "with-more",
+      title: "A pair and three further variants",
+      description: "The pair is right. Of the further variants, one is caught, one misses, one fails.",
+      expect: "double-free",
+      variants: { buggy: doubleFree, fixed: clean },
+      more: [
+        { name: "also-caught", title: "caught", scenario: doubleFree, expect: "double-free" },
+        { name: "missed", title: "clean, but expected a report", scenario: clean, expect: "double-free" },
+        { name: "not-clean", title: "expected clean", scenario: doubleFree, expect: null },
+      ],
+    };
+    const { code, out } = demo({ seeds: 3, scenarios: [withMore] });
+    expect(code).toBe(1);
+    expect(out).toMatch(/^with-more\s+also-caught\s+caught\s+double-free\s+1\s/m);
+    expect(out).toMatch(/^with-more\s+missed\s+MISSED\s+-\s+\d+\s/m);
+    expect(out).toMatch(/^with-more\s+not-clean\s+FAILED\s+double-free\s+1\s/m);
+    expect(out).toContain("with-more (also-caught): caught by ");
+    expect(out).toContain("with-more (not-clean): FAILED, unexpected report in execution 1");
+    expect(out).toMatch(/with-more \(missed\): no double-free report in \d+ executions \(budget 3\)/);
+    expect(out).toContain("with-more (not-clean): unexpected double-free report in execution 1");
+    // All good without the two bad ones: the summary counts the further variant.
+    const good = demo({ seeds: 3, scenarios: [{ ...withMore, more: (withMore.more ?? []).slice(0, 1) }] });
+    expect(good.code).toBe(0);
+    expect(good.out).toContain("OK: 1 buggy variant caught; 1 fixed variant passed; 1 further variant as expected (1 caught, 0 passed) ");
   });
 
   it("counts a buggy variant caught with the wrong kind as missed", () => {

@@ -17,6 +17,9 @@ describe("catalog", () => {
       "alloc-in-fence-signalling",
       "fence-wait-under-lock",
       "flush-work-under-lock",
+      "gpuvm-list-walk",
+      "vm-bo-last-gem-ref",
+      "gem-vmbo-list-locking",
     ]);
     for (const c of catalog) {
       expect(c.name).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
@@ -44,6 +47,17 @@ describe("catalog", () => {
       const run = runSeeds(c.variants.fixed);
       expect(run.firstFailure).toBeNull();
       expect(run.executions).toBe(200);
+    });
+
+    it("further variants: each caught with its kind within 50 executions, or clean for 100; names unique and kebab-case", () => {
+      const names = (c.more ?? []).map((m) => m.name);
+      expect(new Set([...names, "buggy", "fixed"]).size).toBe(names.length + 2);
+      for (const m of c.more ?? []) {
+        expect(m.name).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
+        expect(m.title).not.toBe("");
+        const run = runSeeds(m.scenario, { seeds: m.expect === null ? 100 : 50 });
+        expect(run.firstFailure?.report.kind ?? null).toBe(m.expect);
+      }
     });
 
     it("runSeeds is deterministic: the same results twice", () => {
