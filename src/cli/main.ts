@@ -2,7 +2,7 @@
 /**
  * The `gpuvm-sim` command.
  *
- * `gpuvm-sim demo` runs every catalog scenario, buggy and fixed variant, with
+ * `gpuvm-sim demo` runs every catalog scenario, its buggy, fixed and further variants, with
  * the seed loop of scenarios/scenario.ts, prints the report that caught each
  * buggy variant (and any report a fixed variant should not have produced),
  * then a summary table. It exits 0 only when every buggy variant is caught
@@ -137,7 +137,7 @@ export function createProgram(
   program.addHelpText("after", EXIT_HELP);
   program
     .command("demo")
-    .description("run the built-in scenario catalog, buggy and fixed variants, and print a verdict table")
+    .description("run the built-in scenario catalog (buggy, fixed and further variants) and print a verdict table")
     .option("--seeds <n>", "executions per variant", parsePositive, DEFAULT_SEEDS)
     .option("--json", "print a JSON array of results instead of text", false)
     .option("--quiet", "print only the table", false)

@@ -130,12 +130,25 @@ function arityProblem(f: (...args: never[]) => unknown): string | null {
   return f.length === 0 ? "a function of no parameters" : `a function of ${f.length} parameters`;
 }
 
-/** A catalog-shaped export (`{ variants: { buggy, fixed } }`, as src/scenarios/scenario.ts): its variants, or null. */
+/**
+ * A catalog-shaped export (`{ variants: { buggy, fixed }, more?: [{ scenario }] }`,
+ * as src/scenarios/scenario.ts): its variants as [path below the export
+ * (`variants.buggy`, `more.0.scenario`), function], or null.
+ */
 function variantsOf(v: unknown): [string, unknown][] | null {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
   const variants = (v as { variants?: unknown }).variants;
   if (typeof variants !== "object" || variants === null) return null;
-  const entries = Object.entries(variants).filter(([, f]) => typeof f === "function");
+  const entries: [string, unknown][] = Object.entries(variants)
+    .filter(([, f]) => typeof f === "function")
+    .map(([name, f]) => [`variants.${name}`, f]);
+  const more = (v as { more?: unknown }).more;
+  if (Array.isArray(more)) {
+    more.forEach((m: unknown, i) => {
+      const f = typeof m === "object" && m !== null ? (m as { scenario?: unknown }).scenario : undefined;
+      if (typeof f === "function") entries.push([`more.${i}.scenario`, f]);
+    });
+  }
   return entries.length === 0 ? null : entries;
 }
 
@@ -224,8 +237,8 @@ export async function findScenarios(module: string, exportName: string | undefin
           } catch (e) {
             not = `a function that throws when read (${thrownText(e).message})`;
           }
-          if (not === null) found.push([`${k}.variants.${variant}`, f as Scenario]);
-          else skipped.push({ exportName: `${k}.variants.${variant}`, why: not });
+          if (not === null) found.push([`${k}.${variant}`, f as Scenario]);
+          else skipped.push({ exportName: `${k}.${variant}`, why: not });
         }
         continue;
       }
@@ -248,7 +261,7 @@ export async function findScenarios(module: string, exportName: string | undefin
   }
   const variants = variantsOf(value);
   if (variants !== null) {
-    const paths = variants.map(([v]) => `${name}.variants.${v}`).join(" or ");
+    const paths = variants.map(([v]) => `${name}.${v}`).join(" or ");
     throw new ArgumentError("export", `"${name}" of ${module} is a catalog scenario with variants: name one, ${paths}`);
   }
   const not = notAScenario(value);

@@ -1,5 +1,8 @@
 /** `gpuvm-sim explore`: src/cli/explore.ts. */
 import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { EXIT, findScenarios, loadScenarios, replayCommand, runExplore, shellQuote, type ExploreCommandOptions } from "../../src/cli/main.js";
 import { ArgumentError, type ExploreResult, type Failure } from "../../src/index.js";
 import { ABBA_TOKEN, capture, exploreCmd, FIXTURE, ROOT } from "./helpers.js";
@@ -185,6 +188,20 @@ describe("findScenarios", () => {
     await expect(loadScenarios(MIXED, "pair", false, ROOT)).rejects.toThrow(
       `invalid argument 'export': "pair" of ${MIXED} is a catalog scenario with variants: name one, pair.variants.buggy or pair.variants.fixed`,
     );
+  });
+
+  it("with --all, a catalog entry's further variants (`more`) are explored too, by their dotted path", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gpuvm-sim-more-"));
+    const file = join(dir, "more.mjs");
+    writeFileSync(file, "const clean = (sim) => { sim.spawn('t', 'process', function* () {}); };\nexport const entry = { name: 'entry', variants: { buggy: clean, fixed: clean }, more: [{ name: 'third', scenario: clean }] };\n");
+    try {
+      const found = await loadScenarios(file, undefined, true, dir);
+      expect(found.map((s) => s.exportName)).toEqual(["entry.variants.buggy", "entry.variants.fixed", "entry.more.0.scenario"]);
+      const [one] = await loadScenarios(file, "entry.more.0.scenario", false, dir);
+      expect(one?.exportName).toBe("entry.more.0.scenario");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("lists what --all skipped, and names them when nothing is left", async () => {
