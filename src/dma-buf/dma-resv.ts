@@ -478,6 +478,8 @@ function fileMisuse(resv: DmaResv, problem: "fini-twice" | "fini-while-locked" |
 
 /** dma_resv_add_fence(), dma_resv_replace_fences(), dma_resv_fini(): write the resv and its list. */
 export const RESV_ADD_FENCE = defineEffectKind({ name: "dma-resv-add-fence" });
+/** dma_resv_fini(): writes the fence list away and reads the lock (ww_mutex_destroy()'s check that it is free). */
+export const RESV_FINI = defineEffectKind({ name: "dma-resv-fini" });
 /** A reader's step: the list pointer and the sequence count, or an entry of a list. */
 export const RESV_READ = defineEffectKind({ name: "dma-resv-read" });
 
@@ -874,7 +876,7 @@ function* fini(this: DmaResv): Generator<Effect, void, unknown> {
     list = this.list;
     // The step also reads the lock (ww_mutex_destroy()'s check that it is free).
     const also: Access[] = [...(listAccess(list, "write") ?? []), { object: this.wwMutex, mode: "read" }];
-    yield new Effect(RESV_ADD_FENCE, this, WRITE, this, null, Infinity, null, also);
+    yield new Effect(RESV_FINI, this, WRITE, this, null, Infinity, null, also);
     if (this.list === list) break;
   }
   touch(sim, this, true, "DmaResv.fini");

@@ -299,11 +299,18 @@ const RESV_PROBLEMS: Record<ResvMisuseReport["problem"], string> = {
   "used-after-fini": "reservation object used after dma_resv_fini()",
 };
 
+/** What the simulation did after each misuse (the kernel's behaviour after its warning). */
+const RESV_CONSEQUENCES: Record<ResvMisuseReport["problem"], string> = {
+  "fini-twice": "The second call changed nothing.",
+  "fini-while-locked": "As in the kernel, the teardown went on: the fence list is dropped and the lock's memory goes with its container, still held.",
+  "used-after-fini": "The operation changed nothing.",
+};
+
 defineReportKind({
   kind: "resv-misuse",
   headline: (r) => `WARNING: gpuvm-sim: ${RESV_PROBLEMS[r.problem]} (${r.resv.label})`,
   body: (r, out) => {
-    out.line(`${r.op} on ${r.resv.label}: ${RESV_PROBLEMS[r.problem]}. Nothing was changed.`).blank().site("here", r.site);
+    out.line(`${r.op} on ${r.resv.label}: ${RESV_PROBLEMS[r.problem]}. ${RESV_CONSEQUENCES[r.problem]}`).blank().site("here", r.site);
     if (r.fini !== null) out.site("fini", r.fini);
   },
   fingerprint: (r) => [r.problem, r.resv.type, r.op],
