@@ -702,3 +702,20 @@ describe.each(ALL_VM_MODES)("GPUVM core model (%s)", (mode) => {
     expect(ran.get(mode) ?? 0).toBeGreaterThan(50 * 12);
   });
 });
+
+describe("directed cases the model found", () => {
+  it("resvProtected: an external VmBo moved to the evict list, then un-evicted, is a legal state until validate() drops it", () => {
+    const { model, real } = setup("resvProtected");
+    const cmds: Cmd[] = [new Obtain(1, true), new ExtobjAdd(1), new Evict(1, true, false), new PrepareObjects(), new Evict(1, false, false)];
+    for (const c of cmds) c.run(model, real);
+    const b = vmBoOf(real, 1);
+    expect(b?.evicted).toBe(false);
+    expect(real.w.vm.evict.entries()).toEqual([b]);
+    expect(real.w.vm.checkInvariants()).toEqual([]);
+    new Validate().run(model, real);
+    expect(real.w.vm.evict.entries()).toEqual([]);
+    teardown(model, real);
+    expect(real.sim.reports).toEqual([]);
+    expect(real.sim.teardown()).toEqual([]);
+  });
+});
