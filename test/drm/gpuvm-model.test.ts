@@ -60,6 +60,8 @@ const PAGES = 12;
 /** g0 shares the VM's resv (private); g1 and g2 are external. */
 const GEMS = 3;
 const EXTERNAL = [false, true, true];
+/** Runs per mode (the file stays under 10 s); MODEL_SEED=n picks another seed for a longer hunt. */
+const RUNS = 50;
 
 interface ModelVa {
   addr: number;
@@ -181,7 +183,7 @@ function driverOps(real: { r: Real | null }): Partial<GpuVmOps> {
     *smStepMap(op: GpuVaOpMap) {
       const r = R();
       const va = Mapping.fromOp(r.sim, op);
-      const obj = op.map.gem.obj;
+      const obj = va.gem.obj;
       const b = obj === null ? null : yield* obtainHeld(r, obj, "sm_map");
       yield* gpuvaMap(r.w.vm, va, op.map);
       if (b !== null) {
@@ -192,6 +194,7 @@ function driverOps(real: { r: Real | null }): Partial<GpuVmOps> {
     },
     *smStepRemap(op: GpuVaOpRemap<Mapping>) {
       const r = R();
+      stats.set("remap", (stats.get("remap") ?? 0) + 1);
       const old = op.remap.unmap.va;
       const b = old.vmBo;
       const prev = op.remap.prev === null ? null : Mapping.fromOp(r.sim, { map: op.remap.prev });
@@ -286,6 +289,7 @@ function modelEvict(m: Model, g: number, flag: boolean): void {
 
 /** Commands run, per mode (the test asserts the sequences do real work). */
 const ran = new Map<string, number>();
+const stats = new Map<string, number>();
 
 function check(m: Readonly<Model>, r: Real): void {
   ran.set(r.mode, (ran.get(r.mode) ?? 0) + 1);
@@ -626,6 +630,25 @@ class Close implements Cmd {
   }
 }
 
+/** Userspace opens a handle again (say, by importing the object): the GEM must still be alive. */
+class Open implements Cmd {
+  constructor(readonly g: number) {}
+  check(m: Readonly<Model>): boolean {
+    return !gm(m, this.g).freed && !gm(m, this.g).handle;
+  }
+  run(m: Model, r: Real): void {
+    const obj = gem(r, this.g);
+    r.sim.run(function* () {
+      yield* obj.open();
+    });
+    gm(m, this.g).handle = true;
+    check(m, r);
+  }
+  toString(): string {
+    return `open(g${this.g})`;
+  }
+}
+
 function commands(): fc.Arbitrary<Iterable<Cmd>> {
   const g = fc.integer({ min: 0, max: GEMS - 1 });
   const gOrSparse = fc.integer({ min: -1, max: GEMS - 1 });
@@ -638,6 +661,8 @@ function commands(): fc.Arbitrary<Iterable<Cmd>> {
       fc.tuple(g, b, b).map(([x, d, e]) => new Put(x, d, e)),
       fc.tuple(span, gOrSparse, fc.integer({ min: 0, max: 8 }), b).map(([[a, n], x, o, d]) => new MapReq(a, n, x, o, d)),
       fc.tuple(span, gOrSparse, fc.integer({ min: 0, max: 8 }), b).map(([[a, n], x, o, d]) => new MapReq(a, n, x, o, d)),
+      fc.tuple(span, gOrSparse, fc.integer({ min: 0, max: 8 }), b).map(([[a, n], x, o, d]) => new MapReq(a, n, x, o, d)),
+      fc.tuple(span, b).map(([[a, n], d]) => new UnmapReq(a, n, d)),
       fc.tuple(span, b).map(([[a, n], d]) => new UnmapReq(a, n, d)),
       g.map((x) => new ExtobjAdd(x)),
       fc.tuple(g, b, b).map(([x, f, w]) => new Evict(x, f, w)),
@@ -646,6 +671,7 @@ function commands(): fc.Arbitrary<Iterable<Cmd>> {
       fc.constant(new Cleanup()),
       g.map((x) => new Find(x)),
       g.map((x) => new Close(x)),
+      g.map((x) => new Open(x)),
     ],
     { maxCommands: 40, size: "max" },
   );
@@ -692,14 +718,17 @@ describe.each(ALL_VM_MODES)("GPUVM core model (%s)", (mode) => {
       fc.property(commands(), (cmds) => {
         const { model, real } = setup(mode);
         fc.modelRun(() => ({ model, real }), cmds);
+        if (process.env.MODEL_DEBUG !== undefined) for (const c of cmds) { const k = String(c).split("(")[0] ?? ""; stats.set(k, (stats.get(k) ?? 0) + 1); }
         teardown(model, real);
         expect(real.sim.reports).toEqual([]);
         expect(real.sim.teardown()).toEqual([]);
       }),
-      { numRuns: 50, seed: 10 },
+      { numRuns: RUNS, seed: Number(process.env.MODEL_SEED ?? 10) },
     );
     // Each run's teardown alone checks a handful of times; the random commands must add many more.
-    expect(ran.get(mode) ?? 0).toBeGreaterThan(50 * 12);
+    expect(ran.get(mode) ?? 0).toBeGreaterThan(RUNS * 12);
+    if (process.env.MODEL_DEBUG !== undefined) console.log(mode, ran.get(mode), JSON.stringify([...stats]));
+    stats.clear();
   });
 });
 
