@@ -30,6 +30,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  ArgumentError,
   boFind,
   boObtain,
   boObtainLocked,
@@ -194,7 +195,6 @@ function driverOps(real: { r: Real | null }): Partial<GpuVmOps> {
     },
     *smStepRemap(op: GpuVaOpRemap<Mapping>) {
       const r = R();
-      stats.set("remap", (stats.get("remap") ?? 0) + 1);
       const old = op.remap.unmap.va;
       const b = old.vmBo;
       const prev = op.remap.prev === null ? null : Mapping.fromOp(r.sim, { map: op.remap.prev });
@@ -289,7 +289,6 @@ function modelEvict(m: Model, g: number, flag: boolean): void {
 
 /** Commands run, per mode (the test asserts the sequences do real work). */
 const ran = new Map<string, number>();
-const stats = new Map<string, number>();
 
 function check(m: Readonly<Model>, r: Real): void {
   ran.set(r.mode, (ran.get(r.mode) ?? 0) + 1);
@@ -718,17 +717,14 @@ describe.each(ALL_VM_MODES)("GPUVM core model (%s)", (mode) => {
       fc.property(commands(), (cmds) => {
         const { model, real } = setup(mode);
         fc.modelRun(() => ({ model, real }), cmds);
-        if (process.env.MODEL_DEBUG !== undefined) for (const c of cmds) { const k = String(c).split("(")[0] ?? ""; stats.set(k, (stats.get(k) ?? 0) + 1); }
         teardown(model, real);
         expect(real.sim.reports).toEqual([]);
         expect(real.sim.teardown()).toEqual([]);
       }),
-      { numRuns: RUNS, seed: Number(process.env.MODEL_SEED ?? 10) },
+      { numRuns: RUNS, seed: Number(process.env["MODEL_SEED"] ?? 10) },
     );
     // Each run's teardown alone checks a handful of times; the random commands must add many more.
     expect(ran.get(mode) ?? 0).toBeGreaterThan(RUNS * 12);
-    if (process.env.MODEL_DEBUG !== undefined) console.log(mode, ran.get(mode), JSON.stringify([...stats]));
-    stats.clear();
   });
 });
 
@@ -746,5 +742,23 @@ describe("directed cases the model found", () => {
     teardown(model, real);
     expect(real.sim.reports).toEqual([]);
     expect(real.sim.teardown()).toEqual([]);
+  });
+});
+
+describe("Mapping.fromOp in a step callback", () => {
+  it("takes the op a step callback receives as typed; an op whose GEM is no GemObject is an ArgumentError naming init.obj", () => {
+    const sim = collectingSim();
+    const op: GpuVaOpMap = { op: "map", map: { va: { addr: 0, range: PAGE }, gem: { obj: null, offset: 0 } } };
+    expect(Mapping.fromOp(sim, op).range).toBe(PAGE);
+    const notGem = { label: "fake", resv: {}, get: () => undefined, put: () => undefined } as unknown as GpuVaOpMap["map"]["gem"]["obj"];
+    const bad: GpuVaOpMap = { op: "map", map: { va: { addr: 0, range: PAGE }, gem: { obj: notGem, offset: 0 } } };
+    let caught: unknown = null;
+    try {
+      Mapping.fromOp(sim, bad);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(ArgumentError);
+    expect((caught as ArgumentError).argument).toBe("init.obj");
   });
 });
