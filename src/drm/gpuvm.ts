@@ -459,7 +459,9 @@ export class GpuVm extends SimObject {
    * (`vm-bo-lists-mapping`); each live VmBo is on its GEM's list exactly
    * once and a zombie on none (`gem-list-once`, `gem-list-zombie`); each
    * extobj entry's GEM is external (`extobj-is-external`); each evict entry
-   * that is not a zombie has its `evicted` flag set (`evict-flag`); with
+   * that is not a zombie has its `evicted` flag set (`evict-flag`; but for
+   * an external object of a resvProtected VM, whose flag evict(false)
+   * clears without leaving the list until validate()); with
    * the refcounts check on, each VmBo's "gpuva" holders equal its linked
    * mappings and the VM's "gpuva" and "vm_bo" holders equal its mappings
    * and VmBos (`refcount-holders`). Each violation is returned and filed as
@@ -599,7 +601,10 @@ function collectViolations(vm: GpuVm): GpuVmViolation[] {
   }
   for (const b of vm.evict.entries()) {
     if (b.vm !== vm) add(b.label, "vm-bo-same-vm", `is on ${vm.label}'s evict list but belongs to ${b.vm.label}`);
-    else if (!b.isFreed && b.state !== "zombie" && !b.evicted) add(b.label, "evict-flag", "is on the evict list with evicted = false");
+    // With resvProtected, evict(false) of an external object only clears the
+    // flag (its holder need not hold the VM's resv): the entry stays on the
+    // evict list until validate() drops it, as drm_gpuvm_bo_evict() does.
+    else if (!b.isFreed && b.state !== "zombie" && !b.evicted && !(vm.flags.resvProtected && vm.isExtobj(b.obj))) add(b.label, "evict-flag", "is on the evict list with evicted = false");
   }
   if (vm.sim.checks.refcounts && !vm.isFreed) {
     const hs = vm.refcount.holderRefs();

@@ -28,6 +28,7 @@ import { Sim } from "../kernel/sim.js";
 import { GemObject, gemGpuvaLock, gpuvmMisuse, wrongStage } from "./gem-object.js";
 import { GPUVA_TREE, GPUVM_HOLDER, GpuVm, inKernelNode, rangeValidNow } from "./gpuvm.js";
 import { VM_BO_GPUVA_HOLDER, VM_BO_PUT_HOLDER, VmBo, zombieSteps } from "./vm-bo.js";
+import type { DrmExecObject } from "./drm-exec.js";
 
 /** A mapping's lifecycle stage. */
 export type MappingState = "prepared" | "inserted" | "removed";
@@ -64,9 +65,13 @@ export const GPUVA_LINK = defineEffectKind({ name: "gpuva-link" });
 /** drm_gpuva_invalidate(). */
 export const GPUVA_INVALIDATE = defineEffectKind({ name: "gpuva-invalidate" });
 
-/** The map half of a split/merge op, as Mapping.fromOp() reads it. */
+/**
+ * The map half of a split/merge op, as Mapping.fromOp() reads it. `obj` is
+ * typed as split/merge types it (the op a step callback receives), and must
+ * be a GemObject or null at run time.
+ */
 export interface GpuVaOpMapLike {
-  readonly map: { readonly va: { readonly addr: number; readonly range: number }; readonly gem: { readonly obj: GemObject | null; readonly offset: number } };
+  readonly map: { readonly va: { readonly addr: number; readonly range: number }; readonly gem: { readonly obj: DrmExecObject | null; readonly offset: number } };
 }
 
 export class Mapping extends SimObject {
@@ -109,10 +114,16 @@ export class Mapping extends SimObject {
     this.sparse = init.sparse ?? false;
   }
 
-  /** Mirrors drm_gpuva_init_from_op(). @throws as the constructor, naming `op` when it has no `map`. */
+  /**
+   * Mirrors drm_gpuva_init_from_op(): a step callback's `Mapping.fromOp(sim, op)`.
+   * @throws as the constructor (`init.obj` when the op's GEM is no GemObject),
+   *   naming `op` when it has no `map`.
+   */
   static fromOp(sim: Sim, op: GpuVaOpMapLike): Mapping {
     if (typeof op !== "object" || (op as GpuVaOpMapLike | null) === null || typeof op.map !== "object") throw new ArgumentError("op", `must be a map op { map: { va, gem } }, got ${describeValue(op)}`);
-    return new Mapping(sim, { addr: op.map.va.addr, range: op.map.va.range, obj: op.map.gem.obj, offset: op.map.gem.offset });
+    // The constructor checks that obj is a GemObject (or null).
+    const obj = op.map.gem.obj as GemObject | null;
+    return new Mapping(sim, { addr: op.map.va.addr, range: op.map.va.range, obj, offset: op.map.gem.offset });
   }
 
   /**
