@@ -458,7 +458,12 @@ function listWorld(mode: ListMode, ops: Partial<GpuVmOps> = {}, options: { resvP
     ...(mode === "twoList" ? { listMode: "two-list" as const } : {}),
     ops: { vmFree: (v) => kfree(v), ...ops },
   });
-  const w: World = { root, vm, bo: (name, external = false) => new GemObject(sim, external ? { name, size: 0x10000 } : { name, size: 0x10000, resv: root.resv }) };
+  const w: World = {
+    root,
+    vm,
+    bo: (name, external = false) => new GemObject(sim, external ? { name, size: 0x10000 } : { name, size: 0x10000, resv: root.resv }),
+    privateBo: (name) => new GemObject(sim, { name, size: 0x10000, resv: root.resv }),
+  };
   const priv = w.bo("priv");
   const ext0 = w.bo("ext0", true);
   const ext1 = w.bo("ext1", true);
