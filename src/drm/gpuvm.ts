@@ -39,6 +39,7 @@ import { Sim } from "../kernel/sim.js";
 import type { DmaResv } from "../dma-buf/dma-resv.js";
 import type { DrmExec } from "./drm-exec.js";
 import { VaTree } from "./va-tree.js";
+import { runVoidCallback } from "./driver-callback.js";
 import { VmBoList, type VmBoListMode } from "./vm-bo-list.js";
 import { GemObject } from "./gem-object.js";
 import type { Mapping } from "./mapping.js";
@@ -523,8 +524,7 @@ function* vmRelease(vm: GpuVm): Generator<Effect, void, unknown> {
     if (left.length > 0) sim.file({ kind: "gpuvm-teardown", vm: vm.label, structure, left, site });
   }
   yield* vm.resvObj.put(GPUVM_HOLDER.resvObj);
-  const r = vm.ops.vmFree(vm);
-  if (r !== undefined) yield* r;
+  yield* runVoidCallback(vm.ops.vmFree(vm), `ops.vmFree of ${vm.label}`);
 }
 
 function* deferredCleanup(this: GpuVm): Generator<Effect, void, unknown> {

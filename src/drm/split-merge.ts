@@ -37,6 +37,7 @@ import type { Sim } from "../kernel/sim.js";
 import { describeValue, is } from "../validate.js";
 import { DrmExec, type DrmExecObject, type DrmExecResult } from "./drm-exec.js";
 import type { VaTree } from "./va-tree.js";
+import { runResultCallback } from "./driver-callback.js";
 
 // --- shapes ---------------------------------------------------------------
 
@@ -336,15 +337,9 @@ function callStep(vm: SmVm, op: GpuVaOp, priv: unknown): unknown {
   throw new UsageError(`${vm.label}.ops.${STEP_NAMES[op.op as "map"]} went missing during a walk`);
 }
 
-/** Run one driver step: a plain result, or a generator of effects returning one. Returns null for success, else the error string. */
+/** Run one driver step (the shared driver-callback rules, driver-callback.ts). Returns null for success, else the error string. */
 function* runStep(vm: SmVm, op: GpuVaOp, priv: unknown): Generator<Effect, string | null, unknown> {
-  let r = callStep(vm, op, priv);
-  if (typeof r === "object" && r !== null && typeof (r as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function") {
-    r = yield* r as Iterable<Effect, unknown, unknown>;
-  }
-  if (r === undefined || r === "ok") return null;
-  if (typeof r === "string") return r;
-  throw new UsageError(`${vm.label}.ops.${STEP_NAMES[op.op as "map"]} returned ${describeValue(r)}: a step callback returns undefined, "ok", or an error string ("nomem", ...)`);
+  return yield* runResultCallback(callStep(vm, op, priv), `${vm.label}.ops.${STEP_NAMES[op.op as "map"]}`);
 }
 
 function* smWalk(this: SmVm, steps: Generator<GpuVaOp, void, void>, priv: unknown): Generator<Effect, SmWalkResult, unknown> {

@@ -26,16 +26,17 @@
  *
  * docs/vm-bo-list.md draws the three modes and the snapshot walk's race.
  */
-import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
+import { ArgumentError, ForeignSimError, ArgumentRangeError, UsageError } from "../errors.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { defineEffectKind, Effect, READ, WRITE, type Access } from "../kernel/effect.js";
-import { LIBRARY_CLASS, noteTouched, siteRef, SimObject, touch, type Site } from "../kernel/heap.js";
+import { guardLive, LIBRARY_CLASS, noteTouched, siteRef, SimObject, touch, type Site } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { checkedBody } from "../kernel/checked-body.js";
 import { current } from "../kernel/task.js";
 import { SpinLock } from "../locking/spinlock.js";
 import { DmaResv, type DmaResvUsage } from "../dma-buf/dma-resv.js";
 import { DmaFence } from "../dma-buf/dma-fence.js";
+import { runCallbackResult, runResultCallback } from "./driver-callback.js";
 import { DrmExec, type DrmExecObject, type DrmExecOptions, type DrmExecResult } from "./drm-exec.js";
 
 /** How a VM's extobj and evict lists are protected (see the file header). */
@@ -361,12 +362,9 @@ function* delStep(list: VmBoList, vmBo: VmBoListEntry): Generator<Effect, void, 
   list.unlinkEntry(vmBo);
 }
 
-/** Run a walk body: a plain value, or a generator run with its yields checked. */
-function* runBody<R>(result: Iterable<Effect, R, unknown> | R, what: string): Generator<Effect, R, unknown> {
-  if (typeof result === "object" && result !== null && typeof (result as Partial<Iterable<Effect>>)[Symbol.iterator] === "function") {
-    return yield* checkedBody(result as Iterable<Effect, R, unknown>, what);
-  }
-  return result as R;
+/** Run a walk body: a plain value, or a generator run with its yields checked (driver-callback.ts). */
+function runBody(result: unknown, what: string): Generator<Effect, unknown, unknown> {
+  return runCallbackResult(result, what);
 }
 
 /** The body's verdict: null to go on, "break" to stop with "ok", else the error. */
@@ -780,7 +778,7 @@ function* validateBody(this: undefined, vm: VmBoListOwner, exec: DrmExec): Gener
   return yield* vm.evict.walk(function* (vmBo) {
     const ops = vm.ops;
     if (ops.vmBoValidate === undefined) throw new UsageError(`validate(): ${vm.label} lost its ops.vmBoValidate callback`);
-    const r = verdict(yield* runBody(ops.vmBoValidate(vmBo, exec), VALIDATE_CB), VALIDATE_CB);
+    const r = yield* runResultCallback(ops.vmBoValidate(vmBo, exec), `${VALIDATE_CB} of ${vm.label}`);
     if (r !== null) return r;
     if (locked) {
       vmBo.obj.resv.assertHeld();

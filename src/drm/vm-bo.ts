@@ -38,6 +38,7 @@ import { evict, extobjAdd, VmBoListLinks } from "./vm-bo-list.js";
 import { GEM_GPUVA_LIST, GemObject, gemGpuvaLock, gpuvmMisuse, wrongStage } from "./gem-object.js";
 import { GPUVM_HOLDER, GpuVm, VM_BO_DEFER } from "./gpuvm.js";
 import type { Mapping } from "./mapping.js";
+import { runVoidCallback } from "./driver-callback.js";
 
 /** A VmBo's lifecycle stage. */
 export type VmBoState = "prealloc" | "linked" | "zombie" | "freed";
@@ -258,7 +259,8 @@ function* create(vm: GpuVm, obj: GemObject, holder: string | undefined): Generat
   let b: VmBo | null;
   if (vm.ops.vmBoAlloc !== undefined) {
     b = vm.ops.vmBoAlloc(vm, obj);
-    if (b !== null && (!(b instanceof VmBo) || b.vm !== vm || b.obj !== obj || b.state !== "prealloc")) {
+    // A new one: not already known to the VM (a cached VmBo returned twice would take the VM and GEM references twice).
+    if (b !== null && (!(b instanceof VmBo) || b.vm !== vm || b.obj !== obj || b.state !== "prealloc" || vm.vmBoSet.has(b) || b.isFreed)) {
       throw new UsageError(`ops.vmBoAlloc must return a new VmBo of ${vm.label} and ${obj.label}, or null; got ${describeValue(b)}`);
     }
   } else {
@@ -403,8 +405,7 @@ function* destroyNotInLists(b: VmBo): Generator<Effect, void, unknown> {
   setState(b, "freed");
   vm.vmBoSet.delete(b);
   if (vm.ops.vmBoFree !== undefined) {
-    const r = vm.ops.vmBoFree(b);
-    if (r !== undefined) yield* r;
+    yield* runVoidCallback(vm.ops.vmBoFree(b), `ops.vmBoFree of ${vm.label}`);
   } else {
     yield* kfree(b);
   }
