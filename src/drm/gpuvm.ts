@@ -148,7 +148,7 @@ export const GPUVM_HOLDER = { creator: "creator", gpuva: "gpuva", vmBo: "vm_bo",
 export interface GpuVmViolation {
   /** The object the rule is about (its label). */
   readonly object: string;
-  /** The rule (`tree-order`, `mapping-vm`, `vm-bo-same-vm`, `vm-bo-same-gem`, `gem-list-once`, `gem-list-zombie`, `extobj-is-external`, `evict-flag`, `refcount-holders`). */
+  /** The rule (`tree-order`, `mapping-vm`, `vm-bo-same-vm`, `vm-bo-same-gem`, `gem-list-once`, `gem-list-zombie`, `list-freed`, `list-zombie`, `extobj-is-external`, `evict-flag`, `refcount-holders`). */
   readonly rule: string;
   readonly detail: string;
 }
@@ -580,6 +580,12 @@ function collectViolations(vm: GpuVm): GpuVmViolation[] {
       if (gpuvaHolders !== linked) add(b.label, "refcount-holders", `holds ${gpuvaHolders} "gpuva" references for ${linked} linked mappings`);
     }
     if (b.refcount.count < b.gpuva.length) add(b.label, "refcount-holders", `refcount ${b.refcount.count} is below its ${b.gpuva.length} linked mappings`);
+  }
+  for (const [which, list] of [["extobj", vm.extobj], ["evict", vm.evict]] as const) {
+    for (const b of list.entries()) {
+      if (b.isFreed) add(b.label, "list-freed", `is freed but still on ${vm.label}'s ${which} list`);
+      else if (b.state === "zombie" && !vm.flags.resvProtected) add(b.label, "list-zombie", `is a zombie but still on ${vm.label}'s ${which} list (only a resvProtected VM keeps zombies there until boDeferredCleanup())`);
+    }
   }
   for (const b of vm.extobj.entries()) {
     if (b.vm !== vm) add(b.label, "vm-bo-same-vm", `is on ${vm.label}'s extobj list but belongs to ${b.vm.label}`);

@@ -148,6 +148,21 @@ function checkEntry(argument: string, list: VmBoList, vmBo: unknown): void {
   if (e.vm !== list.owner) throw new ArgumentError(argument, `${vmBo.label} belongs to ${describeOwner(e.vm)}, not to ${list.owner.label}`);
 }
 
+/**
+ * Liveness and stage of a VmBo an operation is about to put on a list, in
+ * the operation's own step (after its effect declared the VmBo): a freed
+ * VmBo is a use-after-free report, a zombie (or one freed by a driver that
+ * kept the object) a `gpuvm-wrong-stage` report. Returns false then: the
+ * operation does nothing.
+ */
+function liveEntry(vmBo: VmBoListEntry, operation: string): boolean {
+  if (!guardLive(vmBo, operation)) return false;
+  if (vmBo.state !== "zombie" && vmBo.state !== "freed") return true;
+  const sim = vmBo.sim;
+  sim.file({ kind: "gpuvm-wrong-stage", object: vmBo.label, objectType: vmBo.typeName, stage: vmBo.state, operation, expected: "a live VmBo (prealloc or linked) the caller holds a reference of", site: siteRef(sim.site(operation)) });
+  return false;
+}
+
 function describeOwner(vm: unknown): string {
   return vm instanceof SimObject ? vm.label : describeValue(vm);
 }
@@ -323,6 +338,8 @@ function* addStep(list: VmBoList, vmBo: VmBoListEntry, place: "list" | "pending"
   yield listEffect(VM_BO_LIST_ADD, list, vmBo);
   touch(list.sim, list, true, "drm_gpuvm_bo_list_add");
   touch(list.sim, vmBo, true, "drm_gpuvm_bo_list_add");
+  // A freed or zombie VmBo never goes (back) on a list: the list would outlive it.
+  if (!liveEntry(vmBo, "drm_gpuvm_bo_list_add")) return;
   // list_empty(entry): already on a list (a walk's snapshot included) means nothing to do.
   if (vmBo.listLinks[list.which] !== null) return;
   (place === "list" ? list.list : list.pending).push(vmBo);
@@ -833,6 +850,12 @@ function checkVmBo(vmBo: unknown): VmBoListEntry {
 
 function* extobjAddBody(this: VmBoListEntry): Generator<Effect, void, unknown> {
   const vm = this.vm;
+  // Freed and zombie are final stages: a VmBo seen in one now is in it at the step below, which reports it.
+  if (this.life.freeSite !== null || this.state === "zombie" || this.state === "freed") {
+    yield listEffect(VM_BO_LIST_ADD, vm.extobj, this, READ);
+    liveEntry(this, "drm_gpuvm_bo_extobj_add");
+    return;
+  }
   const lock = !vm.flags.resvProtected;
   if (!lock) vm.resv.assertHeld();
   noteTouched(this.sim, vm, false);
@@ -854,9 +877,10 @@ export function evict(vmBo: VmBoListEntry, flag: boolean): Op<void> {
 function* evictBody(this: VmBoListEntry, flag: boolean): Generator<Effect, void, unknown> {
   const vm = this.vm;
   const lock = !vm.flags.resvProtected;
-  this.obj.resv.assertHeld();
   yield new Effect(VM_BO_EVICT, this, WRITE);
   touch(this.sim, this, true, "drm_gpuvm_bo_evict");
+  if (!liveEntry(this, "drm_gpuvm_bo_evict")) return;
+  this.obj.resv.assertHeld();
   this.evicted = flag;
   // The evict list of a resv-protected VM is the VM resv's, which an
   // external object's holder need not hold: prepareObjects moves it.
