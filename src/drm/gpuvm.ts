@@ -29,7 +29,7 @@
  * as `kernel_alloc_node` and hides it through drm_gpuvm_range_valid()); see
  * docs/kernel-differences.md.
  */
-import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { ArgumentError, ArgumentRangeError, ForeignSimError } from "../errors.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { defineEffectKind, Effect, WRITE } from "../kernel/effect.js";
 import { guardLive, LIBRARY_CLASS, noteTouched, siteRef, SimObject } from "../kernel/heap.js";
@@ -247,9 +247,9 @@ export class GpuVm extends SimObject {
     return this.refcount.put(vmRelease, holder);
   }
 
-  /** Mirrors drm_gpuvm_is_extobj(): whether `obj`'s resv is not the VM's. @throws ArgumentError naming `obj`. */
+  /** Mirrors drm_gpuvm_is_extobj(): whether `obj`'s resv is not the VM's. @throws ArgumentError naming `obj` (not a GemObject, of another Sim, or freed). */
   isExtobj(obj: GemObject): boolean {
-    arg("obj", is.instanceOf(GemObject), obj);
+    checkGem(this, "obj", obj);
     return obj.resv !== this.resvObj.resv;
   }
 
@@ -437,6 +437,7 @@ export class GpuVm extends SimObject {
 
   /** Mirrors drm_gpuvm_bo_gem_evict(): mark every VmBo of `obj` evicted (or not); the GEM's list lock must be held. */
   gemEvict(obj: GemObject, flag: boolean): Op<void> {
+    checkGem(this, "obj", obj);
     return gemEvict(obj, flag);
   }
 
@@ -466,6 +467,32 @@ export class GpuVm extends SimObject {
     guardLive(this, op);
     noteTouched(this.sim, this.tree, false);
   }
+}
+
+/**
+ * @internal The at-call check of a GEM object handed to a VM's entry
+ * point: a GemObject of the VM's Sim, not freed (or being released).
+ * @throws ArgumentError naming `argument`.
+ */
+export function checkGem(vm: GpuVm, argument: string, obj: unknown): GemObject {
+  arg(argument, is.instanceOf(GemObject), obj);
+  const o = obj as GemObject;
+  if (o.sim !== vm.sim) throw new ForeignSimError(argument, `${vm.label}'s ${argument}`, o.label, o.sim.label, vm.sim.label);
+  if (o.isFreed || o.refcount.count <= 0) throw new ArgumentError(argument, `${o.label} is freed or being released`);
+  return o;
+}
+
+/**
+ * @internal The at-call check of a VM handed to an entry point: a GpuVm of
+ * `sim` (when given), not freed (or being released).
+ * @throws ArgumentError naming `argument`.
+ */
+export function checkLiveVm(argument: string, vm: unknown, sim?: Sim): GpuVm {
+  arg(argument, is.instanceOf(GpuVm), vm);
+  const v = vm as GpuVm;
+  if (sim !== undefined && v.sim !== sim) throw new ForeignSimError(argument, argument, v.label, v.sim.label, sim.label);
+  if (v.isFreed || v.refcount.count <= 0) throw new ArgumentError(argument, `${v.label} is freed or being released`);
+  return v;
 }
 
 function checkSpan(addr: number, range: number): void {

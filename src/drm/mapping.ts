@@ -26,7 +26,7 @@ import { guardLive, LIBRARY_CLASS, SimObject, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
 import { GemObject, gemGpuvaLock, gpuvmMisuse, wrongStage } from "./gem-object.js";
-import { GPUVA_TREE, GPUVM_HOLDER, GpuVm, inKernelNode, rangeValidNow } from "./gpuvm.js";
+import { checkLiveVm, GPUVA_TREE, GPUVM_HOLDER, type GpuVm, inKernelNode, rangeValidNow } from "./gpuvm.js";
 import { VM_BO_GPUVA_HOLDER, VM_BO_PUT_HOLDER, VmBo, zombieSteps } from "./vm-bo.js";
 
 /** A mapping's lifecycle stage. */
@@ -102,6 +102,8 @@ export class Mapping extends SimObject {
     if (!Number.isSafeInteger(init.addr + init.range)) throw new ArgumentRangeError("init.range", `addr + range must stay a safe integer, got ${init.addr} + ${init.range}`);
     const obj = init.obj ?? null;
     if (obj !== null && obj.sim !== sim) throw new ArgumentError("obj", `${obj.label} belongs to another Sim`);
+    if (obj !== null && (obj.isFreed || obj.refcount.count <= 0)) throw new ArgumentError("obj", `${obj.label} is freed or being released`);
+    if (!Number.isSafeInteger((init.offset ?? 0) + init.range)) throw new ArgumentRangeError("init.offset", `offset + range must stay a safe integer, got ${init.offset ?? 0} + ${init.range}`);
     super(sim, "Mapping", init.name === undefined ? {} : { name: init.name });
     this.addr = init.addr;
     this.range = init.range;
@@ -126,9 +128,7 @@ export class Mapping extends SimObject {
    *   between the call and the step, the step throws the same error.)
    */
   insert(vm: GpuVm): Op<void> {
-    arg("vm", is.instanceOf(GpuVm), vm);
-    if (vm.sim !== this.sim) throw new ArgumentError("vm", `${vm.label} belongs to another Sim`);
-    if (vm.isFreed) throw new ArgumentError("vm", `${vm.label} is freed`);
+    checkLiveVm("vm", vm, this.sim);
     if (this.state === "prepared") checkInsert(this, vm);
     return makeOp("drm_gpuva_insert", this, insertBody, vm);
   }

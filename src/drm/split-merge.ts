@@ -152,6 +152,7 @@ function checkVm(argument: string, vm: unknown): SmVm {
   if (typeof v !== "object" || v === null || typeof v.rangeValid !== "function" || typeof v.tree !== "object" || v.tree === null || typeof v.ops !== "object" || v.ops === null) {
     throw new ArgumentError(argument, `must be a GPU VM (tree, ops, rangeValid), got ${describeValue(vm)}`);
   }
+  if ((vm as { isFreed?: unknown }).isFreed === true) throw new ArgumentError(argument, `${(vm as SmVm).label} is freed`);
   return v as SmVm;
 }
 

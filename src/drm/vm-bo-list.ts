@@ -530,7 +530,18 @@ function checkVm(vm: unknown): VmBoListOwner {
   if (!(vm instanceof SimObject) || !(v?.extobj instanceof VmBoList) || !(v.evict instanceof VmBoList) || !(v.resv instanceof DmaResv)) {
     throw new ArgumentError("vm", `must be a GpuVm, got ${describeValue(vm)}`);
   }
+  if (vm.isFreed) throw new ArgumentError("vm", `${vm.label} is freed`);
   return vm as unknown as VmBoListOwner;
+}
+
+/** An object handed to a VM's entry point: of the VM's Sim and, when a SimObject, not freed. @throws ArgumentError naming `argument`. */
+function checkSimObject(argument: string, vm: VmBoListOwner, obj: object): void {
+  const sim = (obj as { sim?: { label?: unknown } }).sim;
+  if (sim !== vm.sim) {
+    const label = obj instanceof SimObject ? obj.label : describeValue(obj);
+    throw new ForeignSimError(argument, `${vm.label}'s ${argument}`, label, typeof sim?.label === "string" ? sim.label : "another Sim", vm.sim.label);
+  }
+  if (obj instanceof SimObject && obj.isFreed) throw new ArgumentError(argument, `${obj.label} is freed`);
 }
 
 function checkExec(vm: VmBoListOwner, exec: unknown): DrmExec {
@@ -743,6 +754,7 @@ export function execLockArray(vmExec: GpuVmExec, objs: readonly DrmExecObject[])
   if (!Array.isArray(objs)) throw new ArgumentError("objs", `must be an array of GEM objects, got ${describeValue(objs)}`);
   objs.forEach((o: unknown, i) => {
     if (typeof o !== "object" || o === null || !((o as Partial<DrmExecObject>).resv instanceof DmaResv)) throw new ArgumentError(`objs[${i}]`, `must be a GEM object, got ${describeValue(o)}`);
+    checkSimObject(`objs[${i}]`, ve.vm, o);
   });
   const list = objs.slice();
   ve.extra = { fn: (x) => x.exec.prepareArray(list, x.numFences), priv: list };
@@ -815,6 +827,7 @@ export function resvAddFence(vm: VmBoListOwner, exec: DrmExec, fence: DmaFence, 
   const v = checkVm(vm);
   checkExec(v, exec);
   arg("fence", is.instanceOf(DmaFence), fence);
+  checkSimObject("fence", v, fence);
   arg("privateUsage", USAGE, privateUsage);
   arg("extobjUsage", USAGE, extobjUsage);
   return makeOp("drm_gpuvm_resv_add_fence", v, resvAddFenceBody, exec, fence, [privateUsage, extobjUsage] as const);
@@ -901,6 +914,7 @@ export function gemEvict(obj: VmBoListGem, flag: boolean): Op<void> {
   if (typeof o !== "object" || o === null || typeof o.vmBos !== "function" || !(o.resv instanceof DmaResv) || typeof o.gpuvaLock?.assertHeld !== "function") {
     throw new ArgumentError("obj", `must be a GEM object, got ${describeValue(obj)}`);
   }
+  if (obj instanceof SimObject && obj.isFreed) throw new ArgumentError("obj", `${obj.label} is freed`);
   arg("flag", is.boolean, flag);
   return makeOp("drm_gpuvm_bo_gem_evict", obj, gemEvictBody, flag);
 }
