@@ -219,7 +219,8 @@ export class GpuVm extends SimObject {
     this.mmRange = options.mmRange;
     this.kernelAllocNode = reserveRange > 0 ? Object.freeze({ addr: reserveOffset, range: reserveRange }) : null;
     this.resvObj = r;
-    this.ops = options.ops;
+    // Its own copy, read once: the driver's object may change after create.
+    this.ops = Object.freeze({ ...options.ops });
     sim.heap.share(this.tree, this);
     sim.heap.share(this.boDefer, this);
     this.refcount = new Kref<GpuVm>(this, { holder: GPUVM_HOLDER.creator });

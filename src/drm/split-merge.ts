@@ -176,7 +176,11 @@ function isGem(obj: unknown): obj is SmGem {
   return typeof o === "object" && o !== null && typeof o.get === "function" && typeof o.put === "function" && typeof o.resv === "object";
 }
 
-/** Check a struct drm_gpuvm_map_req and the range it asks for. */
+/**
+ * Check a struct drm_gpuvm_map_req and the range it asks for; return a
+ * frozen copy, which is what the walk reads (the caller may change its
+ * object after the call: the op runs what was validated).
+ */
 function checkReq(vm: SmVm, req: unknown): SmMapReq {
   if (typeof req !== "object" || req === null) throw new ArgumentError("req", `must be { map: { va: { addr, range }, gem: { obj, offset } } }, got ${describeValue(req)}`);
   const map = (req as { map?: unknown }).map;
@@ -193,7 +197,8 @@ function checkReq(vm: SmVm, req: unknown): SmMapReq {
   is.count("req.map.gem.offset", (gem as { offset?: unknown }).offset);
   const v = va as { addr?: unknown; range?: unknown };
   checkRange(vm, "req.map.va.addr", v.addr, "req.map.va.range", v.range);
-  return req as SmMapReq;
+  const offset = (gem as { offset: number }).offset;
+  return Object.freeze({ map: Object.freeze({ va: Object.freeze({ addr: v.addr as number, range: v.range as number }), gem: Object.freeze({ obj, offset }) }) });
 }
 
 const STEP_NAMES = { map: "smStepMap", remap: "smStepRemap", unmap: "smStepUnmap" } as const;
@@ -369,8 +374,8 @@ const SM_NAMES = ["vm", null, null, null] as const;
 export function smMap<V extends SmVa>(vm: SmVm<V>, req: SmMapReq, priv?: unknown): Op<SmWalkResult> {
   checkVm("vm", vm);
   checkSteps(vm, true);
-  checkReq(vm, req);
-  return makeNamedOp("drm_gpuvm_sm_map", SM_NAMES, vm as SmVm, smWalk, mapWalk(vm, req, false) as Generator<GpuVaOp, void, void>, priv);
+  const r = checkReq(vm, req);
+  return makeNamedOp("drm_gpuvm_sm_map", SM_NAMES, vm as SmVm, smWalk, mapWalk(vm, r, false) as Generator<GpuVaOp, void, void>, priv);
 }
 
 /**
@@ -397,8 +402,7 @@ export function smUnmap<V extends SmVa>(vm: SmVm<V>, addr: number, range: number
  */
 export function smMapOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq): GpuVaOp<V>[] {
   checkVm("vm", vm);
-  checkReq(vm, req);
-  return [...mapWalk(vm, req, false)];
+  return [...mapWalk(vm, checkReq(vm, req), false)];
 }
 
 /**
@@ -409,8 +413,7 @@ export function smMapOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq): GpuV
  */
 export function madviseOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq): GpuVaOp<V>[] {
   checkVm("vm", vm);
-  checkReq(vm, req);
-  return [...mapWalk(vm, req, true)];
+  return [...mapWalk(vm, checkReq(vm, req), true)];
 }
 
 /**
@@ -502,8 +505,8 @@ export function smMapExecLock<V extends SmVa>(vm: SmVm<V>, exec: DrmExec, numFen
   checkVm("vm", vm);
   const e = checkExec(vm, exec);
   is.count("numFences", numFences);
-  checkReq(vm, req);
-  return makeNamedOp("drm_gpuvm_sm_map_exec_lock", ["vm", "exec", null, null], vm as SmVm, mapExecLock, e, numFences, req);
+  const r = checkReq(vm, req);
+  return makeNamedOp("drm_gpuvm_sm_map_exec_lock", ["vm", "exec", null, null], vm as SmVm, mapExecLock, e, numFences, r);
 }
 
 /**

@@ -681,9 +681,10 @@ export class GpuVmExec {
     }
     if (options.extra !== undefined) checkExtra(options.extra);
     this.vm = vm;
-    this.flags = flags;
+    // A copy: the flags were checked now, and the DrmExec made later must see those.
+    this.flags = Object.freeze({ ...flags });
     this.numFences = options.numFences ?? 0;
-    this.extra = options.extra ?? null;
+    this.extra = options.extra === undefined ? null : Object.freeze({ fn: options.extra.fn, priv: options.extra.priv });
   }
 
   /** The DrmExec, once execLock() (or a variant) made it. @throws UsageError before. */
