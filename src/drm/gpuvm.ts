@@ -134,6 +134,8 @@ const VM_OPTIONS: Spec<GpuVmOptions> = {
   ops: is.options(OPS_SPEC),
 };
 
+const CHECK_OPTIONS: Spec<{ readonly file?: boolean }> = { file: is.boolean };
+
 /** A step that changes a VM's VA tree (drm_gpuva_insert / drm_gpuva_remove). */
 export const GPUVA_TREE = defineEffectKind({ name: "gpuva-tree" });
 /** A step that adds to or takes from a VM's deferred-cleanup list (an llist: each change is atomic). */
@@ -449,18 +451,32 @@ export class GpuVm extends SimObject {
    * (`vm-bo-same-vm`, `vm-bo-same-gem`) and lists the mapping
    * (`vm-bo-lists-mapping`); each live VmBo is on its GEM's list exactly
    * once and a zombie on none (`gem-list-once`, `gem-list-zombie`); each
+   * extobj or evict entry is not freed (`list-freed`), nor a zombie unless
+   * the VM is resvProtected (`list-zombie`); each
    * extobj entry's GEM is external (`extobj-is-external`); each evict entry
    * that is not a zombie has its `evicted` flag set (`evict-flag`); with
    * the refcounts check on, each VmBo's "gpuva" holders equal its linked
    * mappings and the VM's "gpuva" and "vm_bo" holders equal its mappings
-   * and VmBos (`refcount-holders`). Each violation is returned and filed as
-   * a `gpuvm-invariant` report. A query.
+   * and VmBos (`refcount-holders`). Each violation is returned and, unless
+   * `options.file` is false, filed as a `gpuvm-invariant` report. A query.
+   * @throws ArgumentError naming `options` (not an object), an unknown key, or `file` (not a boolean).
    */
-  checkInvariants(): GpuVmViolation[] {
+  checkInvariants(options?: { readonly file?: boolean }): GpuVmViolation[] {
+    if (options !== undefined) checkOptions("options", options, CHECK_OPTIONS);
+    const file = options?.file ?? true;
     guardLive(this, "GpuVm.checkInvariants");
     const out = collectViolations(this);
-    for (const v of out) this.sim.file({ kind: "gpuvm-invariant", vm: this.label, object: v.object, rule: v.rule, detail: v.detail });
+    if (file) for (const v of out) this.sim.file({ kind: "gpuvm-invariant", vm: this.label, object: v.object, rule: v.rule, detail: v.detail });
     return out;
+  }
+
+  /**
+   * The violations {@link GpuVm.checkInvariants} would find, filing
+   * nothing: an observer's query (the `toSatisfyInvariants` matcher uses
+   * it, so an assertion never adds a report to the run it inspects).
+   */
+  invariantViolations(): GpuVmViolation[] {
+    return this.checkInvariants({ file: false });
   }
 
   /** @internal A query read the tree. */
