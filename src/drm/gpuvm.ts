@@ -185,7 +185,8 @@ export class GpuVm extends SimObject {
    *   "resv" without resvProtected, or "spinlock" with it), `mmStart`,
    *   `mmRange`, `reserveOffset`, `reserveRange` (ArgumentRangeError when
    *   negative, not integers, or when start + range overflows the safe
-   *   integers), `resvObj` (not a GemObject, of another Sim, or freed),
+   *   integers; `reserveOffset` also when the reserved range does not lie
+   *   inside the managed range: the kernel only warns), `resvObj` (not a GemObject, of another Sim, or freed),
    *   `ops` / `ops.vmFree` (missing or not a function), `ops.<name>` (not a
    *   function). Nothing is made or changed then.
    */
@@ -206,6 +207,10 @@ export class GpuVm extends SimObject {
     const reserveOffset = options.reserveOffset ?? 0;
     const reserveRange = options.reserveRange ?? 0;
     if (!Number.isSafeInteger(reserveOffset + reserveRange)) throw new ArgumentRangeError("reserveRange", `reserveOffset + reserveRange must stay a safe integer, got ${reserveOffset} + ${reserveRange}`);
+    // The kernel only warns (drm_gpuvm_init()); here it is refused (docs/kernel-differences.md).
+    if (reserveRange > 0 && (reserveOffset < options.mmStart || reserveOffset + reserveRange > options.mmStart + options.mmRange)) {
+      throw new ArgumentRangeError("reserveOffset", `the kernel-reserved range [0x${reserveOffset.toString(16)}, +0x${reserveRange.toString(16)}) must lie inside the managed range [0x${options.mmStart.toString(16)}, +0x${options.mmRange.toString(16)})`);
+    }
     const resvProtected = options.resvProtected ?? false;
     const listMode = options.listMode ?? (resvProtected ? "resv" : "spinlock");
     if (listMode === "resv" && !resvProtected) throw new ArgumentError("listMode", '"resv" requires resvProtected: true');

@@ -91,7 +91,8 @@ export class Mapping extends SimObject {
    *   key), `init.name`, `init.addr` (ArgumentRangeError unless an integer
    *   >= 0), `init.range` (unless an integer >= 1, also when addr + range
    *   overflows), `init.obj` (not a GemObject or null), `obj` (of another
-   *   Sim), `init.offset`, `init.sparse`.
+   *   Sim, or freed), `init.offset` (ArgumentRangeError unless an integer
+   *   >= 0 whose offset + range stays a safe integer), `init.sparse`.
    */
   constructor(sim: Sim, init: MappingInit) {
     arg("sim", is.instanceOf(Sim), sim);
@@ -111,10 +112,20 @@ export class Mapping extends SimObject {
     this.sparse = init.sparse ?? false;
   }
 
-  /** Mirrors drm_gpuva_init_from_op(). @throws as the constructor, naming `op` when it has no `map`. */
+  /**
+   * Mirrors drm_gpuva_init_from_op(). The op is read once, here.
+   * @throws ArgumentError naming `op` when it is not `{ map: { va: { addr,
+   *   range }, gem: { obj, offset } } }`; otherwise as the constructor.
+   */
   static fromOp(sim: Sim, op: GpuVaOpMapLike): Mapping {
-    if (typeof op !== "object" || (op as GpuVaOpMapLike | null) === null || typeof op.map !== "object") throw new ArgumentError("op", `must be a map op { map: { va, gem } }, got ${describeValue(op)}`);
-    return new Mapping(sim, { addr: op.map.va.addr, range: op.map.va.range, obj: op.map.gem.obj, offset: op.map.gem.offset });
+    const bad = (): ArgumentError => new ArgumentError("op", `must be a map op { map: { va: { addr, range }, gem: { obj, offset } } }, got ${describeValue(op)}`);
+    if (typeof op !== "object" || (op as GpuVaOpMapLike | null) === null) throw bad();
+    const map = op.map as GpuVaOpMapLike["map"] | null | undefined;
+    if (typeof map !== "object" || map === null) throw bad();
+    const va = map.va as GpuVaOpMapLike["map"]["va"] | null | undefined;
+    const gem = map.gem as GpuVaOpMapLike["map"]["gem"] | null | undefined;
+    if (typeof va !== "object" || va === null || typeof gem !== "object" || gem === null) throw bad();
+    return new Mapping(sim, { addr: va.addr, range: va.range, obj: gem.obj, offset: gem.offset });
   }
 
   /**
