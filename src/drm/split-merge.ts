@@ -26,7 +26,8 @@
  * Invariants: a walk visits the mappings overlapping the request in address
  * order, computing each successor before the step on the current one runs
  * (the kernel's _safe iteration), so a step may remove the current mapping
- * and insert its remainders. The kernel-reserved range is never visited
+ * and insert its remainders; a successor that a step removed (or removed
+ * and freed) is skipped, the tree read again after it. The kernel-reserved range is never visited
  * (requests overlapping it are refused first).
  */
 import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
@@ -227,6 +228,19 @@ function unmapOp<V extends SmVa>(va: V, keep: boolean): GpuVaOpUnmap<V> {
 }
 
 /**
+ * The walk's next mapping once a step has run: `following` (fixed before
+ * the step, the kernel's _safe iteration) if it is still inserted in this
+ * VM's tree; else (the step removed it, or removed and freed it) the next
+ * one after its address, read again. A mapping a step removed is never
+ * handed to a later step.
+ */
+function stillInserted<V extends SmVa>(vm: SmVm<V>, following: V | undefined): V | undefined {
+  let va = following;
+  while (va !== undefined && !(va.state === "inserted" && vm.tree.firstOverlap(va.addr, va.range) === va)) va = vm.tree.next(va.addr);
+  return va;
+}
+
+/**
  * __drm_gpuvm_sm_map() as a generator of its steps, in the kernel's order.
  * The caller runs each step before resuming it; the tree is read again
  * (and the read declared) after every step. `madvise`: only splits, never
@@ -297,7 +311,7 @@ function* mapWalk<V extends SmVa>(vm: SmVm<V>, req: SmMapReq, madvise: boolean):
     }
     if (done) break;
     noteTouched(sim, vm, false);
-    va = following;
+    va = stillInserted(vm, following);
   }
   if (opMap !== null) yield { op: "map", map: opMap };
 }
@@ -319,7 +333,7 @@ function* unmapWalk<V extends SmVa>(vm: SmVm<V>, reqAddr: number, reqRange: numb
     const next = end > reqEnd ? mapBody(reqEnd, end - reqEnd, obj, offset + (reqEnd - addr)) : null;
     yield prev !== null || next !== null ? remapOp(prev, next, va, false) : unmapOp(va, false);
     noteTouched(sim, vm, false);
-    va = following;
+    va = stillInserted(vm, following);
   }
 }
 
