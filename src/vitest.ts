@@ -264,6 +264,8 @@ export function expectUnchangedOnFailure<R>(succeeded: (result: R) => boolean): 
 export interface InvariantSubject {
   /** The violations found, as strings or reports; empty when all hold. */
   checkInvariants(): readonly unknown[];
+  /** Optional: the same violations, with no side effect (no report filed); preferred when present. */
+  invariantViolations?(): readonly unknown[];
 }
 
 /** A value as the lifetime matchers name it: `Bo#3 "bo0"`, `the refcount of Bo#3 "bo0"`, `Sim#2 (seed 0)`, `a VaTree`. */
@@ -487,9 +489,10 @@ function numbered(items: readonly string[]): string {
 }
 
 /**
- * `expect(x).toSatisfyInvariants()`: call `x.checkInvariants()` (a VaTree,
- * a GpuVm, a driver's own structure) and pass when it returns no
- * violation. The message lists them, numbered: strings as they are,
+ * `expect(x).toSatisfyInvariants()`: call `x.invariantViolations()` when
+ * it has one (a GpuVm: it files no report, so asserting never changes the
+ * run), else `x.checkInvariants()` (a VaTree, a driver's own structure),
+ * and pass when it returns no violation. The message lists them, numbered: strings as they are,
  * reports in their text form.
  *
  * @throws ArgumentError naming `received` when it has no `checkInvariants`
@@ -503,7 +506,10 @@ function toSatisfyInvariants(this: MatcherState, received: unknown): MatcherResu
   if (isInstance(received, SimObject) && received.life.freeSite !== null) {
     throw new ArgumentError("received", `${name} was freed by ${siteText(siteRef(received.life.freeSite))}: its invariants cannot be checked (that would be a use-after-free)`);
   }
-  const check = typeof received === "object" && received !== null ? (received as Partial<InvariantSubject>).checkInvariants : undefined;
+  // An observer must not change the run it observes: a subject that can list
+  // its violations without filing reports (GpuVm.invariantViolations()) is asked that way.
+  const subject = typeof received === "object" && received !== null ? (received as Partial<InvariantSubject>) : undefined;
+  const check = typeof subject?.invariantViolations === "function" ? subject.invariantViolations : subject?.checkInvariants;
   if (typeof check !== "function") {
     throw new ArgumentError("received", `expect() must be given an object with a checkInvariants() method, got ${name}${typeof received === "object" && received !== null ? " without one" : ""}`);
   }

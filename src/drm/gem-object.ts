@@ -34,6 +34,7 @@ import { Sim } from "../kernel/sim.js";
 import { Mutex } from "../locking/mutex.js";
 import { DmaResv } from "../dma-buf/dma-resv.js";
 import type { DrmExecObject } from "./drm-exec.js";
+import { runVoidCallback } from "./driver-callback.js";
 import type { GpuVm } from "./gpuvm.js";
 import type { VmBo } from "./vm-bo.js";
 
@@ -238,10 +239,7 @@ function* resvLockPlain(this: DmaResv): Generator<Effect, void, unknown> {
 
 function* gemRelease(obj: GemObject): Generator<Effect, void, unknown> {
   const free = obj.freeFn;
-  if (free !== null) {
-    const r = free(obj);
-    if (r !== undefined) yield* r;
-  }
+  if (free !== null) yield* runVoidCallback(free(obj), `the free callback of ${obj.label}`);
   if (obj.ownsResv) yield* obj.resv.fini();
   yield* kfree(obj);
 }

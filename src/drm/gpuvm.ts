@@ -29,7 +29,7 @@
  * as `kernel_alloc_node` and hides it through drm_gpuvm_range_valid()); see
  * docs/kernel-differences.md.
  */
-import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { ArgumentError, ArgumentRangeError, ForeignSimError } from "../errors.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { defineEffectKind, Effect, WRITE } from "../kernel/effect.js";
 import { guardLive, LIBRARY_CLASS, noteTouched, siteRef, SimObject } from "../kernel/heap.js";
@@ -39,6 +39,7 @@ import { Sim } from "../kernel/sim.js";
 import { DmaResv } from "../dma-buf/dma-resv.js";
 import type { DrmExec, DrmExecObject } from "./drm-exec.js";
 import { VaTree } from "./va-tree.js";
+import { runVoidCallback } from "./driver-callback.js";
 import { VmBoList, type VmBoListMode } from "./vm-bo-list.js";
 import { GemObject } from "./gem-object.js";
 import type { Mapping } from "./mapping.js";
@@ -133,6 +134,8 @@ const VM_OPTIONS: Spec<GpuVmOptions> = {
   ops: is.options(OPS_SPEC),
 };
 
+const CHECK_OPTIONS: Spec<{ readonly file?: boolean }> = { file: is.boolean };
+
 /** A step that changes a VM's VA tree (drm_gpuva_insert / drm_gpuva_remove). */
 export const GPUVA_TREE = defineEffectKind({ name: "gpuva-tree" });
 /** A step that adds to or takes from a VM's deferred-cleanup list (an llist: each change is atomic). */
@@ -147,7 +150,7 @@ export const GPUVM_HOLDER = { creator: "creator", gpuva: "gpuva", vmBo: "vm_bo",
 export interface GpuVmViolation {
   /** The object the rule is about (its label). */
   readonly object: string;
-  /** The rule (`tree-order`, `mapping-vm`, `vm-bo-same-vm`, `vm-bo-same-gem`, `gem-list-once`, `gem-list-zombie`, `extobj-is-external`, `evict-flag`, `refcount-holders`). */
+  /** The rule (`tree-order`, `mapping-vm`, `vm-bo-same-vm`, `vm-bo-same-gem`, `gem-list-once`, `gem-list-zombie`, `list-freed`, `list-zombie`, `extobj-is-external`, `evict-flag`, `refcount-holders`). */
   readonly rule: string;
   readonly detail: string;
 }
@@ -182,7 +185,8 @@ export class GpuVm extends SimObject {
    *   "resv" without resvProtected, or "spinlock" with it), `mmStart`,
    *   `mmRange`, `reserveOffset`, `reserveRange` (ArgumentRangeError when
    *   negative, not integers, or when start + range overflows the safe
-   *   integers), `resvObj` (not a GemObject, of another Sim, or freed),
+   *   integers; `reserveOffset` also when the reserved range does not lie
+   *   inside the managed range: the kernel only warns), `resvObj` (not a GemObject, of another Sim, or freed),
    *   `ops` / `ops.vmFree` (missing or not a function), `ops.<name>` (not a
    *   function). Nothing is made or changed then.
    */
@@ -203,6 +207,10 @@ export class GpuVm extends SimObject {
     const reserveOffset = options.reserveOffset ?? 0;
     const reserveRange = options.reserveRange ?? 0;
     if (!Number.isSafeInteger(reserveOffset + reserveRange)) throw new ArgumentRangeError("reserveRange", `reserveOffset + reserveRange must stay a safe integer, got ${reserveOffset} + ${reserveRange}`);
+    // The kernel only warns (drm_gpuvm_init()); here it is refused (docs/kernel-differences.md).
+    if (reserveRange > 0 && (reserveOffset < options.mmStart || reserveOffset + reserveRange > options.mmStart + options.mmRange)) {
+      throw new ArgumentRangeError("reserveOffset", `the kernel-reserved range [0x${reserveOffset.toString(16)}, +0x${reserveRange.toString(16)}) must lie inside the managed range [0x${options.mmStart.toString(16)}, +0x${options.mmRange.toString(16)})`);
+    }
     const resvProtected = options.resvProtected ?? false;
     const listMode = options.listMode ?? (resvProtected ? "resv" : "spinlock");
     if (listMode === "resv" && !resvProtected) throw new ArgumentError("listMode", '"resv" requires resvProtected: true');
@@ -218,7 +226,8 @@ export class GpuVm extends SimObject {
     this.mmRange = options.mmRange;
     this.kernelAllocNode = reserveRange > 0 ? Object.freeze({ addr: reserveOffset, range: reserveRange }) : null;
     this.resvObj = r;
-    this.ops = options.ops;
+    // Its own copy, read once: the driver's object may change after create.
+    this.ops = Object.freeze({ ...options.ops });
     sim.heap.share(this.tree, this);
     sim.heap.share(this.boDefer, this);
     this.refcount = new Kref<GpuVm>(this, { holder: GPUVM_HOLDER.creator });
@@ -249,11 +258,12 @@ export class GpuVm extends SimObject {
   /**
    * Mirrors drm_gpuvm_is_extobj(): whether `obj`'s resv is not the VM's.
    * Any object with a reservation object will do (resvAddFence asks it of
-   * everything a DrmExec locked).
-   * @throws ArgumentError naming `obj` (no DmaResv `resv`).
+   * everything a DrmExec locked); a GemObject must also be live and of this Sim.
+   * @throws ArgumentError naming `obj` (no DmaResv `resv`; a GemObject of another Sim, or freed).
    */
   isExtobj(obj: DrmExecObject): boolean {
-    if (typeof obj !== "object" || (obj as DrmExecObject | null) === null || !(obj.resv instanceof DmaResv)) {
+    if (obj instanceof GemObject) checkGem(this, "obj", obj);
+    else if (typeof obj !== "object" || (obj as DrmExecObject | null) === null || !(obj.resv instanceof DmaResv)) {
       throw new ArgumentError("obj", `must be a GEM object (with a DmaResv resv), got ${describeValue(obj)}`);
     }
     return obj.resv !== this.resvObj.resv;
@@ -448,6 +458,7 @@ export class GpuVm extends SimObject {
    * list for its VM and the GEM's resv must be held (`lock-not-held`).
    */
   gemEvict(obj: GemObject, flag: boolean): Op<void> {
+    checkGem(this, "obj", obj);
     return gemEvict(obj, flag);
   }
 
@@ -458,20 +469,34 @@ export class GpuVm extends SimObject {
    * (`vm-bo-same-vm`, `vm-bo-same-gem`) and lists the mapping
    * (`vm-bo-lists-mapping`); each live VmBo is on its GEM's list exactly
    * once and a zombie on none (`gem-list-once`, `gem-list-zombie`); each
+   * extobj or evict entry is not freed (`list-freed`), nor a zombie unless
+   * the VM is resvProtected (`list-zombie`); each
    * extobj entry's GEM is external (`extobj-is-external`); each evict entry
    * that is not a zombie has its `evicted` flag set (`evict-flag`; but for
    * an external object of a resvProtected VM, whose flag evict(false)
    * clears without leaving the list until validate()); with
    * the refcounts check on, each VmBo's "gpuva" holders equal its linked
    * mappings and the VM's "gpuva" and "vm_bo" holders equal its mappings
-   * and VmBos (`refcount-holders`). Each violation is returned and filed as
-   * a `gpuvm-invariant` report. A query.
+   * and VmBos (`refcount-holders`). Each violation is returned and, unless
+   * `options.file` is false, filed as a `gpuvm-invariant` report. A query.
+   * @throws ArgumentError naming `options` (not an object), an unknown key, or `file` (not a boolean).
    */
-  checkInvariants(): GpuVmViolation[] {
+  checkInvariants(options?: { readonly file?: boolean }): GpuVmViolation[] {
+    if (options !== undefined) checkOptions("options", options, CHECK_OPTIONS);
+    const file = options?.file ?? true;
     guardLive(this, "GpuVm.checkInvariants");
     const out = collectViolations(this);
-    for (const v of out) this.sim.file({ kind: "gpuvm-invariant", vm: this.label, object: v.object, rule: v.rule, detail: v.detail });
+    if (file) for (const v of out) this.sim.file({ kind: "gpuvm-invariant", vm: this.label, object: v.object, rule: v.rule, detail: v.detail });
     return out;
+  }
+
+  /**
+   * The violations {@link GpuVm.checkInvariants} would find, filing
+   * nothing: an observer's query (the `toSatisfyInvariants` matcher uses
+   * it, so an assertion never adds a report to the run it inspects).
+   */
+  invariantViolations(): GpuVmViolation[] {
+    return this.checkInvariants({ file: false });
   }
 
   /** @internal A query read the tree. */
@@ -479,6 +504,32 @@ export class GpuVm extends SimObject {
     guardLive(this, op);
     noteTouched(this.sim, this.tree, false);
   }
+}
+
+/**
+ * @internal The at-call check of a GEM object handed to a VM's entry
+ * point: a GemObject of the VM's Sim, not freed (or being released).
+ * @throws ArgumentError naming `argument`.
+ */
+export function checkGem(vm: GpuVm, argument: string, obj: unknown): GemObject {
+  arg(argument, is.instanceOf(GemObject), obj);
+  const o = obj as GemObject;
+  if (o.sim !== vm.sim) throw new ForeignSimError(argument, `${vm.label}'s ${argument}`, o.label, o.sim.label, vm.sim.label);
+  if (o.isFreed || o.refcount.count <= 0) throw new ArgumentError(argument, `${o.label} is freed or being released`);
+  return o;
+}
+
+/**
+ * @internal The at-call check of a VM handed to an entry point: a GpuVm of
+ * `sim` (when given), not freed (or being released).
+ * @throws ArgumentError naming `argument`.
+ */
+export function checkLiveVm(argument: string, vm: unknown, sim?: Sim): GpuVm {
+  arg(argument, is.instanceOf(GpuVm), vm);
+  const v = vm as GpuVm;
+  if (sim !== undefined && v.sim !== sim) throw new ForeignSimError(argument, argument, v.label, v.sim.label, sim.label);
+  if (v.isFreed || v.refcount.count <= 0) throw new ArgumentError(argument, `${v.label} is freed or being released`);
+  return v;
 }
 
 function checkSpan(addr: number, range: number): void {
@@ -537,8 +588,7 @@ function* vmRelease(vm: GpuVm): Generator<Effect, void, unknown> {
     if (left.length > 0) sim.file({ kind: "gpuvm-teardown", vm: vm.label, structure, left, site });
   }
   yield* vm.resvObj.put(GPUVM_HOLDER.resvObj);
-  const r = vm.ops.vmFree(vm);
-  if (r !== undefined) yield* r;
+  yield* runVoidCallback(vm.ops.vmFree(vm), `ops.vmFree of ${vm.label}`);
 }
 
 function* deferredCleanup(this: GpuVm): Generator<Effect, void, unknown> {
@@ -594,6 +644,12 @@ function collectViolations(vm: GpuVm): GpuVmViolation[] {
       if (gpuvaHolders !== linked) add(b.label, "refcount-holders", `holds ${gpuvaHolders} "gpuva" references for ${linked} linked mappings`);
     }
     if (b.refcount.count < b.gpuva.length) add(b.label, "refcount-holders", `refcount ${b.refcount.count} is below its ${b.gpuva.length} linked mappings`);
+  }
+  for (const [which, list] of [["extobj", vm.extobj], ["evict", vm.evict]] as const) {
+    for (const b of list.entries()) {
+      if (b.isFreed) add(b.label, "list-freed", `is freed but still on ${vm.label}'s ${which} list`);
+      else if (b.state === "zombie" && !vm.flags.resvProtected) add(b.label, "list-zombie", `is a zombie but still on ${vm.label}'s ${which} list (only a resvProtected VM keeps zombies there until boDeferredCleanup())`);
+    }
   }
   for (const b of vm.extobj.entries()) {
     if (b.vm !== vm) add(b.label, "vm-bo-same-vm", `is on ${vm.label}'s extobj list but belongs to ${b.vm.label}`);

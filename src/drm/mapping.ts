@@ -26,7 +26,7 @@ import { guardLive, LIBRARY_CLASS, SimObject, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
 import { GemObject, gemGpuvaLock, gpuvmMisuse, wrongStage } from "./gem-object.js";
-import { GPUVA_TREE, GPUVM_HOLDER, GpuVm, inKernelNode, rangeValidNow } from "./gpuvm.js";
+import { checkLiveVm, GPUVA_TREE, GPUVM_HOLDER, type GpuVm, inKernelNode, rangeValidNow } from "./gpuvm.js";
 import { VM_BO_GPUVA_HOLDER, VM_BO_PUT_HOLDER, VmBo, zombieSteps } from "./vm-bo.js";
 import type { DrmExecObject } from "./drm-exec.js";
 
@@ -96,7 +96,8 @@ export class Mapping extends SimObject {
    *   key), `init.name`, `init.addr` (ArgumentRangeError unless an integer
    *   >= 0), `init.range` (unless an integer >= 1, also when addr + range
    *   overflows), `init.obj` (not a GemObject or null), `obj` (of another
-   *   Sim), `init.offset`, `init.sparse`.
+   *   Sim, or freed), `init.offset` (ArgumentRangeError unless an integer
+   *   >= 0 whose offset + range stays a safe integer), `init.sparse`.
    */
   constructor(sim: Sim, init: MappingInit) {
     arg("sim", is.instanceOf(Sim), sim);
@@ -107,6 +108,8 @@ export class Mapping extends SimObject {
     if (!Number.isSafeInteger(init.addr + init.range)) throw new ArgumentRangeError("init.range", `addr + range must stay a safe integer, got ${init.addr} + ${init.range}`);
     const obj = init.obj ?? null;
     if (obj !== null && obj.sim !== sim) throw new ArgumentError("obj", `${obj.label} belongs to another Sim`);
+    if (obj !== null && (obj.isFreed || obj.refcount.count <= 0)) throw new ArgumentError("obj", `${obj.label} is freed or being released`);
+    if (!Number.isSafeInteger((init.offset ?? 0) + init.range)) throw new ArgumentRangeError("init.offset", `offset + range must stay a safe integer, got ${init.offset ?? 0} + ${init.range}`);
     super(sim, "Mapping", init.name === undefined ? {} : { name: init.name });
     this.addr = init.addr;
     this.range = init.range;
@@ -115,15 +118,21 @@ export class Mapping extends SimObject {
   }
 
   /**
-   * Mirrors drm_gpuva_init_from_op(): a step callback's `Mapping.fromOp(sim, op)`.
-   * @throws as the constructor (`init.obj` when the op's GEM is no GemObject),
-   *   naming `op` when it has no `map`.
+   * Mirrors drm_gpuva_init_from_op(): a step callback's `Mapping.fromOp(sim, op)`. The op is read once, here.
+   * @throws ArgumentError naming `op` when it is not `{ map: { va: { addr,
+   *   range }, gem: { obj, offset } } }`; otherwise as the constructor
+   *   (`init.obj` when the op's GEM is no GemObject).
    */
   static fromOp(sim: Sim, op: GpuVaOpMapLike): Mapping {
-    if (typeof op !== "object" || (op as GpuVaOpMapLike | null) === null || typeof op.map !== "object") throw new ArgumentError("op", `must be a map op { map: { va, gem } }, got ${describeValue(op)}`);
-    // The constructor checks that obj is a GemObject (or null).
-    const obj = op.map.gem.obj as GemObject | null;
-    return new Mapping(sim, { addr: op.map.va.addr, range: op.map.va.range, obj, offset: op.map.gem.offset });
+    const bad = (): ArgumentError => new ArgumentError("op", `must be a map op { map: { va: { addr, range }, gem: { obj, offset } } }, got ${describeValue(op)}`);
+    if (typeof op !== "object" || (op as GpuVaOpMapLike | null) === null) throw bad();
+    const map = op.map as GpuVaOpMapLike["map"] | null | undefined;
+    if (typeof map !== "object" || map === null) throw bad();
+    const va = map.va as GpuVaOpMapLike["map"]["va"] | null | undefined;
+    const gem = map.gem as GpuVaOpMapLike["map"]["gem"] | null | undefined;
+    if (typeof va !== "object" || va === null || typeof gem !== "object" || gem === null) throw bad();
+    // The constructor checks that obj is a GemObject (or null): `init.obj` otherwise.
+    return new Mapping(sim, { addr: va.addr, range: va.range, obj: gem.obj as GemObject | null, offset: gem.offset });
   }
 
   /**
@@ -137,9 +146,7 @@ export class Mapping extends SimObject {
    *   between the call and the step, the step throws the same error.)
    */
   insert(vm: GpuVm): Op<void> {
-    arg("vm", is.instanceOf(GpuVm), vm);
-    if (vm.sim !== this.sim) throw new ArgumentError("vm", `${vm.label} belongs to another Sim`);
-    if (vm.isFreed) throw new ArgumentError("vm", `${vm.label} is freed`);
+    checkLiveVm("vm", vm, this.sim);
     if (this.state === "prepared") checkInsert(this, vm);
     return makeOp("drm_gpuva_insert", this, insertBody, vm);
   }

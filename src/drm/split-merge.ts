@@ -26,7 +26,8 @@
  * Invariants: a walk visits the mappings overlapping the request in address
  * order, computing each successor before the step on the current one runs
  * (the kernel's _safe iteration), so a step may remove the current mapping
- * and insert its remainders. The kernel-reserved range is never visited
+ * and insert its remainders; a successor that a step removed (or removed
+ * and freed) is skipped, the tree read again after it. The kernel-reserved range is never visited
  * (requests overlapping it are refused first).
  */
 import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
@@ -37,6 +38,7 @@ import type { Sim } from "../kernel/sim.js";
 import { describeValue, is } from "../validate.js";
 import { DrmExec, type DrmExecObject, type DrmExecResult } from "./drm-exec.js";
 import type { VaTree } from "./va-tree.js";
+import { runResultCallback } from "./driver-callback.js";
 
 // --- shapes ---------------------------------------------------------------
 
@@ -158,6 +160,7 @@ function checkVm(argument: string, vm: unknown): SmVm {
   if (typeof v !== "object" || v === null || typeof v.rangeValid !== "function" || typeof v.tree !== "object" || v.tree === null || typeof v.ops !== "object" || v.ops === null) {
     throw new ArgumentError(argument, `must be a GPU VM (tree, ops, rangeValid), got ${describeValue(vm)}`);
   }
+  if ((vm as { isFreed?: unknown }).isFreed === true) throw new ArgumentError(argument, `${(vm as SmVm).label} is freed`);
   return v as SmVm;
 }
 
@@ -181,7 +184,11 @@ function isGem(obj: unknown): obj is SmGem {
   return typeof o === "object" && o !== null && typeof o.get === "function" && typeof o.put === "function" && typeof o.resv === "object";
 }
 
-/** Check a struct drm_gpuvm_map_req and the range it asks for. */
+/**
+ * Check a struct drm_gpuvm_map_req and the range it asks for; return a
+ * frozen copy, which is what the walk reads (the caller may change its
+ * object after the call: the op runs what was validated).
+ */
 function checkReq(vm: SmVm, req: unknown): SmMapReq {
   if (typeof req !== "object" || req === null) throw new ArgumentError("req", `must be { map: { va: { addr, range }, gem: { obj, offset } } }, got ${describeValue(req)}`);
   const map = (req as { map?: unknown }).map;
@@ -198,7 +205,8 @@ function checkReq(vm: SmVm, req: unknown): SmMapReq {
   is.count("req.map.gem.offset", (gem as { offset?: unknown }).offset);
   const v = va as { addr?: unknown; range?: unknown };
   checkRange(vm, "req.map.va.addr", v.addr, "req.map.va.range", v.range);
-  return req as SmMapReq;
+  const offset = (gem as { offset: number }).offset;
+  return Object.freeze({ map: Object.freeze({ va: Object.freeze({ addr: v.addr as number, range: v.range as number }), gem: Object.freeze({ obj, offset }) }) });
 }
 
 const STEP_NAMES = { map: "smStepMap", remap: "smStepRemap", unmap: "smStepUnmap" } as const;
@@ -224,6 +232,19 @@ function remapOp<V extends SmVa>(prev: GpuVaOpMapBody<GemOf<V>> | null, next: Gp
 
 function unmapOp<V extends SmVa>(va: V, keep: boolean): GpuVaOpUnmap<V> {
   return { op: "unmap", unmap: { va, keep } };
+}
+
+/**
+ * The walk's next mapping once a step has run: `following` (fixed before
+ * the step, the kernel's _safe iteration) if it is still inserted in this
+ * VM's tree; else (the step removed it, or removed and freed it) the next
+ * one after its address, read again. A mapping a step removed is never
+ * handed to a later step.
+ */
+function stillInserted<V extends SmVa>(vm: SmVm<V>, following: V | undefined): V | undefined {
+  let va = following;
+  while (va !== undefined && !(va.state === "inserted" && vm.tree.firstOverlap(va.addr, va.range) === va)) va = vm.tree.next(va.addr);
+  return va;
 }
 
 /**
@@ -297,7 +318,7 @@ function* mapWalk<V extends SmVa>(vm: SmVm<V>, req: SmMapReq<GemOf<V>>, madvise:
     }
     if (done) break;
     noteTouched(sim, vm, false);
-    va = following;
+    va = stillInserted(vm, following);
   }
   if (opMap !== null) yield { op: "map", map: opMap };
 }
@@ -319,7 +340,7 @@ function* unmapWalk<V extends SmVa>(vm: SmVm<V>, reqAddr: number, reqRange: numb
     const next = end > reqEnd ? mapBody(reqEnd, end - reqEnd, obj, offset + (reqEnd - addr)) : null;
     yield prev !== null || next !== null ? remapOp(prev, next, va, false) : unmapOp(va, false);
     noteTouched(sim, vm, false);
-    va = following;
+    va = stillInserted(vm, following);
   }
 }
 
@@ -343,15 +364,9 @@ function callStep(vm: SmVm, op: GpuVaOp, priv: unknown): unknown {
   throw new UsageError(`${vm.label}.ops.${STEP_NAMES[op.op as "map"]} went missing during a walk`);
 }
 
-/** Run one driver step: a plain result, or a generator of effects returning one. Returns null for success, else the error string. */
+/** Run one driver step (the shared driver-callback rules, driver-callback.ts). Returns null for success, else the error string. */
 function* runStep(vm: SmVm, op: GpuVaOp, priv: unknown): Generator<Effect, string | null, unknown> {
-  let r = callStep(vm, op, priv);
-  if (typeof r === "object" && r !== null && typeof (r as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function") {
-    r = yield* r as Iterable<Effect, unknown, unknown>;
-  }
-  if (r === undefined || r === "ok") return null;
-  if (typeof r === "string") return r;
-  throw new UsageError(`${vm.label}.ops.${STEP_NAMES[op.op as "map"]} returned ${describeValue(r)}: a step callback returns undefined, "ok", or an error string ("nomem", ...)`);
+  return yield* runResultCallback(callStep(vm, op, priv), `${vm.label}.ops.${STEP_NAMES[op.op as "map"]}`);
 }
 
 function* smWalk(this: SmVm, steps: Generator<GpuVaOp, void, void>, priv: unknown): Generator<Effect, SmWalkResult, unknown> {
@@ -380,8 +395,8 @@ const SM_NAMES = ["vm", null, null, null] as const;
 export function smMap<V extends SmVa>(vm: SmVm<V>, req: SmMapReq<GemOf<V>>, priv?: unknown): Op<SmWalkResult> {
   checkVm("vm", vm);
   checkSteps(vm, true);
-  checkReq(vm, req);
-  return makeNamedOp("drm_gpuvm_sm_map", SM_NAMES, vm as SmVm, smWalk, mapWalk(vm, req, false) as Generator<GpuVaOp, void, void>, priv);
+  const r = checkReq(vm, req);
+  return makeNamedOp("drm_gpuvm_sm_map", SM_NAMES, vm as SmVm, smWalk, mapWalk(vm, r, false) as Generator<GpuVaOp, void, void>, priv);
 }
 
 /**
@@ -408,8 +423,7 @@ export function smUnmap<V extends SmVa>(vm: SmVm<V>, addr: number, range: number
  */
 export function smMapOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq<GemOf<V>>): GpuVaOp<V>[] {
   checkVm("vm", vm);
-  checkReq(vm, req);
-  return [...mapWalk(vm, req, false)];
+  return [...mapWalk(vm, checkReq(vm, req), false)];
 }
 
 /**
@@ -420,8 +434,7 @@ export function smMapOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq<GemOf<
  */
 export function madviseOpsCreate<V extends SmVa>(vm: SmVm<V>, req: SmMapReq<GemOf<V>>): GpuVaOp<V>[] {
   checkVm("vm", vm);
-  checkReq(vm, req);
-  return [...mapWalk(vm, req, true)];
+  return [...mapWalk(vm, checkReq(vm, req), true)];
 }
 
 /**
@@ -513,8 +526,8 @@ export function smMapExecLock<V extends SmVa>(vm: SmVm<V>, exec: DrmExec, numFen
   checkVm("vm", vm);
   const e = checkExec(vm, exec);
   is.count("numFences", numFences);
-  checkReq(vm, req);
-  return makeNamedOp("drm_gpuvm_sm_map_exec_lock", ["vm", "exec", null, null], vm as SmVm, mapExecLock, e, numFences, req);
+  const r = checkReq(vm, req);
+  return makeNamedOp("drm_gpuvm_sm_map_exec_lock", ["vm", "exec", null, null], vm as SmVm, mapExecLock, e, numFences, r);
 }
 
 /**

@@ -26,16 +26,17 @@
  *
  * docs/vm-bo-list.md draws the three modes and the snapshot walk's race.
  */
-import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
+import { ArgumentError, ForeignSimError, ArgumentRangeError, UsageError } from "../errors.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { defineEffectKind, Effect, READ, WRITE, type Access } from "../kernel/effect.js";
-import { LIBRARY_CLASS, noteTouched, siteRef, SimObject, touch, type Site } from "../kernel/heap.js";
+import { guardLive, LIBRARY_CLASS, noteTouched, siteRef, SimObject, touch, type Site } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { checkedBody } from "../kernel/checked-body.js";
 import { current } from "../kernel/task.js";
 import { SpinLock } from "../locking/spinlock.js";
 import { DmaResv, type DmaResvUsage } from "../dma-buf/dma-resv.js";
 import { DmaFence } from "../dma-buf/dma-fence.js";
+import { runCallbackResult, runResultCallback } from "./driver-callback.js";
 import { DrmExec, type DrmExecObject, type DrmExecOptions, type DrmExecResult } from "./drm-exec.js";
 
 /** How a VM's extobj and evict lists are protected (see the file header). */
@@ -145,6 +146,21 @@ function checkEntry(argument: string, list: VmBoList, vmBo: unknown): void {
     throw new ArgumentError(argument, `must be a VmBo (a SimObject with getUnlessZero, putLocked and listLinks), got ${describeValue(vmBo)}`);
   }
   if (e.vm !== list.owner) throw new ArgumentError(argument, `${vmBo.label} belongs to ${describeOwner(e.vm)}, not to ${list.owner.label}`);
+}
+
+/**
+ * Liveness and stage of a VmBo an operation is about to put on a list, in
+ * the operation's own step (after its effect declared the VmBo): a freed
+ * VmBo is a use-after-free report, a zombie (or one freed by a driver that
+ * kept the object) a `gpuvm-wrong-stage` report. Returns false then: the
+ * operation does nothing.
+ */
+function liveEntry(vmBo: VmBoListEntry, operation: string): boolean {
+  if (!guardLive(vmBo, operation)) return false;
+  if (vmBo.state !== "zombie" && vmBo.state !== "freed") return true;
+  const sim = vmBo.sim;
+  sim.file({ kind: "gpuvm-wrong-stage", object: vmBo.label, objectType: vmBo.typeName, stage: vmBo.state, operation, expected: "a live VmBo (prealloc or linked) the caller holds a reference of", site: siteRef(sim.site(operation)) });
+  return false;
 }
 
 function describeOwner(vm: unknown): string {
@@ -322,6 +338,8 @@ function* addStep(list: VmBoList, vmBo: VmBoListEntry, place: "list" | "pending"
   yield listEffect(VM_BO_LIST_ADD, list, vmBo);
   touch(list.sim, list, true, "drm_gpuvm_bo_list_add");
   touch(list.sim, vmBo, true, "drm_gpuvm_bo_list_add");
+  // A freed or zombie VmBo never goes (back) on a list: the list would outlive it.
+  if (!liveEntry(vmBo, "drm_gpuvm_bo_list_add")) return;
   // list_empty(entry): already on a list (a walk's snapshot included) means nothing to do.
   if (vmBo.listLinks[list.which] !== null) return;
   (place === "list" ? list.list : list.pending).push(vmBo);
@@ -361,12 +379,9 @@ function* delStep(list: VmBoList, vmBo: VmBoListEntry): Generator<Effect, void, 
   list.unlinkEntry(vmBo);
 }
 
-/** Run a walk body: a plain value, or a generator run with its yields checked. */
-function* runBody<R>(result: Iterable<Effect, R, unknown> | R, what: string): Generator<Effect, R, unknown> {
-  if (typeof result === "object" && result !== null && typeof (result as Partial<Iterable<Effect>>)[Symbol.iterator] === "function") {
-    return yield* checkedBody(result as Iterable<Effect, R, unknown>, what);
-  }
-  return result as R;
+/** Run a walk body: a plain value, or a generator run with its yields checked (driver-callback.ts). */
+function runBody(result: unknown, what: string): Generator<Effect, unknown, unknown> {
+  return runCallbackResult(result, what);
 }
 
 /** The body's verdict: null to go on, "break" to stop with "ok", else the error. */
@@ -515,7 +530,18 @@ function checkVm(vm: unknown): VmBoListOwner {
   if (!(vm instanceof SimObject) || !(v?.extobj instanceof VmBoList) || !(v.evict instanceof VmBoList) || !(v.resv instanceof DmaResv)) {
     throw new ArgumentError("vm", `must be a GpuVm, got ${describeValue(vm)}`);
   }
+  if (vm.isFreed) throw new ArgumentError("vm", `${vm.label} is freed`);
   return vm as unknown as VmBoListOwner;
+}
+
+/** An object handed to a VM's entry point: of the VM's Sim and, when a SimObject, not freed. @throws ArgumentError naming `argument`. */
+function checkSimObject(argument: string, vm: VmBoListOwner, obj: object): void {
+  const sim = (obj as { sim?: { label?: unknown } }).sim;
+  if (sim !== vm.sim) {
+    const label = obj instanceof SimObject ? obj.label : describeValue(obj);
+    throw new ForeignSimError(argument, `${vm.label}'s ${argument}`, label, typeof sim?.label === "string" ? sim.label : "another Sim", vm.sim.label);
+  }
+  if (obj instanceof SimObject && obj.isFreed) throw new ArgumentError(argument, `${obj.label} is freed`);
 }
 
 function checkExec(vm: VmBoListOwner, exec: unknown): DrmExec {
@@ -655,9 +681,10 @@ export class GpuVmExec {
     }
     if (options.extra !== undefined) checkExtra(options.extra);
     this.vm = vm;
-    this.flags = flags;
+    // A copy: the flags were checked now, and the DrmExec made later must see those.
+    this.flags = Object.freeze({ ...flags });
     this.numFences = options.numFences ?? 0;
-    this.extra = options.extra ?? null;
+    this.extra = options.extra === undefined ? null : Object.freeze({ fn: options.extra.fn, priv: options.extra.priv });
   }
 
   /** The DrmExec, once execLock() (or a variant) made it. @throws UsageError before. */
@@ -728,6 +755,7 @@ export function execLockArray(vmExec: GpuVmExec, objs: readonly DrmExecObject[])
   if (!Array.isArray(objs)) throw new ArgumentError("objs", `must be an array of GEM objects, got ${describeValue(objs)}`);
   objs.forEach((o: unknown, i) => {
     if (typeof o !== "object" || o === null || !((o as Partial<DrmExecObject>).resv instanceof DmaResv)) throw new ArgumentError(`objs[${i}]`, `must be a GEM object, got ${describeValue(o)}`);
+    checkSimObject(`objs[${i}]`, ve.vm, o);
   });
   const list = objs.slice();
   ve.extra = { fn: (x) => x.exec.prepareArray(list, x.numFences), priv: list };
@@ -780,7 +808,7 @@ function* validateBody(this: undefined, vm: VmBoListOwner, exec: DrmExec): Gener
   return yield* vm.evict.walk(function* (vmBo) {
     const ops = vm.ops;
     if (ops.vmBoValidate === undefined) throw new UsageError(`validate(): ${vm.label} lost its ops.vmBoValidate callback`);
-    const r = verdict(yield* runBody(ops.vmBoValidate(vmBo, exec), VALIDATE_CB), VALIDATE_CB);
+    const r = yield* runResultCallback(ops.vmBoValidate(vmBo, exec), `${VALIDATE_CB} of ${vm.label}`);
     if (r !== null) return r;
     if (locked) {
       vmBo.obj.resv.assertHeld();
@@ -800,6 +828,7 @@ export function resvAddFence(vm: VmBoListOwner, exec: DrmExec, fence: DmaFence, 
   const v = checkVm(vm);
   checkExec(v, exec);
   arg("fence", is.instanceOf(DmaFence), fence);
+  checkSimObject("fence", v, fence);
   arg("privateUsage", USAGE, privateUsage);
   arg("extobjUsage", USAGE, extobjUsage);
   return makeOp("drm_gpuvm_resv_add_fence", v, resvAddFenceBody, exec, fence, [privateUsage, extobjUsage] as const);
@@ -835,6 +864,12 @@ function checkVmBo(vmBo: unknown): VmBoListEntry {
 
 function* extobjAddBody(this: VmBoListEntry): Generator<Effect, void, unknown> {
   const vm = this.vm;
+  // Freed and zombie are final stages: a VmBo seen in one now is in it at the step below, which reports it.
+  if (this.life.freeSite !== null || this.state === "zombie" || this.state === "freed") {
+    yield listEffect(VM_BO_LIST_ADD, vm.extobj, this, READ);
+    liveEntry(this, "drm_gpuvm_bo_extobj_add");
+    return;
+  }
   const lock = !vm.flags.resvProtected;
   noteTouched(this.sim, vm, false);
   const external = vm.isExtobj(this.obj);
@@ -859,9 +894,10 @@ export function evict(vmBo: VmBoListEntry, flag: boolean): Op<void> {
 function* evictBody(this: VmBoListEntry, flag: boolean): Generator<Effect, void, unknown> {
   const vm = this.vm;
   const lock = !vm.flags.resvProtected;
-  this.obj.resv.assertHeld();
   yield new Effect(VM_BO_EVICT, this, WRITE);
   touch(this.sim, this, true, "drm_gpuvm_bo_evict");
+  if (!liveEntry(this, "drm_gpuvm_bo_evict")) return;
+  this.obj.resv.assertHeld();
   this.evicted = flag;
   // The evict list of a resv-protected VM is the VM resv's, which an
   // external object's holder need not hold: prepareObjects moves it.
@@ -882,6 +918,7 @@ export function gemEvict(obj: VmBoListGem, flag: boolean): Op<void> {
   if (typeof o !== "object" || o === null || typeof o.vmBos !== "function" || !(o.resv instanceof DmaResv) || typeof o.gpuvaLock?.assertHeld !== "function") {
     throw new ArgumentError("obj", `must be a GEM object, got ${describeValue(obj)}`);
   }
+  if (obj instanceof SimObject && obj.isFreed) throw new ArgumentError("obj", `${obj.label} is freed`);
   arg("flag", is.boolean, flag);
   return makeOp("drm_gpuvm_bo_gem_evict", obj, gemEvictBody, flag);
 }

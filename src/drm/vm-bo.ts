@@ -36,8 +36,9 @@ import { makeOp, type Op } from "../kernel/op.js";
 import { checkMightSleep } from "../kernel/context.js";
 import { evict, extobjAdd, VmBoListLinks } from "./vm-bo-list.js";
 import { GEM_GPUVA_LIST, GemObject, gemGpuvaLock, gpuvmMisuse, wrongStage } from "./gem-object.js";
-import { GPUVM_HOLDER, GpuVm, VM_BO_DEFER } from "./gpuvm.js";
+import { checkGem, checkLiveVm, GPUVM_HOLDER, GpuVm, VM_BO_DEFER } from "./gpuvm.js";
 import type { Mapping } from "./mapping.js";
+import { runVoidCallback } from "./driver-callback.js";
 
 /** A VmBo's lifecycle stage. */
 export type VmBoState = "prealloc" | "linked" | "zombie" | "freed";
@@ -173,10 +174,9 @@ function setState(b: VmBo, s: VmBoState): void {
   (b as { state: VmBoState }).state = s;
 }
 
+/** The at-call checks of a (vm, obj) pair: both live, of one Sim. */
 function checkPair(vm: unknown, obj: unknown): void {
-  arg("vm", is.instanceOf(GpuVm), vm);
-  arg("obj", is.instanceOf(GemObject), obj);
-  if ((obj as GemObject).sim !== (vm as GpuVm).sim) throw new ArgumentError("obj", `${(obj as GemObject).label} belongs to another Sim than ${(vm as GpuVm).label}`);
+  checkGem(checkLiveVm("vm", vm), "obj", obj);
 }
 
 function checkHolder(holder: unknown): void {
@@ -189,7 +189,7 @@ function checkHolder(holder: unknown): void {
  * `holder`. Allocated by ops.vmBoAlloc, else with kmallocObject(GFP_KERNEL,
  * site "drm_gpuvm_bo_create"). Returns null on -ENOMEM; nothing changed then.
  *
- * @throws ArgumentError naming `vm`, `obj` (of another Sim) or `holder`.
+ * @throws ArgumentError naming `vm` or `obj` (freed or being released; ForeignSimError: of another Sim), or `holder`.
  */
 export function boCreate(vm: GpuVm, obj: GemObject, holder?: string): Op<VmBo | null> {
   checkPair(vm, obj);
@@ -201,7 +201,7 @@ export function boCreate(vm: GpuVm, obj: GemObject, holder?: string): Op<VmBo | 
  * Mirrors drm_gpuvm_bo_find(): the VmBo of (vm, obj) on the GEM's list,
  * with a new reference (tag `holder`), or null. Asserts gemGpuvaLock(vm, obj)
  * (`lock-not-held` otherwise).
- * @throws ArgumentError naming `vm`, `obj` or `holder`.
+ * @throws ArgumentError naming `vm` or `obj` (freed or being released; ForeignSimError: of another Sim), or `holder`.
  */
 export function boFind(vm: GpuVm, obj: GemObject, holder?: string): Op<VmBo | null> {
   checkPair(vm, obj);
@@ -215,7 +215,7 @@ export function boFind(vm: GpuVm, obj: GemObject, holder?: string): Op<VmBo | nu
  * holds gemGpuvaLock(vm, obj) (asserted). Not for immediate-mode VMs (it
  * allocates): a `gpuvm-misuse` wrong-mode report there, and it goes on.
  * Returns the VmBo, or "nomem" (-ENOMEM; nothing changed).
- * @throws ArgumentError naming `vm`, `obj` or `holder`.
+ * @throws ArgumentError naming `vm` or `obj` (freed or being released; ForeignSimError: of another Sim), or `holder`.
  */
 export function boObtainLocked(vm: GpuVm, obj: GemObject, holder?: string): Op<VmBo | "nomem"> {
   checkPair(vm, obj);
@@ -227,7 +227,7 @@ export function boObtainLocked(vm: GpuVm, obj: GemObject, holder?: string): Op<V
  * Obtain with internal locking: in immediate mode, boCreate() before the
  * mutex then boObtainPrealloc() (no allocation under it); otherwise
  * boObtainLocked() under the GEM's resv, taken and released here.
- * @throws ArgumentError naming `vm`, `obj` or `holder`.
+ * @throws ArgumentError naming `vm` or `obj` (freed or being released; ForeignSimError: of another Sim), or `holder`.
  */
 export function boObtain(vm: GpuVm, obj: GemObject, holder?: string): Op<VmBo | "nomem"> {
   checkPair(vm, obj);
@@ -258,7 +258,8 @@ function* create(vm: GpuVm, obj: GemObject, holder: string | undefined): Generat
   let b: VmBo | null;
   if (vm.ops.vmBoAlloc !== undefined) {
     b = vm.ops.vmBoAlloc(vm, obj);
-    if (b !== null && (!(b instanceof VmBo) || b.vm !== vm || b.obj !== obj || b.state !== "prealloc")) {
+    // A new one: not already known to the VM (a cached VmBo returned twice would take the VM and GEM references twice).
+    if (b !== null && (!(b instanceof VmBo) || b.vm !== vm || b.obj !== obj || b.state !== "prealloc" || vm.vmBoSet.has(b) || b.isFreed)) {
       throw new UsageError(`ops.vmBoAlloc must return a new VmBo of ${vm.label} and ${obj.label}, or null; got ${describeValue(b)}`);
     }
   } else {
@@ -403,8 +404,7 @@ function* destroyNotInLists(b: VmBo): Generator<Effect, void, unknown> {
   setState(b, "freed");
   vm.vmBoSet.delete(b);
   if (vm.ops.vmBoFree !== undefined) {
-    const r = vm.ops.vmBoFree(b);
-    if (r !== undefined) yield* r;
+    yield* runVoidCallback(vm.ops.vmBoFree(b), `ops.vmBoFree of ${vm.label}`);
   } else {
     yield* kfree(b);
   }
