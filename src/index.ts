@@ -232,7 +232,6 @@ export {
 // drm: the VM's extobj/evict lists and the list functions (issue 10, "lists"; docs/vm-bo-list.md).
 export {
   VmBoList,
-  VmBoListLinks,
   GpuVmExec,
   prepareVm,
   prepareObjects,

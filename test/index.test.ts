@@ -87,7 +87,6 @@ describe("public API", () => {
         "VaTree",
         "VmBo",
         "VmBoList",
-        "VmBoListLinks",
         "WQ_DFL_ACTIVE",
         "WQ_MAX_ACTIVE",
         "Work",

@@ -19,7 +19,6 @@ import {
   Mutex,
   SimObject,
   VmBoList,
-  VmBoListLinks,
   type DrmExecObject,
   type Effect,
   type Op,
@@ -28,6 +27,7 @@ import {
   type VmBoListOps,
 } from "../../src/index.js";
 import { LIBRARY_CLASS } from "../../src/kernel/heap.js";
+import { VmBoListLinks } from "../../src/drm/vm-bo-list.js";
 
 export class FakeGem extends SimObject {
   static readonly [LIBRARY_CLASS] = true;
