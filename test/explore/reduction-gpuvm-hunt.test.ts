@@ -1,0 +1,398 @@
+/**
+ * Soundness hunt over the GPUVM core (review "dpor", issue 10): small
+ * programs over GemObject, GpuVm, VmBo and Mapping where an exhaustive DFS
+ * with DPOR should reach exactly what the unreduced search reaches (what
+ * the tasks saw, and the kinds of failure). Each `it` here is one program;
+ * those that fail show an op that reads or writes state outside its
+ * step's declared footprint (the review's report names the op and the
+ * missing dependency).
+ */
+import { describe, expect, it } from "vitest";
+import { access, boFind, boObtain, DrmExec, GemObject, Mapping, type Sim, type VmBo } from "../../src/index.js";
+import { reached as reachedIn, type ReductionProgram } from "../support/reduction.js";
+import { world } from "../support/gpuvm-world.js";
+
+function reached(build: ReductionProgram, reduction: "dpor" | "none"): string[] {
+  return reachedIn(build, reduction, { executions: 100_000 });
+}
+
+/** A shared driver object, for a step that touches nothing of the GPUVM. */
+function mark(sim: Sim): { n: number } {
+  const m = { n: 0 };
+  sim.share(m);
+  return m;
+}
+
+/** How many gpuvm-wrong-stage reports the execution has filed so far. */
+function wrongStages(sim: Sim): number {
+  return sim.reports.filter((r) => r.kind === "gpuvm-wrong-stage").length;
+}
+
+const PROGRAMS: Record<string, ReductionProgram> = {
+  // Mapping.remove() reads `state` and `vm` before its first effect, so the
+  // choice between the tree step and the wrong-stage step is made in the
+  // remover's previous step (here: its start, which touches nothing).
+  "remove() of a mapping another task is inserting (remover spawned first)": (sim, seen) => {
+    const w = world(sim, "plain");
+    const m = new Mapping(sim, { addr: 0, range: 0x1000 });
+    sim.spawn("remover", "process", function* () {
+      yield* m.remove();
+      seen(`remover: wrong-stage reports ${wrongStages(sim)}`);
+    });
+    sim.spawn("inserter", "process", function* () {
+      yield* m.insert(w.vm);
+      yield* access(mark(sim), "write");
+      seen(`final state ${m.state}`);
+    });
+  },
+
+  // The same, with a driver step before the remove.
+  "remove() after an unrelated driver step, racing the insert": (sim, seen) => {
+    const w = world(sim, "plain");
+    const m = new Mapping(sim, { addr: 0, range: 0x1000 });
+    const x = mark(sim);
+    sim.spawn("remover", "process", function* () {
+      yield* access(x, "write");
+      yield* m.remove();
+      seen(`remover: mapping ${m.state}`);
+    });
+    sim.spawn("inserter", "process", function* () {
+      yield* m.insert(w.vm);
+    });
+  },
+
+  // Mapping.unlink() reads `vmBo` before its first effect (and unlinkStep
+  // picks its footprint from it): an unlink racing the link that makes it valid.
+  "unlink() of a mapping another task is linking (unlinker spawned first)": (sim, seen) => {
+    const w = world(sim, "plain");
+    const bo = w.bo("bo");
+    sim.spawn("setup", "process", function* () {
+      const vb = (yield* boObtain(w.vm, bo, "setup")) as VmBo;
+      const m = new Mapping(sim, { addr: 0, range: 0x1000, obj: bo });
+      yield* m.insert(w.vm);
+      sim.spawn("unlinker", "process", function* () {
+        yield* m.unlink();
+        seen(`unlinker: wrong-stage reports ${wrongStages(sim)}`);
+      });
+      sim.spawn("linker", "process", function* () {
+        yield* m.link(vb);
+      });
+    });
+  },
+
+  // unlinkLocked() likewise (the unlinker holds the GEM's resv, as it must).
+  "unlinkLocked() under the resv, racing link() (unlinker spawned first)": (sim, seen) => {
+    const w = world(sim, "plain");
+    const bo = w.bo("bo");
+    sim.spawn("setup", "process", function* () {
+      const vb = (yield* boObtain(w.vm, bo, "setup")) as VmBo;
+      const m = new Mapping(sim, { addr: 0, range: 0x1000, obj: bo });
+      yield* m.insert(w.vm);
+      sim.spawn("unlinker", "process", function* () {
+        yield* bo.resv.lock(null);
+        yield* m.unlinkLocked();
+        seen(`unlinker: wrong-stage reports ${wrongStages(sim)}`);
+        yield* bo.resv.unlock();
+      });
+      sim.spawn("linker", "process", function* () {
+        yield* m.link(vb);
+      });
+    });
+  },
+
+  // Mapping.insert() checks for an overlap at the call (vm.tree read with
+  // no noteTouched), in the caller's previous step.
+  "insert() whose call-time overlap check races a remove of the overlapped mapping": (sim, seen) => {
+    const w = world(sim, "plain");
+    const old = new Mapping(sim, { name: "old", addr: 0, range: 0x1000 });
+    const neu = new Mapping(sim, { name: "new", addr: 0, range: 0x1000 });
+    const x = mark(sim);
+    sim.spawn("setup", "process", function* () {
+      yield* old.insert(w.vm);
+      sim.spawn("inserter", "process", function* () {
+        yield* access(x, "write");
+        try {
+          yield* neu.insert(w.vm);
+          seen("inserter: inserted");
+        } catch (e) {
+          seen(`inserter: threw ${(e as Error).name}`);
+        }
+      });
+      sim.spawn("remover", "process", function* () {
+        yield* old.remove();
+      });
+    });
+  },
+
+  // checkInvariants() reads vmBoSet, refcounts and holders without
+  // declaring them: a check in the window between a VmBo's creation and
+  // its VM reference sees a holder mismatch.
+  "checkInvariants() racing boObtain()": (sim, seen) => {
+    const w = world(sim, "plain");
+    const bo = w.bo("bo");
+    const x = mark(sim);
+    sim.spawn("obtainer", "process", function* () {
+      yield* boObtain(w.vm, bo, "o");
+    });
+    sim.spawn("checker", "process", function* () {
+      yield* access(x, "write");
+      seen(`violations: ${w.vm.checkInvariants().map((v) => v.rule).join(",")}`);
+    });
+  },
+
+  // Public plain fields (Mapping.invalidated) read by a driver after a step
+  // of its own: not noted.
+  "a driver reads Mapping.invalidated while another task invalidates": (sim, seen) => {
+    const w = world(sim, "plain");
+    const m = new Mapping(sim, { addr: 0, range: 0x1000 });
+    const x = mark(sim);
+    sim.spawn("setup", "process", function* () {
+      yield* m.insert(w.vm);
+      sim.spawn("inval", "process", function* () {
+        yield* m.invalidate(true);
+      });
+      sim.spawn("reader", "process", function* () {
+        yield* access(x, "write");
+        seen(`reader: invalidated ${String(m.invalidated)}`);
+      });
+    });
+  },
+
+  // VmBo.evicted read by a driver after a step of its own.
+  "a driver reads VmBo.evicted while another task evicts": (sim, seen) => {
+    const w = world(sim, "plain");
+    const bo = w.bo("bo");
+    const x = mark(sim);
+    sim.spawn("setup", "process", function* () {
+      const vb = (yield* boObtain(w.vm, bo, "setup")) as VmBo;
+      sim.spawn("evicter", "process", function* () {
+        yield* bo.resv.lock(null);
+        yield* vb.evict(true);
+        yield* bo.resv.unlock();
+      });
+      sim.spawn("reader", "process", function* () {
+        yield* access(x, "write");
+        seen(`reader: evicted ${String(vb.evicted)}`);
+      });
+    });
+  },
+
+  // VmBo.state read by a driver after a step of its own (a deferred put makes it a zombie).
+  "a driver reads VmBo.state while a deferred put makes it a zombie": (sim, seen) => {
+    const w = world(sim, "immediateMode");
+    const bo = w.bo("bo");
+    const x = mark(sim);
+    sim.spawn("setup", "process", function* () {
+      const vb = (yield* boObtain(w.vm, bo, "a")) as VmBo;
+      sim.spawn("putter", "process", function* () {
+        yield* vb.putDeferred("a");
+      });
+      sim.spawn("reader", "process", function* () {
+        yield* access(x, "write");
+        seen(`reader: ${vb.state}`);
+      });
+    });
+  },
+
+  // unlinkDeferred() reads `vmBo` before its first effect, as unlink() does.
+  "unlinkDeferred() of a mapping another task is linking (immediate mode, unlinker spawned first)": (sim, seen) => {
+    const w = world(sim, "immediateMode");
+    const bo = w.bo("bo");
+    sim.spawn("setup", "process", function* () {
+      const vb = (yield* boObtain(w.vm, bo, "setup")) as VmBo;
+      const m = new Mapping(sim, { addr: 0, range: 0x1000, obj: bo });
+      yield* m.insert(w.vm);
+      sim.spawn("unlinker", "process", function* () {
+        yield* m.unlinkDeferred();
+        seen(`unlinker: wrong-stage reports ${wrongStages(sim)}`);
+      });
+      sim.spawn("linker", "process", function* () {
+        yield* m.link(vb);
+      });
+    });
+  },
+
+  // link() reads the VmBo's `state` (zombie? freed?) in a step that declares
+  // only the VmBo's mapping list and the mapping, while the deferred
+  // cleanup's destroy step writes `state` declaring the VmBo itself.
+  "link() to a zombie racing boDeferredCleanup(): which stage the wrong-stage report names": (sim, seen) => {
+    const w = world(sim, "immediateMode");
+    const bo = w.bo("bo");
+    sim.spawn("setup", "process", function* () {
+      const vb = (yield* boObtain(w.vm, bo, "a")) as VmBo;
+      const m = new Mapping(sim, { addr: 0, range: 0x1000, obj: bo });
+      yield* m.insert(w.vm);
+      yield* vb.putDeferred("a");
+      sim.spawn("linker", "process", function* () {
+        yield* bo.get("linker");
+        yield* m.link(vb);
+        const stages = sim.reports.filter((r) => r.kind === "gpuvm-wrong-stage").map((r) => (r as unknown as { stage: string }).stage);
+        seen(`linker: ${stages.join(",")}`);
+      });
+      sim.spawn("cleaner", "process", function* () {
+        yield* w.vm.boDeferredCleanup();
+      });
+    });
+  },
+
+  // SimObject.isFreed (read by GPUVM scenarios and tests to decide what to
+  // put) is not noted.
+  "a driver reads GemObject.isFreed while another task drops the last reference": (sim, seen) => {
+    const bo = world(sim, "plain").bo("bo");
+    const x = mark(sim);
+    sim.spawn("putter", "process", function* () {
+      yield* bo.put("creator");
+    });
+    sim.spawn("reader", "process", function* () {
+      yield* access(x, "write");
+      seen(`reader: freed ${String(bo.isFreed)}`);
+    });
+  },
+};
+
+describe("hunt: DPOR reaches the unreduced outcomes over the GPUVM core", () => {
+  for (const [name, build] of Object.entries(PROGRAMS)) {
+    it(name, { timeout: 300_000 }, () => {
+      const full = reached(build, "none");
+      expect(reached(build, "dpor")).toEqual(full);
+      expect(full.length).toBeGreaterThan(0);
+    });
+  }
+});
+
+/** Programs tried that agree (kept as controls: they pass today). */
+const AGREE: Record<string, ReductionProgram> = {
+  // checkInvariants() reads each evict entry's `evicted` flag without
+  // declaring the VmBo: evict(false) clears the flag a few steps before it
+  // takes the VmBo off the evict list, and a check in that window files
+  // evict-flag.
+  "checkInvariants() racing evict(false) (spinlock lists): the evict list read orders it": (sim, seen) => {
+    const w = world(sim, "plain");
+    const bo = w.bo("bo");
+    const x = mark(sim);
+    sim.spawn("setup", "process", function* () {
+      const vb = (yield* boObtain(w.vm, bo, "setup")) as VmBo;
+      yield* bo.resv.lock(null);
+      yield* vb.evict(true);
+      yield* bo.resv.unlock();
+      sim.spawn("evicter", "process", function* () {
+        yield* bo.resv.lock(null);
+        yield* vb.evict(false);
+        yield* bo.resv.unlock();
+      });
+      sim.spawn("checker", "process", function* () {
+        yield* access(x, "write");
+        seen(`violations: ${w.vm.checkInvariants().map((v) => v.rule).join(",")}`);
+      });
+    });
+  },
+
+
+  "findFirst() racing a remove() and an insert()": (sim, seen) => {
+    const w = world(sim, "plain");
+    const a = new Mapping(sim, { addr: 0, range: 0x1000 });
+    const b = new Mapping(sim, { addr: 0x2000, range: 0x1000 });
+    const x = mark(sim);
+    sim.spawn("setup", "process", function* () {
+      yield* a.insert(w.vm);
+      sim.spawn("changer", "process", function* () {
+        yield* a.remove();
+        yield* b.insert(w.vm);
+      });
+      sim.spawn("query", "process", function* () {
+        yield* access(x, "write");
+        seen(`first ${w.vm.findFirst(0, 0x4000)?.addr ?? "none"}`);
+        yield* access(x, "write");
+        seen(`exact ${w.vm.find(0x2000, 0x1000) === null ? "none" : "b"}`);
+      });
+    });
+  },
+  "boFind() and vmBos() racing boObtain() and put() (plain mode)": (sim, seen) => {
+    const w = world(sim, "plain");
+    const bo = w.bo("bo");
+    sim.spawn("obtainer", "process", function* () {
+      const vb = yield* boObtain(w.vm, bo, "o");
+      if (vb === "nomem") return;
+      yield* vb.put("o");
+    });
+    sim.spawn("finder", "process", function* () {
+      yield* bo.resv.lock(null);
+      const f = yield* boFind(w.vm, bo, "f");
+      seen(`finder: found ${f === null ? "none" : "one"}`);
+      yield* bo.resv.unlock();
+      if (f !== null) yield* f.put("f");
+      seen(`finder: vmBos ${bo.vmBos().length}`);
+    });
+  },
+  "deferredVmBos() and mappings() racing unlinkDeferred() (immediate mode)": (sim, seen) => {
+    const w = world(sim, "immediateMode");
+    const bo = w.bo("bo");
+    const x = mark(sim);
+    sim.spawn("setup", "process", function* () {
+      const vb = (yield* boObtain(w.vm, bo, "a")) as VmBo;
+      const m = new Mapping(sim, { addr: 0, range: 0x1000, obj: bo });
+      yield* m.insert(w.vm);
+      yield* m.link(vb);
+      sim.spawn("putter", "process", function* () {
+        yield* vb.putDeferred("a");
+        yield* m.unlinkDeferred();
+      });
+      sim.spawn("query", "process", function* () {
+        yield* access(x, "write");
+        seen(`deferred ${w.vm.deferredVmBos().length}`);
+        yield* access(x, "write");
+        if (vb.refcount.read() > 0) seen(`mappings ${vb.mappings().length}`);
+      });
+    });
+  },
+  "validate() (spinlock lists) walking the evict list while another task evicts": (sim, seen) => {
+    const log: string[] = [];
+    sim.share(log);
+    const w = world(sim, "plain", {
+      ops: {
+        *vmBoValidate(vmBo) {
+          yield* access(log, "write");
+          log.push(vmBo.obj.name);
+          yield* vmBo.evict(false);
+        },
+      },
+    });
+    const bos = [w.bo("bo0", true), w.bo("bo1", true)];
+    sim.spawn("setup", "process", function* () {
+      const vbs: VmBo[] = [];
+      for (const bo of bos) vbs.push((yield* boObtain(w.vm, bo, "s")) as VmBo);
+      yield* (bos[0] as GemObject).resv.lock(null);
+      yield* (vbs[0] as VmBo).evict(true);
+      yield* (bos[0] as GemObject).resv.unlock();
+      sim.spawn("validator", "process", function* () {
+        const exec = new DrmExec(sim, {});
+        yield* exec.untilAllLocked(function* () {
+          for (const bo of bos) {
+            const r = yield* exec.lockObj(bo);
+            if (r !== "ok") return r;
+          }
+          return "ok";
+        });
+        const r = yield* w.vm.validate(exec);
+        yield* exec.fini();
+        seen(`validator: ${r} ${log.join(",")}`);
+      });
+      sim.spawn("evicter", "process", function* () {
+        yield* (bos[1] as GemObject).resv.lock(null);
+        yield* (vbs[1] as VmBo).evict(true);
+        yield* (bos[1] as GemObject).resv.unlock();
+      });
+    });
+  },
+  "unlinkLocked() under the resv, racing link() (the resv orders the read)": PROGRAMS["unlinkLocked() under the resv, racing link() (unlinker spawned first)"] as ReductionProgram,
+};
+
+describe("hunt: programs that agree today", () => {
+  for (const [name, build] of Object.entries(AGREE)) {
+    it(name, { timeout: 300_000 }, () => {
+      const full = reached(build, "none");
+      expect(reached(build, "dpor")).toEqual(full);
+      expect(full.length).toBeGreaterThan(0);
+    });
+  }
+});
