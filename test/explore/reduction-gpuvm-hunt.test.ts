@@ -248,6 +248,66 @@ const PROGRAMS: Record<string, ReductionProgram> = {
       seen(`reader: freed ${String(bo.isFreed)}`);
     });
   },
+
+  // The split/merge walks note a read of the VM object (noteTouched(sim, vm,
+  // false)); a real GpuVm's tree is a separate footprint key (vm.tree,
+  // written by Mapping.insert/remove), so an ops list built in a driver step
+  // is independent of an insert into the range.
+  "smUnmapOpsCreate() on a GpuVm racing an insert into the range": (sim, seen) => {
+    const w = world(sim, "plain");
+    const x = mark(sim);
+    const m = new Mapping(sim, { addr: 0x1000, range: 0x1000 });
+    sim.spawn("walker", "process", function* () {
+      yield* access(x, "write");
+      seen(`walker: ${w.vm.smUnmapOpsCreate(0, 0x4000).map((o) => o.op).join(",") || "no ops"}`);
+    });
+    sim.spawn("inserter", "process", function* () {
+      yield* m.insert(w.vm);
+    });
+  },
+  "smMap() with yielding callbacks on a GpuVm racing an insert ahead of the walk": (sim, seen) => {
+    const log: string[] = [];
+    sim.share(log);
+    const w = world(sim, "plain", {
+      ops: {
+        *smStepMap(op) {
+          yield* access(log, "write");
+          log.push(`map@${op.map.va.addr.toString(16)}`);
+        },
+        *smStepRemap() {
+          yield* access(log, "write");
+          log.push("remap");
+        },
+        *smStepUnmap(op) {
+          yield* access(log, "write");
+          log.push(`unmap@${op.unmap.va.addr.toString(16)}`);
+        },
+      },
+    });
+    const m = new Mapping(sim, { addr: 0x2000, range: 0x1000 });
+    sim.spawn("walker", "process", function* () {
+      const r = yield* w.vm.smMap({ map: { va: { addr: 0, range: 0x4000 }, gem: { obj: null, offset: 0 } } });
+      seen(`walker: ${r} ${log.join(",")}`);
+    });
+    sim.spawn("inserter", "process", function* () {
+      yield* m.insert(w.vm);
+    });
+  },
+  "prefetchOpsCreate() on a GpuVm racing a remove": (sim, seen) => {
+    const w = world(sim, "plain");
+    const x = mark(sim);
+    const m = new Mapping(sim, { addr: 0x1000, range: 0x1000 });
+    sim.spawn("setup", "process", function* () {
+      yield* m.insert(w.vm);
+      sim.spawn("walker", "process", function* () {
+        yield* access(x, "write");
+        seen(`walker: ${w.vm.prefetchOpsCreate(0, 0x4000).length} prefetch ops`);
+      });
+      sim.spawn("remover", "process", function* () {
+        yield* m.remove();
+      });
+    });
+  },
 };
 
 describe("hunt: DPOR reaches the unreduced outcomes over the GPUVM core", () => {
