@@ -8,7 +8,7 @@
  * missing dependency).
  */
 import { describe, expect, it } from "vitest";
-import { access, boFind, boObtain, DrmExec, GemObject, Mapping, type Sim, type VmBo } from "../../src/index.js";
+import { access, boFind, boObtain, DrmExec, GemObject, gpuvaUnmap, Mapping, type Sim, type VmBo } from "../../src/index.js";
 import { reached as reachedIn, type ReductionProgram } from "../support/reduction.js";
 import { world } from "../support/gpuvm-world.js";
 
@@ -302,6 +302,55 @@ const PROGRAMS: Record<string, ReductionProgram> = {
       sim.spawn("walker", "process", function* () {
         yield* access(x, "write");
         seen(`walker: ${w.vm.prefetchOpsCreate(0, 0x4000).length} prefetch ops`);
+      });
+      sim.spawn("remover", "process", function* () {
+        yield* m.remove();
+      });
+    });
+  },
+
+  // Mapping.link() checks at the call that the VmBo belongs to the
+  // mapping's VM (reading `va.vm`, set by insert, with no noteTouched); the
+  // step does not check again.
+  "link() of a VmBo of VM a to a mapping another task inserts into VM b": (sim, seen) => {
+    const wa = world(sim, "plain");
+    const wb = world(sim, "plain");
+    const bo = wa.bo("bo");
+    const x = mark(sim);
+    sim.spawn("setup", "process", function* () {
+      const vb = (yield* boObtain(wa.vm, bo, "setup")) as VmBo;
+      const m = new Mapping(sim, { addr: 0, range: 0x1000, obj: bo });
+      sim.spawn("linker", "process", function* () {
+        yield* access(x, "write");
+        try {
+          yield* m.link(vb);
+          seen(`linker: returned, linked ${String(m.vmBo !== null)}, mapping in ${m.vm === wb.vm ? "VM b" : "no VM"}`);
+        } catch (e) {
+          seen(`linker: threw ${(e as Error).name}`);
+        }
+      });
+      sim.spawn("inserter", "process", function* () {
+        yield* m.insert(wb.vm);
+      });
+    });
+  },
+
+  // gpuvaUnmap() checks at the call that the mapping is inserted (reading
+  // `state`); remove() then reads it again before its first effect.
+  "gpuvaUnmap() racing a remove() of the same mapping": (sim, seen) => {
+    const w = world(sim, "plain");
+    const m = new Mapping(sim, { addr: 0, range: 0x1000 });
+    const x = mark(sim);
+    sim.spawn("setup", "process", function* () {
+      yield* m.insert(w.vm);
+      sim.spawn("unmapper", "process", function* () {
+        yield* access(x, "write");
+        try {
+          yield* gpuvaUnmap({ va: m, keep: false });
+          seen(`unmapper: done, wrong-stage reports ${wrongStages(sim)}`);
+        } catch (e) {
+          seen(`unmapper: threw ${(e as Error).name}`);
+        }
       });
       sim.spawn("remover", "process", function* () {
         yield* m.remove();
