@@ -8,7 +8,7 @@
  * missing dependency).
  */
 import { describe, expect, it } from "vitest";
-import { access, boFind, boObtain, DrmExec, GemObject, gpuvaUnmap, Mapping, type Sim, type VmBo } from "../../src/index.js";
+import { access, boFind, boObtain, DrmExec, execLock, GemObject, GpuVmExec, gpuvaUnmap, Mapping, type Sim, type VmBo } from "../../src/index.js";
 import { reached as reachedIn, type ReductionProgram } from "../support/reduction.js";
 import { world } from "../support/gpuvm-world.js";
 
@@ -494,6 +494,62 @@ const AGREE: Record<string, ReductionProgram> = {
     });
   },
   "unlinkLocked() under the resv, racing link() (the resv orders the read)": PROGRAMS["unlinkLocked() under the resv, racing link() (unlinker spawned first)"] as ReductionProgram,
+  "execLock() + validate() (resvProtected) racing an extobjAdd() + evict() of a second external object": (sim, seen) => {
+    const log: string[] = [];
+    sim.share(log);
+    const w = world(sim, "resvProtected", {
+      ops: {
+        *vmBoValidate(vmBo) {
+          yield* access(log, "write");
+          log.push(vmBo.obj.name);
+          yield* vmBo.evict(false);
+        },
+      },
+    });
+    const bos = [w.bo("bo0", true), w.bo("bo1", true)];
+    sim.spawn("setup", "process", function* () {
+      const vbs: VmBo[] = [];
+      for (const bo of bos) vbs.push((yield* boObtain(w.vm, bo, "s")) as VmBo);
+      const v0 = vbs[0] as VmBo;
+      const v1 = vbs[1] as VmBo;
+      const b0 = bos[0] as GemObject;
+      const b1 = bos[1] as GemObject;
+      yield* w.vm.resv.lock(null);
+      yield* v0.extobjAdd();
+      yield* w.vm.resv.unlock();
+      yield* b0.resv.lock(null);
+      yield* v0.evict(true);
+      yield* b0.resv.unlock();
+      sim.spawn("walker", "process", function* () {
+        const ve = new GpuVmExec({ vm: w.vm });
+        const r = yield* execLock(ve);
+        const v = r === "ok" ? yield* w.vm.validate(ve.exec) : r;
+        if (r === "ok") yield* ve.exec.fini();
+        seen(`walker: ${r} ${v} [${log.join(",")}]`);
+      });
+      sim.spawn("adder", "process", function* () {
+        yield* w.vm.resv.lock(null);
+        yield* v1.extobjAdd();
+        yield* w.vm.resv.unlock();
+        yield* b1.resv.lock(null);
+        yield* v1.evict(true);
+        yield* b1.resv.unlock();
+      });
+    });
+  },
+  "gemEvict() racing boObtain() of the same GEM (plain mode)": (sim, seen) => {
+    const w = world(sim, "plain");
+    const bo = w.bo("bo", true);
+    sim.spawn("obtainer", "process", function* () {
+      yield* boObtain(w.vm, bo, "o");
+    });
+    sim.spawn("evicter", "process", function* () {
+      yield* bo.resv.lock(null);
+      yield* w.vm.gemEvict(bo, true);
+      yield* bo.resv.unlock();
+      seen(`evicter: evict list ${w.vm.evict.size}`);
+    });
+  },
 };
 
 describe("hunt: programs that agree today", () => {
