@@ -4,8 +4,15 @@
  * with DPOR should reach exactly what the unreduced search reaches (what
  * the tasks saw, and the kinds of failure). Each `it` here is one program;
  * those that fail show an op that reads or writes state outside its
- * step's declared footprint (the review's report names the op and the
- * missing dependency).
+ * step's declared footprint. The F-numbers name the review's findings:
+ * F1 Mapping.remove() reads state before its first effect; F2 unlink() /
+ * unlinkDeferred() read `vmBo` before it; F3 call-time checks (insert's
+ * overlap, link's VM, gpuvaUnmap's stage) read mutable state in no step;
+ * F4 split/merge walks note the VM, while insert/remove write `vm.tree`;
+ * F5 checkInvariants() reads the VmBo set and refcounts undeclared; F6
+ * link's step reads the VmBo's stage but declares only its mapping list;
+ * F7 public plain fields (invalidated, evicted, state, isFreed) are read
+ * by drivers with no noted read.
  */
 import { describe, expect, it } from "vitest";
 import { access, boFind, boObtain, DrmExec, execLock, GemObject, GpuVmExec, gpuvaUnmap, Mapping, type Sim, type VmBo } from "../../src/index.js";
@@ -32,7 +39,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
   // Mapping.remove() reads `state` and `vm` before its first effect, so the
   // choice between the tree step and the wrong-stage step is made in the
   // remover's previous step (here: its start, which touches nothing).
-  "remove() of a mapping another task is inserting (remover spawned first)": (sim, seen) => {
+  "F1 remove() of a mapping another task is inserting (remover spawned first)": (sim, seen) => {
     const w = world(sim, "plain");
     const m = new Mapping(sim, { addr: 0, range: 0x1000 });
     sim.spawn("remover", "process", function* () {
@@ -47,7 +54,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
   },
 
   // The same, with a driver step before the remove.
-  "remove() after an unrelated driver step, racing the insert": (sim, seen) => {
+  "F1 remove() after an unrelated driver step, racing the insert": (sim, seen) => {
     const w = world(sim, "plain");
     const m = new Mapping(sim, { addr: 0, range: 0x1000 });
     const x = mark(sim);
@@ -63,7 +70,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
 
   // Mapping.unlink() reads `vmBo` before its first effect (and unlinkStep
   // picks its footprint from it): an unlink racing the link that makes it valid.
-  "unlink() of a mapping another task is linking (unlinker spawned first)": (sim, seen) => {
+  "F2 unlink() of a mapping another task is linking (unlinker spawned first)": (sim, seen) => {
     const w = world(sim, "plain");
     const bo = w.bo("bo");
     sim.spawn("setup", "process", function* () {
@@ -80,29 +87,9 @@ const PROGRAMS: Record<string, ReductionProgram> = {
     });
   },
 
-  // unlinkLocked() likewise (the unlinker holds the GEM's resv, as it must).
-  "unlinkLocked() under the resv, racing link() (unlinker spawned first)": (sim, seen) => {
-    const w = world(sim, "plain");
-    const bo = w.bo("bo");
-    sim.spawn("setup", "process", function* () {
-      const vb = (yield* boObtain(w.vm, bo, "setup")) as VmBo;
-      const m = new Mapping(sim, { addr: 0, range: 0x1000, obj: bo });
-      yield* m.insert(w.vm);
-      sim.spawn("unlinker", "process", function* () {
-        yield* bo.resv.lock(null);
-        yield* m.unlinkLocked();
-        seen(`unlinker: wrong-stage reports ${wrongStages(sim)}`);
-        yield* bo.resv.unlock();
-      });
-      sim.spawn("linker", "process", function* () {
-        yield* m.link(vb);
-      });
-    });
-  },
-
   // Mapping.insert() checks for an overlap at the call (vm.tree read with
   // no noteTouched), in the caller's previous step.
-  "insert() whose call-time overlap check races a remove of the overlapped mapping": (sim, seen) => {
+  "F3 insert() whose call-time overlap check races a remove of the overlapped mapping": (sim, seen) => {
     const w = world(sim, "plain");
     const old = new Mapping(sim, { name: "old", addr: 0, range: 0x1000 });
     const neu = new Mapping(sim, { name: "new", addr: 0, range: 0x1000 });
@@ -127,7 +114,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
   // checkInvariants() reads vmBoSet, refcounts and holders without
   // declaring them: a check in the window between a VmBo's creation and
   // its VM reference sees a holder mismatch.
-  "checkInvariants() racing boObtain()": (sim, seen) => {
+  "F5 checkInvariants() racing boObtain()": (sim, seen) => {
     const w = world(sim, "plain");
     const bo = w.bo("bo");
     const x = mark(sim);
@@ -142,7 +129,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
 
   // Public plain fields (Mapping.invalidated) read by a driver after a step
   // of its own: not noted.
-  "a driver reads Mapping.invalidated while another task invalidates": (sim, seen) => {
+  "F7 a driver reads Mapping.invalidated while another task invalidates": (sim, seen) => {
     const w = world(sim, "plain");
     const m = new Mapping(sim, { addr: 0, range: 0x1000 });
     const x = mark(sim);
@@ -159,7 +146,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
   },
 
   // VmBo.evicted read by a driver after a step of its own.
-  "a driver reads VmBo.evicted while another task evicts": (sim, seen) => {
+  "F7 a driver reads VmBo.evicted while another task evicts": (sim, seen) => {
     const w = world(sim, "plain");
     const bo = w.bo("bo");
     const x = mark(sim);
@@ -178,7 +165,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
   },
 
   // VmBo.state read by a driver after a step of its own (a deferred put makes it a zombie).
-  "a driver reads VmBo.state while a deferred put makes it a zombie": (sim, seen) => {
+  "F7 a driver reads VmBo.state while a deferred put makes it a zombie": (sim, seen) => {
     const w = world(sim, "immediateMode");
     const bo = w.bo("bo");
     const x = mark(sim);
@@ -195,7 +182,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
   },
 
   // unlinkDeferred() reads `vmBo` before its first effect, as unlink() does.
-  "unlinkDeferred() of a mapping another task is linking (immediate mode, unlinker spawned first)": (sim, seen) => {
+  "F2 unlinkDeferred() of a mapping another task is linking (immediate mode, unlinker spawned first)": (sim, seen) => {
     const w = world(sim, "immediateMode");
     const bo = w.bo("bo");
     sim.spawn("setup", "process", function* () {
@@ -215,7 +202,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
   // link() reads the VmBo's `state` (zombie? freed?) in a step that declares
   // only the VmBo's mapping list and the mapping, while the deferred
   // cleanup's destroy step writes `state` declaring the VmBo itself.
-  "link() to a zombie racing boDeferredCleanup(): which stage the wrong-stage report names": (sim, seen) => {
+  "F6 link() to a zombie racing boDeferredCleanup(): which stage the wrong-stage report names": (sim, seen) => {
     const w = world(sim, "immediateMode");
     const bo = w.bo("bo");
     sim.spawn("setup", "process", function* () {
@@ -237,7 +224,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
 
   // SimObject.isFreed (read by GPUVM scenarios and tests to decide what to
   // put) is not noted.
-  "a driver reads GemObject.isFreed while another task drops the last reference": (sim, seen) => {
+  "F7 a driver reads GemObject.isFreed while another task drops the last reference": (sim, seen) => {
     const bo = world(sim, "plain").bo("bo");
     const x = mark(sim);
     sim.spawn("putter", "process", function* () {
@@ -253,7 +240,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
   // false)); a real GpuVm's tree is a separate footprint key (vm.tree,
   // written by Mapping.insert/remove), so an ops list built in a driver step
   // is independent of an insert into the range.
-  "smUnmapOpsCreate() on a GpuVm racing an insert into the range": (sim, seen) => {
+  "F4 smUnmapOpsCreate() on a GpuVm racing an insert into the range": (sim, seen) => {
     const w = world(sim, "plain");
     const x = mark(sim);
     const m = new Mapping(sim, { addr: 0x1000, range: 0x1000 });
@@ -265,7 +252,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
       yield* m.insert(w.vm);
     });
   },
-  "smMap() with yielding callbacks on a GpuVm racing an insert ahead of the walk": (sim, seen) => {
+  "F4 smMap() with yielding callbacks on a GpuVm racing an insert ahead of the walk": (sim, seen) => {
     const log: string[] = [];
     sim.share(log);
     const w = world(sim, "plain", {
@@ -293,7 +280,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
       yield* m.insert(w.vm);
     });
   },
-  "prefetchOpsCreate() on a GpuVm racing a remove": (sim, seen) => {
+  "F4 prefetchOpsCreate() on a GpuVm racing a remove": (sim, seen) => {
     const w = world(sim, "plain");
     const x = mark(sim);
     const m = new Mapping(sim, { addr: 0x1000, range: 0x1000 });
@@ -312,7 +299,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
   // Mapping.link() checks at the call that the VmBo belongs to the
   // mapping's VM (reading `va.vm`, set by insert, with no noteTouched); the
   // step does not check again.
-  "link() of a VmBo of VM a to a mapping another task inserts into VM b": (sim, seen) => {
+  "F3 link() of a VmBo of VM a to a mapping another task inserts into VM b": (sim, seen) => {
     const wa = world(sim, "plain");
     const wb = world(sim, "plain");
     const bo = wa.bo("bo");
@@ -337,7 +324,7 @@ const PROGRAMS: Record<string, ReductionProgram> = {
 
   // gpuvaUnmap() checks at the call that the mapping is inserted (reading
   // `state`); remove() then reads it again before its first effect.
-  "gpuvaUnmap() racing a remove() of the same mapping": (sim, seen) => {
+  "F3 gpuvaUnmap() racing a remove() of the same mapping": (sim, seen) => {
     const w = world(sim, "plain");
     const m = new Mapping(sim, { addr: 0, range: 0x1000 });
     const x = mark(sim);
@@ -493,7 +480,27 @@ const AGREE: Record<string, ReductionProgram> = {
       });
     });
   },
-  "unlinkLocked() under the resv, racing link() (the resv orders the read)": PROGRAMS["unlinkLocked() under the resv, racing link() (unlinker spawned first)"] as ReductionProgram,
+  // The F2 pattern, but the unlinker holds the GEM's resv (as it must): its
+  // lock step orders the read of `vmBo` against the link.
+  "unlinkLocked() under the resv, racing link() (the resv orders the read)": (sim, seen) => {
+    const w = world(sim, "plain");
+    const bo = w.bo("bo");
+    sim.spawn("setup", "process", function* () {
+      const vb = (yield* boObtain(w.vm, bo, "setup")) as VmBo;
+      const m = new Mapping(sim, { addr: 0, range: 0x1000, obj: bo });
+      yield* m.insert(w.vm);
+      sim.spawn("unlinker", "process", function* () {
+        yield* bo.resv.lock(null);
+        yield* m.unlinkLocked();
+        seen(`unlinker: wrong-stage reports ${wrongStages(sim)}`);
+        yield* bo.resv.unlock();
+      });
+      sim.spawn("linker", "process", function* () {
+        yield* m.link(vb);
+      });
+    });
+  },
+
   "execLock() + validate() (resvProtected) racing an extobjAdd() + evict() of a second external object": (sim, seen) => {
     const log: string[] = [];
     sim.share(log);
