@@ -16,7 +16,9 @@
  *
  * Locking: none of its own (the kernel's DOC "Locking": the driver protects
  * the VA space). A walk reads the VM's tree in every step it runs in and
- * says so (noteTouched(sim, vm, false)); driver callbacks may yield, and the
+ * says so (noteTouched(sim, vm.tree, false): the tree is its own footprint
+ * key, the one the mappings' insert / remove declare writing, not the VM's);
+ * driver callbacks may yield, and the
  * walk then reads the tree again in the step it resumes in.
  *
  * Structural: the functions work on {@link SmVm} / {@link SmVa} /
@@ -135,7 +137,12 @@ export interface SmVm<V extends SmVa = SmVa> {
   readonly label: string;
   readonly mmStart: number;
   readonly mmRange: number;
-  /** The VA tree, read only (written by the mappings' insert / remove). */
+  /**
+   * The VA tree, read only here. A footprint key of its own (shared with
+   * sim.share, part of the VM), written only by the mappings' insert /
+   * remove, whose steps declare a write of the tree itself: the walks note
+   * their reads against it.
+   */
   readonly tree: VaTree<V>;
   readonly ops: SmOps<V>;
   /** drm_gpuvm_range_valid(): inside the VM, no overflow, clear of the kernel-reserved range. */
@@ -262,7 +269,7 @@ function* mapWalk<V extends SmVa>(vm: SmVm<V>, req: SmMapReq<GemOf<V>>, madvise:
   const reqRange = req.map.va.range;
   const reqEnd = reqAddr + reqRange;
   let opMap: GpuVaOpMapBody<GemOf<V>> | null = madvise ? null : req.map;
-  noteTouched(sim, vm, false);
+  noteTouched(sim, tree, false);
   let va = tree.firstOverlap(reqAddr, reqRange);
   while (va !== undefined && va.addr < reqEnd) {
     // The successor is fixed before the step runs: the step may remove va.
@@ -317,7 +324,7 @@ function* mapWalk<V extends SmVa>(vm: SmVm<V>, req: SmMapReq<GemOf<V>>, madvise:
       }
     }
     if (done) break;
-    noteTouched(sim, vm, false);
+    noteTouched(sim, tree, false);
     va = stillInserted(vm, following);
   }
   if (opMap !== null) yield { op: "map", map: opMap };
@@ -328,7 +335,7 @@ function* unmapWalk<V extends SmVa>(vm: SmVm<V>, reqAddr: number, reqRange: numb
   const sim = vm.sim;
   const tree = vm.tree;
   const reqEnd = reqAddr + reqRange;
-  noteTouched(sim, vm, false);
+  noteTouched(sim, tree, false);
   let va = tree.firstOverlap(reqAddr, reqRange);
   while (va !== undefined && va.addr < reqEnd) {
     const following = tree.next(va.addr);
@@ -339,7 +346,7 @@ function* unmapWalk<V extends SmVa>(vm: SmVm<V>, reqAddr: number, reqRange: numb
     const prev = addr < reqAddr ? mapBody(addr, reqAddr - addr, obj, offset) : null;
     const next = end > reqEnd ? mapBody(reqEnd, end - reqEnd, obj, offset + (reqEnd - addr)) : null;
     yield prev !== null || next !== null ? remapOp(prev, next, va, false) : unmapOp(va, false);
-    noteTouched(sim, vm, false);
+    noteTouched(sim, tree, false);
     va = stillInserted(vm, following);
   }
 }
@@ -456,7 +463,7 @@ export function smUnmapOpsCreate<V extends SmVa>(vm: SmVm<V>, addr: number, rang
 export function prefetchOpsCreate<V extends SmVa>(vm: SmVm<V>, addr: number, range: number): GpuVaOpPrefetch<V>[] {
   checkVm("vm", vm);
   checkRange(vm, "addr", addr, "range", range);
-  noteTouched(vm.sim, vm, false);
+  noteTouched(vm.sim, vm.tree, false);
   const out: GpuVaOpPrefetch<V>[] = [];
   vm.tree.forEachInRange(addr, range, (va) => {
     out.push({ op: "prefetch", prefetch: { va } });

@@ -8,9 +8,11 @@
  * will be, so the explorer sees only what the walks declare.
  * Stays as a unit-test fixture once GpuVm / Mapping exist.
  */
-import { access, ArgumentError, ArgumentRangeError, SimObject, VaTree, type Op, type Sim } from "../../src/index.js";
+import { ArgumentError, ArgumentRangeError, SimObject, VaTree, type Op, type Sim } from "../../src/index.js";
 import type { GpuVaOpMapBody, SmGem, SmOps, SmVa, SmVm, SmVmBo } from "../../src/drm/split-merge.js";
+import { Effect, WRITE } from "../../src/kernel/effect.js";
 import { LIBRARY_CLASS } from "../../src/kernel/heap.js";
+import { ACCESS } from "../../src/kernel/access.js";
 import { TestBo } from "./test-bo.js";
 
 export { TestBo as FakeGem };
@@ -42,6 +44,7 @@ export class FakeVm extends SimObject implements SmVm<FakeVa> {
     this.reserveOffset = options.reserveOffset ?? 0;
     this.reserveRange = options.reserveRange ?? 0;
     this.ops = options.ops ?? {};
+    sim.heap.share(this.tree, this);
   }
 
   rangeValid(addr: number, range: number): boolean {
@@ -108,7 +111,7 @@ export class FakeVa extends SimObject implements SmVa {
     if (!vm.rangeValid(this.addr, this.range)) throw new ArgumentRangeError("range", "invalid");
     if (vm.tree.firstOverlap(this.addr, this.range) !== undefined) throw new ArgumentError("range", "taken");
     return (function* (va: FakeVa) {
-      yield* access(vm, "write");
+      yield new Effect(ACCESS, va, WRITE, vm.tree, null, Infinity, null, [{ object: va, mode: "write" }]);
       va.placeIn(vm);
     })(this) as unknown as Op<void>;
   }
@@ -117,7 +120,7 @@ export class FakeVa extends SimObject implements SmVa {
     if (this.state !== "inserted" || this.vm === null) throw new ArgumentError("this", `is ${this.state}`);
     const vm = this.vm;
     return (function* (va: FakeVa) {
-      yield* access(vm, "write");
+      yield new Effect(ACCESS, va, WRITE, vm.tree, null, Infinity, null, [{ object: va, mode: "write" }]);
       vm.tree.remove(va.addr);
       va.state = "removed";
       vm.refs--;
