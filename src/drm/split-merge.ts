@@ -566,9 +566,12 @@ function checkBody(argument: string, body: unknown): GpuVaOpMapBody {
 
 function checkPrepared(argument: string, va: unknown, body: GpuVaOpMapBody, bodyName: string): SmVa {
   const v = va as Partial<SmVa> | null;
-  if (typeof v !== "object" || v === null || typeof v.insert !== "function" || typeof v.remove !== "function") {
+  if (typeof v !== "object" || v === null || typeof v.insert !== "function" || typeof v.remove !== "function" || typeof v.sim !== "object") {
     throw new ArgumentError(argument, `must be a mapping (Mapping.fromOp(sim, op)), got ${describeValue(va)}`);
   }
+  // The stage changes (insert / remove write the mapping): the read joins
+  // the caller's step, and the insert checks it again in its own step.
+  noteTouched(v.sim, v, false);
   if (v.state !== "prepared") throw new ArgumentError(argument, `must be a prepared mapping, got one in state "${String(v.state)}"`);
   if (!sameAsBody(v as SmVa, body)) {
     throw new ArgumentError(argument, `must be made from ${bodyName} (Mapping.fromOp): its addr, range, GEM and offset differ`);
@@ -597,6 +600,8 @@ export function gpuvaMap<V extends SmVa>(vm: SmVm<V>, va: V, op: GpuVaOpMapBody)
 
 function* remapApply(this: SmVa, prev: SmVa | null, next: SmVa | null): Generator<Effect, void, unknown> {
   // ORDER: as the kernel, the old mapping goes first, so the remainders find their range free.
+  // `vm` is set by insert (a write of the mapping): noted in the step that reads it.
+  noteTouched(this.sim, this, false);
   const vm = this.vm;
   yield* this.remove();
   if (prev !== null) yield* prev.insert(vm as never);
@@ -625,7 +630,9 @@ export function gpuvaRemap<V extends SmVa>(prev: V | null, next: V | null, op: G
 
 function checkInserted(argument: string, va: unknown): SmVa {
   const v = va as Partial<SmVa> | null;
-  if (typeof v !== "object" || v === null || typeof v.remove !== "function") throw new ArgumentError(argument, `must be a mapping, got ${describeValue(va)}`);
+  if (typeof v !== "object" || v === null || typeof v.remove !== "function" || typeof v.sim !== "object") throw new ArgumentError(argument, `must be a mapping, got ${describeValue(va)}`);
+  // As checkPrepared: noted in the caller's step; remove() checks it again in its own.
+  noteTouched(v.sim, v, false);
   if (v.state !== "inserted") throw new ArgumentError(argument, `must be an inserted mapping, got one in state "${String(v.state)}"`);
   return v as SmVa;
 }
