@@ -55,16 +55,57 @@ export const VM_BO_GPUVA_HOLDER = "gpuva";
 /** Holder tag of the GEM reference the internal-locking put()/unlink() holds around the lock. */
 export const VM_BO_PUT_HOLDER = "vm_bo put";
 
+/**
+ * The accessors of {@link VmBo.state} and {@link VmBo.evicted}, defined on
+ * each VmBo itself (own properties, as plain fields were: readable after
+ * the free without a use-after-free report), each read noted in the
+ * running step's footprint (noteTouched).
+ */
+const VM_BO_NOTED_FIELDS: PropertyDescriptorMap = {
+  state: {
+    enumerable: true,
+    get(this: VmBo): VmBoState {
+      noteTouched(this.sim, this, false);
+      return this.stageNow;
+    },
+  },
+  evicted: {
+    enumerable: true,
+    get(this: VmBo): boolean {
+      noteTouched(this.sim, this, false);
+      return this.evictedNow;
+    },
+    set(this: VmBo, flag: boolean) {
+      noteTouched(this.sim, this, true);
+      this.evictedNow = flag;
+    },
+  },
+};
+
 export class VmBo extends SimObject {
   /** @internal A library class: its operations declare their own footprints (heap.ts). */
   static readonly [LIBRARY_CLASS] = true;
   readonly vm: GpuVm;
   readonly obj: GemObject;
   readonly refcount: Kref<VmBo>;
-  /** Its lifecycle stage (a plain field: readable after the free). */
-  readonly state: VmBoState = "prealloc";
-  /** Whether it is marked evicted (written under the evict list's protection). */
-  evicted = false;
+  /**
+   * Its lifecycle stage (readable after the free: an accessor of the object
+   * itself, not of its class, so the freed-object trap leaves it alone). A
+   * read is a query: it joins the running step's footprint (the steps that
+   * change the stage declare a write of the VmBo).
+   */
+  declare readonly state: VmBoState;
+  /**
+   * Whether it is marked evicted (written by {@link VmBo.evict} under the
+   * evict list's protection). A read joins the running step's footprint, as
+   * {@link VmBo.state}; a write (evict() writes it in a step that declares
+   * the VmBo; use evict()) is noted as a write of the VmBo.
+   */
+  declare evicted: boolean;
+  /** @internal The stage behind {@link VmBo.state}: library code reads it in steps whose effect declares this VmBo. */
+  stageNow: VmBoState = "prealloc";
+  /** @internal The flag behind {@link VmBo.evicted} (see stageNow). */
+  evictedNow = false;
   /** @internal List membership bookkeeping owned by vm-bo-list.ts. */
   listLinks: VmBoListLinks = new VmBoListLinks();
   /** @internal vm_bo->list.gpuva: its linked mappings. */
@@ -89,6 +130,7 @@ export class VmBo extends SimObject {
     this.obj = obj;
     vm.sim.heap.share(this.gpuva, this);
     this.refcount = new Kref<VmBo>(this);
+    Object.defineProperties(this, VM_BO_NOTED_FIELDS);
   }
 
   /** Mirrors drm_gpuvm_bo_get(). */
@@ -171,7 +213,7 @@ export class VmBo extends SimObject {
 }
 
 function setState(b: VmBo, s: VmBoState): void {
-  (b as { state: VmBoState }).state = s;
+  b.stageNow = s;
 }
 
 /** The at-call checks of a (vm, obj) pair: both live, of one Sim. */

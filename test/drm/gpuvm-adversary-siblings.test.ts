@@ -155,9 +155,9 @@ describe("siblings of F04: checkInvariants sees a freed or zombie VmBo left on a
       yield* vb.evict(true);
       yield* bo.resv.unlock();
       // Break the structure by hand, as a buggy list change would: make it a zombie still on the list.
-      (vb as { state: string }).state = "zombie";
+      vb.stageNow = "zombie";
       rules = w.vm.checkInvariants({ file: false }).filter((v) => v.object === vb.label).map((v) => v.rule);
-      (vb as { state: string }).state = "linked";
+      vb.stageNow = "linked";
       yield* vb.put("d");
     });
     expect(rules).toContain("list-zombie");
