@@ -173,7 +173,7 @@ export class GpuVm extends SimObject {
   readonly tree = new VaTree<Mapping>();
   /** @internal The deferred-cleanup list (bo_defer), oldest first here; cleanup takes it newest first, as the kernel's llist. */
   readonly boDefer: VmBo[] = [];
-  /** @internal Every VmBo of this VM not yet freed (for checkInvariants and teardown). */
+  /** @internal Every VmBo of this VM not yet freed (for checkInvariants and teardown); shared state of the VM (a footprint key of its own): boCreate and the VmBo's destroy declare their writes, readers note theirs. */
   readonly vmBoSet = new Set<VmBo>();
 
   /**
@@ -230,6 +230,7 @@ export class GpuVm extends SimObject {
     this.ops = Object.freeze({ ...options.ops });
     sim.heap.share(this.tree, this);
     sim.heap.share(this.boDefer, this);
+    sim.heap.share(this.vmBoSet, this);
     this.refcount = new Kref<GpuVm>(this, { holder: GPUVM_HOLDER.creator });
     takeRefNow(r.refcount, GPUVM_HOLDER.resvObj, "drm_gpuvm_init");
     this.extobj = new VmBoList<VmBo>(this, "extobj");
@@ -631,10 +632,18 @@ function collectViolations(vm: GpuVm): GpuVmViolation[] {
     if (b.obj !== va.gem.obj) add(va.label, "vm-bo-same-gem", `maps ${va.gem.obj === null ? "no GEM" : va.gem.obj.label} but is linked to ${b.label} of ${b.obj.label}`);
     if (!b.gpuva.includes(va)) add(va.label, "vm-bo-lists-mapping", `is linked to ${b.label}, whose mapping list does not hold it`);
   }
+  // Everything below is read outside any effect: each read joins the
+  // running step's footprint (the VmBo set, each VmBo (its stage, flag and
+  // liveness), its refcount and holders, its GEM, the VM's refcount).
+  const sim = vm.sim;
+  noteTouched(sim, vm.vmBoSet, false);
   for (const b of vm.vmBoSet) {
+    noteTouched(sim, b, false);
     if (b.isFreed) continue;
-    noteTouched(vm.sim, b.gpuva, false);
-    if (!b.obj.isFreed) noteTouched(vm.sim, b.obj.gpuva, false);
+    noteTouched(sim, b.refcount, false);
+    noteTouched(sim, b.gpuva, false);
+    noteTouched(sim, b.obj, false);
+    if (!b.obj.isFreed) noteTouched(sim, b.obj.gpuva, false);
     const onGem = b.obj.isFreed ? 0 : b.obj.gpuva.filter((x) => x === b).length;
     if (b.state === "linked" && onGem !== 1) add(b.label, "gem-list-once", `is linked but on ${b.obj.label}'s VmBo list ${onGem} times`);
     if (b.state !== "linked" && onGem !== 0) add(b.label, b.state === "zombie" ? "gem-list-zombie" : "gem-list-once", `is ${b.state} but on ${b.obj.label}'s VmBo list ${onGem} times`);
@@ -647,6 +656,7 @@ function collectViolations(vm: GpuVm): GpuVmViolation[] {
   }
   for (const [which, list] of [["extobj", vm.extobj], ["evict", vm.evict]] as const) {
     for (const b of list.entries()) {
+      noteTouched(sim, b, false);
       if (b.isFreed) add(b.label, "list-freed", `is freed but still on ${vm.label}'s ${which} list`);
       else if (b.state === "zombie" && !vm.flags.resvProtected) add(b.label, "list-zombie", `is a zombie but still on ${vm.label}'s ${which} list (only a resvProtected VM keeps zombies there until boDeferredCleanup())`);
     }
@@ -662,7 +672,9 @@ function collectViolations(vm: GpuVm): GpuVmViolation[] {
     // evict list until validate() drops it, as drm_gpuvm_bo_evict() does.
     else if (!b.isFreed && b.state !== "zombie" && !b.evicted && !(vm.flags.resvProtected && vm.isExtobj(b.obj))) add(b.label, "evict-flag", "is on the evict list with evicted = false");
   }
+  noteTouched(sim, vm, false);
   if (vm.sim.checks.refcounts && !vm.isFreed) {
+    noteTouched(sim, vm.refcount, false);
     const hs = vm.refcount.holderRefs();
     const count = (tag: string): number => hs.filter((h) => h.holder === tag).reduce((n, h) => n + h.count, 0);
     const live = [...vm.vmBoSet].filter((b) => !b.isFreed).length;

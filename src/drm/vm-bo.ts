@@ -313,6 +313,9 @@ function* create(vm: GpuVm, obj: GemObject, holder: string | undefined): Generat
     b.refcount.addHolder(holder, "drm_gpuvm_bo_create");
   }
   b.createHolder = holder;
+  // In the allocation's step (or, with ops.vmBoAlloc, the caller's): the
+  // write joins that step's footprint.
+  noteTouched(vm.sim, vm.vmBoSet, true);
   vm.vmBoSet.add(b);
   yield* vm.get(GPUVM_HOLDER.vmBo);
   yield* obj.get(GPUVM_HOLDER.vmBo);
@@ -441,7 +444,8 @@ function* destroyNotInListsBody(this: VmBo): Generator<Effect, void, unknown> {
 function* destroyNotInLists(b: VmBo): Generator<Effect, void, unknown> {
   const vm = b.vm;
   const obj = b.obj;
-  yield new Effect(VM_BO_DESTROY, b, WRITE);
+  yield new Effect(VM_BO_DESTROY, b, WRITE, b, null, Infinity, null, [{ object: vm.vmBoSet, mode: "write" }]);
+  touch(b.sim, vm.vmBoSet, true, "drm_gpuvm_bo_destroy_not_in_lists");
   if (!guardLive(b, "drm_gpuvm_bo_destroy_not_in_lists")) return;
   setState(b, "freed");
   vm.vmBoSet.delete(b);
