@@ -15,7 +15,7 @@
  * by drivers with no noted read.
  */
 import { describe, expect, it } from "vitest";
-import { access, boFind, boObtain, DrmExec, execLock, GemObject, GpuVmExec, gpuvaUnmap, Mapping, type Sim, type VmBo } from "../../src/index.js";
+import { access, boFind, boObtain, DrmExec, execLock, GemObject, GpuVmExec, gpuvaMap, gpuvaRemap, gpuvaUnmap, Mapping, type Sim, type VmBo } from "../../src/index.js";
 import { reached as reachedIn, type ReductionProgram } from "../support/reduction.js";
 import { world } from "../support/gpuvm-world.js";
 
@@ -327,6 +327,52 @@ const PROGRAMS: Record<string, ReductionProgram> = {
       });
       sim.spawn("remover", "process", function* () {
         yield* m.remove();
+      });
+    });
+  },
+
+  // gpuvaMap() checks at the call that the mapping is prepared: the read is
+  // noted in the caller's step, and the insert checks the stage again.
+  "F3 gpuvaMap() racing an insert() of the same mapping": (sim, seen) => {
+    const w = world(sim, "plain");
+    const body = { va: { addr: 0, range: 0x1000 }, gem: { obj: null, offset: 0 } };
+    const m = Mapping.fromOp(sim, { map: body });
+    const x = mark(sim);
+    sim.spawn("mapper", "process", function* () {
+      yield* access(x, "write");
+      try {
+        yield* gpuvaMap(w.vm, m, body);
+        seen(`mapper: done, wrong-stage reports ${wrongStages(sim)}`);
+      } catch (e) {
+        seen(`mapper: threw ${(e as Error).name}`);
+      }
+    });
+    sim.spawn("inserter", "process", function* () {
+      yield* m.insert(w.vm);
+    });
+  },
+
+  // gpuvaRemap() checks the old mapping is inserted and the remainder
+  // prepared at the call, and reads the old mapping's VM in its body.
+  "F3 gpuvaRemap() racing a remove() of the remapped mapping": (sim, seen) => {
+    const w = world(sim, "plain");
+    const old = new Mapping(sim, { name: "old", addr: 0, range: 0x2000 });
+    const prevBody = { va: { addr: 0, range: 0x1000 }, gem: { obj: null, offset: 0 } };
+    const prev = Mapping.fromOp(sim, { map: prevBody });
+    const x = mark(sim);
+    sim.spawn("setup", "process", function* () {
+      yield* old.insert(w.vm);
+      sim.spawn("remapper", "process", function* () {
+        yield* access(x, "write");
+        try {
+          yield* gpuvaRemap(prev, null, { prev: prevBody, next: null, unmap: { va: old, keep: false } });
+          seen(`remapper: done, wrong-stage reports ${wrongStages(sim)}, prev ${prev.state}`);
+        } catch (e) {
+          seen(`remapper: threw ${(e as Error).name}`);
+        }
+      });
+      sim.spawn("remover", "process", function* () {
+        yield* old.remove();
       });
     });
   },
