@@ -22,7 +22,7 @@
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { defineEffectKind, Effect, WRITE } from "../kernel/effect.js";
-import { guardLive, LIBRARY_CLASS, SimObject, touch } from "../kernel/heap.js";
+import { guardLive, LIBRARY_CLASS, noteTouched, SimObject, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
 import { GemObject, gemGpuvaLock, gpuvmMisuse, wrongStage } from "./gem-object.js";
@@ -81,14 +81,26 @@ export class Mapping extends SimObject {
   readonly range: number;
   readonly gem: { readonly obj: GemObject | null; readonly offset: number };
   readonly sparse: boolean;
+  /** @internal `invalidated`, for this file's steps that declare the mapping. */
+  invalidatedNow = false;
+  /** @internal `state`, for this file's steps that declare the mapping. */
+  stateNow: MappingState = "prepared";
+  /** @internal `vm`, for this file's steps that declare the mapping. */
+  vmNow: GpuVm | null = null;
+  /** @internal `vmBo`, for this file's steps that declare the mapping. */
+  vmBoNow: VmBo | null = null;
+
+  // The four below are accessors of each instance (see NOTED_FIELDS): a
+  // read joins the current step's footprint, and, like a plain field, stays
+  // readable after the driver frees the mapping (no use-after-free report).
   /** DRM_GPUVA_INVALIDATED (set by invalidate()). */
-  invalidated = false;
-  /** Its lifecycle stage (a plain field: readable after the driver frees it). */
-  readonly state: MappingState = "prepared";
+  declare readonly invalidated: boolean;
+  /** Its lifecycle stage (readable after the driver frees it). */
+  declare readonly state: MappingState;
   /** The VM it was inserted in, or null (set by insert(); kept after remove()). */
-  vm: GpuVm | null = null;
+  declare readonly vm: GpuVm | null;
   /** The VmBo it is linked to, or null. */
-  vmBo: VmBo | null = null;
+  declare readonly vmBo: VmBo | null;
 
   /**
    * Mirrors drm_gpuva_init(): `new Mapping(sim, { addr, range, obj, offset })`, prepared.
@@ -115,6 +127,7 @@ export class Mapping extends SimObject {
     this.range = init.range;
     this.gem = Object.freeze({ obj, offset: init.offset ?? 0 });
     this.sparse = init.sparse ?? false;
+    Object.defineProperties(this, NOTED_FIELDS);
   }
 
   /**
@@ -206,8 +219,31 @@ export class Mapping extends SimObject {
   }
 }
 
+/** A public field read by a driver: noted as a read of the mapping (heap.ts noteTouched()). */
+function noted<T>(read: (va: Mapping) => T): PropertyDescriptor {
+  return {
+    get(this: Mapping): T {
+      noteTouched(this.sim, this, false);
+      return read(this);
+    },
+    enumerable: true,
+  };
+}
+
+/**
+ * The mapping's public state fields, defined on each instance rather than
+ * the prototype: the heap's trap on a freed object reports every prototype
+ * member, and these stay readable after the free, as plain fields were.
+ */
+const NOTED_FIELDS: PropertyDescriptorMap = {
+  invalidated: noted((va) => va.invalidatedNow),
+  state: noted((va) => va.stateNow),
+  vm: noted((va) => va.vmNow),
+  vmBo: noted((va) => va.vmBoNow),
+};
+
 function setState(va: Mapping, s: MappingState): void {
-  (va as { state: MappingState }).state = s;
+  va.stateNow = s;
 }
 
 function span(va: Mapping): string {
@@ -232,29 +268,29 @@ function* insertBody(this: Mapping, vm: GpuVm): Generator<Effect, void, unknown>
   yield new Effect(GPUVA_TREE, this, WRITE, vm.tree, null, Infinity, null, [{ object: this, mode: "write" }]);
   touch(this.sim, vm.tree, true, "drm_gpuva_insert");
   if (!guardLive(this, "drm_gpuva_insert") || !guardLive(vm, "drm_gpuva_insert")) return;
-  if (this.state !== "prepared") {
-    wrongStage(this, this.state, "drm_gpuva_insert", "a prepared mapping");
+  if (this.stateNow !== "prepared") {
+    wrongStage(this, this.stateNow, "drm_gpuva_insert", "a prepared mapping");
     return;
   }
   checkInsert(this, vm);
   vm.tree.insert(this.addr, this.range, this);
-  this.vm = vm;
+  this.vmNow = vm;
   setState(this, "inserted");
   yield* vm.get(GPUVM_HOLDER.gpuva);
 }
 
 function* removeBody(this: Mapping): Generator<Effect, void, unknown> {
-  const vm = this.vm;
-  if (vm === null || this.state !== "inserted") {
+  const vm = this.vmNow;
+  if (vm === null || this.stateNow !== "inserted") {
     yield new Effect(GPUVA_TREE, this, WRITE);
-    if (guardLive(this, "drm_gpuva_remove")) wrongStage(this, this.state, "drm_gpuva_remove", "an inserted mapping");
+    if (guardLive(this, "drm_gpuva_remove")) wrongStage(this, this.stateNow, "drm_gpuva_remove", "an inserted mapping");
     return;
   }
   yield new Effect(GPUVA_TREE, this, WRITE, vm.tree, null, Infinity, null, [{ object: this, mode: "write" }]);
   touch(this.sim, vm.tree, true, "drm_gpuva_remove");
   if (!guardLive(this, "drm_gpuva_remove") || !guardLive(vm, "drm_gpuva_remove")) return;
-  if ((this.state as MappingState) !== "inserted") {
-    wrongStage(this, this.state, "drm_gpuva_remove", "an inserted mapping");
+  if (this.stateNow !== "inserted") {
+    wrongStage(this, this.stateNow, "drm_gpuva_remove", "an inserted mapping");
     return;
   }
   vm.tree.remove(this.addr);
@@ -264,12 +300,13 @@ function* removeBody(this: Mapping): Generator<Effect, void, unknown> {
 
 /** The wrong-stage checks of a link, in the link's first step; false when it must not go on. */
 function linkAllowed(va: Mapping, vmBo: VmBo, op: string): boolean {
-  if (va.state !== "inserted") {
-    wrongStage(va, va.state, op, "an inserted mapping");
+  if (va.stateNow !== "inserted") {
+    wrongStage(va, va.stateNow, op, "an inserted mapping");
     return false;
   }
-  if (va.vmBo !== null) {
-    wrongStage(va, "linked", op, `a mapping not linked yet (it is linked to ${va.vmBo.label})`);
+  const linked = va.vmBoNow;
+  if (linked !== null) {
+    wrongStage(va, "linked", op, `a mapping not linked yet (it is linked to ${linked.label})`);
     return false;
   }
   if (vmBo.state === "zombie" || vmBo.state === "freed") {
@@ -288,7 +325,7 @@ function* linkLockedBody(this: Mapping, vmBo: VmBo): Generator<Effect, void, unk
   gemGpuvaLock(vmBo.vm, obj).assertHeld();
   touch(this.sim, vmBo.gpuva, true, "drm_gpuva_link");
   vmBo.gpuva.push(this);
-  this.vmBo = vmBo;
+  this.vmBoNow = vmBo;
   // The kernel takes the reference first; taking it right after, in the
   // same thread under the same lock, is the same to every other task.
   yield* vmBo.get(VM_BO_GPUVA_HOLDER);
@@ -305,7 +342,7 @@ function* linkBody(this: Mapping, vmBo: VmBo): Generator<Effect, void, unknown> 
 
 /** Take the mapping off its VmBo's list, asserting the lock; returns the VmBo, or null (reported). */
 function* unlinkStep(va: Mapping, op: string, assertLock: boolean): Generator<Effect, VmBo | null, unknown> {
-  const b = va.vmBo;
+  const b = va.vmBoNow;
   if (b === null) {
     yield new Effect(GPUVA_LINK, va, WRITE);
     if (guardLive(va, op)) wrongStage(va, "not linked", op, "a linked mapping");
@@ -313,7 +350,7 @@ function* unlinkStep(va: Mapping, op: string, assertLock: boolean): Generator<Ef
   }
   yield new Effect(GPUVA_LINK, va, WRITE, b.gpuva, null, Infinity, null, [{ object: va, mode: "write" }]);
   if (!guardLive(va, op) || !guardLive(b, op)) return null;
-  if (va.vmBo !== b) {
+  if (va.vmBoNow !== b) {
     wrongStage(va, "not linked", op, "a linked mapping");
     return null;
   }
@@ -321,7 +358,7 @@ function* unlinkStep(va: Mapping, op: string, assertLock: boolean): Generator<Ef
   touch(va.sim, b.gpuva, true, op);
   const i = b.gpuva.indexOf(va);
   if (i >= 0) b.gpuva.splice(i, 1);
-  va.vmBo = null;
+  va.vmBoNow = null;
   return b;
 }
 
@@ -333,7 +370,7 @@ function* unlinkLockedBody(this: Mapping): Generator<Effect, void, unknown> {
 
 function* unlinkBody(this: Mapping): Generator<Effect, void, unknown> {
   const obj = this.gem.obj;
-  const b = this.vmBo;
+  const b = this.vmBoNow;
   if (obj === null) return;
   if (b === null) {
     yield* unlinkStep(this, "drm_gpuva_unlink", true);
@@ -352,7 +389,7 @@ function* unlinkBody(this: Mapping): Generator<Effect, void, unknown> {
 function* unlinkDeferredBody(this: Mapping): Generator<Effect, void, unknown> {
   const obj = this.gem.obj;
   if (obj === null) return;
-  const b = this.vmBo;
+  const b = this.vmBoNow;
   if (b === null) {
     yield* unlinkStep(this, "drm_gpuva_unlink_defer", false);
     return;
@@ -372,5 +409,5 @@ function* unlinkDeferredBody(this: Mapping): Generator<Effect, void, unknown> {
 function* invalidateBody(this: Mapping, flag: boolean): Generator<Effect, void, unknown> {
   yield new Effect(GPUVA_INVALIDATE, this, WRITE);
   if (!guardLive(this, "drm_gpuva_invalidate")) return;
-  this.invalidated = flag;
+  this.invalidatedNow = flag;
 }
