@@ -280,10 +280,13 @@ function* insertBody(this: Mapping, vm: GpuVm): Generator<Effect, void, unknown>
 }
 
 function* removeBody(this: Mapping): Generator<Effect, void, unknown> {
+  // Which VM (and whether there is one) is read in a step of its own that
+  // declares the mapping: an insert changes both.
+  yield new Effect(GPUVA_TREE, this, WRITE);
+  if (!guardLive(this, "drm_gpuva_remove")) return;
   const vm = this.vmNow;
   if (vm === null || this.stateNow !== "inserted") {
-    yield new Effect(GPUVA_TREE, this, WRITE);
-    if (guardLive(this, "drm_gpuva_remove")) wrongStage(this, this.stateNow, "drm_gpuva_remove", "an inserted mapping");
+    wrongStage(this, this.stateNow, "drm_gpuva_remove", "an inserted mapping");
     return;
   }
   yield new Effect(GPUVA_TREE, this, WRITE, vm.tree, null, Infinity, null, [{ object: this, mode: "write" }]);
