@@ -371,17 +371,28 @@ function* unlinkLockedBody(this: Mapping): Generator<Effect, void, unknown> {
   if (b !== null) yield* b.putLocked(VM_BO_GPUVA_HOLDER);
 }
 
+/**
+ * The first step of an unlink that takes the lock itself: which VmBo (and
+ * so which lock) is read in a step that declares the mapping. Not linked:
+ * `gpuvm-wrong-stage` in that step, and null.
+ */
+function* linkedVmBo(va: Mapping, op: string): Generator<Effect, VmBo | null, unknown> {
+  yield new Effect(GPUVA_LINK, va, WRITE);
+  if (!guardLive(va, op)) return null;
+  const b = va.vmBoNow;
+  if (b === null) wrongStage(va, "not linked", op, "a linked mapping");
+  return b;
+}
+
 function* unlinkBody(this: Mapping): Generator<Effect, void, unknown> {
   const obj = this.gem.obj;
-  const b = this.vmBoNow;
   if (obj === null) return;
-  if (b === null) {
-    yield* unlinkStep(this, "drm_gpuva_unlink", true);
-    return;
-  }
+  const b = yield* linkedVmBo(this, "drm_gpuva_unlink");
+  if (b === null) return;
   // ORDER: a GEM reference before the lock: the unlink may drop the VmBo's
   // last reference, and with it the GEM's, and free the lock held here.
   yield* obj.get(VM_BO_PUT_HOLDER);
+  // Any VmBo the mapping may be linked to by now is of the same VM and GEM: the same lock.
   const lock = gemGpuvaLock(b.vm, obj);
   yield* lock.lock();
   yield* unlinkLockedBody.call(this);
@@ -392,11 +403,8 @@ function* unlinkBody(this: Mapping): Generator<Effect, void, unknown> {
 function* unlinkDeferredBody(this: Mapping): Generator<Effect, void, unknown> {
   const obj = this.gem.obj;
   if (obj === null) return;
-  const b = this.vmBoNow;
-  if (b === null) {
-    yield* unlinkStep(this, "drm_gpuva_unlink_defer", false);
-    return;
-  }
+  const b = yield* linkedVmBo(this, "drm_gpuva_unlink_defer");
+  if (b === null) return;
   if (!b.vm.flags.immediateMode) gpuvmMisuse(b.vm, this, "wrong-mode", "drm_gpuva_unlink_defer", "deferred unlinks are for immediate-mode VMs");
   yield* obj.gpuvaLock.lock();
   const got = yield* unlinkStep(this, "drm_gpuva_unlink_defer", false);
