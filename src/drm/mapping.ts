@@ -322,7 +322,10 @@ function linkAllowed(va: Mapping, vmBo: VmBo, op: string): boolean {
 function* linkLockedBody(this: Mapping, vmBo: VmBo): Generator<Effect, void, unknown> {
   const obj = this.gem.obj;
   if (obj === null) return;
-  yield new Effect(GPUVA_LINK, this, WRITE, vmBo.gpuva, null, Infinity, null, [{ object: this, mode: "write" }]);
+  yield new Effect(GPUVA_LINK, this, WRITE, vmBo.gpuva, null, Infinity, null, [
+    { object: this, mode: "write" },
+    { object: vmBo, mode: "read" },
+  ]);
   if (!guardLive(this, "drm_gpuva_link") || !guardLive(vmBo, "drm_gpuva_link")) return;
   if (!linkAllowed(this, vmBo, "drm_gpuva_link")) return;
   gemGpuvaLock(vmBo.vm, obj).assertHeld();
