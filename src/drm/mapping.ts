@@ -160,7 +160,11 @@ export class Mapping extends SimObject {
    */
   insert(vm: GpuVm): Op<void> {
     checkLiveVm("vm", vm, this.sim);
-    if (this.state === "prepared") checkInsert(this, vm);
+    // The stage and the tree are read in the caller's step (noted there), and again in the insert's step.
+    if (this.state === "prepared") {
+      noteTouched(this.sim, vm.tree, false);
+      checkInsert(this, vm);
+    }
     return makeOp("drm_gpuva_insert", this, insertBody, vm);
   }
 
@@ -176,6 +180,9 @@ export class Mapping extends SimObject {
    * `gpuvm-wrong-stage`.
    * @throws ArgumentError naming `vmBo` (not a VmBo, of another Sim, of
    *   another VM than the mapping's, or linking another GEM object).
+   *   Nothing changed then. (If another task inserts the mapping into
+   *   another VM between the call and the step, the step throws the same
+   *   error; link() releases the lock first.)
    */
   linkLocked(vmBo: VmBo): Op<void> {
     checkVmBo(this, vmBo);
@@ -260,8 +267,15 @@ function checkInsert(va: Mapping, vm: GpuVm): void {
 function checkVmBo(va: Mapping, vmBo: VmBo): void {
   arg("vmBo", is.instanceOf(VmBo), vmBo);
   if (vmBo.sim !== va.sim) throw new ArgumentError("vmBo", `${vmBo.label} belongs to another Sim`);
-  if (va.vm !== null && vmBo.vm !== va.vm) throw new ArgumentError("vmBo", `${vmBo.label} belongs to ${vmBo.vm.label}, not to ${va.vm.label}`);
+  // `va.vm` (noted by the getter) may change before the step, which checks it again.
+  const other = otherVm(va, va.vm, vmBo);
+  if (other !== null) throw other;
   if (va.gem.obj !== null && vmBo.obj !== va.gem.obj) throw new ArgumentError("vmBo", `${vmBo.label} links ${vmBo.obj.label}, but ${va.label} maps ${va.gem.obj.label}`);
+}
+
+/** The error for linking `vmBo` to a mapping inserted in another VM than the VmBo's, or null. */
+function otherVm(va: Mapping, vm: GpuVm | null, vmBo: VmBo): ArgumentError | null {
+  return vm !== null && vmBo.vm !== vm ? new ArgumentError("vmBo", `${vmBo.label} belongs to ${vmBo.vm.label}, not to ${vm.label}`) : null;
 }
 
 function* insertBody(this: Mapping, vm: GpuVm): Generator<Effect, void, unknown> {
@@ -319,22 +333,35 @@ function linkAllowed(va: Mapping, vmBo: VmBo, op: string): boolean {
   return true;
 }
 
-function* linkLockedBody(this: Mapping, vmBo: VmBo): Generator<Effect, void, unknown> {
-  const obj = this.gem.obj;
-  if (obj === null) return;
-  yield new Effect(GPUVA_LINK, this, WRITE, vmBo.gpuva, null, Infinity, null, [
-    { object: this, mode: "write" },
+/**
+ * The link's step: the checks (the VM again, as at the call, since an
+ * insert may have run since), then onto the list and the VmBo reference.
+ * Returns the error to throw (a VmBo of another VM), or null.
+ */
+function* linkStep(va: Mapping, vmBo: VmBo, obj: GemObject): Generator<Effect, ArgumentError | null, unknown> {
+  yield new Effect(GPUVA_LINK, va, WRITE, vmBo.gpuva, null, Infinity, null, [
+    { object: va, mode: "write" },
     { object: vmBo, mode: "read" },
   ]);
-  if (!guardLive(this, "drm_gpuva_link") || !guardLive(vmBo, "drm_gpuva_link")) return;
-  if (!linkAllowed(this, vmBo, "drm_gpuva_link")) return;
+  if (!guardLive(va, "drm_gpuva_link") || !guardLive(vmBo, "drm_gpuva_link")) return null;
+  const other = otherVm(va, va.vmNow, vmBo);
+  if (other !== null) return other;
+  if (!linkAllowed(va, vmBo, "drm_gpuva_link")) return null;
   gemGpuvaLock(vmBo.vm, obj).assertHeld();
-  touch(this.sim, vmBo.gpuva, true, "drm_gpuva_link");
-  vmBo.gpuva.push(this);
-  this.vmBoNow = vmBo;
+  touch(va.sim, vmBo.gpuva, true, "drm_gpuva_link");
+  vmBo.gpuva.push(va);
+  va.vmBoNow = vmBo;
   // The kernel takes the reference first; taking it right after, in the
   // same thread under the same lock, is the same to every other task.
   yield* vmBo.get(VM_BO_GPUVA_HOLDER);
+  return null;
+}
+
+function* linkLockedBody(this: Mapping, vmBo: VmBo): Generator<Effect, void, unknown> {
+  const obj = this.gem.obj;
+  if (obj === null) return;
+  const refused = yield* linkStep(this, vmBo, obj);
+  if (refused !== null) throw refused;
 }
 
 function* linkBody(this: Mapping, vmBo: VmBo): Generator<Effect, void, unknown> {
@@ -342,8 +369,9 @@ function* linkBody(this: Mapping, vmBo: VmBo): Generator<Effect, void, unknown> 
   if (obj === null) return;
   const lock = gemGpuvaLock(vmBo.vm, obj);
   yield* lock.lock();
-  yield* linkLockedBody.call(this, vmBo);
+  const refused = yield* linkStep(this, vmBo, obj);
   yield* lock.unlock();
+  if (refused !== null) throw refused;
 }
 
 /** Take the mapping off its VmBo's list, asserting the lock; returns the VmBo, or null (reported). */
