@@ -227,9 +227,9 @@ export class Mapping extends SimObject {
 }
 
 /** A public field read by a driver: noted as a read of the mapping (heap.ts noteTouched()). */
-function noted<T>(read: (va: Mapping) => T): PropertyDescriptor {
+function noted(read: (va: Mapping) => unknown): PropertyDescriptor {
   return {
-    get(this: Mapping): T {
+    get(this: Mapping): unknown {
       noteTouched(this.sim, this, false);
       return read(this);
     },
@@ -306,7 +306,8 @@ function* removeBody(this: Mapping): Generator<Effect, void, unknown> {
   yield new Effect(GPUVA_TREE, this, WRITE, vm.tree, null, Infinity, null, [{ object: this, mode: "write" }]);
   touch(this.sim, vm.tree, true, "drm_gpuva_remove");
   if (!guardLive(this, "drm_gpuva_remove") || !guardLive(vm, "drm_gpuva_remove")) return;
-  if (this.stateNow !== "inserted") {
+  // Another remove may have run between the two steps.
+  if ((this.stateNow as MappingState) !== "inserted") {
     wrongStage(this, this.stateNow, "drm_gpuva_remove", "an inserted mapping");
     return;
   }
