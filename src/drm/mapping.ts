@@ -22,7 +22,7 @@
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { defineEffectKind, Effect, WRITE } from "../kernel/effect.js";
-import { guardLive, LIBRARY_CLASS, SimObject, touch } from "../kernel/heap.js";
+import { guardLive, LIBRARY_CLASS, noteTouched, SimObject, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
 import { GemObject, gemGpuvaLock, gpuvmMisuse, wrongStage } from "./gem-object.js";
@@ -81,14 +81,26 @@ export class Mapping extends SimObject {
   readonly range: number;
   readonly gem: { readonly obj: GemObject | null; readonly offset: number };
   readonly sparse: boolean;
+  /** @internal `invalidated`, for this file's steps that declare the mapping. */
+  invalidatedNow = false;
+  /** @internal `state`, for this file's steps that declare the mapping. */
+  stateNow: MappingState = "prepared";
+  /** @internal `vm`, for this file's steps that declare the mapping. */
+  vmNow: GpuVm | null = null;
+  /** @internal `vmBo`, for this file's steps that declare the mapping. */
+  vmBoNow: VmBo | null = null;
+
+  // The four below are accessors of each instance (see NOTED_FIELDS): a
+  // read joins the current step's footprint, and, like a plain field, stays
+  // readable after the driver frees the mapping (no use-after-free report).
   /** DRM_GPUVA_INVALIDATED (set by invalidate()). */
-  invalidated = false;
-  /** Its lifecycle stage (a plain field: readable after the driver frees it). */
-  readonly state: MappingState = "prepared";
+  declare readonly invalidated: boolean;
+  /** Its lifecycle stage (readable after the driver frees it). */
+  declare readonly state: MappingState;
   /** The VM it was inserted in, or null (set by insert(); kept after remove()). */
-  vm: GpuVm | null = null;
+  declare readonly vm: GpuVm | null;
   /** The VmBo it is linked to, or null. */
-  vmBo: VmBo | null = null;
+  declare readonly vmBo: VmBo | null;
 
   /**
    * Mirrors drm_gpuva_init(): `new Mapping(sim, { addr, range, obj, offset })`, prepared.
@@ -115,6 +127,7 @@ export class Mapping extends SimObject {
     this.range = init.range;
     this.gem = Object.freeze({ obj, offset: init.offset ?? 0 });
     this.sparse = init.sparse ?? false;
+    Object.defineProperties(this, NOTED_FIELDS);
   }
 
   /**
@@ -147,7 +160,11 @@ export class Mapping extends SimObject {
    */
   insert(vm: GpuVm): Op<void> {
     checkLiveVm("vm", vm, this.sim);
-    if (this.state === "prepared") checkInsert(this, vm);
+    // The stage and the tree are read in the caller's step (noted there), and again in the insert's step.
+    if (this.state === "prepared") {
+      noteTouched(this.sim, vm.tree, false);
+      checkInsert(this, vm);
+    }
     return makeOp("drm_gpuva_insert", this, insertBody, vm);
   }
 
@@ -163,6 +180,9 @@ export class Mapping extends SimObject {
    * `gpuvm-wrong-stage`.
    * @throws ArgumentError naming `vmBo` (not a VmBo, of another Sim, of
    *   another VM than the mapping's, or linking another GEM object).
+   *   Nothing changed then. (If another task inserts the mapping into
+   *   another VM between the call and the step, the step throws the same
+   *   error; link() releases the lock first.)
    */
   linkLocked(vmBo: VmBo): Op<void> {
     checkVmBo(this, vmBo);
@@ -206,8 +226,31 @@ export class Mapping extends SimObject {
   }
 }
 
+/** A public field read by a driver: noted as a read of the mapping (heap.ts noteTouched()). */
+function noted(read: (va: Mapping) => unknown): PropertyDescriptor {
+  return {
+    get(this: Mapping): unknown {
+      noteTouched(this.sim, this, false);
+      return read(this);
+    },
+    enumerable: true,
+  };
+}
+
+/**
+ * The mapping's public state fields, defined on each instance rather than
+ * the prototype: the heap's trap on a freed object reports every prototype
+ * member, and these stay readable after the free, as plain fields were.
+ */
+const NOTED_FIELDS: PropertyDescriptorMap = {
+  invalidated: noted((va) => va.invalidatedNow),
+  state: noted((va) => va.stateNow),
+  vm: noted((va) => va.vmNow),
+  vmBo: noted((va) => va.vmBoNow),
+};
+
 function setState(va: Mapping, s: MappingState): void {
-  (va as { state: MappingState }).state = s;
+  va.stateNow = s;
 }
 
 function span(va: Mapping): string {
@@ -224,37 +267,48 @@ function checkInsert(va: Mapping, vm: GpuVm): void {
 function checkVmBo(va: Mapping, vmBo: VmBo): void {
   arg("vmBo", is.instanceOf(VmBo), vmBo);
   if (vmBo.sim !== va.sim) throw new ArgumentError("vmBo", `${vmBo.label} belongs to another Sim`);
-  if (va.vm !== null && vmBo.vm !== va.vm) throw new ArgumentError("vmBo", `${vmBo.label} belongs to ${vmBo.vm.label}, not to ${va.vm.label}`);
+  // `va.vm` (noted by the getter) may change before the step, which checks it again.
+  const other = otherVm(va, va.vm, vmBo);
+  if (other !== null) throw other;
   if (va.gem.obj !== null && vmBo.obj !== va.gem.obj) throw new ArgumentError("vmBo", `${vmBo.label} links ${vmBo.obj.label}, but ${va.label} maps ${va.gem.obj.label}`);
+}
+
+/** The error for linking `vmBo` to a mapping inserted in another VM than the VmBo's, or null. */
+function otherVm(va: Mapping, vm: GpuVm | null, vmBo: VmBo): ArgumentError | null {
+  return vm !== null && vmBo.vm !== vm ? new ArgumentError("vmBo", `${vmBo.label} belongs to ${vmBo.vm.label}, not to ${vm.label}`) : null;
 }
 
 function* insertBody(this: Mapping, vm: GpuVm): Generator<Effect, void, unknown> {
   yield new Effect(GPUVA_TREE, this, WRITE, vm.tree, null, Infinity, null, [{ object: this, mode: "write" }]);
   touch(this.sim, vm.tree, true, "drm_gpuva_insert");
   if (!guardLive(this, "drm_gpuva_insert") || !guardLive(vm, "drm_gpuva_insert")) return;
-  if (this.state !== "prepared") {
-    wrongStage(this, this.state, "drm_gpuva_insert", "a prepared mapping");
+  if (this.stateNow !== "prepared") {
+    wrongStage(this, this.stateNow, "drm_gpuva_insert", "a prepared mapping");
     return;
   }
   checkInsert(this, vm);
   vm.tree.insert(this.addr, this.range, this);
-  this.vm = vm;
+  this.vmNow = vm;
   setState(this, "inserted");
   yield* vm.get(GPUVM_HOLDER.gpuva);
 }
 
 function* removeBody(this: Mapping): Generator<Effect, void, unknown> {
-  const vm = this.vm;
-  if (vm === null || this.state !== "inserted") {
-    yield new Effect(GPUVA_TREE, this, WRITE);
-    if (guardLive(this, "drm_gpuva_remove")) wrongStage(this, this.state, "drm_gpuva_remove", "an inserted mapping");
+  // Which VM (and whether there is one) is read in a step of its own that
+  // declares the mapping: an insert changes both.
+  yield new Effect(GPUVA_TREE, this, WRITE);
+  if (!guardLive(this, "drm_gpuva_remove")) return;
+  const vm = this.vmNow;
+  if (vm === null || this.stateNow !== "inserted") {
+    wrongStage(this, this.stateNow, "drm_gpuva_remove", "an inserted mapping");
     return;
   }
   yield new Effect(GPUVA_TREE, this, WRITE, vm.tree, null, Infinity, null, [{ object: this, mode: "write" }]);
   touch(this.sim, vm.tree, true, "drm_gpuva_remove");
   if (!guardLive(this, "drm_gpuva_remove") || !guardLive(vm, "drm_gpuva_remove")) return;
-  if ((this.state as MappingState) !== "inserted") {
-    wrongStage(this, this.state, "drm_gpuva_remove", "an inserted mapping");
+  // Another remove may have run between the two steps.
+  if ((this.stateNow as MappingState) !== "inserted") {
+    wrongStage(this, this.stateNow, "drm_gpuva_remove", "an inserted mapping");
     return;
   }
   vm.tree.remove(this.addr);
@@ -264,12 +318,13 @@ function* removeBody(this: Mapping): Generator<Effect, void, unknown> {
 
 /** The wrong-stage checks of a link, in the link's first step; false when it must not go on. */
 function linkAllowed(va: Mapping, vmBo: VmBo, op: string): boolean {
-  if (va.state !== "inserted") {
-    wrongStage(va, va.state, op, "an inserted mapping");
+  if (va.stateNow !== "inserted") {
+    wrongStage(va, va.stateNow, op, "an inserted mapping");
     return false;
   }
-  if (va.vmBo !== null) {
-    wrongStage(va, "linked", op, `a mapping not linked yet (it is linked to ${va.vmBo.label})`);
+  const linked = va.vmBoNow;
+  if (linked !== null) {
+    wrongStage(va, "linked", op, `a mapping not linked yet (it is linked to ${linked.label})`);
     return false;
   }
   if (vmBo.state === "zombie" || vmBo.state === "freed") {
@@ -279,19 +334,35 @@ function linkAllowed(va: Mapping, vmBo: VmBo, op: string): boolean {
   return true;
 }
 
-function* linkLockedBody(this: Mapping, vmBo: VmBo): Generator<Effect, void, unknown> {
-  const obj = this.gem.obj;
-  if (obj === null) return;
-  yield new Effect(GPUVA_LINK, this, WRITE, vmBo.gpuva, null, Infinity, null, [{ object: this, mode: "write" }]);
-  if (!guardLive(this, "drm_gpuva_link") || !guardLive(vmBo, "drm_gpuva_link")) return;
-  if (!linkAllowed(this, vmBo, "drm_gpuva_link")) return;
+/**
+ * The link's step: the checks (the VM again, as at the call, since an
+ * insert may have run since), then onto the list and the VmBo reference.
+ * Returns the error to throw (a VmBo of another VM), or null.
+ */
+function* linkStep(va: Mapping, vmBo: VmBo, obj: GemObject): Generator<Effect, ArgumentError | null, unknown> {
+  yield new Effect(GPUVA_LINK, va, WRITE, vmBo.gpuva, null, Infinity, null, [
+    { object: va, mode: "write" },
+    { object: vmBo, mode: "read" },
+  ]);
+  if (!guardLive(va, "drm_gpuva_link") || !guardLive(vmBo, "drm_gpuva_link")) return null;
+  const other = otherVm(va, va.vmNow, vmBo);
+  if (other !== null) return other;
+  if (!linkAllowed(va, vmBo, "drm_gpuva_link")) return null;
   gemGpuvaLock(vmBo.vm, obj).assertHeld();
-  touch(this.sim, vmBo.gpuva, true, "drm_gpuva_link");
-  vmBo.gpuva.push(this);
-  this.vmBo = vmBo;
+  touch(va.sim, vmBo.gpuva, true, "drm_gpuva_link");
+  vmBo.gpuva.push(va);
+  va.vmBoNow = vmBo;
   // The kernel takes the reference first; taking it right after, in the
   // same thread under the same lock, is the same to every other task.
   yield* vmBo.get(VM_BO_GPUVA_HOLDER);
+  return null;
+}
+
+function* linkLockedBody(this: Mapping, vmBo: VmBo): Generator<Effect, void, unknown> {
+  const obj = this.gem.obj;
+  if (obj === null) return;
+  const refused = yield* linkStep(this, vmBo, obj);
+  if (refused !== null) throw refused;
 }
 
 function* linkBody(this: Mapping, vmBo: VmBo): Generator<Effect, void, unknown> {
@@ -299,13 +370,14 @@ function* linkBody(this: Mapping, vmBo: VmBo): Generator<Effect, void, unknown> 
   if (obj === null) return;
   const lock = gemGpuvaLock(vmBo.vm, obj);
   yield* lock.lock();
-  yield* linkLockedBody.call(this, vmBo);
+  const refused = yield* linkStep(this, vmBo, obj);
   yield* lock.unlock();
+  if (refused !== null) throw refused;
 }
 
 /** Take the mapping off its VmBo's list, asserting the lock; returns the VmBo, or null (reported). */
 function* unlinkStep(va: Mapping, op: string, assertLock: boolean): Generator<Effect, VmBo | null, unknown> {
-  const b = va.vmBo;
+  const b = va.vmBoNow;
   if (b === null) {
     yield new Effect(GPUVA_LINK, va, WRITE);
     if (guardLive(va, op)) wrongStage(va, "not linked", op, "a linked mapping");
@@ -313,7 +385,7 @@ function* unlinkStep(va: Mapping, op: string, assertLock: boolean): Generator<Ef
   }
   yield new Effect(GPUVA_LINK, va, WRITE, b.gpuva, null, Infinity, null, [{ object: va, mode: "write" }]);
   if (!guardLive(va, op) || !guardLive(b, op)) return null;
-  if (va.vmBo !== b) {
+  if (va.vmBoNow !== b) {
     wrongStage(va, "not linked", op, "a linked mapping");
     return null;
   }
@@ -321,7 +393,7 @@ function* unlinkStep(va: Mapping, op: string, assertLock: boolean): Generator<Ef
   touch(va.sim, b.gpuva, true, op);
   const i = b.gpuva.indexOf(va);
   if (i >= 0) b.gpuva.splice(i, 1);
-  va.vmBo = null;
+  va.vmBoNow = null;
   return b;
 }
 
@@ -331,17 +403,28 @@ function* unlinkLockedBody(this: Mapping): Generator<Effect, void, unknown> {
   if (b !== null) yield* b.putLocked(VM_BO_GPUVA_HOLDER);
 }
 
+/**
+ * The first step of an unlink that takes the lock itself: which VmBo (and
+ * so which lock) is read in a step that declares the mapping. Not linked:
+ * `gpuvm-wrong-stage` in that step, and null.
+ */
+function* linkedVmBo(va: Mapping, op: string): Generator<Effect, VmBo | null, unknown> {
+  yield new Effect(GPUVA_LINK, va, WRITE);
+  if (!guardLive(va, op)) return null;
+  const b = va.vmBoNow;
+  if (b === null) wrongStage(va, "not linked", op, "a linked mapping");
+  return b;
+}
+
 function* unlinkBody(this: Mapping): Generator<Effect, void, unknown> {
   const obj = this.gem.obj;
-  const b = this.vmBo;
   if (obj === null) return;
-  if (b === null) {
-    yield* unlinkStep(this, "drm_gpuva_unlink", true);
-    return;
-  }
+  const b = yield* linkedVmBo(this, "drm_gpuva_unlink");
+  if (b === null) return;
   // ORDER: a GEM reference before the lock: the unlink may drop the VmBo's
   // last reference, and with it the GEM's, and free the lock held here.
   yield* obj.get(VM_BO_PUT_HOLDER);
+  // Any VmBo the mapping may be linked to by now is of the same VM and GEM: the same lock.
   const lock = gemGpuvaLock(b.vm, obj);
   yield* lock.lock();
   yield* unlinkLockedBody.call(this);
@@ -352,11 +435,8 @@ function* unlinkBody(this: Mapping): Generator<Effect, void, unknown> {
 function* unlinkDeferredBody(this: Mapping): Generator<Effect, void, unknown> {
   const obj = this.gem.obj;
   if (obj === null) return;
-  const b = this.vmBo;
-  if (b === null) {
-    yield* unlinkStep(this, "drm_gpuva_unlink_defer", false);
-    return;
-  }
+  const b = yield* linkedVmBo(this, "drm_gpuva_unlink_defer");
+  if (b === null) return;
   if (!b.vm.flags.immediateMode) gpuvmMisuse(b.vm, this, "wrong-mode", "drm_gpuva_unlink_defer", "deferred unlinks are for immediate-mode VMs");
   yield* obj.gpuvaLock.lock();
   const got = yield* unlinkStep(this, "drm_gpuva_unlink_defer", false);
@@ -372,5 +452,5 @@ function* unlinkDeferredBody(this: Mapping): Generator<Effect, void, unknown> {
 function* invalidateBody(this: Mapping, flag: boolean): Generator<Effect, void, unknown> {
   yield new Effect(GPUVA_INVALIDATE, this, WRITE);
   if (!guardLive(this, "drm_gpuva_invalidate")) return;
-  this.invalidated = flag;
+  this.invalidatedNow = flag;
 }

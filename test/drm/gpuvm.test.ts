@@ -119,7 +119,7 @@ describe("GpuVm.checkInvariants catches each broken rule (broken on purpose thro
   }
 
   it("mapping-vm: a tree entry that is not inserted", () => {
-    expect(setup(collectingSim(), (_w, va) => { (va as { state: string }).state = "removed"; })).toContain("mapping-vm");
+    expect(setup(collectingSim(), (_w, va) => { va.stateNow = "removed"; })).toContain("mapping-vm");
   });
   it("vm-bo-lists-mapping: a linked mapping its VmBo does not list", () => {
     expect(setup(collectingSim(), (_w, _va, vb) => { vb.gpuva.length = 0; })).toEqual(["vm-bo-lists-mapping", "refcount-holders"]);
@@ -128,7 +128,7 @@ describe("GpuVm.checkInvariants catches each broken rule (broken on purpose thro
     const sim = collectingSim();
     expect(setup(sim, (w, va) => {
       const other = new VmBo(w.vm, w.bo("other"));
-      va.vmBo = other;
+      va.vmBoNow = other;
     })).toContain("vm-bo-same-gem");
   });
   it("gem-list-once: a linked VmBo listed twice on its GEM", () => {

@@ -1,6 +1,6 @@
 /** Mapping (src/drm/mapping.ts): insert/remove, link/unlink (locked, internal, deferred), invalidate, wrong stages, lock assertions per mode. */
 import { describe, expect, it } from "vitest";
-import { boObtain, gemGpuvaLock, kfree, Mapping, VmBo, type Report, type Sim } from "../../src/index.js";
+import { ArgumentError, boObtain, gemGpuvaLock, kfree, Mapping, VmBo, type Report, type Sim } from "../../src/index.js";
 import { leakAtTeardown } from "../fixtures.js";
 import { collectingSim } from "../support/collecting-sim.js";
 import { VM_MODES, world } from "../support/gpuvm-world.js";
@@ -158,5 +158,70 @@ describe("Mapping.unlinkDeferred", () => {
       yield* va.unlinkDeferred();
     });
     expect(only(sim, "gpuvm-misuse").map((r) => r.operation)).toEqual(["drm_gpuva_unlink_defer"]);
+  });
+});
+
+describe("Mapping: call-time checks that the step makes again (issue 10, DPOR soundness)", () => {
+  it.each(VM_MODES)("link() to a mapping inserted into another VM between the call and the step: the step throws ArgumentError naming vmBo, releases the lock, changes nothing (%s)", (mode) => {
+    const sim = collectingSim();
+    let error: unknown = null;
+    sim.run(function* () {
+      const wa = world(sim, mode);
+      const wb = world(sim, mode);
+      const bo = wa.bo("bo");
+      const vb = (yield* boObtain(wa.vm, bo, "t")) as VmBo;
+      const va = new Mapping(sim, { addr: 0, range: 0x1000, obj: bo });
+      const op = va.link(vb); // the call's check passes: the mapping is in no VM yet
+      yield* va.insert(wb.vm);
+      const refs = vb.refcount.read();
+      try {
+        yield* op;
+      } catch (e) {
+        error = e;
+      }
+      expect(va.vmBo).toBeNull();
+      expect(vb.gpuva).toEqual([]);
+      expect(vb.refcount.read()).toBe(refs);
+      expect(gemGpuvaLock(wa.vm, bo).isHeld()).toBe(false);
+      expect(() => va.link(vb)).toThrow(expect.objectContaining({ name: "ArgumentError", argument: "vmBo" }) as Error);
+    });
+    expect(error).toBeInstanceOf(ArgumentError);
+    expect((error as ArgumentError).argument).toBe("vmBo");
+    expect(only(sim, "gpuvm-wrong-stage")).toEqual([]);
+    expect(only(sim, "lock-not-held")).toEqual([]);
+  });
+
+  it("insert() whose overlap appears between the call and the step: the step throws the call's ArgumentError naming addr", () => {
+    const sim = collectingSim();
+    let error: unknown = null;
+    sim.run(function* () {
+      const w = world(sim, "plain");
+      const a = new Mapping(sim, { name: "a", addr: 0, range: 0x1000 });
+      const b = new Mapping(sim, { name: "b", addr: 0, range: 0x1000 });
+      const op = b.insert(w.vm);
+      yield* a.insert(w.vm);
+      try {
+        yield* op;
+      } catch (e) {
+        error = e;
+      }
+      expect(b.state).toBe("prepared");
+      expect(w.vm.find(0, 0x1000)).toBe(a);
+    });
+    expect(error).toBeInstanceOf(ArgumentError);
+    expect((error as ArgumentError).argument).toBe("addr");
+  });
+
+  it("a freed mapping's state, vm, vmBo and invalidated stay readable (no use-after-free report)", () => {
+    const sim = collectingSim();
+    sim.run(function* () {
+      const w = world(sim, "plain");
+      const va = new Mapping(sim, { addr: 0, range: 0x1000 });
+      yield* va.insert(w.vm);
+      yield* va.remove();
+      yield* kfree(va);
+      expect([va.state, va.vm, va.vmBo, va.invalidated]).toEqual(["removed", w.vm, null, false]);
+    });
+    expect(only(sim, "use-after-free")).toEqual([]);
   });
 });
