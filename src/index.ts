@@ -278,3 +278,6 @@ export {
 export { boCreate, boFind, boObtain, boObtainLocked, boObtainPrealloc, VmBo, VM_BO_ALLOC_SITE, VM_BO_BYTES, VM_BO_DESTROY, VM_BO_GPUVA_HOLDER, VM_BO_PUT_HOLDER, type VmBoState } from "./drm/vm-bo.js";
 export { GPUVA_INVALIDATE, GPUVA_LINK, Mapping, type GpuVaOpMapLike, type MappingInit, type MappingState } from "./drm/mapping.js";
 export type { GpuvmInvariantReport, GpuvmLeftover, GpuvmMisuseReport, GpuvmTeardownReport, GpuvmWrongStageReport } from "./report/gpuvm-kinds.js";
+// device: the IOMMU and the GPU TLB (issue 11, "iotlb"; docs/device-iommu.md).
+export { Iommu, IommuDomain, IOMMU_MAP, IOMMU_UNMAP, IOTLB_FLUSH, IOVA_LIMIT, type IommuOptions, type IommuProt, type IommuTranslation } from "./device/iommu.js";
+export { GpuTlb, GPU_VA_LIMIT, TLB_INVALIDATE, TLB_INVALIDATE_ALL, TLB_PAGE_SIZES, type GpuTlbOptions, type TlbEntry } from "./device/tlb.js";

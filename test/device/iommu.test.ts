@@ -1,0 +1,156 @@
+import { describe, expect, it } from "vitest";
+import { configureMemory, Iommu, memoryStats, Sim } from "../../src/index.js";
+import { collectingSim } from "../support/collecting-sim.js";
+
+const RW = { read: true, write: true };
+
+describe("Iommu / IommuDomain", () => {
+  it("map then translate: a table walk first, then an IOTLB hit; frames follow the pfn page by page", () => {
+    const sim = collectingSim();
+    const iommu = new Iommu(sim, { name: "iommu0" });
+    const dom = iommu.domainAlloc("gpu0");
+    const seen: unknown[] = [];
+    sim.run(function* () {
+      expect(yield* dom.map(0x10000, 100, 0x3000, RW)).toBe("ok");
+      seen.push(dom.translate(0x11008, "write"), dom.translate(0x11000, "read"), dom.translate(0x12fff, "read"));
+    });
+    expect(seen).toEqual([
+      { pfn: 101, via: "table" },
+      { pfn: 101, via: "iotlb" },
+      { pfn: 102, via: "table" },
+    ]);
+    expect(dom.mappedBytes).toBe(0x3000);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("stale IOTLB window: after unmap and before the flush a device access still reaches the old frame; after the flush it faults", () => {
+    const sim = collectingSim();
+    const dom = new Iommu(sim).domainAlloc("gpu0");
+    const seen: unknown[] = [];
+    sim.run(function* () {
+      yield* dom.map(0x200000, 7, 0x1000, RW);
+      seen.push(dom.translate(0x200000, "write")); // 1. fills the IOTLB
+      seen.push(yield* dom.unmap(0x200000, 0x1000)); // 2. unmapped, the IOTLB left stale
+      seen.push(dom.translate(0x200000, "write")); // 3. still the old frame
+      yield* dom.flushIotlb(0x200000, 0x1000); // 4. iotlb_sync
+      seen.push(dom.translate(0x200000, "write")); // 5. an IOMMU fault
+    });
+    expect(seen).toEqual([{ pfn: 7, via: "table" }, 0x1000, { pfn: 7, via: "stale-iotlb" }, { fault: "unmapped" }]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("a remap to another frame before the flush: the stale entry still gives the old frame", () => {
+    const sim = collectingSim();
+    const dom = new Iommu(sim).domainAlloc();
+    const seen: unknown[] = [];
+    sim.run(function* () {
+      yield* dom.map(0, 1, 0x1000, RW);
+      dom.translate(0, "read");
+      yield* dom.unmap(0, 0x1000);
+      yield* dom.map(0, 2, 0x1000, RW);
+      seen.push(dom.translate(0, "read"));
+      yield* dom.flushIotlb();
+      seen.push(dom.translate(0, "read"));
+    });
+    expect(seen).toEqual([
+      { pfn: 1, via: "stale-iotlb" },
+      { pfn: 2, via: "table" },
+    ]);
+  });
+
+  it("an access never mapped is an unmapped fault; a write through a read-only mapping is a permission fault", () => {
+    const sim = collectingSim();
+    const dom = new Iommu(sim).domainAlloc();
+    const seen: unknown[] = [];
+    sim.run(function* () {
+      seen.push(dom.translate(0x5000, "read"));
+      yield* dom.map(0x5000, 9, 0x1000, { read: true, write: false });
+      seen.push(dom.translate(0x5000, "write"), dom.translate(0x5000, "read"), dom.translate(0x5000, "write"));
+    });
+    expect(seen).toEqual([{ fault: "unmapped" }, { fault: "permission" }, { pfn: 9, via: "table" }, { fault: "permission" }]);
+  });
+
+  it("unmap stops at the first page not mapped and returns the bytes unmapped (as __iommu_unmap)", () => {
+    const sim = collectingSim();
+    const dom = new Iommu(sim).domainAlloc();
+    const got: number[] = [];
+    sim.run(function* () {
+      yield* dom.map(0, 10, 0x2000, RW);
+      yield* dom.map(0x3000, 20, 0x1000, RW);
+      got.push(yield* dom.unmap(0, 0x4000), yield* dom.unmap(0x2000, 0x1000), yield* dom.unmap(0x3000, 0x1000));
+    });
+    expect(got).toEqual([0x2000, 0, 0x1000]);
+    expect(dom.mappedBytes).toBe(0);
+  });
+
+  it("flushIotlb of a range drops only that range; of another domain drops nothing of this one", () => {
+    const sim = collectingSim();
+    const iommu = new Iommu(sim);
+    const a = iommu.domainAlloc("a");
+    const b = iommu.domainAlloc("b");
+    const seen: unknown[] = [];
+    sim.run(function* () {
+      yield* a.map(0, 1, 0x2000, RW);
+      yield* b.map(0, 5, 0x1000, RW);
+      a.translate(0, "read");
+      a.translate(0x1000, "read");
+      b.translate(0, "read");
+      yield* a.unmap(0, 0x2000);
+      yield* b.unmap(0, 0x1000);
+      yield* a.flushIotlb(0x1000, 0x1000);
+      yield* b.flushIotlb();
+      seen.push(a.translate(0, "read"), a.translate(0x1000, "read"), b.translate(0, "read"));
+    });
+    expect(seen).toEqual([{ pfn: 1, via: "stale-iotlb" }, { fault: "unmapped" }, { fault: "unmapped" }]);
+    expect(iommu.iotlbSize).toBe(1);
+  });
+
+  it("the IOTLB holds iotlbEntries translations and evicts the oldest first (an evicted stale entry is gone)", () => {
+    const sim = collectingSim();
+    const iommu = new Iommu(sim, { iotlbEntries: 2 });
+    const dom = iommu.domainAlloc();
+    const seen: unknown[] = [];
+    sim.run(function* () {
+      yield* dom.map(0, 1, 0x3000, RW);
+      dom.translate(0, "read");
+      dom.translate(0x1000, "read");
+      dom.translate(0x2000, "read"); // evicts page 0
+      yield* dom.unmap(0, 0x3000);
+      seen.push(dom.translate(0, "read"), dom.translate(0x1000, "read"));
+    });
+    expect(seen).toEqual([{ fault: "unmapped" }, { pfn: 2, via: "stale-iotlb" }]);
+    expect(iommu.iotlbSize).toBe(2);
+  });
+
+  it("leaf tables are charged to the memory model: one 4 KiB table per 2 MiB of IOVA, given back when empty", () => {
+    const sim = new Sim();
+    configureMemory(sim, { limitPages: 256 });
+    const dom = new Iommu(sim).domainAlloc();
+    const usage: number[] = [];
+    sim.run(function* () {
+      yield* dom.map(0x1ff000, 0, 0x2000, RW); // straddles two tables
+      usage.push(memoryStats(sim).usageBytes);
+      yield* dom.map(0x200000 + 0x1000, 2, 0x1000, RW); // second table exists already
+      usage.push(memoryStats(sim).usageBytes);
+      yield* dom.unmap(0x1ff000, 0x1000);
+      usage.push(memoryStats(sim).usageBytes);
+      yield* dom.unmap(0x200000, 0x2000);
+      usage.push(memoryStats(sim).usageBytes);
+    });
+    expect(usage).toEqual([8192, 8192, 4096, 0]);
+  });
+
+  it("a map whose table allocation fails returns nomem and maps nothing", () => {
+    const sim = collectingSim();
+    configureMemory(sim, { limitPages: 1 });
+    const dom = new Iommu(sim).domainAlloc();
+    const got: unknown[] = [];
+    sim.run(function* () {
+      got.push(yield* dom.map(0, 0, 0x400000, RW)); // two tables: over the limit
+      got.push(dom.translate(0, "read"), memoryStats(sim).usageBytes);
+      got.push(yield* dom.map(0, 0, 0x1000, RW));
+    });
+    expect(got).toEqual(["nomem", { fault: "unmapped" }, 0, "ok"]);
+    expect(sim.reports).toEqual([]);
+  });
+});
