@@ -172,7 +172,7 @@ export class IommuDomain extends SimObject {
     if (!Number.isSafeInteger(pfn + size / PAGE_SIZE)) throw new ArgumentRangeError("pfn", `pfn ${pfn} + ${size / PAGE_SIZE} pages is not a safe integer`);
     if ((prot as IommuProt | null) === null || typeof prot !== "object") throw new ArgumentError("prot", `must be { read, write }, got ${describeValue(prot)}`);
     checkOptions("prot", prot, PROT);
-    if (prot.read === undefined || prot.write === undefined) throw new ArgumentError("prot", "must give both read and write");
+    for (const k of ["read", "write"] as const) if (prot[k] === undefined) throw new ArgumentError(`prot.${k}`, "must be given");
     return makeOp("iommu_map", this, mapBody, iova, pfn, { size, read: prot.read, write: prot.write });
   }
 
