@@ -172,7 +172,7 @@ export class IommuDomain extends SimObject {
     if (!Number.isSafeInteger(pfn + size / PAGE_SIZE)) throw new ArgumentRangeError("pfn", `pfn ${pfn} + ${size / PAGE_SIZE} pages is not a safe integer`);
     if ((prot as IommuProt | null) === null || typeof prot !== "object") throw new ArgumentError("prot", `must be { read, write }, got ${describeValue(prot)}`);
     checkOptions("prot", prot, PROT);
-    for (const k of ["read", "write"] as const) if (prot[k] === undefined) throw new ArgumentError(`prot.${k}`, "must be given");
+    for (const k of ["read", "write"] as const) if ((prot as Partial<IommuProt>)[k] === undefined) throw new ArgumentError(`prot.${k}`, "must be given");
     return makeOp("iommu_map", this, mapBody, iova, pfn, { size, read: prot.read, write: prot.write });
   }
 
@@ -230,7 +230,7 @@ export class IommuDomain extends SimObject {
     const current = this.table.get(page);
     if (cached !== undefined) {
       if (!permits(cached, access)) return { fault: "permission" };
-      const fresh = current !== undefined && current.pfn === cached.pfn && current.read === cached.read && current.write === cached.write;
+      const fresh = current?.pfn === cached.pfn && current.read === cached.read && current.write === cached.write;
       return { pfn: cached.pfn, via: fresh ? "iotlb" : "stale-iotlb" };
     }
     if (current === undefined) return { fault: "unmapped" };

@@ -109,7 +109,7 @@ export class GpuTlb extends SimObject {
     checkVa("va", va);
     if ((pte as TlbEntry | null) === null || typeof pte !== "object") throw new ArgumentError("pte", `must be { pfn, write, size }, got ${describeValue(pte)}`);
     checkOptions("pte", pte, ENTRY);
-    for (const k of ["pfn", "write", "size"] as const) if (pte[k] === undefined) throw new ArgumentError(`pte.${k}`, "must be given");
+    for (const k of ["pfn", "write", "size"] as const) if ((pte as Partial<TlbEntry>)[k] === undefined) throw new ArgumentError(`pte.${k}`, "must be given");
     noteTouched(this.sim, this, true);
     if (!guardLive(this, "GpuTlb.fill")) return;
     const base = va - (va % pte.size);

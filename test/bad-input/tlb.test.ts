@@ -18,14 +18,14 @@ describe("bad input: GpuTlb", () => {
     const tlb = new GpuTlb(sim);
     sim.run(function* () {
       tlb.fill(0, { pfn: 1, write: true, size: 4096 });
-      expectThrows(() => tlb.fill(-1, { pfn: 1, write: true, size: 4096 }), ArgumentRangeError, "va");
-      expectThrows(() => tlb.fill(2 ** 48, { pfn: 1, write: true, size: 4096 }), ArgumentRangeError, "va");
-      expectThrows(() => tlb.fill(0, null as never), ArgumentError, "pte");
-      expectThrows(() => tlb.fill(0, { pfn: -2, write: true, size: 4096 }), ArgumentRangeError, "pte.pfn");
-      expectThrows(() => tlb.fill(0, { pfn: 2, write: "yes" as never, size: 4096 }), ArgumentError, "pte.write");
-      expectThrows(() => tlb.fill(0, { pfn: 2, write: true, size: 8192 }), ArgumentError, "pte.size");
-      expectThrows(() => tlb.fill(0, { pfn: 2, write: true } as never), ArgumentError, "pte.size");
-      expectThrows(() => tlb.fill(0, { pfn: 2, write: true, size: 4096, read: true } as never), ArgumentError, "pte.read");
+      expectThrows(() => { tlb.fill(-1, { pfn: 1, write: true, size: 4096 }); }, ArgumentRangeError, "va");
+      expectThrows(() => { tlb.fill(2 ** 48, { pfn: 1, write: true, size: 4096 }); }, ArgumentRangeError, "va");
+      expectThrows(() => { tlb.fill(0, null as never); }, ArgumentError, "pte");
+      expectThrows(() => { tlb.fill(0, { pfn: -2, write: true, size: 4096 }); }, ArgumentRangeError, "pte.pfn");
+      expectThrows(() => { tlb.fill(0, { pfn: 2, write: "yes" as never, size: 4096 }); }, ArgumentError, "pte.write");
+      expectThrows(() => { tlb.fill(0, { pfn: 2, write: true, size: 8192 }); }, ArgumentError, "pte.size");
+      expectThrows(() => { tlb.fill(0, { pfn: 2, write: true } as never); }, ArgumentError, "pte.size");
+      expectThrows(() => { tlb.fill(0, { pfn: 2, write: true, size: 4096, read: true } as never); }, ArgumentError, "pte.read");
       expectThrows(() => tlb.lookup("0" as never), ArgumentError, "va");
       expect(tlb.lookup(0)).toEqual({ pfn: 1, write: true, size: 4096 });
       yield* tlb.invalidateAll();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configureMemory, Iommu, memoryStats, Sim } from "../../src/index.js";
+import { main as iommuExample } from "../../examples/device-iommu.js";
 import { collectingSim } from "../support/collecting-sim.js";
 
 const RW = { read: true, write: true };
@@ -152,5 +153,18 @@ describe("Iommu / IommuDomain", () => {
     });
     expect(got).toEqual(["nomem", { fault: "unmapped" }, 0, "ok"]);
     expect(sim.reports).toEqual([]);
+  });
+
+  it("docs/device-iommu.md: the example prints what the page says", () => {
+    expect(iommuExample()).toBe(
+      [
+        'first access: {"pfn":42,"via":"table"}',
+        "unmapped 4096 bytes",
+        'before the flush: {"pfn":42,"via":"stale-iotlb"}',
+        'after the flush: {"fault":"unmapped"}',
+        'TLB before invalidate: {"pfn":512,"write":true,"size":2097152}',
+        'TLB after invalidate: "miss"',
+      ].join("\n"),
+    );
   });
 });

@@ -45,7 +45,8 @@ const PROGRAMS: Record<string, (sim: Sim, seen: (s: string) => void) => void> = 
   },
   "an engine's lookup-or-fill against a PTE clear and an invalidation": (sim, seen) => {
     const tlb = new GpuTlb(sim);
-    const pte = sim.share({ pfn: 9 as number | null });
+    const init: { pfn: number | null } = { pfn: 9 };
+    const pte = sim.share(init);
     sim.spawn("engine", "process", function* () {
       for (let i = 0; i < 2; i++) {
         yield* access(pte, "read");
