@@ -155,6 +155,21 @@ describe("Iommu / IommuDomain", () => {
     expect(sim.reports).toEqual([]);
   });
 
+  it("two maps racing for one missing leaf table: both charge it, the second to map gives its charge back", () => {
+    const sim = collectingSim(); // round-robin: a looks, b looks, a charges, b charges, a maps, b maps
+    configureMemory(sim, { limitPages: 4 });
+    const dom = new Iommu(sim).domainAlloc();
+    const got: unknown[] = [];
+    for (const [name, iova] of [["a", 0], ["b", 0x1000]] as const) {
+      sim.spawn(name, "process", function* () {
+        got.push(`${name}=${yield* dom.map(iova, 1, 0x1000, RW)}`);
+      });
+    }
+    sim.runAll();
+    expect(got.sort()).toEqual(["a=ok", "b=ok"]);
+    expect([dom.mappedBytes, memoryStats(sim).usageBytes, memoryStats(sim).allocations]).toEqual([0x2000, 4096, 2]);
+  });
+
   it("docs/device-iommu.md: the example prints what the page says", () => {
     expect(iommuExample()).toBe(
       [
