@@ -278,3 +278,7 @@ export {
 export { boCreate, boFind, boObtain, boObtainLocked, boObtainPrealloc, VmBo, VM_BO_ALLOC_SITE, VM_BO_BYTES, VM_BO_DESTROY, VM_BO_GPUVA_HOLDER, VM_BO_PUT_HOLDER, type VmBoState } from "./drm/vm-bo.js";
 export { GPUVA_INVALIDATE, GPUVA_LINK, Mapping, type GpuVaOpMapLike, type MappingInit, type MappingState } from "./drm/mapping.js";
 export type { GpuvmInvariantReport, GpuvmLeftover, GpuvmMisuseReport, GpuvmTeardownReport, GpuvmWrongStageReport } from "./report/gpuvm-kinds.js";
+// device: physical memory and the GPU page table (issue 11, "ptab"; docs/device.md).
+export { PhysMem, MAX_PAGES, PHYS_ALLOC, PHYS_FREE, PHYS_FLAGS, type PageOwner, type PageState, type PhysMemOptions } from "./device/phys-mem.js";
+export { GpuPageTable, GPU_VA_LIMIT, GPU_PT_MAP, GPU_PT_UNMAP, type GpuPageTableOptions, type PageSize, type Pte } from "./device/page-table.js";
+export type { DeviceReportKinds, PhysPageDoubleFreeReport, PhysPageStillMappedReport } from "./report/device-kinds.js";
