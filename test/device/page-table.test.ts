@@ -8,7 +8,7 @@ import { expectUnchangedOnFailure, forEachAllocationFailure } from "../support/a
 
 const RW = { read: true, write: true };
 const RO = { read: true, write: false };
-const MiB2 = 2 * 1024 * 1024;
+const MiB2 = 2097152;
 
 function world(pages = 4096): { sim: Sim; mem: PhysMem; pt: GpuPageTable } {
   const sim = collectingSim();
