@@ -139,7 +139,7 @@ export class GpuPageTable extends SimObject {
    * every entry is written in one step: "ok".
    *
    * @throws ArgumentError naming `va` or `pfn` (not a safe integer, not
-   *   aligned to `size`), `size` (not a PageSize), `prot` or its keys,
+   *   aligned to `size`), `size` (not a PageSize), `prot` or its keys (`prot.read`, `prot.write`: required),
    *   `count` (not a positive integer); ArgumentRangeError naming `va` /
    *   `count` (the range leaves the 48-bit space) or `pfn` (frames outside
    *   the PhysMem). In the task, before any change: ArgumentError naming
@@ -150,7 +150,8 @@ export class GpuPageTable extends SimObject {
     arg("size", SIZE_RULE, size);
     is.safeInteger("pfn", pfn);
     checkOptions("prot", prot, PROT_SPEC);
-    if ((prot.read as boolean | undefined) === undefined || (prot.write as boolean | undefined) === undefined) throw new ArgumentError("prot", "must give both read and write");
+    if ((prot.read as boolean | undefined) === undefined) throw new ArgumentError("prot.read", "is required: a boolean");
+    if ((prot.write as boolean | undefined) === undefined) throw new ArgumentError("prot.write", "is required: a boolean");
     is.positiveInteger("count", count);
     if (va % size !== 0) throw new ArgumentError("va", `must be aligned to the page size ${size}, got ${va}`);
     const frames = size / PAGE_SIZE;

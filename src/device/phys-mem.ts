@@ -70,8 +70,8 @@ export const PHYS_FLAGS = defineEffectKind({ name: "phys-flags" });
 function checkOptionsFirst(options: PhysMemOptions): { name?: string; static: true } {
   if ((options as PhysMemOptions | undefined) === undefined) throw new ArgumentError("options", "must be an object with `pages`, got undefined");
   checkOptions("options", options, OPTIONS);
-  if ((options.pages as number | undefined) === undefined) throw new ArgumentError("options.pages", "is required: a positive integer");
-  if (options.pages > MAX_PAGES) throw new ArgumentRangeError("options.pages", `must be at most ${MAX_PAGES}, got ${options.pages}`);
+  if ((options.pages as number | undefined) === undefined) throw new ArgumentError("pages", "is required: a positive integer");
+  if (options.pages > MAX_PAGES) throw new ArgumentRangeError("pages", `must be at most ${MAX_PAGES}, got ${options.pages}`);
   return options.name === undefined ? { static: true } : { name: options.name, static: true };
 }
 
@@ -95,8 +95,8 @@ export class PhysMem extends SimObject {
    * @param options `pages`: frames in the machine (required, at most
    *   MAX_PAGES, 2^26); `name`.
    * @throws ArgumentError naming `sim`, `options`, an unknown key,
-   *   `options.pages` (missing or not a positive integer) or `name`;
-   *   ArgumentRangeError naming `options.pages` when too large.
+   *   `pages` (missing or not a positive integer) or `name`;
+   *   ArgumentRangeError naming `pages` when too large or not a positive integer.
    */
   constructor(sim: Sim, options: PhysMemOptions) {
     super(sim, "PhysMem", checkOptionsFirst(options));
