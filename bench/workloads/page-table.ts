@@ -12,7 +12,7 @@ import { GpuPageTable, PhysMem, Sim } from "../../src/index.js";
 import { atLeast, atMost, measure, targeted, untargeted, type Entry } from "../harness.js";
 
 const GIB = 2 ** 30;
-const MIB2 = 2 ** 21;
+const MIB2 = 2097152;
 const RW = { read: true, write: true };
 /** Where the VA range starts: away from 0, crossing no 512 GiB boundary. */
 const BASE = 2 ** 40;
