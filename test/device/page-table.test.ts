@@ -4,6 +4,7 @@ import { configureMemory, GFP_KERNEL, memoryStats, PAGE_SIZE, Sim, type Effect }
 import { PhysMem } from "../../src/device/phys-mem.js";
 import { GpuPageTable } from "../../src/device/page-table.js";
 import { collectingSim } from "../support/collecting-sim.js";
+import { main as deviceExample } from "../../examples/device-page-table.js";
 import { expectUnchangedOnFailure, forEachAllocationFailure } from "../support/alloc-failure.js";
 
 const RW = { read: true, write: true };
@@ -166,5 +167,21 @@ describe("GpuPageTable", () => {
     expect(mem.freePages).toBe(60);
     expect(pt.walk(2 ** 30)).toBeNull();
     expect(sim.reports).toEqual([]);
+  });
+});
+
+describe("docs/device.md example", () => {
+  it("maps in three page sizes, rolls back a map out of memory, reports the frame freed while mapped", () => {
+    expect(deviceExample()).toBe(
+      [
+        "map 4 KiB: ok, 4 table pages",
+        "map 64 KiB: ok",
+        "map 2 MiB: ok",
+        "walk 0x118000: pfn 16, 65536 bytes, write false",
+        "map at 1 GiB: nomem, 4 table pages",
+        "reports: phys-page-still-mapped",
+        "after unmap: 3 table pages, 0x100000 unmapped",
+      ].join("\n"),
+    );
   });
 });
