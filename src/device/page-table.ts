@@ -3,9 +3,10 @@
  * four levels of 512 entries), its table pages taken from a PhysMem.
  *
  * Mirrors: the io-pgtable walkers (drivers/iommu/io-pgtable-arm.c:
- *   __arm_lpae_map(), __arm_lpae_unmap(), the contiguous-hint 64 KiB
- *   pages and level-2 block entries) as a GPU driver's page-table code
- *   uses them; `walk` is the hardware's translation.
+ *   __arm_lpae_map(), __arm_lpae_unmap(), level-2 block entries) as a
+ *   GPU driver's page-table code uses them; 64 KiB pages follow the Arm
+ *   contiguous bit of CPU page tables (io-pgtable-arm itself has no such
+ *   size); `walk` is the hardware's translation.
  * Ownership: the table owns its table pages (PhysMem frames whose owner is
  *   this table) until unmap({ freeTables: true }) frees the empty ones; it
  *   does not own the frames its leaf entries point at (it only counts

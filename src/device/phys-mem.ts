@@ -27,6 +27,7 @@ import { LIBRARY_CLASS, noteTouched, SimObject, siteRef, touch, type Site } from
 import { memCharge, memFootprint, memUncharge, PAGE_SIZE, type Gfp } from "../kernel/memory.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
+import type { SiteRef } from "../report/report.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 
 /** A frame's state. */
@@ -179,7 +180,7 @@ export class PhysMem extends SimObject {
   }
 
   /** Where frame `pfn` was last freed (task, step, op), null if never (a query). @throws as freePage. */
-  freedBy(pfn: number): ReturnType<typeof siteRef> | null {
+  freedBy(pfn: number): SiteRef | null {
     this.checkPfn("pfn", pfn);
     noteTouched(this.sim, this, false);
     const s = this.freeSites.get(pfn);
