@@ -21,6 +21,7 @@ import "./fence-kinds.js";
 import "./work-kinds.js";
 import "./vm-bo-list-kinds.js";
 import "./gpuvm-kinds.js";
+import "./device-kinds.js";
 import type { KernelReportKinds } from "./runtime-kinds.js";
 import type { LockingReportKinds } from "./lock-kinds.js";
 import type { RcuReportKinds } from "./rcu-kinds.js";
@@ -28,6 +29,7 @@ import type { DmaBufReportKinds } from "./fence-kinds.js";
 import type { WorkReportKinds } from "./work-kinds.js";
 import type { VmBoListReportKinds } from "./vm-bo-list-kinds.js";
 import type { GpuvmReportKinds } from "./gpuvm-kinds.js";
+import type { DeviceReportKinds } from "./device-kinds.js";
 
 /**
  * Every built-in layer's kinds. An interface that extends the layers' maps
@@ -35,4 +37,4 @@ import type { GpuvmReportKinds } from "./gpuvm-kinds.js";
  * the types whole in the bundled declaration files of the package, which do
  * not carry module augmentation of relative paths.
  */
-export interface BuiltinReportKinds extends KernelReportKinds, LockingReportKinds, RcuReportKinds, DmaBufReportKinds, WorkReportKinds, VmBoListReportKinds, GpuvmReportKinds {}
+export interface BuiltinReportKinds extends KernelReportKinds, LockingReportKinds, RcuReportKinds, DmaBufReportKinds, WorkReportKinds, VmBoListReportKinds, GpuvmReportKinds, DeviceReportKinds {}

@@ -4,6 +4,7 @@
  * shows those files.
  */
 import {
+  GFP_KERNEL,
   access,
   Completion,
   condResched,
@@ -39,6 +40,8 @@ import { FakeGem, FakeVm } from "../support/fake-gpuvm.js";
 import { expectTaskExceptions } from "../support/collecting-sim.js";
 import { touch } from "../../src/kernel/heap.js";
 import { boObtain } from "../../src/drm/vm-bo.js";
+import { PhysMem } from "../../src/device/phys-mem.js";
+import { GpuPageTable } from "../../src/device/page-table.js";
 
 function collect(seed = 1): Sim {
   // A fresh lockdep boot per program: the text must not depend on what ran before.
@@ -553,5 +556,28 @@ export const programs: Record<SampledKind, () => Report> = {
       vm.checkInvariants();
     });
     return sim.reports.find((r) => r.kind === "gpuvm-invariant") as Report;
+  },
+  "phys-page-still-mapped": () => {
+    // main: allocate a frame, map it in a GPU page table, free it (still mapped)
+    const sim = collect();
+    const mem = new PhysMem(sim, { name: "ram", pages: 16 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+    sim.run(function* () {
+      const pfn = (yield* mem.allocPage({ label: "bo0 backing store" }, GFP_KERNEL)) as number;
+      yield* pt.map(0x10000, pfn, 4096, { read: true, write: true });
+      yield* mem.freePage(pfn);
+    });
+    return sim.reports.find((r) => r.kind === "phys-page-still-mapped") as Report;
+  },
+  "phys-page-double-free": () => {
+    // main: allocate a frame, free it twice
+    const sim = collect();
+    const mem = new PhysMem(sim, { name: "ram", pages: 4 });
+    sim.run(function* () {
+      const pfn = (yield* mem.allocPage({ label: "bo0 backing store" }, GFP_KERNEL)) as number;
+      yield* mem.freePage(pfn);
+      yield* mem.freePage(pfn);
+    });
+    return sim.reports.find((r) => r.kind === "phys-page-double-free") as Report;
   },
 };

@@ -1,0 +1,300 @@
+/**
+ * PhysMem: the machine's page frames, each named by its frame number (pfn).
+ *
+ * Mirrors: struct page and the buddy allocator's single-page interface
+ *   (alloc_page() / __free_page(), include/linux/gfp.h), with the page
+ *   flags a driver cares about (PG_dirty, a pin count as pin_user_pages()
+ *   keeps) and a count of the mappings pointing at a frame (page_mapcount(),
+ *   here counting GPU PTEs and IOMMU entries).
+ * Ownership: a frame is owned by whoever allocated it (its PageOwner: a
+ *   GEM's backing store, a page-table page) until freePage(); PhysMem
+ *   itself is static (the machine's memory is never freed).
+ * Locking: every state change is one step whose effect declares this
+ *   PhysMem (and the memory model's state for the charge it takes or gives
+ *   back); queries note their read (noteTouched). Mappers call
+ *   noteMapped()/noteUnmapped() inside a step that declares this PhysMem.
+ * States: per frame free ⇄ allocated; flags pinned, dirty (cleared at free).
+ * Invariants: an allocated frame is charged PAGE_SIZE bytes to the memory
+ *   model (limits, reclaim and fault injection apply); a free frame has no
+ *   owner, no flags and (when the driver is right) no mapping — freeing a
+ *   mapped frame files `phys-page-still-mapped` and frees it anyway.
+ * Storage: typed arrays indexed by pfn, a stack of free frames (lowest pfn
+ *   handed out first, so runs are deterministic).
+ */
+import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { defineEffectKind, Effect, WRITE, type Access } from "../kernel/effect.js";
+import { LIBRARY_CLASS, noteTouched, SimObject, siteRef, touch, type Site } from "../kernel/heap.js";
+import { memCharge, memFootprint, memUncharge, PAGE_SIZE, type Gfp } from "../kernel/memory.js";
+import { makeOp, type Op } from "../kernel/op.js";
+import type { Sim } from "../kernel/sim.js";
+import type { SiteRef } from "../report/report.js";
+import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
+
+/** A frame's state. */
+export type PageState = "free" | "allocated";
+
+/** Who owns an allocated frame: anything with a label (a GEM's backing store, a page table, a process). */
+export interface PageOwner {
+  readonly label: string;
+}
+
+/** Options of {@link PhysMem}'s constructor. */
+export interface PhysMemOptions {
+  /** A name for reports (default empty). */
+  readonly name?: string;
+  /** Frames in the machine: a positive safe integer (required). */
+  readonly pages: number;
+}
+
+const OPTIONS: Spec<PhysMemOptions> = { name: is.string, pages: is.positiveInteger };
+const ALLOC_OPTIONS: Spec<{ site?: string }> = { site: is.nonEmptyString };
+const GFP_RULE = is.oneOf("GFP_KERNEL", "GFP_NOFS", "GFP_NOWAIT", "GFP_ATOMIC");
+const OWNER_RULE = (argument: string, v: unknown): void => {
+  if (typeof v !== "object" || v === null || typeof (v as { label?: unknown }).label !== "string") {
+    throw new ArgumentError(argument, `must be an object with a string label, got ${describeValue(v)}`);
+  }
+};
+
+/** At most 2^26 frames (256 GiB): per-frame arrays are allocated up front. */
+export const MAX_PAGES = 1 << 26;
+
+const PINNED = 1;
+const DIRTY = 2;
+
+/** Allocating a frame (after its charge): writes the PhysMem. */
+export const PHYS_ALLOC = defineEffectKind({ name: "phys-alloc" });
+/** Freeing a frame: writes the PhysMem and gives the charge back. */
+export const PHYS_FREE = defineEffectKind({ name: "phys-free" });
+/** Setting or clearing a frame flag (pin, unpin, dirty). */
+export const PHYS_FLAGS = defineEffectKind({ name: "phys-flags" });
+
+function checkOptionsFirst(options: PhysMemOptions): { name?: string; static: true } {
+  if ((options as PhysMemOptions | undefined) === undefined) throw new ArgumentError("options", "must be an object with `pages`, got undefined");
+  checkOptions("options", options, OPTIONS);
+  if ((options.pages as number | undefined) === undefined) throw new ArgumentError("pages", "is required: a positive integer");
+  if (options.pages > MAX_PAGES) throw new ArgumentRangeError("pages", `must be at most ${MAX_PAGES}, got ${options.pages}`);
+  return options.name === undefined ? { static: true } : { name: options.name, static: true };
+}
+
+export class PhysMem extends SimObject {
+  /** @internal A library class: its operations declare their own footprints. */
+  static readonly [LIBRARY_CLASS] = true;
+  /** Frames in the machine. */
+  readonly pages: number;
+  /** @internal 0 free, 1 allocated. */ readonly states: Uint8Array;
+  /** @internal PINNED | DIRTY. */ readonly flags: Uint8Array;
+  /** @internal Mappings (PTEs, IOMMU entries) pointing at each frame. */ readonly mapCounts: Uint32Array;
+  /** @internal Free frames, the next one to hand out on top. */ readonly freeStack: Int32Array;
+  /** @internal */ freeTop: number;
+  /** @internal Owner of each allocated frame. */ readonly owners: (PageOwner | null)[];
+  /** @internal Where each frame was last freed (sparse). */ readonly freeSites = new Map<number, Site>();
+  /** @internal The last mapper of each frame, for DMA reports. */ readonly mappers: (string | null)[];
+  /** @internal Effects made once. */ readonly allocEffect: Effect;
+  /** @internal */ readonly flagsEffect: Effect;
+
+  /**
+   * @param options `pages`: frames in the machine (required, at most
+   *   MAX_PAGES, 2^26); `name`.
+   * @throws ArgumentError naming `sim`, `options`, an unknown key,
+   *   `pages` (missing or not a positive integer) or `name`;
+   *   ArgumentRangeError naming `pages` when too large or not a positive integer.
+   */
+  constructor(sim: Sim, options: PhysMemOptions) {
+    super(sim, "PhysMem", checkOptionsFirst(options));
+    this.pages = options.pages;
+    this.states = new Uint8Array(this.pages);
+    this.flags = new Uint8Array(this.pages);
+    this.mapCounts = new Uint32Array(this.pages);
+    this.freeStack = new Int32Array(this.pages);
+    for (let i = 0; i < this.pages; i++) this.freeStack[i] = this.pages - 1 - i;
+    this.freeTop = this.pages;
+    this.owners = new Array<PageOwner | null>(this.pages).fill(null);
+    this.mappers = new Array<string | null>(this.pages).fill(null);
+    this.allocEffect = new Effect(PHYS_ALLOC, this, WRITE);
+    this.flagsEffect = new Effect(PHYS_FLAGS, this, WRITE);
+  }
+
+  /** Free frames now (a query). */
+  get freePages(): number {
+    noteTouched(this.sim, this, false);
+    return this.freeTop;
+  }
+
+  /**
+   * Mirrors alloc_page(gfp): one frame for `owner`, charged PAGE_SIZE bytes
+   * through the memory model (kmalloc's checks: might-sleep, reclaim, the
+   * limit, fault injection at `options.site`, default "PhysMem.allocPage").
+   * Returns the pfn, or null (-ENOMEM: the charge failed or no frame is
+   * free; nothing changes then). Two steps: the charge, then the frame.
+   * @throws ArgumentError naming `owner`, `gfp`, `options` or `site`.
+   */
+  allocPage(owner: PageOwner, gfp: Gfp, options: { readonly site?: string } = {}): Op<number | null> {
+    arg("owner", OWNER_RULE, owner);
+    arg("gfp", GFP_RULE, gfp);
+    checkOptions("options", options, ALLOC_OPTIONS);
+    return makeOp("alloc_page", this, allocBody, owner, gfp, options.site ?? "PhysMem.allocPage");
+  }
+
+  /**
+   * Mirrors __free_page(): give frame `pfn` back (its charge too). A frame
+   * still mapped (mapCount > 0) files `phys-page-still-mapped` and is freed
+   * anyway; a frame already free files `phys-page-double-free` and nothing
+   * changes.
+   * @throws ArgumentError / ArgumentRangeError naming `pfn`.
+   */
+  freePage(pfn: number): Op<void> {
+    this.checkPfn("pfn", pfn);
+    return makeOp("__free_page", this, freeBody, pfn);
+  }
+
+  /** Pin frame `pfn` (pin_user_pages()): one more pin. @throws as freePage. */
+  pin(pfn: number): Op<void> {
+    this.checkPfn("pfn", pfn);
+    return makeOp("pin_user_page", this, flagBody, pfn, PINNED, true);
+  }
+
+  /** Drop the pin of frame `pfn` (unpin_user_page()). @throws as freePage. */
+  unpin(pfn: number): Op<void> {
+    this.checkPfn("pfn", pfn);
+    return makeOp("unpin_user_page", this, flagBody, pfn, PINNED, false);
+  }
+
+  /** Mirrors set_page_dirty(). @throws as freePage. */
+  markDirty(pfn: number): Op<void> {
+    this.checkPfn("pfn", pfn);
+    return makeOp("set_page_dirty", this, flagBody, pfn, DIRTY, true);
+  }
+
+  /** Frame `pfn`'s state (a query). @throws as freePage. */
+  state(pfn: number): PageState {
+    this.checkPfn("pfn", pfn);
+    noteTouched(this.sim, this, false);
+    return this.states[pfn] === 1 ? "allocated" : "free";
+  }
+
+  /** The owner of allocated frame `pfn`, null when free (a query). @throws as freePage. */
+  owner(pfn: number): PageOwner | null {
+    this.checkPfn("pfn", pfn);
+    noteTouched(this.sim, this, false);
+    return this.owners[pfn] ?? null;
+  }
+
+  /** Where frame `pfn` was last freed (task, step, op), null if never (a query). @throws as freePage. */
+  freedBy(pfn: number): SiteRef | null {
+    this.checkPfn("pfn", pfn);
+    noteTouched(this.sim, this, false);
+    const s = this.freeSites.get(pfn);
+    return s === undefined ? null : siteRef(s);
+  }
+
+  /** Whether frame `pfn` is pinned / dirty (queries). @throws as freePage. */
+  isPinned(pfn: number): boolean {
+    this.checkPfn("pfn", pfn);
+    noteTouched(this.sim, this, false);
+    return ((this.flags[pfn] as number) & PINNED) !== 0;
+  }
+
+  isDirty(pfn: number): boolean {
+    this.checkPfn("pfn", pfn);
+    noteTouched(this.sim, this, false);
+    return ((this.flags[pfn] as number) & DIRTY) !== 0;
+  }
+
+  /** How many mappings (PTEs, IOMMU entries) point at frame `pfn` (a query). @throws as freePage. */
+  mapCount(pfn: number): number {
+    this.checkPfn("pfn", pfn);
+    noteTouched(this.sim, this, false);
+    return this.mapCounts[pfn] as number;
+  }
+
+  /** The label of the last mapper of frame `pfn`, or null (a query). @throws as freePage. */
+  mappedBy(pfn: number): string | null {
+    this.checkPfn("pfn", pfn);
+    noteTouched(this.sim, this, false);
+    return this.mappers[pfn] ?? null;
+  }
+
+  /**
+   * @internal A mapper (page table, IOMMU domain) now points `count`
+   * consecutive frames from `pfn` at them. Call inside a step whose effect
+   * declares this PhysMem (in `also`).
+   */
+  noteMapped(pfn: number, by: { readonly label: string }, count = 1): void {
+    touch(this.sim, this, true, "PhysMem.noteMapped");
+    const label = by.label;
+    for (let i = pfn, end = pfn + count; i < end; i++) {
+      this.mapCounts[i] = (this.mapCounts[i] as number) + 1;
+      this.mappers[i] = label;
+    }
+  }
+
+  /** @internal The reverse of noteMapped(); the count never goes below zero. */
+  noteUnmapped(pfn: number, _by: { readonly label: string }, count = 1): void {
+    touch(this.sim, this, true, "PhysMem.noteUnmapped");
+    for (let i = pfn, end = pfn + count; i < end; i++) {
+      const c = this.mapCounts[i] as number;
+      if (c > 0) this.mapCounts[i] = c - 1;
+    }
+  }
+
+  /** @internal The access a mapper's step declares for noteMapped()/noteUnmapped(). */
+  get access(): Access {
+    return { object: this, mode: "write" };
+  }
+
+  /** @internal */
+  checkPfn(name: string, pfn: number): void {
+    is.safeInteger(name, pfn);
+    if (pfn < 0 || pfn >= this.pages) throw new ArgumentRangeError(name, `must be a frame of ${this.label}: 0 to ${this.pages - 1}, got ${pfn}`);
+  }
+
+  /** @internal Take a free frame for `owner` (inside a step declaring this PhysMem); -1 when none. */
+  takeFrame(owner: PageOwner): number {
+    if (this.freeTop === 0) return -1;
+    const pfn = this.freeStack[--this.freeTop] as number;
+    this.states[pfn] = 1;
+    this.owners[pfn] = owner;
+    return pfn;
+  }
+}
+
+function* allocBody(this: PhysMem, owner: PageOwner, gfp: Gfp, site: string): Generator<Effect, number | null, unknown> {
+  if (!(yield* memCharge(PAGE_SIZE, gfp, site))) return null;
+  const mem = memFootprint(this.sim);
+  yield mem === null ? this.allocEffect : new Effect(PHYS_ALLOC, this, WRITE, this, null, Infinity, null, [mem]);
+  touch(this.sim, this, true, "alloc_page");
+  const pfn = this.takeFrame(owner);
+  // No frame left: the charge goes back (the machine is smaller than the limit).
+  if (pfn < 0) memUncharge(this.sim, PAGE_SIZE);
+  return pfn < 0 ? null : pfn;
+}
+
+function* freeBody(this: PhysMem, pfn: number): Generator<Effect, void, unknown> {
+  const mem = memFootprint(this.sim);
+  yield new Effect(PHYS_FREE, this, WRITE, this, null, Infinity, null, mem === null ? null : [mem]);
+  touch(this.sim, this, true, "__free_page");
+  const site = this.sim.site("__free_page");
+  if (this.states[pfn] !== 1) {
+    const prev = this.freeSites.get(pfn);
+    this.sim.file({ kind: "phys-page-double-free", mem: this.label, pfn, firstFree: prev === undefined ? null : siteRef(prev), secondFree: siteRef(site) });
+    return;
+  }
+  const mapped = this.mapCounts[pfn] as number;
+  const owner = this.owners[pfn] as PageOwner;
+  if (mapped > 0) {
+    this.sim.file({ kind: "phys-page-still-mapped", mem: this.label, pfn, owner: owner.label, mapCount: mapped, mappedBy: this.mappers[pfn] ?? null, freed: siteRef(site) });
+  }
+  this.states[pfn] = 0;
+  this.flags[pfn] = 0;
+  this.owners[pfn] = null;
+  this.freeSites.set(pfn, site);
+  this.freeStack[this.freeTop++] = pfn;
+  memUncharge(this.sim, PAGE_SIZE);
+}
+
+function* flagBody(this: PhysMem, pfn: number, flag: number, set: boolean): Generator<Effect, void, unknown> {
+  yield this.flagsEffect;
+  touch(this.sim, this, true, "PhysMem flags");
+  const f = this.flags[pfn] as number;
+  this.flags[pfn] = set ? f | flag : f & ~flag;
+}
