@@ -280,7 +280,7 @@ export { GPUVA_INVALIDATE, GPUVA_LINK, Mapping, type GpuVaOpMapLike, type Mappin
 export type { GpuvmInvariantReport, GpuvmLeftover, GpuvmMisuseReport, GpuvmTeardownReport, GpuvmWrongStageReport } from "./report/gpuvm-kinds.js";
 // device: the IOMMU and the GPU TLB (issue 11, "iotlb"; docs/device-iommu.md).
 export { Iommu, IommuDomain, IOMMU_MAP, IOMMU_UNMAP, IOTLB_FLUSH, IOVA_LIMIT, type IommuOptions, type IommuProt, type IommuTranslation } from "./device/iommu.js";
-export { GpuTlb, GPU_VA_LIMIT, TLB_INVALIDATE, TLB_INVALIDATE_ALL, TLB_PAGE_SIZES, type GpuTlbOptions, type TlbEntry } from "./device/tlb.js";
+export { GpuTlb, TLB_INVALIDATE, TLB_INVALIDATE_ALL, TLB_PAGE_SIZES, type GpuTlbOptions, type TlbEntry } from "./device/tlb.js";
 // device: physical memory and the GPU page table (issue 11, "ptab"; docs/device.md).
 export { PhysMem, MAX_PAGES, PHYS_ALLOC, PHYS_FREE, PHYS_FLAGS, type PageOwner, type PageState, type PhysMemOptions } from "./device/phys-mem.js";
 export { GpuPageTable, GPU_VA_LIMIT, GPU_PT_MAP, GPU_PT_UNMAP, type GpuPageTableOptions, type PageSize, type Pte } from "./device/page-table.js";

@@ -20,9 +20,8 @@ import { guardLive, LIBRARY_CLASS, noteTouched, SimObject, touch } from "../kern
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
+import { GPU_VA_LIMIT } from "./page-table.js";
 
-/** The GPU VA space: 48 bits. */
-export const GPU_VA_LIMIT = 2 ** 48;
 /** Page sizes a TLB entry may cover. */
 export const TLB_PAGE_SIZES: readonly number[] = [4096, 65536, 2097152];
 const DEFAULT_TLB_ENTRIES = 64;
