@@ -193,24 +193,7 @@ export class GpuPageTable extends SimObject {
   walk(va: number): Pte | null {
     checkVa("va", va);
     noteTouched(this.sim, this, false);
-    let t = this.root;
-    for (let level = 0; level < 4 && t >= 0; level++) {
-      const tab = this.tables[t] as Uint32Array;
-      const i = Math.floor(va / (SPAN[level] as number)) % ENTRIES;
-      const f = tab[2 * i + 1] as number;
-      if ((f & VALID) === 0) return null;
-      const kind = f >>> KIND_SHIFT;
-      if (kind === KIND_TABLE) {
-        t = tab[2 * i] as number;
-        continue;
-      }
-      const read = (f & READ_BIT) !== 0;
-      const write = (f & WRITE_BIT) !== 0;
-      if (kind === KIND_2M) return { pfn: tab[2 * i] as number, read, write, size: 2097152 };
-      if (kind === KIND_64K) return { pfn: (tab[2 * i] as number) - (i % 16), read, write, size: 65536 };
-      return { pfn: tab[2 * i] as number, read, write, size: 4096 };
-    }
-    return null;
+    return this.walkRaw(va);
   }
 
   /** @internal The table at `level` covering `va`, -1 if missing; -2 if a leaf entry is in the way. */
@@ -365,8 +348,11 @@ export class GpuPageTable extends SimObject {
         t = tab[2 * i] as number;
         continue;
       }
-      const size: PageSize = kind === KIND_2M ? 2097152 : kind === KIND_64K ? 65536 : 4096;
-      return { pfn: tab[2 * i] as number, read: (f & READ_BIT) !== 0, write: (f & WRITE_BIT) !== 0, size };
+      const read = (f & READ_BIT) !== 0;
+      const write = (f & WRITE_BIT) !== 0;
+      if (kind === KIND_2M) return { pfn: tab[2 * i] as number, read, write, size: 2097152 };
+      if (kind === KIND_64K) return { pfn: (tab[2 * i] as number) - (i % 16), read, write, size: 65536 };
+      return { pfn: tab[2 * i] as number, read, write, size: 4096 };
     }
     return null;
   }
