@@ -33,9 +33,16 @@ import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js"
 /** A frame's state. */
 export type PageState = "free" | "allocated";
 
-/** Who owns an allocated frame: anything with a label (a GEM's backing store, a page table, a process). */
+/**
+ * Who owns an allocated frame: anything with a label (a GEM's backing
+ * store, a page table, a process's anonymous memory). `process`, when
+ * given, names the process whose data the frame holds: the DMA checks
+ * call an access by one process's job to another process's frame
+ * `dma-cross-owner`.
+ */
 export interface PageOwner {
   readonly label: string;
+  readonly process?: string;
 }
 
 /** Options of {@link PhysMem}'s constructor. */
@@ -52,6 +59,10 @@ const GFP_RULE = is.oneOf("GFP_KERNEL", "GFP_NOFS", "GFP_NOWAIT", "GFP_ATOMIC");
 const OWNER_RULE = (argument: string, v: unknown): void => {
   if (typeof v !== "object" || v === null || typeof (v as { label?: unknown }).label !== "string") {
     throw new ArgumentError(argument, `must be an object with a string label, got ${describeValue(v)}`);
+  }
+  const process = (v as { process?: unknown }).process;
+  if (process !== undefined && typeof process !== "string") {
+    throw new ArgumentError(argument, `process must be a string when given, got ${describeValue(process)}`);
   }
 };
 
@@ -84,6 +95,7 @@ export class PhysMem extends SimObject {
   /** @internal 0 free, 1 allocated. */ readonly states: Uint8Array;
   /** @internal PINNED | DIRTY. */ readonly flags: Uint8Array;
   /** @internal Mappings (PTEs, IOMMU entries) pointing at each frame. */ readonly mapCounts: Uint32Array;
+  /** @internal Allocations of each frame so far (wraps at 2^32). */ readonly generations: Uint32Array;
   /** @internal Free frames, the next one to hand out on top. */ readonly freeStack: Int32Array;
   /** @internal */ freeTop: number;
   /** @internal Owner of each allocated frame. */ readonly owners: (PageOwner | null)[];
@@ -105,6 +117,7 @@ export class PhysMem extends SimObject {
     this.states = new Uint8Array(this.pages);
     this.flags = new Uint8Array(this.pages);
     this.mapCounts = new Uint32Array(this.pages);
+    this.generations = new Uint32Array(this.pages);
     this.freeStack = new Int32Array(this.pages);
     for (let i = 0; i < this.pages; i++) this.freeStack[i] = this.pages - 1 - i;
     this.freeTop = this.pages;
@@ -207,6 +220,18 @@ export class PhysMem extends SimObject {
     return this.mapCounts[pfn] as number;
   }
 
+  /**
+   * How many times frame `pfn` has been allocated (a query): 0 for a frame
+   * never allocated. A translation cached with the generation it was made
+   * for (an IOTLB or TLB entry) tells a frame freed and handed out again
+   * since from the frame it meant. @throws as freePage.
+   */
+  generation(pfn: number): number {
+    this.checkPfn("pfn", pfn);
+    noteTouched(this.sim, this, false);
+    return this.generations[pfn] as number;
+  }
+
   /** The label of the last mapper of frame `pfn`, or null (a query). @throws as freePage. */
   mappedBy(pfn: number): string | null {
     this.checkPfn("pfn", pfn);
@@ -253,6 +278,7 @@ export class PhysMem extends SimObject {
     if (this.freeTop === 0) return -1;
     const pfn = this.freeStack[--this.freeTop] as number;
     this.states[pfn] = 1;
+    this.generations[pfn] = (this.generations[pfn] as number) + 1;
     this.owners[pfn] = owner;
     return pfn;
   }

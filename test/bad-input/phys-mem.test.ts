@@ -28,6 +28,7 @@ describe("bad input: PhysMem", () => {
     sim.run(function* () {
       expectThrows(() => mem.allocPage(null as never, GFP_KERNEL), ArgumentError, "owner");
       expectThrows(() => mem.allocPage({ name: "x" } as never, GFP_KERNEL), ArgumentError, "owner");
+      expectThrows(() => mem.allocPage({ label: "x", process: 7 } as never, GFP_KERNEL), ArgumentError, "owner");
       expectThrows(() => mem.allocPage(owner, "GFP_SOMETIMES" as never), ArgumentError, "gfp");
       expectThrows(() => mem.allocPage(owner, GFP_KERNEL, null as never), ArgumentError, "options");
       expectThrows(() => mem.allocPage(owner, GFP_KERNEL, { site: "" }), ArgumentError, "site");

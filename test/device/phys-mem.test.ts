@@ -30,6 +30,28 @@ describe("PhysMem", () => {
     expect(sim.reports).toEqual([]);
   });
 
+  it("counts each frame's allocations: a frame freed and handed out again has a new generation", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { pages: 2 });
+    const other = { label: "bo1 backing store", process: "p2" };
+    const gens: number[] = [];
+    sim.spawn("t", "process", function* () {
+      gens.push(mem.generation(0));
+      const a = (yield* mem.allocPage(owner, GFP_KERNEL)) as number;
+      gens.push(mem.generation(a));
+      yield* mem.freePage(a);
+      gens.push(mem.generation(a));
+      // The frame freed last is the next one handed out, to another owner.
+      const b = (yield* mem.allocPage(other, GFP_KERNEL)) as number;
+      expect(b).toBe(a);
+      expect(mem.owner(b)).toBe(other);
+      gens.push(mem.generation(b));
+    });
+    sim.runAll();
+    expect(gens).toEqual([0, 1, 1, 2]);
+    expect(sim.reports).toEqual([]);
+  });
+
   it("fails (null) when the memory limit or the machine runs out, changing nothing", () => {
     const sim = collectingSim();
     configureMemory(sim, { limitPages: 1 });
