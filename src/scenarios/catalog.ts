@@ -14,6 +14,7 @@ import type { CatalogScenario } from "./scenario.js";
 import { shrinkerResvInversion } from "./shrinker-resv-inversion.js";
 import { uafLastReference } from "./uaf-last-reference.js";
 import { vmBoLastGemRef } from "./vm-bo-last-gem-ref.js";
+import { vmWhoRefcountsWhom } from "./vm-who-refcounts-whom.js";
 
 export const catalog: readonly CatalogScenario[] = [
   uafLastReference,
@@ -26,4 +27,6 @@ export const catalog: readonly CatalogScenario[] = [
   gpuvmListWalk,
   vmBoLastGemRef,
   gemVmboListLocking,
+  // The device scenarios (issue 11), from the founding threads 001, 002 and 003.
+  vmWhoRefcountsWhom,
 ];

@@ -42,6 +42,13 @@ const ROW = {
   listLockFixed: /^gem-vmbo-list-locking\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
   listLockInternal: /^gem-vmbo-list-locking\s+internal\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
   listLockPlain: /^gem-vmbo-list-locking\s+plain-vm\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  // The device scenarios (issue 11).
+  whomBuggy: /^vm-who-refcounts-whom\s+buggy\s+caught\s+use-after-free\s+\d+\s+\d+\.\d$/m,
+  whomFixed: /^vm-who-refcounts-whom\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  whomDestroy: /^vm-who-refcounts-whom\s+destroy-under-resv\s+caught\s+recursive-locking\s+\d+\s+\d+\.\d$/m,
+  whomDance: /^vm-who-refcounts-whom\s+destroy-ref-dance\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  whomClose: /^vm-who-refcounts-whom\s+close-frees-pages\s+caught\s+phys-page-still-mapped\s+\d+\s+\d+\.\d$/m,
+  whomDeferred: /^vm-who-refcounts-whom\s+close-deferred-clear\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
 };
 
 /** The first six scenarios, each a buggy/fixed pair with a state space small enough to exhaust. */
@@ -77,13 +84,14 @@ describe("runDemo", () => {
     expect(at("flush-work-under-lock")).toBeLessThan(at("gpuvm-list-walk"));
     expect(at("gpuvm-list-walk")).toBeLessThan(at("vm-bo-last-gem-ref"));
     expect(at("vm-bo-last-gem-ref")).toBeLessThan(at("gem-vmbo-list-locking"));
+    expect(at("gem-vmbo-list-locking")).toBeLessThan(at("vm-who-refcounts-whom"));
     // A scenario's further variants follow its pair.
     expect(out.search(/^gpuvm-list-walk\s+fixed/m)).toBeLessThan(out.search(/^gpuvm-list-walk\s+resv-protected/m));
     expect(out).toMatch(/^gpuvm-list-walk \(concurrent-walks\): caught by \S+ in execution \d+$/m);
     expect(out).toContain('WARNING: gpuvm-sim: concurrent walks of GpuVm#5 "vm".extobj');
     expect(out).toContain("WARNING: gpuvm-sim: possible deadlock: a fence waited for under a lock its signaller needs");
     expect(out).toContain(
-      "OK: 9 buggy variants caught; 9 fixed variants passed; 7 further variants as expected (1 caught, 6 passed) " +
+      "OK: 10 buggy variants caught; 10 fixed variants passed; 11 further variants as expected (3 caught, 8 passed) " +
         "(every schedule, or 50 executions, whichever came first).",
     );
   });
@@ -98,7 +106,7 @@ describe("runDemo", () => {
     for (const r of fixed) expect(r.executions).toBeLessThan(200);
     // The GPUVM scenarios' clean rows: every schedule, or the whole budget of 200.
     const clean = results.filter((r) => !PAIRS.includes(r.scenario) && r.verdict === "pass");
-    expect(clean).toHaveLength(9);
+    expect(clean).toHaveLength(12);
     for (const r of clean) expect(r.stoppedBy === "exhausted" || r.executions === 200).toBe(true);
   });
 
@@ -107,8 +115,8 @@ describe("runDemo", () => {
     expect(code).toBe(0);
     expect(out).not.toContain("BUG:");
     expect(out).not.toContain("OK:");
-    // Header, rule, 9 scenarios x 2 variants, 7 further variants.
-    expect(out.trimEnd().split("\n")).toHaveLength(27);
+    // Header, rule, 10 scenarios x 2 variants, 11 further variants.
+    expect(out.trimEnd().split("\n")).toHaveLength(33);
   });
 
   it("prints a JSON array of results with json", { timeout: 60_000 }, () => {
@@ -141,6 +149,12 @@ describe("runDemo", () => {
       ["gem-vmbo-list-locking", "fixed", "pass", null],
       ["gem-vmbo-list-locking", "internal", "pass", null],
       ["gem-vmbo-list-locking", "plain-vm", "pass", null],
+      ["vm-who-refcounts-whom", "buggy", "caught", "use-after-free"],
+      ["vm-who-refcounts-whom", "fixed", "pass", null],
+      ["vm-who-refcounts-whom", "destroy-under-resv", "caught", "recursive-locking"],
+      ["vm-who-refcounts-whom", "destroy-ref-dance", "pass", null],
+      ["vm-who-refcounts-whom", "close-frees-pages", "caught", "phys-page-still-mapped"],
+      ["vm-who-refcounts-whom", "close-deferred-clear", "pass", null],
     ]);
     // A further variant's row says what it expected: its own kind, or the scenario's when it must stay clean.
     const concurrent = results.find((r) => r.variant === "concurrent-walks");

@@ -20,6 +20,7 @@ describe("catalog", () => {
       "gpuvm-list-walk",
       "vm-bo-last-gem-ref",
       "gem-vmbo-list-locking",
+      "vm-who-refcounts-whom",
     ]);
     for (const c of catalog) {
       expect(c.name).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
