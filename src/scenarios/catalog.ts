@@ -8,6 +8,7 @@ import { allocInFenceSignalling } from "./alloc-in-fence-signalling.js";
 import { completionDeadlock } from "./completion-deadlock.js";
 import { fenceWaitUnderLock } from "./fence-wait-under-lock.js";
 import { flushWorkUnderLock } from "./flush-work-under-lock.js";
+import { gemFreeVsShrinker } from "./gem-free-vs-shrinker.js";
 import { gemVmboListLocking } from "./gem-vmbo-list-locking.js";
 import { gpuvmListWalk } from "./gpuvm-list-walk.js";
 import type { CatalogScenario } from "./scenario.js";
@@ -29,4 +30,5 @@ export const catalog: readonly CatalogScenario[] = [
   gemVmboListLocking,
   // The device scenarios (issue 11), from the founding threads 001, 002 and 003.
   vmWhoRefcountsWhom,
+  gemFreeVsShrinker,
 ];

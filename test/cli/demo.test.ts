@@ -49,6 +49,10 @@ const ROW = {
   whomDance: /^vm-who-refcounts-whom\s+destroy-ref-dance\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
   whomClose: /^vm-who-refcounts-whom\s+close-frees-pages\s+caught\s+phys-page-still-mapped\s+\d+\s+\d+\.\d$/m,
   whomDeferred: /^vm-who-refcounts-whom\s+close-deferred-clear\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  shrinkBuggy: /^gem-free-vs-shrinker\s+buggy\s+caught\s+refcount-inc-from-zero\s+\d+\s+\d+\.\d$/m,
+  shrinkFixed: /^gem-free-vs-shrinker\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  shrinkPretend: /^gem-free-vs-shrinker\s+pretend-locked\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  shrinkNoPretence: /^gem-free-vs-shrinker\s+no-pretence\s+caught\s+lock-order-cycle\s+\d+\s+\d+\.\d$/m,
 };
 
 /** The first six scenarios, each a buggy/fixed pair with a state space small enough to exhaust. */
@@ -85,13 +89,14 @@ describe("runDemo", () => {
     expect(at("gpuvm-list-walk")).toBeLessThan(at("vm-bo-last-gem-ref"));
     expect(at("vm-bo-last-gem-ref")).toBeLessThan(at("gem-vmbo-list-locking"));
     expect(at("gem-vmbo-list-locking")).toBeLessThan(at("vm-who-refcounts-whom"));
+    expect(at("vm-who-refcounts-whom")).toBeLessThan(at("gem-free-vs-shrinker"));
     // A scenario's further variants follow its pair.
     expect(out.search(/^gpuvm-list-walk\s+fixed/m)).toBeLessThan(out.search(/^gpuvm-list-walk\s+resv-protected/m));
     expect(out).toMatch(/^gpuvm-list-walk \(concurrent-walks\): caught by \S+ in execution \d+$/m);
     expect(out).toContain('WARNING: gpuvm-sim: concurrent walks of GpuVm#5 "vm".extobj');
     expect(out).toContain("WARNING: gpuvm-sim: possible deadlock: a fence waited for under a lock its signaller needs");
     expect(out).toContain(
-      "OK: 10 buggy variants caught; 10 fixed variants passed; 11 further variants as expected (3 caught, 8 passed) " +
+      "OK: 11 buggy variants caught; 11 fixed variants passed; 13 further variants as expected (4 caught, 9 passed) " +
         "(every schedule, or 50 executions, whichever came first).",
     );
   });
@@ -106,7 +111,7 @@ describe("runDemo", () => {
     for (const r of fixed) expect(r.executions).toBeLessThan(200);
     // The GPUVM scenarios' clean rows: every schedule, or the whole budget of 200.
     const clean = results.filter((r) => !PAIRS.includes(r.scenario) && r.verdict === "pass");
-    expect(clean).toHaveLength(12);
+    expect(clean).toHaveLength(14);
     for (const r of clean) expect(r.stoppedBy === "exhausted" || r.executions === 200).toBe(true);
   });
 
@@ -115,8 +120,8 @@ describe("runDemo", () => {
     expect(code).toBe(0);
     expect(out).not.toContain("BUG:");
     expect(out).not.toContain("OK:");
-    // Header, rule, 10 scenarios x 2 variants, 11 further variants.
-    expect(out.trimEnd().split("\n")).toHaveLength(33);
+    // Header, rule, 11 scenarios x 2 variants, 13 further variants.
+    expect(out.trimEnd().split("\n")).toHaveLength(37);
   });
 
   it("prints a JSON array of results with json", { timeout: 60_000 }, () => {
@@ -155,6 +160,10 @@ describe("runDemo", () => {
       ["vm-who-refcounts-whom", "destroy-ref-dance", "pass", null],
       ["vm-who-refcounts-whom", "close-frees-pages", "caught", "phys-page-still-mapped"],
       ["vm-who-refcounts-whom", "close-deferred-clear", "pass", null],
+      ["gem-free-vs-shrinker", "buggy", "caught", "refcount-inc-from-zero"],
+      ["gem-free-vs-shrinker", "fixed", "pass", null],
+      ["gem-free-vs-shrinker", "pretend-locked", "pass", null],
+      ["gem-free-vs-shrinker", "no-pretence", "caught", "lock-order-cycle"],
     ]);
     // A further variant's row says what it expected: its own kind, or the scenario's when it must stay clean.
     const concurrent = results.find((r) => r.variant === "concurrent-walks");

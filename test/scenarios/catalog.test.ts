@@ -21,6 +21,7 @@ describe("catalog", () => {
       "vm-bo-last-gem-ref",
       "gem-vmbo-list-locking",
       "vm-who-refcounts-whom",
+      "gem-free-vs-shrinker",
     ]);
     for (const c of catalog) {
       expect(c.name).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
