@@ -24,14 +24,17 @@
  *
  * Buggy: the shrinker takes its reference with kref_get(). The free path
  * leaves the LRU under its lock after the count reached zero, so the
- * shrinker can find a dying object there:
+ * shrinker can find a dying object there. Step numbers are those of seed 1
+ * (the seed loop's first catch):
  *
- *   close/2                                   pressure/4 (in reclaim)
- *   1. drm_gem_object_put(bo): 1 -> 0,
- *      free callback starts
- *                                             2. mutex_lock(lru.lock)
- *   3. mutex_lock(lru.lock): waits            4. bo is on the LRU: kref_get
- *                                                => refcount-inc-from-zero
+ *   close/2                                   pressure/4 (direct reclaim)
+ *                                             21. mutex_lock(lru.lock)
+ *   22. drm_gem_object_put(bo): 1 -> 0;
+ *       msm_gem_free_object():
+ *       mutex_lock(lru.lock) waits
+ *                                             23. bo is on the LRU
+ *                                             24. kref_get(bo)
+ *                                                 => refcount-inc-from-zero
  *
  * Fixed: kref_get_unless_zero() in the shrinker (it skips the dying BO),
  * and a free path that trylocks the resv and, when someone holds it (here

@@ -17,22 +17,23 @@
  *
  * Buggy (the driver counts the VM's users itself and frees it when its
  * count says so): the BO is shared (another process exported it), so its
- * VmBo and mapping outlive the importer's file. Lines are steps in schedule
- * order; either order of postclose and evict ends in a use-after-free:
+ * VmBo and mapping outlive the importer's file. Step numbers are those of
+ * seed 0:
  *
  *   postclose/2                              evict/3
- *   1. the driver's count of the VM's
- *      users drops to zero: kfree(vm)
- *      (the mapping and VmBo still point
- *      to it)
- *                                            2. dma_resv_lock(bo.resv)
- *                                            3. the move notification
- *                                               looks the range up in
- *                                               vm_bo->vm's tree
- *                                               => use-after-free of the VM
+ *   23. the driver's count of the VM's
+ *       users is zero: kfree(vm) (the
+ *       mapping and the VmBo still point
+ *       to it)
+ *                                            25. dma_resv_lock(bo.resv)
+ *                                            26. the move notification
+ *                                                looks the range up in
+ *                                                vm_bo->vm's tree
+ *                                                => use-after-free of the VM
  *
- * (in the other order the BO's close, last, unlinks and removes the mapping
- * and drops the VM references it held on the freed VM.)
+ * In the other order the BO's close, run by the last task, is first to
+ * reach the freed VM: its unlink destroys the VmBo, which leaves the VM's
+ * extobj list (a use-after-free of that list's lock).
  *
  * Fixed: postclose drops the file's VM reference (drm_gpuvm_put); the VmBo
  * and the mapping keep the VM alive until the BO's close unmaps it.
@@ -88,7 +89,7 @@ type Postclose = (vm: GpuVm) => Generator<Effect, void, unknown>;
 /**
  * A VM of the importer's file and a BO another process exported to it
  * (the exporter's reference is "creator"), mapped once. postclose/2 lets the
- * VM go while evict/3 (the exporter's memory pressure) evicts the BO; the
+ * VM go while evict/3 (the exporter's memory pressure) moves the BO; the
  * last of them closes the importer's handle, whose close unmaps the BO.
  */
 function sharedBoScenario(postclose: Postclose): (sim: Sim) => void {
@@ -354,7 +355,7 @@ export const vmWhoRefcountsWhom: CatalogScenario = {
   title: "Who refcounts whom: a VM freed by the driver's own count while a shared BO's mapping points to it",
   description:
     "A driver counts its VM's users itself and frees the VM when that count reaches zero, but a BO another " +
-    "process shared still has a VmBo and a mapping pointing to the VM, and its eviction and unmap then touch " +
+    "process shared still has a VmBo and a mapping pointing to the VM, and its move notification and unmap then touch " +
     "freed memory. In GPUVM every mapping and VmBo holds a VM reference, so the fix is to drop the file's " +
     "reference and let the last mapping free the VM.",
   expect: "use-after-free",
