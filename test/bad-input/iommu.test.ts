@@ -52,7 +52,7 @@ describe("bad input: Iommu / IommuDomain", () => {
       }
       expect([dom.translate(0x1000, "read"), dom.translate(0x2000, "read"), dom.translate(0x3000, "read")]).toEqual([
         { fault: "unmapped" },
-        { pfn: 1, via: "table" },
+        { pfn: 1, via: "table", gen: -1 },
         { fault: "unmapped" },
       ]);
     });
@@ -77,7 +77,7 @@ describe("bad input: Iommu / IommuDomain", () => {
       expectThrows(() => dom.translate(2 ** 48, "read"), ArgumentRangeError, "iova");
       expectThrows(() => dom.translate(NaN, "read"), ArgumentRangeError, "iova");
       expectThrows(() => dom.translate(0, "exec" as never), ArgumentError, "access");
-      expect(dom.translate(0, "write")).toEqual({ pfn: 3, via: "iotlb" });
+      expect(dom.translate(0, "write")).toEqual({ pfn: 3, via: "iotlb", gen: -1 });
     });
     expect([dom.mappedBytes, iommu.iotlbSize]).toEqual([0x1000, 1]);
   });

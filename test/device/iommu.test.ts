@@ -16,9 +16,9 @@ describe("Iommu / IommuDomain", () => {
       seen.push(dom.translate(0x11008, "write"), dom.translate(0x11000, "read"), dom.translate(0x12fff, "read"));
     });
     expect(seen).toEqual([
-      { pfn: 101, via: "table" },
-      { pfn: 101, via: "iotlb" },
-      { pfn: 102, via: "table" },
+      { pfn: 101, via: "table", gen: -1 },
+      { pfn: 101, via: "iotlb", gen: -1 },
+      { pfn: 102, via: "table", gen: -1 },
     ]);
     expect(dom.mappedBytes).toBe(0x3000);
     expect(sim.reports).toEqual([]);
@@ -36,7 +36,7 @@ describe("Iommu / IommuDomain", () => {
       yield* dom.flushIotlb(0x200000, 0x1000); // 4. iotlb_sync
       seen.push(dom.translate(0x200000, "write")); // 5. an IOMMU fault
     });
-    expect(seen).toEqual([{ pfn: 7, via: "table" }, 0x1000, { pfn: 7, via: "stale-iotlb" }, { fault: "unmapped" }]);
+    expect(seen).toEqual([{ pfn: 7, via: "table", gen: -1 }, 0x1000, { pfn: 7, via: "stale-iotlb", gen: -1 }, { fault: "unmapped" }]);
     expect(sim.reports).toEqual([]);
   });
 
@@ -54,8 +54,8 @@ describe("Iommu / IommuDomain", () => {
       seen.push(dom.translate(0, "read"));
     });
     expect(seen).toEqual([
-      { pfn: 1, via: "stale-iotlb" },
-      { pfn: 2, via: "table" },
+      { pfn: 1, via: "stale-iotlb", gen: -1 },
+      { pfn: 2, via: "table", gen: -1 },
     ]);
   });
 
@@ -68,7 +68,7 @@ describe("Iommu / IommuDomain", () => {
       yield* dom.map(0x5000, 9, 0x1000, { read: true, write: false });
       seen.push(dom.translate(0x5000, "write"), dom.translate(0x5000, "read"), dom.translate(0x5000, "write"));
     });
-    expect(seen).toEqual([{ fault: "unmapped" }, { fault: "permission" }, { pfn: 9, via: "table" }, { fault: "permission" }]);
+    expect(seen).toEqual([{ fault: "unmapped" }, { fault: "permission" }, { pfn: 9, via: "table", gen: -1 }, { fault: "permission" }]);
   });
 
   it("unmap stops at the first page not mapped and returns the bytes unmapped (as __iommu_unmap)", () => {
@@ -102,7 +102,7 @@ describe("Iommu / IommuDomain", () => {
       yield* b.flushIotlb();
       seen.push(a.translate(0, "read"), a.translate(0x1000, "read"), b.translate(0, "read"));
     });
-    expect(seen).toEqual([{ pfn: 1, via: "stale-iotlb" }, { fault: "unmapped" }, { fault: "unmapped" }]);
+    expect(seen).toEqual([{ pfn: 1, via: "stale-iotlb", gen: -1 }, { fault: "unmapped" }, { fault: "unmapped" }]);
     expect(iommu.iotlbSize).toBe(1);
   });
 
@@ -119,7 +119,7 @@ describe("Iommu / IommuDomain", () => {
       yield* dom.unmap(0, 0x3000);
       seen.push(dom.translate(0, "read"), dom.translate(0x1000, "read"));
     });
-    expect(seen).toEqual([{ fault: "unmapped" }, { pfn: 2, via: "stale-iotlb" }]);
+    expect(seen).toEqual([{ fault: "unmapped" }, { pfn: 2, via: "stale-iotlb", gen: -1 }]);
     expect(iommu.iotlbSize).toBe(2);
   });
 
@@ -173,9 +173,9 @@ describe("Iommu / IommuDomain", () => {
   it("docs/device-iommu.md: the example prints what the page says", () => {
     expect(iommuExample()).toBe(
       [
-        'first access: {"pfn":42,"via":"table"}',
+        'first access: {"pfn":42,"via":"table","gen":-1}',
         "unmapped 4096 bytes",
-        'before the flush: {"pfn":42,"via":"stale-iotlb"}',
+        'before the flush: {"pfn":42,"via":"stale-iotlb","gen":-1}',
         'after the flush: {"fault":"unmapped"}',
         'TLB before invalidate: {"pfn":512,"write":true,"size":2097152}',
         'TLB after invalidate: "miss"',
