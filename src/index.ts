@@ -279,9 +279,11 @@ export { boCreate, boFind, boObtain, boObtainLocked, boObtainPrealloc, VmBo, VM_
 export { GPUVA_INVALIDATE, GPUVA_LINK, Mapping, type GpuVaOpMapLike, type MappingInit, type MappingState } from "./drm/mapping.js";
 export type { GpuvmInvariantReport, GpuvmLeftover, GpuvmMisuseReport, GpuvmTeardownReport, GpuvmWrongStageReport } from "./report/gpuvm-kinds.js";
 // device: the IOMMU and the GPU TLB (issue 11, "iotlb"; docs/device-iommu.md).
-export { Iommu, IommuDomain, IOMMU_MAP, IOMMU_UNMAP, IOTLB_FLUSH, IOVA_LIMIT, type IommuOptions, type IommuProt, type IommuTranslation } from "./device/iommu.js";
+export { Iommu, IommuDomain, IOMMU_MAP, IOMMU_UNMAP, IOTLB_FLUSH, IOVA_ALLOC, IOVA_LIMIT, type IommuOptions, type IommuProt, type IommuTranslation } from "./device/iommu.js";
 export { GpuTlb, TLB_INVALIDATE, TLB_INVALIDATE_ALL, TLB_PAGE_SIZES, type GpuTlbOptions, type TlbEntry } from "./device/tlb.js";
 // device: physical memory and the GPU page table (issue 11, "ptab"; docs/device.md).
 export { PhysMem, MAX_PAGES, PHYS_ALLOC, PHYS_FREE, PHYS_FLAGS, type PageOwner, type PageState, type PhysMemOptions } from "./device/phys-mem.js";
 export { GpuPageTable, GPU_VA_LIMIT, GPU_PT_MAP, GPU_PT_UNMAP, type GpuPageTableOptions, type PageSize, type Pte } from "./device/page-table.js";
 export type { DeviceReportKinds, PhysPageDoubleFreeReport, PhysPageStillMappedReport } from "./report/device-kinds.js";
+// device: the GEM backing store (issue 11, "backing"; docs/device-backing-store.md).
+export { GemBackingStore, GEM_BACKING, type GemBackingStoreOptions } from "./device/backing-store.js";
