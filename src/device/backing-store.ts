@@ -42,7 +42,7 @@ import { makeOp, type Op } from "../kernel/op.js";
 import { Sim } from "../kernel/sim.js";
 import { runVoidCallback } from "../drm/driver-callback.js";
 import { GemObject, wrongStage } from "../drm/gem-object.js";
-import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
+import { arg, checkOptions, describeValue, is, MAX_NANOSECONDS, type Spec } from "../validate.js";
 import { IommuDomain } from "./iommu.js";
 import { PhysMem, type PageOwner } from "./phys-mem.js";
 
@@ -67,7 +67,7 @@ const OPTIONS: Spec<GemBackingStoreOptions> = {
 const GFP_RULE = is.oneOf("GFP_KERNEL", "GFP_NOFS", "GFP_NOWAIT", "GFP_ATOMIC");
 const RW = { read: true, write: true };
 /** MAX_SCHEDULE_TIMEOUT, in simulated ns. */
-const FOREVER = Number.MAX_SAFE_INTEGER;
+const FOREVER = MAX_NANOSECONDS;
 
 /** A stage change of a GEM backing store (populate, dmaUnmap, flushIotlb, freePages): writes the store. */
 export const GEM_BACKING = defineEffectKind({ name: "gem-backing" });
@@ -331,7 +331,8 @@ function* freePagesBody(this: GemBackingStore): Generator<Effect, void, unknown>
   this.frames = [];
   this.dmaBase = null;
   this.stage = "unpopulated";
-  for (const pfn of frames) yield* this.mem.freePage(pfn);
+  // Last page first, so the lowest frame is on top of PhysMem's free stack again.
+  for (let i = frames.length - 1; i >= 0; i--) yield* this.mem.freePage(frames[i] as number);
 }
 
 function* releaseBody(this: GemBackingStore, zap: () => Op<void>): Generator<Effect, void, unknown> {
