@@ -125,7 +125,7 @@ describe("GemBackingStore: release", () => {
       yield* store.flushIotlb();
     });
     expect(sim.reports.map((r) => r.kind)).toEqual(["phys-page-still-mapped", "phys-page-still-mapped"]);
-    expect(sim.reports[0]).toMatchObject({ pfn: 0, owner: "bo0 backing store", mapCount: 1, mappedBy: dom?.label });
+    expect(sim.reports[0]).toMatchObject({ pfn: 1, owner: "bo0 backing store", mapCount: 1, mappedBy: dom?.label });
     expect(dom?.iovaBytes).toBe(0);
   });
 
