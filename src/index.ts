@@ -286,4 +286,4 @@ export { PhysMem, MAX_PAGES, PHYS_ALLOC, PHYS_FREE, PHYS_FLAGS, type PageOwner, 
 export { GpuPageTable, GPU_VA_LIMIT, GPU_PT_MAP, GPU_PT_UNMAP, type GpuPageTableOptions, type PageSize, type Pte } from "./device/page-table.js";
 export type { DeviceReportKinds, PhysPageDoubleFreeReport, PhysPageStillMappedReport } from "./report/device-kinds.js";
 // device: the GEM backing store (issue 11, "backing"; docs/device-backing-store.md).
-export { GemBackingStore, GEM_BACKING, type GemBackingStoreOptions } from "./device/backing-store.js";
+export { GemBackingStore, GEM_BACKING, type BackingZap, type GemBackingStoreOptions } from "./device/backing-store.js";

@@ -72,6 +72,12 @@ const FOREVER = MAX_NANOSECONDS;
 /** A stage change of a GEM backing store (populate, dmaUnmap, flushIotlb, freePages): writes the store. */
 export const GEM_BACKING = defineEffectKind({ name: "gem-backing" });
 
+/**
+ * The driver's zap callback for release(): an op, a generator function
+ * (yielding effects), or a plain function doing nothing that needs a step.
+ */
+export type BackingZap = () => Iterable<Effect, void, unknown> | void;
+
 type Stage = "unpopulated" | "populating" | "populated";
 
 /**
@@ -215,7 +221,7 @@ export class GemBackingStore extends SimObject {
    * dmaUnmap(); flushIotlb(); freePages().
    * @throws ArgumentError naming `zap` (not a function).
    */
-  release(zap: () => Op<void>): Op<void> {
+  release(zap: BackingZap): Op<void> {
     arg("zap", is.function, zap);
     return makeOp("gem_backing_release", this, releaseBody, zap);
   }
@@ -335,7 +341,7 @@ function* freePagesBody(this: GemBackingStore): Generator<Effect, void, unknown>
   for (let i = frames.length - 1; i >= 0; i--) yield* this.mem.freePage(frames[i] as number);
 }
 
-function* releaseBody(this: GemBackingStore, zap: () => Op<void>): Generator<Effect, void, unknown> {
+function* releaseBody(this: GemBackingStore, zap: BackingZap): Generator<Effect, void, unknown> {
   yield* this.waitIdle();
   yield* runVoidCallback(zap(), `zap callback of ${this.label}`);
   yield* this.dmaUnmap();
