@@ -20,6 +20,8 @@ function world(sim: Sim, withIommu: boolean, pages = 3, memPages = 32): World {
   return { sim, mem, gem, dom, store };
 }
 
+const show = (t: object | undefined): string => (t === undefined || "fault" in t ? "fault" : `${(t as { pfn: number }).pfn}/${(t as { via: string }).via}`);
+
 const noZap = function* (): Generator<never, void, unknown> {
   yield* []; // the driver would clear PTEs and invalidate the TLB here
 };
@@ -54,6 +56,26 @@ describe("GemBackingStore: populate", () => {
     expect([0, 1, 2].map((p) => mem.mapCount(p))).toEqual([1, 1, 1]);
     expect(seen).toEqual([{ pfn: 2, via: "table", gen: 1 }]);
     expect([dom?.mappedBytes, dom?.iovaBytes]).toEqual([0x3000, 0x3000]);
+  });
+
+  it("frames that are not consecutive are mapped run by run; each IOVA page reaches its own frame; dmaPage stays until freePages", () => {
+    const sim = collectingSim();
+    const { mem, dom, store } = world(sim, true, 3);
+    const seen: unknown[] = [];
+    sim.run(function* () {
+      const hole = (yield* mem.allocPage({ label: "other" }, GFP_KERNEL)) as number; // frame 0
+      yield* mem.allocPage({ label: "other" }, GFP_KERNEL); // frame 1
+      yield* mem.freePage(hole); // frame 0 is free again, 2.. after it
+      yield* store.populate();
+      for (let i = 0; i < 3; i++) seen.push(show(dom?.translate(store.dmaPage(i) * 4096, "read")));
+      yield* store.dmaUnmap();
+      seen.push(store.dmaPage(2), store.iova);
+      yield* store.flushIotlb();
+      yield* store.freePages();
+    });
+    expect(store.pages).toEqual([]);
+    expect(seen).toEqual(["0/table", "2/table", "3/table", 3, null]);
+    expect(sim.reports).toEqual([]);
   });
 
   it("is all-or-nothing: each allocation (page, IOMMU leaf table) failing in turn gives everything back", () => {
