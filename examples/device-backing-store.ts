@@ -5,7 +5,7 @@
  * still maps them, and PhysMem reports it.
  * Run it with `npx tsx examples/device-backing-store.ts`.
  */
-import { GemBackingStore, GemObject, Iommu, PhysMem, Sim } from "gpuvm-sim";
+import { GemBackingStore, GemObject, Iommu, PhysMem, Sim } from "../src/index.js";
 
 export function main(): string {
   const sim = new Sim({ onReport: "collect" });
