@@ -253,6 +253,8 @@ function* submitBody(this: Gpu, spec: GpuJobSpec): Generator<Effect, GpuJob, unk
   const n = ++this.submitted;
   const name = spec.name ?? `job${n}`;
   const finished = new DmaFence(this.fenceContext, { name: `${name} finished`, holder: "submit" });
+  // The submitter does not signal it: the engine task will (claimSignalling when it takes the job).
+  finished.dropSignaller();
   const job = new GpuJob(name, this, finished, spec);
   // The engine's own reference, dropped once it signalled.
   yield* finished.get("gpu-sched");
