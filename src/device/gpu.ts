@@ -232,11 +232,11 @@ export class Gpu extends SimObject {
     if (typeof spec !== "object" || (spec as GpuJobSpec | null) === null) throw new ArgumentError("spec", `must be a GpuJobSpec object, got ${describeValue(spec)}`);
     checkOptions("spec", spec, JOB_SPEC);
     const pt = spec.pageTable as GpuPageTable | undefined;
-    if (pt === undefined) throw new ArgumentError("pageTable", "is required: a GpuPageTable");
-    if (pt.sim !== this.sim) throw new ArgumentError("pageTable", `${pt.label} belongs to another Sim`);
-    if (pt.addresses === "iova" && this.iommu === null) throw new ArgumentError("pageTable", `${pt.label} holds IOVA page numbers, but ${this.label} has no IOMMU`);
-    if (pt.addresses === "physical" && this.iommu !== null) throw new ArgumentError("pageTable", `${pt.label} holds physical frames, but ${this.label} sits behind an IOMMU (make the table with addresses: "iova")`);
-    if (pt.addresses === "physical" && pt.mem !== this.mem) throw new ArgumentError("pageTable", `${pt.label} maps frames of ${pt.mem.label}, not of ${this.mem.label}`);
+    if (pt === undefined) throw new ArgumentError("spec.pageTable", "is required: a GpuPageTable");
+    if (pt.sim !== this.sim) throw new ArgumentError("spec.pageTable", `${pt.label} belongs to another Sim`);
+    if (pt.addresses === "iova" && this.iommu === null) throw new ArgumentError("spec.pageTable", `${pt.label} holds IOVA page numbers, but ${this.label} has no IOMMU`);
+    if (pt.addresses === "physical" && this.iommu !== null) throw new ArgumentError("spec.pageTable", `${pt.label} holds physical frames, but ${this.label} sits behind an IOMMU (make the table with addresses: "iova")`);
+    if (pt.addresses === "physical" && pt.mem !== this.mem) throw new ArgumentError("spec.pageTable", `${pt.label} maps frames of ${pt.mem.label}, not of ${this.mem.label}`);
     return makeOp("drm_sched_entity_push_job", this, submitBody, { ...spec });
   }
 
