@@ -11,7 +11,8 @@
  * Ownership: the Gpu is hardware (static). A job's `finished` fence is
  *   refcounted: the submitter holds the first reference (put it when done,
  *   or hand it to a resv, which takes its own); the engine holds one from
- *   submit until it signalled the fence. The Gpu owns its TLBs (one per
+ *   submit until it signalled the fence, and one on each dependency from
+ *   submit until it waited for it. The Gpu owns its TLBs (one per
  *   page table, made on first use) and its fence context.
  * Locking: submit and the engine's pop are steps writing the Gpu (the
  *   queue). Each access range of a job is one step declaring the page table
@@ -256,8 +257,10 @@ function* submitBody(this: Gpu, spec: GpuJobSpec): Generator<Effect, GpuJob, unk
   // The submitter does not signal it: the engine task will (claimSignalling when it takes the job).
   finished.dropSignaller();
   const job = new GpuJob(name, this, finished, spec);
-  // The engine's own reference, dropped once it signalled.
+  // The engine's own reference, dropped once it signalled; and one on each
+  // dependency until it was waited for (drm_sched_job_add_dependency takes one).
   yield* finished.get("gpu-sched");
+  for (const dep of spec.dependencies ?? []) yield* dep.get("gpu-sched");
   yield this.submitEffect;
   touch(this.sim, this, true, "drm_sched_entity_push_job");
   this.queue.push(job);
@@ -298,7 +301,10 @@ function* runOne(gpu: Gpu, job: GpuJob): Generator<Effect, void, unknown> {
   job.state = "running";
   const f = job.finished;
   yield* f.claimSignalling();
-  for (const dep of job.spec.dependencies ?? []) yield* dep.wait(false);
+  for (const dep of job.spec.dependencies ?? []) {
+    yield* dep.wait(false);
+    yield* dep.put("gpu-sched");
+  }
   const cookie = dmaFenceBeginSignalling();
   let error = 0;
   if (job.spec.runJob !== undefined) {
