@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DmaFence, FenceContext, GFP_KERNEL, Gpu, GpuPageTable, Iommu, kmalloc, PhysMem, PtPrealloc, type Report, type Sim } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
+import { main as gpuExample } from "../../examples/device-gpu.js";
 
 const RW = { read: true, write: true };
 const BO = { label: "bo0 backing store", process: "p1" };
@@ -203,5 +204,11 @@ describe("Gpu", () => {
     });
     expect(sim.reports.map((r) => r.kind)).toEqual(["dma-use-after-free"]);
     expect(sim.reports[0]).toMatchObject({ kind: "dma-use-after-free", job: "late", path: ["tlb", "stale-iotlb"] });
+  });
+});
+
+describe("docs/device-gpu.md example", () => {
+  it("a clean job, a fault the handler resolves, a stale-TLB write after free", () => {
+    expect(gpuExample()).toBe(["draw: status 1", "grow: status 1, 0x400000 -> pfn 1", "late: status 1", "reports: dma-use-after-free"].join("\n"));
   });
 });
