@@ -382,8 +382,8 @@ function translateRange(gpu: Gpu, job: GpuJob, tlb: GpuTlb, pt: GpuPageTable, va
     gpu.translations++;
     let dmaPage: number;
     let expectGen = -1;
-    const hit = tlb.lookup(va);
-    if (hit !== null) {
+    const hit = tlb.lookupRaw(va);
+    if (hit !== undefined) {
       const now = pt.walkRaw(va);
       const fresh = now !== null && now.pfn === hit.pfn && now.size === hit.size && now.write === hit.write;
       path.push(fresh ? "tlb" : "stale-tlb");
@@ -395,8 +395,7 @@ function translateRange(gpu: Gpu, job: GpuJob, tlb: GpuTlb, pt: GpuPageTable, va
       path.push("pte");
       if (pte === null) return { va, reason: "not-present", path };
       if (write ? !pte.write : !pte.read) return { va, reason: "permission", path };
-      if (physical && pte.size === PAGE_SIZE && pte.pfn < mem.pages) tlb.fill(va, { pfn: pte.pfn, write: pte.write, size: pte.size, gen: mem.generations[pte.pfn] as number });
-      else tlb.fill(va, { pfn: pte.pfn, write: pte.write, size: pte.size });
+      tlb.fillRaw(va, pte.pfn, pte.write, pte.size, physical && pte.size === PAGE_SIZE && pte.pfn < mem.pages ? (mem.generations[pte.pfn] as number) : -1);
       dmaPage = pte.pfn + Math.floor((va % pte.size) / PAGE_SIZE);
     }
     let pfn = dmaPage;

@@ -121,6 +121,23 @@ export class GpuTlb extends SimObject {
     this.cache.set(key, pte.gen === undefined ? { va: base, pfn: pte.pfn, write: pte.write, size: pte.size } : { va: base, pfn: pte.pfn, write: pte.write, size: pte.size, gen: pte.gen });
   }
 
+  /** @internal lookup() without the checks and the noted read: for the engine's own step, which declares the TLB. */
+  lookupRaw(va: number): (TlbEntry & { readonly va: number }) | undefined {
+    const cache = this.cache;
+    if (cache.size === 0) return undefined;
+    return cache.get(`4096:${va - (va % 4096)}`) ?? cache.get(`65536:${va - (va % 65536)}`) ?? cache.get(`2097152:${va - (va % 2097152)}`);
+  }
+
+  /** @internal fill() without the checks and the noted write (the engine's step declares the TLB). */
+  fillRaw(va: number, pfn: number, write: boolean, size: number, gen: number): void {
+    const base = va - (va % size);
+    const key = `${size}:${base}`;
+    const cache = this.cache;
+    cache.delete(key);
+    if (cache.size >= this.entries) cache.delete(cache.keys().next().value as string);
+    cache.set(key, gen < 0 ? { va: base, pfn, write, size } : { va: base, pfn, write, size, gen });
+  }
+
   /**
    * Drop every cached translation whose page overlaps [va, va + range).
    * A `range` of 0 drops nothing.
