@@ -138,7 +138,7 @@ const RANGE_RULE = (argument: string, v: unknown): void => {
 };
 const FENCES_RULE = (argument: string, v: unknown): void => {
   if (!Array.isArray(v)) throw new ArgumentError(argument, `must be an array of DmaFence, got ${describeValue(v)}`);
-  v.forEach((f: unknown, i) => is.instanceOf(DmaFence)(`${argument}[${i}]`, f));
+  v.forEach((f: unknown, i) => { is.instanceOf(DmaFence)(`${argument}[${i}]`, f); });
 };
 const OPTIONS: Spec<GpuOptions> = {
   name: is.string,

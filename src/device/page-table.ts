@@ -89,7 +89,7 @@ const SPAN: readonly number[] = [2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12];
 
 const GFP_RULE = is.oneOf("GFP_KERNEL", "GFP_NOFS", "GFP_NOWAIT", "GFP_ATOMIC");
 const OPTIONS: Spec<GpuPageTableOptions> = { name: is.string, gfp: GFP_RULE, addresses: is.oneOf("physical", "iova") };
-const MAP_OPTIONS: Spec<PtMapOptions> = { prealloc: (argument: string, v: unknown) => is.instanceOf(PtPrealloc)(argument, v) };
+const MAP_OPTIONS: Spec<PtMapOptions> = { prealloc: (argument: string, v: unknown) => { is.instanceOf(PtPrealloc)(argument, v); } };
 const UNMAP_OPTIONS: Spec<{ freeTables?: boolean }> = { freeTables: is.boolean };
 const PROT_SPEC: Spec<{ read: boolean; write: boolean }> = { read: is.boolean, write: is.boolean };
 const SIZE_RULE = is.oneOf(4096, 65536, 2097152);
@@ -209,7 +209,7 @@ export class GpuPageTable extends SimObject {
     if (va % PAGE_SIZE !== 0) throw new ArgumentError("va", `must be 4 KiB-aligned, got ${va}`);
     if (va + pfns.length * PAGE_SIZE > GPU_VA_LIMIT) throw new ArgumentRangeError("pfns", `${pfns.length} pages from ${va} leave the 48-bit VA space`);
     const flags = VALID | (prot.read ? READ_BIT : 0) | (prot.write ? WRITE_BIT : 0) | (KIND_4K << KIND_SHIFT);
-    return makeOp("gpu_pt_map", this, mapBody, { va, pfn: 0, size: 4096 as PageSize, flags, count: pfns.length, pfns: [...pfns], pool });
+    return makeOp("gpu_pt_map", this, mapBody, { va, pfn: 0, size: 4096 as PageSize, flags, count: pfns.length, pfns: Array.from(pfns as Iterable<number>), pool });
   }
 
   /**

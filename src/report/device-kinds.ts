@@ -207,7 +207,7 @@ function dmaBody(r: DmaAccessReport, out: ReportText, tail: string): void {
 defineReportKind({
   kind: "dma-use-after-free",
   headline: (r) => `BUG: dma-use-after-free in job ${r.job}: ${r.access} of ${r.bytes} bytes at va ${hexVa(r.va)} via ${pathText(r.path)}, frame pfn ${r.pfn} freed by ${whereText(r.freedBy)}`,
-  body: (r, out) => dmaBody(r, out, "The device reached a frame the kernel gave back. Wait for the fences, clear the PTEs, invalidate the TLB, unmap and flush the IOMMU, then free."),
+  body: (r, out) => { dmaBody(r, out, "The device reached a frame the kernel gave back. Wait for the fences, clear the PTEs, invalidate the TLB, unmap and flush the IOMMU, then free."); },
   fingerprint: (r) => [r.access, ...r.path, r.freedBy?.op ?? ""],
 });
 
@@ -215,13 +215,12 @@ defineReportKind({
   kind: "dma-cross-owner",
   headline: (r) =>
     `BUG: dma-cross-owner in job ${r.job}: ${r.access} of ${r.bytes} bytes at va ${hexVa(r.va)} via ${pathText(r.path)}, frame pfn ${r.pfn} now owned by ${r.owner ?? "(none)"}${r.ownerProcess === null ? "" : ` (process ${r.ownerProcess})`}`,
-  body: (r, out) =>
-    dmaBody(
+  body: (r, out) => { dmaBody(
       r,
       out,
       r.why === "reallocated"
         ? "The frame was freed and handed out again after this translation was cached: the device reaches someone else's data."
         : `The frame holds process ${r.ownerProcess ?? "?"}'s data, the job runs for process ${r.process ?? "?"}: data leaks between processes.`,
-    ),
+    ); },
   fingerprint: (r) => [r.why, r.access, ...r.path],
 });
