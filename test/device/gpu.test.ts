@@ -207,6 +207,44 @@ describe("Gpu", () => {
   });
 });
 
+describe("Gpu: misbehaving driver callbacks", () => {
+  it("a runJob that throws is a task-exception report; the job's fence gets -EINVAL and the engine goes on", () => {
+    const sim = collectingSim({}, { taskExceptions: "expected" });
+    const { pt, gpu } = setup(sim);
+    const statuses: number[] = [];
+    sim.run(function* () {
+      const j1 = yield* gpu.submit({ name: "bad", pageTable: pt, runJob: () => { throw new Error("driver bug"); } });
+      const j2 = yield* gpu.submit({ name: "next", pageTable: pt });
+      yield* j2.finished.wait(false);
+      statuses.push(j1.finished.getStatus(), j2.finished.getStatus());
+      yield* j1.finished.put("submit");
+      yield* j2.finished.put("submit");
+    });
+    expect(statuses).toEqual([-22, 1]);
+    expect(sim.reports).toHaveLength(1);
+    expect(sim.reports[0]).toMatchObject({ kind: "task-exception", task: "gpu0-sched/2" });
+    expect((sim.reports[0] as { error: string }).error).toContain("driver bug");
+  });
+
+  it("a fault handler answering fail, or retrying without mapping, ends in gpu-page-fault", () => {
+    for (const answer of ["fail", "retry"] as const) {
+      const sim = collectingSim();
+      const mem = new PhysMem(sim, { name: "ram", pages: 8 });
+      const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+      let calls = 0;
+      const gpu = new Gpu(sim, { mem, faultHandler: () => { calls++; return answer; } });
+      sim.run(function* () {
+        const j = yield* gpu.submit({ pageTable: pt, reads: [{ va: 0x1000, length: 8 }] });
+        yield* j.finished.wait(false);
+        yield* j.finished.put("submit");
+      });
+      expect(calls).toBe(1);
+      expect(sim.reports).toHaveLength(1);
+      expect(sim.reports[0]).toMatchObject({ kind: "gpu-page-fault", va: 0x1000, access: "read", reason: "not-present" });
+    }
+  });
+});
+
 describe("docs/device-gpu.md example", () => {
   it("a clean job, a fault the handler resolves, a stale-TLB write after free", () => {
     expect(gpuExample()).toBe(["draw: status 1", "grow: status 1, 0x400000 -> pfn 1", "late: status 1", "reports: dma-use-after-free"].join("\n"));
