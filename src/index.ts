@@ -285,3 +285,7 @@ export { GpuTlb, TLB_INVALIDATE, TLB_INVALIDATE_ALL, TLB_PAGE_SIZES, type GpuTlb
 export { PhysMem, MAX_PAGES, PHYS_ALLOC, PHYS_FREE, PHYS_FLAGS, type PageOwner, type PageState, type PhysMemOptions } from "./device/phys-mem.js";
 export { GpuPageTable, GPU_VA_LIMIT, GPU_PT_MAP, GPU_PT_UNMAP, type GpuPageTableOptions, type PageSize, type Pte } from "./device/page-table.js";
 export type { DeviceReportKinds, PhysPageDoubleFreeReport, PhysPageStillMappedReport } from "./report/device-kinds.js";
+// device: the simulated mm and interval notifiers (issue 11, "notifier"; docs/device-mmu-notifier.md).
+export { Mm, MM_MMAP, MM_ZAP, MMU_INVALIDATE_START, MMU_INVALIDATE_END, USER_VA_BASE, USER_VA_LIMIT, type MmOptions } from "./device/mm.js";
+export { MmuIntervalNotifier, MMU_READ_BEGIN, MMU_NOTIFIER_INSERT, MMU_NOTIFIER_REMOVE, type MmuIntervalNotifierOps, type MmuNotifierRange } from "./device/mmu-notifier.js";
+export type { MmReportKinds, MmuNotifierBlockableFailReport } from "./report/mm-kinds.js";

@@ -20,7 +20,7 @@
  *   end steps, in the invalidating task; pages are freed only after the end
  *   (as tlb_finish_mmu() frees them after mmu_notifier_invalidate_range_end()).
  */
-import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { checkMightSleep } from "../kernel/context.js";
 import { defineEffectKind, Effect, WRITE } from "../kernel/effect.js";
 import { LIBRARY_CLASS, noteTouched, SimObject, touch } from "../kernel/heap.js";
@@ -28,14 +28,27 @@ import { GFP_KERNEL, PAGE_SIZE } from "../kernel/memory.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { current } from "../kernel/task.js";
-import { arg, checkOptions, is, type Spec } from "../validate.js";
+import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 import { PhysMem, type PageOwner } from "./phys-mem.js";
-import { invalidateRange, type MmuIntervalNotifier } from "./mmu-notifier.js";
+import type { MmuIntervalNotifier } from "./mmu-notifier.js";
+import { runCallbackResult } from "../drm/driver-callback.js";
 
 /** Where the first mapping of every Mm starts (4 GiB: below is left unmapped, as a NULL guard). */
 export const USER_VA_BASE = 0x1_0000_0000;
 /** The end of the user address space (47 bits, as x86-64's TASK_SIZE). */
 export const USER_VA_LIMIT = 2 ** 47;
+
+/** The range an invalidate callback is told about (struct mmu_notifier_range). */
+export interface MmuNotifierRange {
+  /** First byte. */
+  readonly start: number;
+  /** Length in bytes. */
+  readonly length: number;
+  /** mmu_notifier_range_blockable(): false in reclaim, where the callback may only trylock. */
+  readonly blockable: boolean;
+  /** Why: "unmap" (munmap, MMU_NOTIFY_UNMAP) or "clear" (the OOM reaper, MMU_NOTIFY_CLEAR). */
+  readonly event: string;
+}
 
 /** Options of new Mm(). */
 export interface MmOptions {
@@ -237,4 +250,43 @@ export function* endInvalidation(mm: Mm): Generator<Effect, void, unknown> {
     }
   }
   mm.deferred.length = 0;
+}
+
+/**
+ * @internal Mirrors mmu_notifier_invalidate_range_start() (blockable) or
+ * _nonblock() and mn_itree_invalidate(): the start step, then every
+ * overlapping notifier's callback in this task. Returns false when a
+ * non-blockable callback failed; the invalidation has then ended already
+ * (as the kernel's out_would_block path). When it returns true the caller
+ * ends it with endInvalidation() after zapping.
+ */
+export function* invalidateRange(mm: Mm, range: MmuNotifierRange): Generator<Effect, boolean, unknown> {
+  const task = current();
+  yield new Effect(MMU_INVALIDATE_START, mm, WRITE);
+  touch(mm.sim, mm, true, "mmu_notifier_invalidate_range_start");
+  mm.activeInvalidateRanges++;
+  const end = range.start + range.length;
+  const subs = mm.notifiers.filter((n) => n.start < end && range.start < n.start + n.length);
+  if (subs.length > 0) mm.invalidateSeq |= 1;
+  const curSeq = mm.invalidateSeq;
+  const lockdep = task.sim.lockdep;
+  lockdep.acquire(task, lockdep.maps.mmuNotifier, range.blockable ? "mmu_notifier_invalidate_range_start" : "mmu_notifier_invalidate_range_start_nonblock");
+  if (!range.blockable) task.mmuNotifierNonblock++;
+  let ok = true;
+  for (const n of subs) {
+    const what = `ops.invalidate of ${n.label}`;
+    const r = yield* runCallbackResult(n.ops.invalidate(n, { ...range }, curSeq), what);
+    if (typeof r !== "boolean") throw new UsageError(`${what} returned ${describeValue(r)}: it returns true, or false (only when not blockable)`);
+    if (r) continue;
+    if (range.blockable) {
+      mm.sim.file({ kind: "mmu-notifier-blockable-fail", notifier: n.label, mm: mm.label, start: range.start, length: range.length, event: range.event });
+      continue;
+    }
+    ok = false;
+    break;
+  }
+  if (!range.blockable) task.mmuNotifierNonblock--;
+  lockdep.release(task, lockdep.maps.mmuNotifier, null);
+  if (!ok) yield* endInvalidation(mm);
+  return ok;
 }

@@ -30,21 +30,8 @@ import { defineEffectKind, Effect, READ, WRITE, type Waitable } from "../kernel/
 import { LIBRARY_CLASS, noteTouched, SimObject, touch } from "../kernel/heap.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import { current, type Task } from "../kernel/task.js";
-import { runCallbackResult } from "../drm/driver-callback.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
-import { endInvalidation, Mm, MMU_INVALIDATE_START, USER_VA_LIMIT } from "./mm.js";
-
-/** The range an invalidate callback is told about (struct mmu_notifier_range). */
-export interface MmuNotifierRange {
-  /** First byte. */
-  readonly start: number;
-  /** Length in bytes. */
-  readonly length: number;
-  /** mmu_notifier_range_blockable(): false in reclaim, where the callback may only trylock. */
-  readonly blockable: boolean;
-  /** Why: "unmap" (munmap, MMU_NOTIFY_UNMAP) or "clear" (the OOM reaper, MMU_NOTIFY_CLEAR). */
-  readonly event: string;
-}
+import { Mm, USER_VA_LIMIT, type MmuNotifierRange } from "./mm.js";
 
 /** The driver's callbacks (struct mmu_interval_notifier_ops). */
 export interface MmuIntervalNotifierOps {
@@ -79,6 +66,8 @@ class MmIdle implements Waitable {
     return null;
   }
 }
+
+export type { MmuNotifierRange };
 
 export class MmuIntervalNotifier extends SimObject implements Waitable {
   /** @internal A library class: its operations declare their own footprints (heap.ts). */
@@ -241,43 +230,4 @@ function* removeBody(this: MmuIntervalNotifier): Generator<Effect, void, unknown
   if (i >= 0) mm.notifiers.splice(i, 1);
   const d = mm.deferred.findIndex((x) => x.notifier === this);
   if (d >= 0) mm.deferred.splice(d, 1);
-}
-
-/**
- * @internal Mirrors mmu_notifier_invalidate_range_start() (blockable) or
- * _nonblock() and mn_itree_invalidate(): the start step, then every
- * overlapping notifier's callback in this task. Returns false when a
- * non-blockable callback failed; the invalidation has then ended already
- * (as the kernel's out_would_block path). When it returns true the caller
- * ends it with endInvalidation() after zapping.
- */
-export function* invalidateRange(mm: Mm, range: MmuNotifierRange): Generator<Effect, boolean, unknown> {
-  const task = current();
-  yield new Effect(MMU_INVALIDATE_START, mm, WRITE);
-  touch(mm.sim, mm, true, "mmu_notifier_invalidate_range_start");
-  mm.activeInvalidateRanges++;
-  const end = range.start + range.length;
-  const subs = mm.notifiers.filter((n) => n.start < end && range.start < n.start + n.length);
-  if (subs.length > 0) mm.invalidateSeq |= 1;
-  const curSeq = mm.invalidateSeq;
-  const lockdep = task.sim.lockdep;
-  lockdep.acquire(task, lockdep.maps.mmuNotifier, range.blockable ? "mmu_notifier_invalidate_range_start" : "mmu_notifier_invalidate_range_start_nonblock");
-  if (!range.blockable) task.mmuNotifierNonblock++;
-  let ok = true;
-  for (const n of subs) {
-    const what = `ops.invalidate of ${n.label}`;
-    const r = yield* runCallbackResult(n.ops.invalidate(n, { ...range }, curSeq), what);
-    if (typeof r !== "boolean") throw new UsageError(`${what} returned ${describeValue(r)}: it returns true, or false (only when not blockable)`);
-    if (r) continue;
-    if (range.blockable) {
-      mm.sim.file({ kind: "mmu-notifier-blockable-fail", notifier: n.label, mm: mm.label, start: range.start, length: range.length, event: range.event });
-      continue;
-    }
-    ok = false;
-    break;
-  }
-  if (!range.blockable) task.mmuNotifierNonblock--;
-  lockdep.release(task, lockdep.maps.mmuNotifier, null);
-  if (!ok) yield* endInvalidation(mm);
-  return ok;
 }
