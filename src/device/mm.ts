@@ -273,20 +273,24 @@ export function* invalidateRange(mm: Mm, range: MmuNotifierRange): Generator<Eff
   lockdep.acquire(task, lockdep.maps.mmuNotifier, range.blockable ? "mmu_notifier_invalidate_range_start" : "mmu_notifier_invalidate_range_start_nonblock");
   if (!range.blockable) task.mmuNotifierNonblock++;
   let ok = true;
-  for (const n of subs) {
-    const what = `ops.invalidate of ${n.label}`;
-    const r = yield* runCallbackResult(n.ops.invalidate(n, { ...range }, curSeq), what);
-    if (typeof r !== "boolean") throw new UsageError(`${what} returned ${describeValue(r)}: it returns true, or false (only when not blockable)`);
-    if (r) continue;
-    if (range.blockable) {
-      mm.sim.file({ kind: "mmu-notifier-blockable-fail", notifier: n.label, mm: mm.label, start: range.start, length: range.length, event: range.event });
-      continue;
+  try {
+    for (const n of subs) {
+      const what = `ops.invalidate of ${n.label}`;
+      const r = yield* runCallbackResult(n.ops.invalidate(n, { ...range }, curSeq), what);
+      if (typeof r !== "boolean") throw new UsageError(`${what} returned ${describeValue(r)}: it returns true, or false (only when not blockable)`);
+      if (r) continue;
+      if (range.blockable) {
+        mm.sim.file({ kind: "mmu-notifier-blockable-fail", notifier: n.label, mm: mm.label, start: range.start, length: range.length, event: range.event });
+        continue;
+      }
+      ok = false;
+      break;
     }
-    ok = false;
-    break;
+  } finally {
+    // Also when a callback threw: the task's context is left as it was found.
+    if (!range.blockable) task.mmuNotifierNonblock--;
+    lockdep.release(task, lockdep.maps.mmuNotifier, null);
   }
-  if (!range.blockable) task.mmuNotifierNonblock--;
-  lockdep.release(task, lockdep.maps.mmuNotifier, null);
   if (!ok) yield* endInvalidation(mm);
   return ok;
 }

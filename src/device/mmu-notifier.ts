@@ -156,7 +156,7 @@ export class MmuIntervalNotifier extends SimObject implements Waitable {
    */
   setSeq(curSeq: number): void {
     arg("curSeq", is.safeInteger, curSeq);
-    touch(this.sim, this, true, "mmu_interval_set_seq");
+    // A noted write: it joins the footprint of the callback's current step.
     noteTouched(this.sim, this, true);
     this.seq = curSeq;
   }
