@@ -86,14 +86,19 @@ export class Mm extends SimObject {
 
   /**
    * @param mem the machine's memory, where its pages come from.
-   * @throws ArgumentError naming `sim`, `mem`, `options`, an unknown key,
-   *   `process` (missing or not a non-empty string) or `name`. Nothing is
+   * @throws ArgumentError naming `sim`, `mem` (not a PhysMem, or one of
+   *   another Sim), `options`, an unknown key, `process` (missing or not a
+   *   non-empty string) or `name`. Nothing is
    *   made then.
    */
   constructor(sim: Sim, mem: PhysMem, options: MmOptions) {
+    if (typeof sim !== "object" || (sim as Sim | null) === null || typeof (sim as { heap?: unknown }).heap !== "object") {
+      throw new ArgumentError("sim", `must be a Sim, got ${describeValue(sim)}`);
+    }
     arg("mem", is.instanceOf(PhysMem), mem);
     checkOptions("options", options, OPTIONS);
     if ((options.process as string | undefined) === undefined) throw new ArgumentError("process", "is required: a non-empty string");
+    if (mem.sim !== sim) throw new ArgumentError("mem", `must be a PhysMem of the same Sim, got ${mem.label} of ${mem.sim.label}`);
     super(sim, "Mm", { name: options.name ?? options.process, static: true });
     this.mem = mem;
     this.process = options.process;
