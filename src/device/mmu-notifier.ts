@@ -204,7 +204,6 @@ function* insertBody(this: Mm, start: number, length: number, spec: { ops: MmuIn
 
 function* readBeginBody(this: MmuIntervalNotifier): Generator<Effect, number, unknown> {
   const task = current();
-  if (this.removed) throw new UsageError(`mmu_interval_read_begin() on ${this.label} after remove()`);
   // As the kernel: the notifier map, so a read_begin under a lock the callback takes is an inversion.
   const lockdep = task.sim.lockdep;
   lockdep.acquire(task, lockdep.maps.mmuNotifier, "mmu_interval_read_begin");
@@ -214,16 +213,17 @@ function* readBeginBody(this: MmuIntervalNotifier): Generator<Effect, number, un
   yield new Effect(MMU_READ_BEGIN, this, READ, this, this, Infinity, null, [{ object: this.mm, mode: "read" }]);
   touch(this.sim, this, false, "mmu_interval_read_begin");
   touch(this.sim, this.mm, false, "mmu_interval_read_begin");
+  // RELIES ON: checked after the effect, so the check is part of the step that declares the read.
+  if (this.removed) throw new UsageError(`mmu_interval_read_begin() on ${this.label} after remove()`);
   return this.seq;
 }
 
 function* removeBody(this: MmuIntervalNotifier): Generator<Effect, void, unknown> {
-  const task = current();
-  if (this.removed) throw new UsageError(`mmu_interval_notifier_remove() of ${this.label}, already removed`);
-  checkMightSleep(task, "mmu_interval_notifier_remove");
+  checkMightSleep(current(), "mmu_interval_notifier_remove");
   yield new Effect(MMU_NOTIFIER_REMOVE, this, WRITE, this.mm, this.mmIdle, Infinity, null, [{ object: this, mode: "write" }]);
   touch(this.sim, this.mm, true, "mmu_interval_notifier_remove");
   touch(this.sim, this, true, "mmu_interval_notifier_remove");
+  if (this.removed) throw new UsageError(`mmu_interval_notifier_remove() of ${this.label}, already removed`);
   const mm = this.mm;
   this.removed = true;
   const i = mm.notifiers.indexOf(this);
