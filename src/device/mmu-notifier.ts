@@ -41,7 +41,7 @@ export interface MmuIntervalNotifierOps {
    * false only when `range.blockable` is false and a trylock failed (the
    * kernel's -EAGAIN). A plain function or a generator function.
    */
-  invalidate(n: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): Op<boolean> | boolean;
+  readonly invalidate: (n: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number) => Iterable<Effect, boolean, unknown> | boolean;
 }
 
 const INSERT_OPTIONS: Spec<{ name?: string }> = { name: is.string };
@@ -168,7 +168,7 @@ export class MmuIntervalNotifier extends SimObject implements Waitable {
    * @throws UsageError (in the task) when already removed.
    */
   remove(): Op<void> {
-    return makeOp("mmu_interval_notifier_remove", this, removeBody) as Op<unknown> as Op<void>;
+    return makeOp("mmu_interval_notifier_remove", this, removeBody);
   }
 
   /** Whether remove() ran (a query). */
