@@ -290,3 +290,7 @@ export { GemBackingStore, GEM_BACKING, type BackingZap, type GemBackingStoreOpti
 // device: the GPU engine, its job queue and the DMA checks (issue 11, "engine"; docs/device-gpu.md).
 export { Gpu, GpuJob, GPU_ACCESS, GPU_JOB_EINVAL, GPU_SCHED_POP, GPU_SUBMIT, type GpuAccessRange, type GpuFault, type GpuFaultHandler, type GpuJobSpec, type GpuOptions } from "./device/gpu.js";
 export type { DmaAccessReport, DmaCrossOwnerReport, DmaPathStep, DmaUseAfterFreeReport, GpuPageFaultReport, PtPreallocShortReport } from "./report/device-kinds.js";
+// device: the simulated mm and interval notifiers (issue 11, "notifier"; docs/device-mmu-notifier.md).
+export { Mm, MM_MMAP, MM_ZAP, MMU_INVALIDATE_START, MMU_INVALIDATE_END, USER_VA_BASE, USER_VA_LIMIT, type MmOptions } from "./device/mm.js";
+export { MmuIntervalNotifier, MMU_READ_BEGIN, MMU_NOTIFIER_INSERT, MMU_NOTIFIER_REMOVE, type MmuIntervalNotifierOps, type MmuNotifierRange } from "./device/mmu-notifier.js";
+export type { MmReportKinds, MmuNotifierBlockableFailReport } from "./report/mm-kinds.js";

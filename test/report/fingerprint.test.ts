@@ -133,6 +133,7 @@ describe("fingerprint", () => {
         "lock-held-at-free": "lock-held-at-free: Mutex "vm->update_lock" in Vm "vm#" / kfree",
         "lock-not-held": "lock-not-held: Mutex "bo#->lock" / unowned",
         "lock-order-cycle": "lock-order-cycle: bo->lock -> vm->update_lock",
+        "mmu-notifier-blockable-fail": "mmu-notifier-blockable-fail: unmap",
         "phys-page-double-free": "phys-page-double-free: __free_page",
         "phys-page-still-mapped": "phys-page-still-mapped: __free_page",
         "pt-prealloc-short": "pt-prealloc-short: GpuPageTable "vm#"",

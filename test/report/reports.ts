@@ -44,6 +44,8 @@ import { touch } from "../../src/kernel/heap.js";
 import { boObtain } from "../../src/drm/vm-bo.js";
 import { PhysMem } from "../../src/device/phys-mem.js";
 import { GpuPageTable } from "../../src/device/page-table.js";
+import { Mm } from "../../src/device/mm.js";
+import { MmuIntervalNotifier } from "../../src/device/mmu-notifier.js";
 
 function collect(seed = 1): Sim {
   // A fresh lockdep boot per program: the text must not depend on what ran before.
@@ -646,5 +648,17 @@ export const programs: Record<SampledKind, () => Report> = {
       yield* late.finished.put("submit");
     });
     return sim.reports.find((r) => r.kind === "dma-cross-owner") as Report;
+  },
+  "mmu-notifier-blockable-fail": () => {
+    // main: a notifier whose callback fails a blockable invalidation (munmap)
+    const sim = collect();
+    const mem = new PhysMem(sim, { name: "ram", pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    sim.run(function* () {
+      const addr = (yield* mm.mmap(4096)) as number;
+      yield* MmuIntervalNotifier.insert(mm, addr, 4096, { invalidate: () => false }, { name: "userptr0" });
+      yield* mm.munmap(addr, 4096);
+    });
+    return sim.reports.find((r) => r.kind === "mmu-notifier-blockable-fail") as Report;
   },
 };
