@@ -479,7 +479,7 @@ export class GpuPageTable extends SimObject {
         }
         continue;
       }
-      if (this.addresses === "physical") this.mem.noteUnmapped(tab[2 * i] as number, this, kind === KIND_2M ? 512 : 1);
+      if (this.addresses === "physical") this.mem.dropMapCounts(tab[2 * i] as number, kind === KIND_2M ? 512 : 1);
       tab[2 * i] = 0;
       tab[2 * i + 1] = 0;
       this.live[t] = (this.live[t] as number) - 1;
@@ -565,6 +565,8 @@ function* unmapBody(this: GpuPageTable, va: number, range: number, freeTables: b
   const end = va + range;
   this.checkUnmapBounds(va, end);
   const freed: number[] = [];
+  // The step declares the PhysMem: one noted write covers every count clear() drops.
+  if (this.addresses === "physical") touch(this.sim, this.mem, true, "PhysMem.noteUnmapped");
   this.clear(this.root, 0, 0, va, end, freeTables, freed);
   for (const pfn of freed) yield* this.mem.freePage(pfn);
 }
