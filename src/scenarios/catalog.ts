@@ -11,6 +11,7 @@ import { flushWorkUnderLock } from "./flush-work-under-lock.js";
 import { gemFreeVsShrinker } from "./gem-free-vs-shrinker.js";
 import { gemVmboListLocking } from "./gem-vmbo-list-locking.js";
 import { gpuvmListWalk } from "./gpuvm-list-walk.js";
+import { invalidateStaleDma } from "./invalidate-stale-dma.js";
 import type { CatalogScenario } from "./scenario.js";
 import { shrinkerResvInversion } from "./shrinker-resv-inversion.js";
 import { uafLastReference } from "./uaf-last-reference.js";
@@ -31,4 +32,5 @@ export const catalog: readonly CatalogScenario[] = [
   // The device scenarios (issue 11), from the founding threads 001, 002 and 003.
   vmWhoRefcountsWhom,
   gemFreeVsShrinker,
+  invalidateStaleDma,
 ];

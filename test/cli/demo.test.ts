@@ -53,6 +53,10 @@ const ROW = {
   shrinkFixed: /^gem-free-vs-shrinker\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
   shrinkPretend: /^gem-free-vs-shrinker\s+pretend-locked\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
   shrinkNoPretence: /^gem-free-vs-shrinker\s+no-pretence\s+caught\s+lock-order-cycle\s+\d+\s+\d+\.\d$/m,
+  staleBuggy: /^invalidate-stale-dma\s+buggy\s+caught\s+dma-use-after-free\s+\d+\s+\d+\.\d$/m,
+  staleFixed: /^invalidate-stale-dma\s+fixed\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
+  staleTlb: /^invalidate-stale-dma\s+stale-tlb\s+caught\s+dma-use-after-free\s+\d+\s+\d+\.\d$/m,
+  staleNoWait: /^invalidate-stale-dma\s+no-wait-full-teardown\s+pass\s+-\s+\d+\s+\d+\.\d$/m,
 };
 
 /** The first six scenarios, each a buggy/fixed pair with a state space small enough to exhaust. */
@@ -90,13 +94,14 @@ describe("runDemo", () => {
     expect(at("vm-bo-last-gem-ref")).toBeLessThan(at("gem-vmbo-list-locking"));
     expect(at("gem-vmbo-list-locking")).toBeLessThan(at("vm-who-refcounts-whom"));
     expect(at("vm-who-refcounts-whom")).toBeLessThan(at("gem-free-vs-shrinker"));
+    expect(at("gem-free-vs-shrinker")).toBeLessThan(at("invalidate-stale-dma"));
     // A scenario's further variants follow its pair.
     expect(out.search(/^gpuvm-list-walk\s+fixed/m)).toBeLessThan(out.search(/^gpuvm-list-walk\s+resv-protected/m));
     expect(out).toMatch(/^gpuvm-list-walk \(concurrent-walks\): caught by \S+ in execution \d+$/m);
     expect(out).toContain('WARNING: gpuvm-sim: concurrent walks of GpuVm#5 "vm".extobj');
     expect(out).toContain("WARNING: gpuvm-sim: possible deadlock: a fence waited for under a lock its signaller needs");
     expect(out).toContain(
-      "OK: 11 buggy variants caught; 11 fixed variants passed; 13 further variants as expected (4 caught, 9 passed) " +
+      "OK: 12 buggy variants caught; 12 fixed variants passed; 15 further variants as expected (5 caught, 10 passed) " +
         "(every schedule, or 50 executions, whichever came first).",
     );
   });
@@ -111,7 +116,7 @@ describe("runDemo", () => {
     for (const r of fixed) expect(r.executions).toBeLessThan(200);
     // The GPUVM scenarios' clean rows: every schedule, or the whole budget of 200.
     const clean = results.filter((r) => !PAIRS.includes(r.scenario) && r.verdict === "pass");
-    expect(clean).toHaveLength(14);
+    expect(clean).toHaveLength(16);
     for (const r of clean) expect(r.stoppedBy === "exhausted" || r.executions === 200).toBe(true);
   });
 
@@ -120,8 +125,8 @@ describe("runDemo", () => {
     expect(code).toBe(0);
     expect(out).not.toContain("BUG:");
     expect(out).not.toContain("OK:");
-    // Header, rule, 11 scenarios x 2 variants, 13 further variants.
-    expect(out.trimEnd().split("\n")).toHaveLength(37);
+    // Header, rule, 12 scenarios x 2 variants, 15 further variants.
+    expect(out.trimEnd().split("\n")).toHaveLength(41);
   });
 
   it("prints a JSON array of results with json", { timeout: 60_000 }, () => {
@@ -164,6 +169,10 @@ describe("runDemo", () => {
       ["gem-free-vs-shrinker", "fixed", "pass", null],
       ["gem-free-vs-shrinker", "pretend-locked", "pass", null],
       ["gem-free-vs-shrinker", "no-pretence", "caught", "lock-order-cycle"],
+      ["invalidate-stale-dma", "buggy", "caught", "dma-use-after-free"],
+      ["invalidate-stale-dma", "fixed", "pass", null],
+      ["invalidate-stale-dma", "stale-tlb", "caught", "dma-use-after-free"],
+      ["invalidate-stale-dma", "no-wait-full-teardown", "pass", null],
     ]);
     // A further variant's row says what it expected: its own kind, or the scenario's when it must stay clean.
     const concurrent = results.find((r) => r.variant === "concurrent-walks");

@@ -22,6 +22,7 @@ describe("catalog", () => {
       "gem-vmbo-list-locking",
       "vm-who-refcounts-whom",
       "gem-free-vs-shrinker",
+      "invalidate-stale-dma",
     ]);
     for (const c of catalog) {
       expect(c.name).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
