@@ -60,7 +60,7 @@ describe("gem-free-vs-shrinker, fixed and pretend-locked", () => {
     expect(r.failures).toEqual([]);
   });
 
-  it("fixed: when submit/3 holds the resv, the free path defers to a worker", () => {
+  it("fixed: when submit/3 holds the resv, the free path defers to a worker", { timeout: 60_000 }, () => {
     const deferred = Array.from({ length: 200 }, (_, seed) => runOnce(fixed, { seed })).filter((sim) => sim.tasks.some((t) => t.name === "kworker/u:1"));
     expect(deferred.length).toBeGreaterThan(0);
     for (const sim of deferred) expect(sim.reports).toEqual([]);

@@ -27,7 +27,7 @@ describe("invalidate-stale-dma, buggy: a lazy teardown without the fence wait", 
     expect(failure?.reports.map((x) => x.kind)).toEqual(["dma-use-after-free"]);
   });
 
-  it("under PCT and random exploration, every failure is a DMA use-after-free through the stale IOTLB", () => {
+  it("under PCT and random exploration, every failure is a DMA use-after-free through the stale IOTLB", { timeout: 60_000 }, () => {
     for (const strategy of ["random", "pct"] as const) {
       const r = explore(buggy, { strategy, executions: 300, stopAtFirst: false, shrink: false });
       for (const f of r.failures) {
@@ -60,7 +60,7 @@ describe("invalidate-stale-dma, clean variants", () => {
     }
   });
 
-  it("no-wait-full-teardown: in some schedules the job did fault, and its page went to the scratch page", () => {
+  it("no-wait-full-teardown: in some schedules the job did fault, and its page went to the scratch page", { timeout: 60_000 }, () => {
     let seen: { pt: { walk(va: number): { pfn: number } | null }; scratchDma: number } | null = null;
     const s = staleDmaWorld(true, evictNoWait, (w) => {
       seen = w;

@@ -31,7 +31,7 @@ describe("vm-who-refcounts-whom, buggy: the VM freed by the driver's own count",
     expect(u.freed.op).toBe("kfree");
   });
 
-  it("every schedule ends in a use-after-free of the VM: in the eviction, or in the unmap that follows", () => {
+  it("every schedule ends in a use-after-free of the VM: in the eviction, or in the unmap that follows", { timeout: 60_000 }, () => {
     const r = exhaust(buggy);
     expect(r.exhausted).toBe(true);
     expect(runSeeds(buggy, { seeds: 30 }).executions).toBe(1);
@@ -86,7 +86,7 @@ describe("vm-who-refcounts-whom, fixed variants", () => {
     ["fixed (drm_gpuvm_put)", fixed],
     ["destroy-ref-dance", variant("destroy-ref-dance")],
     ["close-deferred-clear", variant("close-deferred-clear")],
-  ] as const)("%s is clean in every schedule", (_name, scenario) => {
+  ] as const)("%s is clean in every schedule", { timeout: 60_000 }, (_name, scenario) => {
     const r = exhaust(scenario);
     expect(r.exhausted).toBe(true);
     expect(r.failures).toEqual([]);
