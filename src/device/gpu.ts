@@ -26,9 +26,11 @@
  *   fence checks (allocation in signalling, a wait under a lock the engine
  *   takes) apply to them. The engine task exists only while jobs are queued
  *   (spawned on demand, named like the drm_sched thread `${gpu}-sched`).
- * Errors: a faulting job's `finished` gets -EINVAL, as panfrost's job fault
- *   path sets on its done fence (drm_sched's own timeout path leaves the
- *   error to the driver); a runJob that throws gets its error set as
+ * Errors: a faulting job's `finished` gets -EINVAL, as panfrost's
+ *   panfrost_job_handle_err() and panthor's
+ *   cs_slot_process_fault_event_locked() set on the hardware fence that
+ *   drm_sched_job_done_cb() copies into `finished` (xe differs: see
+ *   docs/kernel-differences.md); a runJob that throws gets its error set as
  *   drm_sched_run_job_work does for an ERR_PTR from run_job (here -EINVAL),
  *   and a `task-exception` report is filed; the engine goes on.
  */

@@ -46,7 +46,7 @@ export interface MmuNotifierRange {
   readonly length: number;
   /** mmu_notifier_range_blockable(): false in reclaim, where the callback may only trylock. */
   readonly blockable: boolean;
-  /** Why: "unmap" (munmap, MMU_NOTIFY_UNMAP) or "clear" (the OOM reaper, MMU_NOTIFY_CLEAR). */
+  /** Why: "unmap" (MMU_NOTIFY_UNMAP: munmap, and the OOM reaper's __oom_reap_task_mm()). */
   readonly event: string;
 }
 
@@ -165,7 +165,7 @@ export class Mm extends SimObject {
   /**
    * Mirrors __oom_reap_task_mm() on [addr, addr + length): the same as
    * munmap() but non-blockable (mmu_notifier_invalidate_range_start_nonblock(),
-   * event "clear", as the reaper's MMU_NOTIFY_CLEAR): the callbacks may
+   * event "unmap", as the reaper's MMU_NOTIFY_UNMAP): the callbacks may
    * only trylock, and one may return false (-EAGAIN); then the reap of the
    * range fails: the invalidation ends, nothing is unmapped or freed, and
    * reclaim() returns false. Returns true when the pages were freed.
@@ -222,7 +222,7 @@ function* mmapBody(this: Mm, length: number): Generator<Effect, number | "nomem"
 function* unmapBody(this: Mm, addr: number, length: number, blockable: boolean): Generator<Effect, boolean, unknown> {
   // As mmu_notifier_invalidate_range_start(): might_sleep() when blockable.
   if (blockable) checkMightSleep(current(), "mmu_notifier_invalidate_range_start");
-  const ok = yield* invalidateRange(this, { start: addr, length, blockable, event: blockable ? "unmap" : "clear" });
+  const ok = yield* invalidateRange(this, { start: addr, length, blockable, event: "unmap" });
   if (!ok) return false;
   yield new Effect(MM_ZAP, this, WRITE);
   touch(this.sim, this, true, "zap_page_range");

@@ -164,7 +164,10 @@ export class MmuIntervalNotifier extends SimObject implements Waitable {
   /**
    * Mirrors mmu_interval_notifier_remove(): end the subscription. Waits
    * (may sleep) while an invalidation runs in the Mm, so no callback of
-   * this notifier runs once it returns. One step.
+   * this notifier runs once it returns. One step. Takes and drops the
+   * notifier's lockdep map first, as the kernel does: removing under a
+   * lock the invalidate callback takes is a lockdep report (a deadlock
+   * once an invalidation runs).
    * @throws UsageError (in the task) when already removed.
    */
   remove(): Op<void> {
@@ -219,7 +222,13 @@ function* readBeginBody(this: MmuIntervalNotifier): Generator<Effect, number, un
 }
 
 function* removeBody(this: MmuIntervalNotifier): Generator<Effect, void, unknown> {
-  checkMightSleep(current(), "mmu_interval_notifier_remove");
+  const task = current();
+  // As the kernel (whether or not it then waits): the notifier map, so a remove
+  // under a lock the callback takes is an inversion even when no invalidation runs.
+  const lockdep = task.sim.lockdep;
+  lockdep.acquire(task, lockdep.maps.mmuNotifier, "mmu_interval_notifier_remove");
+  lockdep.release(task, lockdep.maps.mmuNotifier, null);
+  checkMightSleep(task, "mmu_interval_notifier_remove");
   yield new Effect(MMU_NOTIFIER_REMOVE, this, WRITE, this.mm, this.mmIdle, Infinity, null, [{ object: this, mode: "write" }]);
   touch(this.sim, this.mm, true, "mmu_interval_notifier_remove");
   touch(this.sim, this, true, "mmu_interval_notifier_remove");

@@ -64,7 +64,7 @@ describe("Mm", () => {
     expect(mem.freePages).toBe(4);
   });
 
-  it("callbacks see the range, blockable and event: munmap is (true, unmap), reclaim is (false, clear); only overlapping notifiers run", () => {
+  it("callbacks see the range, blockable and event: munmap is (true, unmap), reclaim is (false, unmap) as the OOM reaper's MMU_NOTIFY_UNMAP; only overlapping notifiers run", () => {
     const sim = collectingSim();
     const mem = new PhysMem(sim, { pages: 8 });
     const mm = new Mm(sim, mem, { process: "p1" });
@@ -83,7 +83,7 @@ describe("Mm", () => {
       yield* mm.munmap(a, PAGE);
       yield* mm.reclaim(a + 3 * PAGE, PAGE);
     });
-    expect(seen).toEqual(["lo 0 4096 true unmap", "hi 12288 4096 false clear"]);
+    expect(seen).toEqual(["lo 0 4096 true unmap", "hi 12288 4096 false unmap"]);
   });
 
   it("munmap under a spinlock is sleep-in-atomic (it may sleep in the callbacks)", () => {

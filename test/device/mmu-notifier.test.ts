@@ -331,6 +331,37 @@ describe("MmuIntervalNotifier", () => {
     expect(sim.reports).toEqual([]);
   });
 
+  it("remove under a lock the callback takes is a lockdep report even when no invalidation runs (the kernel's map in remove)", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    const lock = new Mutex(sim, "drv->notifier_lock");
+    let held = -1;
+    sim.run(function* () {
+      const a = (yield* mm.mmap(PAGE)) as number;
+      const n = yield* MmuIntervalNotifier.insert(mm, a, PAGE, {
+        *invalidate(m, _range, cur) {
+          yield* lock.lock();
+          m.setSeq(cur);
+          yield* lock.unlock();
+          return true;
+        },
+      });
+      // The callback's order: notifier map → drv->notifier_lock.
+      yield* mm.munmap(a, PAGE);
+      // BUG: drv->notifier_lock → notifier map (remove would wait for a callback that waits for the lock).
+      yield* lock.lock();
+      yield* n.remove();
+      held = mem.freePages;
+      yield* lock.unlock();
+    });
+    expect(held).toBe(4);
+    expect(sim.reports.map((r) => r.kind)).toEqual(["lock-order-cycle"]);
+    const text = formatReport(sim.reports[0] as Report);
+    expect(text).toContain("drv->notifier_lock");
+    expect(text).toContain("mmu_interval_notifier_remove");
+  });
+
   it("a blockable callback returning false files mmu-notifier-blockable-fail and the pages go anyway", () => {
     const sim = collectingSim();
     const mem = new PhysMem(sim, { pages: 4 });
