@@ -171,6 +171,8 @@ export class IommuDomain extends SimObject {
     readonly iommu: Iommu,
     name: string,
   ) {
+    if (!(iommu instanceof Iommu)) throw new ArgumentError("iommu", `must be an Iommu, got ${describeValue(iommu)}`);
+    arg("name", is.string, name);
     super(iommu.sim, "IommuDomain", { name, embeddedIn: iommu });
   }
 
@@ -231,7 +233,8 @@ export class IommuDomain extends SimObject {
    * of a gathered range (`iova`, `size` bytes): drop this domain's IOTLB
    * entries for pages overlapping the range (or all of them).
    * @throws ArgumentError/ArgumentRangeError naming `iova` or `size`: not
-   *   non-negative safe integers, or only one of them given.
+   *   non-negative safe integers, only one of them given, or the range
+   *   passes the 48-bit aperture.
    */
   flushIotlb(iova?: number, size?: number): Op<void> {
     if (iova === undefined && size === undefined) return makeOp("iommu_flush_iotlb_all", this, flushBody, 0, IOVA_LIMIT);
@@ -239,6 +242,8 @@ export class IommuDomain extends SimObject {
     arg("iova", is.count, iova);
     if (size === undefined) throw new ArgumentError("size", "must be given with iova");
     arg("size", is.count, size);
+    if (iova >= IOVA_LIMIT) throw new ArgumentRangeError("iova", `must be below 2^48, got ${iova}`);
+    if (iova + size > IOVA_LIMIT) throw new ArgumentRangeError("size", `iova 0x${iova.toString(16)} + size ${size} passes the 48-bit aperture`);
     return makeOp("iommu_iotlb_sync", this, flushBody, iova, size);
   }
 

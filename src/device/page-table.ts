@@ -200,16 +200,18 @@ export class GpuPageTable extends SimObject {
   mapPages(va: number, pfns: readonly number[], prot: { readonly read: boolean; readonly write: boolean }, options: PtMapOptions = {}): Op<"ok" | "nomem"> {
     checkVa("va", va);
     if (!Array.isArray(pfns) || pfns.length === 0) throw new ArgumentError("pfns", `must be a non-empty array of frames, got ${describeValue(pfns)}`);
-    for (let k = 0; k < pfns.length; k++) {
-      is.safeInteger(`pfns[${k}]`, pfns[k]);
-      this.checkFrames(`pfns[${k}]`, pfns[k] as number, 1);
+    // A copy, read once: what is checked is what is mapped (a caller's array may change, or be a Proxy).
+    const list: unknown[] = Array.from(pfns as Iterable<unknown>);
+    for (let k = 0; k < list.length; k++) {
+      is.safeInteger(`pfns[${k}]`, list[k]);
+      this.checkFrames(`pfns[${k}]`, list[k] as number, 1);
     }
     checkProt(prot);
     const pool = this.checkMapOptions(options);
     if (va % PAGE_SIZE !== 0) throw new ArgumentError("va", `must be 4 KiB-aligned, got ${va}`);
-    if (va + pfns.length * PAGE_SIZE > GPU_VA_LIMIT) throw new ArgumentRangeError("pfns", `${pfns.length} pages from ${va} leave the 48-bit VA space`);
+    if (va + list.length * PAGE_SIZE > GPU_VA_LIMIT) throw new ArgumentRangeError("pfns", `${list.length} pages from ${va} leave the 48-bit VA space`);
     const flags = VALID | (prot.read ? READ_BIT : 0) | (prot.write ? WRITE_BIT : 0) | (KIND_4K << KIND_SHIFT);
-    return makeOp("gpu_pt_map", this, mapBody, { va, pfn: 0, size: 4096 as PageSize, flags, count: pfns.length, pfns: Array.from(pfns as Iterable<number>), pool });
+    return makeOp("gpu_pt_map", this, mapBody, { va, pfn: 0, size: 4096 as PageSize, flags, count: list.length, pfns: list as number[], pool });
   }
 
   /**
@@ -585,12 +587,29 @@ function* unmapBody(this: GpuPageTable, va: number, range: number, freeTables: b
  */
 export class PtPrealloc {
   /** @internal Frames left, the next one to take on top. */ readonly frames: number[];
+  /**
+   * Made by {@link GpuPageTable.prealloc}; made directly, `frames` must be
+   * distinct allocated frames of the table's PhysMem owned by the table.
+   * @throws ArgumentError naming `pt` (not a GpuPageTable) or `frames`
+   *   (not an array of such frames).
+   */
   constructor(
     /** The page table the pool is for. */
     readonly pt: GpuPageTable,
     frames: number[],
   ) {
-    this.frames = frames;
+    if (!(pt instanceof GpuPageTable)) throw new ArgumentError("pt", `must be a GpuPageTable, got ${describeValue(pt)}`);
+    if (!Array.isArray(frames)) throw new ArgumentError("frames", `must be an array of frames, got ${describeValue(frames)}`);
+    const list: unknown[] = Array.from(frames as Iterable<unknown>);
+    const seen = new Set<number>();
+    for (let k = 0; k < list.length; k++) {
+      const f = list[k];
+      if (typeof f !== "number" || !Number.isSafeInteger(f) || f < 0 || f >= pt.mem.pages || pt.mem.states[f] !== 1 || pt.mem.owners[f] !== pt || seen.has(f)) {
+        throw new ArgumentError("frames", `frames[${k}] (${describeValue(f)}) is not a distinct allocated frame of ${pt.mem.label} owned by ${pt.label}`);
+      }
+      seen.add(f);
+    }
+    this.frames = list as number[];
   }
 
   /** Frames left in the pool (a query: notes the page table). */

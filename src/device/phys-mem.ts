@@ -278,6 +278,8 @@ export class PhysMem extends SimObject {
     if (this.freeTop === 0) return -1;
     const pfn = this.freeStack[--this.freeTop] as number;
     this.states[pfn] = 1;
+    // A pin or dirty bit set while the frame was free (a driver bug) must not reach its next owner.
+    this.flags[pfn] = 0;
     this.generations[pfn] = (this.generations[pfn] as number) + 1;
     this.owners[pfn] = owner;
     return pfn;
