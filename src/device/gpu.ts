@@ -32,7 +32,7 @@
  *   drm_sched_run_job_work does for an ERR_PTR from run_job (here -EINVAL),
  *   and a `task-exception` report is filed; the engine goes on.
  */
-import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { DmaFence } from "../dma-buf/dma-fence.js";
 import { FenceContext } from "../dma-buf/fence-context.js";
 import { runResultCallback, runVoidCallback } from "../drm/driver-callback.js";
@@ -371,6 +371,10 @@ function* performAccesses(gpu: Gpu, job: GpuJob): Generator<Effect, number, unkn
         let answer: string | null = "fail";
         try {
           answer = yield* runResultCallback(gpu.faultHandler({ job, va, access, reason: fault.reason }), `faultHandler of ${gpu.label}`);
+          if (answer !== "retry" && answer !== "fail") {
+            // A driver bug (it answers "retry" or "fail"): reported, and the fault stands.
+            throw new UsageError(`faultHandler of ${gpu.label} returned ${answer === null ? "nothing" : describeValue(answer)}: it returns "retry" or "fail"`);
+          }
         } catch (e) {
           fileException(gpu, e);
         }

@@ -5,7 +5,7 @@
  * changed, or a report, never an untyped exception or a hang.
  */
 import { describe, expect, it } from "vitest";
-import { ArgumentError, ArgumentRangeError, DmaFence, FenceContext, GFP_KERNEL, Gpu, GpuPageTable, GpuTlb, Iommu, IommuDomain, PhysMem, PtPrealloc, Sim } from "../../src/index.js";
+import { ArgumentError, ArgumentRangeError, DmaFence, FenceContext, GFP_KERNEL, Gpu, GpuPageTable, GpuTlb, Iommu, IommuDomain, MAX_PAGES, PhysMem, PtPrealloc, Sim } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
 import { expectThrows } from "./helpers.js";
 
@@ -196,4 +196,44 @@ describe("adversary: Gpu", () => {
     expect(err).toBe(-22);
     expect(sim.reports.map((r) => r.kind)).toEqual(["task-exception", "gpu-page-fault"]);
   });
+});
+
+describe("adversary: a machine of MAX_PAGES frames", () => {
+  it("is made, allocated from and freed quickly", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { pages: MAX_PAGES });
+    const got: (number | null)[] = [];
+    sim.run(function* () {
+      got.push(yield* mem.allocPage({ label: "a" }, GFP_KERNEL));
+      got.push(yield* mem.allocPage({ label: "b" }, GFP_KERNEL));
+      yield* mem.freePage(0);
+      got.push(yield* mem.allocPage({ label: "c" }, GFP_KERNEL));
+      got.push(yield* mem.allocPage({ label: "d" }, GFP_KERNEL));
+    });
+    expect(got).toEqual([0, 1, 0, 2]);
+    expect(mem.freePages).toBe(MAX_PAGES - 3);
+    expect(mem.owner(MAX_PAGES - 1)).toBeNull();
+    expect(mem.mappedBy(MAX_PAGES - 1)).toBeNull();
+  });
+});
+
+describe("adversary: a fault handler's answer", () => {
+  for (const [what, answer] of [["a junk string", "yes"], ["nothing", undefined], ["a number", 42]] as const) {
+    it(`${what} is a task-exception report naming the handler; the job fails with a gpu-page-fault`, () => {
+      const sim = collectingSim({}, { taskExceptions: "expected" });
+      const mem = new PhysMem(sim, { pages: 4 });
+      const pt = new GpuPageTable(sim, mem);
+      const gpu = new Gpu(sim, { mem, faultHandler: () => answer as never });
+      let err = 0;
+      sim.run(function* () {
+        const job = yield* gpu.submit({ pageTable: pt, reads: [{ va: 0, length: 1 }] });
+        yield* job.finished.wait(false);
+        err = job.finished.error;
+        yield* job.finished.put("submit");
+      });
+      expect(err).toBe(-22);
+      expect(sim.reports.map((r) => r.kind)).toEqual(["task-exception", "gpu-page-fault"]);
+      expect((sim.reports[0] as { error: string }).error).toContain("faultHandler of");
+    });
+  }
 });
