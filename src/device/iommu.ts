@@ -34,7 +34,7 @@ import { guardLive, LIBRARY_CLASS, noteTouched, SimObject, touch } from "../kern
 import { GFP_KERNEL, memCharge, memFootprint, memUncharge, PAGE_SIZE } from "../kernel/memory.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
-import { PhysMem } from "./phys-mem.js";
+import { MAX_PAGES, PhysMem } from "./phys-mem.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 
 /** The IOVA aperture: 48 bits. */
@@ -195,8 +195,8 @@ export class IommuDomain extends SimObject {
    * @param pfn First frame (a non-negative safe integer).
    * @param size Bytes, a multiple of 4 KiB.
    * @throws ArgumentError naming `iova`, `pfn`, `size` or `prot` (or its
-   *   key) for a wrong type; ArgumentRangeError for misalignment or a range
-   *   outside the aperture; ArgumentError naming `iova` (in the task, after
+   *   key) for a wrong type; ArgumentRangeError for misalignment, a range
+   *   outside the aperture or more than MAX_PAGES (2^26) pages; ArgumentError naming `iova` (in the task, after
    *   the step's effect) when a page of the range is already mapped (the
    *   kernel's -EEXIST). Nothing changes then.
    */
@@ -204,6 +204,8 @@ export class IommuDomain extends SimObject {
     checkRange(iova, size);
     arg("pfn", is.count, pfn);
     if (!Number.isSafeInteger(pfn + size / PAGE_SIZE)) throw new ArgumentRangeError("pfn", `pfn ${pfn} + ${size / PAGE_SIZE} pages is not a safe integer`);
+    // Entries are kept per page: a map larger than the largest machine would run out of memory, not fail.
+    if (size / PAGE_SIZE > MAX_PAGES) throw new ArgumentRangeError("size", `must be at most ${MAX_PAGES} pages (MAX_PAGES) in one map, got ${size / PAGE_SIZE}`);
     const mem = this.iommu.mem;
     if (mem !== null && pfn + size / PAGE_SIZE > mem.pages) throw new ArgumentRangeError("pfn", `frames ${pfn} to ${pfn + size / PAGE_SIZE - 1} are not all frames of ${mem.label} (0 to ${mem.pages - 1})`);
     if ((prot as IommuProt | null) === null || typeof prot !== "object") throw new ArgumentError("prot", `must be { read, write }, got ${describeValue(prot)}`);

@@ -31,7 +31,7 @@ import { GFP_KERNEL, PAGE_SIZE, type Gfp } from "../kernel/memory.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
-import { PhysMem } from "./phys-mem.js";
+import { MAX_PAGES, PhysMem } from "./phys-mem.js";
 
 /** Page sizes a leaf entry maps: 4 KiB, 64 KiB (contiguous hint) and 2 MiB (a level-2 block). */
 export type PageSize = 4096 | 65536 | 2097152;
@@ -165,8 +165,8 @@ export class GpuPageTable extends SimObject {
    * @throws ArgumentError naming `va` or `pfn` (not a safe integer, not
    *   aligned to `size`), `size` (not a PageSize), `prot` or its keys (`prot.read`, `prot.write`: required),
    *   `count` (not a positive integer); ArgumentRangeError naming `va` /
-   *   `count` (the range leaves the 48-bit space) or `pfn` (frames outside
-   *   the PhysMem). In the task, before any change: ArgumentError naming
+   *   `count` (the range leaves the 48-bit space; `count` also when it
+   *   maps more than MAX_PAGES frames) or `pfn` (frames outside the PhysMem). In the task, before any change: ArgumentError naming
    *   `va` when an entry of the range is already mapped.
    */
   map(va: number, pfn: number, size: PageSize, prot: { readonly read: boolean; readonly write: boolean }, count = 1, options: PtMapOptions = {}): Op<"ok" | "nomem"> {
@@ -180,6 +180,8 @@ export class GpuPageTable extends SimObject {
     const frames = size / PAGE_SIZE;
     if (pfn % frames !== 0) throw new ArgumentError("pfn", `must be aligned to ${frames} frames for a ${size}-byte page, got ${pfn}`);
     if (va + count * size > GPU_VA_LIMIT) throw new ArgumentRangeError("count", `${count} pages of ${size} bytes from ${va} leave the 48-bit VA space`);
+    // Entries are written one by one: a map larger than the largest machine would hang, not fail.
+    if (count * frames > MAX_PAGES) throw new ArgumentRangeError("count", `${count} pages of ${size} bytes are more than MAX_PAGES (${MAX_PAGES}) frames in one map`);
     this.checkFrames("pfn", pfn, count * frames);
     const kind = size === 4096 ? KIND_4K : size === 65536 ? KIND_64K : KIND_2M;
     const flags = VALID | (prot.read ? READ_BIT : 0) | (prot.write ? WRITE_BIT : 0) | (kind << KIND_SHIFT);

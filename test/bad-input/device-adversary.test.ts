@@ -237,3 +237,27 @@ describe("adversary: a fault handler's answer", () => {
     });
   }
 });
+
+describe("adversary: maps too large to hold", () => {
+  it("an IOMMU map of more than MAX_PAGES pages names size; nothing is mapped", () => {
+    const sim = collectingSim();
+    const d = new Iommu(sim).domainAlloc();
+    sim.run(function* () {
+      expectThrows(() => d.map(0, 0, 2 ** 47, RW), ArgumentRangeError, "size");
+      yield* d.map(0, 0, 4096, RW);
+    });
+    expect(d.mappedBytes).toBe(4096);
+  });
+
+  it("an IOVA-mode page-table map of more than MAX_PAGES frames names count; nothing is mapped", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { pages: 16 });
+    const pt = new GpuPageTable(sim, mem, { addresses: "iova" });
+    sim.run(function* () {
+      expectThrows(() => pt.map(0, 0, 4096, RW, 2 ** 35), ArgumentRangeError, "count");
+      expectThrows(() => pt.map(0, 0, 2097152, RW, 2 ** 18), ArgumentRangeError, "count");
+      yield* mem.allocPage({ label: "x" }, GFP_KERNEL);
+    });
+    expect(pt.tablePages).toBe(0);
+  });
+});
