@@ -34,7 +34,7 @@
  *   drm_sched_run_job_work does for an ERR_PTR from run_job (here -EINVAL),
  *   and a `task-exception` report is filed; the engine goes on.
  */
-import { ArgumentError, ArgumentRangeError } from "../errors.js";
+import { ArgumentError, ArgumentRangeError, UsageError } from "../errors.js";
 import { DmaFence } from "../dma-buf/dma-fence.js";
 import { FenceContext } from "../dma-buf/fence-context.js";
 import { runResultCallback, runVoidCallback } from "../drm/driver-callback.js";
@@ -47,7 +47,7 @@ import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
 import type { DmaPathStep } from "../report/device-kinds.js";
-import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
+import { arg, checkOptions, describeValue, is, thrownText, type Spec } from "../validate.js";
 import { IommuDomain } from "./iommu.js";
 import { GPU_VA_LIMIT, GpuPageTable } from "./page-table.js";
 import { PhysMem } from "./phys-mem.js";
@@ -189,6 +189,9 @@ export class Gpu extends SimObject {
     if ((options.mem as PhysMem | undefined) === undefined) throw new ArgumentError("mem", "is required: a PhysMem");
     if (options.mem.sim !== sim) throw new ArgumentError("mem", `${options.mem.label} belongs to another Sim`);
     if (options.iommu !== undefined && options.iommu.sim !== sim) throw new ArgumentError("iommu", `${options.iommu.label} belongs to another Sim`);
+    if (options.iommu !== undefined && options.iommu.iommu.mem !== null && options.iommu.iommu.mem !== options.mem) {
+      throw new ArgumentError("iommu", `${options.iommu.label} maps frames of ${options.iommu.iommu.mem.label}, not of ${options.mem.label}`);
+    }
     const name = options.name ?? "gpu0";
     super(sim, "Gpu", { name, static: true });
     this.gpuName = name;
@@ -207,6 +210,7 @@ export class Gpu extends SimObject {
    */
   tlb(pt: GpuPageTable): GpuTlb {
     arg("pt", is.instanceOf(GpuPageTable), pt);
+    if (pt.sim !== this.sim) throw new ArgumentError("pt", `${pt.label} belongs to another Sim`);
     let t = this.tlbs.get(pt);
     if (t === undefined) {
       const caller = currentOrNull();
@@ -231,8 +235,10 @@ export class Gpu extends SimObject {
    *   `runJob`, `name`, `process`); ArgumentRangeError naming a range that
    *   leaves the VA space.
    */
-  submit(spec: GpuJobSpec): Op<GpuJob> {
-    if (typeof spec !== "object" || (spec as GpuJobSpec | null) === null) throw new ArgumentError("spec", `must be a GpuJobSpec object, got ${describeValue(spec)}`);
+  submit(given: GpuJobSpec): Op<GpuJob> {
+    if (typeof given !== "object" || (given as GpuJobSpec | null) === null) throw new ArgumentError("spec", `must be a GpuJobSpec object, got ${describeValue(given)}`);
+    // Checked and kept as copies, read once: a caller's later change (or a getter) cannot reach the engine.
+    const spec = copySpec(given);
     checkOptions("spec", spec, JOB_SPEC);
     const pt = spec.pageTable as GpuPageTable | undefined;
     if (pt === undefined) throw new ArgumentError("spec.pageTable", "is required: a GpuPageTable");
@@ -240,7 +246,10 @@ export class Gpu extends SimObject {
     if (pt.addresses === "iova" && this.iommu === null) throw new ArgumentError("spec.pageTable", `${pt.label} holds IOVA page numbers, but ${this.label} has no IOMMU`);
     if (pt.addresses === "physical" && this.iommu !== null) throw new ArgumentError("spec.pageTable", `${pt.label} holds physical frames, but ${this.label} sits behind an IOMMU (make the table with addresses: "iova")`);
     if (pt.addresses === "physical" && pt.mem !== this.mem) throw new ArgumentError("spec.pageTable", `${pt.label} maps frames of ${pt.mem.label}, not of ${this.mem.label}`);
-    return makeOp("drm_sched_entity_push_job", this, submitBody, { ...spec });
+    (spec.dependencies ?? []).forEach((f, i) => {
+      if (f.sim !== this.sim) throw new ArgumentError(`spec.dependencies[${i}]`, `${f.label} belongs to another Sim`);
+    });
+    return makeOp("drm_sched_entity_push_job", this, submitBody, spec);
   }
 
   /** Jobs queued and not yet taken by the engine (a query). */
@@ -248,6 +257,18 @@ export class Gpu extends SimObject {
     noteTouched(this.sim, this, false);
     return this.queue.length;
   }
+}
+
+/** A copy of `spec` whose arrays (and ranges) are fresh: what submit() checks is what the engine uses. */
+function copySpec(spec: GpuJobSpec): GpuJobSpec {
+  const copy: Record<string, unknown> = { ...spec };
+  for (const key of ["reads", "writes"] as const) {
+    const v = copy[key];
+    if (Array.isArray(v)) copy[key] = Array.from(v as unknown[], (r) => (typeof r === "object" && r !== null ? { ...r } : r));
+  }
+  const deps = copy["dependencies"];
+  if (Array.isArray(deps)) copy["dependencies"] = Array.from(deps as unknown[]);
+  return copy as unknown as GpuJobSpec;
 }
 
 function* submitBody(this: Gpu, spec: GpuJobSpec): Generator<Effect, GpuJob, unknown> {
@@ -295,8 +316,9 @@ function* engineBody(gpu: Gpu): Generator<Effect, void, unknown> {
 }
 
 function fileException(gpu: Gpu, e: unknown): void {
-  const err = e instanceof Error ? e : new Error(String(e));
-  gpu.sim.file({ kind: "task-exception", error: `${err.name}: ${err.message}`, ...(err.stack === undefined ? {} : { stack: err.stack }) });
+  // thrownText never throws, whatever the driver threw (an object without toString, a revoked Proxy).
+  const t = thrownText(e);
+  gpu.sim.file({ kind: "task-exception", error: `${t.name}: ${t.message}`, ...(t.stack === null ? {} : { stack: t.stack }) });
 }
 
 function* runOne(gpu: Gpu, job: GpuJob): Generator<Effect, void, unknown> {
@@ -351,6 +373,10 @@ function* performAccesses(gpu: Gpu, job: GpuJob): Generator<Effect, number, unkn
         let answer: string | null = "fail";
         try {
           answer = yield* runResultCallback(gpu.faultHandler({ job, va, access, reason: fault.reason }), `faultHandler of ${gpu.label}`);
+          if (answer !== "retry" && answer !== "fail") {
+            // A driver bug (it answers "retry" or "fail"): reported, and the fault stands.
+            throw new UsageError(`faultHandler of ${gpu.label} returned ${answer === null ? "nothing" : describeValue(answer)}: it returns "retry" or "fail"`);
+          }
         } catch (e) {
           fileException(gpu, e);
         }

@@ -34,7 +34,7 @@ import { guardLive, LIBRARY_CLASS, noteTouched, SimObject, touch } from "../kern
 import { GFP_KERNEL, memCharge, memFootprint, memUncharge, PAGE_SIZE } from "../kernel/memory.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
-import { PhysMem } from "./phys-mem.js";
+import { MAX_PAGES, PhysMem } from "./phys-mem.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 
 /** The IOVA aperture: 48 bits. */
@@ -171,6 +171,8 @@ export class IommuDomain extends SimObject {
     readonly iommu: Iommu,
     name: string,
   ) {
+    if (!(iommu instanceof Iommu)) throw new ArgumentError("iommu", `must be an Iommu, got ${describeValue(iommu)}`);
+    arg("name", is.string, name);
     super(iommu.sim, "IommuDomain", { name, embeddedIn: iommu });
   }
 
@@ -193,8 +195,8 @@ export class IommuDomain extends SimObject {
    * @param pfn First frame (a non-negative safe integer).
    * @param size Bytes, a multiple of 4 KiB.
    * @throws ArgumentError naming `iova`, `pfn`, `size` or `prot` (or its
-   *   key) for a wrong type; ArgumentRangeError for misalignment or a range
-   *   outside the aperture; ArgumentError naming `iova` (in the task, after
+   *   key) for a wrong type; ArgumentRangeError for misalignment, a range
+   *   outside the aperture or more than MAX_PAGES (2^26) pages; ArgumentError naming `iova` (in the task, after
    *   the step's effect) when a page of the range is already mapped (the
    *   kernel's -EEXIST). Nothing changes then.
    */
@@ -202,6 +204,8 @@ export class IommuDomain extends SimObject {
     checkRange(iova, size);
     arg("pfn", is.count, pfn);
     if (!Number.isSafeInteger(pfn + size / PAGE_SIZE)) throw new ArgumentRangeError("pfn", `pfn ${pfn} + ${size / PAGE_SIZE} pages is not a safe integer`);
+    // Entries are kept per page: a map larger than the largest machine would run out of memory, not fail.
+    if (size / PAGE_SIZE > MAX_PAGES) throw new ArgumentRangeError("size", `must be at most ${MAX_PAGES} pages (MAX_PAGES) in one map, got ${size / PAGE_SIZE}`);
     const mem = this.iommu.mem;
     if (mem !== null && pfn + size / PAGE_SIZE > mem.pages) throw new ArgumentRangeError("pfn", `frames ${pfn} to ${pfn + size / PAGE_SIZE - 1} are not all frames of ${mem.label} (0 to ${mem.pages - 1})`);
     if ((prot as IommuProt | null) === null || typeof prot !== "object") throw new ArgumentError("prot", `must be { read, write }, got ${describeValue(prot)}`);
@@ -231,7 +235,8 @@ export class IommuDomain extends SimObject {
    * of a gathered range (`iova`, `size` bytes): drop this domain's IOTLB
    * entries for pages overlapping the range (or all of them).
    * @throws ArgumentError/ArgumentRangeError naming `iova` or `size`: not
-   *   non-negative safe integers, or only one of them given.
+   *   non-negative safe integers, only one of them given, or the range
+   *   passes the 48-bit aperture.
    */
   flushIotlb(iova?: number, size?: number): Op<void> {
     if (iova === undefined && size === undefined) return makeOp("iommu_flush_iotlb_all", this, flushBody, 0, IOVA_LIMIT);
@@ -239,6 +244,8 @@ export class IommuDomain extends SimObject {
     arg("iova", is.count, iova);
     if (size === undefined) throw new ArgumentError("size", "must be given with iova");
     arg("size", is.count, size);
+    if (iova >= IOVA_LIMIT) throw new ArgumentRangeError("iova", `must be below 2^48, got ${iova}`);
+    if (iova + size > IOVA_LIMIT) throw new ArgumentRangeError("size", `iova 0x${iova.toString(16)} + size ${size} passes the 48-bit aperture`);
     return makeOp("iommu_iotlb_sync", this, flushBody, iova, size);
   }
 

@@ -31,7 +31,7 @@ import { GFP_KERNEL, PAGE_SIZE, type Gfp } from "../kernel/memory.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
-import { PhysMem } from "./phys-mem.js";
+import { MAX_PAGES, PhysMem } from "./phys-mem.js";
 
 /** Page sizes a leaf entry maps: 4 KiB, 64 KiB (contiguous hint) and 2 MiB (a level-2 block). */
 export type PageSize = 4096 | 65536 | 2097152;
@@ -165,8 +165,8 @@ export class GpuPageTable extends SimObject {
    * @throws ArgumentError naming `va` or `pfn` (not a safe integer, not
    *   aligned to `size`), `size` (not a PageSize), `prot` or its keys (`prot.read`, `prot.write`: required),
    *   `count` (not a positive integer); ArgumentRangeError naming `va` /
-   *   `count` (the range leaves the 48-bit space) or `pfn` (frames outside
-   *   the PhysMem). In the task, before any change: ArgumentError naming
+   *   `count` (the range leaves the 48-bit space; `count` also when it
+   *   maps more than MAX_PAGES frames) or `pfn` (frames outside the PhysMem). In the task, before any change: ArgumentError naming
    *   `va` when an entry of the range is already mapped.
    */
   map(va: number, pfn: number, size: PageSize, prot: { readonly read: boolean; readonly write: boolean }, count = 1, options: PtMapOptions = {}): Op<"ok" | "nomem"> {
@@ -180,6 +180,8 @@ export class GpuPageTable extends SimObject {
     const frames = size / PAGE_SIZE;
     if (pfn % frames !== 0) throw new ArgumentError("pfn", `must be aligned to ${frames} frames for a ${size}-byte page, got ${pfn}`);
     if (va + count * size > GPU_VA_LIMIT) throw new ArgumentRangeError("count", `${count} pages of ${size} bytes from ${va} leave the 48-bit VA space`);
+    // Entries are written one by one: a map larger than the largest machine would hang, not fail.
+    if (count * frames > MAX_PAGES) throw new ArgumentRangeError("count", `${count} pages of ${size} bytes are more than MAX_PAGES (${MAX_PAGES}) frames in one map`);
     this.checkFrames("pfn", pfn, count * frames);
     const kind = size === 4096 ? KIND_4K : size === 65536 ? KIND_64K : KIND_2M;
     const flags = VALID | (prot.read ? READ_BIT : 0) | (prot.write ? WRITE_BIT : 0) | (kind << KIND_SHIFT);
@@ -200,16 +202,18 @@ export class GpuPageTable extends SimObject {
   mapPages(va: number, pfns: readonly number[], prot: { readonly read: boolean; readonly write: boolean }, options: PtMapOptions = {}): Op<"ok" | "nomem"> {
     checkVa("va", va);
     if (!Array.isArray(pfns) || pfns.length === 0) throw new ArgumentError("pfns", `must be a non-empty array of frames, got ${describeValue(pfns)}`);
-    for (let k = 0; k < pfns.length; k++) {
-      is.safeInteger(`pfns[${k}]`, pfns[k]);
-      this.checkFrames(`pfns[${k}]`, pfns[k] as number, 1);
+    // A copy, read once: what is checked is what is mapped (a caller's array may change, or be a Proxy).
+    const list: unknown[] = Array.from(pfns as Iterable<unknown>);
+    for (let k = 0; k < list.length; k++) {
+      is.safeInteger(`pfns[${k}]`, list[k]);
+      this.checkFrames(`pfns[${k}]`, list[k] as number, 1);
     }
     checkProt(prot);
     const pool = this.checkMapOptions(options);
     if (va % PAGE_SIZE !== 0) throw new ArgumentError("va", `must be 4 KiB-aligned, got ${va}`);
-    if (va + pfns.length * PAGE_SIZE > GPU_VA_LIMIT) throw new ArgumentRangeError("pfns", `${pfns.length} pages from ${va} leave the 48-bit VA space`);
+    if (va + list.length * PAGE_SIZE > GPU_VA_LIMIT) throw new ArgumentRangeError("pfns", `${list.length} pages from ${va} leave the 48-bit VA space`);
     const flags = VALID | (prot.read ? READ_BIT : 0) | (prot.write ? WRITE_BIT : 0) | (KIND_4K << KIND_SHIFT);
-    return makeOp("gpu_pt_map", this, mapBody, { va, pfn: 0, size: 4096 as PageSize, flags, count: pfns.length, pfns: Array.from(pfns as Iterable<number>), pool });
+    return makeOp("gpu_pt_map", this, mapBody, { va, pfn: 0, size: 4096 as PageSize, flags, count: list.length, pfns: list as number[], pool });
   }
 
   /**
@@ -587,12 +591,29 @@ function* unmapBody(this: GpuPageTable, va: number, range: number, freeTables: b
  */
 export class PtPrealloc {
   /** @internal Frames left, the next one to take on top. */ readonly frames: number[];
+  /**
+   * Made by {@link GpuPageTable.prealloc}; made directly, `frames` must be
+   * distinct allocated frames of the table's PhysMem owned by the table.
+   * @throws ArgumentError naming `pt` (not a GpuPageTable) or `frames`
+   *   (not an array of such frames).
+   */
   constructor(
     /** The page table the pool is for. */
     readonly pt: GpuPageTable,
     frames: number[],
   ) {
-    this.frames = frames;
+    if (!(pt instanceof GpuPageTable)) throw new ArgumentError("pt", `must be a GpuPageTable, got ${describeValue(pt)}`);
+    if (!Array.isArray(frames)) throw new ArgumentError("frames", `must be an array of frames, got ${describeValue(frames)}`);
+    const list: unknown[] = Array.from(frames as Iterable<unknown>);
+    const seen = new Set<number>();
+    for (let k = 0; k < list.length; k++) {
+      const f = list[k];
+      if (typeof f !== "number" || !Number.isSafeInteger(f) || f < 0 || f >= pt.mem.pages || pt.mem.states[f] !== 1 || pt.mem.owners[f] !== pt || seen.has(f)) {
+        throw new ArgumentError("frames", `frames[${k}] (${describeValue(f)}) is not a distinct allocated frame of ${pt.mem.label} owned by ${pt.label}`);
+      }
+      seen.add(f);
+    }
+    this.frames = list as number[];
   }
 
   /** Frames left in the pool (a query: notes the page table). */

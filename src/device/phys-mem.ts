@@ -18,8 +18,10 @@
  *   model (limits, reclaim and fault injection apply); a free frame has no
  *   owner, no flags and (when the driver is right) no mapping — freeing a
  *   mapped frame files `phys-page-still-mapped` and frees it anyway.
- * Storage: typed arrays indexed by pfn, a stack of free frames (lowest pfn
- *   handed out first, so runs are deterministic).
+ * Storage: typed arrays indexed by pfn, sparse owner/mapper arrays, a
+ *   stack of freed frames (the last freed handed out first) and, under it,
+ *   the frames never handed out (lowest pfn first), so runs are
+ *   deterministic and a machine of MAX_PAGES frames is cheap to make.
  */
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import { defineEffectKind, Effect, WRITE, type Access } from "../kernel/effect.js";
@@ -96,11 +98,11 @@ export class PhysMem extends SimObject {
   /** @internal PINNED | DIRTY. */ readonly flags: Uint8Array;
   /** @internal Mappings (PTEs, IOMMU entries) pointing at each frame. */ readonly mapCounts: Uint32Array;
   /** @internal Allocations of each frame so far (wraps at 2^32). */ readonly generations: Uint32Array;
-  /** @internal Free frames, the next one to hand out on top. */ readonly freeStack: Int32Array;
-  /** @internal */ freeTop: number;
-  /** @internal Owner of each allocated frame. */ readonly owners: (PageOwner | null)[];
+  /** @internal Frames freed and not handed out again, the next one to hand out on top. */ readonly freeStack: number[] = [];
+  /** @internal Frames from here to `pages` were never handed out (taken, lowest first, when freeStack is empty). */ fresh = 0;
+  /** @internal Owner of each allocated frame (sparse: grows as frames are handed out). */ readonly owners: (PageOwner | null)[] = [];
   /** @internal Where each frame was last freed (sparse). */ readonly freeSites = new Map<number, Site>();
-  /** @internal The last mapper of each frame, for DMA reports. */ readonly mappers: (string | null)[];
+  /** @internal The last mapper of each frame, for DMA reports (sparse). */ readonly mappers: (string | null)[] = [];
   /** @internal Effects made once. */ readonly allocEffect: Effect;
   /** @internal */ readonly flagsEffect: Effect;
 
@@ -118,11 +120,8 @@ export class PhysMem extends SimObject {
     this.flags = new Uint8Array(this.pages);
     this.mapCounts = new Uint32Array(this.pages);
     this.generations = new Uint32Array(this.pages);
-    this.freeStack = new Int32Array(this.pages);
-    for (let i = 0; i < this.pages; i++) this.freeStack[i] = this.pages - 1 - i;
-    this.freeTop = this.pages;
-    this.owners = new Array<PageOwner | null>(this.pages).fill(null);
-    this.mappers = new Array<string | null>(this.pages).fill(null);
+    // Nothing per frame is built up front beyond the zeroed typed arrays: a
+    // machine of MAX_PAGES frames is made in milliseconds.
     this.allocEffect = new Effect(PHYS_ALLOC, this, WRITE);
     this.flagsEffect = new Effect(PHYS_FLAGS, this, WRITE);
   }
@@ -130,7 +129,7 @@ export class PhysMem extends SimObject {
   /** Free frames now (a query). */
   get freePages(): number {
     noteTouched(this.sim, this, false);
-    return this.freeTop;
+    return this.freeStack.length + (this.pages - this.fresh);
   }
 
   /**
@@ -285,9 +284,14 @@ export class PhysMem extends SimObject {
 
   /** @internal Take a free frame for `owner` (inside a step declaring this PhysMem); -1 when none. */
   takeFrame(owner: PageOwner): number {
-    if (this.freeTop === 0) return -1;
-    const pfn = this.freeStack[--this.freeTop] as number;
+    let pfn = this.freeStack.pop();
+    if (pfn === undefined) {
+      if (this.fresh === this.pages) return -1;
+      pfn = this.fresh++;
+    }
     this.states[pfn] = 1;
+    // A pin or dirty bit set while the frame was free (a driver bug) must not reach its next owner.
+    this.flags[pfn] = 0;
     this.generations[pfn] = (this.generations[pfn] as number) + 1;
     this.owners[pfn] = owner;
     return pfn;
@@ -324,7 +328,7 @@ function* freeBody(this: PhysMem, pfn: number): Generator<Effect, void, unknown>
   this.flags[pfn] = 0;
   this.owners[pfn] = null;
   this.freeSites.set(pfn, site);
-  this.freeStack[this.freeTop++] = pfn;
+  this.freeStack.push(pfn);
   memUncharge(this.sim, PAGE_SIZE);
 }
 

@@ -105,13 +105,15 @@ export class GpuTlb extends SimObject {
    * the engine's step: notes the TLB (write).
    * @throws ArgumentError naming `va` or `pte` (or its key `pfn`,
    *   `write`, `size`); ArgumentRangeError for `va` out of range or a
-   *   `pfn` that is not a non-negative safe integer. Nothing changes then.
+   *   `pfn` that is not a non-negative safe integer aligned to the page
+   *   (a 64 KiB page's first frame is a multiple of 16). Nothing changes then.
    */
   fill(va: number, pte: TlbEntry): void {
     checkVa("va", va);
     if ((pte as TlbEntry | null) === null || typeof pte !== "object") throw new ArgumentError("pte", `must be { pfn, write, size }, got ${describeValue(pte)}`);
     checkOptions("pte", pte, ENTRY);
     for (const k of ["pfn", "write", "size"] as const) if ((pte as Partial<TlbEntry>)[k] === undefined) throw new ArgumentError(`pte.${k}`, "must be given");
+    if (pte.pfn % (pte.size / 4096) !== 0) throw new ArgumentRangeError("pte.pfn", `must be aligned to ${pte.size / 4096} frames for a ${pte.size}-byte page, got ${pte.pfn}`);
     noteTouched(this.sim, this, true);
     if (!guardLive(this, "GpuTlb.fill")) return;
     const base = va - (va % pte.size);
