@@ -1,0 +1,146 @@
+/**
+ * Soundness hunt over the device layer (review "dpor", issue 11): small
+ * programs over Gpu, GpuPageTable, GpuTlb, PhysMem, Iommu, Mm and
+ * MmuIntervalNotifier where an exhaustive DFS with DPOR should reach
+ * exactly what the unreduced search reaches (what the tasks saw, and the
+ * kinds of failure). The D-numbers name the findings in
+ * /work/briefs/i11-dpor-findings.md.
+ */
+import { describe, expect, it } from "vitest";
+import { access, DmaFence, FenceContext, GFP_KERNEL, Gpu, GpuPageTable, Mm, MmuIntervalNotifier, Mutex, PhysMem, USER_VA_BASE, type MmuIntervalNotifierOps, type Sim } from "../../src/index.js";
+import { reached as reachedIn, type ReductionProgram } from "../support/reduction.js";
+
+const PAGE = 4096;
+const RW = { read: true, write: true };
+
+function reached(build: ReductionProgram, reduction: "dpor" | "none"): string[] {
+  return reachedIn(build, reduction, { executions: 100_000 });
+}
+
+/** A shared driver object, for a step that touches nothing of the device layer. */
+function mark(sim: Sim): { n: number } {
+  return sim.share({ n: 0 });
+}
+
+function gpuWorld(sim: Sim) {
+  const mem = new PhysMem(sim, { name: "ram", pages: 16 });
+  const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+  const gpu = new Gpu(sim, { mem, tlbEntries: 4 });
+  return { mem, pt, gpu };
+}
+
+const OPS: MmuIntervalNotifierOps = { invalidate: () => true };
+
+/**
+ * Holes: DPOR misses an outcome the unreduced search reaches. Each stays
+ * `it.fails` until the cause named in the findings is fixed; it then turns
+ * red, and the program moves to AGREE.
+ */
+const HOLES: Record<string, ReductionProgram> = {
+  // D1 GpuJob.state is a public plain field (gpu.ts:107) that the engine
+  // writes outside any declared write of the job (gpu.ts:301, :322) and a
+  // driver reads with no noted read: the driver's read joins a step that
+  // declares only its own object, so DPOR never orders it against the
+  // engine's pop / signal steps.
+  "D1 a driver reads GpuJob.state while the engine runs the job": (sim, seen) => {
+    const { pt, gpu } = gpuWorld(sim);
+    const x = mark(sim);
+    sim.spawn("driver", "process", function* () {
+      const job = yield* gpu.submit({ name: "j", pageTable: pt });
+      yield* access(x, "write");
+      seen(`driver: job ${job.state}`);
+      yield* job.finished.put("submit");
+    });
+  },
+
+  // D2 MmuIntervalNotifier.insert() reads Mm.primed before its first
+  // effect (mmu-notifier.ts:183), in the caller's previous step: whether
+  // the caller teaches lockdep "held lock -> fs_reclaim" depends on
+  // whether another task's insert ran before that previous step, an order
+  // DPOR never tries (the previous step, here a mutex lock, does not
+  // conflict with the other insert).
+  "D2 insert() under a driver lock racing another task's first insert: lockdep learns lock -> fs_reclaim or not": (sim, seen) => {
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    const lock = new Mutex(sim, "drv->lock", { static: true });
+    sim.spawn("a", "process", function* () {
+      yield* lock.lock();
+      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE, PAGE, OPS);
+      yield* lock.unlock();
+      seen(`a: lock -> fs_reclaim ${String(sim.lockdep.hasEdge(lock.lockClass, sim.lockdep.maps.fsReclaim.lockClass))}`);
+    });
+    sim.spawn("b", "process", function* () {
+      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE + 2 * PAGE, PAGE, OPS);
+    });
+  },
+};
+
+/** Programs tried that agree (kept as controls: they pass today). */
+const AGREE: Record<string, ReductionProgram> = {
+  // The engine's spawn on demand: a second submit from another task racing
+  // the engine's exit after the first job (submit's second step and the
+  // engine's pop both write the Gpu).
+  "two submitters racing the engine's exit": (sim, seen) => {
+    const { pt, gpu } = gpuWorld(sim);
+    for (const who of ["s1", "s2"]) {
+      sim.spawn(who, "process", function* () {
+        const job = yield* gpu.submit({ name: who, pageTable: pt, runJob: function* () { seen(`run ${who}: queued ${gpu.queued}`); } });
+        yield* job.finished.put("submit");
+      });
+    }
+  },
+
+  // A dependency signalled by a task that also submits: the engine's wait
+  // for the dependency against the submit that spawns it.
+  "a job depending on a fence its own submitter signals later": (sim, seen) => {
+    const { pt, gpu } = gpuWorld(sim);
+    const dep = new DmaFence(new FenceContext(sim, "other"), { name: "dep", static: true });
+    sim.spawn("submitter", "process", function* () {
+      const job = yield* gpu.submit({ name: "j", pageTable: pt, dependencies: [dep], runJob: function* () { seen("ran"); } });
+      seen(`after submit: signalled ${String(job.finished.isSignaled())}`);
+      yield* dep.signal();
+      yield* job.finished.wait(false);
+      yield* job.finished.put("submit");
+    });
+  },
+
+  // A job's access against a remap by the driver without a TLB flush: a
+  // page table write and the access's page table read.
+  "a job's read against a remap to a new frame without invalidate": (sim, seen) => {
+    const { mem, pt, gpu } = gpuWorld(sim);
+    sim.spawn("driver", "process", function* () {
+      const a = (yield* mem.allocPage({ label: "a" }, GFP_KERNEL)) as number;
+      const b = (yield* mem.allocPage({ label: "b" }, GFP_KERNEL)) as number;
+      yield* pt.map(0x10000, a, 4096, RW);
+      const job = yield* gpu.submit({ name: "j", pageTable: pt, reads: [{ va: 0x10000, length: 8192 }] });
+      yield* pt.unmap(0x10000, 4096);
+      yield* pt.map(0x11000, b, 4096, RW);
+      yield* mem.freePage(a);
+      yield* job.finished.wait(false);
+      seen(`status ${job.finished.getStatus()}`);
+      yield* job.finished.put("submit");
+      yield* pt.unmap(0x11000, 4096);
+      yield* mem.freePage(b);
+    });
+  },
+};
+
+describe("hunt: known holes of the reduction in the device layer", () => {
+  for (const [name, build] of Object.entries(HOLES)) {
+    it.fails(name, { timeout: 300_000 }, () => {
+      const full = reached(build, "none");
+      expect(full.length).toBeGreaterThan(1);
+      expect(reached(build, "dpor")).toEqual(full);
+    });
+  }
+});
+
+describe("hunt: DPOR reaches the unreduced outcomes over the device layer", () => {
+  for (const [name, build] of Object.entries(AGREE)) {
+    it(name, { timeout: 300_000 }, () => {
+      const full = reached(build, "none");
+      expect(reached(build, "dpor")).toEqual(full);
+      expect(full.length).toBeGreaterThan(0);
+    });
+  }
+});
