@@ -77,19 +77,6 @@ const HOLES: Record<string, ReductionProgram> = {
 
 /** Programs tried that agree (kept as controls: they pass today). */
 const AGREE: Record<string, ReductionProgram> = {
-  // The engine's spawn on demand: a second submit from another task racing
-  // the engine's exit after the first job (submit's second step and the
-  // engine's pop both write the Gpu).
-  "two submitters racing the engine's exit": (sim, seen) => {
-    const { pt, gpu } = gpuWorld(sim);
-    for (const who of ["s1", "s2"]) {
-      sim.spawn(who, "process", function* () {
-        const job = yield* gpu.submit({ name: who, pageTable: pt, runJob: function* () { seen(`run ${who}: queued ${gpu.queued}`); } });
-        yield* job.finished.put("submit");
-      });
-    }
-  },
-
   // A dependency signalled by a task that also submits: the engine's wait
   // for the dependency against the submit that spawns it.
   "a job depending on a fence its own submitter signals later": (sim, seen) => {
@@ -133,6 +120,39 @@ describe("hunt: known holes of the reduction in the device layer", () => {
       expect(reached(build, "dpor")).toEqual(full);
     });
   }
+});
+
+/**
+ * D3 (a model bug found on the way, not a reduction hole): Gpu.submit()
+ * takes the finished fence's seqno in its first step (gpu.ts:256, as
+ * drm_sched_job_arm) and queues the job in its second (gpu.ts:266, as
+ * drm_sched_entity_push_job), with fence gets in between. Two tasks
+ * submitting to one Gpu interleave there: the later seqno is queued first,
+ * the engine signals it first, and the library's own fences file
+ * fence-signal-out-of-order. The kernel requires arm and push under one
+ * lock; the simulated submit is one op and must make them one step.
+ * `it.fails` until then. The unreduced search of this program does not
+ * finish in 100,000 executions; DPOR (sound or not) reaching the report
+ * proves a real schedule files it.
+ */
+describe("hunt: model bugs found on the way", () => {
+  it.fails("D3 two tasks submitting to one Gpu: the library's own fences signal out of order", { timeout: 300_000 }, () => {
+    const build: ReductionProgram = (sim, seen) => {
+      const { pt, gpu } = gpuWorld(sim);
+      sim.spawn("s1", "process", function* () {
+        const job = yield* gpu.submit({ name: "j1", pageTable: pt });
+        yield* job.finished.put("submit");
+      });
+      sim.spawn("s2", "process", function* () {
+        yield* access(mark(sim), "write");
+        const job = yield* gpu.submit({ name: "j2", pageTable: pt, runJob: function* () { seen(`run j2: queued ${gpu.queued}`); } });
+        yield* job.finished.put("submit");
+      });
+    };
+    const got = reached(build, "dpor");
+    expect(got).toContain("run j2: queued 0");
+    expect(got).not.toContain("failure:fence-signal-out-of-order");
+  });
 });
 
 describe("hunt: DPOR reaches the unreduced outcomes over the device layer", () => {
