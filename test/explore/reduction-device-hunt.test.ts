@@ -73,6 +73,53 @@ const HOLES: Record<string, ReductionProgram> = {
       yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE + 2 * PAGE, PAGE, OPS);
     });
   },
+
+  // D4 remove() blocks while an invalidation covering a notifier runs
+  // (MmIdle, mmu-notifier.ts:223), and the invalidation's start, zap and
+  // end steps all write the Mm. The remove, run after the munmap, races
+  // only the last of them (mmu-invalidate-end), at whose state it was
+  // disabled, so the reversal is dropped; the start step happens before it
+  // through zap and end, so it is never tried against the remove. No kind
+  // declares neverCoEnabledWith (mm.ts:64-70, mmu-notifier.ts:50-54), so
+  // the DFS never looks past the end step. DPOR reaches only "removed
+  // after the munmap".
+  "D4 remove() of a notifier racing a munmap of its range": (sim, seen) => {
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    sim.spawn("setup", "process", function* () {
+      const a = (yield* mm.mmap(PAGE)) as number;
+      const n = yield* MmuIntervalNotifier.insert(mm, a, PAGE, OPS);
+      sim.spawn("unmapper", "process", function* () {
+        yield* mm.munmap(a, PAGE);
+      });
+      sim.spawn("remover", "process", function* () {
+        yield* n.remove();
+        seen(`remover: mapped ${String(mm.isMapped(a, PAGE))}`);
+      });
+    });
+  },
+
+  // D5 the same for readBegin(): once the callback called setSeq(), the
+  // reader is blocked until the invalidation's end (its wait,
+  // mmu-notifier.ts:213, reads the notifier and the Mm). Its only race is
+  // with mmu-invalidate-end, where it was disabled. DPOR never runs the
+  // readBegin before the munmap started: "mapped true" is missed.
+  "D5 readBegin() racing a munmap whose callback sets the sequence": (sim, seen) => {
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    const ops: MmuIntervalNotifierOps = { invalidate: (n, _r, cur) => { n.setSeq(cur); return true; } };
+    sim.spawn("setup", "process", function* () {
+      const a = (yield* mm.mmap(PAGE)) as number;
+      const n = yield* MmuIntervalNotifier.insert(mm, a, PAGE, ops);
+      sim.spawn("unmapper", "process", function* () {
+        yield* mm.munmap(a, PAGE);
+      });
+      sim.spawn("reader", "process", function* () {
+        const seq = yield* n.readBegin();
+        seen(`reader: mapped ${String(mm.isMapped(a, PAGE))} retry ${String(n.readRetry(seq))}`);
+      });
+    });
+  },
 };
 
 /** Programs tried that agree (kept as controls: they pass today). */
@@ -88,6 +135,26 @@ const AGREE: Record<string, ReductionProgram> = {
       yield* dep.signal();
       yield* job.finished.wait(false);
       yield* job.finished.put("submit");
+    });
+  },
+
+  // An insert during a munmap of the range is deferred to the
+  // invalidation's end: readBegin() on the new notifier waits for it.
+  "an insert (deferred) and its readBegin() racing a munmap of the range": (sim, seen) => {
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    sim.spawn("setup", "process", function* () {
+      const a = (yield* mm.mmap(PAGE)) as number;
+      yield* MmuIntervalNotifier.insert(mm, a, PAGE, OPS);
+      sim.spawn("unmapper", "process", function* () {
+        yield* mm.munmap(a, PAGE);
+      });
+      sim.spawn("binder", "process", function* () {
+        const n = yield* MmuIntervalNotifier.insert(mm, a, PAGE, OPS);
+        const seq = yield* n.readBegin();
+        seen(`binder: mapped ${String(mm.isMapped(a, PAGE))} retry ${String(n.readRetry(seq))}`);
+        yield* n.remove();
+      });
     });
   },
 
