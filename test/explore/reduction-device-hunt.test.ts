@@ -75,14 +75,14 @@ const HOLES: Record<string, ReductionProgram> = {
   },
 
   // D4 remove() blocks while an invalidation covering a notifier runs
-  // (MmIdle, mmu-notifier.ts:223), and the invalidation's start, zap and
-  // end steps all write the Mm. The remove, run after the munmap, races
-  // only the last of them (mmu-invalidate-end), at whose state it was
-  // disabled, so the reversal is dropped; the start step happens before it
-  // through zap and end, so it is never tried against the remove. No kind
-  // declares neverCoEnabledWith (mm.ts:64-70, mmu-notifier.ts:50-54), so
-  // the DFS never looks past the end step. DPOR reaches only "removed
-  // after the munmap".
+  // (MmIdle, mmu-notifier.ts:57-68, :223), and the invalidation's start,
+  // zap and end steps all write the Mm. With the unmapper run first, the
+  // remove's only direct race is with mmu-invalidate-end (mm.ts:244), at
+  // whose state it was disabled, so that reversal is dropped; the start
+  // step (mm.ts:270) reaches the remove through zap and end, so it is never
+  // reversed with it. Locks avoid this with neverCoEnabledWith (the DFS
+  // then looks past the unlock), which no device kind declares (mm.ts:64-70,
+  // mmu-notifier.ts:50-54). Spawning the remover first hides the hole.
   "D4 remove() of a notifier racing a munmap of its range": (sim, seen) => {
     const mem = new PhysMem(sim, { pages: 4 });
     const mm = new Mm(sim, mem, { process: "p1" });
