@@ -7,11 +7,10 @@
  * /work/briefs/i11-dpor-findings.md.
  */
 import { describe, expect, it } from "vitest";
-import { access, DmaFence, FenceContext, GFP_KERNEL, Gpu, GpuPageTable, Mm, MmuIntervalNotifier, Mutex, PhysMem, USER_VA_BASE, type MmuIntervalNotifierOps, type Sim } from "../../src/index.js";
+import { access, DmaFence, FenceContext, Gpu, GpuPageTable, Mm, MmuIntervalNotifier, Mutex, PhysMem, USER_VA_BASE, type MmuIntervalNotifierOps, type Sim } from "../../src/index.js";
 import { reached as reachedIn, type ReductionProgram } from "../support/reduction.js";
 
 const PAGE = 4096;
-const RW = { read: true, write: true };
 
 function reached(build: ReductionProgram, reduction: "dpor" | "none"): string[] {
   return reachedIn(build, reduction, { executions: 100_000 });
@@ -155,26 +154,6 @@ const AGREE: Record<string, ReductionProgram> = {
         seen(`binder: mapped ${String(mm.isMapped(a, PAGE))} retry ${String(n.readRetry(seq))}`);
         yield* n.remove();
       });
-    });
-  },
-
-  // A job's access against a remap by the driver without a TLB flush: a
-  // page table write and the access's page table read.
-  "a job's read against a remap to a new frame without invalidate": (sim, seen) => {
-    const { mem, pt, gpu } = gpuWorld(sim);
-    sim.spawn("driver", "process", function* () {
-      const a = (yield* mem.allocPage({ label: "a" }, GFP_KERNEL)) as number;
-      const b = (yield* mem.allocPage({ label: "b" }, GFP_KERNEL)) as number;
-      yield* pt.map(0x10000, a, 4096, RW);
-      const job = yield* gpu.submit({ name: "j", pageTable: pt, reads: [{ va: 0x10000, length: 8192 }] });
-      yield* pt.unmap(0x10000, 4096);
-      yield* pt.map(0x11000, b, 4096, RW);
-      yield* mem.freePage(a);
-      yield* job.finished.wait(false);
-      seen(`status ${job.finished.getStatus()}`);
-      yield* job.finished.put("submit");
-      yield* pt.unmap(0x11000, 4096);
-      yield* mem.freePage(b);
     });
   },
 };
