@@ -1,0 +1,212 @@
+/**
+ * Soundness hunt over the device layer (review "dpor", issue 11): small
+ * programs over Gpu, GpuPageTable, GpuTlb, PhysMem, Iommu, Mm and
+ * MmuIntervalNotifier where an exhaustive DFS with DPOR should reach
+ * exactly what the unreduced search reaches (what the tasks saw, and the
+ * kinds of failure). The D-numbers name the findings in
+ * /work/briefs/i11-dpor-findings.md.
+ */
+import { describe, expect, it } from "vitest";
+import { access, DmaFence, FenceContext, Gpu, GpuPageTable, Mm, MmuIntervalNotifier, Mutex, PhysMem, USER_VA_BASE, type MmuIntervalNotifierOps, type Sim } from "../../src/index.js";
+import { reached as reachedIn, type ReductionProgram } from "../support/reduction.js";
+
+const PAGE = 4096;
+
+function reached(build: ReductionProgram, reduction: "dpor" | "none"): string[] {
+  return reachedIn(build, reduction, { executions: 100_000 });
+}
+
+/** A shared driver object, for a step that touches nothing of the device layer. */
+function mark(sim: Sim): { n: number } {
+  return sim.share({ n: 0 });
+}
+
+function gpuWorld(sim: Sim) {
+  const mem = new PhysMem(sim, { name: "ram", pages: 16 });
+  const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+  const gpu = new Gpu(sim, { mem, tlbEntries: 4 });
+  return { mem, pt, gpu };
+}
+
+const OPS: MmuIntervalNotifierOps = { invalidate: () => true };
+
+/**
+ * Holes: DPOR misses an outcome the unreduced search reaches. Each stays
+ * `it.fails` until the cause named in the findings is fixed; it then turns
+ * red, and the program moves to AGREE.
+ */
+const HOLES: Record<string, ReductionProgram> = {
+  // D1 GpuJob.state is a public plain field (gpu.ts:107) that the engine
+  // writes outside any declared write of the job (gpu.ts:301, :322) and a
+  // driver reads with no noted read: the driver's read joins a step that
+  // declares only its own object, so DPOR never orders it against the
+  // engine's pop / signal steps.
+  "D1 a driver reads GpuJob.state while the engine runs the job": (sim, seen) => {
+    const { pt, gpu } = gpuWorld(sim);
+    const x = mark(sim);
+    sim.spawn("driver", "process", function* () {
+      const job = yield* gpu.submit({ name: "j", pageTable: pt });
+      yield* access(x, "write");
+      seen(`driver: job ${job.state}`);
+      yield* job.finished.put("submit");
+    });
+  },
+
+  // D2 MmuIntervalNotifier.insert() reads Mm.primed before its first
+  // effect (mmu-notifier.ts:183), in the caller's previous step: whether
+  // the caller teaches lockdep "held lock -> fs_reclaim" depends on
+  // whether another task's insert ran before that previous step, an order
+  // DPOR never tries (the previous step, here a mutex lock, does not
+  // conflict with the other insert).
+  "D2 insert() under a driver lock racing another task's first insert: lockdep learns lock -> fs_reclaim or not": (sim, seen) => {
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    const lock = new Mutex(sim, "drv->lock", { static: true });
+    sim.spawn("a", "process", function* () {
+      yield* lock.lock();
+      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE, PAGE, OPS);
+      yield* lock.unlock();
+      seen(`a: lock -> fs_reclaim ${String(sim.lockdep.hasEdge(lock.lockClass, sim.lockdep.maps.fsReclaim.lockClass))}`);
+    });
+    sim.spawn("b", "process", function* () {
+      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE + 2 * PAGE, PAGE, OPS);
+    });
+  },
+
+  // D4 remove() blocks while an invalidation covering a notifier runs
+  // (MmIdle, mmu-notifier.ts:57-68, :223), and the invalidation's start,
+  // zap and end steps all write the Mm. With the unmapper run first, the
+  // remove's only direct race is with mmu-invalidate-end (mm.ts:244), at
+  // whose state it was disabled, so that reversal is dropped; the start
+  // step (mm.ts:270) reaches the remove through zap and end, so it is never
+  // reversed with it. Locks avoid this with neverCoEnabledWith (the DFS
+  // then looks past the unlock), which no device kind declares (mm.ts:64-70,
+  // mmu-notifier.ts:50-54). Spawning the remover first hides the hole.
+  "D4 remove() of a notifier racing a munmap of its range": (sim, seen) => {
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    sim.spawn("setup", "process", function* () {
+      const a = (yield* mm.mmap(PAGE)) as number;
+      const n = yield* MmuIntervalNotifier.insert(mm, a, PAGE, OPS);
+      sim.spawn("unmapper", "process", function* () {
+        yield* mm.munmap(a, PAGE);
+      });
+      sim.spawn("remover", "process", function* () {
+        yield* n.remove();
+        seen(`remover: mapped ${String(mm.isMapped(a, PAGE))}`);
+      });
+    });
+  },
+
+  // D5 the same for readBegin(): once the callback called setSeq(), the
+  // reader is blocked until the invalidation's end (its wait,
+  // mmu-notifier.ts:213, reads the notifier and the Mm). Its only race is
+  // with mmu-invalidate-end, where it was disabled. DPOR never runs the
+  // readBegin before the munmap started: "mapped true" is missed.
+  "D5 readBegin() racing a munmap whose callback sets the sequence": (sim, seen) => {
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    const ops: MmuIntervalNotifierOps = { invalidate: (n, _r, cur) => { n.setSeq(cur); return true; } };
+    sim.spawn("setup", "process", function* () {
+      const a = (yield* mm.mmap(PAGE)) as number;
+      const n = yield* MmuIntervalNotifier.insert(mm, a, PAGE, ops);
+      sim.spawn("unmapper", "process", function* () {
+        yield* mm.munmap(a, PAGE);
+      });
+      sim.spawn("reader", "process", function* () {
+        const seq = yield* n.readBegin();
+        seen(`reader: mapped ${String(mm.isMapped(a, PAGE))} retry ${String(n.readRetry(seq))}`);
+      });
+    });
+  },
+};
+
+/** Programs tried that agree (kept as controls: they pass today). */
+const AGREE: Record<string, ReductionProgram> = {
+  // A dependency signalled by a task that also submits: the engine's wait
+  // for the dependency against the submit that spawns it.
+  "a job depending on a fence its own submitter signals later": (sim, seen) => {
+    const { pt, gpu } = gpuWorld(sim);
+    const dep = new DmaFence(new FenceContext(sim, "other"), { name: "dep", static: true });
+    sim.spawn("submitter", "process", function* () {
+      const job = yield* gpu.submit({ name: "j", pageTable: pt, dependencies: [dep], runJob: function* () { seen("ran"); } });
+      seen(`after submit: signalled ${String(job.finished.isSignaled())}`);
+      yield* dep.signal();
+      yield* job.finished.wait(false);
+      yield* job.finished.put("submit");
+    });
+  },
+
+  // An insert during a munmap of the range is deferred to the
+  // invalidation's end: readBegin() on the new notifier waits for it.
+  "an insert (deferred) and its readBegin() racing a munmap of the range": (sim, seen) => {
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    sim.spawn("setup", "process", function* () {
+      const a = (yield* mm.mmap(PAGE)) as number;
+      yield* MmuIntervalNotifier.insert(mm, a, PAGE, OPS);
+      sim.spawn("unmapper", "process", function* () {
+        yield* mm.munmap(a, PAGE);
+      });
+      sim.spawn("binder", "process", function* () {
+        const n = yield* MmuIntervalNotifier.insert(mm, a, PAGE, OPS);
+        const seq = yield* n.readBegin();
+        seen(`binder: mapped ${String(mm.isMapped(a, PAGE))} retry ${String(n.readRetry(seq))}`);
+        yield* n.remove();
+      });
+    });
+  },
+};
+
+describe("hunt: known holes of the reduction in the device layer", () => {
+  for (const [name, build] of Object.entries(HOLES)) {
+    it.fails(name, { timeout: 300_000 }, () => {
+      const full = reached(build, "none");
+      expect(full.length).toBeGreaterThan(1);
+      expect(reached(build, "dpor")).toEqual(full);
+    });
+  }
+});
+
+/**
+ * D3 (a model bug found on the way, not a reduction hole): Gpu.submit()
+ * takes the finished fence's seqno in its first step (gpu.ts:256, as
+ * drm_sched_job_arm) and queues the job in its second (gpu.ts:266, as
+ * drm_sched_entity_push_job), with fence gets in between. Two tasks
+ * submitting to one Gpu interleave there: the later seqno is queued first,
+ * the engine signals it first, and the library's own fences file
+ * fence-signal-out-of-order. The kernel requires arm and push under one
+ * lock; the simulated submit is one op and must make them one step.
+ * `it.fails` until then. The unreduced search of this program does not
+ * finish in 100,000 executions; DPOR (sound or not) reaching the report
+ * proves a real schedule files it.
+ */
+describe("hunt: model bugs found on the way", () => {
+  it.fails("D3 two tasks submitting to one Gpu: the library's own fences signal out of order", { timeout: 300_000 }, () => {
+    const build: ReductionProgram = (sim, seen) => {
+      const { pt, gpu } = gpuWorld(sim);
+      sim.spawn("s1", "process", function* () {
+        const job = yield* gpu.submit({ name: "j1", pageTable: pt });
+        yield* job.finished.put("submit");
+      });
+      sim.spawn("s2", "process", function* () {
+        yield* access(mark(sim), "write");
+        const job = yield* gpu.submit({ name: "j2", pageTable: pt, runJob: function* () { seen(`run j2: queued ${gpu.queued}`); } });
+        yield* job.finished.put("submit");
+      });
+    };
+    const got = reached(build, "dpor");
+    expect(got).toContain("run j2: queued 0");
+    expect(got).not.toContain("failure:fence-signal-out-of-order");
+  });
+});
+
+describe("hunt: DPOR reaches the unreduced outcomes over the device layer", () => {
+  for (const [name, build] of Object.entries(AGREE)) {
+    it(name, { timeout: 300_000 }, () => {
+      const full = reached(build, "none");
+      expect(reached(build, "dpor")).toEqual(full);
+      expect(full.length).toBeGreaterThan(0);
+    });
+  }
+});
