@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- name...]`: run the workloads, print a table, and write
- * bench/results.json. Names (`scheduler`, `kref`, `fence`, `dfs`, `drm-exec`, `resv`, `memory`, `va-tree`, `split-merge`, `page-table`, `guard`) select a subset.
+ * bench/results.json. Names (`scheduler`, `kref`, `fence`, `dfs`, `drm-exec`, `resv`, `memory`, `va-tree`, `split-merge`, `page-table`, `toy-driver`, `guard`) select a subset.
  *
  * To add a workload, export a function returning Entry[] from a module in
  * bench/workloads/ and list it in WORKLOADS.
@@ -17,6 +17,7 @@ import { krefWorkloads } from "./workloads/kref.js";
 import { lockWorkloads } from "./workloads/locks.js";
 import { memoryWorkloads } from "./workloads/memory.js";
 import { pageTableWorkloads } from "./workloads/page-table.js";
+import { toyDriverWorkloads } from "./workloads/toy-driver.js";
 import { resvWorkloads } from "./workloads/resv.js";
 import { schedulerWorkloads } from "./workloads/scheduler.js";
 import { splitMergeWorkloads } from "./workloads/split-merge.js";
@@ -35,6 +36,7 @@ const WORKLOADS: readonly { readonly name: string; readonly run: () => Entry[] }
   { name: "va-tree", run: vaTreeWorkloads },
   { name: "split-merge", run: splitMergeWorkloads },
   { name: "page-table", run: pageTableWorkloads },
+  { name: "toy-driver", run: toyDriverWorkloads },
   // Keep last: it frees objects of many classes, which later workloads should not inherit.
   { name: "guard", run: guardWorkloads },
 ];

@@ -17,7 +17,7 @@
  * Locking: the GEM's resv serialises populate, eviction and the release
  * pieces; the LRU is under the device's `lruLock`.
  */
-import { access, GemBackingStore, GemObject, kfree, PAGE_SIZE, type Effect } from "../../src/index.js";
+import { access, defineOp, GemBackingStore, GemObject, kfree, PAGE_SIZE, type Effect } from "../../src/index.js";
 import type { ToyDevice, ToyFile } from "./device.js";
 
 /** A buffer object of the toy driver. */
@@ -123,6 +123,9 @@ export function* boPopulate(bo: ToyBo): Generator<Effect, "ok" | "nomem", unknow
   return yield* bo.store.populate();
 }
 
+/** The zap of a BO being freed: its mappings (and so its PTEs) are already gone. */
+const nothingToZap = defineOp("toy_bo_nothing_to_zap", function* (): Generator<Effect, void, unknown> {});
+
 /**
  * drm_gem_object_funcs.free: off the LRU, then the backing store in the
  * right order (wait for the fences, no PTE left to clear: every mapping is
@@ -138,7 +141,7 @@ function* boFree(bo: ToyBo): Generator<Effect, void, unknown> {
   yield* dev.lruLock.unlock();
   if (bo.store.populated) {
     // Nothing maps the object any more (the VmBos, which held references, are gone): nothing to zap.
-    yield* bo.store.release(function* () {});
+    yield* bo.store.release(() => nothingToZap());
   }
   yield* kfree(bo.store);
 }

@@ -26,6 +26,8 @@ import {
   PhysMem,
   SpinLock,
   type Effect,
+  type GpuJob,
+  type GpuJobSpec,
   type IommuDomain,
   type Shrinker,
   type Sim,
@@ -64,9 +66,11 @@ export class ToyDevice {
   readonly lruLock: SpinLock;
   /** The toy's op_lock: every VM's VA tree and page table (see vm.ts for the rules). */
   readonly vmLock: Mutex;
-  /** TLB invalidations a buggy eviction batched for later (ToyBug "freeBeforeTlbInvalidate"). */
-  readonly deferred: Array<() => Generator<Effect, void, unknown>>;
+  /** Serialises job submission: drm_sched_job_arm() and push_job() must not interleave (fences in seqno order). */
+  readonly submitLock: Mutex;
   readonly shrinker: Shrinker;
+  /** What happened, for tests and the tour: evictions, busy skips, revalidations, userptr retries and invalidations. */
+  readonly stats = { evicted: 0, busy: 0, validated: 0, userptrRetries: 0, userptrZaps: 0, userptrGone: 0, execRetries: 0 };
   /** Handles and names, counted for the whole device. */
   readonly ids = { bo: 0, vm: 0, file: 0 };
 
@@ -92,7 +96,7 @@ export class ToyDevice {
     this.lru = sim.share<ToyBo[]>([]);
     this.lruLock = new SpinLock(sim, "toy->lru_lock", { static: true });
     this.vmLock = new Mutex(sim, "toy->vm_lock", { static: true });
-    this.deferred = sim.share<Array<() => Generator<Effect, void, unknown>>>([]);
+    this.submitLock = new Mutex(sim, "toy->submit_lock", { static: true });
     // Registered at probe, outside any task, as the memory model requires.
     this.shrinker = registerShrinker(this);
   }
@@ -100,6 +104,14 @@ export class ToyDevice {
   /** Whether the driver takes the wrong path `bug`. */
   has(bug: ToyBug): boolean {
     return this.bug === bug;
+  }
+
+  /** Submit a job to the GPU under `submitLock` (arm + push in one critical section, as drm_sched requires). */
+  *submit(spec: GpuJobSpec): Generator<Effect, GpuJob, unknown> {
+    yield* this.submitLock.lock();
+    const job = yield* this.gpu.submit(spec);
+    yield* this.submitLock.unlock();
+    return job;
   }
 
   /** drm_open(): a file for `process` (its handles and VMs). */

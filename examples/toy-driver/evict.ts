@@ -20,19 +20,19 @@
  * Locking: lruLock (spin) for the walk, then per BO: resv (trylock) →
  * vmLock → the GEM's gpuvaLock.
  */
-import { access, gemEvict, SHRINK_STOP, Shrinker, type Effect } from "../../src/index.js";
+import { access, defineOp, gemEvict, SHRINK_STOP, Shrinker, type Effect } from "../../src/index.js";
 import type { ToyBo } from "./bo.js";
 import type { ToyDevice } from "./device.js";
-import { toVm } from "./vm.js";
+import { toVm, type ToyVm } from "./vm.js";
 
 /**
  * Clear the PTEs of every mapping of `bo` in every VM and mark its VmBos
  * evicted; invalidate the TLBs unless `invalidate` is false. Caller holds
  * the BO's resv.
  */
-export function* zapBo(bo: ToyBo, invalidate: boolean): Generator<Effect, Array<() => Generator<Effect, void, unknown>>, unknown> {
+export function* zapBo(bo: ToyBo, invalidate: boolean): Generator<Effect, Array<[ToyVm, () => Generator<Effect, void, unknown>]>, unknown> {
   const dev = bo.dev;
-  const later: Array<() => Generator<Effect, void, unknown>> = [];
+  const later: Array<[ToyVm, () => Generator<Effect, void, unknown>]> = [];
   yield* dev.vmLock.lock();
   yield* bo.gem.gpuvaLock.lock();
   for (const vmBo of bo.gem.vmBos()) {
@@ -43,7 +43,7 @@ export function* zapBo(bo: ToyBo, invalidate: boolean): Generator<Effect, Array<
         yield* vm.tlb.invalidate(va.addr, va.range);
       };
       if (invalidate) yield* inval();
-      else later.push(inval);
+      else later.push([vm, inval]);
     }
   }
   yield* bo.gem.gpuvaLock.unlock();
@@ -78,13 +78,17 @@ export function* evictBo(bo: ToyBo): Generator<Effect, number | "busy", unknown>
     return pages;
   }
   if (dev.has("freeBeforeTlbInvalidate")) {
-    // BUG: the TLB invalidations are batched after the pages are gone.
+    // BUG: the pages go before the TLB invalidations ...
     const later = yield* zapBo(bo, false);
     yield* markEvicted();
     yield* store.dmaUnmap();
     yield* store.flushIotlb();
     yield* store.freePages();
-    dev.deferred.push(...later);
+    // ... and leaves the TLB invalidations to the VM's next page-table update (a lazy flush).
+    for (const [vm, inval] of later) {
+      yield* access(vm.lazyInvalidations, "write");
+      vm.lazyInvalidations.push(inval);
+    }
     return pages;
   }
   if (dev.has("freeBeforeIommuFlush")) {
@@ -97,18 +101,17 @@ export function* evictBo(bo: ToyBo): Generator<Effect, number | "busy", unknown>
     return pages;
   }
   // The right order, all of it in the library's release(): wait, zap, unmap, flush, free.
-  yield* store.release(function* () {
-    yield* zapBo(bo, true);
-    yield* markEvicted();
-  });
+  yield* store.release(() => zapAndMark(bo));
   return pages;
 }
 
-/** Run the TLB invalidations a buggy eviction batched (see ToyBug "freeBeforeTlbInvalidate"). */
-export function* flushDeferred(dev: ToyDevice): Generator<Effect, void, unknown> {
-  yield* access(dev.deferred, "write");
-  for (const f of dev.deferred.splice(0)) yield* f();
-}
+/** The zap of the correct eviction: PTEs cleared, TLBs invalidated, VmBos marked evicted. */
+const zapAndMark = defineOp("toy_bo_zap", function* (bo: ToyBo): Generator<Effect, void, unknown> {
+  yield* zapBo(bo, true);
+  yield* bo.gem.gpuvaLock.lock();
+  yield* gemEvict(bo.gem, true);
+  yield* bo.gem.gpuvaLock.unlock();
+});
 
 /**
  * The shrinker: count the resident BOs on the LRU, scan them in order,
@@ -136,8 +139,9 @@ export function registerShrinker(dev: ToyDevice): Shrinker {
         if (yield* bo.gem.resv.trylock()) {
           const r = yield* evictBo(bo);
           if (typeof r === "number") freed += r;
+          if (r === "busy") dev.stats.busy++;
+          else if (r > 0) dev.stats.evicted++;
           yield* bo.gem.resv.unlock();
-          yield* flushDeferred(dev);
         }
         yield* bo.gem.put("shrinker");
       }

@@ -51,10 +51,12 @@ export function* exec(file: ToyFile, vmId: number, req: ExecReq): Generator<Effe
       }
     }
     const ve = new GpuVmExec({ vm: vm.gpuvm, numFences: 1 });
+    // drm_gpuvm_exec_lock() finis the exec itself when it fails.
     const locked = yield* execLock(ve);
-    if (locked !== "ok" || vm.destroyed) {
+    if (locked !== "ok") return locked === "nomem" ? "nomem" : "einval";
+    if (vm.destroyed) {
       yield* ve.exec.fini();
-      return locked === "nomem" ? "nomem" : "einval";
+      return "einval";
     }
     if ((yield* vm.gpuvm.validate(ve.exec)) !== "ok") {
       yield* ve.exec.fini();
@@ -74,7 +76,7 @@ export function* exec(file: ToyFile, vmId: number, req: ExecReq): Generator<Effe
     }
     let fence: DmaFence | null = null;
     if (!retry) {
-      const job = yield* dev.gpu.submit({
+      const job = yield* dev.submit({
         name: req.name ?? `exec ${vm.gpuvm.name}`,
         pageTable: vm.pt,
         process: file.process,
@@ -89,5 +91,6 @@ export function* exec(file: ToyFile, vmId: number, req: ExecReq): Generator<Effe
     for (const d of deps) yield* d.put();
     yield* ve.exec.fini();
     if (fence !== null) return fence;
+    dev.stats.execRetries++;
   }
 }

@@ -18,5 +18,5 @@ export { TOY_BUGS, ToyDevice, ToyFile, type ToyBug, type ToyDeviceOptions } from
 export { boLookup, boPopulate, gemClose, gemCreate, toBo, ToyBo } from "./bo.js";
 export { reapBinds, toVm, ToyVm, vmBind, vmBindAsync, vmCreate, vmDestroy, vmLookup, vmUnbind, VM_RANGE, VM_START, type BindMap } from "./vm.js";
 export { exec, type ExecReq } from "./exec.js";
-export { evictBo, flushDeferred, registerShrinker, zapBo } from "./evict.js";
+export { evictBo, registerShrinker, zapBo } from "./evict.js";
 export { ToyUserptr, userptrCreate, userptrDestroy, userptrPin } from "./userptr.js";

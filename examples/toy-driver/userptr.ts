@@ -23,22 +23,28 @@
  * queues a job and adds that job's fence to the VM's resv under it, so the
  * callback either sees the job's fence or the exec sees the new sequence.
  */
-import { access, MmuIntervalNotifier, PAGE_SIZE, type Effect, type Mm, type MmuNotifierRange } from "../../src/index.js";
+import { access, defineOp, GFP_KERNEL, MmuIntervalNotifier, PAGE_SIZE, type Effect, type Mm, type MmuNotifierRange } from "../../src/index.js";
 import type { ToyVm } from "./vm.js";
 
 const RW = { read: true, write: true };
+/** The IOVA window of a userptr: one IOMMU leaf table's reach. */
+const WINDOW = 2 * 1024 * 1024;
 /** MAX_SCHEDULE_TIMEOUT. */
-const FOREVER = Number.MAX_SAFE_INTEGER;
+const FOREVER = 2 ** 52;
 
 /** A userptr binding: `length` bytes of user memory at `addr` mapped at GPU VA `gpuVa`. */
 export class ToyUserptr {
   notifier: MmuIntervalNotifier | null = null;
   /** The sequence the PTEs were written under (valid while `readRetry(seq)` is false). */
   seq = 0;
-  /** Whether PTEs are written (and the pages DMA-mapped at `iova`). */
+  /** Whether PTEs are written (and the pages DMA-mapped at `window.base + PAGE_SIZE`). */
   bound = false;
-  /** The IOVA of the DMA mapping while bound (with an IOMMU). */
-  iova: number | null = null;
+  /**
+   * With an IOMMU: the userptr's IOVA window, reserved at creation: a
+   * 2 MiB-aligned stretch whose IOMMU leaf table a scratch page keeps alive,
+   * so mapping the pages under vmLock never allocates.
+   */
+  window: { readonly reserved: number; readonly base: number; readonly scratch: number } | null = null;
   /** The user range is gone (munmapped): the binding stays empty. */
   dead = false;
 
@@ -60,15 +66,30 @@ export class ToyUserptr {
 
 /**
  * Create a userptr binding of [addr, addr + length) of `mm` at `gpuVa` in
- * `vm`, and bind it (see {@link userptrPin}). Returns it, or "nomem".
+ * `vm`: reserve its IOVA window and insert its notifier. The pages are
+ * pinned and mapped lazily, by the first exec that uses it
+ * ({@link userptrPin}, as xe does). Returns it, or "nomem".
  */
 export function* userptrCreate(vm: ToyVm, mm: Mm, addr: number, length: number, gpuVa: number): Generator<Effect, ToyUserptr | "nomem", unknown> {
-  const up = vm.dev.sim.share(new ToyUserptr(vm, mm, addr, length, gpuVa));
-  up.notifier = yield* MmuIntervalNotifier.insert(mm, addr, length, { invalidate: (n, range, cur) => userptrInvalidate(up, n, range, cur) }, { name: `${vm.gpuvm.name} userptr` });
+  const dev = vm.dev;
+  const up = dev.sim.share(new ToyUserptr(vm, mm, addr, length, gpuVa));
+  if (dev.domain !== null) {
+    // Reserve 4 MiB of IOVA, use its 2 MiB-aligned half, and map a scratch page at its start.
+    const reserved = yield* dev.domain.iovaAlloc(2 * WINDOW);
+    if (reserved === null) return "nomem";
+    const base = Math.ceil(reserved / WINDOW) * WINDOW;
+    const scratch = yield* dev.mem.allocPage({ label: `${vm.gpuvm.name} userptr scratch`, process: vm.file.process }, GFP_KERNEL);
+    if (scratch === null || (yield* dev.domain.map(base, scratch, PAGE_SIZE, { read: true, write: false })) !== "ok") {
+      if (scratch !== null) yield* dev.mem.freePage(scratch);
+      yield* dev.domain.iovaFree(reserved, 2 * WINDOW);
+      return "nomem";
+    }
+    up.window = { reserved, base, scratch };
+  }
+  up.notifier = yield* MmuIntervalNotifier.insert(mm, addr, length, { invalidate: (n, range, cur) => invalidateOp(up, n, range, cur) }, { name: `${vm.gpuvm.name} userptr` });
   yield* access(vm.userptrs, "write");
   vm.userptrs.push(up);
-  const r = yield* userptrPin(up);
-  return r === "nomem" ? "nomem" : up;
+  return up;
 }
 
 /**
@@ -84,28 +105,12 @@ export function* userptrPin(up: ToyUserptr): Generator<Effect, "ok" | "nomem" | 
     const seq = yield* n.readBegin();
     if (!up.mm.isMapped(up.addr, up.length)) {
       up.dead = true;
+      dev.stats.userptrGone++;
       return "gone";
     }
     const pfns = up.mm.pfns(up.addr, up.length);
-    // dma_map_page() of every page: with an IOMMU, an IOVA range and its entries (this may allocate).
-    let pages = pfns;
-    let iova: number | null = null;
-    if (dev.domain !== null) {
-      iova = yield* dev.domain.iovaAlloc(up.length);
-      if (iova === null) return "nomem";
-      for (let i = 0; i < pfns.length; i++) {
-        if ((yield* dev.domain.map(iova + i * PAGE_SIZE, pfns[i] as number, PAGE_SIZE, RW)) !== "ok") {
-          yield* dmaUnmap(up, iova, i * PAGE_SIZE);
-          return "nomem";
-        }
-      }
-      pages = pfns.map((_, i) => (iova as number) / PAGE_SIZE + i);
-    }
     const pool = yield* up.vm.pt.prealloc(up.vm.pt.tablesNeeded(up.gpuVa, up.length, PAGE_SIZE));
-    if (pool === null) {
-      if (iova !== null) yield* dmaUnmap(up, iova, up.length);
-      return "nomem";
-    }
+    if (pool === null) return "nomem";
     yield* dev.vmLock.lock();
     yield* access(up, "write");
     // mmu_interval_read_retry(): the pages may be stale if an invalidation ran since readBegin.
@@ -113,42 +118,66 @@ export function* userptrPin(up: ToyUserptr): Generator<Effect, "ok" | "nomem" | 
     if (stale || up.bound) {
       yield* dev.vmLock.unlock();
       yield* pool.release();
-      if (iova !== null) yield* dmaUnmap(up, iova, up.length);
       if (!stale) return "ok"; // someone else bound it meanwhile
+      dev.stats.userptrRetries++;
       continue;
     }
-    const r = yield* up.vm.pt.mapPages(up.gpuVa, pages, RW, { prealloc: pool });
-    if (r === "ok") {
-      up.bound = true;
-      up.seq = seq;
-      up.iova = iova;
+    // dma_map_page() of every page, under the lock as drm_gpusvm does: the
+    // invalidation cannot free them in between. (The kernel maps with
+    // GFP_ATOMIC here; IommuDomain.map charges its leaf tables GFP_KERNEL:
+    // see docs/toy-driver.md, "What the library does not let the driver say".)
+    const mapped = yield* dmaMap(up, pfns);
+    let r: "ok" | "nomem" = "nomem";
+    if (mapped !== null) {
+      const pages = dev.domain === null ? pfns : pfns.map((_, i) => mapped / PAGE_SIZE + i);
+      r = yield* up.vm.pt.mapPages(up.gpuVa, pages, RW, { prealloc: pool });
+      if (r === "ok") {
+        up.bound = true;
+        up.seq = seq;
+      } else {
+        yield* dmaUnmap(up, up.length);
+      }
     }
     yield* dev.vmLock.unlock();
     yield* pool.release();
-    if (r !== "ok" && iova !== null) yield* dmaUnmap(up, iova, up.length);
     return r;
   }
 }
 
-/** dma_unmap_page() of `length` bytes at `iova`, the IOTLB flushed, the IOVA given back. */
-function* dmaUnmap(up: ToyUserptr, iova: number, length: number): Generator<Effect, void, unknown> {
+/**
+ * dma_map_page() of every page into the userptr's IOVA window (its leaf
+ * table is there: no allocation). The IOVA of the first page (0 without an
+ * IOMMU), or null on failure with nothing left mapped.
+ */
+function* dmaMap(up: ToyUserptr, pfns: readonly number[]): Generator<Effect, number | null, unknown> {
   const domain = up.vm.dev.domain;
-  if (domain === null) return;
-  if (length > 0) {
-    yield* domain.unmap(iova, length);
-    yield* domain.flushIotlb(iova, length);
+  if (domain === null || up.window === null) return 0;
+  const iova = up.window.base + PAGE_SIZE;
+  for (let i = 0; i < pfns.length; i++) {
+    if ((yield* domain.map(iova + i * PAGE_SIZE, pfns[i] as number, PAGE_SIZE, RW)) !== "ok") {
+      yield* dmaUnmap(up, i * PAGE_SIZE);
+      return null;
+    }
   }
-  yield* domain.iovaFree(iova, up.length);
+  return iova;
+}
+
+/** dma_unmap_page() of the first `length` bytes of the mapping, and the IOTLB flush. */
+function* dmaUnmap(up: ToyUserptr, length: number): Generator<Effect, void, unknown> {
+  const domain = up.vm.dev.domain;
+  if (domain === null || up.window === null || length === 0) return;
+  yield* domain.unmap(up.window.base + PAGE_SIZE, length);
+  yield* domain.flushIotlb(up.window.base + PAGE_SIZE, length);
 }
 
 /** Clear the PTEs, invalidate the TLB, unmap and flush the IOMMU. Caller holds vmLock. */
 function* zap(up: ToyUserptr): Generator<Effect, void, unknown> {
   if (!up.bound) return;
+  up.vm.dev.stats.userptrZaps++;
   yield* up.vm.pt.unmap(up.gpuVa, up.length);
   yield* up.vm.tlb.invalidate(up.gpuVa, up.length);
-  if (up.iova !== null) yield* dmaUnmap(up, up.iova, up.length);
+  yield* dmaUnmap(up, up.length);
   up.bound = false;
-  up.iova = null;
 }
 
 /**
@@ -184,6 +213,8 @@ function* userptrInvalidate(up: ToyUserptr, n: MmuIntervalNotifier, range: MmuNo
   return true;
 }
 
+const invalidateOp = defineOp("toy_userptr_invalidate", userptrInvalidate);
+
 /** Tear the binding down and remove the notifier (VM destroy). */
 export function* userptrDestroy(up: ToyUserptr): Generator<Effect, void, unknown> {
   const dev = up.vm.dev;
@@ -192,4 +223,12 @@ export function* userptrDestroy(up: ToyUserptr): Generator<Effect, void, unknown
   yield* zap(up);
   yield* dev.vmLock.unlock();
   if (up.notifier !== null) yield* up.notifier.remove();
+  const w = up.window;
+  if (w !== null && dev.domain !== null) {
+    yield* dev.domain.unmap(w.base, PAGE_SIZE);
+    yield* dev.domain.flushIotlb(w.base, PAGE_SIZE);
+    yield* dev.domain.iovaFree(w.reserved, 2 * WINDOW);
+    yield* dev.mem.freePage(w.scratch);
+    up.window = null;
+  }
 }

@@ -81,6 +81,8 @@ export class ToyVm {
   readonly pending: PendingBind[];
   /** The userptr ranges bound in this VM. */
   readonly userptrs: ToyUserptr[];
+  /** TLB invalidations the buggy eviction left for the next page-table update (ToyBug "freeBeforeTlbInvalidate"). */
+  readonly lazyInvalidations: Array<() => Generator<Effect, void, unknown>>;
   destroyed = false;
 
   constructor(
@@ -93,6 +95,7 @@ export class ToyVm {
     this.tlb = file.dev.gpu.tlb(pt);
     this.pending = file.dev.sim.share<PendingBind[]>([]);
     this.userptrs = file.dev.sim.share<ToyUserptr[]>([]);
+    this.lazyInvalidations = file.dev.sim.share<Array<() => Generator<Effect, void, unknown>>>([]);
   }
 
   get dev(): ToyDevice {
@@ -103,7 +106,7 @@ export class ToyVm {
 /** What a bind hands its step callbacks (smMap's priv). */
 interface BindCtx {
   readonly vm: ToyVm;
-  /** The preallocated VmBo, until a map step consumes it. */
+  /** The VmBo of the BO being mapped, obtained at prepare time with a "bind" reference (dropped by finishCtx). */
   vmBo: VmBo | null;
   /** Preallocated page-table pages for the map step (async binds). */
   pool: PtPrealloc | null;
@@ -133,6 +136,12 @@ export function* writePtes(vm: ToyVm, va: Mapping, pool: PtPrealloc | null): Gen
   return yield* vm.pt.mapPages(va.addr, dmaPages(bo, va.gem.offset, va.range), RW, pool === null ? {} : { prealloc: pool });
 }
 
+/** Issue the TLB invalidations a buggy eviction left behind (empty on the correct path). Caller holds vmLock. */
+function* lazyFlush(vm: ToyVm): Generator<Effect, void, unknown> {
+  yield* access(vm.lazyInvalidations, "write");
+  for (const f of vm.lazyInvalidations.splice(0)) yield* f();
+}
+
 /** Clear the PTEs of [addr, addr + range) and invalidate the TLB for it. Caller holds vmLock. */
 export function* clearPtes(vm: ToyVm, addr: number, range: number, invalidate = true): Generator<Effect, void, unknown> {
   if (range === 0) return;
@@ -149,14 +158,8 @@ function vmOps(dev: ToyDevice, vmRef: { vm: ToyVm | null }) {
       const ctx = priv as BindCtx;
       const va = Mapping.fromOp(sim, op);
       yield* gpuvaMap(ctx.vm.gpuvm, va, op.map);
-      if (op.map.gem.obj !== null && ctx.vmBo !== null) {
-        // drm_gpuvm_bo_obtain_prealloc(): the existing VmBo, or ours (no allocation here).
-        const vmBo = yield* boObtainPrealloc(ctx.vmBo, "bind");
-        ctx.vmBo = null;
-        yield* va.link(vmBo);
-        yield* vmBo.extobjAdd();
-        yield* vmBo.putDeferred("bind");
-      }
+      // The VmBo was obtained (and put on the extobj list) when the bind was prepared: only link here.
+      if (op.map.gem.obj !== null && ctx.vmBo !== null) yield* va.link(ctx.vmBo);
       const r = yield* writePtes(ctx.vm, va, ctx.pool);
       return r === "ok" ? undefined : r;
     },
@@ -194,6 +197,7 @@ function vmOps(dev: ToyDevice, vmRef: { vm: ToyVm | null }) {
       // Called by vm.validate() with every resv locked: make the pages resident, rewrite the PTEs.
       const bo = toBo(vmBo.obj);
       if ((yield* boPopulate(bo)) !== "ok") return "nomem";
+      dev.stats.validated++;
       const vm = vmRef.vm as ToyVm;
       yield* dev.vmLock.lock();
       yield* vmBo.obj.gpuvaLock.lock();
@@ -280,23 +284,27 @@ function* prepareMap(vm: ToyVm, bo: ToyBo, req: SmMapReq<GemObject>, withPool: b
     return locked === "nomem" ? "nomem" : "einval";
   }
   // drm_gem_shmem_get_pages() under the BO's resv, before anything that must not allocate.
-  const vmBo = (yield* boPopulate(bo)) === "ok" ? yield* boCreate(vm.gpuvm, bo.gem, "prealloc") : null;
+  const pre = (yield* boPopulate(bo)) === "ok" ? yield* boCreate(vm.gpuvm, bo.gem, "bind") : null;
   let pool: PtPrealloc | null = null;
-  if (vmBo !== null && withPool) {
+  if (pre !== null && withPool) {
     pool = yield* vm.pt.prealloc(vm.pt.tablesNeeded(req.map.va.addr, req.map.va.range, PAGE));
-    if (pool === null) yield* vmBo.put("prealloc");
+    if (pool === null) yield* pre.put("bind");
   }
-  if (vmBo === null || (withPool && pool === null)) {
+  if (pre === null || (withPool && pool === null)) {
     yield* exec.fini();
     return "nomem";
   }
+  // As panthor: obtain the VmBo and put it on the extobj list now, under the resvs, so an exec
+  // that runs before the bind job locks and validates the BO like any other.
+  const vmBo = yield* boObtainPrealloc(pre, "bind");
+  yield* vmBo.extobjAdd();
   return { exec, ctx: { vm, vmBo, pool } };
 }
 
 /** Give back what a bind preallocated and did not use. */
 function* finishCtx(ctx: BindCtx): Generator<Effect, void, unknown> {
   if (ctx.vmBo !== null) {
-    yield* ctx.vmBo.put("prealloc");
+    yield* ctx.vmBo.put("bind");
     ctx.vmBo = null;
   }
   if (ctx.pool !== null) {
@@ -323,6 +331,7 @@ export function* vmBind(file: ToyFile, vmId: number, m: BindMap): Generator<Effe
     return p;
   }
   yield* vm.dev.vmLock.lock();
+  yield* lazyFlush(vm);
   const r = yield* vm.gpuvm.smMap(req, p.ctx);
   yield* vm.dev.vmLock.unlock();
   yield* finishCtx(p.ctx);
@@ -353,13 +362,14 @@ export function* vmBindAsync(file: ToyFile, vmId: number, m: BindMap): Generator
   }
   const dev = vm.dev;
   const ctx = p.ctx;
-  const job = yield* dev.gpu.submit({
+  const job = yield* dev.submit({
     name: `bind ${vm.gpuvm.name}`,
     pageTable: vm.pt,
     process: file.process,
     // run_job: no allocation, no resv; the VmBo and table pages were preallocated.
     *runJob() {
       yield* dev.vmLock.lock();
+      yield* lazyFlush(vm);
       yield* vm.gpuvm.smMap(req, ctx);
       yield* dev.vmLock.unlock();
     },
@@ -411,6 +421,7 @@ export function* vmUnbind(file: ToyFile, vmId: number, addr: number, range: numb
   }
   const ctx: BindCtx = { vm, vmBo: null, pool: null };
   yield* vm.dev.vmLock.lock();
+  yield* lazyFlush(vm);
   yield* vm.gpuvm.smUnmap(addr, range, ctx);
   yield* vm.dev.vmLock.unlock();
   yield* exec.fini();
@@ -442,7 +453,8 @@ export function* vmDestroy(file: ToyFile, vmId: number): Generator<Effect, "ok" 
   vm.destroyed = true;
   const ctx: BindCtx = { vm, vmBo: null, pool: null };
   yield* vm.dev.vmLock.lock();
-  yield* vm.gpuvm.smUnmap(VM_START, VM_RANGE, ctx);
+  yield* lazyFlush(vm);
+  yield* vm.gpuvm.smUnmap(VM_START + RESERVED, VM_RANGE - RESERVED, ctx);
   yield* vm.pt.unmap(VM_START, VM_RANGE, { freeTables: true });
   yield* vm.tlb.invalidateAll();
   yield* vm.dev.vmLock.unlock();
