@@ -124,7 +124,10 @@ export function* boPopulate(bo: ToyBo): Generator<Effect, "ok" | "nomem", unknow
 }
 
 /** The zap of a BO being freed: its mappings (and so its PTEs) are already gone. */
-const nothingToZap = defineOp("toy_bo_nothing_to_zap", function* (): Generator<Effect, void, unknown> {});
+const nothingToZap = defineOp("toy_bo_nothing_to_zap", function* (): Generator<Effect, void, unknown> {
+  // Every mapping, and with it every PTE, went before the last reference: nothing to clear.
+  yield* [];
+});
 
 /**
  * drm_gem_object_funcs.free: off the LRU, then the backing store in the

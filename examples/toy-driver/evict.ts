@@ -30,9 +30,9 @@ import { toVm, type ToyVm } from "./vm.js";
  * evicted; invalidate the TLBs unless `invalidate` is false. Caller holds
  * the BO's resv.
  */
-export function* zapBo(bo: ToyBo, invalidate: boolean): Generator<Effect, Array<[ToyVm, () => Generator<Effect, void, unknown>]>, unknown> {
+export function* zapBo(bo: ToyBo, invalidate: boolean): Generator<Effect, [ToyVm, () => Generator<Effect, void, unknown>][], unknown> {
   const dev = bo.dev;
-  const later: Array<[ToyVm, () => Generator<Effect, void, unknown>]> = [];
+  const later: [ToyVm, () => Generator<Effect, void, unknown>][] = [];
   yield* dev.vmLock.lock();
   yield* bo.gem.gpuvaLock.lock();
   for (const vmBo of bo.gem.vmBos()) {

@@ -19,9 +19,10 @@ export function main(): string {
   sim.spawn("app", "process", function* (): Generator<Effect, void, unknown> {
     const file = dev.open("app");
     const vmId = yield* vmCreate(file);
-    const vm = (yield* vmLookup(file, vmId))!;
+    const vm = yield* vmLookup(file, vmId);
     const handle = yield* gemCreate(file, 4 * PAGE, "bo");
-    const bo = (yield* boLookup(file, handle, "tour"))!;
+    const bo = yield* boLookup(file, handle, "tour");
+    if (vm === null || bo === null) return;
     lines.push(`GEM_CREATE: ${bo.name}, ${bo.store.populated ? "populated" : "no pages yet"}`);
 
     // VM_BIND: the BO is populated (pages, IOVA), the VmBo obtained, the PTEs written in smStepMap.

@@ -82,7 +82,7 @@ export class ToyVm {
   /** The userptr ranges bound in this VM. */
   readonly userptrs: ToyUserptr[];
   /** TLB invalidations the buggy eviction left for the next page-table update (ToyBug "freeBeforeTlbInvalidate"). */
-  readonly lazyInvalidations: Array<() => Generator<Effect, void, unknown>>;
+  readonly lazyInvalidations: (() => Generator<Effect, void, unknown>)[];
   destroyed = false;
 
   constructor(
@@ -95,7 +95,7 @@ export class ToyVm {
     this.tlb = file.dev.gpu.tlb(pt);
     this.pending = file.dev.sim.share<PendingBind[]>([]);
     this.userptrs = file.dev.sim.share<ToyUserptr[]>([]);
-    this.lazyInvalidations = file.dev.sim.share<Array<() => Generator<Effect, void, unknown>>>([]);
+    this.lazyInvalidations = file.dev.sim.share<(() => Generator<Effect, void, unknown>)[]>([]);
   }
 
   get dev(): ToyDevice {

@@ -15,7 +15,7 @@ function firstReport(options: ToyWorkloadOptions, strategy: "pct" | "random", ex
   return failure.report;
 }
 
-describe("toy driver: each deliberate bug is caught", () => {
+describe("toy driver: each deliberate bug is caught", { timeout: 20_000 }, () => {
   it("ignoreReadRetry: PTEs written from pages munmap freed meanwhile; the exec's job reads them: dma-use-after-free", () => {
     const r = firstReport({ bug: "ignoreReadRetry" }, "random", 10, 6) as DmaUseAfterFreeReport | DmaCrossOwnerReport;
     expect(r.kind).toBe("dma-use-after-free");

@@ -27,7 +27,7 @@ function clean(result: ExploreResult): string {
   return result.failures.map((f) => formatReport(f.report)).join("\n");
 }
 
-describe("toy driver: the correct driver", () => {
+describe("toy driver: the correct driver", { timeout: 20_000 }, () => {
   it("one round-robin run files nothing and leaks nothing", () => {
     const sim = collectingSim();
     toyWorkload()(sim);
@@ -36,29 +36,29 @@ describe("toy driver: the correct driver", () => {
     expect(sim).toHaveNoLeaks();
   });
 
-  it("PCT, 60 executions behind an IOMMU: no report, and eviction, revalidation and userptr invalidation all happen", () => {
-    const { result, stats } = run({}, "pct", 60);
+  it("PCT, 40 executions behind an IOMMU: no report, and eviction, revalidation and userptr invalidation all happen", () => {
+    const { result, stats } = run({}, "pct", 40);
     expect(clean(result)).toBe("");
-    expect(result.executions).toBe(60);
+    expect(result.executions).toBe(40);
     expect(stats.evicted).toBeGreaterThan(0);
     expect(stats.validated).toBeGreaterThan(0);
     expect(stats.userptrZaps).toBeGreaterThan(0);
     expect(stats.userptrGone).toBeGreaterThan(0);
   });
 
-  it("random, 50 executions without an IOMMU (physical PTEs): no report", () => {
-    const { result, stats } = run({ iommu: false }, "random", 50);
+  it("random, 40 executions without an IOMMU (physical PTEs): no report", () => {
+    const { result, stats } = run({ iommu: false }, "random", 40);
     expect(clean(result)).toBe("");
     expect(stats.evicted).toBeGreaterThan(0);
   });
 
-  it("random, 50 executions, the userptr taken by the OOM reaper (non-blockable callbacks): no report", () => {
-    const { result } = run({ userptrEnd: "reclaim" }, "random", 50);
+  it("random, 40 executions, the userptr taken by the OOM reaper (non-blockable callbacks): no report", () => {
+    const { result } = run({ userptrEnd: "reclaim" }, "random", 40);
     expect(clean(result)).toBe("");
   });
 });
 
-describe("toy driver: the tour (docs/toy-driver.md)", () => {
+describe("toy driver: the tour (docs/toy-driver.md)", { timeout: 20_000 }, () => {
   it("runs ioctl by ioctl, then finds the bug in the explored workload", async () => {
     const { main } = await import("../../examples/toy-driver/tour.js");
     const text = main();
