@@ -279,9 +279,18 @@ export { boCreate, boFind, boObtain, boObtainLocked, boObtainPrealloc, VmBo, VM_
 export { GPUVA_INVALIDATE, GPUVA_LINK, Mapping, type GpuVaOpMapLike, type MappingInit, type MappingState } from "./drm/mapping.js";
 export type { GpuvmInvariantReport, GpuvmLeftover, GpuvmMisuseReport, GpuvmTeardownReport, GpuvmWrongStageReport } from "./report/gpuvm-kinds.js";
 // device: the IOMMU and the GPU TLB (issue 11, "iotlb"; docs/device-iommu.md).
-export { Iommu, IommuDomain, IOMMU_MAP, IOMMU_UNMAP, IOTLB_FLUSH, IOVA_LIMIT, type IommuOptions, type IommuProt, type IommuTranslation } from "./device/iommu.js";
+export { Iommu, IommuDomain, IOMMU_MAP, IOMMU_UNMAP, IOTLB_FLUSH, IOVA_ALLOC, IOVA_LIMIT, type IommuOptions, type IommuProt, type IommuTranslation } from "./device/iommu.js";
 export { GpuTlb, TLB_INVALIDATE, TLB_INVALIDATE_ALL, TLB_PAGE_SIZES, type GpuTlbOptions, type TlbEntry } from "./device/tlb.js";
 // device: physical memory and the GPU page table (issue 11, "ptab"; docs/device.md).
 export { PhysMem, MAX_PAGES, PHYS_ALLOC, PHYS_FREE, PHYS_FLAGS, type PageOwner, type PageState, type PhysMemOptions } from "./device/phys-mem.js";
-export { GpuPageTable, GPU_VA_LIMIT, GPU_PT_MAP, GPU_PT_UNMAP, type GpuPageTableOptions, type PageSize, type Pte } from "./device/page-table.js";
+export { GpuPageTable, GPU_VA_LIMIT, GPU_PT_MAP, GPU_PT_UNMAP, IOVA_PAGE_LIMIT, PtPrealloc, type GpuPageTableOptions, type PageSize, type Pte, type PtMapOptions } from "./device/page-table.js";
 export type { DeviceReportKinds, PhysPageDoubleFreeReport, PhysPageStillMappedReport } from "./report/device-kinds.js";
+// device: the GEM backing store (issue 11, "backing"; docs/device-backing-store.md).
+export { GemBackingStore, GEM_BACKING, type BackingZap, type GemBackingStoreOptions } from "./device/backing-store.js";
+// device: the GPU engine, its job queue and the DMA checks (issue 11, "engine"; docs/device-gpu.md).
+export { Gpu, GpuJob, GPU_ACCESS, GPU_JOB_EINVAL, GPU_SCHED_POP, GPU_SUBMIT, type GpuAccessRange, type GpuFault, type GpuFaultHandler, type GpuJobSpec, type GpuOptions } from "./device/gpu.js";
+export type { DmaAccessReport, DmaCrossOwnerReport, DmaPathStep, DmaUseAfterFreeReport, GpuPageFaultReport, PtPreallocShortReport } from "./report/device-kinds.js";
+// device: the simulated mm and interval notifiers (issue 11, "notifier"; docs/device-mmu-notifier.md).
+export { Mm, MM_MMAP, MM_ZAP, MMU_INVALIDATE_START, MMU_INVALIDATE_END, USER_VA_BASE, USER_VA_LIMIT, type MmOptions } from "./device/mm.js";
+export { MmuIntervalNotifier, MMU_READ_BEGIN, MMU_NOTIFIER_INSERT, MMU_NOTIFIER_REMOVE, type MmuIntervalNotifierOps, type MmuNotifierRange } from "./device/mmu-notifier.js";
+export type { MmReportKinds, MmuNotifierBlockableFailReport } from "./report/mm-kinds.js";

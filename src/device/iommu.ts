@@ -17,6 +17,15 @@
  * Invariants: unmap() never touches the IOTLB (as iommu_unmap_fast()): an
  *   entry cached before the unmap keeps translating to the old frame until
  *   flushIotlb() covers it; translate() calls such a hit "stale-iotlb".
+ *   With a PhysMem (`mem` option), each table entry counts as a mapping of
+ *   its frame (PhysMem.noteMapped at map, noteUnmapped at unmap) and
+ *   records the frame's generation; an IOTLB entry is a cache, not a
+ *   mapping: freeing a frame only the IOTLB still reaches files nothing
+ *   (the engine's DMA check catches the access), freeing one the table
+ *   still maps files `phys-page-still-mapped`.
+ * IOVA space: iovaAlloc()/iovaFree() hand out ranges of the aperture (as
+ *   alloc_iova()/free_iova()), first fit from the lowest address above
+ *   page 0; the allocator's state is the domain's, and its steps write it.
  *   Argument checks come before any change: bad input changes nothing.
  */
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
@@ -25,6 +34,7 @@ import { guardLive, LIBRARY_CLASS, noteTouched, SimObject, touch } from "../kern
 import { GFP_KERNEL, memCharge, memFootprint, memUncharge, PAGE_SIZE } from "../kernel/memory.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
+import { PhysMem } from "./phys-mem.js";
 import { arg, checkOptions, describeValue, is, type Spec } from "../validate.js";
 
 /** The IOVA aperture: 48 bits. */
@@ -41,7 +51,12 @@ export interface IommuProt {
 }
 
 /** What a device access resolves to: a frame and the path that gave it, or a fault. */
-export type IommuTranslation = { readonly pfn: number; readonly via: "iotlb" | "stale-iotlb" | "table" } | { readonly fault: "unmapped" | "permission" };
+/**
+ * What a device access resolves to: a frame, the path that gave it and the
+ * frame's PhysMem generation when the translation was made (-1 for an Iommu
+ * without `mem`), or a fault.
+ */
+export type IommuTranslation = { readonly pfn: number; readonly via: "iotlb" | "stale-iotlb" | "table"; readonly gen: number } | { readonly fault: "unmapped" | "permission" };
 
 /** Options of new Iommu(). */
 export interface IommuOptions {
@@ -49,9 +64,16 @@ export interface IommuOptions {
   readonly name?: string;
   /** IOTLB capacity in 4 KiB translations (default 64). */
   readonly iotlbEntries?: number;
+  /**
+   * The machine's memory: with it, map() and unmap() keep each frame's
+   * mapping count (so freeing a frame the table maps files
+   * `phys-page-still-mapped`), frames must be frames of it, and
+   * translations carry the frame's generation.
+   */
+  readonly mem?: PhysMem;
 }
 
-const IOMMU_OPTIONS: Spec<IommuOptions> = { name: is.string, iotlbEntries: is.positiveInteger };
+const IOMMU_OPTIONS: Spec<IommuOptions> = { name: is.string, iotlbEntries: is.positiveInteger, mem: is.instanceOf(PhysMem) };
 const PROT: Spec<IommuProt> = { read: is.boolean, write: is.boolean };
 const ACCESS = is.oneOf("read", "write");
 
@@ -60,6 +82,8 @@ interface Entry {
   readonly pfn: number;
   readonly read: boolean;
   readonly write: boolean;
+  /** The frame's PhysMem generation at map time; -1 without mem. */
+  readonly gen: number;
 }
 
 interface IotlbEntry extends Entry {
@@ -73,6 +97,8 @@ export const IOMMU_MAP = defineEffectKind({ name: "iommu-map" });
 export const IOMMU_UNMAP = defineEffectKind({ name: "iommu-unmap" });
 /** iommu_iotlb_sync() / iommu_flush_iotlb_all(): drops the domain's IOTLB entries. */
 export const IOTLB_FLUSH = defineEffectKind({ name: "iotlb-flush" });
+/** alloc_iova() / free_iova(): writes the domain's IOVA allocator. */
+export const IOVA_ALLOC = defineEffectKind({ name: "iova-alloc" });
 
 /**
  * An IOMMU: owns the IOTLB shared by its domains.
@@ -87,11 +113,15 @@ export class Iommu extends SimObject {
   readonly iotlbEntries: number;
   /** @internal Cached translations by `${domain.id}:${page}`, oldest first. */
   readonly iotlb = new Map<string, IotlbEntry>();
+  /** The PhysMem whose frames the domains map, if given. */
+  readonly mem: PhysMem | null;
 
   constructor(sim: Sim, options: IommuOptions = {}) {
     checkOptions("options", options, IOMMU_OPTIONS);
+    if (options.mem !== undefined && options.mem.sim !== sim) throw new ArgumentError("mem", `${options.mem.label} belongs to another Sim`);
     super(sim, "Iommu", { name: options.name ?? "", static: true });
     this.iotlbEntries = options.iotlbEntries ?? DEFAULT_IOTLB_ENTRIES;
+    this.mem = options.mem ?? null;
   }
 
   /**
@@ -119,7 +149,7 @@ export class Iommu extends SimObject {
       const oldest = this.iotlb.keys().next().value as string;
       this.iotlb.delete(oldest);
     }
-    this.iotlb.set(key, { domain, page, pfn: e.pfn, read: e.read, write: e.write });
+    this.iotlb.set(key, { domain, page, pfn: e.pfn, read: e.read, write: e.write, gen: e.gen });
   }
 }
 
@@ -133,6 +163,8 @@ export class IommuDomain extends SimObject {
   readonly table = new Map<number, Entry>();
   /** @internal Entries held by each leaf table, by its index (iova / 2 MiB). */
   readonly leafUse = new Map<number, number>();
+  /** @internal Allocated IOVA ranges, [start, end) in bytes, sorted by start. */
+  readonly iovas: { start: number; end: number }[] = [];
 
   /** @internal Use Iommu.domainAlloc(). */
   constructor(
@@ -170,6 +202,8 @@ export class IommuDomain extends SimObject {
     checkRange(iova, size);
     arg("pfn", is.count, pfn);
     if (!Number.isSafeInteger(pfn + size / PAGE_SIZE)) throw new ArgumentRangeError("pfn", `pfn ${pfn} + ${size / PAGE_SIZE} pages is not a safe integer`);
+    const mem = this.iommu.mem;
+    if (mem !== null && pfn + size / PAGE_SIZE > mem.pages) throw new ArgumentRangeError("pfn", `frames ${pfn} to ${pfn + size / PAGE_SIZE - 1} are not all frames of ${mem.label} (0 to ${mem.pages - 1})`);
     if ((prot as IommuProt | null) === null || typeof prot !== "object") throw new ArgumentError("prot", `must be { read, write }, got ${describeValue(prot)}`);
     checkOptions("prot", prot, PROT);
     for (const k of ["read", "write"] as const) if ((prot as Partial<IommuProt>)[k] === undefined) throw new ArgumentError(`prot.${k}`, "must be given");
@@ -230,14 +264,85 @@ export class IommuDomain extends SimObject {
     const current = this.table.get(page);
     if (cached !== undefined) {
       if (!permits(cached, access)) return { fault: "permission" };
-      const fresh = current?.pfn === cached.pfn && current.read === cached.read && current.write === cached.write;
-      return { pfn: cached.pfn, via: fresh ? "iotlb" : "stale-iotlb" };
+      const fresh = current?.pfn === cached.pfn && current.read === cached.read && current.write === cached.write && current.gen === cached.gen;
+      return { pfn: cached.pfn, via: fresh ? "iotlb" : "stale-iotlb", gen: cached.gen };
     }
     if (current === undefined) return { fault: "unmapped" };
     if (!permits(current, access)) return { fault: "permission" };
     this.iommu.fillIotlb(this, page, current);
-    return { pfn: current.pfn, via: "table" };
+    return { pfn: current.pfn, via: "table", gen: current.gen };
   }
+
+  /**
+   * Mirrors alloc_iova() (drivers/iommu/iova.c) as dma-iommu uses it: a
+   * free range of `size` bytes of this domain's IOVA space, the lowest one
+   * that fits above page 0 (IOVA 0 is never handed out, as dma-iommu's
+   * start pfn is 1), so a range freed is the first reused. The kernel
+   * searches top-down from the limit; docs/kernel-differences.md. One step
+   * (effect `iova-alloc`, writing the domain). Returns the IOVA in bytes, or
+   * null when no range of that size is free (nothing changes then).
+   * @throws ArgumentError naming `size` (not a number) or
+   *   ArgumentRangeError naming `size` (not a positive multiple of 4 KiB,
+   *   or larger than the aperture).
+   */
+  iovaAlloc(size: number): Op<number | null> {
+    arg("size", is.positiveInteger, size);
+    if (size % PAGE_SIZE !== 0) throw new ArgumentRangeError("size", `must be a multiple of 4 KiB, got ${size}`);
+    if (size > IOVA_LIMIT - PAGE_SIZE) throw new ArgumentRangeError("size", `must fit the 48-bit aperture above page 0, got ${size}`);
+    return makeOp("alloc_iova", this, iovaAllocBody, size);
+  }
+
+  /**
+   * Mirrors free_iova(): give back the range `iovaAlloc(size)` returned as
+   * `iova`. One step (effect `iova-alloc`). A range that is not exactly one
+   * allocated range (never allocated, already freed, or another size) is an
+   * ArgumentError naming `iova` (or `size` when the start matches but the
+   * size does not), thrown in the task after the step's effect, as map()'s
+   * -EEXIST; nothing changes then (the kernel's free_iova() finds nothing
+   * and does nothing).
+   * @throws ArgumentError / ArgumentRangeError naming `iova` or `size` at
+   *   the call: not 4 KiB aligned, not positive (size), outside the aperture.
+   */
+  iovaFree(iova: number, size: number): Op<void> {
+    checkRange(iova, size);
+    if (size === 0) throw new ArgumentRangeError("size", "must be positive");
+    return makeOp("free_iova", this, iovaFreeBody, iova, size);
+  }
+
+  /** Bytes of IOVA space allocated by iovaAlloc() now (a query). */
+  get iovaBytes(): number {
+    noteTouched(this.sim, this, false);
+    let n = 0;
+    for (const r of this.iovas) n += r.end - r.start;
+    return n;
+  }
+}
+
+function* iovaAllocBody(this: IommuDomain, size: number): Generator<Effect, number | null, unknown> {
+  yield new Effect(IOVA_ALLOC, this, WRITE);
+  touch(this.sim, this, true, "alloc_iova");
+  if (!guardLive(this, "alloc_iova")) return null;
+  let at = PAGE_SIZE;
+  let i = 0;
+  for (; i < this.iovas.length; i++) {
+    const r = this.iovas[i] as { start: number; end: number };
+    if (r.start - at >= size) break;
+    at = Math.max(at, r.end);
+  }
+  if (at + size > IOVA_LIMIT) return null;
+  this.iovas.splice(i, 0, { start: at, end: at + size });
+  return at;
+}
+
+function* iovaFreeBody(this: IommuDomain, iova: number, size: number): Generator<Effect, void, unknown> {
+  yield new Effect(IOVA_ALLOC, this, WRITE);
+  touch(this.sim, this, true, "free_iova");
+  if (!guardLive(this, "free_iova")) return;
+  const i = this.iovas.findIndex((r) => r.start === iova);
+  if (i < 0) throw new ArgumentError("iova", `0x${iova.toString(16)} is not the start of an IOVA range allocated in ${this.label}`);
+  const r = this.iovas[i] as { start: number; end: number };
+  if (r.end - r.start !== size) throw new ArgumentError("size", `the IOVA range at 0x${iova.toString(16)} in ${this.label} is ${r.end - r.start} bytes, not ${size}`);
+  this.iovas.splice(i, 1);
 }
 
 function permits(e: Entry, access: "read" | "write"): boolean {
@@ -256,6 +361,7 @@ function checkRange(iova: number, size: number): void {
 /** The step's accesses beyond the domain: the Iommu (IOTLB) and, when observable, the memory state. */
 function alsoOf(d: IommuDomain): Access[] {
   const out: Access[] = [{ object: d.iommu, mode: "write" }];
+  if (d.iommu.mem !== null) out.push(d.iommu.mem.access);
   const mem = memFootprint(d.sim);
   if (mem !== null) out.push(mem);
   return out;
@@ -309,9 +415,11 @@ function* mapBody(this: IommuDomain, iova: number, pfn: number, o: { size: numbe
     charged = need;
   }
   const first = iova / PAGE_SIZE;
+  const phys = this.iommu.mem;
+  if (phys !== null && o.size > 0) phys.noteMapped(pfn, this, o.size / PAGE_SIZE);
   for (let i = 0; i < o.size / PAGE_SIZE; i++) {
     const page = first + i;
-    this.table.set(page, { pfn: pfn + i, read: o.read, write: o.write });
+    this.table.set(page, { pfn: pfn + i, read: o.read, write: o.write, gen: phys === null ? -1 : (phys.generations[pfn + i] as number) });
     const t = Math.floor(page / 512);
     this.leafUse.set(t, (this.leafUse.get(t) ?? 0) + 1);
   }
@@ -323,11 +431,15 @@ function* unmapBody(this: IommuDomain, iova: number, size: number): Generator<Ef
   touch(this.sim, this, true, "IommuDomain.unmap");
   if (!guardLive(this, "IommuDomain.unmap")) return 0;
   const first = iova / PAGE_SIZE;
+  const phys = this.iommu.mem;
   let freedTables = 0;
   let done = 0;
   for (; done < size / PAGE_SIZE; done++) {
     const page = first + done;
-    if (!this.table.delete(page)) break;
+    const e = this.table.get(page);
+    if (e === undefined) break;
+    this.table.delete(page);
+    if (phys !== null) phys.noteUnmapped(e.pfn, this);
     const t = Math.floor(page / 512);
     const left = (this.leafUse.get(t) as number) - 1;
     if (left === 0) {

@@ -48,7 +48,23 @@ export interface GpuPageTableOptions {
   readonly name?: string;
   /** How table pages are allocated (default GFP_KERNEL). */
   readonly gfp?: Gfp;
+  /**
+   * What a leaf entry's frame field holds: "physical" (default) a frame of
+   * `mem`, counted on it as mapped by this table (PhysMem.noteMapped);
+   * "iova" an IOVA page number (any safe integer below 2^36) that an
+   * IOMMU domain translates, with no PhysMem accounting.
+   */
+  readonly addresses?: "physical" | "iova";
 }
+
+/** Options of a map that takes its table pages from a preallocated pool. */
+export interface PtMapOptions {
+  /** Table pages come from this pool (made by {@link GpuPageTable.prealloc}); the map never allocates. */
+  readonly prealloc?: PtPrealloc;
+}
+
+/** IOVA page numbers a PTE may hold in "iova" mode: below 2^36 (a 48-bit IOVA space). */
+export const IOVA_PAGE_LIMIT = 2 ** 36;
 
 /** The VA space: 2^48 bytes. */
 export const GPU_VA_LIMIT = 2 ** 48;
@@ -71,7 +87,9 @@ const KIND_2M = 3;
 /** Bytes one entry of level 0..3 spans. */
 const SPAN: readonly number[] = [2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12];
 
-const OPTIONS: Spec<GpuPageTableOptions> = { name: is.string, gfp: is.oneOf("GFP_KERNEL", "GFP_NOFS", "GFP_NOWAIT", "GFP_ATOMIC") };
+const GFP_RULE = is.oneOf("GFP_KERNEL", "GFP_NOFS", "GFP_NOWAIT", "GFP_ATOMIC");
+const OPTIONS: Spec<GpuPageTableOptions> = { name: is.string, gfp: GFP_RULE, addresses: is.oneOf("physical", "iova") };
+const MAP_OPTIONS: Spec<PtMapOptions> = { prealloc: (argument: string, v: unknown) => { is.instanceOf(PtPrealloc)(argument, v); } };
 const UNMAP_OPTIONS: Spec<{ freeTables?: boolean }> = { freeTables: is.boolean };
 const PROT_SPEC: Spec<{ read: boolean; write: boolean }> = { read: is.boolean, write: is.boolean };
 const SIZE_RULE = is.oneOf(4096, 65536, 2097152);
@@ -92,6 +110,9 @@ interface MapArgs {
   readonly size: PageSize;
   readonly flags: number;
   readonly count: number;
+  /** Per-page frames (mapPages), or null: consecutive frames from `pfn`. */
+  readonly pfns: readonly number[] | null;
+  readonly pool: PtPrealloc | null;
 }
 
 export class GpuPageTable extends SimObject {
@@ -100,6 +121,7 @@ export class GpuPageTable extends SimObject {
   /** The PhysMem table pages come from. */
   readonly mem: PhysMem;
   /** @internal How table pages are allocated. */ readonly gfp: Gfp;
+  /** What leaf entries hold: physical frames of `mem` or IOVA page numbers. */ readonly addresses: "physical" | "iova";
   /** @internal Tables by index; null for a released index. */ readonly tables: (Uint32Array | null)[] = [];
   /** @internal Valid entries per table. */ readonly live: number[] = [];
   /** @internal The PhysMem frame of each table. */ readonly tablePfn: number[] = [];
@@ -117,6 +139,7 @@ export class GpuPageTable extends SimObject {
     super(sim, "GpuPageTable", checkFirst(sim, mem, options));
     this.mem = mem;
     this.gfp = options.gfp ?? GFP_KERNEL;
+    this.addresses = options.addresses ?? "physical";
   }
 
   /** Bytes of table storage now: 4 KiB per table plus its bookkeeping (a query). */
@@ -146,22 +169,95 @@ export class GpuPageTable extends SimObject {
    *   the PhysMem). In the task, before any change: ArgumentError naming
    *   `va` when an entry of the range is already mapped.
    */
-  map(va: number, pfn: number, size: PageSize, prot: { readonly read: boolean; readonly write: boolean }, count = 1): Op<"ok" | "nomem"> {
+  map(va: number, pfn: number, size: PageSize, prot: { readonly read: boolean; readonly write: boolean }, count = 1, options: PtMapOptions = {}): Op<"ok" | "nomem"> {
     checkVa("va", va);
     arg("size", SIZE_RULE, size);
     is.safeInteger("pfn", pfn);
-    checkOptions("prot", prot, PROT_SPEC);
-    if ((prot.read as boolean | undefined) === undefined) throw new ArgumentError("prot.read", "is required: a boolean");
-    if ((prot.write as boolean | undefined) === undefined) throw new ArgumentError("prot.write", "is required: a boolean");
+    checkProt(prot);
     is.positiveInteger("count", count);
+    const pool = this.checkMapOptions(options);
     if (va % size !== 0) throw new ArgumentError("va", `must be aligned to the page size ${size}, got ${va}`);
     const frames = size / PAGE_SIZE;
     if (pfn % frames !== 0) throw new ArgumentError("pfn", `must be aligned to ${frames} frames for a ${size}-byte page, got ${pfn}`);
     if (va + count * size > GPU_VA_LIMIT) throw new ArgumentRangeError("count", `${count} pages of ${size} bytes from ${va} leave the 48-bit VA space`);
-    if (pfn < 0 || pfn + count * frames > this.mem.pages) throw new ArgumentRangeError("pfn", `frames ${pfn} to ${pfn + count * frames - 1} are not all in ${this.mem.label} (0 to ${this.mem.pages - 1})`);
+    this.checkFrames("pfn", pfn, count * frames);
     const kind = size === 4096 ? KIND_4K : size === 65536 ? KIND_64K : KIND_2M;
     const flags = VALID | (prot.read ? READ_BIT : 0) | (prot.write ? WRITE_BIT : 0) | (kind << KIND_SHIFT);
-    return makeOp("gpu_pt_map", this, mapBody, { va, pfn, size, flags, count });
+    return makeOp("gpu_pt_map", this, mapBody, { va, pfn, size, flags, count, pfns: null, pool });
+  }
+
+  /**
+   * Map `pfns.length` consecutive 4 KiB pages from `va`, page k onto frame
+   * `pfns[k]` (any frames: a scattered backing store), all-or-nothing as
+   * map(); with `options.prealloc` the table pages come from that pool.
+   * @throws ArgumentError naming `va` (not 4 KiB-aligned, or, in the task,
+   *   an entry already mapped), `pfns` (not a non-empty array),
+   *   `pfns[k]` (not a safe integer), `prot` or its keys, `options` or
+   *   `prealloc`; ArgumentRangeError naming `pfns` (the range leaves the VA
+   *   space) or `pfns[k]` (not a frame of the PhysMem; in "iova" mode not
+   *   below 2^36).
+   */
+  mapPages(va: number, pfns: readonly number[], prot: { readonly read: boolean; readonly write: boolean }, options: PtMapOptions = {}): Op<"ok" | "nomem"> {
+    checkVa("va", va);
+    if (!Array.isArray(pfns) || pfns.length === 0) throw new ArgumentError("pfns", `must be a non-empty array of frames, got ${describeValue(pfns)}`);
+    for (let k = 0; k < pfns.length; k++) {
+      is.safeInteger(`pfns[${k}]`, pfns[k]);
+      this.checkFrames(`pfns[${k}]`, pfns[k] as number, 1);
+    }
+    checkProt(prot);
+    const pool = this.checkMapOptions(options);
+    if (va % PAGE_SIZE !== 0) throw new ArgumentError("va", `must be 4 KiB-aligned, got ${va}`);
+    if (va + pfns.length * PAGE_SIZE > GPU_VA_LIMIT) throw new ArgumentRangeError("pfns", `${pfns.length} pages from ${va} leave the 48-bit VA space`);
+    const flags = VALID | (prot.read ? READ_BIT : 0) | (prot.write ? WRITE_BIT : 0) | (KIND_4K << KIND_SHIFT);
+    return makeOp("gpu_pt_map", this, mapBody, { va, pfn: 0, size: 4096 as PageSize, flags, count: pfns.length, pfns: Array.from(pfns as Iterable<number>), pool });
+  }
+
+  /**
+   * The table pages a map of [va, va + range) in pages of `size` would
+   * allocate now (a noted query): what to preallocate before a map that
+   * must not allocate (an async bind in a fence-signalling section).
+   * @throws ArgumentError / ArgumentRangeError naming `va`, `range` (not a
+   *   positive multiple of `size`, or leaving the VA space) or `size`.
+   */
+  tablesNeeded(va: number, range: number, size: PageSize): number {
+    checkVa("va", va);
+    arg("size", SIZE_RULE, size);
+    is.positiveInteger("range", range);
+    if (va % size !== 0) throw new ArgumentError("va", `must be aligned to the page size ${size}, got ${va}`);
+    if (range % size !== 0) throw new ArgumentError("range", `must be a multiple of the page size ${size}, got ${range}`);
+    if (va + range > GPU_VA_LIMIT) throw new ArgumentRangeError("range", `[${va}, ${va + range}) leaves the 48-bit VA space`);
+    noteTouched(this.sim, this, false);
+    return this.missingTables({ va, pfn: 0, size, flags: 0, count: range / size, pfns: null, pool: null }, false);
+  }
+
+  /**
+   * Allocate `count` table pages now (with `gfp`, default the table's),
+   * for maps that then take them from the pool and never allocate
+   * (panthor's preallocated page-table pages for an async VM_BIND).
+   * Returns the pool, or null with nothing kept when an allocation fails.
+   * @throws ArgumentError naming `count` (not a non-negative integer) or `gfp`.
+   */
+  prealloc(count: number, gfp?: Gfp): Op<PtPrealloc | null> {
+    arg("count", is.count, count);
+    if (gfp !== undefined) arg("gfp", GFP_RULE, gfp);
+    return makeOp("gpu_pt_prealloc", this, preallocBody, count, gfp ?? this.gfp);
+  }
+
+  /** @internal Check a map's options; the pool, or null. */
+  checkMapOptions(options: PtMapOptions): PtPrealloc | null {
+    checkOptions("options", options, MAP_OPTIONS);
+    const pool = options.prealloc ?? null;
+    if (pool !== null && pool.pt !== this) throw new ArgumentError("prealloc", `is a pool of ${pool.pt.label}, not of ${this.label}`);
+    return pool;
+  }
+
+  /** @internal Check that `count` frames from `pfn` may go in leaf entries; throws naming `name`. */
+  checkFrames(name: string, pfn: number, count: number): void {
+    if (this.addresses === "iova") {
+      if (pfn < 0 || pfn + count > IOVA_PAGE_LIMIT) throw new ArgumentRangeError(name, `IOVA pages ${pfn} to ${pfn + count - 1} are not all below 2^36`);
+      return;
+    }
+    if (pfn < 0 || pfn + count > this.mem.pages) throw new ArgumentRangeError(name, `frames ${pfn} to ${pfn + count - 1} are not all in ${this.mem.label} (0 to ${this.mem.pages - 1})`);
   }
 
   /**
@@ -212,7 +308,7 @@ export class GpuPageTable extends SimObject {
   }
 
   /** @internal Tables a map of `a` lacks; throws (naming `va`) on an entry already mapped. Reads only. */
-  missingTables(a: MapArgs): number {
+  missingTables(a: MapArgs, checkLeaves = true): number {
     const end = a.va + a.count * a.size;
     const leafLevel = a.size === 2097152 ? 2 : 3;
     let missing = this.root < 0 ? 1 : 0;
@@ -220,12 +316,12 @@ export class GpuPageTable extends SimObject {
       const g = (SPAN[level - 1] as number);
       for (let r = Math.floor(a.va / g); r * g < end; r++) {
         const t = this.root < 0 ? -1 : this.tableAt(level, Math.max(r * g, a.va));
-        if (t === -2) throw new ArgumentError("va", `${hex(Math.max(r * g, a.va))} is already mapped by a larger page`);
+        if (t === -2 && checkLeaves) throw new ArgumentError("va", `${hex(Math.max(r * g, a.va))} is already mapped by a larger page`);
         if (t === -1) missing++;
       }
     }
     // Every leaf slot must be free (an empty table at a 2 MiB slot is replaced).
-    if (this.root >= 0) {
+    if (this.root >= 0 && checkLeaves) {
       const step = (SPAN[leafLevel] as number);
       for (let v = a.va; v < end; ) {
         const t = this.tableAt(leafLevel, v);
@@ -296,7 +392,7 @@ export class GpuPageTable extends SimObject {
         leafBase = base;
       }
       const tab = this.tables[leaf] as Uint32Array;
-      const pfn = a.pfn + k * frameStep;
+      const pfn = a.pfns === null ? a.pfn + k * frameStep : (a.pfns[k] as number);
       if (a.size === 65536) {
         const i0 = Math.floor(va / slotSpan) % ENTRIES;
         for (let j = 0; j < 16; j++) {
@@ -321,7 +417,10 @@ export class GpuPageTable extends SimObject {
         this.pteWrites++;
       }
     }
-    this.mem.noteMapped(a.pfn, this, a.count * frameStep);
+    if (this.addresses === "physical") {
+      if (a.pfns === null) this.mem.noteMapped(a.pfn, this, a.count * frameStep);
+      else for (const f of a.pfns) this.mem.noteMapped(f, this, 1);
+    }
     return replaced;
   }
 
@@ -380,7 +479,7 @@ export class GpuPageTable extends SimObject {
         }
         continue;
       }
-      this.mem.noteUnmapped(tab[2 * i] as number, this, kind === KIND_2M ? 512 : 1);
+      if (this.addresses === "physical") this.mem.dropMapCounts(tab[2 * i] as number, kind === KIND_2M ? 512 : 1);
       tab[2 * i] = 0;
       tab[2 * i + 1] = 0;
       this.live[t] = (this.live[t] as number) - 1;
@@ -391,6 +490,12 @@ export class GpuPageTable extends SimObject {
 
 function hex(v: number): string {
   return `0x${v.toString(16)}`;
+}
+
+function checkProt(prot: { readonly read: boolean; readonly write: boolean }): void {
+  checkOptions("prot", prot, PROT_SPEC);
+  if ((prot.read as boolean | undefined) === undefined) throw new ArgumentError("prot.read", "is required: a boolean");
+  if ((prot.write as boolean | undefined) === undefined) throw new ArgumentError("prot.write", "is required: a boolean");
 }
 
 function checkFirst(sim: Sim, mem: PhysMem, options: GpuPageTableOptions): { name?: string; static: true } {
@@ -409,6 +514,18 @@ function* mapBody(this: GpuPageTable, a: MapArgs): Generator<Effect, "ok" | "nom
   let missing = this.missingTables(a);
   if (missing === 0) {
     const replaced = this.install(a, []);
+    for (const pfn of replaced) yield* mem.freePage(pfn);
+    return "ok";
+  }
+  if (a.pool !== null) {
+    const pool = a.pool;
+    if (pool.frames.length < missing) {
+      this.sim.file({ kind: "pt-prealloc-short", pageTable: this.label, va: a.va, needed: missing, remaining: pool.frames.length });
+      return "nomem";
+    }
+    // Taken from the pool's top: the pool keeps the rest for later maps.
+    const taken = pool.frames.splice(pool.frames.length - missing, missing);
+    const replaced = this.install(a, taken);
     for (const pfn of replaced) yield* mem.freePage(pfn);
     return "ok";
   }
@@ -448,7 +565,64 @@ function* unmapBody(this: GpuPageTable, va: number, range: number, freeTables: b
   const end = va + range;
   this.checkUnmapBounds(va, end);
   const freed: number[] = [];
+  // The step declares the PhysMem: one noted write covers every count clear() drops.
+  if (this.addresses === "physical") touch(this.sim, this.mem, true, "PhysMem.noteUnmapped");
   this.clear(this.root, 0, 0, va, end, freeTables, freed);
   for (const pfn of freed) yield* this.mem.freePage(pfn);
 }
 
+
+/**
+ * PtPrealloc: page-table pages allocated ahead of a map that must not
+ * allocate (made by {@link GpuPageTable.prealloc}).
+ *
+ * Mirrors: panthor's per-VM reserved page-table pages for an async bind
+ *   (panthor_vm_op_ctx_prealloc_pts): allocated in the ioctl, consumed in
+ *   the bind job's run_job, leftovers freed on cleanup.
+ * Ownership: the pool owns its frames (owner: its page table) until a map
+ *   takes them or release() frees them.
+ * Locking: as the page table's maps (the caller serialises).
+ * Invariants: `frames` are allocated frames of the table's PhysMem owned by
+ *   the table; a map that needs more than the pool holds takes none.
+ */
+export class PtPrealloc {
+  /** @internal Frames left, the next one to take on top. */ readonly frames: number[];
+  constructor(
+    /** The page table the pool is for. */
+    readonly pt: GpuPageTable,
+    frames: number[],
+  ) {
+    this.frames = frames;
+  }
+
+  /** Frames left in the pool (a query: notes the page table). */
+  get remaining(): number {
+    noteTouched(this.pt.sim, this.pt, false);
+    return this.frames.length;
+  }
+
+  /** Free the frames left (each a step of PhysMem.freePage); the pool is empty afterwards. */
+  release(): Op<void> {
+    return makeOp("gpu_pt_prealloc_release", this, releaseBody);
+  }
+}
+
+function* preallocBody(this: GpuPageTable, count: number, gfp: Gfp): Generator<Effect, PtPrealloc | null, unknown> {
+  const frames: number[] = [];
+  for (let n = 0; n < count; n++) {
+    const pfn = yield* this.mem.allocPage(this, gfp, { site: "GpuPageTable.prealloc" });
+    if (pfn === null) {
+      for (const f of frames) yield* this.mem.freePage(f);
+      return null;
+    }
+    frames.push(pfn);
+  }
+  return new PtPrealloc(this, frames);
+}
+
+function* releaseBody(this: PtPrealloc): Generator<Effect, void, unknown> {
+  yield new Effect(GPU_PT_MAP, this.pt, WRITE, this.pt, null, Infinity, null, [this.pt.mem.access]);
+  touch(this.pt.sim, this.pt, true, "gpu_pt_prealloc_release");
+  const frames = this.frames.splice(0, this.frames.length);
+  for (const f of frames) yield* this.pt.mem.freePage(f);
+}

@@ -256,6 +256,16 @@ export class PhysMem extends SimObject {
   /** @internal The reverse of noteMapped(); the count never goes below zero. */
   noteUnmapped(pfn: number, _by: { readonly label: string }, count = 1): void {
     touch(this.sim, this, true, "PhysMem.noteUnmapped");
+    this.dropMapCounts(pfn, count);
+  }
+
+
+  /**
+   * @internal noteUnmapped() without the noted write, for a mapper that
+   * drops many entries in one step and has noted its write to this
+   * PhysMem once (touch) in that step.
+   */
+  dropMapCounts(pfn: number, count: number): void {
     for (let i = pfn, end = pfn + count; i < end; i++) {
       const c = this.mapCounts[i] as number;
       if (c > 0) this.mapCounts[i] = c - 1;

@@ -31,6 +31,8 @@ export interface TlbEntry {
   readonly pfn: number;
   readonly write: boolean;
   readonly size: number;
+  /** The PhysMem generation of the frame at fill time (physical addressing only): tells a frame handed out again since. */
+  readonly gen?: number;
 }
 
 /** Options of new GpuTlb(). */
@@ -42,7 +44,7 @@ export interface GpuTlbOptions {
 }
 
 const TLB_OPTIONS: Spec<GpuTlbOptions> = { name: is.string, entries: is.positiveInteger };
-const ENTRY: Spec<TlbEntry> = { pfn: is.count, write: is.boolean, size: is.oneOf(...TLB_PAGE_SIZES) };
+const ENTRY: Spec<TlbEntry> = { pfn: is.count, write: is.boolean, size: is.oneOf(...TLB_PAGE_SIZES), gen: is.safeInteger };
 
 /** A range invalidation. */
 export const TLB_INVALIDATE = defineEffectKind({ name: "tlb-invalidate" });
@@ -90,14 +92,15 @@ export class GpuTlb extends SimObject {
     for (const size of TLB_PAGE_SIZES) {
       const base = va - (va % size);
       const e = this.cache.get(`${size}:${base}`);
-      if (e !== undefined) return { pfn: e.pfn, write: e.write, size: e.size };
+      if (e !== undefined) return e.gen === undefined ? { pfn: e.pfn, write: e.write, size: e.size } : { pfn: e.pfn, write: e.write, size: e.size, gen: e.gen };
     }
     return null;
   }
 
   /**
    * Cache `pte` (the page-table walk's answer for `va`: the page's first
-   * frame, write permission, page size) for the page holding `va`,
+   * frame, write permission, page size, and optionally `gen`, the frame's
+   * PhysMem generation at fill time) for the page holding `va`,
    * evicting the oldest entry when full. A query-like update run inside
    * the engine's step: notes the TLB (write).
    * @throws ArgumentError naming `va` or `pte` (or its key `pfn`,
@@ -115,7 +118,24 @@ export class GpuTlb extends SimObject {
     const key = `${pte.size}:${base}`;
     this.cache.delete(key);
     if (this.cache.size >= this.entries) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(key, { va: base, pfn: pte.pfn, write: pte.write, size: pte.size });
+    this.cache.set(key, pte.gen === undefined ? { va: base, pfn: pte.pfn, write: pte.write, size: pte.size } : { va: base, pfn: pte.pfn, write: pte.write, size: pte.size, gen: pte.gen });
+  }
+
+  /** @internal lookup() without the checks and the noted read: for the engine's own step, which declares the TLB. */
+  lookupRaw(va: number): (TlbEntry & { readonly va: number }) | undefined {
+    const cache = this.cache;
+    if (cache.size === 0) return undefined;
+    return cache.get(`4096:${va - (va % 4096)}`) ?? cache.get(`65536:${va - (va % 65536)}`) ?? cache.get(`2097152:${va - (va % 2097152)}`);
+  }
+
+  /** @internal fill() without the checks and the noted write (the engine's step declares the TLB). */
+  fillRaw(va: number, pfn: number, write: boolean, size: number, gen: number): void {
+    const base = va - (va % size);
+    const key = `${size}:${base}`;
+    const cache = this.cache;
+    cache.delete(key);
+    if (cache.size >= this.entries) cache.delete(cache.keys().next().value as string);
+    cache.set(key, gen < 0 ? { va: base, pfn, write, size } : { va: base, pfn, write, size, gen });
   }
 
   /**

@@ -43,7 +43,9 @@ export function currentIn(fn: string): Task {
  * Files `sleep-in-atomic` naming what makes the context atomic: a held
  * spinlock, disabled irqs or bottom halves, an interrupt handler, or an RCU
  * read-side critical section (reason `"rcu-read-lock"`: the model is a
- * CONFIG_PREEMPT_RCU=n kernel, where rcu_read_lock() disables preemption).
+ * CONFIG_PREEMPT_RCU=n kernel, where rcu_read_lock() disables preemption),
+ * or a non-blockable mmu notifier callback (reason `"mmu-notifier-nonblock"`:
+ * the kernel does not check it, but the callback may only trylock there).
  * Returns false if it reported.
  * @throws ArgumentError naming `op` unless a non-empty string.
  */
@@ -56,7 +58,7 @@ export function mightSleep(op = "might_sleep"): boolean {
 export function checkMightSleep(task: Task, op: string): boolean {
   const hardirq = task.context === "hardirq" || task.hardirqEntered > 0;
   const softirq = task.context === "softirq" || task.softirqEntered > 0;
-  if (task.preemptCount === 0 && task.preemptDisabled === 0 && task.irqsOff === 0 && task.bhOff === 0 && task.rcuReadDepth === 0 && !hardirq && !softirq) return true;
+  if (task.preemptCount === 0 && task.preemptDisabled === 0 && task.irqsOff === 0 && task.bhOff === 0 && task.rcuReadDepth === 0 && task.mmuNotifierNonblock === 0 && !hardirq && !softirq) return true;
   if (!task.sim.checks.context) return true;
   // The innermost spinning lock held, else the innermost local lock.
   let spin: HeldLock | null = null;
@@ -78,7 +80,9 @@ export function checkMightSleep(task: Task, op: string): boolean {
             ? "bh-disabled"
             : task.rcuReadDepth > 0 && task.preemptDisabled === 0 && task.preemptCount === 0
               ? "rcu-read-lock"
-              : "preempt-disabled";
+              : task.preemptDisabled === 0 && task.preemptCount === 0
+                ? "mmu-notifier-nonblock"
+                : "preempt-disabled";
   const lock = spin ?? (reason === "preempt-disabled" ? percpu : null);
   task.sim.file({ kind: "sleep-in-atomic", op, reason, lock: lock === null ? null : heldRef(lock), held: heldRefs(task) });
   return false;

@@ -64,6 +64,7 @@ export class Task {
   /** @internal Nesting of softirqEnter() sections. */ softirqEntered = 0;
   /** @internal Nesting of dma_fence_begin_signalling() sections. */ fenceSignalling = 0;
   /** @internal Nesting of rcu_read_lock() sections (rcu.ts); atomic for the context checks while non-zero. */ rcuReadDepth = 0;
+  /** @internal Nesting of non-blockable mmu notifier callbacks (device/mmu-notifier.ts): may not sleep while non-zero. */ mmuNotifierNonblock = 0;
   /** @internal How many outermost RCU read sections this task entered: names its current one for grace periods (rcu.ts). */ rcuSection = 0;
   /** @internal Locks held, oldest first, as lockdep sees them. */ readonly held = new HeldStack();
   /** @internal Released held-lock entries, for lockdep to reuse (a task re-takes its locks many times). */ readonly heldFree = new HeldStack();

@@ -4,6 +4,7 @@
  * type, listed in {@link DeviceReportKinds}, and its definition: headline,
  * rows, fingerprint.
  */
+import type { ReportText } from "./frame.js";
 import { defineReportKind } from "./registry.js";
 import type { ReportBase, SiteRef } from "./report.js";
 
@@ -11,6 +12,81 @@ import type { ReportBase, SiteRef } from "./report.js";
 export interface DeviceReportKinds {
   "phys-page-still-mapped": PhysPageStillMappedReport;
   "phys-page-double-free": PhysPageDoubleFreeReport;
+  "pt-prealloc-short": PtPreallocShortReport;
+  "gpu-page-fault": GpuPageFaultReport;
+  "dma-use-after-free": DmaUseAfterFreeReport;
+  "dma-cross-owner": DmaCrossOwnerReport;
+}
+
+/** One hop of a device access's translation: a TLB hit (current or stale), the page-table walk, an IOTLB hit (current or stale), the IOMMU table walk. */
+export type DmaPathStep = "tlb" | "stale-tlb" | "pte" | "iotlb" | "stale-iotlb" | "iommu-table";
+
+/** A GPU page table map took its table pages from a preallocated pool that held fewer than it needed; the map changed nothing and returned "nomem". */
+export interface PtPreallocShortReport extends ReportBase {
+  readonly kind: "pt-prealloc-short";
+  /** The page table. */
+  readonly pageTable: string;
+  /** The map's first VA. */
+  readonly va: number;
+  /** Table pages the map needed. */
+  readonly needed: number;
+  /** Table pages the pool held. */
+  readonly remaining: number;
+}
+
+/** A GPU job's access found no translation (and no fault handler installed one): the job failed, its finished fence carries an error. */
+export interface GpuPageFaultReport extends ReportBase {
+  readonly kind: "gpu-page-fault";
+  /** The GPU. */
+  readonly gpu: string;
+  /** The job's name. */
+  readonly job: string;
+  /** The faulting VA. */
+  readonly va: number;
+  readonly access: "read" | "write";
+  /** No PTE, a PTE without the permission, or no IOMMU entry for the PTE's IOVA. */
+  readonly reason: "not-present" | "permission" | "iommu";
+  /** The translation path up to the fault. */
+  readonly path: readonly DmaPathStep[];
+}
+
+/** What the DMA checks know about the frame an access landed on. */
+export interface DmaAccessReport extends ReportBase {
+  readonly gpu: string;
+  readonly job: string;
+  readonly va: number;
+  readonly access: "read" | "write";
+  /** Bytes of the access within this page. */
+  readonly bytes: number;
+  /** The translation path that reached the frame. */
+  readonly path: readonly DmaPathStep[];
+  /** The frame reached. */
+  readonly pfn: number;
+  /** Its owner now (null when free) and that owner's process. */
+  readonly owner: string | null;
+  readonly ownerProcess: string | null;
+  /** The job's process, if it names one. */
+  readonly process: string | null;
+  /** Where the frame was last freed, null if never. */
+  readonly freedBy: SiteRef | null;
+  /** The last mapper of the frame (a page table, an IOMMU domain), if known. */
+  readonly mappedBy: string | null;
+}
+
+/** A device access landed on a free frame: memory the kernel gave back is still reachable by the GPU. */
+export interface DmaUseAfterFreeReport extends DmaAccessReport {
+  readonly kind: "dma-use-after-free";
+}
+
+/**
+ * A device access landed on a frame owned by someone else than the mapping
+ * meant: freed and handed out again since the cached translation was made
+ * (`why` "reallocated"), or owned by another process than the job's
+ * (`why` "other-process"): data leaking between processes.
+ */
+export interface DmaCrossOwnerReport extends DmaAccessReport {
+  readonly kind: "dma-cross-owner";
+  readonly why: "reallocated" | "other-process";
 }
 
 /**
@@ -68,4 +144,83 @@ defineReportKind({
     out.site("freed again by", r.secondFree).blank().line("Nothing changed.");
   },
   fingerprint: (r) => [r.secondFree.op],
+});
+
+const PATH_NAMES: Readonly<Record<DmaPathStep, string>> = {
+  tlb: "TLB entry",
+  "stale-tlb": "stale TLB entry",
+  pte: "page table",
+  iotlb: "IOTLB entry",
+  "stale-iotlb": "stale IOTLB entry",
+  "iommu-table": "IOMMU table",
+};
+
+function pathText(path: readonly DmaPathStep[]): string {
+  return path.length === 0 ? "(nothing)" : path.map((p) => PATH_NAMES[p]).join(" → ");
+}
+
+function hexVa(va: number): string {
+  return `0x${va.toString(16)}`;
+}
+
+function whereText(s: SiteRef | null): string {
+  return s === null ? "(never freed)" : `${s.op} in ${s.task ?? "setup"} at step ${s.step}`;
+}
+
+defineReportKind({
+  kind: "pt-prealloc-short",
+  headline: (r) => `BUG: gpuvm-sim: page-table pool short in ${r.pageTable}: a map at ${hexVa(r.va)} needs ${r.needed} table page(s), the pool holds ${r.remaining}`,
+  body: (r, out) => {
+    out
+      .line(`map at va ${hexVa(r.va)} needs ${r.needed} new table page(s); the preallocated pool has ${r.remaining}`)
+      .blank()
+      .line("Preallocate with tablesNeeded() for every map the job will make before the fence-signalling")
+      .line('section starts. The map changed nothing and returned "nomem".');
+  },
+  fingerprint: (r) => [r.pageTable],
+});
+
+defineReportKind({
+  kind: "gpu-page-fault",
+  headline: (r) => `BUG: gpu-page-fault in job ${r.job}: ${r.access} at va ${hexVa(r.va)} (${r.reason}) on ${r.gpu}`,
+  body: (r, out) => {
+    out
+      .line(`${r.access} at va ${hexVa(r.va)}: ${r.reason === "not-present" ? "no valid PTE" : r.reason === "permission" ? `the PTE does not allow ${r.access}` : "no IOMMU mapping for the PTE's IOVA"}`)
+      .line(`path: ${pathText(r.path)}`)
+      .blank()
+      .line("No fault handler installed a translation. The job failed; its finished fence carries -EINVAL.");
+  },
+  fingerprint: (r) => [r.reason, r.access],
+});
+
+function dmaBody(r: DmaAccessReport, out: ReportText, tail: string): void {
+  out
+    .line(`${r.access} of ${r.bytes} bytes at va ${hexVa(r.va)} by job ${r.job} on ${r.gpu}${r.process === null ? "" : ` (process ${r.process})`}`)
+    .line(`path: ${pathText(r.path)} → pfn ${r.pfn}`)
+    .line(`frame now: ${r.owner === null ? "free" : `owned by ${r.owner}${r.ownerProcess === null ? "" : ` (process ${r.ownerProcess})`}`}`)
+    .line(`mapped by: ${r.mappedBy ?? "(unknown)"}`)
+    .blank();
+  if (r.freedBy !== null) out.site("freed by", r.freedBy).blank();
+  out.line(tail);
+}
+
+defineReportKind({
+  kind: "dma-use-after-free",
+  headline: (r) => `BUG: dma-use-after-free in job ${r.job}: ${r.access} of ${r.bytes} bytes at va ${hexVa(r.va)} via ${pathText(r.path)}, frame pfn ${r.pfn} freed by ${whereText(r.freedBy)}`,
+  body: (r, out) => { dmaBody(r, out, "The device reached a frame the kernel gave back. Wait for the fences, clear the PTEs, invalidate the TLB, unmap and flush the IOMMU, then free."); },
+  fingerprint: (r) => [r.access, ...r.path, r.freedBy?.op ?? ""],
+});
+
+defineReportKind({
+  kind: "dma-cross-owner",
+  headline: (r) =>
+    `BUG: dma-cross-owner in job ${r.job}: ${r.access} of ${r.bytes} bytes at va ${hexVa(r.va)} via ${pathText(r.path)}, frame pfn ${r.pfn} now owned by ${r.owner ?? "(none)"}${r.ownerProcess === null ? "" : ` (process ${r.ownerProcess})`}`,
+  body: (r, out) => { dmaBody(
+      r,
+      out,
+      r.why === "reallocated"
+        ? "The frame was freed and handed out again after this translation was cached: the device reaches someone else's data."
+        : `The frame holds process ${r.ownerProcess ?? "?"}'s data, the job runs for process ${r.process ?? "?"}: data leaks between processes.`,
+    ); },
+  fingerprint: (r) => [r.why, r.access, ...r.path],
 });

@@ -22,6 +22,7 @@ import "./work-kinds.js";
 import "./vm-bo-list-kinds.js";
 import "./gpuvm-kinds.js";
 import "./device-kinds.js";
+import "./mm-kinds.js";
 import type { KernelReportKinds } from "./runtime-kinds.js";
 import type { LockingReportKinds } from "./lock-kinds.js";
 import type { RcuReportKinds } from "./rcu-kinds.js";
@@ -30,6 +31,7 @@ import type { WorkReportKinds } from "./work-kinds.js";
 import type { VmBoListReportKinds } from "./vm-bo-list-kinds.js";
 import type { GpuvmReportKinds } from "./gpuvm-kinds.js";
 import type { DeviceReportKinds } from "./device-kinds.js";
+import type { MmReportKinds } from "./mm-kinds.js";
 
 /**
  * Every built-in layer's kinds. An interface that extends the layers' maps
@@ -37,4 +39,4 @@ import type { DeviceReportKinds } from "./device-kinds.js";
  * the types whole in the bundled declaration files of the package, which do
  * not carry module augmentation of relative paths.
  */
-export interface BuiltinReportKinds extends KernelReportKinds, LockingReportKinds, RcuReportKinds, DmaBufReportKinds, WorkReportKinds, VmBoListReportKinds, GpuvmReportKinds, DeviceReportKinds {}
+export interface BuiltinReportKinds extends KernelReportKinds, LockingReportKinds, RcuReportKinds, DmaBufReportKinds, WorkReportKinds, VmBoListReportKinds, GpuvmReportKinds, DeviceReportKinds, MmReportKinds {}

@@ -260,7 +260,7 @@ export interface SleepInAtomicReport extends ReportBase {
   /** The operation that may sleep, such as `mutex_lock`. */
   readonly op: string;
   /** Why the context is atomic. */
-  readonly reason: "spinlock" | "irqs-disabled" | "bh-disabled" | "preempt-disabled" | "rcu-read-lock" | "hardirq" | "softirq";
+  readonly reason: "spinlock" | "irqs-disabled" | "bh-disabled" | "preempt-disabled" | "rcu-read-lock" | "hardirq" | "softirq" | "mmu-notifier-nonblock";
   /** The spinlock that made it atomic, when that is the reason; for `preempt-disabled`, the local lock held, if any. */
   readonly lock: HeldRef | null;
   readonly held: readonly HeldRef[];
@@ -489,6 +489,7 @@ const ATOMIC_WHY: Record<SleepInAtomicReport["reason"], string> = {
   "rcu-read-lock": "inside an RCU read-side critical section (rcu_read_lock() disables preemption)",
   hardirq: "in hardirq context",
   softirq: "in softirq context",
+  "mmu-notifier-nonblock": "in a non-blockable mmu notifier invalidation (mmu_notifier_range_blockable() is false: only trylock)",
 };
 
 defineReportKind({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ArgumentError, ArgumentRangeError, Iommu, Sim } from "../../src/index.js";
+import { ArgumentError, ArgumentRangeError, GFP_KERNEL, Iommu, PhysMem, Sim } from "../../src/index.js";
 import { collectingSim } from "../support/collecting-sim.js";
 import { expectThrows } from "./helpers.js";
 
@@ -52,7 +52,7 @@ describe("bad input: Iommu / IommuDomain", () => {
       }
       expect([dom.translate(0x1000, "read"), dom.translate(0x2000, "read"), dom.translate(0x3000, "read")]).toEqual([
         { fault: "unmapped" },
-        { pfn: 1, via: "table" },
+        { pfn: 1, via: "table", gen: -1 },
         { fault: "unmapped" },
       ]);
     });
@@ -77,8 +77,41 @@ describe("bad input: Iommu / IommuDomain", () => {
       expectThrows(() => dom.translate(2 ** 48, "read"), ArgumentRangeError, "iova");
       expectThrows(() => dom.translate(NaN, "read"), ArgumentRangeError, "iova");
       expectThrows(() => dom.translate(0, "exec" as never), ArgumentError, "access");
-      expect(dom.translate(0, "write")).toEqual({ pfn: 3, via: "iotlb" });
+      expect(dom.translate(0, "write")).toEqual({ pfn: 3, via: "iotlb", gen: -1 });
     });
     expect([dom.mappedBytes, iommu.iotlbSize]).toEqual([0x1000, 1]);
+  });
+
+  it("new Iommu({ mem }): mem must be a PhysMem of this Sim; map() frames must be frames of it", () => {
+    const sim = collectingSim();
+    expectThrows(() => new Iommu(sim, { mem: {} as never }), ArgumentError, "mem");
+    expectThrows(() => new Iommu(sim, { mem: new PhysMem(new Sim(), { pages: 4 }) }), ArgumentError, "mem");
+    const mem = new PhysMem(sim, { pages: 4 });
+    const dom = new Iommu(sim, { mem }).domainAlloc();
+    sim.run(function* () {
+      yield* mem.allocPage({ label: "x" }, GFP_KERNEL);
+      expectThrows(() => dom.map(0, 3, 0x2000, RW), ArgumentRangeError, "pfn");
+      expectThrows(() => dom.map(0, 4, 0x1000, RW), ArgumentRangeError, "pfn");
+    });
+    expect([dom.mappedBytes, mem.mapCount(3), mem.mapCount(0)]).toEqual([0, 0, 0]);
+  });
+
+  it("iovaAlloc() / iovaFree(): bad sizes and addresses name the argument at the call; nothing is allocated or freed", () => {
+    const sim = collectingSim();
+    const dom = new Iommu(sim).domainAlloc();
+    sim.run(function* () {
+      yield* dom.iovaAlloc(0x1000);
+      expectThrows(() => dom.iovaAlloc("4096" as never), ArgumentError, "size");
+      expectThrows(() => dom.iovaAlloc(0), ArgumentRangeError, "size");
+      expectThrows(() => dom.iovaAlloc(-4096), ArgumentRangeError, "size");
+      expectThrows(() => dom.iovaAlloc(0x1800), ArgumentRangeError, "size");
+      expectThrows(() => dom.iovaAlloc(2 ** 48), ArgumentRangeError, "size");
+      expectThrows(() => dom.iovaFree(0x1000, 0), ArgumentRangeError, "size");
+      expectThrows(() => dom.iovaFree(0x1001, 0x1000), ArgumentRangeError, "iova");
+      expectThrows(() => dom.iovaFree(0x1000, 0x800), ArgumentRangeError, "size");
+      expectThrows(() => dom.iovaFree(null as never, 0x1000), ArgumentError, "iova");
+      expectThrows(() => dom.iovaFree(2 ** 48, 0x1000), ArgumentRangeError, "size");
+    });
+    expect(dom.iovaBytes).toBe(0x1000);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { configureMemory, Iommu, memoryStats, Sim } from "../../src/index.js";
+import { configureMemory, GFP_KERNEL, Iommu, memoryStats, PhysMem, Sim } from "../../src/index.js";
 import { main as iommuExample } from "../../examples/device-iommu.js";
 import { collectingSim } from "../support/collecting-sim.js";
 
@@ -16,9 +16,9 @@ describe("Iommu / IommuDomain", () => {
       seen.push(dom.translate(0x11008, "write"), dom.translate(0x11000, "read"), dom.translate(0x12fff, "read"));
     });
     expect(seen).toEqual([
-      { pfn: 101, via: "table" },
-      { pfn: 101, via: "iotlb" },
-      { pfn: 102, via: "table" },
+      { pfn: 101, via: "table", gen: -1 },
+      { pfn: 101, via: "iotlb", gen: -1 },
+      { pfn: 102, via: "table", gen: -1 },
     ]);
     expect(dom.mappedBytes).toBe(0x3000);
     expect(sim.reports).toEqual([]);
@@ -36,7 +36,7 @@ describe("Iommu / IommuDomain", () => {
       yield* dom.flushIotlb(0x200000, 0x1000); // 4. iotlb_sync
       seen.push(dom.translate(0x200000, "write")); // 5. an IOMMU fault
     });
-    expect(seen).toEqual([{ pfn: 7, via: "table" }, 0x1000, { pfn: 7, via: "stale-iotlb" }, { fault: "unmapped" }]);
+    expect(seen).toEqual([{ pfn: 7, via: "table", gen: -1 }, 0x1000, { pfn: 7, via: "stale-iotlb", gen: -1 }, { fault: "unmapped" }]);
     expect(sim.reports).toEqual([]);
   });
 
@@ -54,8 +54,8 @@ describe("Iommu / IommuDomain", () => {
       seen.push(dom.translate(0, "read"));
     });
     expect(seen).toEqual([
-      { pfn: 1, via: "stale-iotlb" },
-      { pfn: 2, via: "table" },
+      { pfn: 1, via: "stale-iotlb", gen: -1 },
+      { pfn: 2, via: "table", gen: -1 },
     ]);
   });
 
@@ -68,7 +68,7 @@ describe("Iommu / IommuDomain", () => {
       yield* dom.map(0x5000, 9, 0x1000, { read: true, write: false });
       seen.push(dom.translate(0x5000, "write"), dom.translate(0x5000, "read"), dom.translate(0x5000, "write"));
     });
-    expect(seen).toEqual([{ fault: "unmapped" }, { fault: "permission" }, { pfn: 9, via: "table" }, { fault: "permission" }]);
+    expect(seen).toEqual([{ fault: "unmapped" }, { fault: "permission" }, { pfn: 9, via: "table", gen: -1 }, { fault: "permission" }]);
   });
 
   it("unmap stops at the first page not mapped and returns the bytes unmapped (as __iommu_unmap)", () => {
@@ -102,7 +102,7 @@ describe("Iommu / IommuDomain", () => {
       yield* b.flushIotlb();
       seen.push(a.translate(0, "read"), a.translate(0x1000, "read"), b.translate(0, "read"));
     });
-    expect(seen).toEqual([{ pfn: 1, via: "stale-iotlb" }, { fault: "unmapped" }, { fault: "unmapped" }]);
+    expect(seen).toEqual([{ pfn: 1, via: "stale-iotlb", gen: -1 }, { fault: "unmapped" }, { fault: "unmapped" }]);
     expect(iommu.iotlbSize).toBe(1);
   });
 
@@ -119,7 +119,7 @@ describe("Iommu / IommuDomain", () => {
       yield* dom.unmap(0, 0x3000);
       seen.push(dom.translate(0, "read"), dom.translate(0x1000, "read"));
     });
-    expect(seen).toEqual([{ fault: "unmapped" }, { pfn: 2, via: "stale-iotlb" }]);
+    expect(seen).toEqual([{ fault: "unmapped" }, { pfn: 2, via: "stale-iotlb", gen: -1 }]);
     expect(iommu.iotlbSize).toBe(2);
   });
 
@@ -173,13 +173,138 @@ describe("Iommu / IommuDomain", () => {
   it("docs/device-iommu.md: the example prints what the page says", () => {
     expect(iommuExample()).toBe(
       [
-        'first access: {"pfn":42,"via":"table"}',
+        'first access: {"pfn":42,"via":"table","gen":-1}',
         "unmapped 4096 bytes",
-        'before the flush: {"pfn":42,"via":"stale-iotlb"}',
+        'before the flush: {"pfn":42,"via":"stale-iotlb","gen":-1}',
         'after the flush: {"fault":"unmapped"}',
         'TLB before invalidate: {"pfn":512,"write":true,"size":2097152}',
         'TLB after invalidate: "miss"',
       ].join("\n"),
     );
+  });
+});
+
+describe("Iommu with a PhysMem: mapping counts and frame generations", () => {
+  it("map notes each frame mapped by the domain, unmap notes it unmapped; entries carry the frame's generation", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { pages: 16 });
+    const dom = new Iommu(sim, { mem }).domainAlloc("gpu0");
+    const seen: unknown[] = [];
+    sim.run(function* () {
+      const a = (yield* mem.allocPage({ label: "bo" }, GFP_KERNEL)) as number;
+      const b = (yield* mem.allocPage({ label: "bo" }, GFP_KERNEL)) as number;
+      expect([a, b]).toEqual([0, 1]);
+      yield* dom.map(0x1000, a, 0x2000, RW);
+      seen.push([mem.mapCount(0), mem.mapCount(1), mem.mappedBy(0)]);
+      seen.push(dom.translate(0x2000, "read"));
+      yield* dom.unmap(0x1000, 0x2000);
+      seen.push([mem.mapCount(0), mem.mapCount(1)]);
+      yield* dom.flushIotlb();
+      yield* mem.freePage(a);
+      yield* mem.freePage(b);
+    });
+    expect(seen).toEqual([[1, 1, dom.label], { pfn: 1, via: "table", gen: 1 }, [0, 0]]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("freeing a frame the domain's table still maps is phys-page-still-mapped, naming the domain", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { pages: 4, name: "ram" });
+    const dom = new Iommu(sim, { mem }).domainAlloc("gpu0");
+    sim.run(function* () {
+      const pfn = (yield* mem.allocPage({ label: "bo0 backing store" }, GFP_KERNEL)) as number;
+      yield* dom.map(0, pfn, 0x1000, RW);
+      yield* mem.freePage(pfn);
+    });
+    expect(sim.reports.map((r) => r.kind)).toEqual(["phys-page-still-mapped"]);
+    expect(sim.reports[0]).toMatchObject({ pfn: 0, owner: "bo0 backing store", mapCount: 1, mappedBy: dom.label });
+  });
+
+  it("unmapped then freed before the IOTLB flush: no report (the IOTLB is a cache); the stale entry keeps the old generation", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { pages: 4 });
+    const dom = new Iommu(sim, { mem }).domainAlloc("gpu0");
+    const seen: unknown[] = [];
+    sim.run(function* () {
+      const pfn = (yield* mem.allocPage({ label: "a", process: "p1" }, GFP_KERNEL)) as number;
+      yield* dom.map(0, pfn, 0x1000, RW);
+      dom.translate(0, "write"); // fills the IOTLB, generation 1
+      yield* dom.unmap(0, 0x1000);
+      yield* mem.freePage(pfn); // no mapping left: no report
+      const again = (yield* mem.allocPage({ label: "b", process: "p2" }, GFP_KERNEL)) as number;
+      seen.push(again, mem.generation(again), dom.translate(0, "write"));
+      yield* dom.map(0, again, 0x1000, RW); // the same frame, a new generation: the cached entry is stale
+      seen.push(dom.translate(0, "write"));
+      yield* dom.flushIotlb();
+      seen.push(dom.translate(0, "write"));
+    });
+    expect(seen).toEqual([0, 2, { pfn: 0, via: "stale-iotlb", gen: 1 }, { pfn: 0, via: "stale-iotlb", gen: 1 }, { pfn: 0, via: "table", gen: 2 }]);
+    expect(sim.reports).toEqual([]);
+  });
+});
+
+describe("IommuDomain.iovaAlloc / iovaFree (alloc_iova / free_iova)", () => {
+  it("first fit from the lowest address above page 0; a freed range is the first reused", () => {
+    const sim = collectingSim();
+    const dom = new Iommu(sim).domainAlloc();
+    const got: unknown[] = [];
+    sim.run(function* () {
+      const a = yield* dom.iovaAlloc(0x2000);
+      const b = yield* dom.iovaAlloc(0x1000);
+      const c = yield* dom.iovaAlloc(0x3000);
+      got.push(a, b, c, dom.iovaBytes);
+      yield* dom.iovaFree(a as number, 0x2000);
+      got.push(yield* dom.iovaAlloc(0x1000)); // fits the hole at the start
+      got.push(yield* dom.iovaAlloc(0x2000)); // does not fit the 4 KiB left there: after c
+      got.push(yield* dom.iovaAlloc(0x1000)); // the rest of the hole
+    });
+    expect(got).toEqual([0x1000, 0x3000, 0x4000, 0x6000, 0x1000, 0x7000, 0x2000]);
+  });
+
+  it("a size the aperture cannot hold any more returns null and changes nothing", () => {
+    const sim = collectingSim();
+    const dom = new Iommu(sim).domainAlloc();
+    const got: unknown[] = [];
+    sim.run(function* () {
+      got.push(yield* dom.iovaAlloc(2 ** 48 - 0x2000));
+      got.push(yield* dom.iovaAlloc(0x2000));
+      got.push(yield* dom.iovaAlloc(0x1000));
+    });
+    expect(got).toEqual([0x1000, null, 2 ** 48 - 0x1000]);
+    expect(dom.iovaBytes).toBe(2 ** 48 - 0x1000);
+  });
+
+  it("freeing a range that is not allocated is an ArgumentError in the task (naming iova, or size for a wrong size); nothing changes", () => {
+    const sim = collectingSim();
+    const dom = new Iommu(sim).domainAlloc();
+    const caught: unknown[] = [];
+    sim.run(function* () {
+      const a = (yield* dom.iovaAlloc(0x2000)) as number;
+      for (const [iova, size] of [
+        [0x5000, 0x1000],
+        [a, 0x1000],
+        [a + 0x1000, 0x1000],
+      ] as const) {
+        try {
+          yield* dom.iovaFree(iova, size);
+        } catch (e) {
+          caught.push([(e as Error).constructor.name, (e as { argument: string }).argument]);
+        }
+      }
+      yield* dom.iovaFree(a, 0x2000);
+      try {
+        yield* dom.iovaFree(a, 0x2000);
+      } catch (e) {
+        caught.push([(e as Error).constructor.name, (e as { argument: string }).argument]);
+      }
+    });
+    expect(caught).toEqual([
+      ["ArgumentError", "iova"],
+      ["ArgumentError", "size"],
+      ["ArgumentError", "iova"],
+      ["ArgumentError", "iova"],
+    ]);
+    expect(dom.iovaBytes).toBe(0);
+    expect(sim.reports).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 /** GpuPageTable (src/device/page-table.ts): map, walk, unmap, table pages from PhysMem, and the rollback of a half-failed map. */
 import { describe, expect, it } from "vitest";
-import { configureMemory, GFP_KERNEL, memoryStats, PAGE_SIZE, Sim, type Effect } from "../../src/index.js";
+import { configureMemory, dmaFenceBeginSignalling, dmaFenceEndSignalling, GFP_KERNEL, memoryStats, PAGE_SIZE, Sim, type Effect } from "../../src/index.js";
 import { PhysMem } from "../../src/device/phys-mem.js";
-import { GpuPageTable } from "../../src/device/page-table.js";
+import { GpuPageTable, PtPrealloc } from "../../src/device/page-table.js";
 import { collectingSim } from "../support/collecting-sim.js";
 import { main as deviceExample } from "../../examples/device-page-table.js";
 import { expectUnchangedOnFailure, forEachAllocationFailure } from "../support/alloc-failure.js";
@@ -183,5 +183,116 @@ describe("docs/device.md example", () => {
         "after unmap: 3 table pages, 0x100000 unmapped",
       ].join("\n"),
     );
+  });
+});
+
+describe("GpuPageTable addressing, mapPages and preallocation", () => {
+  const RW = { read: true, write: true };
+  const BO = { label: "bo0 backing store" };
+
+  it("physical mode counts every mapped 4 KiB frame on the PhysMem and unmap drops the count; mapPages maps scattered frames", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { name: "ram", pages: 32 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+    const seen: number[][] = [];
+    sim.run(function* () {
+      const a = (yield* mem.allocPage(BO, GFP_KERNEL)) as number;
+      const b = (yield* mem.allocPage(BO, GFP_KERNEL)) as number;
+      expect(yield* pt.mapPages(0x20000, [b, a], RW)).toBe("ok");
+      seen.push([mem.mapCount(a), mem.mapCount(b), pt.walk(0x20000)?.pfn ?? -1, pt.walk(0x21000)?.pfn ?? -1]);
+      yield* pt.unmap(0x20000, 0x2000);
+      seen.push([mem.mapCount(a), mem.mapCount(b)]);
+      yield* mem.freePage(a);
+      yield* mem.freePage(b);
+      expect(mem.mappedBy(a)).toBe(pt.label);
+      seen.push([b, a]);
+    });
+    expect(seen[0]).toEqual([1, 1, seen[2]?.[0], seen[2]?.[1]]);
+    expect(seen[1]).toEqual([0, 0]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("freeing a frame still mapped by a mapPages PTE files phys-page-still-mapped", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { name: "ram", pages: 32 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+    sim.run(function* () {
+      const a = (yield* mem.allocPage(BO, GFP_KERNEL)) as number;
+      yield* pt.mapPages(0x20000, [a], RW);
+      yield* mem.freePage(a);
+    });
+    expect(sim.reports).toHaveLength(1);
+    expect(sim.reports[0]).toMatchObject({ kind: "phys-page-still-mapped", mapCount: 1, mappedBy: pt.label });
+  });
+
+  it("iova mode holds IOVA page numbers beyond the PhysMem and does no accounting", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { name: "ram", pages: 32 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0", addresses: "iova" });
+    sim.run(function* () {
+      expect(yield* pt.map(0x20000, 0x100000, 4096, RW)).toBe("ok");
+      expect(yield* pt.mapPages(0x40000, [3, 5], RW)).toBe("ok");
+      expect(mem.mapCount(3)).toBe(0);
+      expect(pt.walk(0x20000)?.pfn).toBe(0x100000);
+      yield* pt.unmap(0x20000, 0x40000);
+    });
+    expect(sim.reports).toEqual([]);
+    expect(pt.addresses).toBe("iova");
+  });
+
+  it("a map with a preallocated pool inside a signalling section allocates nothing; release frees the leftovers", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { name: "ram", pages: 32 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+    let left = -1;
+    sim.run(function* () {
+      const a = (yield* mem.allocPage(BO, GFP_KERNEL)) as number;
+      const need = pt.tablesNeeded(0x20000, 4096, 4096);
+      expect(need).toBe(4);
+      const pool = (yield* pt.prealloc(need + 2)) as PtPrealloc;
+      const free = mem.freePages;
+      const cookie = dmaFenceBeginSignalling();
+      expect(yield* pt.map(0x20000, a, 4096, RW, 1, { prealloc: pool })).toBe("ok");
+      dmaFenceEndSignalling(cookie);
+      expect(mem.freePages).toBe(free);
+      left = pool.remaining;
+      yield* pool.release();
+      expect(pool.remaining).toBe(0);
+      expect(mem.freePages).toBe(free + 2);
+      yield* pt.unmap(0x20000, 4096);
+      yield* mem.freePage(a);
+    });
+    expect(left).toBe(2);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("without a pool, the same map in a signalling section is reported by the allocation-in-signalling check", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { name: "ram", pages: 32 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+    sim.run(function* () {
+      const cookie = dmaFenceBeginSignalling();
+      yield* pt.map(0x20000, 1, 4096, RW);
+      dmaFenceEndSignalling(cookie);
+    });
+    expect(sim.reports.map((r) => r.kind)).toContain("lock-order-cycle");
+  });
+
+  it("a pool that runs short is pt-prealloc-short: the map returns nomem and changes nothing", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { name: "ram", pages: 32 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+    let result = "";
+    sim.run(function* () {
+      const pool = (yield* pt.prealloc(2)) as PtPrealloc;
+      result = yield* pt.map(0x20000, 1, 4096, RW, 1, { prealloc: pool });
+      expect(pool.remaining).toBe(2);
+      expect(pt.tablePages).toBe(0);
+      yield* pool.release();
+    });
+    expect(result).toBe("nomem");
+    expect(sim.reports).toHaveLength(1);
+    expect(sim.reports[0]).toMatchObject({ kind: "pt-prealloc-short", needed: 4, remaining: 2, va: 0x20000 });
+    expect(pt.walk(0x20000)).toBeNull();
   });
 });

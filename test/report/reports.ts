@@ -4,6 +4,8 @@
  * shows those files.
  */
 import {
+  Gpu,
+  PtPrealloc,
   GFP_KERNEL,
   access,
   Completion,
@@ -42,6 +44,8 @@ import { touch } from "../../src/kernel/heap.js";
 import { boObtain } from "../../src/drm/vm-bo.js";
 import { PhysMem } from "../../src/device/phys-mem.js";
 import { GpuPageTable } from "../../src/device/page-table.js";
+import { Mm } from "../../src/device/mm.js";
+import { MmuIntervalNotifier } from "../../src/device/mmu-notifier.js";
 
 function collect(seed = 1): Sim {
   // A fresh lockdep boot per program: the text must not depend on what ran before.
@@ -579,5 +583,82 @@ export const programs: Record<SampledKind, () => Report> = {
       yield* mem.freePage(pfn);
     });
     return sim.reports.find((r) => r.kind === "phys-page-double-free") as Report;
+  },
+  "pt-prealloc-short": () => {
+    // main: preallocate no table pages, then map through the empty pool
+    const sim = collect();
+    const mem = new PhysMem(sim, { name: "ram", pages: 16 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+    sim.run(function* () {
+      const pool = (yield* pt.prealloc(0)) as PtPrealloc;
+      yield* pt.map(0x10000, 8, 4096, { read: true, write: true }, 1, { prealloc: pool });
+    });
+    return sim.reports.find((r) => r.kind === "pt-prealloc-short") as Report;
+  },
+  "gpu-page-fault": () => {
+    // main: submit a job writing an unmapped VA; gpu0-sched faults on it
+    const sim = collect();
+    const mem = new PhysMem(sim, { name: "ram", pages: 16 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+    const gpu = new Gpu(sim, { mem });
+    sim.run(function* () {
+      const job = yield* gpu.submit({ name: "draw", pageTable: pt, writes: [{ va: 0x200000, length: 4096 }] });
+      yield* job.finished.wait(false);
+      yield* job.finished.put("submit");
+    });
+    return sim.reports.find((r) => r.kind === "gpu-page-fault") as Report;
+  },
+  "dma-use-after-free": () => {
+    // main: a job fills the TLB; the PTE is cleared and the frame freed without a TLB invalidate; a second job writes through the stale entry
+    const sim = collect();
+    const mem = new PhysMem(sim, { name: "ram", pages: 16 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+    const gpu = new Gpu(sim, { mem });
+    sim.run(function* () {
+      const pfn = (yield* mem.allocPage({ label: "bo0 backing store", process: "p1" }, GFP_KERNEL)) as number;
+      yield* pt.map(0x10000, pfn, 4096, { read: true, write: true });
+      const warm = yield* gpu.submit({ name: "warm", pageTable: pt, reads: [{ va: 0x10000, length: 4096 }] });
+      yield* warm.finished.wait(false);
+      yield* pt.unmap(0x10000, 4096);
+      yield* mem.freePage(pfn);
+      const late = yield* gpu.submit({ name: "late", pageTable: pt, process: "p1", writes: [{ va: 0x10000, length: 4096 }] });
+      yield* late.finished.wait(false);
+      yield* warm.finished.put("submit");
+      yield* late.finished.put("submit");
+    });
+    return sim.reports.find((r) => r.kind === "dma-use-after-free") as Report;
+  },
+  "dma-cross-owner": () => {
+    // main: as dma-use-after-free, but the frame is handed to process p2 before the second job reads through the stale entry
+    const sim = collect();
+    const mem = new PhysMem(sim, { name: "ram", pages: 16 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+    const gpu = new Gpu(sim, { mem });
+    sim.run(function* () {
+      const pfn = (yield* mem.allocPage({ label: "bo0 backing store", process: "p1" }, GFP_KERNEL)) as number;
+      yield* pt.map(0x10000, pfn, 4096, { read: true, write: true });
+      const warm = yield* gpu.submit({ name: "warm", pageTable: pt, reads: [{ va: 0x10000, length: 4096 }] });
+      yield* warm.finished.wait(false);
+      yield* pt.unmap(0x10000, 4096);
+      yield* mem.freePage(pfn);
+      yield* mem.allocPage({ label: "p2 anon", process: "p2" }, GFP_KERNEL);
+      const late = yield* gpu.submit({ name: "late", pageTable: pt, process: "p1", reads: [{ va: 0x10000, length: 4096 }] });
+      yield* late.finished.wait(false);
+      yield* warm.finished.put("submit");
+      yield* late.finished.put("submit");
+    });
+    return sim.reports.find((r) => r.kind === "dma-cross-owner") as Report;
+  },
+  "mmu-notifier-blockable-fail": () => {
+    // main: a notifier whose callback fails a blockable invalidation (munmap)
+    const sim = collect();
+    const mem = new PhysMem(sim, { name: "ram", pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    sim.run(function* () {
+      const addr = (yield* mm.mmap(4096)) as number;
+      yield* MmuIntervalNotifier.insert(mm, addr, 4096, { invalidate: () => false }, { name: "userptr0" });
+      yield* mm.munmap(addr, 4096);
+    });
+    return sim.reports.find((r) => r.kind === "mmu-notifier-blockable-fail") as Report;
   },
 };
