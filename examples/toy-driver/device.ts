@@ -50,6 +50,8 @@ export interface ToyDeviceOptions {
   readonly iommu?: boolean;
   /** The one deliberate bug, or none (default). */
   readonly bug?: ToyBug | null;
+  /** The same as a set of flags (`{ ignoreReadRetry: true }`): at most one may be true. */
+  readonly bugs?: Partial<Record<ToyBug, boolean>>;
   /** GPU TLB entries per address space (default 64). */
   readonly tlbEntries?: number;
 }
@@ -78,7 +80,10 @@ export class ToyDevice {
     readonly sim: Sim,
     options: ToyDeviceOptions = {},
   ) {
-    this.bug = options.bug ?? null;
+    const flagged = Object.entries(options.bugs ?? {}).filter(([, on]) => on).map(([b]) => b as ToyBug);
+    if (flagged.length > 1) throw new Error(`ToyDevice: one deliberate bug at a time, got ${flagged.join(", ")}`);
+    if (flagged.some((b) => !(TOY_BUGS as readonly string[]).includes(b))) throw new Error(`ToyDevice: unknown bug ${flagged.join(", ")}; known: ${TOY_BUGS.join(", ")}`);
+    this.bug = options.bug ?? flagged[0] ?? null;
     this.mem = new PhysMem(sim, { name: "ram", pages: options.pages ?? 256 });
     if (options.iommu ?? true) {
       this.iommu = new Iommu(sim, { name: "iommu0", mem: this.mem });

@@ -11,7 +11,7 @@
  * - userptr.ts: userptr bindings with an mmu interval notifier;
  * - workload.ts: a scenario that runs all of it in parallel tasks.
  *
- * `new ToyDevice(sim, { bug })` selects one deliberate bug (`TOY_BUGS`);
+ * `new ToyDevice(sim, { bug })` (or `{ bugs: { <name>: true } }`) selects one deliberate bug (`TOY_BUGS`);
  * without it every path is the correct one.
  */
 export { TOY_BUGS, ToyDevice, ToyFile, type ToyBug, type ToyDeviceOptions } from "./device.js";

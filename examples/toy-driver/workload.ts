@@ -22,6 +22,8 @@ const PAGE = 4096;
 export interface ToyWorkloadOptions {
   /** The deliberate bug (default none). */
   readonly bug?: ToyBug | null;
+  /** The same as flags (`{ skipFenceWaitBeforeEvict: true }`), at most one true. */
+  readonly bugs?: Partial<Record<ToyBug, boolean>>;
   /** Whether the GPU sits behind an IOMMU (default true). */
   readonly iommu?: boolean;
   /** The memory limit in pages (default 22): small enough that populating a buffer evicts another. */
@@ -51,7 +53,7 @@ function* execAndWait(file: ToyFile, vmId: number, req: ExecReq): Generator<Effe
 export function toyWorkload(options: ToyWorkloadOptions = {}): Scenario {
   const scenario = (sim: Sim): void => {
     configureMemory(sim, { limitPages: options.limitPages ?? 22 });
-    const dev = new ToyDevice(sim, { pages: 256, iommu: options.iommu ?? true, bug: options.bug ?? null });
+    const dev = new ToyDevice(sim, { pages: 256, iommu: options.iommu ?? true, bug: options.bug ?? null, ...(options.bugs === undefined ? {} : { bugs: options.bugs }) });
     options.onDevice?.(dev);
 
     // Process 1: two BOs, a sync and an async bind, two execs, an unbind, closes, VM destroy.

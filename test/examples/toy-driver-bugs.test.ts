@@ -9,7 +9,7 @@ import { toyWorkload, type ToyWorkloadOptions } from "../../examples/toy-driver/
 
 /** The first failure's report when exploring the workload with `options` (fixed budget and seed). */
 function firstReport(options: ToyWorkloadOptions, strategy: "pct" | "random", executions: number, seed = 1): Report {
-  const result = explore(toyWorkload(options), { name: `toy-driver-${options.bug ?? "correct"}`, strategy, executions, seed, shrink: false });
+  const result = explore(toyWorkload(options), { name: "toy-driver-bug", strategy, executions, seed, shrink: false });
   const failure = result.failures[0];
   if (failure === undefined) throw new Error(`no failure in ${result.executions} executions`);
   return failure.report;
@@ -46,7 +46,7 @@ describe("toy driver: each deliberate bug is caught", { timeout: 20_000 }, () =>
   });
 
   it("freeBeforeIommuFlush: pages freed while the IOMMU still maps them: phys-page-still-mapped", () => {
-    const r = firstReport({ bug: "freeBeforeIommuFlush" }, "random", 20) as PhysPageStillMappedReport;
+    const r = firstReport({ bugs: { freeBeforeIommuFlush: true } }, "random", 20) as PhysPageStillMappedReport;
     expect(r.kind).toBe("phys-page-still-mapped");
     expect(r.owner).toMatch(/ backing store$/);
     expect(r.mappedBy).toMatch(/^IommuDomain/);
