@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- name...]`: run the workloads, print a table, and write
- * bench/results.json. Names (`scheduler`, `kref`, `fence`, `dfs`, `drm-exec`, `resv`, `memory`, `va-tree`, `split-merge`, `page-table`, `engine`, `guard`) select a subset.
+ * bench/results.json. Names (`scheduler`, `kref`, `fence`, `dfs`, `drm-exec`, `resv`, `memory`, `va-tree`, `split-merge`, `page-table`, `engine`, `toy-driver`, `guard`) select a subset.
  *
  * To add a workload, export a function returning Entry[] from a module in
  * bench/workloads/ and list it in WORKLOADS.
@@ -15,6 +15,7 @@ import { fenceWorkloads } from "./workloads/fence.js";
 import { guardWorkloads } from "./workloads/guard.js";
 import { krefWorkloads } from "./workloads/kref.js";
 import { lockWorkloads } from "./workloads/locks.js";
+import { toyDriverWorkloads } from "./workloads/toy-driver.js";
 import { memoryWorkloads } from "./workloads/memory.js";
 import { pageTableWorkloads } from "./workloads/page-table.js";
 import { engineWorkloads } from "./workloads/engine.js";
@@ -27,6 +28,7 @@ const WORKLOADS: readonly { readonly name: string; readonly run: () => Entry[] }
   { name: "scheduler", run: schedulerWorkloads },
   { name: "kref", run: krefWorkloads },
   { name: "locks", run: lockWorkloads },
+  { name: "toy-driver", run: toyDriverWorkloads },
   { name: "fence", run: fenceWorkloads },
   { name: "explore", run: exploreWorkloads },
   { name: "dfs", run: dfsWorkloads },

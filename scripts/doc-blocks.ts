@@ -35,7 +35,7 @@ function expectedFor(root: string, kind: string, ref: string): string {
   const path = kind === "example" ? join(root, ref) : join(root, "test/report/__snapshots__", `${ref}.txt`);
   if (!existsSync(path)) return `(missing file ${path})\n`;
   const text = readFileSync(path, "utf8");
-  return kind === "example" ? text.replaceAll('from "../src/index.js"', 'from "gpuvm-sim"').replaceAll('from "../src/vitest.js"', 'from "gpuvm-sim/vitest"').replaceAll('import "../src/vitest.js"', 'import "gpuvm-sim/vitest"') : text;
+  return kind === "example" ? text.replaceAll('from "../src/index.js"', 'from "gpuvm-sim"').replaceAll('from "../../src/index.js"', 'from "gpuvm-sim"').replaceAll('from "../src/vitest.js"', 'from "gpuvm-sim/vitest"').replaceAll('import "../src/vitest.js"', 'import "gpuvm-sim/vitest"') : text;
 }
 
 export function docBlocks(root: string): DocBlock[] {
