@@ -72,16 +72,18 @@ const HOLES: Record<string, ReductionProgram> = {
       yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE + 2 * PAGE, PAGE, OPS);
     });
   },
+};
 
-  // D4 remove() blocks while an invalidation covering a notifier runs
-  // (MmIdle, mmu-notifier.ts:57-68, :223), and the invalidation's start,
-  // zap and end steps all write the Mm. With the unmapper run first, the
-  // remove's only direct race is with mmu-invalidate-end (mm.ts:244), at
-  // whose state it was disabled, so that reversal is dropped; the start
-  // step (mm.ts:270) reaches the remove through zap and end, so it is never
-  // reversed with it. Locks avoid this with neverCoEnabledWith (the DFS
-  // then looks past the unlock), which no device kind declares (mm.ts:64-70,
-  // mmu-notifier.ts:50-54). Spawning the remover first hides the hole.
+/** Programs tried that agree (kept as controls: they pass today). */
+const AGREE: Record<string, ReductionProgram> = {
+  // D4 (fixed in the explorer) remove() blocks while an invalidation
+  // covering a notifier runs (MmIdle), and the invalidation's start, zap
+  // and end steps all write the Mm. With the unmapper run first, the
+  // remove's nearest race is with mmu-invalidate-end, where its reversal
+  // finds it disabled; the race with the start step, which disabled it, lies
+  // behind zap and end in happens-before. The race analysis now looks past
+  // races whose waiting step's task had not reached it yet (dfs.ts,
+  // "unsure"). Spawning the remover first never showed the hole.
   "D4 remove() of a notifier racing a munmap of its range": (sim, seen) => {
     const mem = new PhysMem(sim, { pages: 4 });
     const mm = new Mm(sim, mem, { process: "p1" });
@@ -98,11 +100,11 @@ const HOLES: Record<string, ReductionProgram> = {
     });
   },
 
-  // D5 the same for readBegin(): once the callback called setSeq(), the
-  // reader is blocked until the invalidation's end (its wait,
-  // mmu-notifier.ts:213, reads the notifier and the Mm). Its only race is
-  // with mmu-invalidate-end, where it was disabled. DPOR never runs the
-  // readBegin before the munmap started: "mapped true" is missed.
+  // D5 (fixed with D4) the same for readBegin(): once the callback called
+  // setSeq(), the reader is blocked until the invalidation's end (its wait
+  // reads the notifier and the Mm). Its nearest race is with
+  // mmu-invalidate-end, where it was disabled; DPOR used to miss
+  // "mapped true" (the readBegin before the munmap started).
   "D5 readBegin() racing a munmap whose callback sets the sequence": (sim, seen) => {
     const mem = new PhysMem(sim, { pages: 4 });
     const mm = new Mm(sim, mem, { process: "p1" });
@@ -119,10 +121,7 @@ const HOLES: Record<string, ReductionProgram> = {
       });
     });
   },
-};
 
-/** Programs tried that agree (kept as controls: they pass today). */
-const AGREE: Record<string, ReductionProgram> = {
   // A dependency signalled by a task that also submits: the engine's wait
   // for the dependency against the submit that spawns it.
   "a job depending on a fence its own submitter signals later": (sim, seen) => {

@@ -26,7 +26,11 @@
  * the holder lets go. The step that enabled it cannot be reversed with it,
  * so races look past steps whose kinds declare that they are never enabled
  * together with the waiting step (a lock and the holder's unlock) and find
- * the acquisition they really race with. A task still blocked when a run
+ * the acquisition they really race with. A waiting step whose task had not
+ * reached it yet at the earlier step of a race may have been disabled there
+ * (by that step's task, which enables it again later): such a race does not
+ * hide the earlier ones, so the step is also reversed with the step that
+ * disabled it (docs/exploration.md). A task still blocked when a run
  * ends (or interrupted by a handler that never returned) joins the analysis
  * with its waiting step, as if it ran last. A wakeup sequence whose task
  * turns out disabled where it should run is dropped at that state; an
@@ -333,6 +337,8 @@ interface Step {
   readonly taskKey: number;
   /** For an interrupt's entry: the window bit it needs (WINDOW_HARD or WINDOW_SOFT); else 0. */
   readonly needs: number;
+  /** Its effect can block (it has a wait): whether it was enabled in an earlier state is known only where its task was already at it. */
+  readonly waits: boolean;
 }
 
 const NO_HOLDS: readonly number[] = [];
@@ -529,6 +535,7 @@ class DfsExecution implements Strategy {
       // Only an interruptible wait's analysis reads it.
       taskKey: interruptibly ? this.sim.heap.keyOf(task) : -1,
       needs: needsOf(task, effect),
+      waits: effect.waitsFor !== null,
     });
     this.prev = task.id;
     // Whatever ran wakes the sleepers it is dependent with.
@@ -660,6 +667,11 @@ class DfsExecution implements Strategy {
         for (const t of touches(s.sig)) for (const i of byKey.get(t.alloc) ?? []) candidates.push(i);
       }
       const racing: number[] = [];
+      // Unsure races: j waits, and its task had not reached it at i (it
+      // stepped, or was spawned, after i), so whether j was enabled before i is unknown; i's
+      // task may have disabled it earlier and enabled it again at i. They do
+      // not hide the earlier races behind them.
+      let unsure: number[] | null = null;
       // An interrupt's entry races only with steps before which it could have entered.
       const closed = s.needs;
       let last = -1;
@@ -671,13 +683,18 @@ class DfsExecution implements Strategy {
         if (si.task === s.task || !dependent(si.sig, s.sig)) continue;
         const inherited = (base[si.task] as number) >= i + 1;
         join(clocks, cj, i * width, width);
-        if (!inherited && !neverCoEnabled(si.sig, s.sig) && (si.window & closed) === closed && this.couldPrecede(steps, i, j)) racing.push(i);
+        if (!inherited && !neverCoEnabled(si.sig, s.sig) && (si.window & closed) === closed && this.couldPrecede(steps, i, j)) {
+          racing.push(i);
+          if (s.waits && (s.before > i || (s.before === -1 && s.parent >= i))) (unsure ??= []).push(i);
+        }
       }
       clocks[cj + s.task] = j + 1;
-      // A race has no other racing step between its two in happens-before.
+      // A race has no other racing step between its two in happens-before,
+      // unless that step is unsure: then j may have been disabled there, and
+      // the race with the step that disabled it lies further back.
       for (const i of racing) {
         const ti = (steps[i] as Step).task;
-        if (!racing.some((k) => k !== i && (clocks[k * width + ti] as number) >= i + 1)) races.push([i, j]);
+        if (!racing.some((k) => k !== i && (clocks[k * width + ti] as number) >= i + 1 && !(unsure?.includes(k) ?? false))) races.push([i, j]);
       }
       if (s.sig.everything) everything.push(j);
       else for (const t of touches(s.sig)) addTo(byKey, t.alloc, j);
@@ -723,7 +740,7 @@ class DfsExecution implements Strategy {
       if (e === null || (e.waitsFor === null && t.interruptedBy === null)) continue;
       const before = this.lastStep.get(t.id) ?? -1;
       const parent = before === -1 && t.spawnedAtStep > 0 ? t.spawnedAtStep - 1 : -1;
-      out.push({ task: t.id, sig: sigOf(this.sim, t, e, true), node: -1, before, parent, window: WINDOW_HARD | WINDOW_SOFT, holds: NO_HOLDS, waitsOn: this.waitsOn(e), interruptibly: this.interruptibly(e), taskKey: this.sim.heap.keyOf(t), needs: needsOf(t, e) });
+      out.push({ task: t.id, sig: sigOf(this.sim, t, e, true), node: -1, before, parent, window: WINDOW_HARD | WINDOW_SOFT, holds: NO_HOLDS, waitsOn: this.waitsOn(e), interruptibly: this.interruptibly(e), taskKey: this.sim.heap.keyOf(t), needs: needsOf(t, e), waits: e.waitsFor !== null });
     }
     return out;
   }

@@ -5,10 +5,10 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { access, Completion, condResched, defineOp, explore, kfree, Kref, Mutex, Sim, SimObject, type Scenario } from "../../../src/index.js";
+import { access, Completion, condResched, defineOp, explore, kfree, Kref, Mm, MmuIntervalNotifier, Mutex, PhysMem, Sim, SimObject, type MmuIntervalNotifierOps, type Scenario } from "../../../src/index.js";
 import { Effect, WRITE, type Access } from "../../../src/kernel/effect.js";
 import { ACCESS } from "../../../src/kernel/access.js";
-import { dependent, DfsSearch, sigOf, type Sig } from "../../../src/explore/strategy/dfs.js";
+import { dependent, DfsSearch, sigOf, type DfsOptions, type Sig } from "../../../src/explore/strategy/dfs.js";
 import type { Task } from "../../../src/kernel/task.js";
 
 /** A shared cell: order-sensitive appends (writes) and commuting increments (kref gets). */
@@ -615,4 +615,69 @@ describe("dfs: injected choices", () => {
     expect(r.failures[0]?.report).toMatchObject({ kind: "task-exception" });
     expect(r.failures[0]?.execution).toBe(3);
   });
+});
+
+/** The canonical forms of the executions an exhaustive search of `build` runs to their end, and how many it cut short. */
+function traceForms(build: (sim: Sim) => void, options: DfsOptions): { forms: string[]; stopped: number } {
+  const search = new DfsSearch(options);
+  const forms: string[] = [];
+  let stopped = 0;
+  for (let k = 0; k < 20_000; k++) {
+    const sim = new Sim({ seed: k, onReport: "collect" });
+    const strategy = search.next(sim);
+    if (strategy === null) break;
+    const steps: { task: number; sig: Sig; label: string }[] = [];
+    sim.setStrategy({
+      pick: (e, n, p) => strategy.pick(e, n, p),
+      choose: (n) => strategy.choose(n),
+      executed: (t: Task, e: Effect) => {
+        steps.push({ task: t.id, sig: sigOf(sim, t, e), label: `${t.id}:${e.describe()}` });
+        strategy.executed?.(t, e);
+      },
+      touched: (t, o, w) => strategy.touched?.(t, o, w),
+      ended: (o) => strategy.ended?.(o),
+    });
+    build(sim);
+    if (sim.runAll().outcome === "stopped") stopped++;
+    else forms.push(canonical(steps));
+  }
+  expect(search.exhausted).toBe(true);
+  return { forms, stopped };
+}
+
+/**
+ * A task that waits (remove(), readBegin()) and reaches its wait only after
+ * another task's chain of steps disabled it (an invalidation's start) and
+ * enabled it again (the end): the wait's nearest race is with the end,
+ * where it was disabled; the analysis must also reverse it with the start
+ * (findings D4, D5 of issue 11).
+ */
+describe("dfs: a wait reached after the chain that disabled and enabled it", () => {
+  const PAGE = 4096;
+  const waiter = (how: "remove" | "readBegin") => (sim: Sim) => {
+    const mm = new Mm(sim, new PhysMem(sim, { pages: 4 }), { process: "p1" });
+    const ops: MmuIntervalNotifierOps = { invalidate: (n, _r, cur) => { n.setSeq(cur); return true; } };
+    sim.spawn("setup", "process", function* () {
+      const a = (yield* mm.mmap(PAGE)) as number;
+      const n = yield* MmuIntervalNotifier.insert(mm, a, PAGE, ops);
+      sim.spawn("unmapper", "process", function* () {
+        yield* mm.munmap(a, PAGE);
+      });
+      sim.spawn("waiter", "process", function* () {
+        if (how === "remove") yield* n.remove();
+        else yield* n.readBegin();
+      });
+    });
+  };
+  for (const how of ["remove", "readBegin"] as const) {
+    it(`${how}(): every trace of the unreduced search, each once`, () => {
+      const all = new Set(traceForms(waiter(how), { reduction: "none" }).forms);
+      const { forms, stopped } = traceForms(waiter(how), {});
+      expect(all.size).toBe(2);
+      expect(new Set(forms)).toEqual(all);
+      expect(forms.length).toBe(all.size);
+      // The reversals with the zap and the end find the wait disabled: cut short by the sleep set.
+      expect(stopped).toBe(2);
+    });
+  }
 });
