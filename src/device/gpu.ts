@@ -43,6 +43,7 @@ import { currentOrNull } from "../kernel/current.js";
 import { defineEffectKind, Effect, READ, WRITE, type Access } from "../kernel/effect.js";
 import { LIBRARY_CLASS, noteTouched, SimObject, siteRef, touch } from "../kernel/heap.js";
 import { PAGE_SIZE } from "../kernel/memory.js";
+import { krefGetFresh } from "../kernel/kref.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
@@ -105,8 +106,6 @@ export interface GpuJobSpec {
 
 /** A submitted job (struct drm_sched_job). */
 export class GpuJob {
-  /** queued → running → done. */
-  state: "queued" | "running" | "done" = "queued";
   /** @internal Kinds of DMA report already filed for this job (one of each). */ readonly filed = new Set<string>();
   constructor(
     /** The job's name. */
@@ -117,6 +116,18 @@ export class GpuJob {
     readonly finished: DmaFence,
     /** @internal */ readonly spec: GpuJobSpec,
   ) {}
+
+  /**
+   * queued → running → done (a query): "queued" while in the Gpu's queue,
+   * "done" once `finished` is signalled, "running" in between. Worked out
+   * from noted reads of the Gpu and the fence, so a driver's read joins
+   * its step's footprint.
+   */
+  get state(): "queued" | "running" | "done" {
+    noteTouched(this.gpu.sim, this.gpu, false);
+    if (this.gpu.queue.includes(this)) return "queued";
+    return this.finished.isSignaled() ? "done" : "running";
+  }
 }
 
 /** Submitting a job: writes the Gpu's queue. */
@@ -173,7 +184,7 @@ export class Gpu extends SimObject {
   /** @internal The engine task while it runs. */ engine: Task | null = null;
   /** @internal Jobs submitted so far. */ submitted = 0;
   /** @internal Engine tasks spawned so far. */ engines = 0;
-  /** @internal Pages translated so far: for the bench. */ translations = 0;
+  /** @internal Pages translated so far: for the bench only (not simulated state; no step reads it). */ translations = 0;
   /** @internal */ readonly popEffect: Effect;
   /** @internal */ readonly submitEffect: Effect;
   /** @internal The GPU's name, for the engine task. */ readonly gpuName: string;
@@ -211,7 +222,9 @@ export class Gpu extends SimObject {
   tlb(pt: GpuPageTable): GpuTlb {
     arg("pt", is.instanceOf(GpuPageTable), pt);
     if (pt.sim !== this.sim) throw new ArgumentError("pt", `${pt.label} belongs to another Sim`);
+    // The map is simulated state: its read (and the first use's write) joins the caller's step.
     let t = this.tlbs.get(pt);
+    noteTouched(this.sim, this, t === undefined);
     if (t === undefined) {
       const caller = currentOrNull();
       const made = caller?.keysMade ?? 0;
@@ -272,20 +285,22 @@ function copySpec(spec: GpuJobSpec): GpuJobSpec {
 }
 
 function* submitBody(this: Gpu, spec: GpuJobSpec): Generator<Effect, GpuJob, unknown> {
+  // The engine's reference on each dependency until it was waited for
+  // (drm_sched_job_add_dependency takes one); the caller holds its own.
+  for (const dep of spec.dependencies ?? []) yield* dep.get("gpu-sched");
+  // ORDER: arm (the fence's seqno) and push in one step, as drm_sched wants
+  // them under one lock: two submitters cannot queue seqnos out of order.
   yield this.submitEffect;
   touch(this.sim, this, true, "drm_sched_entity_push_job");
   const n = ++this.submitted;
   const name = spec.name ?? `job${n}`;
   const finished = new DmaFence(this.fenceContext, { name: `${name} finished`, holder: "submit" });
+  // The engine's own reference, dropped once it signalled: taken in this
+  // step, before any other task (the engine) can see the fence.
+  krefGetFresh(finished.refcount, "gpu-sched", "drm_sched_job_arm");
   // The submitter does not signal it: the engine task will (claimSignalling when it takes the job).
   finished.dropSignaller();
   const job = new GpuJob(name, this, finished, spec);
-  // The engine's own reference, dropped once it signalled; and one on each
-  // dependency until it was waited for (drm_sched_job_add_dependency takes one).
-  yield* finished.get("gpu-sched");
-  for (const dep of spec.dependencies ?? []) yield* dep.get("gpu-sched");
-  yield this.submitEffect;
-  touch(this.sim, this, true, "drm_sched_entity_push_job");
   this.queue.push(job);
   // Armed and pushed: others may wait for it from now on, so it must be signalled.
   finished.markPublished("drm_sched");
@@ -322,7 +337,6 @@ function fileException(gpu: Gpu, e: unknown): void {
 }
 
 function* runOne(gpu: Gpu, job: GpuJob): Generator<Effect, void, unknown> {
-  job.state = "running";
   const f = job.finished;
   yield* f.claimSignalling();
   for (const dep of job.spec.dependencies ?? []) {
@@ -343,7 +357,6 @@ function* runOne(gpu: Gpu, job: GpuJob): Generator<Effect, void, unknown> {
   if (error !== 0) yield* f.setError(error);
   yield* f.signal();
   dmaFenceEndSignalling(cookie);
-  job.state = "done";
   yield* f.put("gpu-sched");
 }
 
