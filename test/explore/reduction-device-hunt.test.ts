@@ -36,27 +36,6 @@ const OPS: MmuIntervalNotifierOps = { invalidate: () => true };
  * red, and the program moves to AGREE.
  */
 const HOLES: Record<string, ReductionProgram> = {
-  // D2 MmuIntervalNotifier.insert() reads Mm.primed before its first
-  // effect (mmu-notifier.ts:183), in the caller's previous step: whether
-  // the caller teaches lockdep "held lock -> fs_reclaim" depends on
-  // whether another task's insert ran before that previous step, an order
-  // DPOR never tries (the previous step, here a mutex lock, does not
-  // conflict with the other insert).
-  "D2 insert() under a driver lock racing another task's first insert: lockdep learns lock -> fs_reclaim or not": (sim, seen) => {
-    const mem = new PhysMem(sim, { pages: 4 });
-    const mm = new Mm(sim, mem, { process: "p1" });
-    const lock = new Mutex(sim, "drv->lock", { static: true });
-    sim.spawn("a", "process", function* () {
-      yield* lock.lock();
-      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE, PAGE, OPS);
-      yield* lock.unlock();
-      seen(`a: lock -> fs_reclaim ${String(sim.lockdep.hasEdge(lock.lockClass, sim.lockdep.maps.fsReclaim.lockClass))}`);
-    });
-    sim.spawn("b", "process", function* () {
-      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE + 2 * PAGE, PAGE, OPS);
-    });
-  },
-
   // D4 remove() blocks while an invalidation covering a notifier runs
   // (MmIdle, mmu-notifier.ts:57-68, :223), and the invalidation's start,
   // zap and end steps all write the Mm. With the unmapper run first, the
@@ -107,6 +86,24 @@ const HOLES: Record<string, ReductionProgram> = {
 
 /** Programs tried that agree (kept as controls: they pass today). */
 const AGREE: Record<string, ReductionProgram> = {
+  // D2 (fixed) MmuIntervalNotifier.insert() read Mm.primed before its first
+  // effect, in the caller's previous step; the check and the lockdep priming
+  // now sit in the insert's own step, which writes the Mm.
+  "D2 insert() under a driver lock racing another task's first insert: lockdep learns lock -> fs_reclaim or not": (sim, seen) => {
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    const lock = new Mutex(sim, "drv->lock", { static: true });
+    sim.spawn("a", "process", function* () {
+      yield* lock.lock();
+      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE, PAGE, OPS);
+      yield* lock.unlock();
+      seen(`a: lock -> fs_reclaim ${String(sim.lockdep.hasEdge(lock.lockClass, sim.lockdep.maps.fsReclaim.lockClass))}`);
+    });
+    sim.spawn("b", "process", function* () {
+      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE + 2 * PAGE, PAGE, OPS);
+    });
+  },
+
   // D1 (fixed) GpuJob.state was a plain field the engine wrote outside any
   // declared write; it is now worked out from noted reads of the Gpu's
   // queue and the finished fence, so the driver's read joins its step.
