@@ -410,47 +410,82 @@ interface Fault {
 
 /**
  * Translate and check every page of [va, end) for `access` (inside the
- * access step): null when all went through, else the first fault.
+ * access step): null when all went through, else the first fault. A
+ * translation of a 64 KiB or 2 MiB page that is current (a fresh TLB hit,
+ * or a walk) serves every 4 KiB page of it in the range at once, as the
+ * per-page lookups would (they would hit the same entry), unless a smaller
+ * TLB entry inside that page would answer first for its part; the IOMMU
+ * translation and the DMA checks stay per 4 KiB page.
  */
 function translateRange(gpu: Gpu, job: GpuJob, tlb: GpuTlb, pt: GpuPageTable, va: number, end: number, access: "read" | "write"): Fault | null {
   const mem = gpu.mem;
-  const iommu = gpu.iommu;
   const write = access === "write";
-  const physical = iommu === null;
+  const physical = gpu.iommu === null;
   while (va < end) {
-    const pageEnd = Math.min(end, (Math.floor(va / PAGE_SIZE) + 1) * PAGE_SIZE);
-    const path: DmaPathStep[] = [];
-    gpu.translations++;
-    let dmaPage: number;
+    let first: DmaPathStep;
+    let base: number;
+    let size: number;
     let expectGen = -1;
+    let batch: boolean;
     const hit = tlb.lookupRaw(va);
     if (hit !== undefined) {
       const now = pt.walkRaw(va);
       const fresh = now !== null && now.pfn === hit.pfn && now.size === hit.size && now.write === hit.write;
-      path.push(fresh ? "tlb" : "stale-tlb");
-      if (write && !hit.write) return { va, reason: "permission", path };
-      dmaPage = hit.pfn + Math.floor((va % hit.size) / PAGE_SIZE);
+      first = fresh ? "tlb" : "stale-tlb";
+      if (write && !hit.write) return { va, reason: "permission", path: [first] };
+      base = hit.pfn;
+      size = hit.size;
       if (!fresh && physical && hit.gen !== undefined && hit.size === PAGE_SIZE) expectGen = hit.gen;
+      batch = fresh && size > PAGE_SIZE;
     } else {
       const pte = pt.walkRaw(va);
-      path.push("pte");
-      if (pte === null) return { va, reason: "not-present", path };
-      if (write ? !pte.write : !pte.read) return { va, reason: "permission", path };
+      first = "pte";
+      if (pte === null) return { va, reason: "not-present", path: [first] };
+      if (write ? !pte.write : !pte.read) return { va, reason: "permission", path: [first] };
       tlb.fillRaw(va, pte.pfn, pte.write, pte.size, physical && pte.size === PAGE_SIZE && pte.pfn < mem.pages ? (mem.generations[pte.pfn] as number) : -1);
-      dmaPage = pte.pfn + Math.floor((va % pte.size) / PAGE_SIZE);
+      base = pte.pfn;
+      size = pte.size;
+      batch = size > PAGE_SIZE;
     }
+    const pageStart = va - (va % size);
+    const stop = batch && !smallerEntryInside(tlb, pageStart, size) ? Math.min(end, pageStart + size) : Math.min(end, (Math.floor(va / PAGE_SIZE) + 1) * PAGE_SIZE);
+    // The first page went the way found above; the others of a walked page would hit the entry just filled.
+    const fault = checkPages(gpu, job, va, stop, end, access, first, first === "pte" ? "tlb" : first, base + Math.floor((va - pageStart) / PAGE_SIZE), expectGen);
+    if (fault !== null) return fault;
+    va = stop;
+  }
+  return null;
+}
+
+/** Whether `tlb` holds an entry smaller than `size` inside [start, start + size): a lookup there would answer with it first. */
+function smallerEntryInside(tlb: GpuTlb, start: number, size: number): boolean {
+  for (const e of tlb.cache.values()) if (e.size < size && e.va >= start && e.va < start + size) return true;
+  return false;
+}
+
+/**
+ * The 4 KiB pages of [va, stop) reached through one GPU translation, the
+ * first via `first`, the others via `rest`, from DMA page `dmaPage` on:
+ * the IOMMU translation when there is one, then the DMA checks, per page.
+ */
+function checkPages(gpu: Gpu, job: GpuJob, va: number, stop: number, end: number, access: "read" | "write", first: DmaPathStep, rest: DmaPathStep, dmaPage: number, expectGen: number): Fault | null {
+  const mem = gpu.mem;
+  const iommu = gpu.iommu;
+  for (let step = first; va < stop; va = Math.min(end, (Math.floor(va / PAGE_SIZE) + 1) * PAGE_SIZE), dmaPage++, step = rest) {
+    const path: DmaPathStep[] = [step];
+    gpu.translations++;
     let pfn = dmaPage;
+    let gen = expectGen;
     if (iommu !== null) {
       const t = iommu.translate(dmaPage * PAGE_SIZE, access);
       if ("fault" in t) return { va, reason: t.fault === "permission" ? "permission" : "iommu", path };
       path.push(t.via === "table" ? "iommu-table" : t.via);
       pfn = t.pfn;
-      const gen = "gen" in t ? (t as { gen: number }).gen : -1;
-      expectGen = typeof gen === "number" ? gen : -1;
+      const g = "gen" in t ? (t as { gen: number }).gen : -1;
+      gen = typeof g === "number" ? g : -1;
     }
     if (pfn >= mem.pages) return { va, reason: "not-present", path };
-    dmaCheck(gpu, job, va, access, pageEnd - va, path, pfn, expectGen);
-    va = pageEnd;
+    dmaCheck(gpu, job, va, access, Math.min(end, (Math.floor(va / PAGE_SIZE) + 1) * PAGE_SIZE) - va, path, pfn, gen);
   }
   return null;
 }
