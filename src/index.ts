@@ -284,7 +284,7 @@ export { GpuTlb, TLB_INVALIDATE, TLB_INVALIDATE_ALL, TLB_PAGE_SIZES, type GpuTlb
 // device: physical memory and the GPU page table (issue 11, "ptab"; docs/device.md).
 export { PhysMem, MAX_PAGES, PHYS_ALLOC, PHYS_FREE, PHYS_FLAGS, type PageOwner, type PageState, type PhysMemOptions } from "./device/phys-mem.js";
 export { GpuPageTable, GPU_VA_LIMIT, GPU_PT_MAP, GPU_PT_UNMAP, IOVA_PAGE_LIMIT, PtPrealloc, type GpuPageTableOptions, type PageSize, type Pte, type PtMapOptions } from "./device/page-table.js";
-export type { DeviceReportKinds, PhysPageDoubleFreeReport, PhysPageStillMappedReport } from "./report/device-kinds.js";
+export type { DeviceReportKinds, PhysPageDoubleFreeReport, PhysPageMisuseReport, PhysPageStillMappedReport } from "./report/device-kinds.js";
 // device: the GEM backing store (issue 11, "backing"; docs/device-backing-store.md).
 export { GemBackingStore, GEM_BACKING, type BackingZap, type GemBackingStoreOptions } from "./device/backing-store.js";
 // device: the GPU engine, its job queue and the DMA checks (issue 11, "engine"; docs/device-gpu.md).

@@ -43,6 +43,7 @@ import { currentOrNull } from "../kernel/current.js";
 import { defineEffectKind, Effect, READ, WRITE, type Access } from "../kernel/effect.js";
 import { LIBRARY_CLASS, noteTouched, SimObject, siteRef, touch } from "../kernel/heap.js";
 import { PAGE_SIZE } from "../kernel/memory.js";
+import { krefGetFresh } from "../kernel/kref.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import type { Task } from "../kernel/task.js";
@@ -105,8 +106,6 @@ export interface GpuJobSpec {
 
 /** A submitted job (struct drm_sched_job). */
 export class GpuJob {
-  /** queued → running → done. */
-  state: "queued" | "running" | "done" = "queued";
   /** @internal Kinds of DMA report already filed for this job (one of each). */ readonly filed = new Set<string>();
   constructor(
     /** The job's name. */
@@ -117,6 +116,18 @@ export class GpuJob {
     readonly finished: DmaFence,
     /** @internal */ readonly spec: GpuJobSpec,
   ) {}
+
+  /**
+   * queued → running → done (a query): "queued" while in the Gpu's queue,
+   * "done" once `finished` is signalled, "running" in between. Worked out
+   * from noted reads of the Gpu and the fence, so a driver's read joins
+   * its step's footprint.
+   */
+  get state(): "queued" | "running" | "done" {
+    noteTouched(this.gpu.sim, this.gpu, false);
+    if (this.gpu.queue.includes(this)) return "queued";
+    return this.finished.isSignaled() ? "done" : "running";
+  }
 }
 
 /** Submitting a job: writes the Gpu's queue. */
@@ -173,7 +184,7 @@ export class Gpu extends SimObject {
   /** @internal The engine task while it runs. */ engine: Task | null = null;
   /** @internal Jobs submitted so far. */ submitted = 0;
   /** @internal Engine tasks spawned so far. */ engines = 0;
-  /** @internal Pages translated so far: for the bench. */ translations = 0;
+  /** @internal Pages translated so far: for the bench only (not simulated state; no step reads it). */ translations = 0;
   /** @internal */ readonly popEffect: Effect;
   /** @internal */ readonly submitEffect: Effect;
   /** @internal The GPU's name, for the engine task. */ readonly gpuName: string;
@@ -211,7 +222,9 @@ export class Gpu extends SimObject {
   tlb(pt: GpuPageTable): GpuTlb {
     arg("pt", is.instanceOf(GpuPageTable), pt);
     if (pt.sim !== this.sim) throw new ArgumentError("pt", `${pt.label} belongs to another Sim`);
+    // The map is simulated state: its read (and the first use's write) joins the caller's step.
     let t = this.tlbs.get(pt);
+    noteTouched(this.sim, this, t === undefined);
     if (t === undefined) {
       const caller = currentOrNull();
       const made = caller?.keysMade ?? 0;
@@ -272,20 +285,22 @@ function copySpec(spec: GpuJobSpec): GpuJobSpec {
 }
 
 function* submitBody(this: Gpu, spec: GpuJobSpec): Generator<Effect, GpuJob, unknown> {
+  // The engine's reference on each dependency until it was waited for
+  // (drm_sched_job_add_dependency takes one); the caller holds its own.
+  for (const dep of spec.dependencies ?? []) yield* dep.get("gpu-sched");
+  // ORDER: arm (the fence's seqno) and push in one step, as drm_sched wants
+  // them under one lock: two submitters cannot queue seqnos out of order.
   yield this.submitEffect;
   touch(this.sim, this, true, "drm_sched_entity_push_job");
   const n = ++this.submitted;
   const name = spec.name ?? `job${n}`;
   const finished = new DmaFence(this.fenceContext, { name: `${name} finished`, holder: "submit" });
+  // The engine's own reference, dropped once it signalled: taken in this
+  // step, before any other task (the engine) can see the fence.
+  krefGetFresh(finished.refcount, "gpu-sched", "drm_sched_job_arm");
   // The submitter does not signal it: the engine task will (claimSignalling when it takes the job).
   finished.dropSignaller();
   const job = new GpuJob(name, this, finished, spec);
-  // The engine's own reference, dropped once it signalled; and one on each
-  // dependency until it was waited for (drm_sched_job_add_dependency takes one).
-  yield* finished.get("gpu-sched");
-  for (const dep of spec.dependencies ?? []) yield* dep.get("gpu-sched");
-  yield this.submitEffect;
-  touch(this.sim, this, true, "drm_sched_entity_push_job");
   this.queue.push(job);
   // Armed and pushed: others may wait for it from now on, so it must be signalled.
   finished.markPublished("drm_sched");
@@ -322,7 +337,6 @@ function fileException(gpu: Gpu, e: unknown): void {
 }
 
 function* runOne(gpu: Gpu, job: GpuJob): Generator<Effect, void, unknown> {
-  job.state = "running";
   const f = job.finished;
   yield* f.claimSignalling();
   for (const dep of job.spec.dependencies ?? []) {
@@ -343,7 +357,6 @@ function* runOne(gpu: Gpu, job: GpuJob): Generator<Effect, void, unknown> {
   if (error !== 0) yield* f.setError(error);
   yield* f.signal();
   dmaFenceEndSignalling(cookie);
-  job.state = "done";
   yield* f.put("gpu-sched");
 }
 
@@ -397,47 +410,82 @@ interface Fault {
 
 /**
  * Translate and check every page of [va, end) for `access` (inside the
- * access step): null when all went through, else the first fault.
+ * access step): null when all went through, else the first fault. A
+ * translation of a 64 KiB or 2 MiB page that is current (a fresh TLB hit,
+ * or a walk) serves every 4 KiB page of it in the range at once, as the
+ * per-page lookups would (they would hit the same entry), unless a smaller
+ * TLB entry inside that page would answer first for its part; the IOMMU
+ * translation and the DMA checks stay per 4 KiB page.
  */
 function translateRange(gpu: Gpu, job: GpuJob, tlb: GpuTlb, pt: GpuPageTable, va: number, end: number, access: "read" | "write"): Fault | null {
   const mem = gpu.mem;
-  const iommu = gpu.iommu;
   const write = access === "write";
-  const physical = iommu === null;
+  const physical = gpu.iommu === null;
   while (va < end) {
-    const pageEnd = Math.min(end, (Math.floor(va / PAGE_SIZE) + 1) * PAGE_SIZE);
-    const path: DmaPathStep[] = [];
-    gpu.translations++;
-    let dmaPage: number;
+    let first: DmaPathStep;
+    let base: number;
+    let size: number;
     let expectGen = -1;
+    let batch: boolean;
     const hit = tlb.lookupRaw(va);
     if (hit !== undefined) {
       const now = pt.walkRaw(va);
       const fresh = now !== null && now.pfn === hit.pfn && now.size === hit.size && now.write === hit.write;
-      path.push(fresh ? "tlb" : "stale-tlb");
-      if (write && !hit.write) return { va, reason: "permission", path };
-      dmaPage = hit.pfn + Math.floor((va % hit.size) / PAGE_SIZE);
+      first = fresh ? "tlb" : "stale-tlb";
+      if (write && !hit.write) return { va, reason: "permission", path: [first] };
+      base = hit.pfn;
+      size = hit.size;
       if (!fresh && physical && hit.gen !== undefined && hit.size === PAGE_SIZE) expectGen = hit.gen;
+      batch = fresh && size > PAGE_SIZE;
     } else {
       const pte = pt.walkRaw(va);
-      path.push("pte");
-      if (pte === null) return { va, reason: "not-present", path };
-      if (write ? !pte.write : !pte.read) return { va, reason: "permission", path };
+      first = "pte";
+      if (pte === null) return { va, reason: "not-present", path: [first] };
+      if (write ? !pte.write : !pte.read) return { va, reason: "permission", path: [first] };
       tlb.fillRaw(va, pte.pfn, pte.write, pte.size, physical && pte.size === PAGE_SIZE && pte.pfn < mem.pages ? (mem.generations[pte.pfn] as number) : -1);
-      dmaPage = pte.pfn + Math.floor((va % pte.size) / PAGE_SIZE);
+      base = pte.pfn;
+      size = pte.size;
+      batch = size > PAGE_SIZE;
     }
+    const pageStart = va - (va % size);
+    const stop = batch && !smallerEntryInside(tlb, pageStart, size) ? Math.min(end, pageStart + size) : Math.min(end, (Math.floor(va / PAGE_SIZE) + 1) * PAGE_SIZE);
+    // The first page went the way found above; the others of a walked page would hit the entry just filled.
+    const fault = checkPages(gpu, job, va, stop, end, access, first, first === "pte" ? "tlb" : first, base + Math.floor((va - pageStart) / PAGE_SIZE), expectGen);
+    if (fault !== null) return fault;
+    va = stop;
+  }
+  return null;
+}
+
+/** Whether `tlb` holds an entry smaller than `size` inside [start, start + size): a lookup there would answer with it first. */
+function smallerEntryInside(tlb: GpuTlb, start: number, size: number): boolean {
+  for (const e of tlb.cache.values()) if (e.size < size && e.va >= start && e.va < start + size) return true;
+  return false;
+}
+
+/**
+ * The 4 KiB pages of [va, stop) reached through one GPU translation, the
+ * first via `first`, the others via `rest`, from DMA page `dmaPage` on:
+ * the IOMMU translation when there is one, then the DMA checks, per page.
+ */
+function checkPages(gpu: Gpu, job: GpuJob, va: number, stop: number, end: number, access: "read" | "write", first: DmaPathStep, rest: DmaPathStep, dmaPage: number, expectGen: number): Fault | null {
+  const mem = gpu.mem;
+  const iommu = gpu.iommu;
+  for (let step = first; va < stop; va = Math.min(end, (Math.floor(va / PAGE_SIZE) + 1) * PAGE_SIZE), dmaPage++, step = rest) {
+    const path: DmaPathStep[] = [step];
+    gpu.translations++;
     let pfn = dmaPage;
+    let gen = expectGen;
     if (iommu !== null) {
       const t = iommu.translate(dmaPage * PAGE_SIZE, access);
       if ("fault" in t) return { va, reason: t.fault === "permission" ? "permission" : "iommu", path };
       path.push(t.via === "table" ? "iommu-table" : t.via);
       pfn = t.pfn;
-      const gen = "gen" in t ? (t as { gen: number }).gen : -1;
-      expectGen = typeof gen === "number" ? gen : -1;
+      const g = "gen" in t ? (t as { gen: number }).gen : -1;
+      gen = typeof g === "number" ? g : -1;
     }
     if (pfn >= mem.pages) return { va, reason: "not-present", path };
-    dmaCheck(gpu, job, va, access, pageEnd - va, path, pfn, expectGen);
-    va = pageEnd;
+    dmaCheck(gpu, job, va, access, Math.min(end, (Math.floor(va / PAGE_SIZE) + 1) * PAGE_SIZE) - va, path, pfn, gen);
   }
   return null;
 }

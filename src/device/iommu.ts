@@ -31,7 +31,7 @@
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import { defineEffectKind, Effect, WRITE, type Access } from "../kernel/effect.js";
 import { guardLive, LIBRARY_CLASS, noteTouched, SimObject, touch } from "../kernel/heap.js";
-import { GFP_KERNEL, memCharge, memFootprint, memUncharge, PAGE_SIZE } from "../kernel/memory.js";
+import { GFP_KERNEL, memCharge, memFootprint, memUncharge, PAGE_SIZE, type Gfp } from "../kernel/memory.js";
 import { makeOp, type Op } from "../kernel/op.js";
 import type { Sim } from "../kernel/sim.js";
 import { MAX_PAGES, PhysMem } from "./phys-mem.js";
@@ -76,6 +76,7 @@ export interface IommuOptions {
 const IOMMU_OPTIONS: Spec<IommuOptions> = { name: is.string, iotlbEntries: is.positiveInteger, mem: is.instanceOf(PhysMem) };
 const PROT: Spec<IommuProt> = { read: is.boolean, write: is.boolean };
 const ACCESS = is.oneOf("read", "write");
+const GFP_RULE = is.oneOf("GFP_KERNEL", "GFP_NOFS", "GFP_NOWAIT", "GFP_ATOMIC");
 
 /** One 4 KiB translation (a table entry or an IOTLB entry). */
 interface Entry {
@@ -183,10 +184,13 @@ export class IommuDomain extends SimObject {
   }
 
   /**
-   * Mirrors iommu_map(domain, iova, pfn << PAGE_SHIFT, size, prot,
-   * GFP_KERNEL): map `size` bytes at `iova` to the frames from `pfn` on.
-   * Leaf tables it needs are charged through the memory model with
-   * GFP_KERNEL (limits, reclaim and fault injection apply): "nomem" when
+   * Mirrors iommu_map(domain, iova, pfn << PAGE_SHIFT, size, prot, gfp):
+   * map `size` bytes at `iova` to the frames from `pfn` on. Leaf tables it
+   * needs are charged through the memory model with `gfp` (default
+   * GFP_KERNEL; limits, reclaim and fault injection apply; GFP_NOWAIT or
+   * GFP_ATOMIC, as dma-iommu's map path passes, neither sleeps nor enters
+   * reclaim, so a map under a lock the reclaim path takes is no
+   * lockdep report, at the price of failing sooner): "nomem" when
    * that fails, and then nothing is mapped (the kernel unmaps what it had
    * mapped; here nothing was). A `size` of 0 maps nothing, as the kernel's
    * loop does.
@@ -194,13 +198,15 @@ export class IommuDomain extends SimObject {
    * @param iova Bytes, 4 KiB aligned, iova + size <= 2^48.
    * @param pfn First frame (a non-negative safe integer).
    * @param size Bytes, a multiple of 4 KiB.
-   * @throws ArgumentError naming `iova`, `pfn`, `size` or `prot` (or its
-   *   key) for a wrong type; ArgumentRangeError for misalignment, a range
+   * @param gfp The leaf tables' allocation flags: "GFP_KERNEL" (default),
+   *   "GFP_NOFS", "GFP_NOWAIT" or "GFP_ATOMIC".
+   * @throws ArgumentError naming `iova`, `pfn`, `size`, `prot` (or its
+   *   key) or `gfp` for a wrong type or value; ArgumentRangeError for misalignment, a range
    *   outside the aperture or more than MAX_PAGES (2^26) pages; ArgumentError naming `iova` (in the task, after
    *   the step's effect) when a page of the range is already mapped (the
    *   kernel's -EEXIST). Nothing changes then.
    */
-  map(iova: number, pfn: number, size: number, prot: IommuProt): Op<"ok" | "nomem"> {
+  map(iova: number, pfn: number, size: number, prot: IommuProt, gfp: Gfp = GFP_KERNEL): Op<"ok" | "nomem"> {
     checkRange(iova, size);
     arg("pfn", is.count, pfn);
     if (!Number.isSafeInteger(pfn + size / PAGE_SIZE)) throw new ArgumentRangeError("pfn", `pfn ${pfn} + ${size / PAGE_SIZE} pages is not a safe integer`);
@@ -211,7 +217,8 @@ export class IommuDomain extends SimObject {
     if ((prot as IommuProt | null) === null || typeof prot !== "object") throw new ArgumentError("prot", `must be { read, write }, got ${describeValue(prot)}`);
     checkOptions("prot", prot, PROT);
     for (const k of ["read", "write"] as const) if ((prot as Partial<IommuProt>)[k] === undefined) throw new ArgumentError(`prot.${k}`, "must be given");
-    return makeOp("iommu_map", this, mapBody, iova, pfn, { size, read: prot.read, write: prot.write });
+    arg("gfp", GFP_RULE, gfp);
+    return makeOp("iommu_map", this, mapBody, iova, pfn, { size, read: prot.read, write: prot.write, gfp });
   }
 
   /**
@@ -389,7 +396,7 @@ function firstMapped(d: IommuDomain, iova: number, size: number): number | null 
   return null;
 }
 
-function* mapBody(this: IommuDomain, iova: number, pfn: number, o: { size: number; read: boolean; write: boolean }): Generator<Effect, "ok" | "nomem", unknown> {
+function* mapBody(this: IommuDomain, iova: number, pfn: number, o: { size: number; read: boolean; write: boolean; gfp: Gfp }): Generator<Effect, "ok" | "nomem", unknown> {
   let charged = 0;
   for (;;) {
     yield new Effect(IOMMU_MAP, this, WRITE, this, null, Infinity, null, alsoOf(this));
@@ -411,7 +418,7 @@ function* mapBody(this: IommuDomain, iova: number, pfn: number, o: { size: numbe
     }
     // A leaf table is missing: charge it (a step of its own, which may reclaim), then look again,
     // as another task may have made or freed tables meanwhile.
-    const ok = yield* memCharge(need - charged, GFP_KERNEL, "iommu_map");
+    const ok = yield* memCharge(need - charged, o.gfp, "iommu_map");
     if (!ok) {
       if (charged > 0) {
         yield new Effect(IOMMU_MAP, this, WRITE, this, null, Infinity, null, alsoOf(this));

@@ -15,7 +15,8 @@
  * VA layout: a bump allocator from USER_VA_BASE upwards, page-aligned,
  *   never reused; a guard page between two mappings.
  * States: invalidateSeq is even while no invalidation runs, odd while one
- *   or more do (activeInvalidateRanges > 0 and a notifier overlapped).
+ *   or more do (activeInvalidateRanges > 0 and a notifier overlapped, or a
+ *   notifier was inserted since one started).
  * Invariants: the callbacks of an invalidation run between its start and
  *   end steps, in the invalidating task; pages are freed only after the end
  *   (as tlb_finish_mmu() frees them after mmu_notifier_invalidate_range_end()).
@@ -155,6 +156,8 @@ export class Mm extends SimObject {
    * interval notifier's invalidate, blockable, event "unmap"), the user
    * PTEs cleared, invalidation end, then the pages freed. Pages of the
    * range that are not mapped are skipped (as munmap of a hole). May sleep.
+   * A callback that throws ends the invalidation and stops the munmap there
+   * (nothing unmapped); the error reaches the task (`task-exception`).
    * @throws ArgumentError / ArgumentRangeError naming `addr` or `length`.
    */
   munmap(addr: number, length: number): Op<void> {
@@ -260,7 +263,9 @@ export function* endInvalidation(mm: Mm): Generator<Effect, void, unknown> {
 /**
  * @internal Mirrors mmu_notifier_invalidate_range_start() (blockable) or
  * _nonblock() and mn_itree_invalidate(): the start step, then every
- * overlapping notifier's callback in this task. Returns false when a
+ * overlapping notifier's callback in this task. A callback that throws:
+ * the invalidation is ended, then the error is rethrown (the caller stops;
+ * the task's exception is a `task-exception` report). Returns false when a
  * non-blockable callback failed; the invalidation has then ended already
  * (as the kernel's out_would_block path). When it returns true the caller
  * ends it with endInvalidation() after zapping.
@@ -278,6 +283,7 @@ export function* invalidateRange(mm: Mm, range: MmuNotifierRange): Generator<Eff
   lockdep.acquire(task, lockdep.maps.mmuNotifier, range.blockable ? "mmu_notifier_invalidate_range_start" : "mmu_notifier_invalidate_range_start_nonblock");
   if (!range.blockable) task.mmuNotifierNonblock++;
   let ok = true;
+  let thrown: { readonly error: unknown } | null = null;
   try {
     for (const n of subs) {
       const what = `ops.invalidate of ${n.label}`;
@@ -291,10 +297,19 @@ export function* invalidateRange(mm: Mm, range: MmuNotifierRange): Generator<Eff
       ok = false;
       break;
     }
+  } catch (e) {
+    thrown = { error: e };
   } finally {
     // Also when a callback threw: the task's context is left as it was found.
     if (!range.blockable) task.mmuNotifierNonblock--;
     lockdep.release(task, lockdep.maps.mmuNotifier, null);
+  }
+  if (thrown !== null) {
+    // The kernel would oops here with the lock state undefined. The model ends the
+    // invalidation (nothing is unmapped) so the rest of the run stays meaningful, then
+    // lets the error reach the task: a task-exception report names the callback.
+    yield* endInvalidation(mm);
+    throw thrown.error;
   }
   if (!ok) yield* endInvalidation(mm);
   return ok;

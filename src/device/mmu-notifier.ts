@@ -94,8 +94,10 @@ export class MmuIntervalNotifier extends SimObject implements Waitable {
   /**
    * Mirrors mmu_interval_notifier_insert(): subscribe `ops` to
    * invalidations of [start, start + length) of `mm`. While an
-   * invalidation runs, the insertion waits for its end (the deferred list)
-   * and readBegin() blocks until then. One step; the first insert on an
+   * invalidation runs (one that met a notifier, or one that met none and
+   * has not ended: as the kernel, the sequence then goes odd), the new
+   * notifier's readBegin() blocks until its end; an insertion during one
+   * that met a notifier joins the list only then (the deferred list). One step; the first insert on an
    * Mm primes lockdep with fs_reclaim → the notifier map.
    * @param options `name` for reports (default empty).
    * @throws ArgumentError naming `mm`, `start`, `length`, `ops`,
@@ -183,6 +185,9 @@ export class MmuIntervalNotifier extends SimObject implements Waitable {
 
 function* insertBody(this: Mm, start: number, length: number, spec: { ops: MmuIntervalNotifierOps; name: string }): Generator<Effect, MmuIntervalNotifier, unknown> {
   const task = current();
+  yield new Effect(MMU_NOTIFIER_INSERT, this, WRITE);
+  touch(this.sim, this, true, "mmu_interval_notifier_insert");
+  // RELIES ON: `primed` is read after the effect, in the step that writes the Mm.
   if (!this.primed) {
     // As __mmu_notifier_register(): teach lockdep that the notifier map nests in fs_reclaim.
     const lockdep = task.sim.lockdep;
@@ -190,15 +195,21 @@ function* insertBody(this: Mm, start: number, length: number, spec: { ops: MmuIn
     lockdep.acquire(task, lockdep.maps.mmuNotifier, "__mmu_notifier_register");
     lockdep.release(task, lockdep.maps.mmuNotifier, null);
     lockdep.release(task, lockdep.maps.fsReclaim, null);
+    this.primed = true;
   }
-  yield new Effect(MMU_NOTIFIER_INSERT, this, WRITE);
-  touch(this.sim, this, true, "mmu_interval_notifier_insert");
-  this.primed = true;
   const n = new MmuIntervalNotifier(this, start, length, spec.ops, spec.name);
-  if (this.invalidating) {
-    // The running invalidation may or may not cover the new range: readBegin() waits for its end.
+  if (this.activeInvalidateRanges > 0) {
+    if (this.invalidating) {
+      // The running invalidation may or may not cover the new range: the list changes at its end.
+      this.deferred.push({ notifier: n, insert: true });
+    } else {
+      // An invalidation runs that met no notifier when it started: the list may change now, but
+      // the sequence goes odd so the new notifier's readBegin() waits for that invalidation's end
+      // (it may be freeing the pages the driver is about to look up).
+      this.invalidateSeq |= 1;
+      this.notifiers.push(n);
+    }
     n.seq = this.invalidateSeq;
-    this.deferred.push({ notifier: n, insert: true });
   } else {
     this.notifiers.push(n);
   }

@@ -13,7 +13,9 @@
  *   PhysMem (and the memory model's state for the charge it takes or gives
  *   back); queries note their read (noteTouched). Mappers call
  *   noteMapped()/noteUnmapped() inside a step that declares this PhysMem.
- * States: per frame free ⇄ allocated; flags pinned, dirty (cleared at free).
+ * States: per frame free ⇄ allocated; a pin count and a dirty flag (both
+ *   cleared at free). An unpin with no pin left, or a pin, unpin or
+ *   set-dirty of a free frame, files `phys-page-misuse` and changes nothing.
  * Invariants: an allocated frame is charged PAGE_SIZE bytes to the memory
  *   model (limits, reclaim and fault injection apply); a free frame has no
  *   owner, no flags and (when the driver is right) no mapping — freeing a
@@ -71,7 +73,6 @@ const OWNER_RULE = (argument: string, v: unknown): void => {
 /** At most 2^26 frames (256 GiB): per-frame arrays are allocated up front. */
 export const MAX_PAGES = 1 << 26;
 
-const PINNED = 1;
 const DIRTY = 2;
 
 /** Allocating a frame (after its charge): writes the PhysMem. */
@@ -95,7 +96,8 @@ export class PhysMem extends SimObject {
   /** Frames in the machine. */
   readonly pages: number;
   /** @internal 0 free, 1 allocated. */ readonly states: Uint8Array;
-  /** @internal PINNED | DIRTY. */ readonly flags: Uint8Array;
+  /** @internal DIRTY. */ readonly flags: Uint8Array;
+  /** @internal Pins of each frame (pin_user_pages()'s count). */ readonly pinCounts: Uint32Array;
   /** @internal Mappings (PTEs, IOMMU entries) pointing at each frame. */ readonly mapCounts: Uint32Array;
   /** @internal Allocations of each frame so far (wraps at 2^32). */ readonly generations: Uint32Array;
   /** @internal Frames freed and not handed out again, the next one to hand out on top. */ readonly freeStack: number[] = [];
@@ -118,6 +120,7 @@ export class PhysMem extends SimObject {
     this.pages = options.pages;
     this.states = new Uint8Array(this.pages);
     this.flags = new Uint8Array(this.pages);
+    this.pinCounts = new Uint32Array(this.pages);
     this.mapCounts = new Uint32Array(this.pages);
     this.generations = new Uint32Array(this.pages);
     // Nothing per frame is built up front beyond the zeroed typed arrays: a
@@ -159,22 +162,34 @@ export class PhysMem extends SimObject {
     return makeOp("__free_page", this, freeBody, pfn);
   }
 
-  /** Pin frame `pfn` (pin_user_pages()): one more pin. @throws as freePage. */
+  /**
+   * Pin frame `pfn` (pin_user_pages()): one more pin (a count). A free
+   * frame files `phys-page-misuse` (`pin-free`) and nothing changes.
+   * @throws as freePage.
+   */
   pin(pfn: number): Op<void> {
     this.checkPfn("pfn", pfn);
-    return makeOp("pin_user_page", this, flagBody, pfn, PINNED, true);
+    return makeOp("pin_user_page", this, flagBody, pfn, "pin");
   }
 
-  /** Drop the pin of frame `pfn` (unpin_user_page()). @throws as freePage. */
+  /**
+   * Drop one pin of frame `pfn` (unpin_user_page()). A frame with no pin
+   * left (`unpin-unpinned`, the kernel's underflow warning) or a free frame
+   * (`unpin-free`) files `phys-page-misuse` and nothing changes.
+   * @throws as freePage.
+   */
   unpin(pfn: number): Op<void> {
     this.checkPfn("pfn", pfn);
-    return makeOp("unpin_user_page", this, flagBody, pfn, PINNED, false);
+    return makeOp("unpin_user_page", this, flagBody, pfn, "unpin");
   }
 
-  /** Mirrors set_page_dirty(). @throws as freePage. */
+  /**
+   * Mirrors set_page_dirty(). A free frame files `phys-page-misuse`
+   * (`dirty-free`) and nothing changes. @throws as freePage.
+   */
   markDirty(pfn: number): Op<void> {
     this.checkPfn("pfn", pfn);
-    return makeOp("set_page_dirty", this, flagBody, pfn, DIRTY, true);
+    return makeOp("set_page_dirty", this, flagBody, pfn, "dirty");
   }
 
   /** Frame `pfn`'s state (a query). @throws as freePage. */
@@ -199,11 +214,18 @@ export class PhysMem extends SimObject {
     return s === undefined ? null : siteRef(s);
   }
 
-  /** Whether frame `pfn` is pinned / dirty (queries). @throws as freePage. */
+  /** Whether frame `pfn` is pinned (pinCount > 0) / dirty (queries). @throws as freePage. */
   isPinned(pfn: number): boolean {
     this.checkPfn("pfn", pfn);
     noteTouched(this.sim, this, false);
-    return ((this.flags[pfn] as number) & PINNED) !== 0;
+    return (this.pinCounts[pfn] as number) > 0;
+  }
+
+  /** How many pins frame `pfn` holds (a query). @throws as freePage. */
+  pinCount(pfn: number): number {
+    this.checkPfn("pfn", pfn);
+    noteTouched(this.sim, this, false);
+    return this.pinCounts[pfn] as number;
   }
 
   isDirty(pfn: number): boolean {
@@ -292,6 +314,7 @@ export class PhysMem extends SimObject {
     this.states[pfn] = 1;
     // A pin or dirty bit set while the frame was free (a driver bug) must not reach its next owner.
     this.flags[pfn] = 0;
+    this.pinCounts[pfn] = 0;
     this.generations[pfn] = (this.generations[pfn] as number) + 1;
     this.owners[pfn] = owner;
     return pfn;
@@ -326,15 +349,28 @@ function* freeBody(this: PhysMem, pfn: number): Generator<Effect, void, unknown>
   }
   this.states[pfn] = 0;
   this.flags[pfn] = 0;
+  this.pinCounts[pfn] = 0;
   this.owners[pfn] = null;
   this.freeSites.set(pfn, site);
   this.freeStack.push(pfn);
   memUncharge(this.sim, PAGE_SIZE);
 }
 
-function* flagBody(this: PhysMem, pfn: number, flag: number, set: boolean): Generator<Effect, void, unknown> {
+const FLAG_OPS = { pin: "pin_user_page", unpin: "unpin_user_page", dirty: "set_page_dirty" } as const;
+
+function* flagBody(this: PhysMem, pfn: number, what: "pin" | "unpin" | "dirty"): Generator<Effect, void, unknown> {
   yield this.flagsEffect;
   touch(this.sim, this, true, "PhysMem flags");
-  const f = this.flags[pfn] as number;
-  this.flags[pfn] = set ? f | flag : f & ~flag;
+  let problem: "unpin-unpinned" | "pin-free" | "unpin-free" | "dirty-free" | null = null;
+  const pins = this.pinCounts[pfn] as number;
+  if (this.states[pfn] !== 1) problem = what === "pin" ? "pin-free" : what === "unpin" ? "unpin-free" : "dirty-free";
+  else if (what === "unpin" && pins === 0) problem = "unpin-unpinned";
+  if (problem !== null) {
+    const freed = problem === "unpin-unpinned" ? undefined : this.freeSites.get(pfn);
+    this.sim.file({ kind: "phys-page-misuse", problem, mem: this.label, pfn, site: siteRef(this.sim.site(FLAG_OPS[what])), freedBy: freed === undefined ? null : siteRef(freed) });
+    return;
+  }
+  if (what === "pin") this.pinCounts[pfn] = pins + 1;
+  else if (what === "unpin") this.pinCounts[pfn] = pins - 1;
+  else this.flags[pfn] = (this.flags[pfn] as number) | DIRTY;
 }

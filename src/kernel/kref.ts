@@ -322,6 +322,16 @@ function increment(k: Kref, c: number, holder: string | undefined, op: string, e
   sim.logRef(k.owner.id, event, next, holder);
 }
 
+/**
+ * @internal kref_get() on a counter whose object was made in the current
+ * step and is not yet visible to any other task: no step of its own (no
+ * other task can race it). For a library op that must hand out two
+ * references in the step that creates the object.
+ */
+export function krefGetFresh(k: Kref, holder: string | undefined, op: string): void {
+  increment(k, k.count, holder, op, "get");
+}
+
 const KREF_GET_OP: StepBody<Kref, string | undefined, void> = {
   name: "kref_get",
   before: (k) => k.getEffect,

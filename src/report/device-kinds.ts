@@ -1,6 +1,7 @@
 /**
  * The device model's report kinds (src/device/): physical page frames freed
- * while something still maps them, or freed twice. Each kind is its data
+ * while something still maps them, or freed twice, or pinned, unpinned or
+ * dirtied against their state. Each kind is its data
  * type, listed in {@link DeviceReportKinds}, and its definition: headline,
  * rows, fingerprint.
  */
@@ -12,6 +13,7 @@ import type { ReportBase, SiteRef } from "./report.js";
 export interface DeviceReportKinds {
   "phys-page-still-mapped": PhysPageStillMappedReport;
   "phys-page-double-free": PhysPageDoubleFreeReport;
+  "phys-page-misuse": PhysPageMisuseReport;
   "pt-prealloc-short": PtPreallocShortReport;
   "gpu-page-fault": GpuPageFaultReport;
   "dma-use-after-free": DmaUseAfterFreeReport;
@@ -119,6 +121,44 @@ export interface PhysPageDoubleFreeReport extends ReportBase {
   readonly firstFree: SiteRef | null;
   readonly secondFree: SiteRef;
 }
+
+/**
+ * A page-flag operation against the frame's state; nothing changed:
+ * unpin of a frame with no pin left (the kernel's pin-count underflow
+ * warning), or pin, unpin or set-dirty of a free frame (a use of memory
+ * the kernel gave back).
+ */
+export interface PhysPageMisuseReport extends ReportBase {
+  readonly kind: "phys-page-misuse";
+  readonly problem: "unpin-unpinned" | "pin-free" | "unpin-free" | "dirty-free";
+  readonly mem: string;
+  readonly pfn: number;
+  /** The operation (`pin_user_page`, `unpin_user_page`, `set_page_dirty`) and where it ran. */
+  readonly site: SiteRef;
+  /** Where the frame was last freed, null if never (or not relevant). */
+  readonly freedBy: SiteRef | null;
+}
+
+const MISUSE_TEXT: Readonly<Record<PhysPageMisuseReport["problem"], string>> = {
+  "unpin-unpinned": "unpin of a page with no pin left",
+  "pin-free": "pin of a free page",
+  "unpin-free": "unpin of a free page",
+  "dirty-free": "set_page_dirty of a free page",
+};
+
+defineReportKind({
+  kind: "phys-page-misuse",
+  headline: (r) => `BUG: gpuvm-sim: ${MISUSE_TEXT[r.problem]}: pfn ${r.pfn} of ${r.mem}`,
+  body: (r, out) => {
+    out.line(`${MISUSE_TEXT[r.problem]} (pfn ${r.pfn})`).blank().site("by", r.site);
+    if (r.freedBy !== null) out.site("freed by", r.freedBy);
+    out
+      .blank()
+      .line(r.problem === "unpin-unpinned" ? "Every unpin_user_page() must match one pin_user_pages(): the pin count would underflow." : "The frame was given back: the caller still uses a page it no longer owns.")
+      .line("Nothing changed.");
+  },
+  fingerprint: (r) => [r.problem, r.site.op],
+});
 
 defineReportKind({
   kind: "phys-page-still-mapped",

@@ -34,6 +34,9 @@ describe("bad input: Iommu / IommuDomain", () => {
       expectThrows(() => dom.map(0x1000, 1, 0x1000, { read: true } as never), ArgumentError, "prot.write");
       expectThrows(() => dom.map(0x1000, 1, 0x1000, { read: 1, write: true } as never), ArgumentError, "prot.read");
       expectThrows(() => dom.map(0x1000, 1, 0x1000, { read: true, write: true, exec: true } as never), ArgumentError, "prot.exec");
+      expectThrows(() => dom.map(0x1000, 1, 0x1000, RW, "GFP_USER" as never), ArgumentError, "gfp");
+      expectThrows(() => dom.map(0x1000, 1, 0x1000, RW, 0 as never), ArgumentError, "gfp");
+      expectThrows(() => dom.map(0x1000, 1, 0x1000, RW, null as never), ArgumentError, "gfp");
       expect(dom.translate(0x1000, "read")).toEqual({ fault: "unmapped" });
     });
     expect(dom.mappedBytes).toBe(0x1000);

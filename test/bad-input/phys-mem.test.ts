@@ -41,7 +41,7 @@ describe("bad input: PhysMem", () => {
   it("pfn arguments: not a number is an ArgumentError; not an integer or outside the machine an ArgumentRangeError, naming 'pfn'; nothing changes", () => {
     const sim = new Sim();
     const mem = new PhysMem(sim, { pages: 2 });
-    for (const call of [(p: number) => mem.freePage(p), (p: number) => mem.pin(p), (p: number) => mem.unpin(p), (p: number) => mem.markDirty(p), (p: number) => mem.state(p), (p: number) => mem.owner(p), (p: number) => mem.freedBy(p), (p: number) => mem.mapCount(p), (p: number) => mem.mappedBy(p), (p: number) => mem.isPinned(p), (p: number) => mem.isDirty(p)]) {
+    for (const call of [(p: number) => mem.freePage(p), (p: number) => mem.pin(p), (p: number) => mem.unpin(p), (p: number) => mem.markDirty(p), (p: number) => mem.state(p), (p: number) => mem.owner(p), (p: number) => mem.freedBy(p), (p: number) => mem.mapCount(p), (p: number) => mem.mappedBy(p), (p: number) => mem.isPinned(p), (p: number) => mem.isDirty(p), (p: number) => mem.pinCount(p)]) {
       expectThrows(() => call("1" as never), ArgumentError, "pfn");
       expectThrows(() => call(0.5), ArgumentRangeError, "pfn");
       expectThrows(() => call(-1), ArgumentRangeError, "pfn");

@@ -24,7 +24,7 @@ describe("createProgram", () => {
 
   it("runs demo with its options", { timeout: 60_000 }, () => {
     // Ten: enough for every buggy variant at the default seed (gpuvm-list-walk's needs seven).
-    const { code, out } = parse(["demo", "--seeds", "10", "--quiet"]);
+    const { code, out } = parse(["demo", "--seeds", "50", "--quiet"]);
     expect(code).toBe(0);
     expect(out).toMatch(/^completion-deadlock\s+fixed\s+pass\s+-\s+\d+\s/m);
   });

@@ -250,3 +250,46 @@ describe("docs/device-gpu.md example", () => {
     expect(gpuExample()).toBe(["draw: status 1", "grow: status 1, 0x400000 -> pfn 1", "late: status 1", "reports: dma-use-after-free"].join("\n"));
   });
 });
+
+describe("Gpu: ranges over large pages", () => {
+  function bigWorld(sim: Sim) {
+    const mem = new PhysMem(sim, { name: "ram", pages: 1024 });
+    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+    const gpu = new Gpu(sim, { mem, tlbEntries: 8 });
+    return { mem, pt, gpu };
+  }
+
+  it("a range over a 2 MiB page is translated once (one walk), then checked per 4 KiB frame", () => {
+    const sim = collectingSim();
+    const { mem, pt, gpu } = bigWorld(sim);
+    let walks = 0;
+    let error = -1;
+    sim.run(function* () {
+      for (let i = 0; i < 512; i++) yield* mem.allocPage(BO, GFP_KERNEL);
+      yield* pt.map(0x20_0000, 0, 0x20_0000, RW);
+      const walk = pt.walkRaw.bind(pt);
+      pt.walkRaw = (va: number) => (walks++, walk(va));
+      const job = yield* gpu.submit({ name: "big", pageTable: pt, process: "p1", writes: [{ va: 0x20_0000, length: 2 * 2 ** 20 }] });
+      yield* job.finished.wait(false);
+      error = job.finished.error;
+      yield* job.finished.put("submit");
+    });
+    expect([walks, gpu.translations, error]).toEqual([1, 512, 0]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("a frame of the 2 MiB page freed under the job is still caught per 4 KiB page", () => {
+    const sim = collectingSim();
+    const { mem, pt, gpu } = bigWorld(sim);
+    sim.run(function* () {
+      for (let i = 0; i < 512; i++) yield* mem.allocPage(BO, GFP_KERNEL);
+      yield* pt.map(0x20_0000, 0, 0x20_0000, RW);
+      yield* mem.freePage(300); // still mapped: phys-page-still-mapped, and the job lands on it
+      const job = yield* gpu.submit({ name: "big", pageTable: pt, process: "p1", reads: [{ va: 0x20_0000, length: 2 * 2 ** 20 }] });
+      yield* job.finished.wait(false);
+      yield* job.finished.put("submit");
+    });
+    expect(kinds(sim)).toEqual(["phys-page-still-mapped", "dma-use-after-free"]);
+    expect(sim.reports[1]).toMatchObject({ pfn: 300, va: 0x20_0000 + 300 * 4096, path: ["tlb"] }); // as the per-page lookups: the walk filled the 2 MiB entry at the first page
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { configureMemory, GFP_KERNEL, Iommu, memoryStats, PhysMem, Sim } from "../../src/index.js";
+import { configureMemory, GFP_KERNEL, Iommu, memoryStats, Mutex, PhysMem, Sim } from "../../src/index.js";
 import { main as iommuExample } from "../../examples/device-iommu.js";
 import { collectingSim } from "../support/collecting-sim.js";
 
@@ -307,4 +307,26 @@ describe("IommuDomain.iovaAlloc / iovaFree (alloc_iova / free_iova)", () => {
     expect(dom.iovaBytes).toBe(0);
     expect(sim.reports).toEqual([]);
   });
+});
+
+describe("IommuDomain.map(..., gfp)", () => {
+  // The leaf table's charge uses the caller's gfp: GFP_KERNEL under a lock teaches
+  // lockdep "lock → fs_reclaim"; GFP_ATOMIC (dma-iommu's map path) does not.
+  for (const [gfp, edge] of [["GFP_KERNEL", true], ["GFP_ATOMIC", false], [undefined, true]] as const) {
+    it(`a map that needs a leaf table under a driver lock with ${gfp ?? "the default"}: lock → fs_reclaim ${String(edge)}`, () => {
+      const sim = collectingSim();
+      const dom = new Iommu(sim).domainAlloc("gpu0");
+      const lock = new Mutex(sim, "drv->notifier_lock", { static: true });
+      let result = "";
+      sim.run(function* () {
+        yield* lock.lock();
+        result = gfp === undefined ? yield* dom.map(0, 1, 0x1000, RW) : yield* dom.map(0, 1, 0x1000, RW, gfp);
+        yield* lock.unlock();
+      });
+      expect(result).toBe("ok");
+      expect(sim.lockdep.hasEdge(lock.lockClass, sim.lockdep.maps.fsReclaim.lockClass)).toBe(edge);
+      expect(dom.translate(0, "read")).toMatchObject({ pfn: 1 });
+      expect(sim.reports).toEqual([]);
+    });
+  }
 });

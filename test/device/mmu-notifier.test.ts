@@ -16,6 +16,7 @@ import {
 } from "../../src/index.js";
 import { main as notifierExample } from "../../examples/device-mmu-notifier.js";
 import { collectingSim } from "../support/collecting-sim.js";
+import { reached, type ReductionProgram } from "../support/reduction.js";
 
 const PAGE = 4096;
 
@@ -392,5 +393,75 @@ describe("MmuIntervalNotifier", () => {
 
   it("the docs example runs clean", () => {
     expect(notifierExample()).toEqual({ result: "bound", reports: 0 });
+  });
+});
+
+describe("MmuIntervalNotifier: insert during an invalidation that met no notifier (mmu_interval_notifier_insert)", () => {
+  // unmapper: munmap(a) — start (no notifier yet: sequence stays even), zap, end, free
+  // binder:   insert(a) — lands between start and zap; readBegin(); isMapped(a)?
+  // As the kernel, insert sets the sequence odd while active_invalidate_ranges > 0,
+  // so readBegin() waits for the end: the binder never sees the range mapped while
+  // the munmap that will free its pages is under way.
+  const program: ReductionProgram = (sim, seen) => {
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    sim.spawn("setup", "process", function* () {
+      const a = (yield* mm.mmap(PAGE)) as number;
+      sim.spawn("unmapper", "process", function* () {
+        yield* mm.munmap(a, PAGE);
+      });
+      sim.spawn("binder", "process", function* () {
+        const n = yield* MmuIntervalNotifier.insert(mm, a, PAGE, { invalidate: (m, _r, cur) => (m.setSeq(cur), true) });
+        const seq = yield* n.readBegin();
+        const mapped = mm.isMapped(a, PAGE);
+        // Read in the same step as isMapped (a noted read of the Mm).
+        const unmapping = mm.activeInvalidateRanges > 0;
+        seen(`mapped ${String(mapped)} unmapping ${String(unmapping)} retry ${String(n.readRetry(seq))}`);
+        yield* n.remove();
+      });
+    });
+  };
+
+  it("readBegin() of the new notifier waits for the end of the running invalidation", () => {
+    const got = reached(program, "none", { executions: 100_000 });
+    expect(got).not.toContain("mapped true unmapping true retry false");
+    expect(got).toContain("mapped true unmapping false retry false");
+    expect(got).toContain("mapped false unmapping false retry false");
+    expect(got.filter((s) => s.startsWith("failure:"))).toEqual([]);
+  });
+
+  it("DPOR reaches what the unreduced search reaches", () => {
+    expect(reached(program, "dpor", { executions: 100_000 })).toEqual(reached(program, "none", { executions: 100_000 }));
+  });
+});
+
+describe("MmuIntervalNotifier: an invalidate callback that throws", () => {
+  it("files a task-exception, ends the invalidation (nothing unmapped): later readBegin() and remove() go on", () => {
+    const sim = collectingSim({}, { taskExceptions: "expected" });
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    let addr = 0;
+    let n: MmuIntervalNotifier | null = null;
+    const log: string[] = [];
+    sim.spawn("setup", "process", function* () {
+      addr = (yield* mm.mmap(PAGE)) as number;
+      n = yield* MmuIntervalNotifier.insert(mm, addr, PAGE, { invalidate: () => { throw new Error("driver bug"); } }, { name: "bad" });
+      sim.spawn("unmapper", "process", function* () {
+        yield* mm.munmap(addr, PAGE);
+      });
+    });
+    sim.runAll();
+    sim.run(function* () {
+      const note = n as unknown as MmuIntervalNotifier;
+      log.push(`invalidating ${String(mm.invalidating)} active ${mm.activeInvalidateRanges} mapped ${String(mm.isMapped(addr, PAGE))}`);
+      const seq = yield* note.readBegin();
+      log.push(`retry ${String(note.readRetry(seq))}`);
+      yield* note.remove();
+      log.push("removed");
+    });
+    const kinds = sim.reports.map((r) => r.kind);
+    expect(kinds).toEqual(["task-exception"]);
+    expect((sim.reports[0] as Extract<Report, { kind: "task-exception" }>).error).toContain("driver bug");
+    expect(log).toEqual(["invalidating false active 0 mapped true", "retry false", "removed"]);
   });
 });

@@ -139,4 +139,49 @@ describe("PhysMem", () => {
     expect(mem.freePages).toBe(2);
     expect(memoryStats(sim).usageBytes).toBe(0);
   });
+
+  it("pin is a count, as pin_user_pages(): pin twice, unpin once, still pinned", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { pages: 2 });
+    const seen: (boolean | number)[] = [];
+    sim.run(function* () {
+      const pfn = (yield* mem.allocPage(owner, GFP_KERNEL)) as number;
+      yield* mem.pin(pfn);
+      yield* mem.pin(pfn);
+      yield* mem.unpin(pfn);
+      seen.push(mem.isPinned(pfn), mem.pinCount(pfn));
+      yield* mem.unpin(pfn);
+      seen.push(mem.isPinned(pfn), mem.pinCount(pfn));
+    });
+    expect(seen).toEqual([true, 1, false, 0]);
+    expect(sim.reports).toEqual([]);
+  });
+
+  it("unpin with no pin left files phys-page-misuse (unpin-unpinned); nothing changes", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { name: "ram", pages: 2 });
+    sim.run(function* () {
+      const pfn = (yield* mem.allocPage(owner, GFP_KERNEL)) as number;
+      yield* mem.unpin(pfn);
+      yield* mem.pin(pfn);
+    });
+    expect(sim.reports.map((r) => r.kind)).toEqual(["phys-page-misuse"]);
+    expect(sim.reports[0]).toMatchObject({ problem: "unpin-unpinned", mem: 'PhysMem#1 "ram"', pfn: 0, site: { op: "unpin_user_page" }, freedBy: null });
+    expect(mem.pinCount(0)).toBe(1);
+  });
+
+  it("pin, unpin or markDirty of a free frame files phys-page-misuse naming the free; nothing changes", () => {
+    const sim = collectingSim();
+    const mem = new PhysMem(sim, { pages: 2 });
+    sim.run(function* () {
+      const pfn = (yield* mem.allocPage(owner, GFP_KERNEL)) as number;
+      yield* mem.freePage(pfn);
+      yield* mem.pin(pfn);
+      yield* mem.unpin(pfn);
+      yield* mem.markDirty(pfn);
+    });
+    expect(sim.reports.map((r) => (r as Extract<Report, { kind: "phys-page-misuse" }>).problem)).toEqual(["pin-free", "unpin-free", "dirty-free"]);
+    for (const r of sim.reports) expect(r).toMatchObject({ kind: "phys-page-misuse", pfn: 0, freedBy: { op: "__free_page" } });
+    expect([mem.pinCount(0), mem.isDirty(0), mem.state(0)]).toEqual([0, false, "free"]);
+  });
 });

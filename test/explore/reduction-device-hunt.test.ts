@@ -30,49 +30,11 @@ function gpuWorld(sim: Sim) {
 
 const OPS: MmuIntervalNotifierOps = { invalidate: () => true };
 
-/**
- * Holes: DPOR misses an outcome the unreduced search reaches. Each stays
- * `it.fails` until the cause named in the findings is fixed; it then turns
- * red, and the program moves to AGREE.
+/*
+ * Every hole this hunt found (D1, D2, D4, D5) is fixed; their programs are
+ * in AGREE. A new hole goes in a `describe` of `it.fails` comparing
+ * reached(build, "none") with reached(build, "dpor") until it is fixed.
  */
-const HOLES: Record<string, ReductionProgram> = {
-  // D1 GpuJob.state is a public plain field (gpu.ts:107) that the engine
-  // writes outside any declared write of the job (gpu.ts:301, :322) and a
-  // driver reads with no noted read: the driver's read joins a step that
-  // declares only its own object, so DPOR never orders it against the
-  // engine's pop / signal steps.
-  "D1 a driver reads GpuJob.state while the engine runs the job": (sim, seen) => {
-    const { pt, gpu } = gpuWorld(sim);
-    const x = mark(sim);
-    sim.spawn("driver", "process", function* () {
-      const job = yield* gpu.submit({ name: "j", pageTable: pt });
-      yield* access(x, "write");
-      seen(`driver: job ${job.state}`);
-      yield* job.finished.put("submit");
-    });
-  },
-
-  // D2 MmuIntervalNotifier.insert() reads Mm.primed before its first
-  // effect (mmu-notifier.ts:183), in the caller's previous step: whether
-  // the caller teaches lockdep "held lock -> fs_reclaim" depends on
-  // whether another task's insert ran before that previous step, an order
-  // DPOR never tries (the previous step, here a mutex lock, does not
-  // conflict with the other insert).
-  "D2 insert() under a driver lock racing another task's first insert: lockdep learns lock -> fs_reclaim or not": (sim, seen) => {
-    const mem = new PhysMem(sim, { pages: 4 });
-    const mm = new Mm(sim, mem, { process: "p1" });
-    const lock = new Mutex(sim, "drv->lock", { static: true });
-    sim.spawn("a", "process", function* () {
-      yield* lock.lock();
-      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE, PAGE, OPS);
-      yield* lock.unlock();
-      seen(`a: lock -> fs_reclaim ${String(sim.lockdep.hasEdge(lock.lockClass, sim.lockdep.maps.fsReclaim.lockClass))}`);
-    });
-    sim.spawn("b", "process", function* () {
-      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE + 2 * PAGE, PAGE, OPS);
-    });
-  },
-};
 
 /** Programs tried that agree (kept as controls: they pass today). */
 const AGREE: Record<string, ReductionProgram> = {
@@ -122,6 +84,38 @@ const AGREE: Record<string, ReductionProgram> = {
     });
   },
 
+  // D2 (fixed) MmuIntervalNotifier.insert() read Mm.primed before its first
+  // effect, in the caller's previous step; the check and the lockdep priming
+  // now sit in the insert's own step, which writes the Mm.
+  "D2 insert() under a driver lock racing another task's first insert: lockdep learns lock -> fs_reclaim or not": (sim, seen) => {
+    const mem = new PhysMem(sim, { pages: 4 });
+    const mm = new Mm(sim, mem, { process: "p1" });
+    const lock = new Mutex(sim, "drv->lock", { static: true });
+    sim.spawn("a", "process", function* () {
+      yield* lock.lock();
+      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE, PAGE, OPS);
+      yield* lock.unlock();
+      seen(`a: lock -> fs_reclaim ${String(sim.lockdep.hasEdge(lock.lockClass, sim.lockdep.maps.fsReclaim.lockClass))}`);
+    });
+    sim.spawn("b", "process", function* () {
+      yield* MmuIntervalNotifier.insert(mm, USER_VA_BASE + 2 * PAGE, PAGE, OPS);
+    });
+  },
+
+  // D1 (fixed) GpuJob.state was a plain field the engine wrote outside any
+  // declared write; it is now worked out from noted reads of the Gpu's
+  // queue and the finished fence, so the driver's read joins its step.
+  "D1 a driver reads GpuJob.state while the engine runs the job": (sim, seen) => {
+    const { pt, gpu } = gpuWorld(sim);
+    const x = mark(sim);
+    sim.spawn("driver", "process", function* () {
+      const job = yield* gpu.submit({ name: "j", pageTable: pt });
+      yield* access(x, "write");
+      seen(`driver: job ${job.state}`);
+      yield* job.finished.put("submit");
+    });
+  },
+
   // A dependency signalled by a task that also submits: the engine's wait
   // for the dependency against the submit that spawns it.
   "a job depending on a fence its own submitter signals later": (sim, seen) => {
@@ -157,31 +151,16 @@ const AGREE: Record<string, ReductionProgram> = {
   },
 };
 
-describe("hunt: known holes of the reduction in the device layer", () => {
-  for (const [name, build] of Object.entries(HOLES)) {
-    it.fails(name, { timeout: 300_000 }, () => {
-      const full = reached(build, "none");
-      expect(full.length).toBeGreaterThan(1);
-      expect(reached(build, "dpor")).toEqual(full);
-    });
-  }
-});
-
 /**
- * D3 (a model bug found on the way, not a reduction hole): Gpu.submit()
- * takes the finished fence's seqno in its first step (gpu.ts:256, as
- * drm_sched_job_arm) and queues the job in its second (gpu.ts:266, as
- * drm_sched_entity_push_job), with fence gets in between. Two tasks
- * submitting to one Gpu interleave there: the later seqno is queued first,
- * the engine signals it first, and the library's own fences file
- * fence-signal-out-of-order. The kernel requires arm and push under one
- * lock; the simulated submit is one op and must make them one step.
- * `it.fails` until then. The unreduced search of this program does not
- * finish in 100,000 executions; DPOR (sound or not) reaching the report
- * proves a real schedule files it.
+ * D3 (a model bug found on the way, fixed): Gpu.submit() took the finished
+ * fence's seqno in one step (as drm_sched_job_arm) and queued the job in a
+ * later one (as drm_sched_entity_push_job): two tasks submitting to one Gpu
+ * could queue the later seqno first, and the library's own fences filed
+ * fence-signal-out-of-order. Arm and push are one step now. DPOR (which
+ * explores only real schedules) must no longer reach the report.
  */
 describe("hunt: model bugs found on the way", () => {
-  it.fails("D3 two tasks submitting to one Gpu: the library's own fences signal out of order", { timeout: 300_000 }, () => {
+  it("D3 two tasks submitting to one Gpu: the library's own fences signal in order", { timeout: 300_000 }, () => {
     const build: ReductionProgram = (sim, seen) => {
       const { pt, gpu } = gpuWorld(sim);
       sim.spawn("s1", "process", function* () {

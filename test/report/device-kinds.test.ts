@@ -7,7 +7,7 @@ import { itDefinesKinds } from "../support/report-kinds.js";
 import { programs } from "./reports.js";
 
 describe("device report kinds", () => {
-  itDefinesKinds(["phys-page-still-mapped", "phys-page-double-free", "pt-prealloc-short", "gpu-page-fault", "dma-use-after-free", "dma-cross-owner"]);
+  itDefinesKinds(["phys-page-still-mapped", "phys-page-double-free", "phys-page-misuse", "pt-prealloc-short", "gpu-page-fault", "dma-use-after-free", "dma-cross-owner"]);
 
   it("phys-page-still-mapped: names the frame, its owner and mapper; the frame number is not part of the identity", () => {
     const r = programs["phys-page-still-mapped"]() as Extract<Report, { kind: "phys-page-still-mapped" }>;
@@ -19,6 +19,13 @@ describe("device report kinds", () => {
     const r = programs["phys-page-double-free"]() as Extract<Report, { kind: "phys-page-double-free" }>;
     expect(r.firstFree).toMatchObject({ op: "__free_page" });
     expect(r.secondFree.step).toBeGreaterThan((r.firstFree as { step: number }).step);
+  });
+
+  it("phys-page-misuse: names the problem, the frame and the op; the frame number is not part of the identity", () => {
+    const r = programs["phys-page-misuse"]() as Extract<Report, { kind: "phys-page-misuse" }>;
+    expect(r).toMatchObject({ problem: "unpin-unpinned", mem: 'PhysMem#1 "ram"', site: { task: "main/1", op: "unpin_user_page" }, freedBy: null });
+    expect(reportHeadline(r)).toMatch(/^BUG: gpuvm-sim: unpin of a page with no pin left: pfn \d+ of PhysMem#1 "ram"$/);
+    expect(fingerprint({ ...r, pfn: 77 })).toBe(fingerprint(r));
   });
 
   it("pt-prealloc-short: names the table, what the map needed and what the pool held", () => {

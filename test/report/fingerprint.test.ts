@@ -135,6 +135,7 @@ describe("fingerprint", () => {
         "lock-order-cycle": "lock-order-cycle: bo->lock -> vm->update_lock",
         "mmu-notifier-blockable-fail": "mmu-notifier-blockable-fail: unmap",
         "phys-page-double-free": "phys-page-double-free: __free_page",
+        "phys-page-misuse": "phys-page-misuse: unpin-unpinned / unpin_user_page",
         "phys-page-still-mapped": "phys-page-still-mapped: __free_page",
         "pt-prealloc-short": "pt-prealloc-short: GpuPageTable "vm#"",
         "recursive-locking": "recursive-locking: bo->lock / mutex_lock",

@@ -584,6 +584,18 @@ export const programs: Record<SampledKind, () => Report> = {
     });
     return sim.reports.find((r) => r.kind === "phys-page-double-free") as Report;
   },
+  "phys-page-misuse": () => {
+    // main: allocate a frame, pin it once, unpin it twice
+    const sim = collect();
+    const mem = new PhysMem(sim, { name: "ram", pages: 4 });
+    sim.run(function* () {
+      const pfn = (yield* mem.allocPage({ label: "userptr0" }, GFP_KERNEL)) as number;
+      yield* mem.pin(pfn);
+      yield* mem.unpin(pfn);
+      yield* mem.unpin(pfn);
+    });
+    return sim.reports.find((r) => r.kind === "phys-page-misuse") as Report;
+  },
   "pt-prealloc-short": () => {
     // main: preallocate no table pages, then map through the empty pool
     const sim = collect();
