@@ -29,21 +29,22 @@
  * the IOTLB sync left for later, the pages go back at once, and the GPU
  * side is torn down after. In that window the job, running on, translates
  * through its TLB to the IOVA, and the IOTLB still holds the translation.
- * Step numbers are those of seed 23:
+ * Step numbers are those of seed 2:
  *
  *   pressure/2 (direct reclaim)               gpu0-sched/4 (the job)
  *                                             43. read: TLB miss, PTE ->
  *                                                 IOVA -> IOMMU table ->
  *                                                 pfn; TLB, IOTLB filled
- *   48. dma_resv_trylock(bo.resv): got it
- *   50. iommu_unmap_fast() (no IOTLB sync)
- *   53. __free_page(pfn 0)
- *   54. __free_page(pfn 1)
- *   55. mutex_lock(sdma_vm->pt_lock), to
- *       clear the PTEs (too late)
- *                                             56. write va 0x100000: TLB
+ *   47. dma_resv_trylock(bo.resv): got it
+ *   49. iommu_unmap_fast() (no IOTLB sync)
+ *                                             50, 52, 53. writes: TLB ->
+ *                                                 IOVA -> stale IOTLB
+ *                                                 entry (the frames still
+ *                                                 allocated)
+ *   54. __free_page(pfn 2)
+ *                                             55. write va 0x101000: TLB
  *                                                 hit -> IOVA -> stale
- *                                                 IOTLB entry -> pfn 1
+ *                                                 IOTLB entry -> pfn 2
  *                                                 => dma-use-after-free
  *
  * Fixed: dma_resv_wait_timeout() for the BO's fences, then the PTEs
@@ -267,7 +268,7 @@ export function scenario(withIommu: boolean, evict: Evict, observe?: (w: { reado
           process: "app",
           reads: [{ va: BO_VA, length: BO_SIZE }],
           // Page by page, so the eviction can come between two of them.
-          writes: Array.from({ length: 12 }, (_, i) => i % 2).map((i) => ({ va: BO_VA + i * PAGE_SIZE, length: PAGE_SIZE })),
+          writes: Array.from({ length: 24 }, (_, i) => i % 2).map((i) => ({ va: BO_VA + i * PAGE_SIZE, length: PAGE_SIZE })),
         });
         yield* bo.resv.addFence(job.finished, "write");
         yield* bo.resv.unlock();

@@ -40,7 +40,7 @@ describe("invalidate-stale-dma, buggy: a lazy teardown without the fence wait", 
 });
 
 describe("invalidate-stale-dma, stale-tlb: no IOMMU, no TLB invalidation", () => {
-  it("the job's TLB still holds the freed frame (seed 23)", () => {
+  it("the job's TLB still holds the freed frame", () => {
     const failure = runSeeds(variant("stale-tlb"), { seeds: 50 }).firstFailure;
     const r = expectKind(failure?.report, "dma-use-after-free");
     expect(r.path).toEqual(["stale-tlb"]);
