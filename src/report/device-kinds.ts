@@ -195,6 +195,13 @@ const PATH_NAMES: Readonly<Record<DmaPathStep, string>> = {
   "iommu-table": "IOMMU table",
 };
 
+/** A fault's reason as a headline says it. */
+const FAULT_REASON: Readonly<Record<GpuPageFaultReport["reason"], string>> = {
+  "not-present": "no PTE",
+  permission: "PTE forbids it",
+  iommu: "no IOMMU entry",
+};
+
 function pathText(path: readonly DmaPathStep[]): string {
   return path.length === 0 ? "(nothing)" : path.map((p) => PATH_NAMES[p]).join(" → ");
 }
@@ -222,7 +229,7 @@ defineReportKind({
 
 defineReportKind({
   kind: "gpu-page-fault",
-  headline: (r) => `BUG: gpu-page-fault in job ${r.job}: ${r.access} at va ${hexVa(r.va)} (${r.reason}) on ${r.gpu}`,
+  headline: (r) => `BUG: gpu-page-fault in job ${r.job}: ${r.access} at va ${hexVa(r.va)} (${FAULT_REASON[r.reason]}) on ${r.gpu}`,
   body: (r, out) => {
     out
       .line(`${r.access} at va ${hexVa(r.va)}: ${r.reason === "not-present" ? "no valid PTE" : r.reason === "permission" ? `the PTE does not allow ${r.access}` : "no IOMMU mapping for the PTE's IOVA"}`)
