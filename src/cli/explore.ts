@@ -47,6 +47,13 @@ export interface ExploreCommandOptions {
   /** Where `module` is resolved from (default: the working directory). */
   readonly cwd?: string | undefined;
   /**
+   * The command the printed replay lines start with (default `gpuvm-sim`);
+   * the command line passes the way it was invoked (`npm run cli --`,
+   * `npx tsx src/cli/main.ts`), so the line can be pasted where the
+   * `gpuvm-sim` command is not installed.
+   */
+  readonly command?: string | undefined;
+  /**
    * Shows which scenario is being explored while it runs; called with "" when
    * it is done (default: nothing). The command passes a terminal's stderr.
    */
@@ -58,9 +65,14 @@ export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 
-/** The command line that replays a token (which records the step limit it ran under). */
-export function replayCommand(module: string, exportName: string, token: string): string {
-  return `gpuvm-sim replay ${shellQuote(module)} ${shellQuote(exportName)} ${shellQuote(token)}`;
+/**
+ * The command line that replays a token (which records the step limit it ran
+ * under). `command` is how the CLI is run (default `gpuvm-sim`; main.ts
+ * passes the way it was itself invoked, such as `npm run cli --`: see
+ * invokedAs()).
+ */
+export function replayCommand(module: string, exportName: string, token: string, command = "gpuvm-sim"): string {
+  return `${command} replay ${shellQuote(module)} ${shellQuote(exportName)} ${shellQuote(token)}`;
 }
 
 function exploreOptionsOf(o: ExploreCommandOptions): ExploreOptions {
@@ -156,6 +168,7 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
     shrink: is.boolean,
     json: is.boolean,
     cwd: is.nonEmptyString,
+    command: is.nonEmptyString,
     progress: (argument, v) => {
       if (v !== null) is.function(argument, v);
     },
@@ -194,7 +207,7 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
     } finally {
       options.progress?.("");
     }
-    const replay = result.failures.map((f) => replayCommand(options.module, exportName, f.token));
+    const replay = result.failures.map((f) => replayCommand(options.module, exportName, f.token, options.command));
     runs.push({ exportName, verdict: verdictOf(result), result, replay });
     if (json) continue;
     const count = result.failures.length;

@@ -96,6 +96,12 @@ describe("shellQuote and replayCommand", () => {
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
     expect(shellQuote("")).toBe("''");
     expect(replayCommand("my dir/s.js", "default", "gpuvm-sim:2:s:dfs:1@200:0")).toBe("gpuvm-sim replay 'my dir/s.js' default gpuvm-sim:2:s:dfs:1@200:0");
+    expect(replayCommand("s.js", "x", "t", "npm run cli --")).toBe("npm run cli -- replay s.js x t");
+  });
+
+  it("starts the replay line with the command the CLI was run as (option command)", async () => {
+    const { out } = await exploreCmd({ export: "abba", command: "npm run cli --" });
+    expect(out).toContain(`\nReplay from a shell: npm run cli -- replay test/cli/fixtures/scenarios.ts abba ${ABBA_TOKEN}\n\n`);
   });
 });
 
