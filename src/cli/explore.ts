@@ -197,7 +197,8 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
     options.progress?.(`exploring ${exportName} (strategy ${strategy})...`);
     let result: ExploreResult;
     try {
-      result = explore(scenario, exploreOptions);
+      // A catalog variant's function is named `buggy` or `scenario`: its tokens name the variant's path instead.
+      result = explore(scenario, exportName.includes(".") ? { ...exploreOptions, name: exportName } : exploreOptions);
     } catch (e) {
       if (isInstance(e, PipeClosed)) throw e;
       const error = thrown(e);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EXIT, findScenarios, loadScenarios, replayCommand, runExplore, shellQuote, type ExploreCommandOptions } from "../../src/cli/main.js";
+import { EXIT, findScenarios, loadScenarios, replayCommand, runExplore, runReplay, shellQuote, type ExploreCommandOptions } from "../../src/cli/main.js";
 import { ArgumentError, type ExploreResult, type Failure } from "../../src/index.js";
 import { ABBA_TOKEN, capture, exploreCmd, FIXTURE, ROOT } from "./helpers.js";
 
@@ -186,6 +186,24 @@ describe("runExplore: several reports in one execution", () => {
   });
 });
 
+describe("runExplore on a catalog module", () => {
+  it("names further variants by their names, and every token by the variant's path", async () => {
+    const module = "test/cli/fixtures/catalog.ts";
+    const { code, out } = await capture(runExplore, { module, cwd: ROOT, all: true, executions: 5 });
+    expect(code).toBe(1);
+    const rows = [...out.matchAll(/^(entry\.\S+): (FAILED|passed)/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(rows).toEqual(["entry.variants.buggy FAILED", "entry.variants.fixed passed", "entry.more.also-buggy FAILED", "entry.more.also-fixed passed"]);
+    const token = /^Replay from a shell: gpuvm-sim replay test\/cli\/fixtures\/catalog\.ts entry\.more\.also-buggy '?(gpuvm-sim:2:[^:]+:entry\.more\.also-buggy:[^'\s]+)'?$/m.exec(out)?.[1];
+    expect(token).toBeDefined();
+    expect(out).toMatch(/^Replay from a shell: gpuvm-sim replay \S+ entry\.variants\.buggy '?gpuvm-sim:2:[^:]+:entry\.variants\.buggy:/m);
+    // The replay finds the variant by the printed name, and the token names it: no "made for scenario" note.
+    const replayed = await capture(runReplay, { module, cwd: ROOT, export: "entry.more.also-buggy", token: token ?? "" });
+    expect(replayed.code).toBe(1);
+    expect(replayed.out).not.toContain("note: the token was made for");
+    expect(replayed.out).toContain("double-free");
+  });
+});
+
 describe("findScenarios", () => {
   it("takes a catalog variant by its dotted path, and refuses the catalog object itself", async () => {
     const [s] = await loadScenarios(MIXED, "pair.variants.fixed", false, ROOT);
@@ -196,15 +214,29 @@ describe("findScenarios", () => {
     );
   });
 
-  it("with --all, a catalog entry's further variants (`more`) are explored too, by their dotted path", async () => {
+  it("with --all, a catalog entry's further variants (`more`) are explored too, by their names (by index when a name will not do)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gpuvm-sim-more-"));
     const file = join(dir, "more.mjs");
-    writeFileSync(file, "const clean = (sim) => { sim.spawn('t', 'process', function* () {}); };\nexport const entry = { name: 'entry', variants: { buggy: clean, fixed: clean }, more: [{ name: 'third', scenario: clean }] };\n");
+    writeFileSync(
+      file,
+      "const clean = (sim) => { sim.spawn('t', 'process', function* () {}); };\n" +
+        "export const entry = { name: 'entry', variants: { buggy: clean, fixed: clean }, more: [{ name: 'third', scenario: clean }, { name: 'a.b', scenario: clean }, { name: 'twice', scenario: clean }, { name: 'twice', scenario: clean }] };\n",
+    );
     try {
       const found = await loadScenarios(file, undefined, true, dir);
-      expect(found.map((s) => s.exportName)).toEqual(["entry.variants.buggy", "entry.variants.fixed", "entry.more.0.scenario"]);
-      const [one] = await loadScenarios(file, "entry.more.0.scenario", false, dir);
-      expect(one?.exportName).toBe("entry.more.0.scenario");
+      expect(found.map((s) => s.exportName)).toEqual([
+        "entry.variants.buggy",
+        "entry.variants.fixed",
+        "entry.more.third",
+        "entry.more.1.scenario",
+        "entry.more.2.scenario",
+        "entry.more.3.scenario",
+      ]);
+      const [one] = await loadScenarios(file, "entry.more.third", false, dir);
+      expect(one?.exportName).toBe("entry.more.third");
+      expect(typeof one?.scenario).toBe("function");
+      const [byIndex] = await loadScenarios(file, "entry.more.0.scenario", false, dir);
+      expect(byIndex?.scenario).toBe(one?.scenario);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
