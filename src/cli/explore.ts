@@ -142,6 +142,23 @@ function thrown(e: unknown): { name: string; message: string } {
 }
 
 /**
+ * A scenario that threw and does not take one parameter may be a factory
+ * called with the Sim as its options (`explore workload.ts toyWorkload`):
+ * the message then says how to wrap it.
+ */
+function withFactoryHint(error: { name: string; message: string }, exportName: string, scenario: (sim: never) => unknown): { name: string; message: string } {
+  let n: unknown;
+  try {
+    n = scenario.length;
+  } catch {
+    return error;
+  }
+  if (n === 1) return error;
+  const hint = ` (${exportName} is a function of ${n === 0 ? "no parameters" : `${String(n)} parameters`}: if it makes a scenario, a factory, export one that calls it: export const myScenario = (sim) => ${exportName}(/* its options */)(sim))`;
+  return { ...error, message: `${error.message}${hint}` };
+}
+
+/**
  * Run `gpuvm-sim explore`: import the module, explore each chosen scenario,
  * and write each failure's report with its replay command, then statistics.
  * A scenario that throws (while building its world, or because explore()
@@ -201,7 +218,7 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
       result = explore(scenario, exportName.includes(".") ? { ...exploreOptions, name: exportName } : exploreOptions);
     } catch (e) {
       if (isInstance(e, PipeClosed)) throw e;
-      const error = thrown(e);
+      const error = withFactoryHint(thrown(e), exportName, scenario);
       runs.push({ exportName, verdict: "error", error });
       if (!json) write(`${exportName}: ERROR, the scenario threw ${error.name}: ${error.message}\n`);
       continue;

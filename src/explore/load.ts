@@ -173,6 +173,18 @@ function variantsOf(v: unknown): [string, unknown][] | null {
   return entries.length === 0 ? null : entries;
 }
 
+/**
+ * A hint for exports skipped as functions of no or several parameters: if
+ * one is a factory returning a scenario, a module of one's own exports a
+ * scenario that calls it. "" when there is none.
+ */
+function factoryHint(skipped: readonly SkippedExport[]): string {
+  const f = skipped.find((s) => /^a function of (no|\d+) parameters?$/.test(s.why));
+  if (f === undefined) return "";
+  const name = f.exportName;
+  return `. If ${name} makes a scenario (a factory), export one that calls it, in this module or a module of your own: export const myScenario = (sim) => ${name}(/* its options */)(sim);`;
+}
+
 /** The value at a dotted export path (`uafLastReference.variants.fixed`), or undefined. */
 function atPath(ns: Record<string, unknown>, path: string): unknown {
   if (Object.hasOwn(ns, path)) return ns[path];
@@ -270,7 +282,7 @@ export async function findScenarios(module: string, exportName: string | undefin
     const scenarios = found.filter(([k, v]) => !(k === "default" || k.startsWith("default.")) || !named.has(v)).map(([k, v]) => ({ exportName: k, scenario: v }));
     if (scenarios.length === 0) {
       const why = skipped.map((s) => `${s.exportName} (${s.why})`).join(", ");
-      throw new ArgumentError("module", `${module} exports no scenario functions (sim) => void${why === "" ? "" : `; it exports ${why}`}`);
+      throw new ArgumentError("module", `${module} exports no scenario functions (sim) => void${why === "" ? "" : `; it exports ${why}`}${factoryHint(skipped)}`);
     }
     return { scenarios, skipped };
   }

@@ -186,6 +186,22 @@ describe("runExplore: several reports in one execution", () => {
   });
 });
 
+describe("runExplore on a factory", () => {
+  it("a factory named as the export: the error says how to wrap it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gpuvm-sim-factory-"));
+    const file = join(dir, "factory.mjs");
+    writeFileSync(file, "export function factory(options = {}) { return (sim) => { sim.spawn('t', 'process', function* () {}); }; }\n");
+    try {
+      const { code, out } = await capture(runExplore, { module: file, cwd: dir, export: "factory" });
+      expect(code).toBe(EXIT.error);
+      expect(out).toContain("factory: ERROR, the scenario threw ArgumentError: invalid argument 'scenario': spawned no task");
+      expect(out).toContain("(factory is a function of no parameters: if it makes a scenario, a factory, export one that calls it: export const myScenario = (sim) => factory(/* its options */)(sim))");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("runExplore on a catalog module", () => {
   it("names further variants by their names, and every token by the variant's path", async () => {
     const module = "test/cli/fixtures/catalog.ts";
@@ -253,6 +269,8 @@ describe("findScenarios", () => {
     expect(e).toBeInstanceOf(ArgumentError);
     expect(e).toMatchObject({ argument: "module" });
     expect((e as Error).message).toContain("exports no scenario functions (sim) => void; it exports helper (a function of 2 parameters), limit (a number)");
+    // A function that is not of one parameter may be a factory: the message says how to wrap it.
+    expect((e as Error).message).toContain(". If helper makes a scenario (a factory), export one that calls it, in this module or a module of your own: export const myScenario = (sim) => helper(/* its options */)(sim);");
   });
 });
 
