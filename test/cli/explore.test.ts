@@ -186,6 +186,22 @@ describe("runExplore: several reports in one execution", () => {
   });
 });
 
+describe("the toy driver's workload from the command line", () => {
+  const TOY = "examples/toy-driver/workload.ts";
+  it("offers the correct driver and one scenario per deliberate bug; the factory is skipped", async () => {
+    const { scenarios, skipped } = await findScenarios(TOY, undefined, true, ROOT);
+    expect(scenarios.map((s) => s.exportName)).toEqual(["correct", "freeBeforeIommuFlush", "freeBeforeTlbInvalidate", "ignoreReadRetry", "skipFenceWaitBeforeEvict"]);
+    expect(skipped).toEqual([{ exportName: "toyWorkload", why: "a function of no parameters" }]);
+  });
+
+  it("explores a bug's scenario by name and finds it", { timeout: 60_000 }, async () => {
+    const { code, out } = await capture(runExplore, { module: TOY, cwd: ROOT, export: "skipFenceWaitBeforeEvict", strategy: "pct", executions: 60, seed: 1, shrink: false });
+    expect(code).toBe(EXIT.bug);
+    expect(out).toContain("BUG: gpu-page-fault in job exec");
+    expect(out).toContain("Replay from a shell: gpuvm-sim replay examples/toy-driver/workload.ts skipFenceWaitBeforeEvict ");
+  });
+});
+
 describe("runExplore on a factory", () => {
   it("a factory named as the export: the error says how to wrap it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gpuvm-sim-factory-"));
