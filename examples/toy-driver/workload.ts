@@ -119,3 +119,34 @@ export function toyWorkload(options: ToyWorkloadOptions = {}): Scenario {
   };
   return scenario;
 }
+
+// Ready-made scenarios for the command line, which explores a module's
+// scenario functions (sim) => void, not a factory such as toyWorkload():
+//   npm run cli -- explore examples/toy-driver/workload.ts correct
+//   npm run cli -- explore examples/toy-driver/workload.ts --all
+// One per deliberate bug, each in the setting that shows it (see docs/toy-driver.md).
+
+/** The correct driver: explored, it files nothing and leaks nothing. */
+export function correct(sim: Sim): void {
+  toyWorkload()(sim);
+}
+
+/** Bug `ignoreReadRetry`: a userptr pin that never checks readRetry. */
+export function ignoreReadRetry(sim: Sim): void {
+  toyWorkload({ bug: "ignoreReadRetry" })(sim);
+}
+
+/** Bug `skipFenceWaitBeforeEvict`: the shrinker evicts a buffer whose job has not run yet. */
+export function skipFenceWaitBeforeEvict(sim: Sim): void {
+  toyWorkload({ bug: "skipFenceWaitBeforeEvict" })(sim);
+}
+
+/** Bug `freeBeforeTlbInvalidate`, without an IOMMU (behind one, IOVA reuse usually hides it). */
+export function freeBeforeTlbInvalidate(sim: Sim): void {
+  toyWorkload({ bug: "freeBeforeTlbInvalidate", iommu: false })(sim);
+}
+
+/** Bug `freeBeforeIommuFlush`: the eviction frees the pages before the IOMMU unmap and IOTLB flush. */
+export function freeBeforeIommuFlush(sim: Sim): void {
+  toyWorkload({ bug: "freeBeforeIommuFlush" })(sim);
+}

@@ -47,6 +47,13 @@ export interface ExploreCommandOptions {
   /** Where `module` is resolved from (default: the working directory). */
   readonly cwd?: string | undefined;
   /**
+   * The command the printed replay lines start with (default `gpuvm-sim`);
+   * the command line passes the way it was invoked (`npm run cli --`,
+   * `npx tsx src/cli/main.ts`), so the line can be pasted where the
+   * `gpuvm-sim` command is not installed.
+   */
+  readonly command?: string | undefined;
+  /**
    * Shows which scenario is being explored while it runs; called with "" when
    * it is done (default: nothing). The command passes a terminal's stderr.
    */
@@ -58,9 +65,14 @@ export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 
-/** The command line that replays a token (which records the step limit it ran under). */
-export function replayCommand(module: string, exportName: string, token: string): string {
-  return `gpuvm-sim replay ${shellQuote(module)} ${shellQuote(exportName)} ${shellQuote(token)}`;
+/**
+ * The command line that replays a token (which records the step limit it ran
+ * under). `command` is how the CLI is run (default `gpuvm-sim`; main.ts
+ * passes the way it was itself invoked, such as `npm run cli --`: see
+ * invokedAs()).
+ */
+export function replayCommand(module: string, exportName: string, token: string, command = "gpuvm-sim"): string {
+  return `${command} replay ${shellQuote(module)} ${shellQuote(exportName)} ${shellQuote(token)}`;
 }
 
 function exploreOptionsOf(o: ExploreCommandOptions): ExploreOptions {
@@ -130,6 +142,23 @@ function thrown(e: unknown): { name: string; message: string } {
 }
 
 /**
+ * A scenario that threw and does not take one parameter may be a factory
+ * called with the Sim as its options (`explore workload.ts toyWorkload`):
+ * the message then says how to wrap it.
+ */
+function withFactoryHint(error: { name: string; message: string }, exportName: string, scenario: (sim: never) => unknown): { name: string; message: string } {
+  let n: unknown;
+  try {
+    n = scenario.length;
+  } catch {
+    return error;
+  }
+  if (n === 1) return error;
+  const hint = ` (${exportName} is a function of ${n === 0 ? "no parameters" : `${String(n)} parameters`}: if it makes a scenario, a factory, export one that calls it: export const myScenario = (sim) => ${exportName}(/* its options */)(sim))`;
+  return { ...error, message: `${error.message}${hint}` };
+}
+
+/**
  * Run `gpuvm-sim explore`: import the module, explore each chosen scenario,
  * and write each failure's report with its replay command, then statistics.
  * A scenario that throws (while building its world, or because explore()
@@ -156,6 +185,7 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
     shrink: is.boolean,
     json: is.boolean,
     cwd: is.nonEmptyString,
+    command: is.nonEmptyString,
     progress: (argument, v) => {
       if (v !== null) is.function(argument, v);
     },
@@ -184,17 +214,18 @@ export async function runExplore(options: ExploreCommandOptions, write: (s: stri
     options.progress?.(`exploring ${exportName} (strategy ${strategy})...`);
     let result: ExploreResult;
     try {
-      result = explore(scenario, exploreOptions);
+      // A catalog variant's function is named `buggy` or `scenario`: its tokens name the variant's path instead.
+      result = explore(scenario, exportName.includes(".") ? { ...exploreOptions, name: exportName } : exploreOptions);
     } catch (e) {
       if (isInstance(e, PipeClosed)) throw e;
-      const error = thrown(e);
+      const error = withFactoryHint(thrown(e), exportName, scenario);
       runs.push({ exportName, verdict: "error", error });
       if (!json) write(`${exportName}: ERROR, the scenario threw ${error.name}: ${error.message}\n`);
       continue;
     } finally {
       options.progress?.("");
     }
-    const replay = result.failures.map((f) => replayCommand(options.module, exportName, f.token));
+    const replay = result.failures.map((f) => replayCommand(options.module, exportName, f.token, options.command));
     runs.push({ exportName, verdict: verdictOf(result), result, replay });
     if (json) continue;
     const count = result.failures.length;

@@ -28,13 +28,14 @@
  * file name there.
  */
 import { realpathSync } from "node:fs";
+import { basename, isAbsolute, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ArgumentError, ArgumentRangeError } from "../errors.js";
 import { isInstance, thrownText } from "../validate.js";
 import { EXIT, Output, PipeClosed } from "./output.js";
 import { DEFAULT_SEEDS, runDemo } from "./demo.js";
-import { runExplore, STRATEGIES, type ExploreCommandOptions } from "./explore.js";
+import { runExplore, shellQuote, STRATEGIES, type ExploreCommandOptions } from "./explore.js";
 import { runReplay } from "./replay.js";
 
 export { formatTable, runDemo, type DemoOptions, type DemoResult, type Verdict } from "./demo.js";
@@ -116,10 +117,56 @@ function terminalProgress(writeErr: (s: string) => void = (s) => void process.st
   };
 }
 
+/** What invokedAs() reads of the process (tests pass their own). */
+export interface Invocation {
+  /** `process.argv[1]`: the script node runs. */
+  readonly script: string | undefined;
+  /** The npm script running it (`npm_lifecycle_event`), if any. */
+  readonly npmScript?: string | undefined;
+  /** The package whose npm script it is (`npm_package_name`). */
+  readonly npmPackage?: string | undefined;
+  /** The working directory, to print the script's path from (default: the process's). */
+  readonly cwd?: string | undefined;
+  /** Node's own flags (`process.execArgv`): a `--conditions=...` among them is repeated (default none). */
+  readonly execArgv?: readonly string[] | undefined;
+}
+
+/**
+ * How this command was invoked, as a prefix for the command lines it prints
+ * (`Replay from a shell: <prefix> replay ...`): `npm run cli --` from the
+ * project's `cli` script, `npx tsx src/cli/main.ts` from the sources,
+ * `node dist/cli.js` from a build run by path, and `gpuvm-sim` (the bin
+ * link, or when nothing better is known).
+ */
+export function invokedAs(
+  inv: Invocation = {
+    script: process.argv[1],
+    npmScript: process.env["npm_lifecycle_event"],
+    npmPackage: process.env["npm_package_name"],
+    execArgv: process.execArgv,
+  },
+): string {
+  if (inv.npmScript === "cli" && inv.npmPackage === "gpuvm-sim") return "npm run cli --";
+  const script = inv.script;
+  if (script === undefined || script === "") return "gpuvm-sim";
+  // The bin link (node_modules/.bin/gpuvm-sim, or a global install), and the package's build run through npx.
+  if (basename(script) === "gpuvm-sim" || /[\\/]node_modules[\\/]gpuvm-sim[\\/]/.test(script)) return "gpuvm-sim";
+  const cwd = inv.cwd ?? process.cwd();
+  const rel = relative(cwd, script);
+  const path = rel === "" || rel.startsWith("..") || isAbsolute(rel) ? script : rel.replaceAll("\\", "/");
+  // `--conditions=gpuvm-sim-source` makes a module's `import "gpuvm-sim"` load the sources: the replay needs it too.
+  const flags = (inv.execArgv ?? []).filter((a) => a.startsWith("--conditions=")).map((a) => `${shellQuote(a)} `).join("");
+  if (/\.[cm]?ts$/.test(script)) return `npx tsx ${flags}${shellQuote(path)}`;
+  if (/\.c?js$/.test(script)) return `node ${flags}${shellQuote(path)}`;
+  return "gpuvm-sim";
+}
+
 /**
  * The commander program. `write` and `writeErr` receive its output,
  * `setExitCode` each command's exit code, and `progress` a status line while
- * a scenario is explored (default: on a terminal only). Commander's own
+ * a scenario is explored (default: on a terminal only), and `command` starts
+ * the replay lines explore prints (default `gpuvm-sim`; the entry point
+ * passes invokedAs()). Commander's own
  * errors (unknown option, bad value) still exit the process unless
  * `exitOverride()` is set. `explore` and `replay` are asynchronous (they
  * import a module): use `parseAsync()`.
@@ -131,6 +178,7 @@ export function createProgram(
   },
   writeErr: (s: string) => void = (s) => process.stderr.write(s),
   progress: ((line: string) => void) | null = terminalProgress(),
+  command = "gpuvm-sim",
 ): Command {
   const program = new Command("gpuvm-sim");
   program.description("Deterministic simulator of Linux kernel GPU memory objects, with lifetime and deadlock checks.");
@@ -164,7 +212,7 @@ export function createProgram(
     .option("--json", "print one JSON document instead of text", false)
     .addHelpText("after", EXIT_HELP)
     .action(async (module: string, exportName: string | undefined, opts: Omit<ExploreCommandOptions, "module" | "export">) => {
-      setExitCode(await exitCodeOf(() => runExplore({ ...opts, module, export: exportName, progress }, write), writeErr));
+      setExitCode(await exitCodeOf(() => runExplore({ ...opts, module, export: exportName, progress, command }, write), writeErr));
     });
   program
     .command("replay")
@@ -218,7 +266,7 @@ if (isEntryPoint()) {
   process.stdout.on("error", () => {
     if (out.stdoutClosed) process.exitCode = EXIT.ok;
   });
-  const program = createProgram(out.write, setExitCode, out.writeErr, terminalProgress(out.writeErr));
+  const program = createProgram(out.write, setExitCode, out.writeErr, terminalProgress(out.writeErr), invokedAs());
   // A usage error exits 2, like a missing module: exit code 1 means "found a failure".
   for (const cmd of [program, ...program.commands]) {
     cmd.exitOverride((e) => process.exit(out.exitCode(e.exitCode === 0 ? EXIT.ok : EXIT.error)));

@@ -5,7 +5,7 @@
 import { plural } from "../explore/format.js";
 import { functionName } from "../explore/execution.js";
 import { loadScenarios, type ModuleScenario } from "../explore/load.js";
-import { replay } from "../explore/replay.js";
+import { replay, type Divergence } from "../explore/replay.js";
 import { decodeToken } from "../kernel/token.js";
 import { formatReport } from "../report/text.js";
 import { ArgumentError } from "../errors.js";
@@ -27,6 +27,17 @@ export interface ReplayCommandOptions {
   /** Print one JSON document instead of text (default false). */
   readonly json?: boolean | undefined;
   readonly cwd?: string | undefined;
+}
+
+/**
+ * Whether a divergence looks like a token cut short (copy-paste): the run
+ * followed every recorded choice, each after the effects the token recorded
+ * for it (the four trace-hash bits every choice carries matched), and then
+ * wanted another. A changed scenario usually shows earlier, as a choice
+ * whose effects differ; one that only added work at the end looks the same.
+ */
+function cutShort(d: Divergence, recorded: number): boolean {
+  return d.choice === recorded && recorded > 0 && d.reason.startsWith("the run makes more choices");
 }
 
 /**
@@ -99,7 +110,9 @@ export async function runReplay(options: ReplayCommandOptions, write: (s: string
       `DIVERGED at choice ${d.choice} (step ${d.step}): ${d.reason}.`,
       result.stepLimit && other !== null
         ? `The replay ran into ${limit}; replay without --max-steps to use the recorded ${other}.`
-        : "The scenario (or gpuvm-sim) changed since the token was made; the run above followed the token only up to that choice.",
+        : cutShort(d, data.choices.length)
+          ? `Every recorded choice was followed, each after the effects the token recorded, and the run makes more: the token was probably cut short (copy all of it); else the scenario (or gpuvm-sim) changed after that point. The run above followed the token up to its end.`
+          : "The scenario (or gpuvm-sim) changed since the token was made, or the token was cut short; the run above followed the token only up to that choice.",
     );
   } else if (result.stepLimit) {
     out.push(`note: this execution ran into ${limit}${other === null ? ", as the recorded one did" : ""}; a different --max-steps may change the outcome.`);

@@ -98,9 +98,7 @@ export async function loadScenario(target: ScenarioModule): Promise<Scenario> {
   const cached = loaded.get(key);
   if (cached !== undefined) return cached;
   let value: unknown = await importScenarioModule(url, "target.module", target.module);
-  for (const part of target.export.split(".")) {
-    value = typeof value === "object" && value !== null && Object.hasOwn(value, part) ? (value as Record<string, unknown>)[part] : undefined;
-  }
+  for (const part of target.export.split(".")) value = step(value, part);
   if (typeof value !== "function") {
     throw new ArgumentError("target.export", `${target.module} has no export ${target.export} that is a scenario function (sim) => void`);
   }
@@ -131,9 +129,28 @@ function arityProblem(f: (...args: never[]) => unknown): string | null {
 }
 
 /**
- * A catalog-shaped export (`{ variants: { buggy, fixed }, more?: [{ scenario }] }`,
+ * One part of a dotted export path: `value[part]`; in an array (a catalog
+ * entry's `more`) without that index, the `scenario` of the element named
+ * `part` (`more.stale-tlb`); else undefined.
+ */
+function step(value: unknown, part: string): unknown {
+  if (typeof value !== "object" || value === null) return undefined;
+  if (Object.hasOwn(value, part)) return (value as Record<string, unknown>)[part];
+  if (!Array.isArray(value)) return undefined;
+  const named = (value as unknown[]).find((m) => typeof m === "object" && m !== null && (m as { name?: unknown }).name === part);
+  return named === undefined ? undefined : (named as { scenario?: unknown }).scenario;
+}
+
+/** Whether a further variant's name can stand in a dotted path: non-empty, no dot, not an index. */
+function pathName(name: unknown): name is string {
+  return typeof name === "string" && name !== "" && !name.includes(".") && !/^\d+$/.test(name);
+}
+
+/**
+ * A catalog-shaped export (`{ variants: { buggy, fixed }, more?: [{ name, scenario }] }`,
  * as src/scenarios/scenario.ts): its variants as [path below the export
- * (`variants.buggy`, `more.0.scenario`), function], or null.
+ * (`variants.buggy`, `more.stale-tlb`; `more.0.scenario` for a further
+ * variant without a usable, unique name), function], or null.
  */
 function variantsOf(v: unknown): [string, unknown][] | null {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
@@ -144,21 +161,35 @@ function variantsOf(v: unknown): [string, unknown][] | null {
     .map(([name, f]) => [`variants.${name}`, f]);
   const more = (v as { more?: unknown }).more;
   if (Array.isArray(more)) {
+    const names = more.map((m: unknown) => (typeof m === "object" && m !== null ? (m as { name?: unknown }).name : undefined));
     more.forEach((m: unknown, i) => {
       const f = typeof m === "object" && m !== null ? (m as { scenario?: unknown }).scenario : undefined;
-      if (typeof f === "function") entries.push([`more.${i}.scenario`, f]);
+      if (typeof f !== "function") return;
+      const name = names[i];
+      const unique = pathName(name) && names.indexOf(name) === i && names.lastIndexOf(name) === i;
+      entries.push([unique ? `more.${name}` : `more.${i}.scenario`, f]);
     });
   }
   return entries.length === 0 ? null : entries;
+}
+
+/**
+ * A hint for exports skipped as functions of no or several parameters: if
+ * one is a factory returning a scenario, a module of one's own exports a
+ * scenario that calls it. "" when there is none.
+ */
+function factoryHint(skipped: readonly SkippedExport[]): string {
+  const f = skipped.find((s) => /^a function of (no|\d+) parameters?$/.test(s.why));
+  if (f === undefined) return "";
+  const name = f.exportName;
+  return `. If ${name} makes a scenario (a factory), export one that calls it, in this module or a module of your own: export const myScenario = (sim) => ${name}(/* its options */)(sim);`;
 }
 
 /** The value at a dotted export path (`uafLastReference.variants.fixed`), or undefined. */
 function atPath(ns: Record<string, unknown>, path: string): unknown {
   if (Object.hasOwn(ns, path)) return ns[path];
   let value: unknown = ns;
-  for (const part of path.split(".")) {
-    value = typeof value === "object" && value !== null && Object.hasOwn(value, part) ? (value as Record<string, unknown>)[part] : undefined;
-  }
+  for (const part of path.split(".")) value = step(value, part);
   return value;
 }
 
@@ -191,7 +222,9 @@ async function importScenarioModule(url: string, argument: string, path: string)
  * With `all`, a scenario export is a plain function of one parameter (the
  * Sim), or a catalog-shaped object (`{ variants: { buggy, fixed } }`, as
  * src/scenarios/scenario.ts), whose variants are taken as
- * `name.variants.buggy` and so on. Everything else is skipped: values that
+ * `name.variants.buggy` and so on, and its further variants by their names,
+ * `name.more.stale-tlb` (by index, `name.more.0.scenario`, when a name is
+ * missing, repeated, or holds a dot). Everything else is skipped: values that
  * are not functions, classes, generator and async functions, and functions
  * of no or several parameters. A default export that is also a named one
  * counts once, under its name.
@@ -249,7 +282,7 @@ export async function findScenarios(module: string, exportName: string | undefin
     const scenarios = found.filter(([k, v]) => !(k === "default" || k.startsWith("default.")) || !named.has(v)).map(([k, v]) => ({ exportName: k, scenario: v }));
     if (scenarios.length === 0) {
       const why = skipped.map((s) => `${s.exportName} (${s.why})`).join(", ");
-      throw new ArgumentError("module", `${module} exports no scenario functions (sim) => void${why === "" ? "" : `; it exports ${why}`}`);
+      throw new ArgumentError("module", `${module} exports no scenario functions (sim) => void${why === "" ? "" : `; it exports ${why}`}${factoryHint(skipped)}`);
     }
     return { scenarios, skipped };
   }

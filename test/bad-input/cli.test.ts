@@ -102,6 +102,8 @@ describe("runExplore", () => {
     ["shrink not a boolean", { ...base, shrink: "no" }, ArgumentError, "shrink"],
     ["json not a boolean", { ...base, json: 1 }, ArgumentError, "json"],
     ["an empty cwd", { ...base, cwd: "" }, ArgumentError, "cwd"],
+    ["an empty command", { ...base, command: "" }, ArgumentError, "command"],
+    ["command not a string", { ...base, command: 7 }, ArgumentError, "command"],
     ["progress not a function", { ...base, progress: "stderr" }, ArgumentError, "progress"],
     ["an export and all", { ...base, all: true }, ArgumentError, "export"],
     ["a missing module", { ...base, module: "test/cli/fixtures/nope.ts" }, ArgumentError, "module"],

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EXIT, findScenarios, loadScenarios, replayCommand, runExplore, shellQuote, type ExploreCommandOptions } from "../../src/cli/main.js";
+import { EXIT, findScenarios, loadScenarios, replayCommand, runExplore, runReplay, shellQuote, type ExploreCommandOptions } from "../../src/cli/main.js";
 import { ArgumentError, type ExploreResult, type Failure } from "../../src/index.js";
 import { ABBA_TOKEN, capture, exploreCmd, FIXTURE, ROOT } from "./helpers.js";
 
@@ -96,6 +96,12 @@ describe("shellQuote and replayCommand", () => {
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
     expect(shellQuote("")).toBe("''");
     expect(replayCommand("my dir/s.js", "default", "gpuvm-sim:2:s:dfs:1@200:0")).toBe("gpuvm-sim replay 'my dir/s.js' default gpuvm-sim:2:s:dfs:1@200:0");
+    expect(replayCommand("s.js", "x", "t", "npm run cli --")).toBe("npm run cli -- replay s.js x t");
+  });
+
+  it("starts the replay line with the command the CLI was run as (option command)", async () => {
+    const { out } = await exploreCmd({ export: "abba", command: "npm run cli --" });
+    expect(out).toContain(`\nReplay from a shell: npm run cli -- replay test/cli/fixtures/scenarios.ts abba ${ABBA_TOKEN}\n\n`);
   });
 });
 
@@ -180,6 +186,56 @@ describe("runExplore: several reports in one execution", () => {
   });
 });
 
+describe("the toy driver's workload from the command line", () => {
+  const TOY = "examples/toy-driver/workload.ts";
+  it("offers the correct driver and one scenario per deliberate bug; the factory is skipped", async () => {
+    const { scenarios, skipped } = await findScenarios(TOY, undefined, true, ROOT);
+    expect(scenarios.map((s) => s.exportName)).toEqual(["correct", "freeBeforeIommuFlush", "freeBeforeTlbInvalidate", "ignoreReadRetry", "skipFenceWaitBeforeEvict"]);
+    expect(skipped).toEqual([{ exportName: "toyWorkload", why: "a function of no parameters" }]);
+  });
+
+  it("explores a bug's scenario by name and finds it", { timeout: 60_000 }, async () => {
+    const { code, out } = await capture(runExplore, { module: TOY, cwd: ROOT, export: "skipFenceWaitBeforeEvict", strategy: "pct", executions: 60, seed: 1, shrink: false });
+    expect(code).toBe(EXIT.bug);
+    expect(out).toContain("BUG: gpu-page-fault in job exec");
+    expect(out).toContain("Replay from a shell: gpuvm-sim replay examples/toy-driver/workload.ts skipFenceWaitBeforeEvict ");
+  });
+});
+
+describe("runExplore on a factory", () => {
+  it("a factory named as the export: the error says how to wrap it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gpuvm-sim-factory-"));
+    const file = join(dir, "factory.mjs");
+    writeFileSync(file, "export function factory(options = {}) { return (sim) => { sim.spawn('t', 'process', function* () {}); }; }\n");
+    try {
+      const { code, out } = await capture(runExplore, { module: file, cwd: dir, export: "factory" });
+      expect(code).toBe(EXIT.error);
+      expect(out).toContain("factory: ERROR, the scenario threw ArgumentError: invalid argument 'scenario': spawned no task");
+      expect(out).toContain("(factory is a function of no parameters: if it makes a scenario, a factory, export one that calls it: export const myScenario = (sim) => factory(/* its options */)(sim))");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("runExplore on a catalog module", () => {
+  it("names further variants by their names, and every token by the variant's path", async () => {
+    const module = "test/cli/fixtures/catalog.ts";
+    const { code, out } = await capture(runExplore, { module, cwd: ROOT, all: true, executions: 5 });
+    expect(code).toBe(1);
+    const rows = [...out.matchAll(/^(entry\.\S+): (FAILED|passed)/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(rows).toEqual(["entry.variants.buggy FAILED", "entry.variants.fixed passed", "entry.more.also-buggy FAILED", "entry.more.also-fixed passed"]);
+    const token = /^Replay from a shell: gpuvm-sim replay test\/cli\/fixtures\/catalog\.ts entry\.more\.also-buggy '?(gpuvm-sim:2:[^:]+:entry\.more\.also-buggy:[^'\s]+)'?$/m.exec(out)?.[1];
+    expect(token).toBeDefined();
+    expect(out).toMatch(/^Replay from a shell: gpuvm-sim replay \S+ entry\.variants\.buggy '?gpuvm-sim:2:[^:]+:entry\.variants\.buggy:/m);
+    // The replay finds the variant by the printed name, and the token names it: no "made for scenario" note.
+    const replayed = await capture(runReplay, { module, cwd: ROOT, export: "entry.more.also-buggy", token: token ?? "" });
+    expect(replayed.code).toBe(1);
+    expect(replayed.out).not.toContain("note: the token was made for");
+    expect(replayed.out).toContain("double-free");
+  });
+});
+
 describe("findScenarios", () => {
   it("takes a catalog variant by its dotted path, and refuses the catalog object itself", async () => {
     const [s] = await loadScenarios(MIXED, "pair.variants.fixed", false, ROOT);
@@ -190,15 +246,29 @@ describe("findScenarios", () => {
     );
   });
 
-  it("with --all, a catalog entry's further variants (`more`) are explored too, by their dotted path", async () => {
+  it("with --all, a catalog entry's further variants (`more`) are explored too, by their names (by index when a name will not do)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gpuvm-sim-more-"));
     const file = join(dir, "more.mjs");
-    writeFileSync(file, "const clean = (sim) => { sim.spawn('t', 'process', function* () {}); };\nexport const entry = { name: 'entry', variants: { buggy: clean, fixed: clean }, more: [{ name: 'third', scenario: clean }] };\n");
+    writeFileSync(
+      file,
+      "const clean = (sim) => { sim.spawn('t', 'process', function* () {}); };\n" +
+        "export const entry = { name: 'entry', variants: { buggy: clean, fixed: clean }, more: [{ name: 'third', scenario: clean }, { name: 'a.b', scenario: clean }, { name: 'twice', scenario: clean }, { name: 'twice', scenario: clean }] };\n",
+    );
     try {
       const found = await loadScenarios(file, undefined, true, dir);
-      expect(found.map((s) => s.exportName)).toEqual(["entry.variants.buggy", "entry.variants.fixed", "entry.more.0.scenario"]);
-      const [one] = await loadScenarios(file, "entry.more.0.scenario", false, dir);
-      expect(one?.exportName).toBe("entry.more.0.scenario");
+      expect(found.map((s) => s.exportName)).toEqual([
+        "entry.variants.buggy",
+        "entry.variants.fixed",
+        "entry.more.third",
+        "entry.more.1.scenario",
+        "entry.more.2.scenario",
+        "entry.more.3.scenario",
+      ]);
+      const [one] = await loadScenarios(file, "entry.more.third", false, dir);
+      expect(one?.exportName).toBe("entry.more.third");
+      expect(typeof one?.scenario).toBe("function");
+      const [byIndex] = await loadScenarios(file, "entry.more.0.scenario", false, dir);
+      expect(byIndex?.scenario).toBe(one?.scenario);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -215,6 +285,8 @@ describe("findScenarios", () => {
     expect(e).toBeInstanceOf(ArgumentError);
     expect(e).toMatchObject({ argument: "module" });
     expect((e as Error).message).toContain("exports no scenario functions (sim) => void; it exports helper (a function of 2 parameters), limit (a number)");
+    // A function that is not of one parameter may be a factory: the message says how to wrap it.
+    expect((e as Error).message).toContain(". If helper makes a scenario (a factory), export one that calls it, in this module or a module of your own: export const myScenario = (sim) => helper(/* its options */)(sim);");
   });
 });
 

@@ -2,7 +2,7 @@
 import { pathToFileURL } from "node:url";
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
-import { createProgram, isEntryPoint } from "../../src/cli/main.js";
+import { createProgram, invokedAs, isEntryPoint } from "../../src/cli/main.js";
 import { ABBA_TOKEN, FIXTURE, ROOT } from "./helpers.js";
 
 describe("createProgram", () => {
@@ -33,6 +33,23 @@ describe("createProgram", () => {
     for (const bad of ["0", "-3", "1.5", "many"]) {
       expect(() => parse(["demo", "--seeds", bad])).toThrow(CommanderError);
     }
+  });
+});
+
+describe("invokedAs", () => {
+  const cwd = "/home/u/gpuvm-sim";
+  it("names the project's npm script, the sources run through tsx, a build run by path, or the bin link", () => {
+    expect(invokedAs({ script: `${cwd}/src/cli/main.ts`, npmScript: "cli", npmPackage: "gpuvm-sim", cwd })).toBe("npm run cli --");
+    // Another package's script called "cli" is not ours.
+    expect(invokedAs({ script: `${cwd}/src/cli/main.ts`, npmScript: "cli", npmPackage: "other", cwd })).toBe("npx tsx src/cli/main.ts");
+    expect(invokedAs({ script: `${cwd}/src/cli/main.ts`, cwd, execArgv: ["--require", "x.cjs", "--conditions=gpuvm-sim-source"] })).toBe(
+      "npx tsx --conditions=gpuvm-sim-source src/cli/main.ts",
+    );
+    expect(invokedAs({ script: `${cwd}/dist/cli.js`, cwd })).toBe("node dist/cli.js");
+    expect(invokedAs({ script: "/elsewhere/my dir/main.ts", cwd })).toBe("npx tsx '/elsewhere/my dir/main.ts'");
+    expect(invokedAs({ script: `${cwd}/node_modules/.bin/gpuvm-sim`, cwd })).toBe("gpuvm-sim");
+    expect(invokedAs({ script: "/app/node_modules/gpuvm-sim/dist/cli.js", cwd: "/app" })).toBe("gpuvm-sim");
+    expect(invokedAs({ script: undefined })).toBe("gpuvm-sim");
   });
 });
 

@@ -38,6 +38,20 @@ describe("runReplay", () => {
     expect(doc.reports.map((r) => r.kind)).toEqual(["lock-order-cycle"]);
   });
 
+  it("tells a token cut short (every recorded choice followed, then more) from a changed scenario", async () => {
+    // The token's first two choices: "...:11.17.1b.1a.1a" cut to "...:11.17".
+    const cut = ABBA_TOKEN.slice(0, ABBA_TOKEN.indexOf(".", ABBA_TOKEN.lastIndexOf(":") + 4));
+    expect(cut.endsWith(":11.17")).toBe(true);
+    const { code, out } = await replayCmd({ export: "abba", token: cut, stacks: false });
+    expect(code).toBe(EXIT.error);
+    expect(out).toMatch(/\nDIVERGED at choice 2 \(step \d+\): the run makes more choices than the 2 recorded .*\.\nEvery recorded choice was followed, .*the token was probably cut short \(copy all of it\)/);
+    // A token whose choices do not fit the scenario: a changed scenario, or a cut.
+    const other = await replayCmd({ export: "ordered", token: ABBA_TOKEN, stacks: false });
+    expect(other.code).toBe(EXIT.error);
+    expect(other.out).toContain("The scenario (or gpuvm-sim) changed since the token was made, or the token was cut short;");
+    expect(other.out).not.toContain("probably cut short");
+  });
+
   it("refuses a token that is not an explore token", async () => {
     await expect(replayCmd({ export: "abba", token: "gpuvm-sim:1:sim:random:3" })).rejects.toThrow(ArgumentError);
   });
