@@ -123,9 +123,10 @@ export function* userptrPin(up: ToyUserptr): Generator<Effect, "ok" | "nomem" | 
       continue;
     }
     // dma_map_page() of every page, under the lock as drm_gpusvm does: the
-    // invalidation cannot free them in between. (The kernel maps with
-    // GFP_ATOMIC here; IommuDomain.map charges its leaf tables GFP_KERNEL:
-    // see docs/toy-driver.md, "What the library does not let the driver say".)
+    // invalidation cannot free them in between. The userptr's IOVA window
+    // keeps its leaf table allocated, so this map allocates nothing under
+    // the lock (see docs/toy-driver.md, "What the library did not let the
+    // driver say", for why not GFP_ATOMIC).
     const mapped = yield* dmaMap(up, pfns);
     let r: "ok" | "nomem" = "nomem";
     if (mapped !== null) {
