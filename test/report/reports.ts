@@ -59,6 +59,34 @@ function collect(seed = 1): Sim {
  */
 export type SampledKind = Exclude<ReportKind, "job-timeout">;
 
+/**
+ * A job fills the TLB; the PTE is cleared and its frame freed without a TLB
+ * invalidate; a second job reaches the frame through the stale entry: free
+ * (dma-use-after-free, a write), or handed to process p2 first
+ * (dma-cross-owner, a read).
+ */
+function staleTlbSample(kind: "dma-use-after-free" | "dma-cross-owner"): Report {
+  const sim = collect();
+  const mem = new PhysMem(sim, { name: "ram", pages: 16 });
+  const pt = new GpuPageTable(sim, mem, { name: "vm0" });
+  const gpu = new Gpu(sim, { mem });
+  const page = [{ va: 0x10000, length: 4096 }];
+  sim.run(function* () {
+    const pfn = (yield* mem.allocPage({ label: "bo0 backing store", process: "p1" }, GFP_KERNEL)) as number;
+    yield* pt.map(0x10000, pfn, 4096, { read: true, write: true });
+    const warm = yield* gpu.submit({ name: "warm", pageTable: pt, reads: page });
+    yield* warm.finished.wait(false);
+    yield* pt.unmap(0x10000, 4096);
+    yield* mem.freePage(pfn);
+    if (kind === "dma-cross-owner") yield* mem.allocPage({ label: "p2 anon", process: "p2" }, GFP_KERNEL);
+    const late = yield* gpu.submit({ name: "late", pageTable: pt, process: "p1", ...(kind === "dma-cross-owner" ? { reads: page } : { writes: page }) });
+    yield* late.finished.wait(false);
+    yield* warm.finished.put("submit");
+    yield* late.finished.put("submit");
+  });
+  return sim.reports.find((r) => r.kind === kind) as Report;
+}
+
 export const programs: Record<SampledKind, () => Report> = {
   "use-after-free": () => {
     // 1. closer: kref_put (last)   2. closer: kfree   3. user: bo.size
@@ -620,47 +648,10 @@ export const programs: Record<SampledKind, () => Report> = {
     });
     return sim.reports.find((r) => r.kind === "gpu-page-fault") as Report;
   },
-  "dma-use-after-free": () => {
-    // main: a job fills the TLB; the PTE is cleared and the frame freed without a TLB invalidate; a second job writes through the stale entry
-    const sim = collect();
-    const mem = new PhysMem(sim, { name: "ram", pages: 16 });
-    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
-    const gpu = new Gpu(sim, { mem });
-    sim.run(function* () {
-      const pfn = (yield* mem.allocPage({ label: "bo0 backing store", process: "p1" }, GFP_KERNEL)) as number;
-      yield* pt.map(0x10000, pfn, 4096, { read: true, write: true });
-      const warm = yield* gpu.submit({ name: "warm", pageTable: pt, reads: [{ va: 0x10000, length: 4096 }] });
-      yield* warm.finished.wait(false);
-      yield* pt.unmap(0x10000, 4096);
-      yield* mem.freePage(pfn);
-      const late = yield* gpu.submit({ name: "late", pageTable: pt, process: "p1", writes: [{ va: 0x10000, length: 4096 }] });
-      yield* late.finished.wait(false);
-      yield* warm.finished.put("submit");
-      yield* late.finished.put("submit");
-    });
-    return sim.reports.find((r) => r.kind === "dma-use-after-free") as Report;
-  },
-  "dma-cross-owner": () => {
-    // main: as dma-use-after-free, but the frame is handed to process p2 before the second job reads through the stale entry
-    const sim = collect();
-    const mem = new PhysMem(sim, { name: "ram", pages: 16 });
-    const pt = new GpuPageTable(sim, mem, { name: "vm0" });
-    const gpu = new Gpu(sim, { mem });
-    sim.run(function* () {
-      const pfn = (yield* mem.allocPage({ label: "bo0 backing store", process: "p1" }, GFP_KERNEL)) as number;
-      yield* pt.map(0x10000, pfn, 4096, { read: true, write: true });
-      const warm = yield* gpu.submit({ name: "warm", pageTable: pt, reads: [{ va: 0x10000, length: 4096 }] });
-      yield* warm.finished.wait(false);
-      yield* pt.unmap(0x10000, 4096);
-      yield* mem.freePage(pfn);
-      yield* mem.allocPage({ label: "p2 anon", process: "p2" }, GFP_KERNEL);
-      const late = yield* gpu.submit({ name: "late", pageTable: pt, process: "p1", reads: [{ va: 0x10000, length: 4096 }] });
-      yield* late.finished.wait(false);
-      yield* warm.finished.put("submit");
-      yield* late.finished.put("submit");
-    });
-    return sim.reports.find((r) => r.kind === "dma-cross-owner") as Report;
-  },
+  // main: a job fills the TLB; the PTE is cleared and the frame freed without a TLB invalidate; a second job writes through the stale entry
+  "dma-use-after-free": () => staleTlbSample("dma-use-after-free"),
+  // main: as dma-use-after-free, but the frame is handed to process p2 before the second job reads through the stale entry
+  "dma-cross-owner": () => staleTlbSample("dma-cross-owner"),
   "mmu-notifier-blockable-fail": () => {
     // main: a notifier whose callback fails a blockable invalidation (munmap)
     const sim = collect();
