@@ -216,14 +216,22 @@ function* insertBody(this: Mm, start: number, length: number, spec: { ops: MmuIn
   return n;
 }
 
-function* readBeginBody(this: MmuIntervalNotifier): Generator<Effect, number, unknown> {
+/**
+ * Take and drop the notifier's lockdep map, then check that the caller may
+ * sleep: what mmu_interval_read_begin() and mmu_interval_notifier_remove()
+ * do first, whether or not they then wait.
+ */
+function touchNotifierMap(op: string): void {
   const task = current();
-  // As the kernel: the notifier map, so a read_begin under a lock the callback takes is an inversion.
   const lockdep = task.sim.lockdep;
-  lockdep.acquire(task, lockdep.maps.mmuNotifier, "mmu_interval_read_begin");
+  lockdep.acquire(task, lockdep.maps.mmuNotifier, op);
   lockdep.release(task, lockdep.maps.mmuNotifier, null);
-  // wait_event() may sleep whether or not it waits.
-  checkMightSleep(task, "mmu_interval_read_begin");
+  checkMightSleep(task, op);
+}
+
+function* readBeginBody(this: MmuIntervalNotifier): Generator<Effect, number, unknown> {
+  // As the kernel: a read_begin under a lock the callback takes is an inversion; wait_event() may sleep whether or not it waits.
+  touchNotifierMap("mmu_interval_read_begin");
   yield new Effect(MMU_READ_BEGIN, this, READ, this, this, Infinity, null, [{ object: this.mm, mode: "read" }]);
   touch(this.sim, this, false, "mmu_interval_read_begin");
   touch(this.sim, this.mm, false, "mmu_interval_read_begin");
@@ -233,13 +241,9 @@ function* readBeginBody(this: MmuIntervalNotifier): Generator<Effect, number, un
 }
 
 function* removeBody(this: MmuIntervalNotifier): Generator<Effect, void, unknown> {
-  const task = current();
-  // As the kernel (whether or not it then waits): the notifier map, so a remove
-  // under a lock the callback takes is an inversion even when no invalidation runs.
-  const lockdep = task.sim.lockdep;
-  lockdep.acquire(task, lockdep.maps.mmuNotifier, "mmu_interval_notifier_remove");
-  lockdep.release(task, lockdep.maps.mmuNotifier, null);
-  checkMightSleep(task, "mmu_interval_notifier_remove");
+  // As the kernel (whether or not it then waits): a remove under a lock the
+  // callback takes is an inversion even when no invalidation runs.
+  touchNotifierMap("mmu_interval_notifier_remove");
   yield new Effect(MMU_NOTIFIER_REMOVE, this, WRITE, this.mm, this.mmIdle, Infinity, null, [{ object: this, mode: "write" }]);
   touch(this.sim, this.mm, true, "mmu_interval_notifier_remove");
   touch(this.sim, this, true, "mmu_interval_notifier_remove");

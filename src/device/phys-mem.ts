@@ -194,50 +194,43 @@ export class PhysMem extends SimObject {
 
   /** Frame `pfn`'s state (a query). @throws as freePage. */
   state(pfn: number): PageState {
-    this.checkPfn("pfn", pfn);
-    noteTouched(this.sim, this, false);
+    this.noteFrameRead(pfn);
     return this.states[pfn] === 1 ? "allocated" : "free";
   }
 
   /** The owner of allocated frame `pfn`, null when free (a query). @throws as freePage. */
   owner(pfn: number): PageOwner | null {
-    this.checkPfn("pfn", pfn);
-    noteTouched(this.sim, this, false);
+    this.noteFrameRead(pfn);
     return this.owners[pfn] ?? null;
   }
 
   /** Where frame `pfn` was last freed (task, step, op), null if never (a query). @throws as freePage. */
   freedBy(pfn: number): SiteRef | null {
-    this.checkPfn("pfn", pfn);
-    noteTouched(this.sim, this, false);
+    this.noteFrameRead(pfn);
     const s = this.freeSites.get(pfn);
     return s === undefined ? null : siteRef(s);
   }
 
   /** Whether frame `pfn` is pinned (pinCount > 0) / dirty (queries). @throws as freePage. */
   isPinned(pfn: number): boolean {
-    this.checkPfn("pfn", pfn);
-    noteTouched(this.sim, this, false);
+    this.noteFrameRead(pfn);
     return (this.pinCounts[pfn] as number) > 0;
   }
 
   /** How many pins frame `pfn` holds (a query). @throws as freePage. */
   pinCount(pfn: number): number {
-    this.checkPfn("pfn", pfn);
-    noteTouched(this.sim, this, false);
+    this.noteFrameRead(pfn);
     return this.pinCounts[pfn] as number;
   }
 
   isDirty(pfn: number): boolean {
-    this.checkPfn("pfn", pfn);
-    noteTouched(this.sim, this, false);
+    this.noteFrameRead(pfn);
     return ((this.flags[pfn] as number) & DIRTY) !== 0;
   }
 
   /** How many mappings (PTEs, IOMMU entries) point at frame `pfn` (a query). @throws as freePage. */
   mapCount(pfn: number): number {
-    this.checkPfn("pfn", pfn);
-    noteTouched(this.sim, this, false);
+    this.noteFrameRead(pfn);
     return this.mapCounts[pfn] as number;
   }
 
@@ -248,15 +241,13 @@ export class PhysMem extends SimObject {
    * since from the frame it meant. @throws as freePage.
    */
   generation(pfn: number): number {
-    this.checkPfn("pfn", pfn);
-    noteTouched(this.sim, this, false);
+    this.noteFrameRead(pfn);
     return this.generations[pfn] as number;
   }
 
   /** The label of the last mapper of frame `pfn`, or null (a query). @throws as freePage. */
   mappedBy(pfn: number): string | null {
-    this.checkPfn("pfn", pfn);
-    noteTouched(this.sim, this, false);
+    this.noteFrameRead(pfn);
     return this.mappers[pfn] ?? null;
   }
 
@@ -296,6 +287,12 @@ export class PhysMem extends SimObject {
   /** @internal The access a mapper's step declares for noteMapped()/noteUnmapped(). */
   get access(): Access {
     return { object: this, mode: "write" };
+  }
+
+  /** @internal A query's prologue: check `pfn`, then note the read. */
+  noteFrameRead(pfn: number): void {
+    this.checkPfn("pfn", pfn);
+    noteTouched(this.sim, this, false);
   }
 
   /** @internal */
